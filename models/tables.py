@@ -1,0 +1,7 @@
+"""Every table of the app database, imported in one place so the metadata is complete."""
+
+from sqlmodel import SQLModel
+
+from models import audit, contractors, fulfilment, ledgers, requests  # noqa: F401
+
+metadata = SQLModel.metadata

@@ -1,0 +1,30 @@
+import os
+
+import pytest
+
+from models.settings import Settings
+from tests.postgres import cluster, create_database, find_pg_bin
+
+
+@pytest.fixture
+def settings(tmp_path) -> Settings:
+    """An embedded-default configuration in a folder of its own."""
+    return Settings(data_dir=tmp_path, secret_key="test-secret")
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    bin_dir = find_pg_bin()
+    if bin_dir is None:
+        if os.environ.get("CI"):
+            pytest.fail("PostgreSQL binaries missing: .ci/run installs them")
+        pytest.skip("no PostgreSQL binaries on this machine")
+    with cluster(bin_dir) as url:
+        yield url
+
+
+@pytest.fixture
+def pg_settings(pg_server, tmp_path) -> Settings:
+    """Production mode: the app database on PostgreSQL."""
+    return Settings(data_dir=tmp_path, secret_key="test-secret",
+                    database_url=create_database(pg_server, "app"))

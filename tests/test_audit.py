@@ -1,0 +1,172 @@
+"""The audit trail: every kind of tampering is found and named; details stay free of data."""
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import text
+
+from models.audit import audit_key, export_trail, load_chain, record, trail_of, verify_chain
+from models.db import unit_of_work
+from models.schema import upgrade
+
+T0 = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def chain(settings):
+    """Six events on two requests; returns (settings, key)."""
+    upgrade(settings)
+    key = audit_key(settings.secret_key.get_secret_value())
+    with unit_of_work(settings) as session:
+        for i in range(6):
+            record(session, key=key, at=T0 + timedelta(minutes=i), actor="operator:sato",
+                   action=f"request.step.{i}", subject_ref="R-A" if i % 2 == 0 else "R-B",
+                   details={"step": i})
+    return settings, key
+
+
+def _verify(settings, key):
+    with unit_of_work(settings) as session:
+        events, head = load_chain(session)
+        return [(f.seq, f.kind) for f in verify_chain(key, events, head)]
+
+
+def _sql(settings, statement: str, **params):
+    with unit_of_work(settings) as session:
+        session.execute(text(statement), params)
+
+
+def test_untouched_chain_verifies(chain):
+    assert _verify(*chain) == []
+
+
+def test_events_link_to_the_previous_hash(chain):
+    settings, _ = chain
+    with unit_of_work(settings) as session:
+        events, head = load_chain(session)
+    assert [e.seq for e in events] == [1, 2, 3, 4, 5, 6]
+    assert all(b.prev_hash == a.hash for a, b in zip(events, events[1:]))
+    assert head.seq == 6 and head.last_hash == events[-1].hash
+
+
+@pytest.mark.parametrize(
+    "column, value",
+    [("details", "'{\"step\": 99}'"), ("actor", "'autopilot'"), ("action", "'request.closed'"),
+     ("subject_ref", "'R-X'"), ("at", "'2020-01-01 00:00:00.000000'")],
+)
+def test_an_edited_event_is_named(chain, column, value):
+    settings, key = chain
+    _sql(settings, f"UPDATE audit_event SET {column} = {value} WHERE seq = 3")
+    assert _verify(settings, key) == [(3, "edited")]
+
+
+def test_a_deleted_event_is_named(chain):
+    settings, key = chain
+    _sql(settings, "DELETE FROM audit_event WHERE seq = 4")
+    assert _verify(settings, key) == [(4, "deleted")]
+
+
+def test_events_cut_off_the_end_are_found(chain):
+    settings, key = chain
+    _sql(settings, "DELETE FROM audit_event WHERE seq >= 5")
+    assert _verify(settings, key) == [(5, "deleted")]
+
+
+def test_an_inserted_event_is_named(chain):
+    """A forger copies a real link and renumbers what follows to make room."""
+    settings, key = chain
+    with unit_of_work(settings) as session:
+        events, _ = load_chain(session)
+    _sql(settings, "UPDATE audit_event SET seq = seq + 100 WHERE seq >= 4")
+    _sql(settings, "UPDATE audit_event SET seq = seq - 99 WHERE seq >= 104")
+    _sql(settings,
+         "INSERT INTO audit_event (seq, at, actor, action, subject_ref, details, flow_run_id, prev_hash, hash) "
+         "VALUES (4, '2026-11-26 09:03:30.000000', 'operator:sato', 'request.refund', 'R-B', '{}', NULL, :prev, :h)",
+         prev=events[2].hash, h="f" * 64)
+    found = _verify(settings, key)
+    assert found[0] == (4, "inserted")
+    assert {kind for _, kind in found[1:]} <= {"reordered", "inserted"}
+
+
+def test_an_event_appended_behind_the_tip_is_named(chain):
+    settings, key = chain
+    with unit_of_work(settings) as session:
+        events, _ = load_chain(session)
+    _sql(settings,
+         "INSERT INTO audit_event (seq, at, actor, action, subject_ref, details, flow_run_id, prev_hash, hash) "
+         "VALUES (7, '2026-11-26 10:00:00.000000', 'x', 'request.closed', 'R-A', '{}', NULL, :prev, :h)",
+         prev=events[-1].hash, h="e" * 64)
+    kinds = _verify(settings, key)
+    assert (7, "edited") in kinds or (7, "inserted") in kinds
+    assert (7, "inserted") in kinds
+
+
+def test_reordered_events_are_named(chain):
+    settings, key = chain
+    _sql(settings, "UPDATE audit_event SET seq = 100 WHERE seq = 2")
+    _sql(settings, "UPDATE audit_event SET seq = 2 WHERE seq = 3")
+    _sql(settings, "UPDATE audit_event SET seq = 3 WHERE seq = 100")
+    assert _verify(settings, key) == [(2, "reordered"), (3, "reordered")]
+
+
+def test_a_wrong_key_fails_everything(chain):
+    settings, _ = chain
+    assert len(_verify(settings, audit_key("another secret"))) == 6
+
+
+def test_personal_data_is_refused_in_details(settings):
+    upgrade(settings)
+    key = audit_key("k")
+    with pytest.raises(ValueError, match="email"):
+        with unit_of_work(settings) as session:
+            record(session, key=key, at=T0, actor="system", action="request.received",
+                   subject_ref="R-A", details={"to": "taro@example.co.jp"})
+    with pytest.raises(ValueError, match="name"):
+        with unit_of_work(settings) as session:
+            record(session, key=key, at=T0, actor="system", action="request.received",
+                   subject_ref="R-A", details={"party": {"name": "山田"}})
+    with unit_of_work(settings) as session:
+        assert load_chain(session)[1].seq == 0  # nothing half-written
+
+
+def test_export_writes_one_subjects_trail_as_json_and_csv(chain, tmp_path):
+    settings, _ = chain
+    with unit_of_work(settings) as session:
+        events = trail_of(session, "R-A")
+    json_path, csv_path = export_trail(events, tmp_path / "out", "R-A")
+    rows = json.loads(json_path.read_text())
+    assert [r["seq"] for r in rows] == [1, 3, 5]
+    assert rows[0]["details"] == {"step": 0} and rows[0]["hash"] == events[0].hash
+    assert csv_path.read_text().splitlines()[0].startswith("seq,at,actor,action")
+    assert len(csv_path.read_text().splitlines()) == 4
+
+
+def _append_many(settings, key, count, actor):
+    for i in range(count):
+        with unit_of_work(settings) as session:
+            record(session, key=key, at=T0 + timedelta(seconds=i), actor=actor,
+                   action="request.step", subject_ref="R-C", details={"i": i})
+
+
+def test_concurrent_appends_keep_one_chain(settings):
+    from concurrent.futures import ThreadPoolExecutor
+
+    upgrade(settings)
+    key = audit_key("k")
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(lambda n: _append_many(settings, key, 25, f"worker:{n}"), range(4)))
+    with unit_of_work(settings) as session:
+        events, head = load_chain(session)
+    assert head.seq == len(events) == 100
+    assert verify_chain(key, events, head) == []
+
+
+@pytest.mark.postgres
+def test_chain_on_postgresql_verifies_and_finds_an_edit(pg_settings):
+    upgrade(pg_settings)
+    key = audit_key("k")
+    _append_many(pg_settings, key, 5, "system")
+    assert _verify(pg_settings, key) == []
+    _sql(pg_settings, "UPDATE audit_event SET actor = 'someone' WHERE seq = 2")
+    assert _verify(pg_settings, key) == [(2, "edited")]
