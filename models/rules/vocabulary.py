@@ -103,3 +103,26 @@ class SystemAction(StrEnum):
     ERASE = "erase"
     RESTRICT = "restrict"
     STOP_PROVISION = "stop_provision"
+
+
+class ProvisionBasis(StrEnum):
+    """Why personal data went to someone else (fixture ``third_party_provisions.basis``).
+
+    ``consent`` or a statutory exception of Art. 27(1); the last three are not third-party
+    provision at all (Art. 27(5)). There is deliberately no "protect our rights" value: the
+    policy's broader wording counts only within these grounds (RULES.md §5).
+    """
+
+    CONSENT = "consent"
+    LAW = "law"
+    WARRANT = "warrant"
+    POLICE_WRITTEN_INQUIRY = "police_written_inquiry"
+    TAX_INVESTIGATION = "tax_investigation"
+    BAR_ASSOCIATION_INQUIRY = "bar_association_inquiry"
+    LIFE_BODY_PROPERTY = "life_body_property"
+    PUBLIC_HEALTH_CHILDREN = "public_health_children"
+    STATE_COOPERATION = "state_cooperation"
+    ACADEMIC_RESEARCH = "academic_research"
+    OUTSOURCING = "outsourcing"
+    BUSINESS_SUCCESSION = "business_succession"
+    JOINT_USE = "joint_use"
