@@ -1,0 +1,152 @@
+"""Who may ask, and what proves it (Art. 37(1), (3); Cabinet Order Arts. 12–13; RULES.md §4).
+
+Every requester's request must match a customer record (that is whose data it is about);
+the principal then confirms a one-time code sent to the registered email; an agent shows
+their own identity and their authority. An operator reviews documents; these rules only say
+what is still missing and when the check has failed.
+"""
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+
+from models.rules.vocabulary import ReasonCode as R, Role
+
+
+class Evidence(StrEnum):
+    RECORD_MATCH = "record_match"                   # request details match the customer record
+    ONE_TIME_CODE = "one_time_code"                 # code to the registered email confirmed
+    AGENT_IDENTITY_DOCUMENT = "agent_identity_document"    # the agent's own ID (licence, My Number card…)
+    FAMILY_REGISTER_OR_RESIDENT_RECORD = "family_register_or_resident_record"  # parent of a minor
+    GUARDIANSHIP_REGISTRY_CERTIFICATE = "guardianship_registry_certificate"    # adult guardian (登記事項証明書)
+    POWER_OF_ATTORNEY = "power_of_attorney"         # 委任状
+    SEAL_REGISTRATION_CERTIFICATE = "seal_registration_certificate"  # principal's 印鑑登録証明書
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """One thing to prove, satisfied by any one of ``any_of``; failing it gives ``reason``."""
+
+    key: str
+    any_of: frozenset[Evidence]
+    reason: R
+
+
+_MATCH = Requirement("principal_record", frozenset({Evidence.RECORD_MATCH}), R.IDENTITY_NOT_VERIFIED)
+_AGENT_ID = Requirement("agent_identity", frozenset({Evidence.AGENT_IDENTITY_DOCUMENT}), R.IDENTITY_NOT_VERIFIED)
+
+REQUIREMENTS: dict[Role, tuple[Requirement, ...]] = {
+    # online check with a one-time code to the registered email (Order Art. 12 practice)
+    Role.PRINCIPAL: (
+        _MATCH,
+        Requirement("one_time_code", frozenset({Evidence.ONE_TIME_CODE}), R.IDENTITY_NOT_VERIFIED),
+    ),
+    # Order Art. 13(i): the legal representative of a minor or an adult ward
+    Role.LEGAL_REPRESENTATIVE: (
+        _MATCH, _AGENT_ID,
+        Requirement("legal_representation",
+                    frozenset({Evidence.FAMILY_REGISTER_OR_RESIDENT_RECORD,
+                               Evidence.GUARDIANSHIP_REGISTRY_CERTIFICATE}),
+                    R.AGENT_AUTHORITY_NOT_SHOWN),
+    ),
+    # Order Art. 13(ii): an agent the principal appointed
+    Role.APPOINTED_AGENT: (
+        _MATCH, _AGENT_ID,
+        Requirement("power_of_attorney", frozenset({Evidence.POWER_OF_ATTORNEY}), R.AGENT_AUTHORITY_NOT_SHOWN),
+        Requirement("principal_seal", frozenset({Evidence.SEAL_REGISTRATION_CERTIFICATE}),
+                    R.AGENT_AUTHORITY_NOT_SHOWN),
+    ),
+}
+
+
+class IdentityStatus(StrEnum):
+    VERIFIED = "verified"
+    MISSING = "missing"
+    REFUSED = "refused"
+
+
+@dataclass(frozen=True)
+class IdentityVerdict:
+    status: IdentityStatus
+    missing: tuple[Requirement, ...] = ()
+    reason: R | None = None
+
+
+def assess_identity(role: Role, accepted: Iterable[Evidence], rejected: Iterable[Evidence] = (), *,
+                    deadline_passed: bool = False) -> IdentityVerdict:
+    """Verified when every requirement of the role is met by accepted evidence. Refused when a
+    requirement can no longer be met (all its alternatives were rejected), or when something
+    is still missing after the documents deadline; otherwise, what is missing.
+    The first failing requirement decides the reason, so the principal's own identity comes first."""
+    accepted, rejected = frozenset(accepted), frozenset(rejected)
+    missing = [r for r in REQUIREMENTS[Role(role)] if not r.any_of & accepted]
+    for requirement in missing:
+        if requirement.any_of <= rejected:
+            return IdentityVerdict(IdentityStatus.REFUSED, tuple(missing), requirement.reason)
+    if not missing:
+        return IdentityVerdict(IdentityStatus.VERIFIED)
+    if deadline_passed:
+        return IdentityVerdict(IdentityStatus.REFUSED, tuple(missing), missing[0].reason)
+    return IdentityVerdict(IdentityStatus.MISSING, tuple(missing))
+
+
+# --- matching the request against the customer record ----------------------------------------
+
+@dataclass(frozen=True)
+class Contact:
+    """The principal's details, as given in the request or as held in the customer record."""
+
+    email: str | None = None
+    login_id: str | None = None
+    phone: str | None = None
+    company: str | None = None
+
+
+SECONDARY_FIELDS = ("login_id", "phone", "company")
+
+
+@dataclass(frozen=True)
+class MatchResult:
+    matched: bool
+    matched_fields: tuple[str, ...]
+    mismatched_fields: tuple[str, ...]
+
+
+def _norm_company(value: str) -> str:
+    text = "".join(unicodedata.normalize("NFKC", value).split()).casefold()
+    for short, full in (("(株)", "株式会社"), ("(有)", "有限会社"), ("(同)", "合同会社")):
+        text = text.replace(short, full)
+    return text
+
+
+def _norm_phone(value: str) -> str:
+    digits = re.sub(r"\D", "", unicodedata.normalize("NFKC", value))
+    return "0" + digits[2:] if value.strip().startswith("+81") else digits
+
+
+_NORMALISERS = {
+    "email": lambda v: unicodedata.normalize("NFKC", v).strip().casefold(),
+    "login_id": lambda v: "".join(unicodedata.normalize("NFKC", v).split()).upper(),
+    "phone": _norm_phone,
+    "company": _norm_company,
+}
+
+
+def match_principal(given: Contact, record: Contact) -> MatchResult:
+    """The email must match the registered one (the one-time code goes there), and so must at
+    least one of login ID, phone and company — among those the record holds and the requester
+    gave. When the record holds none of them, the email alone is enough: we ask for no more
+    than we hold (RULES.md §4). A differing secondary field is reported but does not by itself
+    fail the match: people change phones, and a correction request may be about exactly that.
+    Names are not compared (spelling and spacing vary; the code proves control of the email)."""
+    matched, mismatched = [], []
+    for name, normalise in _NORMALISERS.items():
+        ours, theirs = getattr(record, name), getattr(given, name)
+        if not ours or not theirs:
+            continue
+        (matched if normalise(ours) == normalise(theirs) else mismatched).append(name)
+    held_secondary = [f for f in SECONDARY_FIELDS if getattr(record, f)]
+    ok = "email" in matched and (not held_secondary or any(f in matched for f in SECONDARY_FIELDS))
+    return MatchResult(ok, tuple(matched), tuple(mismatched))

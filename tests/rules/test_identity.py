@@ -1,0 +1,129 @@
+import pytest
+
+from models.rules.identity import (
+    REQUIREMENTS,
+    Contact,
+    Evidence as E,
+    IdentityStatus as S,
+    assess_identity,
+    match_principal,
+)
+from models.rules.vocabulary import ReasonCode as R, Role
+
+
+def keys(verdict):
+    return [r.key for r in verdict.missing]
+
+
+# --- evidence per role (Art. 37; Order Arts. 12–13) ------------------------------------------
+
+def test_art37_principal_needs_record_match_and_one_time_code():
+    assert assess_identity(Role.PRINCIPAL, {E.RECORD_MATCH, E.ONE_TIME_CODE}).status is S.VERIFIED
+    verdict = assess_identity(Role.PRINCIPAL, {E.RECORD_MATCH})
+    assert verdict.status is S.MISSING and keys(verdict) == ["one_time_code"] and verdict.reason is None
+
+
+def test_art37_principal_documents_do_not_replace_the_code():
+    verdict = assess_identity(Role.PRINCIPAL, {E.RECORD_MATCH, E.POWER_OF_ATTORNEY, E.AGENT_IDENTITY_DOCUMENT})
+    assert verdict.status is S.MISSING
+
+
+def test_art37_failed_one_time_code_refuses_with_identity_not_verified():
+    verdict = assess_identity(Role.PRINCIPAL, {E.RECORD_MATCH}, {E.ONE_TIME_CODE})
+    assert (verdict.status, verdict.reason) == (S.REFUSED, R.IDENTITY_NOT_VERIFIED)
+
+
+def test_art37_no_matching_customer_record_refuses_with_identity_not_verified():
+    verdict = assess_identity(Role.APPOINTED_AGENT, {E.POWER_OF_ATTORNEY}, {E.RECORD_MATCH})
+    assert (verdict.status, verdict.reason) == (S.REFUSED, R.IDENTITY_NOT_VERIFIED)
+
+
+@pytest.mark.parametrize("proof", [E.FAMILY_REGISTER_OR_RESIDENT_RECORD, E.GUARDIANSHIP_REGISTRY_CERTIFICATE])
+def test_order_art13_legal_representative_own_identity_plus_proof_of_representation(proof):
+    assert assess_identity(Role.LEGAL_REPRESENTATIVE, {E.RECORD_MATCH, E.AGENT_IDENTITY_DOCUMENT, proof}
+                           ).status is S.VERIFIED
+
+
+def test_order_art13_legal_representative_missing_proof_is_asked_for():
+    verdict = assess_identity(Role.LEGAL_REPRESENTATIVE, {E.RECORD_MATCH, E.AGENT_IDENTITY_DOCUMENT})
+    assert verdict.status is S.MISSING and keys(verdict) == ["legal_representation"]
+
+
+def test_order_art13_legal_representative_one_rejected_proof_leaves_the_other_possible():
+    verdict = assess_identity(Role.LEGAL_REPRESENTATIVE, {E.RECORD_MATCH, E.AGENT_IDENTITY_DOCUMENT},
+                              {E.FAMILY_REGISTER_OR_RESIDENT_RECORD})
+    assert verdict.status is S.MISSING
+    both = {E.FAMILY_REGISTER_OR_RESIDENT_RECORD, E.GUARDIANSHIP_REGISTRY_CERTIFICATE}
+    refused = assess_identity(Role.LEGAL_REPRESENTATIVE, {E.RECORD_MATCH, E.AGENT_IDENTITY_DOCUMENT}, both)
+    assert (refused.status, refused.reason) == (S.REFUSED, R.AGENT_AUTHORITY_NOT_SHOWN)
+
+
+def test_order_art13_appointed_agent_needs_power_of_attorney_and_seal_certificate():
+    full = {E.RECORD_MATCH, E.AGENT_IDENTITY_DOCUMENT, E.POWER_OF_ATTORNEY, E.SEAL_REGISTRATION_CERTIFICATE}
+    assert assess_identity(Role.APPOINTED_AGENT, full).status is S.VERIFIED
+    verdict = assess_identity(Role.APPOINTED_AGENT, {E.RECORD_MATCH})
+    assert keys(verdict) == ["agent_identity", "power_of_attorney", "principal_seal"]
+
+
+def test_art37_3_appointed_agent_with_rejected_power_of_attorney_is_refused():
+    verdict = assess_identity(Role.APPOINTED_AGENT, {E.RECORD_MATCH, E.AGENT_IDENTITY_DOCUMENT},
+                              {E.POWER_OF_ATTORNEY})
+    assert (verdict.status, verdict.reason) == (S.REFUSED, R.AGENT_AUTHORITY_NOT_SHOWN)
+
+
+def test_art37_agent_whose_own_identity_fails_is_identity_not_verified():
+    verdict = assess_identity(Role.APPOINTED_AGENT, {E.RECORD_MATCH, E.POWER_OF_ATTORNEY},
+                              {E.AGENT_IDENTITY_DOCUMENT})
+    assert verdict.reason is R.IDENTITY_NOT_VERIFIED
+
+
+def test_art37_3_documents_missing_after_the_deadline_are_a_refusal():
+    verdict = assess_identity(Role.APPOINTED_AGENT, {E.RECORD_MATCH, E.AGENT_IDENTITY_DOCUMENT},
+                              deadline_passed=True)
+    assert (verdict.status, verdict.reason) == (S.REFUSED, R.AGENT_AUTHORITY_NOT_SHOWN)
+    verdict = assess_identity(Role.PRINCIPAL, {E.RECORD_MATCH}, deadline_passed=True)
+    assert verdict.reason is R.IDENTITY_NOT_VERIFIED
+
+
+def test_every_role_requires_the_customer_record_match():
+    assert set(REQUIREMENTS) == set(Role)
+    for requirements in REQUIREMENTS.values():
+        assert requirements[0].any_of == {E.RECORD_MATCH}
+
+
+# --- matching the customer record ---------------------------------------------------------------
+
+RECORD = Contact(email="taro@example.co.jp", login_id="A1234567", phone="03-1234-5678", company="株式会社サンプル")
+
+
+def test_rules_4_email_and_one_more_field_match():
+    result = match_principal(Contact(email="Taro@Example.co.jp ", login_id="a1234567"), RECORD)
+    assert result.matched and result.matched_fields == ("email", "login_id")
+
+
+def test_rules_4_email_alone_is_not_enough_when_the_record_holds_more():
+    assert not match_principal(Contact(email="taro@example.co.jp"), RECORD).matched
+
+
+def test_rules_4_a_wrong_email_never_matches():
+    result = match_principal(Contact(email="other@example.co.jp", login_id="A1234567",
+                                     phone="0312345678", company="株式会社サンプル"), RECORD)
+    assert not result.matched and result.mismatched_fields == ("email",)
+
+
+def test_rules_4_no_demand_for_more_than_the_company_holds():
+    record = Contact(email="taro@example.co.jp")
+    assert match_principal(Contact(email="taro@example.co.jp", phone="090-0000-0000"), record).matched
+
+
+def test_rules_4_phone_and_company_are_normalised():
+    assert match_principal(Contact(email="taro@example.co.jp", phone="+81 3 1234 5678"), RECORD).matched
+    assert match_principal(Contact(email="taro@example.co.jp", phone="０３（１２３４）５６７８"), RECORD).matched
+    assert match_principal(Contact(email="taro@example.co.jp", company="㈱サンプル"), RECORD).matched
+    assert match_principal(Contact(email="taro@example.co.jp", company="(株) サンプル"), RECORD).matched
+
+
+def test_rules_4_a_changed_phone_is_reported_but_another_field_still_matches():
+    result = match_principal(Contact(email="taro@example.co.jp", phone="03-9999-0000", company="株式会社サンプル"),
+                             RECORD)
+    assert result.matched and result.mismatched_fields == ("phone",)

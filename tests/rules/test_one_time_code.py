@@ -1,0 +1,108 @@
+from datetime import datetime, timedelta, timezone
+
+from hypothesis import given, settings, strategies as st
+
+from models.rules.one_time_code import (
+    MAX_CODES,
+    CodeState,
+    CodeStatus,
+    Verdict as V,
+    check_code,
+    generate_code,
+    hash_code,
+    issue_code,
+)
+
+SECRET = b"test-secret"
+T0 = datetime(2026, 11, 2, 10, 0, tzinfo=timezone.utc)
+
+
+def issued(code="123456", state=CodeState(), now=T0):
+    state, verdict = issue_code(state, code, now=now, secret=SECRET)
+    assert verdict is V.ISSUED
+    return state
+
+
+def test_rules_4_codes_are_six_digits():
+    codes = {generate_code() for _ in range(200)}
+    assert all(len(c) == 6 and c.isdigit() for c in codes)
+    assert len(codes) > 150
+
+
+def test_rules_4_only_a_keyed_hash_is_stored():
+    state = issued("123456")
+    assert "123456" not in repr(state)
+    assert state.code_hash == hash_code("123456", SECRET) != hash_code("123456", b"other-secret")
+
+
+def test_rules_4_right_code_within_ten_minutes_verifies():
+    state, verdict = check_code(issued(), "123456", now=T0 + timedelta(minutes=9), secret=SECRET)
+    assert verdict is V.VERIFIED and state.status is CodeStatus.VERIFIED and state.code_hash is None
+    assert check_code(state, "123456", now=T0, secret=SECRET)[1] is V.ALREADY_VERIFIED
+
+
+def test_rules_4_code_expires_after_ten_minutes():
+    state, verdict = check_code(issued(), "123456", now=T0 + timedelta(minutes=10), secret=SECRET)
+    assert verdict is V.EXPIRED and state.status is CodeStatus.PENDING
+
+
+def test_rules_4_three_attempts_per_code():
+    state = issued()
+    state, v1 = check_code(state, "000000", now=T0, secret=SECRET)
+    state, v2 = check_code(state, "111111", now=T0, secret=SECRET)
+    state, v3 = check_code(state, "222222", now=T0, secret=SECRET)
+    assert (v1, v2, v3) == (V.WRONG, V.WRONG, V.EXHAUSTED)
+    # the right code no longer works on an exhausted code
+    assert check_code(state, "123456", now=T0, secret=SECRET)[1] is V.EXHAUSTED
+    state = issued("654321", state)
+    assert state.attempts == 0 and state.codes_issued == 2
+    assert check_code(state, "654321", now=T0, secret=SECRET)[1] is V.VERIFIED
+
+
+def test_rules_4_at_most_three_codes_then_refusal():
+    state = CodeState()
+    for _ in range(MAX_CODES):
+        state = issued(state=state)
+    state, verdict = issue_code(state, "999999", now=T0, secret=SECRET)
+    assert verdict is V.REFUSED and state.status is CodeStatus.FAILED
+    assert check_code(state, "123456", now=T0, secret=SECRET)[1] is V.REFUSED
+
+
+def test_rules_4_last_code_exhausted_is_a_refusal():
+    state = CodeState()
+    for _ in range(MAX_CODES):
+        state = issued(state=state)
+    for _ in range(2):
+        state, verdict = check_code(state, "000000", now=T0, secret=SECRET)
+        assert verdict is V.WRONG
+    state, verdict = check_code(state, "000000", now=T0, secret=SECRET)
+    assert verdict is V.REFUSED and state.status is CodeStatus.FAILED
+
+
+def test_rules_4_last_code_expired_is_a_refusal():
+    state = CodeState()
+    for _ in range(MAX_CODES):
+        state = issued(state=state)
+    state, verdict = check_code(state, "123456", now=T0 + timedelta(minutes=11), secret=SECRET)
+    assert verdict is V.REFUSED
+
+
+def test_checking_before_any_code_was_issued():
+    assert check_code(CodeState(), "123456", now=T0, secret=SECRET) == (CodeState(), V.NO_CODE)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.booleans(), st.text("0123456789", min_size=6, max_size=6), st.integers(0, 15)),
+                max_size=15))
+def test_property_never_more_than_three_codes_nor_three_attempts(events):
+    state, now = CodeState(), T0
+    for is_issue, code, minutes in events:
+        now += timedelta(minutes=minutes)
+        if is_issue:
+            state, _ = issue_code(state, code, now=now, secret=SECRET)
+        else:
+            state, verdict = check_code(state, code, now=now, secret=SECRET)
+        assert state.codes_issued <= MAX_CODES
+        assert state.attempts <= 3
+    if state.status is CodeStatus.FAILED:
+        assert issue_code(state, "123456", now=now, secret=SECRET)[1] is V.REFUSED
