@@ -58,6 +58,14 @@ def business_day_on_or_after(day: date) -> date:
     return day
 
 
+def add_years(day: date, years: int) -> date:
+    """The same day ``years`` later; 29 February becomes 28 February."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return day.replace(year=day.year + years, day=28)
+
+
 def jst_date(instant: datetime) -> date:
     """The calendar day in Japan of an aware instant."""
     if instant.tzinfo is None:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
+from models.rules.deadlines import add_years
 from models.rules.vocabulary import ProvisionBasis as B
 
 EXCEPTIONS = {  # Art. 27(1) items
@@ -139,12 +140,5 @@ def record_retention_until(recorded_on: date, *, contract_is_record: bool = Fals
     """Rules Art. 21: keep the record 3 years; when the contract serves as the record of a
     continuing provision, 1 year from the last provision."""
     if contract_is_record:
-        return _add_years(last_provision_on or recorded_on, CONTRACT_RECORD_YEARS)
-    return _add_years(recorded_on, RECORD_YEARS)
-
-
-def _add_years(day: date, years: int) -> date:
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:  # 29 February
-        return day.replace(year=day.year + years, day=28)
+        return add_years(last_provision_on or recorded_on, CONTRACT_RECORD_YEARS)
+    return add_years(recorded_on, RECORD_YEARS)

@@ -1,0 +1,82 @@
+"""Leaks, loss and damage (Art. 26; PPC Rules Arts. 7–10; RULES.md §6).
+
+A reportable case, actual or suspected, must be reported to the PPC (preliminary and final)
+and told to the people affected; it also gives each of them a ground for suspension or
+erasure (Art. 35(5)).
+"""
+
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+
+from models.rules.deadlines import LeakDeadlines, leak_report_deadlines
+
+PEOPLE_THRESHOLD = 1_000
+
+
+class LeakCase(StrEnum):
+    """Rules Art. 7 items."""
+
+    SENSITIVE_DATA = "sensitive_data"            # (i) 要配慮個人情報
+    FINANCIAL_LOSS = "financial_loss"            # (ii) e.g. card numbers, bank log-ins
+    WRONGFUL_PURPOSE = "wrongful_purpose"        # (iii) attack, insider theft, ransomware, skimming
+    OVER_1000_PEOPLE = "over_1000_people"        # (iv)
+
+
+class NoticeMethod(StrEnum):
+    INDIVIDUAL = "individual"
+    PUBLIC_NOTICE = "public_notice"   # Art. 26(2) proviso: when the people cannot be reached
+
+
+@dataclass(frozen=True)
+class LeakFacts:
+    learned_on: date                   # when any part of the company learned of it (JST day)
+    affected_people: int
+    sensitive_data: bool = False
+    financial_loss_risk: bool = False
+    wrongful_purpose: bool = False     # attack, insider theft, ransomware, theft
+    # since April 2024: data being collected for the company, e.g. a skimmed web form
+    web_skimming: bool = False
+    strongly_encrypted: bool = False   # high-level encryption, key not compromised
+    people_reachable: bool = True
+
+
+@dataclass(frozen=True)
+class LeakAssessment:
+    reportable: bool
+    cases: tuple[LeakCase, ...]
+    deadlines: LeakDeadlines | None
+    notice: NoticeMethod | None        # how the affected people are told
+    grounds_erasure: bool              # Art. 35(5) ground for each affected person
+
+
+def reportable_cases(facts: LeakFacts) -> tuple[LeakCase, ...]:
+    """The Rules Art. 7 cases that apply; none when the data was strongly encrypted."""
+    if facts.strongly_encrypted:
+        return ()
+    flags = {
+        LeakCase.SENSITIVE_DATA: facts.sensitive_data,
+        LeakCase.FINANCIAL_LOSS: facts.financial_loss_risk,
+        LeakCase.WRONGFUL_PURPOSE: facts.wrongful_purpose or facts.web_skimming,
+        LeakCase.OVER_1000_PEOPLE: facts.affected_people > PEOPLE_THRESHOLD,
+    }
+    return tuple(case for case, applies in flags.items() if applies)
+
+
+def assess_leak(facts: LeakFacts) -> LeakAssessment:
+    cases = reportable_cases(facts)
+    if not cases:
+        return LeakAssessment(False, (), None, None, False)
+    return LeakAssessment(
+        reportable=True, cases=cases,
+        deadlines=leak_report_deadlines(facts.learned_on,
+                                        wrongful_purpose=LeakCase.WRONGFUL_PURPOSE in cases),
+        notice=NoticeMethod.INDIVIDUAL if facts.people_reachable else NoticeMethod.PUBLIC_NOTICE,
+        grounds_erasure=True,
+    )
+
+
+def contractor_must_report(told_company_promptly: bool) -> bool:
+    """Art. 26(1) proviso: a contractor that tells the entrusting company promptly is
+    relieved of its own report to the PPC."""
+    return not told_company_promptly
