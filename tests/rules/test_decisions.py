@@ -106,3 +106,8 @@ def test_outcome_reasons_hide_not_held_beside_other_answers():
              Item("e", A.REFUSE, (R.NO_STATUTORY_GROUND,))]
     assert outcome_reasons(mixed) == (R.LEGAL_RETENTION_DUTY, R.NO_STATUTORY_GROUND)
     assert outcome_reasons([Item("b", A.NOT_HELD, (R.NO_RETAINED_PERSONAL_DATA,))]) == (R.NO_RETAINED_PERSONAL_DATA,)
+
+
+def test_art35_partial_compliance_stop_use_instead_of_erase_with_reasons():
+    assert decision_problems(T.ERASURE, A.ALTERNATIVE, [R.ALTERNATIVE_MEASURE]) == []
+    assert decision_problems(T.SUSPENSION, A.ALTERNATIVE, [R.ALTERNATIVE_MEASURE]) == []

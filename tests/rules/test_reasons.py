@@ -66,3 +66,9 @@ def test_unknown_language_or_code_is_an_error():
         reason_info(ReasonCode.UNPAID_FEE, "fr")
     with pytest.raises(ValueError):
         reason_info("escaping_billing", "en")
+
+
+def test_catalogue_holds_exactly_the_contract_codes():
+    from models.rules.reasons import _catalogue
+
+    assert set(_catalogue()) == {c.value for c in ReasonCode}
