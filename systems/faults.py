@@ -1,0 +1,46 @@
+"""Simulated latency and failures around any connector, for demos and resilience tests.
+
+Use as the registry's ``wrap``: ``build_registry(s, wrap=lambda key, c: Faulty(c, fail_first=2))``.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+from systems.protocol import Connector, TransientSystemError
+
+CALLS = ("locate", "export", "rectify", "erase", "restrict", "stop_provision")
+
+
+class Faulty:
+    """The same protocol as ``inner``; each call waits ``latency`` seconds and the first
+    ``fail_first`` calls raise :class:`TransientSystemError` before reaching ``inner``."""
+
+    def __init__(self, inner: Connector, *, latency: float = 0.0, fail_first: int = 0):
+        self.inner, self.key = inner, inner.key
+        self.latency, self.failures_left = latency, fail_first
+        self.calls = 0
+        self._lock = threading.Lock()
+
+    def _gate(self, name: str) -> None:
+        if self.latency:
+            time.sleep(self.latency)
+        with self._lock:
+            self.calls += 1
+            failing = self.failures_left > 0
+            self.failures_left -= failing
+        if failing:
+            raise TransientSystemError(self.key, f"{name}: injected fault")
+
+    def __getattr__(self, name: str) -> Any:
+        target = getattr(self.inner, name)
+        if name not in CALLS:
+            return target  # discover, actions: passed through untouched
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            self._gate(name)
+            return target(*args, **kwargs)
+
+        return call

@@ -1,0 +1,92 @@
+"""Which systems hold personal data, what each holds, and how to reach it.
+
+Built from settings; nothing connects until a connector is used. ``wrap`` lets a caller put
+something around every connector (latency, fault injection: ``systems/faults.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from sqlalchemy import func, select
+
+from models.settings import Settings, get_settings
+from systems import db
+from systems.base import SystemDef, SystemInfo
+from systems.connector import DatabaseConnector, translated
+from systems.contractor import ContractorConnector, DeliveryPartnerAPI
+from systems.demo import DEFINITIONS
+from systems.protocol import Connector
+
+Wrap = Callable[[str, Connector], Connector]
+
+
+class Registry:
+    def __init__(self, settings: Settings, *, wrap: Wrap | None = None):
+        self.settings = settings
+        self._wrap = wrap
+        self._connectors: dict[str, Connector] = {}
+
+    def keys(self) -> tuple[str, ...]:
+        return tuple(DEFINITIONS)
+
+    def __iter__(self) -> Iterator[SystemInfo]:
+        return (d.info for d in DEFINITIONS.values())
+
+    def info(self, key: str) -> SystemInfo:
+        return self.definition(key).info
+
+    def definition(self, key: str) -> SystemDef:
+        try:
+            return DEFINITIONS[key]
+        except KeyError:
+            raise KeyError(f"no system registered under {key!r}") from None
+
+    def url(self, key: str) -> str:
+        self.definition(key)
+        return self.settings.system_database_url(key)
+
+    def connector(self, key: str) -> Connector:
+        if key not in self._connectors:
+            definition = self.definition(key)
+            direct = DatabaseConnector(definition, self.url(key))
+            connector: Connector = direct
+            if definition.info.contractor:
+                connector = ContractorConnector(key, DeliveryPartnerAPI(direct),
+                                                definition.info.actions)
+            self._connectors[key] = self._wrap(key, connector) if self._wrap else connector
+        return self._connectors[key]
+
+    def database(self, key: str) -> DatabaseConnector:
+        """Direct access to a demo system's own database (seeding, fixtures, tests)."""
+        return DatabaseConnector(self.definition(key), self.url(key))
+
+    def dispose(self) -> None:
+        self._connectors.clear()
+        db.dispose()
+
+
+def build_registry(settings: Settings | None = None, *, wrap: Wrap | None = None) -> Registry:
+    return Registry(settings or get_settings(), wrap=wrap)
+
+
+def row_counts(registry: Registry, key: str) -> dict[str, int]:
+    definition = registry.definition(key)
+    engine = db.ensure_schema(registry.url(key), definition.metadata)
+    with translated(key, "count"), engine.connect() as conn:
+        return {t.name: conn.execute(select(func.count()).select_from(t)).scalar_one()
+                for t in definition.metadata.sorted_tables if t is not definition.applied}
+
+
+def summary(settings: Settings | None = None) -> list[dict[str, Any]]:
+    """Per system: key, names, categories, retention duty, contractor, actions, row counts."""
+    registry = build_registry(settings)
+    out = []
+    for info in registry:
+        entry = info.to_dict()
+        entry["categories"] = [{"key": c.key, "name_ja": c.name_ja, "name_en": c.name_en,
+                                "items_ja": list(c.items_ja)} for c in info.categories]
+        entry["rows"] = row_counts(registry, info.key)
+        out.append(entry)
+    return out

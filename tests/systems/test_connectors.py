@@ -1,0 +1,111 @@
+import pytest
+from sqlalchemy import func, select
+
+from models.rules.vocabulary import Origin, SystemAction
+from systems.connector import DatabaseConnector
+from systems.demo import DEFINITIONS
+from systems.identity import expand_identity
+from systems.protocol import ActionNotSupported, Connector, PermanentSystemError
+from tests.systems.conftest import IDENTIFYING, SUBJECT, dump
+
+CHANGES = {"name": "窓口 改名子", "phone": "099-1111-2222", "company": "合同会社窓口改",
+           "billing_address": "大阪府大阪市試験区1-1", "delivery_address": "大阪府大阪市試験区1-1"}
+CASES = [(key, action) for key in DEFINITIONS for action in SystemAction
+         if action is not SystemAction.EXPORT]
+
+
+def act(connector, action, identity, key):
+    if action is SystemAction.RECTIFY:
+        return connector.rectify(identity, CHANGES, idempotency_key=key)
+    return getattr(connector, str(action))(identity, idempotency_key=key)
+
+
+def ledger_rows(registry, key, idempotency_key):
+    direct: DatabaseConnector = registry.database(key)
+    ledger = direct.definition.applied
+    with direct._engine().connect() as conn:
+        return conn.execute(select(func.count()).select_from(ledger)
+                            .where(ledger.c.idempotency_key == idempotency_key)).scalar_one()
+
+
+@pytest.mark.parametrize(("key", "action"), CASES, ids=[f"{k}-{a}" for k, a in CASES])
+def test_action_is_idempotent_by_key(world, key, action):
+    registry, reload = world
+    identity = reload()
+    connector = registry.connector(key)
+    assert isinstance(connector, Connector)
+    if action not in registry.info(key).actions:
+        with pytest.raises(ActionNotSupported):
+            act(connector, action, identity, "k1")
+        assert ledger_rows(registry, key, "k1") == 0
+        return
+
+    first = act(connector, action, identity, "k1")
+    assert (first.system, first.action, first.replayed) == (key, action, False)
+    assert first.affected > 0, first
+
+    # fresh, untouched records for the same subject; the same key must not touch them
+    identity = reload()
+    before = connector.export(identity)
+    replay = act(connector, action, identity, "k1")
+    assert replay.replayed and (replay.affected, replay.done) == (first.affected, first.done)
+    assert connector.export(identity) == before
+    assert ledger_rows(registry, key, "k1") == 1
+
+    again = act(connector, action, identity, "k2")
+    assert not again.replayed and again.affected == first.affected
+
+
+def test_key_reused_for_another_action_is_refused(world):
+    registry, reload = world
+    identity = reload()
+    connector = registry.connector("orders")
+    connector.restrict(identity, idempotency_key="k")
+    with pytest.raises(PermanentSystemError):
+        connector.erase(identity, idempotency_key="k")
+
+
+@pytest.mark.parametrize("key", [k for k in DEFINITIONS if k != "billing"])
+def test_erase_leaves_nothing_that_identifies_the_subject(world, key):
+    registry, reload = world
+    identity = reload()
+    assert any(value in dump(registry.settings, key) for value in IDENTIFYING)
+    registry.connector(key).erase(identity, idempotency_key="erase-1")
+    everything = dump(registry.settings, key)
+    assert [v for v in IDENTIFYING if v in everything] == []
+    assert not registry.connector(key).locate(identity).found
+
+
+def test_expansion_finds_the_subject_in_all_eight_systems(world):
+    registry, reload = world
+    reload()
+    identity = expand_identity(SUBJECT["email"].upper(), registry)
+    assert len(identity.customer_ids) == 1 and identity.login_ids == ("A7654321",)
+    assert len(identity.shipment_nos) == 3 and len(identity.visitor_ids) == 1
+    located = {k: registry.connector(k).locate(identity) for k in registry.keys()}
+    assert {k for k, loc in located.items() if loc.found} == set(DEFINITIONS)
+    assert located["orders"].counts["orders"] == 3
+    assert located["delivery_contractor"].counts == {"consignments": 1}
+    assert located["support"].origins == frozenset({Origin.COLLECTED})
+
+
+def test_an_unknown_email_is_found_nowhere(world):
+    registry, _ = world
+    identity = expand_identity("nobody@example.invalid", registry)
+    assert not identity.found
+    assert not any(registry.connector(k).locate(identity).found for k in registry.keys())
+
+
+def test_export_is_json_and_restrict_shows_in_locate(world):
+    import json
+
+    registry, reload = world
+    identity = reload()
+    connector = registry.connector("support")
+    rows = connector.export(identity)
+    json.dumps(rows)
+    assert {r["_category"] for r in rows} == {"tickets", "call_recordings"}
+    assert all(r["file_ref"].startswith("recordings/") and r["file_ref"].endswith(".wav")
+               for r in rows if r["_category"] == "call_recordings")
+    connector.restrict(identity, idempotency_key="r")
+    assert connector.locate(identity).restricted == 4
