@@ -1,0 +1,97 @@
+"""``madoguchi migrate | seed | systems | up``: the app database and the demo systems."""
+
+import json
+from pathlib import Path
+
+import typer
+
+from models.audit import audit_key, record
+from models.db import unit_of_work, utcnow
+from models.fixtures import load_fixture_into_app
+from models.schema import upgrade
+from models.settings import Settings, get_settings
+from systems.fixture import load_fixture_into_systems, read_fixture
+from systems.registry import summary
+from systems.seed import seed_systems
+
+
+def migrate() -> None:
+    """Bring the app database to the newest migration."""
+    settings = get_settings()
+    upgrade(settings)
+    typer.echo(f"app database at the newest migration: {_where(settings.app_database_url)}")
+
+
+def seed(
+    customers: int = typer.Option(200, min=1, help="Generated customers per demo system"),
+    fixture: Path | None = typer.Option(None, exists=True, dir_okay=False,
+                                        help="Load these customers (CONTRACT.md format)"),
+    random_seed: int = typer.Option(0, "--seed", help="Same seed, same data"),
+) -> None:
+    """Seed the demo systems with generated customers, or load a fixture file."""
+    settings = get_settings()
+    upgrade(settings)
+    if fixture is None:
+        reports = seed_systems(settings, customers=customers, seed=random_seed)
+        _audit(settings, "systems.seeded", {"customers": customers, "systems": sorted(reports)})
+        typer.echo(f"seeded {len(reports)} demo systems with {customers} customers each")
+        return
+    loaded = read_fixture(fixture)
+    customer_ids = load_fixture_into_systems(loaded, settings, seed=random_seed)
+    with unit_of_work(settings) as session:
+        counts = load_fixture_into_app(
+            session, loaded, now=utcnow(), audit_key=_key(settings)
+        )
+        record(session, key=_key(settings), at=utcnow(), actor="cli", action="systems.fixture_loaded",
+               subject_ref="systems", details={"customers": len(customer_ids), **counts})
+    typer.echo(
+        f"loaded {len(customer_ids)} customers; {counts['provision_records']} provision records, "
+        f"{counts['prior_requests']} earlier requests into the app database"
+    )
+
+
+def systems(as_json: bool = typer.Option(False, "--json", help="Machine-readable")) -> None:
+    """The registered systems and what each holds."""
+    entries = summary(get_settings())
+    if as_json:
+        typer.echo(json.dumps(entries, ensure_ascii=False, indent=2))
+        return
+    for e in entries:
+        retention = e["retention"]
+        typer.echo(f"{e['key']:<20} {e['name_ja']} / {e['name_en']}")
+        typer.echo(f"  {'holds':<10} " + "、".join(c["name_ja"] for c in e["categories"]))
+        typer.echo(f"  {'actions':<10} {', '.join(e['actions'])}")
+        if retention:
+            typer.echo(f"  {'retention':<10} {retention['law_ja']} ({retention['years']}年): "
+                       "erasure becomes restriction")
+        if e["contractor"]:
+            typer.echo(f"  {'reached':<10} through contractor {e['contractor']}")
+        typer.echo(f"  {'rows':<10} " + ", ".join(f"{t}={n:,}" for t, n in e["rows"].items()))
+
+
+def up() -> None:
+    """Set up the embedded default and show it: migrate, seed the demo systems once."""
+    settings = get_settings()
+    upgrade(settings)
+    entries = summary(settings)
+    if not any(sum(e["rows"].values()) for e in entries):
+        typer.echo("seeding the eight demo systems (first run)…")
+        seed_systems(settings, customers=200)
+        _audit(settings, "systems.seeded", {"customers": 200, "systems": [e["key"] for e in entries]})
+    systems(as_json=False)
+    typer.echo(f"\napp database: {_where(settings.app_database_url)}")
+    typer.echo("audit trail: madoguchi audit verify")
+
+
+def _key(settings: Settings) -> bytes:
+    return audit_key(settings.secret_key.get_secret_value())
+
+
+def _audit(settings: Settings, action: str, details: dict) -> None:
+    with unit_of_work(settings) as session:
+        record(session, key=_key(settings), at=utcnow(), actor="cli", action=action,
+               subject_ref="systems", details=details)
+
+
+def _where(url: str) -> str:
+    return url.split("@")[-1] if "@" in url else url
