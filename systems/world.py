@@ -8,8 +8,8 @@ another system's database, which lets the systems be seeded in parallel and stil
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
@@ -91,22 +91,25 @@ def mix(j: int, salt: int) -> int:
     return h ^ (h >> 12)
 
 
+@lru_cache(maxsize=4)
+def _pools(seed: int) -> dict[str, tuple[str, ...]]:
+    """Faker's share of the work, done once per seed and process (it is the slow part)."""
+    fake = Faker("ja_JP")
+    fake.seed_instance(seed)
+    draws = {"last_names": fake.last_name, "first_names": fake.first_name,
+             "companies": fake.company, "addresses": fake.address, "postcodes": fake.postcode,
+             "users": fake.user_name, "domains": fake.domain_name}
+    pools = {name: tuple(draw() for _ in range(POOL)) for name, draw in draws.items()}
+    pools["agents"] = tuple(fake.last_name() for _ in range(32))
+    return pools
+
+
 class World:
     def __init__(self, customers: int, seed: int = 0):
         self.customers = customers
         self.seed = seed
-        fake = Faker("ja_JP")
-        fake.seed_instance(seed)
-        self.fake = fake
-        self.rng = random.Random(seed)
-        self.last_names = [fake.last_name() for _ in range(POOL)]
-        self.first_names = [fake.first_name() for _ in range(POOL)]
-        self.companies = [fake.company() for _ in range(POOL)]
-        self.addresses = [fake.address() for _ in range(POOL)]
-        self.postcodes = [fake.postcode() for _ in range(POOL)]
-        self.users = [fake.user_name() for _ in range(POOL)]
-        self.domains = [fake.domain_name() for _ in range(POOL)]
-        self.agents = [fake.last_name() for _ in range(32)]
+        for name, pool in _pools(seed).items():
+            setattr(self, name, pool)
 
     def pick(self, pool, j: int, salt: int):
         return pool[mix(j, salt) % len(pool)]
