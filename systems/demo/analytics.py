@@ -100,10 +100,9 @@ def seed(world: World):
     for batch in chunks(visitor_rows()):
         yield visitors, batch
     # one event per customer on average: half page views, a fifth purchases, the rest ads
-    for table, key, start, stop in ((page_views, "view_id", 0, n // 2),
-                                    (purchases, "event_id", n // 2, n // 2 + n // 5),
-                                    (ad_views, "ad_view_id", n // 2 + n // 5, n)):
-        rows = ({key: j + 1, **_event(world, table, visitor_id(world, world.owner(j, 78)), j)}
+    for table, start, stop in ((page_views, 0, n // 2), (purchases, n // 2, n // 2 + n // 5),
+                               (ad_views, n // 2 + n // 5, n)):
+        rows = (_event(world, table, visitor_id(world, world.owner(j, 78)), j)
                 for j in range(start, stop))
         for batch in chunks(rows):
             yield table, batch

@@ -52,14 +52,10 @@ PARTS = (
 
 def _invoice(world: World, invoice_no: str, account_no: str, j: int, origin: str) -> dict:
     issued = world.when(j, 32)
-    amount = 1000 + mix_amount(j)
+    amount = 1000 + (j * 7919) % 120_000
     return {"invoice_no": invoice_no, "account_no": account_no, "issued_at": issued,
             "due_at": issued + timedelta(days=30), "amount": amount, "tax": amount // 10,
             "paid_at": issued + timedelta(days=20) if j % 11 else None, "origin": origin}
-
-
-def mix_amount(j: int) -> int:
-    return (j * 7919) % 120_000
 
 
 def seed(world: World):

@@ -70,7 +70,7 @@ def seed(world: World):
 
     def mailing_rows():
         for j in range(world.customers):
-            yield {"mailing_id": j + 1, "subscriber_id": f"MS{world.owner(j, 42):09d}",
+            yield {"subscriber_id": f"MS{world.owner(j, 42):09d}",
                    "campaign": world.pick(CAMPAIGNS, j, 43), "advertising": j % 9 != 0,
                    "sent_at": world.when(j, 44)}
 

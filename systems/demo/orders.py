@@ -13,7 +13,7 @@ from models.rules.vocabulary import Origin, SystemAction
 from systems.base import Category, Part, SystemDef, SystemInfo, applied_actions, by, record_columns
 from systems.demo.common import chunks, next_number
 from systems.identity import SubjectIdentity
-from systems.world import PRODUCTS, SubjectData, World
+from systems.world import PRODUCTS, SubjectData, World, mix
 
 metadata = MetaData()
 orders = Table(
@@ -83,30 +83,23 @@ def _order(world: World, order_id: str, customer, j: int, shipment: str, origin:
             "origin": origin}
 
 
-def _lines(world: World, order_id: str, j: int, line_id: int | None) -> list[dict]:
+def _lines(world: World, order_id: str, j: int) -> list[dict]:
+    """One line, two for every third order."""
     lines = []
     for k in range(1 + (j % 3 == 0)):
-        name, price = world.pick(PRODUCTS, j + k, 23)
-        line = {"order_id": order_id, "sku": f"SKU{PRODUCTS.index((name, price)):05d}",
-                "product_name": name, "quantity": 1 + mix_qty(j, k), "unit_price": price}
-        if line_id is not None:
-            line["line_id"] = line_id + k
-        lines.append(line)
+        sku = mix(j + k, 23) % len(PRODUCTS)
+        name, price = PRODUCTS[sku]
+        lines.append({"order_id": order_id, "sku": f"SKU{sku:05d}", "product_name": name,
+                      "quantity": 1 + (j * 7 + k * 3) % 5, "unit_price": price})
     return lines
-
-
-def mix_qty(j: int, k: int) -> int:
-    return (j * 7 + k * 3) % 5
 
 
 def seed(world: World):
     def rows():
-        line_id = 1
         for j in range(world.customers):
             customer = world.customer(world.owner(j, 21))
             order = _order(world, f"ORD{j:010d}", customer, j, shipment_no(j), "collected")
-            lines = _lines(world, order["order_id"], j, line_id)
-            line_id += len(lines)
+            lines = _lines(world, order["order_id"], j)
             order["total_amount"] = sum(x["quantity"] * x["unit_price"] for x in lines)
             yield order, lines
 
@@ -117,14 +110,14 @@ def seed(world: World):
 
 def load_subject(conn: Connection, s: SubjectData, count: int, origin: Origin, world: World):
     first = next_number(conn, orders, "order_id", "ORD", 10)
-    ship = int(next_number(conn, orders, "shipment_no", "", 12))
+    ship = next_number(conn, orders, "shipment_no", "", 12)
     customer = world.customer(0)._replace(
         customer_id=s.customer_id, name=s.name, company=s.company, phone=s.phone,
         billing_address=s.billing_address or world.customer(0).billing_address)
     for k in range(count):
         order_id, shipment = f"ORD{first + k:010d}", f"{ship + k:012d}"
         order = _order(world, order_id, customer, first + k, shipment, origin.value)
-        lines = _lines(world, order_id, first + k, None)
+        lines = _lines(world, order_id, first + k)
         order["total_amount"] = sum(x["quantity"] * x["unit_price"] for x in lines)
         conn.execute(insert(orders).values(order))
         conn.execute(insert(order_lines), lines)

@@ -57,7 +57,7 @@ def seed(world: World):
     def grant_rows():
         for j in range(world.customers):
             member = world.customer(world.member_owner(j, 54)).member_id
-            yield {"grant_id": j + 1, **_grant(world, member, j)}
+            yield _grant(world, member, j)
 
     for batch in chunks(account_rows()):
         yield accounts, batch
