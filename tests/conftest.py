@@ -28,3 +28,15 @@ def pg_settings(pg_server, tmp_path) -> Settings:
     """Production mode: the app database on PostgreSQL."""
     return Settings(data_dir=tmp_path, secret_key="test-secret",
                     database_url=create_database(pg_server, "app"))
+
+
+@pytest.fixture(scope="session")
+def prefect_api():
+    """A real Prefect server for the session (Prefect's own test harness), quiet and offline."""
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    from prefect.settings import PREFECT_SERVER_ANALYTICS_ENABLED, temporary_settings
+    from prefect.testing.utilities import prefect_test_harness
+
+    with temporary_settings({PREFECT_SERVER_ANALYTICS_ENABLED: False}):
+        with prefect_test_harness(server_startup_timeout=120):
+            yield
