@@ -13,8 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
-from sqlalchemy import (Column, ColumnElement, DateTime, Integer, MetaData, String, Table, Text,
-                        true)
+from sqlalchemy import Column, ColumnElement, DateTime, Integer, MetaData, String, Table, Text
 
 from models.rules.vocabulary import Origin, SystemAction
 
@@ -149,5 +148,3 @@ def record_columns(*, provision: bool = False) -> list[Column]:
 def now() -> datetime:
     return datetime.now(UTC)
 
-
-ALL = true()

@@ -14,6 +14,7 @@ retry need not re-expand after the customer master has already been erased.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, fields, replace
 from typing import TYPE_CHECKING, Any
 
@@ -31,8 +32,6 @@ def normalise_email(email: str) -> str:
 
 def phone_digits(phone: str) -> str:
     """Telephony stores bare digits; people write hyphens and full-width digits."""
-    import unicodedata
-
     return re.sub(r"\D", "", unicodedata.normalize("NFKC", phone))
 
 
