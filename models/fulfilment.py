@@ -42,9 +42,12 @@ class Notice(SQLModel, table=True):
     recipient_email: str
     idempotency_key: str = Field(unique=True, max_length=160)
     context: dict = json_field(dict)
-    state: str = Field(default="pending", index=True)  # pending | sent | failed
+    # pending | sending (claimed) | sent | failed | suppressed | in_doubt | undeliverable: mail/outbox.py
+    state: str = Field(default="pending", index=True)
     delivery_status: str | None = None  # delivered | bounce | dropped | spamreport
     provider_message_id: str | None = None
     last_error: str | None = None
     created_at: datetime = timestamp()
     sent_at: datetime | None = timestamp(nullable=True)
+    attempts: int = Field(default=0, description="claims so far: each one may have sent once")
+    claimed_at: datetime | None = timestamp(nullable=True)

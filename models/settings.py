@@ -38,6 +38,46 @@ class Settings(BaseSettings):
     )
     timezone: str = "Asia/Tokyo"
 
+    # --- email (mail/) -------------------------------------------------------------------
+    sendgrid_api_key: SecretStr | None = Field(
+        default=None, description="SendGrid API key, when no Prefect Secret block is named."
+    )
+    sendgrid_api_key_block: str | None = Field(
+        default=None, description="Name of a Prefect Secret block holding the SendGrid API key."
+    )
+    sendgrid_host: str = Field(
+        default="https://api.sendgrid.com", description="SendGrid API base URL (the stub's in demos)."
+    )
+    sendgrid_sandbox_mode: bool = Field(
+        default=False, description="SendGrid validates but delivers nothing (mail_settings)."
+    )
+    sendgrid_unsubscribe_group_id: int | None = Field(
+        default=None, description="SendGrid unsubscribe group (asm) for marketing mail only."
+    )
+    sendgrid_webhook_public_key: str | None = Field(
+        default=None, description="Base64 ECDSA public key of SendGrid's signed event webhook."
+    )
+    sendgrid_timeout_seconds: float = 10.0
+    sendgrid_max_attempts: int = Field(default=5, description="Tries per send on 429/5xx.")
+    sendgrid_backoff_seconds: float = Field(default=0.5, description="First backoff; doubles.")
+    sendgrid_max_backoff_seconds: float = Field(
+        default=30.0, description="Cap on one wait, Retry-After included."
+    )
+    mail_from_email: str = "privacy@bizraku.example.jp"
+    mail_from_name: str = "ビズらくヘルプデスク"
+    mail_reply_to: str | None = "helpdesk@bizraku.example.jp"
+    mail_privacy_officer_email: str = "cso@bizraku.example.jp"
+    mail_public_base_url: str = Field(
+        default="http://localhost:8000", description="Intake service URL, for links in mail."
+    )
+    mail_outbox_dir: Path | None = Field(
+        default=None, description="File outbox used when SendGrid is not configured: data_dir/outbox."
+    )
+    mail_claim_timeout_seconds: float = Field(
+        default=900.0,
+        description="A notice claimed this long without a result is in doubt and reconciled.",
+    )
+
     @property
     def app_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'madoguchi.sqlite'}"

@@ -1,0 +1,47 @@
+"""The file outbox: the email port where no SendGrid is configured (development, demos
+without the stub). Each message becomes ``<key>.eml`` plus ``<key>.json`` in one folder."""
+
+import hashlib
+import json
+import uuid
+from email.message import EmailMessage
+from email.utils import formataddr, make_msgid
+from pathlib import Path
+
+from mail.port import OutgoingMessage, SendResult
+
+
+class FileOutbox:
+    def __init__(self, folder: Path, from_email: str, from_name: str = "") -> None:
+        self.folder = folder
+        self.from_header = formataddr((from_name, from_email)) if from_name else from_email
+
+    def _stem(self, key: str) -> Path:
+        # The key may hold ':' or '/', which are not safe in file names everywhere.
+        return self.folder / hashlib.sha256(key.encode()).hexdigest()[:32]
+
+    def send(self, message: OutgoingMessage) -> SendResult:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        stem = self._stem(message.idempotency_key)
+        msg = EmailMessage()
+        msg["From"] = self.from_header
+        msg["To"] = message.to
+        msg["Subject"] = message.subject
+        msg["Message-ID"] = make_msgid(domain="madoguchi.local")
+        msg.set_content(message.text)
+        msg.add_alternative(message.html, subtype="html")
+        meta = {"message_id": f"file-{uuid.uuid4().hex}", "idempotency_key": message.idempotency_key,
+                "kind": message.kind, "language": message.language,
+                "reference": message.reference, "marketing": message.marketing}
+        # Written to a temporary name and renamed: a crash leaves no half message behind.
+        for suffix, data in ((".eml", bytes(msg)), (".json", json.dumps(meta).encode())):
+            tmp = stem.with_suffix(suffix + ".tmp")
+            tmp.write_bytes(data)
+            tmp.replace(stem.with_suffix(suffix))
+        return SendResult(provider_message_id=meta["message_id"])
+
+    def find_sent(self, idempotency_key: str) -> SendResult | None:
+        meta = self._stem(idempotency_key).with_suffix(".json")
+        if not meta.exists():
+            return None
+        return SendResult(provider_message_id=json.loads(meta.read_text())["message_id"])

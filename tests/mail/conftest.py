@@ -1,0 +1,94 @@
+import json
+import urllib.request
+
+import pytest
+from pydantic import SecretStr
+
+from mail.sendgrid_adapter import SendGridAdapter
+from mail.stub import SendGridStub
+from models.schema import upgrade
+
+GROUP_ID = 4242
+
+
+class StubClient:
+    """The test's side of the stub: plain HTTP, as any other client would see it."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def call(self, method: str, path: str, body=None):
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(self.url + path, data=data, method=method,
+                                         headers={"Content-Type": "application/json",
+                                                  "Authorization": "Bearer test-key"})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            raw = response.read()
+            return json.loads(raw) if raw else None
+
+    def messages(self) -> list[dict]:
+        return self.call("GET", "/messages")
+
+    def fault(self, **fault) -> None:
+        self.call("POST", "/_faults", fault)
+
+    def suppressions(self, group_id: int = GROUP_ID) -> list[str]:
+        return self.call("GET", f"/v3/asm/groups/{group_id}/suppressions")
+
+
+@pytest.fixture(scope="session")
+def stub_server():
+    with SendGridStub() as stub:
+        yield stub
+
+
+@pytest.fixture
+def stub(stub_server):
+    client = StubClient(stub_server.url)
+    client.call("DELETE", "/messages")
+    stub_server.state.suppressions.clear()
+    return client
+
+
+@pytest.fixture
+def mail_settings(settings, stub_server):
+    """Settings pointed at the stub, with short waits, on a migrated database."""
+    s = settings.model_copy(update={
+        "sendgrid_api_key": SecretStr("test-key"), "sendgrid_host": stub_server.url,
+        "sendgrid_unsubscribe_group_id": GROUP_ID,
+        "sendgrid_webhook_public_key": stub_server.state.public_key,
+        "sendgrid_timeout_seconds": 2.0, "sendgrid_backoff_seconds": 0.05,
+        "sendgrid_max_backoff_seconds": 2.0, "mail_public_base_url": "http://intake.test",
+    })
+    upgrade(s)
+    return s
+
+
+@pytest.fixture
+def port(mail_settings):
+    return SendGridAdapter(mail_settings)
+
+
+REF = "R-261201-ABCDEF"
+CONTEXTS = {
+    "acknowledgement": {"reference": REF, "request_type": "disclosure", "received_at": "2026-12-01",
+                        "due_date": "2026-12-15"},
+    "one_time_code": {"reference": REF, "code": "482913", "expires_minutes": 30},
+    "documents_needed": {"reference": REF, "required_documents": ["identity_document", "power_of_attorney"],
+                         "deadline": "2026-12-15", "upload_url": "http://intake.test/documents"},
+    "clarification_request": {"reference": REF, "question": "対象のご注文番号を教えてください。",
+                              "deadline": "2026-12-15", "answer_url": "http://intake.test/clarify"},
+    "fee_request": {"reference": REF, "request_type": "disclosure", "amount_yen": 1000,
+                    "deadline": "2026-12-15", "payment_url": "http://intake.test/pay"},
+    "extension": {"reference": REF, "due_date": "2026-12-22"},
+    "decision": {"reference": REF, "request_type": "erasure", "outcome": "partially_granted",
+                 "items": [{"system": "billing", "outcome": "restricted", "reasons": ["legal_retention_duty"]},
+                           {"system": "orders", "outcome": "granted"}]},
+    "opt_out_confirmation": {},
+    "marketing": {"campaign": {"title": "年末セール", "body": "コピー用紙がお得です。",
+                               "url": "http://shop.test/sale"}},
+    "privacy_officer_escalation": {"reference": REF, "escalation": "overdue", "due_date": "2026-12-15",
+                                   "status": "review", "ui_url": "http://prefect.test/runs"},
+    "sla_warning": {"reference": REF, "due_date": "2026-12-15", "percent_elapsed": 70,
+                    "status": "review", "ui_url": "http://prefect.test/runs"},
+}

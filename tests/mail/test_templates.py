@@ -1,0 +1,56 @@
+import pytest
+
+from mail.render import KINDS, render
+from models.rules.reasons import reason_info
+from models.rules.vocabulary import ReasonCode
+from tests.mail.conftest import CONTEXTS
+
+BASE = {"base_url": "http://intake.test", "unsubscribe_url": "http://intake.test/unsubscribe?token=t"}
+
+
+@pytest.mark.parametrize("language", ["ja", "en"])
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_kind_renders_text_and_html(kind, language):
+    rendered = render(kind, language, {**BASE, **CONTEXTS[kind]})
+    assert rendered.subject and "\n" not in rendered.subject
+    assert rendered.text.strip() and rendered.html.startswith("<!DOCTYPE html>")
+    assert f'lang="{language}"' in rendered.html
+
+
+@pytest.mark.parametrize("language", ["ja", "en"])
+def test_decision_lists_every_reason_with_basis_and_message(language):
+    codes = [c.value for c in ReasonCode]
+    context = {**BASE, "reference": "R-1", "request_type": "disclosure", "outcome": "refused",
+               "reasons": codes}
+    rendered = render("decision", language, context)
+    for code in codes:
+        info = reason_info(code, language, "disclosure")
+        assert info.message in rendered.text and info.basis in rendered.text
+        assert info.basis in rendered.html
+
+
+def test_html_is_autoescaped_and_text_is_not():
+    context = {**BASE, **CONTEXTS["clarification_request"], "question": "<script>x</script> & co"}
+    rendered = render("clarification_request", "en", context)
+    assert "<script>" not in rendered.html and "&lt;script&gt;" in rendered.html
+    assert "<script>x</script> & co" in rendered.text
+
+
+@pytest.mark.parametrize("language, words", [
+    ("ja", ["送信者", "住所", "お問い合わせ", "配信停止"]),
+    ("en", ["Sender", "Address", "Contact", "Unsubscribe"]),
+])
+def test_marketing_carries_the_legal_footer(language, words):
+    rendered = render("marketing", language, {**BASE, **CONTEXTS["marketing"]})
+    for body in (rendered.text, rendered.html):
+        assert all(w.lower() in body.lower() for w in words)
+        assert "unsubscribe?token=t" in body
+
+
+def test_service_notices_say_they_go_to_opted_out_addresses_too():
+    assert "配信を停止されている方にも" in render("acknowledgement", "ja", {**BASE, **CONTEXTS["acknowledgement"]}).text
+
+
+def test_a_missing_context_key_fails_loudly():
+    with pytest.raises(Exception, match="reference"):
+        render("one_time_code", "ja", {**BASE, "code": "1", "expires_minutes": 5})
