@@ -17,7 +17,8 @@ from models.rules.vocabulary import Origin, RequestType
 from models.settings import Settings
 from systems.db import ensure_schema
 from systems.demo import DEFINITIONS
-from systems.identity import normalise_email
+from systems.identity import expand_identity, normalise_email
+from systems.registry import Registry
 from systems.world import SubjectData, World
 
 FEW = 2
@@ -106,6 +107,7 @@ def load_fixture_into_systems(fixture: Fixture | dict[str, Any], settings: Setti
     if not isinstance(fixture, Fixture):
         fixture = Fixture.model_validate(fixture)
     world = World(customers=0, seed=seed)
+    registry = Registry(settings)
     engines = {key: ensure_schema(settings.system_database_url(key), d.metadata)
                for key, d in DEFINITIONS.items()}
     customer_ids = []
@@ -120,6 +122,10 @@ def load_fixture_into_systems(fixture: Fixture | dict[str, Any], settings: Setti
             billing_address=customer.billing_address,
             consented=customer.marketing.consented, opted_out=customer.marketing.opted_out,
             mailed_after_opt_out=customer.marketing.mailed_after_opt_out)
+        earlier = expand_identity(customer.email, registry)
+        if earlier.found:
+            for key in reversed(DEFINITIONS):  # the customer master last: it leads to the rest
+                registry.database(key).purge(earlier)
         for key, definition in DEFINITIONS.items():  # customers first, orders before contractor
             count = 1 if key == "customers" else customer.count(key)
             if key == "orders":

@@ -53,8 +53,12 @@ def test_systems_json_lists_holdings_and_retention(madoguchi):
 
 def test_seed_fixture_fills_systems_and_app_database_once(madoguchi):
     madoguchi("seed", "--fixture", str(FIXTURE))
+    first = json.loads(madoguchi("systems", "--json"))
     out = madoguchi("seed", "--fixture", str(FIXTURE))
     assert "0 provision records, 0 earlier requests" in out
+    assert json.loads(madoguchi("systems", "--json")) == first
+    rows = {e["key"]: e["rows"] for e in first}
+    assert rows["orders"]["orders"] == 3 and rows["billing"]["invoices"] == 2
     with unit_of_work() as session:
         records = session.exec(select(ProvisionRecord)).all()
         assert [(r.recipient, r.items, r.basis) for r in records] == [
