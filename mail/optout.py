@@ -16,6 +16,7 @@ import hashlib
 import hmac
 import logging
 from datetime import datetime
+from typing import Literal
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import HTMLResponse
@@ -60,8 +61,9 @@ def read_token(settings: Settings, token: str) -> str | None:
         return None
 
 
-def unsubscribe_url(settings: Settings, email: str) -> str:
-    return f"{settings.mail_public_base_url.rstrip('/')}/unsubscribe?token={make_token(settings, email)}"
+def unsubscribe_url(settings: Settings, email: str, language: str = "ja") -> str:
+    base = settings.mail_public_base_url.rstrip("/")
+    return f"{base}/unsubscribe?token={make_token(settings, email)}&lang={language}"
 
 
 def one_month_after(moment: datetime) -> datetime:
@@ -120,7 +122,7 @@ class OptOutIn(BaseModel):
 router = APIRouter(tags=["marketing opt-out"])
 
 
-def _unsubscribe(settings: Settings, token: str, source: str) -> str | None:
+def _unsubscribe(settings: Settings, token: str, source: str, language: str) -> str | None:
     email = read_token(settings, token)
     if email is None:
         return None
@@ -130,23 +132,25 @@ def _unsubscribe(settings: Settings, token: str, source: str) -> str | None:
     with unit_of_work(settings) as session:
         if opt_out(session, email, source, now, settings=settings):
             # Only a link from our own mail proves the address: the form sends no mail.
-            enqueue(session, kind="opt_out_confirmation", language="ja", recipient_email=email,
+            enqueue(session, kind="opt_out_confirmation", language=language, recipient_email=email,
                     idempotency_key=f"opt_out_confirmation:{token.rsplit('.', 1)[1][:24]}:{now:%Y%m%d%H%M%S}",
                     context={}, now=now)
     return email
 
 
 @router.get("/unsubscribe", response_class=HTMLResponse)
-def unsubscribe_page(token: str = Query(default=""), settings: Settings = Depends(get_settings)):
-    ok = _unsubscribe(settings, token, "unsubscribe_link") is not None
+def unsubscribe_page(token: str = Query(default=""), lang: Literal["ja", "en"] = "ja",
+                     settings: Settings = Depends(get_settings)):
+    ok = _unsubscribe(settings, token, "unsubscribe_link", lang) is not None
     page = render_page("unsubscribe", {"ok": ok, "base_url": settings.mail_public_base_url.rstrip("/")})
     return HTMLResponse(page, status_code=200 if ok else 400)
 
 
 @router.post("/unsubscribe", status_code=200)
-def one_click_unsubscribe(token: str = Query(default=""), settings: Settings = Depends(get_settings)):
+def one_click_unsubscribe(token: str = Query(default=""), lang: Literal["ja", "en"] = "ja",
+                          settings: Settings = Depends(get_settings)):
     """RFC 8058 one-click unsubscribe, posted by mail clients from ``List-Unsubscribe``."""
-    return {"status": "unsubscribed" if _unsubscribe(settings, token, "one_click") else "invalid"}
+    return {"status": "unsubscribed" if _unsubscribe(settings, token, "one_click", lang) else "invalid"}
 
 
 @router.post("/api/opt-out", status_code=202)

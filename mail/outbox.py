@@ -86,7 +86,7 @@ class DeliveryReport:
 def outgoing(notice: Notice, settings: Settings) -> OutgoingMessage:
     marketing = notice.kind in MARKETING_KINDS
     context = {"base_url": settings.mail_public_base_url.rstrip("/"), **notice.context}
-    unsubscribe = unsubscribe_url(settings, notice.recipient_email) if marketing else None
+    unsubscribe = unsubscribe_url(settings, notice.recipient_email, notice.language) if marketing else None
     if unsubscribe:
         context["unsubscribe_url"] = unsubscribe
     rendered = render(notice.kind, notice.language, context)

@@ -77,8 +77,8 @@ def apply_event(session: Session, settings: Settings, event: dict) -> None:
 @router.post("/webhooks/sendgrid")
 async def sendgrid_events(request: Request, settings: Settings = Depends(get_settings)):
     body = await request.body()
-    header = EventWebhookHeader
-    if not verify(settings, body, request.headers.get(header.SIGNATURE), request.headers.get(header.TIMESTAMP)):
+    signature = request.headers.get(EventWebhookHeader.SIGNATURE)
+    if not verify(settings, body, signature, request.headers.get(EventWebhookHeader.TIMESTAMP)):
         raise HTTPException(status_code=403, detail="invalid signature")
     try:
         events = json.loads(body)

@@ -49,7 +49,7 @@ def test_one_month_after_clamps_to_the_month_end():
 
 def test_unsubscribe_link_records_opt_out_suppresses_and_confirms(mail_settings, client, stub):
     token = make_token(mail_settings, ADDRESS)
-    page = client.get("/unsubscribe", params={"token": token})
+    page = client.get("/unsubscribe", params={"token": token, "lang": "en"})
     assert page.status_code == 200 and "配信停止の手続きが完了しました" in page.text
     assert "unsubscribed" in page.text
     (event,) = _ledger(mail_settings)
@@ -61,7 +61,7 @@ def test_unsubscribe_link_records_opt_out_suppresses_and_confirms(mail_settings,
     assert len(_ledger(mail_settings)) == 1
     with unit_of_work(mail_settings) as session:
         (confirmation,) = session.exec(select(Notice)).all()
-        assert confirmation.kind == "opt_out_confirmation"
+        assert (confirmation.kind, confirmation.language) == ("opt_out_confirmation", "en")
 
 
 def test_a_forged_link_is_refused(client, mail_settings, stub):
