@@ -37,19 +37,20 @@ class RequestNotFound(LookupError):
 
 
 @cache
-def _data(name: str) -> dict[str, Any]:
+def data_file(name: str) -> dict[str, Any]:
+    """A TOML file beside this module: the package's words live there, not in code."""
     return tomllib.loads(files(__package__).joinpath(name).read_text("utf-8"))
 
 
 def texts(language: str) -> dict[str, Any]:
     """The package's words in ``language``, with ``items`` naming provision data items."""
-    data = _data("texts.toml")
+    data = data_file("texts.toml")
     return {**data[language], "items": data["items"][language]}
 
 
 def purposes_for(system_key: str, language: str) -> tuple[tuple[str, str], ...]:
     """``(code, text)`` of each policy purpose (Ⅰ.2.1 a–g) that applies to the system's data."""
-    data = _data("purposes.toml")
+    data = data_file("purposes.toml")
     try:
         codes = data["systems"][system_key]
     except KeyError:
@@ -58,7 +59,7 @@ def purposes_for(system_key: str, language: str) -> tuple[tuple[str, str], ...]:
 
 
 def analysis_note(language: str) -> str:
-    return _data("purposes.toml")["analysis_note"][language]
+    return data_file("purposes.toml")["analysis_note"][language]
 
 
 def display_value(value: Any) -> str:
@@ -69,10 +70,16 @@ def display_value(value: Any) -> str:
     return str(value)
 
 
-def display_fields(record: dict[str, Any]) -> list[tuple[str, str]]:
-    """A record's fields as people read them: without the grouping keys and internal flags."""
+def visible_fields(record: dict[str, Any]) -> list[tuple[str, str]]:
+    """A record's fields and values as text, without the grouping keys and internal flags."""
     return [(k, display_value(v)) for k, v in record.items()
             if not k.startswith("_") and k not in _HIDDEN]
+
+
+def display_fields(record: dict[str, Any], language: str) -> list[tuple[str, str]]:
+    """As :func:`visible_fields`, with each field named as people read it."""
+    labels = data_file("fields.toml")[language]
+    return [(labels.get(k, k), v) for k, v in visible_fields(record)]
 
 
 @dataclass(frozen=True)

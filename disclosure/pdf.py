@@ -74,7 +74,8 @@ def render_pdf(contents: Contents) -> bytes:
             category = names.get(record.get("_category", ""), "")
             story.append(p(f"{t['record']} {number}" + (f" — {category}" if category else ""),
                            "h3"))
-            rows = [[t["field"], t["value"]], *map(list, display_fields(record))]
+            rows = [[t["field"], t["value"]],
+                    *map(list, display_fields(record, contents.language))]
             story.append(_table(rows, [_WIDTH * 0.3, _WIDTH * 0.7], st["cell"]))
     if contents.provisions is not None:
         story += [p(t["third_party_title"], "h2"), p(t["third_party_intro"])]

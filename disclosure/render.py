@@ -1,5 +1,8 @@
 """The package's files: HTML and PDF for people, JSON and CSV for programs, zipped.
 
+HTML and PDF name each field in the requester's language (``fields.toml``); JSON and CSV
+keep the names the systems export, so that a program can match them.
+
 CSV is one file in long form (``system, system_name, category, category_name, record,
 field, value``: one row per field of each record) rather than one file per system: the
 systems' columns differ, and one file with a system column opens and filters the same in a
@@ -18,7 +21,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from disclosure.build import Contents, analysis_note, display_fields, texts
+from disclosure.build import Contents, analysis_note, display_fields, texts, visible_fields
 from disclosure.pdf import render_pdf
 
 _env = Environment(loader=PackageLoader("disclosure", "templates"),
@@ -27,7 +30,8 @@ _env = Environment(loader=PackageLoader("disclosure", "templates"),
 
 def render_html(contents: Contents) -> str:
     return _env.get_template("package.html.j2").render(
-        c=contents, t=texts(contents.language), fields=display_fields,
+        c=contents, t=texts(contents.language),
+        fields=lambda record: display_fields(record, contents.language),
         note=analysis_note(contents.language) if contents.is_purpose_notification else None)
 
 
@@ -75,7 +79,7 @@ def render_csv(contents: Contents) -> bytes:
             names = dict(s.categories)
             for number, record in enumerate(s.records, start=1):
                 category = record.get("_category", "")
-                for field, value in display_fields(record):
+                for field, value in visible_fields(record):
                     yield [s.key, s.name, category, names.get(category, ""), number, field, value]
 
     return _csv(["system", "system_name", "category", "category_name", "record", "field",

@@ -8,7 +8,7 @@ import pytest
 from markupsafe import escape
 from pypdf import PdfReader
 
-from disclosure.build import gather, purposes_for
+from disclosure.build import data_file, gather, purposes_for
 from disclosure.render import package_files
 from models.rules.vocabulary import RequestType
 from systems.registry import build_registry
@@ -156,6 +156,22 @@ def test_purpose_notification_lists_purposes_per_system_and_no_records(desk, new
         assert f["csv"].decode("utf-8-sig").splitlines()[0] == \
             "system,system_name,purpose,purpose_text"
     assert "本サービスご利用代金のご請求のため。" in purposes_for("billing", "ja")[0][1]
+
+
+def test_fields_are_named_for_people_in_html_and_kept_raw_for_programs(desk, new_request):
+    ja = files_of(desk, new_request())[1]
+    en = files_of(desk, new_request(language="en"))[1]
+    assert "<td>担当者氏名</td>" in ja["html"].decode()
+    assert "<td>Contact name</td>" in en["html"].decode()
+    assert ",contact_name," in ja["csv"].decode("utf-8-sig")
+    assert '"contact_name"' in ja["json"].decode()
+
+
+def test_every_exported_field_has_a_name_in_both_languages(exported):
+    fields = {k for records in exported.values() for r in records for k in r}
+    fields -= {"_system", "_category", "origin"}
+    for language in ("ja", "en"):
+        assert fields <= set(data_file("fields.toml")[language])
 
 
 def test_every_registered_system_has_purposes(settings):

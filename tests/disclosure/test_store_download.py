@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from disclosure import (LIFETIME, PackageIntegrityError, PackageNotAvailable, build_and_store,
@@ -186,3 +187,12 @@ def test_audit_trail_has_references_only(desk, stored):
     text = repr([(e.actor, e.details) for e in events])
     for secret in (EMAIL, NAME, PHONE, receipt.token):
         assert secret not in text
+
+
+def test_the_database_refuses_a_second_unrevoked_package(desk, stored):
+    """What keeps two racing builds from both leaving a live link behind."""
+    reference, _ = stored
+    (row,) = _packages(desk, reference)
+    twin = DisclosurePackage(**row.model_dump(exclude={"id"}))
+    with pytest.raises(IntegrityError), unit_of_work(desk) as session:
+        session.add(twin)
