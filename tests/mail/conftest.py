@@ -2,11 +2,14 @@ import json
 import urllib.request
 
 import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
 from mail.sendgrid_adapter import SendGridAdapter
 from mail.stub import SendGridStub
 from models.schema import upgrade
+from models.settings import get_settings
 
 GROUP_ID = 4242
 
@@ -92,3 +95,16 @@ CONTEXTS = {
     "sla_warning": {"reference": REF, "due_date": "2026-12-15", "percent_elapsed": 70,
                     "status": "review", "ui_url": "http://prefect.test/runs"},
 }
+
+
+@pytest.fixture
+def client_for(mail_settings):
+    """A test client for one of the routers the intake app will mount, on these settings."""
+
+    def make(router) -> TestClient:
+        app = FastAPI()
+        app.include_router(router)
+        app.dependency_overrides[get_settings] = lambda: mail_settings
+        return TestClient(app)
+
+    return make

@@ -4,8 +4,6 @@ from datetime import UTC, datetime
 
 import pytest
 from pydantic import SecretStr
-from fastapi import FastAPI
-from fastapi.testclient import TestClient
 from sqlmodel import select
 
 from mail.optout import is_opted_out, make_token, one_month_after, opt_out, read_token, router
@@ -13,7 +11,6 @@ from mail.outbox import deliver_pending, enqueue
 from models.db import unit_of_work
 from models.fulfilment import Notice
 from models.ledgers import ConsentEvent
-from models.settings import get_settings
 from tests.mail.conftest import CONTEXTS
 
 ADDRESS = "hanako@example.co.jp"
@@ -21,11 +18,8 @@ NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def client(mail_settings):
-    app = FastAPI()
-    app.include_router(router)
-    app.dependency_overrides[get_settings] = lambda: mail_settings
-    return TestClient(app)
+def client(client_for):
+    return client_for(router)
 
 
 def _ledger(settings):

@@ -3,8 +3,6 @@
 from datetime import UTC, datetime
 
 import pytest
-from fastapi import FastAPI
-from fastapi.testclient import TestClient
 from sqlmodel import select
 
 from mail.optout import is_opted_out
@@ -21,11 +19,8 @@ ADDRESS = "jiro@example.co.jp"
 
 
 @pytest.fixture
-def client(mail_settings):
-    app = FastAPI()
-    app.include_router(router)
-    app.dependency_overrides[get_settings] = lambda: mail_settings
-    return TestClient(app)
+def client(client_for):
+    return client_for(router)
 
 
 @pytest.fixture
