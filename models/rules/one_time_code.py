@@ -8,6 +8,7 @@ request is refused with ``identity_not_verified``.
 
 import hmac
 import secrets
+import unicodedata
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -49,8 +50,15 @@ def generate_code() -> str:
     return f"{secrets.randbelow(10 ** CODE_DIGITS):0{CODE_DIGITS}d}"
 
 
+def normalise_code(code: str) -> str:
+    """NFKC, then trim: full-width digits typed with a Japanese input method (``１２３４５６``)
+    and an ideographic space around them count as the plain code."""
+    return unicodedata.normalize("NFKC", code).strip()
+
+
 def hash_code(code: str, secret: bytes) -> str:
-    return hmac.new(secret, code.strip().encode(), sha256).hexdigest()
+    """Keyed hash of the normalised code; used both when issuing and when checking."""
+    return hmac.new(secret, normalise_code(code).encode(), sha256).hexdigest()
 
 
 def _spent(state: CodeState, now: datetime) -> bool:

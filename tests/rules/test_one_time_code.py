@@ -106,3 +106,18 @@ def test_property_never_more_than_three_codes_nor_three_attempts(events):
         assert state.attempts <= 3
     if state.status is CodeStatus.FAILED:
         assert issue_code(state, "123456", now=now, secret=SECRET)[1] is V.REFUSED
+
+
+def test_rules_4_full_width_digits_from_a_japanese_ime_match():
+    state, verdict = check_code(issued("123456"), "１２３４５６", now=T0, secret=SECRET)
+    assert verdict is V.VERIFIED and state.status is CodeStatus.VERIFIED
+
+
+def test_rules_4_ideographic_space_around_the_code_is_ignored():
+    state, verdict = check_code(issued("123456"), "\u3000１２３４５６ ", now=T0, secret=SECRET)
+    assert verdict is V.VERIFIED
+
+
+def test_rules_4_full_width_wrong_code_is_still_wrong():
+    assert check_code(issued("123456"), "１２３４５７", now=T0, secret=SECRET)[1] is V.WRONG
+    assert hash_code("１２３４５６", SECRET) == hash_code("123456", SECRET)
