@@ -1,8 +1,11 @@
 """Who may ask, and what proves it (Art. 37(1), (3); Cabinet Order Arts. 12–13; RULES.md §4).
 
 Every requester's request must match a customer record (that is whose data it is about);
-the principal then confirms a one-time code sent to the registered email; an agent shows
-their own identity and their authority. An operator reviews documents; these rules only say
+the principal then proves control of it by any one route of §4: a one-time code sent to the
+registered email, a copy of an identity document with a reply by registered mail to the
+address on it, or (the registered details being the record match) a call-back; an agent shows
+their own identity and their authority (the power of attorney; the principal's seal
+registration certificate is welcome but never demanded: no excessive burden). An operator reviews documents; these rules only say
 what is still missing and when the check has failed.
 """
 
@@ -18,30 +21,53 @@ from models.rules.vocabulary import ReasonCode as R, Role
 class Evidence(StrEnum):
     RECORD_MATCH = "record_match"                   # request details match the customer record
     ONE_TIME_CODE = "one_time_code"                 # code to the registered email confirmed
+    IDENTITY_DOCUMENT_COPY = "identity_document_copy"      # post: copy of the principal's ID
+    REGISTERED_MAIL_REPLY = "registered_mail_reply"        # post: reply by registered mail to the address on it
+    PHONE_CALLBACK = "phone_callback"               # phone: call-back to the registered number answered
     AGENT_IDENTITY_DOCUMENT = "agent_identity_document"    # the agent's own ID (licence, My Number card…)
     FAMILY_REGISTER_OR_RESIDENT_RECORD = "family_register_or_resident_record"  # parent of a minor
     GUARDIANSHIP_REGISTRY_CERTIFICATE = "guardianship_registry_certificate"    # adult guardian (登記事項証明書)
     POWER_OF_ATTORNEY = "power_of_attorney"         # 委任状
-    SEAL_REGISTRATION_CERTIFICATE = "seal_registration_certificate"  # principal's 印鑑登録証明書
+    SEAL_REGISTRATION_CERTIFICATE = "seal_registration_certificate"  # principal's 印鑑登録証明書 (optional)
 
 
 @dataclass(frozen=True)
 class Requirement:
-    """One thing to prove, satisfied by any one of ``any_of``; failing it gives ``reason``."""
+    """One thing to prove, satisfied by any one of ``any_of`` or by all pieces of any one of
+    ``routes`` (alternatives that need several pieces together); failing it gives ``reason``."""
 
     key: str
     any_of: frozenset[Evidence]
     reason: R
+    routes: frozenset[frozenset[Evidence]] = frozenset()
+
+    @property
+    def alternatives(self) -> tuple[frozenset[Evidence], ...]:
+        """Every way to meet the requirement, each a set of evidence needed together."""
+        return tuple(frozenset({e}) for e in sorted(self.any_of)) + tuple(self.routes)
+
+    def met_by(self, accepted: frozenset[Evidence]) -> bool:
+        return any(alt <= accepted for alt in self.alternatives)
+
+    def impossible(self, rejected: frozenset[Evidence]) -> bool:
+        """Every alternative has a piece that was rejected."""
+        return all(alt & rejected for alt in self.alternatives)
 
 
 _MATCH = Requirement("principal_record", frozenset({Evidence.RECORD_MATCH}), R.IDENTITY_NOT_VERIFIED)
 _AGENT_ID = Requirement("agent_identity", frozenset({Evidence.AGENT_IDENTITY_DOCUMENT}), R.IDENTITY_NOT_VERIFIED)
 
 REQUIREMENTS: dict[Role, tuple[Requirement, ...]] = {
-    # online check with a one-time code to the registered email (Order Art. 12 practice)
+    # RULES.md §4 (Order Art. 12 practice): online, a one-time code to the registered email;
+    # by post, a copy of an identity document and a reply by registered mail to the address on
+    # it; by phone, the registered details (the record match) and a call-back
     Role.PRINCIPAL: (
         _MATCH,
-        Requirement("one_time_code", frozenset({Evidence.ONE_TIME_CODE}), R.IDENTITY_NOT_VERIFIED),
+        Requirement("principal_identity",
+                    frozenset({Evidence.ONE_TIME_CODE, Evidence.PHONE_CALLBACK}),
+                    R.IDENTITY_NOT_VERIFIED,
+                    routes=frozenset({frozenset({Evidence.IDENTITY_DOCUMENT_COPY,
+                                                 Evidence.REGISTERED_MAIL_REPLY})})),
     ),
     # Order Art. 13(i): the legal representative of a minor or an adult ward
     Role.LEGAL_REPRESENTATIVE: (
@@ -51,12 +77,12 @@ REQUIREMENTS: dict[Role, tuple[Requirement, ...]] = {
                                Evidence.GUARDIANSHIP_REGISTRY_CERTIFICATE}),
                     R.AGENT_AUTHORITY_NOT_SHOWN),
     ),
-    # Order Art. 13(ii): an agent the principal appointed
+    # Order Art. 13(ii): an agent the principal appointed. The power of attorney is required;
+    # the seal registration certificate that "commonly" goes with it is not demanded (§4: no
+    # excessive burden), though an operator may accept one as supporting evidence
     Role.APPOINTED_AGENT: (
         _MATCH, _AGENT_ID,
         Requirement("power_of_attorney", frozenset({Evidence.POWER_OF_ATTORNEY}), R.AGENT_AUTHORITY_NOT_SHOWN),
-        Requirement("principal_seal", frozenset({Evidence.SEAL_REGISTRATION_CERTIFICATE}),
-                    R.AGENT_AUTHORITY_NOT_SHOWN),
     ),
 }
 
@@ -77,13 +103,13 @@ class IdentityVerdict:
 def assess_identity(role: Role, accepted: Iterable[Evidence], rejected: Iterable[Evidence] = (), *,
                     deadline_passed: bool = False) -> IdentityVerdict:
     """Verified when every requirement of the role is met by accepted evidence. Refused when a
-    requirement can no longer be met (all its alternatives were rejected), or when something
+    requirement can no longer be met (every alternative has a rejected piece), or when something
     is still missing after the documents deadline; otherwise, what is missing.
     The first failing requirement decides the reason, so the principal's own identity comes first."""
     accepted, rejected = frozenset(accepted), frozenset(rejected)
-    missing = [r for r in REQUIREMENTS[Role(role)] if not r.any_of & accepted]
+    missing = [r for r in REQUIREMENTS[Role(role)] if not r.met_by(accepted)]
     for requirement in missing:
-        if requirement.any_of <= rejected:
+        if requirement.impossible(rejected):
             return IdentityVerdict(IdentityStatus.REFUSED, tuple(missing), requirement.reason)
     if not missing:
         return IdentityVerdict(IdentityStatus.VERIFIED)

@@ -20,7 +20,23 @@ def keys(verdict):
 def test_art37_principal_needs_record_match_and_one_time_code():
     assert assess_identity(Role.PRINCIPAL, {E.RECORD_MATCH, E.ONE_TIME_CODE}).status is S.VERIFIED
     verdict = assess_identity(Role.PRINCIPAL, {E.RECORD_MATCH})
-    assert verdict.status is S.MISSING and keys(verdict) == ["one_time_code"] and verdict.reason is None
+    assert verdict.status is S.MISSING and keys(verdict) == ["principal_identity"] and verdict.reason is None
+    assert assess_identity(Role.PRINCIPAL, {E.ONE_TIME_CODE}).status is S.MISSING
+
+
+def test_rules_4_principal_postal_route_needs_id_copy_and_registered_mail_reply():
+    postal = {E.RECORD_MATCH, E.IDENTITY_DOCUMENT_COPY, E.REGISTERED_MAIL_REPLY}
+    assert assess_identity(Role.PRINCIPAL, postal).status is S.VERIFIED
+    for half in (E.IDENTITY_DOCUMENT_COPY, E.REGISTERED_MAIL_REPLY):
+        verdict = assess_identity(Role.PRINCIPAL, {E.RECORD_MATCH, half})
+        assert verdict.status is S.MISSING and keys(verdict) == ["principal_identity"]
+
+
+def test_rules_4_principal_phone_route_is_registered_details_plus_call_back():
+    assert assess_identity(Role.PRINCIPAL, {E.RECORD_MATCH, E.PHONE_CALLBACK}).status is S.VERIFIED
+    # the registered details are the record match: a call-back alone proves nothing
+    verdict = assess_identity(Role.PRINCIPAL, {E.PHONE_CALLBACK})
+    assert verdict.status is S.MISSING and keys(verdict) == ["principal_record"]
 
 
 def test_art37_principal_documents_do_not_replace_the_code():
@@ -28,8 +44,24 @@ def test_art37_principal_documents_do_not_replace_the_code():
     assert verdict.status is S.MISSING
 
 
-def test_art37_failed_one_time_code_refuses_with_identity_not_verified():
+def test_rules_4_failed_one_time_code_leaves_the_postal_and_phone_routes_open():
     verdict = assess_identity(Role.PRINCIPAL, {E.RECORD_MATCH}, {E.ONE_TIME_CODE})
+    assert verdict.status is S.MISSING and keys(verdict) == ["principal_identity"]
+    verified = assess_identity(Role.PRINCIPAL, {E.RECORD_MATCH, E.PHONE_CALLBACK}, {E.ONE_TIME_CODE})
+    assert verified.status is S.VERIFIED
+
+
+def test_art37_every_principal_route_failed_refuses_with_identity_not_verified():
+    verdict = assess_identity(Role.PRINCIPAL, {E.RECORD_MATCH, E.REGISTERED_MAIL_REPLY},
+                              {E.ONE_TIME_CODE, E.PHONE_CALLBACK, E.IDENTITY_DOCUMENT_COPY})
+    assert (verdict.status, verdict.reason) == (S.REFUSED, R.IDENTITY_NOT_VERIFIED)
+    # one rejected piece of the postal route is not yet a refusal while the others remain
+    open_ = assess_identity(Role.PRINCIPAL, {E.RECORD_MATCH}, {E.ONE_TIME_CODE, E.IDENTITY_DOCUMENT_COPY})
+    assert open_.status is S.MISSING
+
+
+def test_art37_failed_one_time_code_after_the_deadline_refuses():
+    verdict = assess_identity(Role.PRINCIPAL, {E.RECORD_MATCH}, {E.ONE_TIME_CODE}, deadline_passed=True)
     assert (verdict.status, verdict.reason) == (S.REFUSED, R.IDENTITY_NOT_VERIFIED)
 
 
@@ -58,11 +90,35 @@ def test_order_art13_legal_representative_one_rejected_proof_leaves_the_other_po
     assert (refused.status, refused.reason) == (S.REFUSED, R.AGENT_AUTHORITY_NOT_SHOWN)
 
 
-def test_order_art13_appointed_agent_needs_power_of_attorney_and_seal_certificate():
-    full = {E.RECORD_MATCH, E.AGENT_IDENTITY_DOCUMENT, E.POWER_OF_ATTORNEY, E.SEAL_REGISTRATION_CERTIFICATE}
-    assert assess_identity(Role.APPOINTED_AGENT, full).status is S.VERIFIED
+def test_order_art13_appointed_agent_needs_power_of_attorney_not_seal_certificate():
+    without_seal = {E.RECORD_MATCH, E.AGENT_IDENTITY_DOCUMENT, E.POWER_OF_ATTORNEY}
+    assert assess_identity(Role.APPOINTED_AGENT, without_seal).status is S.VERIFIED
+    assert assess_identity(Role.APPOINTED_AGENT, without_seal | {E.SEAL_REGISTRATION_CERTIFICATE}
+                           ).status is S.VERIFIED
     verdict = assess_identity(Role.APPOINTED_AGENT, {E.RECORD_MATCH})
-    assert keys(verdict) == ["agent_identity", "power_of_attorney", "principal_seal"]
+    assert keys(verdict) == ["agent_identity", "power_of_attorney"]
+
+
+def test_rules_4_a_seal_certificate_does_not_replace_the_power_of_attorney():
+    verdict = assess_identity(Role.APPOINTED_AGENT, {E.RECORD_MATCH, E.AGENT_IDENTITY_DOCUMENT,
+                                                     E.SEAL_REGISTRATION_CERTIFICATE})
+    assert verdict.status is S.MISSING and keys(verdict) == ["power_of_attorney"]
+
+
+def test_rules_4_a_rejected_seal_certificate_does_not_refuse_the_agent():
+    verdict = assess_identity(Role.APPOINTED_AGENT,
+                              {E.RECORD_MATCH, E.AGENT_IDENTITY_DOCUMENT, E.POWER_OF_ATTORNEY},
+                              {E.SEAL_REGISTRATION_CERTIFICATE})
+    assert verdict.status is S.VERIFIED
+
+
+@pytest.mark.parametrize("route", [{E.PHONE_CALLBACK}, {E.IDENTITY_DOCUMENT_COPY, E.REGISTERED_MAIL_REPLY},
+                                   {E.ONE_TIME_CODE}])
+def test_rules_4_principal_routes_do_not_replace_an_agents_authority(route):
+    verdict = assess_identity(Role.APPOINTED_AGENT, {E.RECORD_MATCH, E.AGENT_IDENTITY_DOCUMENT} | route)
+    assert verdict.status is S.MISSING and keys(verdict) == ["power_of_attorney"]
+    verdict = assess_identity(Role.LEGAL_REPRESENTATIVE, {E.RECORD_MATCH, E.AGENT_IDENTITY_DOCUMENT} | route)
+    assert verdict.status is S.MISSING and keys(verdict) == ["legal_representation"]
 
 
 def test_art37_3_appointed_agent_with_rejected_power_of_attorney_is_refused():
