@@ -18,6 +18,7 @@ from systems.seed import seed_systems
 def migrate() -> None:
     """Bring the app database to the newest migration."""
     settings = get_settings()
+    _warn_if_dev_secret(settings)
     upgrade(settings)
     typer.echo(f"app database at the newest migration: {_where(settings.app_database_url)}")
 
@@ -72,6 +73,7 @@ def systems(as_json: bool = typer.Option(False, "--json", help="Machine-readable
 def up() -> None:
     """Set up the embedded default and show it: migrate, seed the demo systems once."""
     settings = get_settings()
+    _warn_if_dev_secret(settings)
     upgrade(settings)
     entries = summary(settings)
     if not any(sum(e["rows"].values()) for e in entries):
@@ -81,6 +83,15 @@ def up() -> None:
     systems(as_json=False)
     typer.echo(f"\napp database: {_where(settings.app_database_url)}")
     typer.echo("audit trail: madoguchi audit verify")
+
+
+def _warn_if_dev_secret(settings: Settings) -> None:
+    if settings.uses_dev_secret:
+        typer.secho(
+            "warning: MADOGUCHI_SECRET_KEY is the development default; it keys the audit chain "
+            "and encrypts disclosure packages. Set your own before holding real data.",
+            fg=typer.colors.YELLOW, err=True,
+        )
 
 
 def _key(settings: Settings) -> bytes:

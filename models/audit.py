@@ -9,6 +9,7 @@ import csv
 import hashlib
 import hmac
 import json
+import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,6 +23,8 @@ from sqlmodel import Field, Session, SQLModel, select
 from models.columns import json_field, timestamp
 
 GENESIS_HASH = "0" * 64
+# Japanese phone numbers (0X-XXXX-XXXX and the like, or +81); references and ISO dates differ.
+_PHONE_LIKE = re.compile(r"(?<![\w-])(?:\+81[- ]?|0)\d{1,4}[- ]?\d{1,4}[- ]?\d{3,4}(?![\w-])")
 _PERSONAL_KEYS = frozenset(
     {"name", "email", "phone", "address", "postal_address", "login_id", "company", "text", "body"}
 )
@@ -52,6 +55,19 @@ class AuditHead(SQLModel, table=True):
     id: int = Field(default=1, primary_key=True)
     seq: int = 0
     last_hash: str = GENESIS_HASH
+    mac: str = Field(default="", description="HMAC of (seq, last_hash): the tip cannot be rewound")
+
+
+def head_mac(key: bytes, seq: int, last_hash: str) -> str:
+    return hmac.new(key, f"head:{seq}:{last_hash}".encode(), hashlib.sha256).hexdigest()
+
+
+def seal_genesis(session: Session, key: bytes) -> None:
+    """Sign the empty chain's tip, so that wiping the trail back to "new" is found too."""
+    head = session.get(AuditHead, 1)
+    if head is not None and head.seq == 0 and not head.mac:
+        head.mac = head_mac(key, 0, head.last_hash)
+        session.add(head)
 
 
 def audit_key(secret: str) -> bytes:
@@ -87,8 +103,9 @@ def check_details(details: Any, path: str = "details") -> None:
     elif isinstance(details, list):
         for i, v in enumerate(details):
             check_details(v, f"{path}[{i}]")
-    elif isinstance(details, str) and "@" in details:
-        raise ValueError(f"{path}: looks like an email address")
+    elif isinstance(details, str) and (not details.isascii() or "@" in details
+                                       or _PHONE_LIKE.search(details)):
+        raise ValueError(f"{path}: looks like personal data (an address, a name or a phone number)")
     elif not isinstance(details, (int, float, bool, type(None), str)):
         raise TypeError(f"{path}: {type(details).__name__} is not JSON")
 
@@ -135,7 +152,11 @@ def record(
         **base.model_dump(), seq=seq, prev_hash=prev_hash, hash=chain_hash(key, seq, prev_hash, base)
     )
     session.add(event)
-    session.execute(update(AuditHead).where(AuditHead.id == 1).values(last_hash=event.hash))
+    session.execute(
+        update(AuditHead)
+        .where(AuditHead.id == 1)
+        .values(last_hash=event.hash, mac=head_mac(key, seq, event.hash))
+    )
     return event
 
 
@@ -190,8 +211,12 @@ def verify_chain(key: bytes, events: Sequence[AuditEvent], head: AuditHead) -> l
             findings.append(Finding(e.seq, "reordered", f"event #{e.seq} ({e.action}) was event #{place}"))
         expected = e.seq + 1
     last = events[-1].seq if events else 0
-    if head.seq > last:
+    if not hmac.compare_digest(head.mac, head_mac(key, head.seq, head.last_hash)):
+        findings.append(Finding(head.seq, "edited", "the chain's tip was rewritten: events cut off the end or the trail replaced"))
+    elif head.seq > last:
         findings.append(Finding(last + 1, "deleted", f"events #{last + 1}–#{head.seq} cut off the end"))
+    elif events and head.last_hash != events[-1].hash:
+        findings.append(Finding(last, "inserted", f"event #{last} is not the chain's recorded tip"))
     return findings
 
 

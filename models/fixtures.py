@@ -4,7 +4,7 @@ The systems' part (customers and their records) is loaded by ``systems.fixture``
 gives the pre-screen what it reads from the app database (repeated requests, provisions).
 """
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, select
@@ -12,10 +12,8 @@ from sqlmodel import Session, select
 from models.audit import record
 from models.ledgers import ProvisionRecord
 from models.requests import Party, Request, new_reference
+from models.rules.provision import record_retention_until
 from models.rules.vocabulary import Outcome, Role, Status
-
-PROVISION_RECORD_YEARS = 3  # Rules Art. 19: kept three years
-
 
 def _jst_noon(day: date | datetime) -> datetime:
     if isinstance(day, datetime):
@@ -46,7 +44,7 @@ def load_fixture_into_app(session: Session, fixture, *, now: datetime, audit_key
                     items=list(provision.items),
                     basis=provision.basis,
                     provided_at=provided_at,
-                    keep_until=provided_at + timedelta(days=365 * PROVISION_RECORD_YEARS + 1),
+                    keep_until=_jst_noon(record_retention_until(provision.provided_at)).astimezone(UTC),
                     source_ref="fixture",
                 )
             )

@@ -5,7 +5,9 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine
+from sqlmodel import Session
 
+from models.audit import audit_key, seal_genesis
 from models.db import get_engine
 from models.settings import Settings
 
@@ -25,3 +27,6 @@ def upgrade(settings: Settings, engine: Engine | None = None) -> None:
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+    with Session(engine) as session:
+        seal_genesis(session, audit_key(settings.secret_key.get_secret_value()))
+        session.commit()

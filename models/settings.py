@@ -10,6 +10,8 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+DEV_SECRET_KEY = "dev-only-change-me"
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MADOGUCHI_", env_file=".env", extra="ignore")
@@ -30,7 +32,7 @@ class Settings(BaseSettings):
         ),
     )
     secret_key: SecretStr = Field(
-        default=SecretStr("dev-only-change-me"),
+        default=SecretStr(DEV_SECRET_KEY),
         description="Signs tokens and derives the key that encrypts disclosure packages.",
     )
     autopilot: bool = Field(
@@ -77,6 +79,12 @@ class Settings(BaseSettings):
         default=900.0,
         description="A notice claimed this long without a result is in doubt and reconciled.",
     )
+
+    @property
+    def uses_dev_secret(self) -> bool:
+        """The development key signs the audit chain and encrypts packages: fine for a demo,
+        never for real data."""
+        return self.secret_key.get_secret_value() == DEV_SECRET_KEY
 
     @property
     def app_database_url(self) -> str:

@@ -40,6 +40,8 @@ def translated(system: str, what: str) -> Iterator[None]:
         raise TransientSystemError(system, f"{what}: {type(exc).__name__}") from None
     except sa_exc.DBAPIError as exc:
         raise PermanentSystemError(system, f"{what}: {type(exc.orig).__name__}") from None
+    except sa_exc.SQLAlchemyError as exc:  # e.g. a bind error: its text holds the parameters
+        raise PermanentSystemError(system, f"{what}: {type(exc).__name__}") from None
 
 
 class DatabaseConnector:
@@ -62,6 +64,15 @@ class DatabaseConnector:
             condition = part.match(identity)
             if condition is not None:
                 yield part, condition
+
+    def _own(self, identity: SubjectIdentity) -> Iterator[tuple[Part, Any]]:
+        """The rows a requester's action may change: the company's own data only. Rows first
+        obtained through an authority's inquiry or held for another company are not retained
+        personal data (Art. 16(4), Cabinet Order Art. 5) and stay as they are."""
+        for part, condition in self._matches(identity):
+            if part.has("origin"):
+                condition = and_(condition, part.table.c.origin == Origin.COLLECTED.value)
+            yield part, condition
 
     def discover(self, identity: SubjectIdentity) -> dict[str, set[str]]:
         if self.definition.discover is None:
@@ -107,7 +118,7 @@ class DatabaseConnector:
 
         def effect(conn: Connection) -> dict[str, int]:
             done = {}
-            for part, condition in self._matches(identity):
+            for part, condition in self._own(identity):
                 values = {part.rectify[f]: v for f, v in changes.items() if f in part.rectify}
                 if values:
                     differs = or_(*[or_(part.table.c[c].is_(None), part.table.c[c] != v)
@@ -122,7 +133,7 @@ class DatabaseConnector:
         def effect(conn: Connection) -> dict[str, int]:
             done = {}
             # children first: their match may go through a parent that is about to be unlinked
-            for part, condition in reversed(list(self._matches(identity))):
+            for part, condition in reversed(list(self._own(identity))):
                 t = part.table
                 if part.erase == "delete":
                     done[part.category] = conn.execute(delete(t).where(condition)).rowcount
@@ -154,7 +165,7 @@ class DatabaseConnector:
     def _flag(self, identity: SubjectIdentity, column: str) -> Effect:
         def effect(conn: Connection) -> dict[str, int]:
             done = {}
-            for part, condition in self._matches(identity):
+            for part, condition in self._own(identity):
                 if part.has(column):
                     stmt = (update(part.table).values({column: now()})
                             .where(and_(condition, part.table.c[column].is_(None))))

@@ -112,13 +112,36 @@ def test_reordered_events_are_named(chain):
 
 def test_a_wrong_key_fails_everything(chain):
     settings, _ = chain
-    assert len(_verify(settings, audit_key("another secret"))) == 6
+    assert _verify(settings, audit_key("another secret")) == [(i, "edited") for i in range(1, 7)] + [
+        (6, "edited")]
+
+
+def test_events_cut_off_with_the_tip_rewound_are_found(chain):
+    """Rewinding the tip to an earlier event needs the key: without it the cut shows."""
+    settings, key = chain
+    with unit_of_work(settings) as session:
+        events, _ = load_chain(session)
+    _sql(settings, "DELETE FROM audit_event WHERE seq = 6")
+    _sql(settings, "UPDATE audit_head SET seq = 5, last_hash = :h", h=events[4].hash)
+    assert _verify(settings, key) == [(5, "edited")]
+
+
+def test_a_wiped_trail_reset_to_new_is_found(chain):
+    settings, key = chain
+    _sql(settings, "DELETE FROM audit_event")
+    _sql(settings, "UPDATE audit_head SET seq = 0, last_hash = :h, mac = ''", h="0" * 64)
+    assert _verify(settings, key) == [(0, "edited")]
+
+
+def test_a_new_trail_verifies(settings):
+    upgrade(settings)
+    assert _verify(settings, audit_key(settings.secret_key.get_secret_value())) == []
 
 
 def test_personal_data_is_refused_in_details(settings):
     upgrade(settings)
     key = audit_key("k")
-    with pytest.raises(ValueError, match="email"):
+    with pytest.raises(ValueError, match="personal data"):
         with unit_of_work(settings) as session:
             record(session, key=key, at=T0, actor="system", action="request.received",
                    subject_ref="R-A", details={"to": "taro@example.co.jp"})
@@ -126,8 +149,17 @@ def test_personal_data_is_refused_in_details(settings):
         with unit_of_work(settings) as session:
             record(session, key=key, at=T0, actor="system", action="request.received",
                    subject_ref="R-A", details={"party": {"name": "山田"}})
+    for value in ["山田 太郎", "03-1234-5678", "09012345678", "+81 3 1234 5678"]:
+        with pytest.raises(ValueError, match="personal data"):
+            with unit_of_work(settings) as session:
+                record(session, key=key, at=T0, actor="system", action="request.corrected",
+                       subject_ref="R-A", details={"requested": value})
     with unit_of_work(settings) as session:
         assert load_chain(session)[1].seq == 0  # nothing half-written
+        record(session, key=key, at=T0, actor="system", action="request.corrected",
+               subject_ref="R-261126-ABCDEF",
+               details={"fields": ["phone"], "at": "2026-11-26T09:00:00+09:00", "count": 3,
+                        "flow": "0b6e7a52-1c0f-4f39-a6f4-0d2b3c4d5e6f"})
 
 
 def test_export_writes_one_subjects_trail_as_json_and_csv(chain, tmp_path):

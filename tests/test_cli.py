@@ -1,6 +1,8 @@
 """The ``madoguchi`` command as a person or a script uses it."""
 
 import json
+from datetime import date
+from zoneinfo import ZoneInfo
 from pathlib import Path
 
 import pytest
@@ -14,6 +16,7 @@ from models.requests import Party, Request
 from models.settings import get_settings
 from sqlmodel import select
 
+JST = ZoneInfo("Asia/Tokyo")
 FIXTURE = Path(__file__).parent / "fixtures" / "contract_example.json"
 
 
@@ -63,7 +66,7 @@ def test_seed_fixture_fills_systems_and_app_database_once(madoguchi):
         records = session.exec(select(ProvisionRecord)).all()
         assert [(r.recipient, r.items, r.basis) for r in records] == [
             ("株式会社配送パートナー", ["name", "phone"], "consent")]
-        assert (records[0].keep_until - records[0].provided_at).days >= 3 * 365
+        assert records[0].keep_until.astimezone(JST).date() == date(2029, 4, 1)  # 3 years
         prior = session.exec(select(Request, Party).join(Party)).all()
         assert [(r.request_type.value, p.email) for r, p in prior] == [
             ("disclosure", "taro@example.co.jp")]

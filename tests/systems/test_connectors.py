@@ -109,3 +109,24 @@ def test_export_is_json_and_restrict_shows_in_locate(world):
                for r in rows if r["_category"] == "call_recordings")
     connector.restrict(identity, idempotency_key="r")
     assert connector.locate(identity).restricted == 4
+
+
+def test_actions_leave_data_that_is_not_the_companys_own(system_settings):
+    """Support data first obtained through a police inquiry is not retained personal data:
+    an erasure or restriction on the requester's demand leaves it as it is."""
+    from systems.fixture import load_fixture_into_systems
+    from systems.identity import expand_identity
+    from systems.registry import build_registry
+    from tests.systems.conftest import SUBJECT
+
+    subject = {**SUBJECT, "provenance": [{"system": "support", "origin": "authority_inquiry"}]}
+    load_fixture_into_systems({"customers": [subject]}, system_settings)
+    registry = build_registry(system_settings)
+    identity = expand_identity(SUBJECT["email"], registry)
+    support = registry.connector("support")
+    before = support.locate(identity)
+    assert before.total > 0
+    assert support.erase(identity, idempotency_key="R-1:support:erase").affected == 0
+    assert support.restrict(identity, idempotency_key="R-1:support:restrict").affected == 0
+    assert support.locate(identity).counts == before.counts
+    assert registry.connector("points").erase(identity, idempotency_key="R-1:points:erase").affected > 0

@@ -38,10 +38,12 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('seq', sa.Integer(), nullable=False),
     sa.Column('last_hash', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('mac', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
-    # The chain starts at a fixed genesis tip; every append moves it on.
-    op.execute("INSERT INTO audit_head (id, seq, last_hash) VALUES (1, 0, '" + "0" * 64 + "')")
+    # The chain starts at a fixed genesis tip; every append moves it on. The app seals it
+    # (models.schema.upgrade) with a key the migration does not know.
+    op.execute("INSERT INTO audit_head (id, seq, last_hash, mac) VALUES (1, 0, '" + "0" * 64 + "', '')")
     op.create_table('consent_event',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('email', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
