@@ -53,6 +53,9 @@ class Holding:
     advertising: bool = False        # used to send advertising mail (policy purpose d)
     electronic_copy: bool = True     # the system can produce an electronic copy
     values: Mapping[str, str | None] = field(default_factory=dict)  # correctable fields, as held
+    # what the system can do (registry ``SystemInfo.actions``); the pre-screen never proposes
+    # an Art. 35 action outside it
+    actions: frozenset[S] = frozenset(S)
 
     @property
     def retained(self) -> bool:
@@ -219,24 +222,43 @@ def ground_supported(ground: G, holding: Holding, recorded: RecordedFacts) -> bo
 
 
 def _art35_items(facts: RequestFacts, request_type: T) -> list[Item]:
-    """Art. 35: act where a valid ground holds, only to the extent needed. Erasure of data
-    another law requires keeping becomes a restriction until the period ends (Art. 35(2) proviso)."""
+    """Art. 35: act where a valid ground holds, only to the extent needed, and only with what
+    the system can do (``Holding.actions``):
+
+    - stop of provision on a system that cannot provide data to third parties (no
+      ``stop_provision``): ``grant`` with ``system_action=None`` — the request is met, there is
+      nothing to stop, so fulfilment has nothing to ask of that system;
+    - erasure of data another law requires keeping: a restriction until the period ends
+      (``alternative``, ``legal_retention_duty``; Art. 35(2) proviso);
+    - erasure on a system without ``erase``: a restriction instead where it supports
+      ``restrict`` (``alternative``, ``alternative_measure``; Art. 35(2) proviso);
+    - a suspension or erasure the system supports in no form: ``alternative`` with
+      ``system_action=None``, for the operator to take a measure by hand."""
     valid = STOP_PROVISION_GROUNDS if request_type is T.STOP_THIRD_PARTY_PROVISION else SUSPENSION_GROUNDS
     grounds = [G(g) for g in facts.ground_codes if G(g) in valid]
     items: list[Item] = []
     for h in facts.holdings:
         key = h.system_key
+        can = frozenset(S(a) for a in h.actions)
+        restrict = S.RESTRICT if S.RESTRICT in can else None
         if not h.retained:
             items.append(_not_held(key, key))
         elif not any(ground_supported(g, h, facts.recorded) for g in grounds):
             items.append(Item(key, A.REFUSE, (R.NO_STATUTORY_GROUND,), system_key=key))
         elif request_type is T.STOP_THIRD_PARTY_PROVISION:
-            items.append(Item(key, A.GRANT, system_key=key, system_action=S.STOP_PROVISION))
+            action = S.STOP_PROVISION if S.STOP_PROVISION in can else None
+            items.append(Item(key, A.GRANT, system_key=key, system_action=action))
         elif request_type is T.SUSPENSION:
-            items.append(Item(key, A.GRANT, system_key=key, system_action=S.RESTRICT))
+            if restrict:
+                items.append(Item(key, A.GRANT, system_key=key, system_action=S.RESTRICT))
+            else:
+                items.append(Item(key, A.ALTERNATIVE, (R.ALTERNATIVE_MEASURE,), system_key=key))
         elif h.retention_duty:
             items.append(Item(key, A.ALTERNATIVE, (R.LEGAL_RETENTION_DUTY,), system_key=key,
-                              system_action=S.RESTRICT))
-        else:
+                              system_action=restrict))
+        elif S.ERASE in can:
             items.append(Item(key, A.GRANT, system_key=key, system_action=S.ERASE))
+        else:
+            items.append(Item(key, A.ALTERNATIVE, (R.ALTERNATIVE_MEASURE,), system_key=key,
+                              system_action=restrict))
     return items

@@ -2,7 +2,7 @@ from datetime import date
 
 import pytest
 
-from models.rules.decisions import ItemAction as A, OPERATOR_ONLY_CODES
+from models.rules.decisions import ItemAction as A, OPERATOR_ONLY_CODES, decision_problems
 from models.rules.prescreen import (
     Correction,
     Holding,
@@ -349,3 +349,61 @@ def test_every_request_type_proposes_one_item_per_system_or_field(request_type):
     proposal = prescreen(facts(request_type, corrections=(Correction("phone", None, "03-9999-0000"),)))
     keys = [i.key for i in proposal.items]
     assert len(keys) == len(set(keys)) and keys
+
+
+# --- what each system can do (registry SystemInfo.actions) -----------------------------------
+
+ALL = frozenset(S)
+NO_STOP = ALL - {S.STOP_PROVISION}
+BILLING_ACTIONS = frozenset({S.EXPORT, S.RECTIFY, S.RESTRICT})
+
+
+def test_art35_3_stop_of_provision_only_asks_systems_that_provide_data():
+    recorded = RecordedFacts(leaked_systems=frozenset({"customers", "orders"}))
+    holdings = (Holding("customers", 1, actions=ALL), Holding("orders", 3, actions=NO_STOP))
+    proposal = prescreen(facts(T.STOP_THIRD_PARTY_PROVISION, holdings=holdings, recorded=recorded,
+                               ground_codes=frozenset({G.LEAK_OCCURRED})))
+    items = by_key(proposal)
+    assert (items["customers"].action, items["customers"].system_action) == (A.GRANT, S.STOP_PROVISION)
+    # nothing goes to third parties from orders: granted, nothing to do
+    assert (items["orders"].action, items["orders"].system_action, items["orders"].reasons) == (
+        A.GRANT, None, ())
+    assert proposal.outcome is Outcome.GRANTED
+
+
+def test_art35_3_stop_of_provision_without_ground_is_still_refused_where_nothing_is_provided():
+    holdings = (Holding("orders", 3, actions=NO_STOP),)
+    proposal = prescreen(facts(T.STOP_THIRD_PARTY_PROVISION, holdings=holdings,
+                               ground_codes=frozenset({G.LEAK_OCCURRED})))
+    assert proposal.items[0].reasons == (R.NO_STATUTORY_GROUND,)
+
+
+def test_art35_2_erasure_on_a_system_without_erase_proposes_restriction_as_alternative():
+    recorded = RecordedFacts(leaked_systems=frozenset({"billing"}))
+    holdings = (Holding("billing", 2, actions=BILLING_ACTIONS),)
+    proposal = prescreen(facts(T.ERASURE, holdings=holdings, recorded=recorded,
+                               ground_codes=frozenset({G.LEAK_OCCURRED})))
+    item = proposal.items[0]
+    assert (item.action, item.system_action, item.reasons) == (A.ALTERNATIVE, S.RESTRICT, (R.ALTERNATIVE_MEASURE,))
+    assert proposal.reasons == (R.ALTERNATIVE_MEASURE,)
+
+
+def test_art35_2_retention_duty_path_wins_over_missing_erase():
+    recorded = RecordedFacts(leaked_systems=frozenset({"billing"}))
+    holdings = (Holding("billing", 2, retention_duty=True, actions=BILLING_ACTIONS),)
+    item = prescreen(facts(T.ERASURE, holdings=holdings, recorded=recorded,
+                           ground_codes=frozenset({G.LEAK_OCCURRED}))).items[0]
+    assert (item.action, item.system_action, item.reasons) == (A.ALTERNATIVE, S.RESTRICT, (R.LEGAL_RETENTION_DUTY,))
+
+
+@pytest.mark.parametrize("request_type", [T.ERASURE, T.SUSPENSION, T.STOP_THIRD_PARTY_PROVISION])
+@pytest.mark.parametrize("actions", [ALL, NO_STOP, BILLING_ACTIONS, frozenset({S.EXPORT}), frozenset()])
+def test_art35_never_proposes_an_action_the_system_cannot_take(request_type, actions):
+    recorded = RecordedFacts(leaked_systems=frozenset({"x"}))
+    for duty in (False, True):
+        holdings = (Holding("x", 2, retention_duty=duty, actions=actions),)
+        item = prescreen(facts(request_type, holdings=holdings, recorded=recorded,
+                               ground_codes=frozenset({G.LEAK_OCCURRED}))).items[0]
+        assert item.system_action is None or item.system_action in actions
+        assert item.action is not A.REFUSE
+        assert not decision_problems(request_type, item.action, item.reasons)
