@@ -22,7 +22,7 @@ from sqlmodel import select
 from models.db import unit_of_work, utcnow
 from models.ledgers import ProvisionRecord
 from models.requests import Party, Request
-from models.rules.provision import EXCEPTIONS, NOT_THIRD_PARTY
+from models.rules.provision import is_disclosable_record
 from models.rules.vocabulary import Origin, ProvisionBasis, RequestType, Role
 from models.settings import Settings
 from systems.identity import expand_identity, normalise_email
@@ -113,16 +113,6 @@ class Contents:
     @property
     def is_purpose_notification(self) -> bool:
         return self.request_type is RequestType.PURPOSE_NOTIFICATION
-
-
-def is_disclosable_record(basis: str, is_foreign: bool) -> bool:
-    """Art. 33(5) covers the records the law requires (Art. 29(1)): none for an Art. 27(1)
-    exception, nor for outsourcing, succession or joint use at home (Art. 27(5)); abroad
-    those need a record (Art. 28). A basis outside the vocabulary is a provision without
-    consent, which the principal must be able to see."""
-    if basis in EXCEPTIONS:
-        return False
-    return is_foreign or basis not in NOT_THIRD_PARTY
 
 
 def _disclosed(records: list[dict[str, Any]]) -> tuple[dict[str, Any], ...]:

@@ -21,13 +21,12 @@ from models.rules.decisions import (
     outcome_of,
     outcome_reasons,
 )
-from models.rules.provision import is_lawful_record, record_required
+from models.rules.provision import is_disclosable_record, is_lawful_record
 from models.rules.vocabulary import (
     Delivery,
     GroundCode as G,
     Origin,
     Outcome,
-    ProvisionBasis,
     ReasonCode as R,
     RequestType as T,
     SystemAction as S,
@@ -74,7 +73,8 @@ class RecordedFacts:
     weak_security_systems: frozenset[str] = frozenset()
     unlawful_use_systems: frozenset[str] = frozenset()           # Art. 18/19 breach found
     improper_acquisition_systems: frozenset[str] = frozenset()   # Art. 20 breach found
-    provision_bases: tuple[str | None, ...] = ()  # basis of every recorded third-party provision
+    # (basis, foreign recipient) of every recorded third-party provision
+    provision_bases: tuple[tuple[str | None, bool], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -167,9 +167,8 @@ def _disclosure_items(facts: RequestFacts, policy: PrescreenPolicy) -> list[Item
     items = [disclose(h.system_key, h.system_key, h.electronic_copy) if h.retained
              else _not_held(h.system_key, h.system_key) for h in facts.holdings]
     if facts.include_third_party_records:
-        # Art. 33(5): only records the law required (Art. 29(1)): none for Art. 27(1)/(5) cases
-        recorded = [b for b in facts.recorded.provision_bases
-                    if not is_lawful_record(b) or record_required(ProvisionBasis(b))]
+        # Art. 33(5): only records the law required (Art. 29(1), Art. 28 abroad)
+        recorded = [b for b, foreign in facts.recorded.provision_bases if is_disclosable_record(b, foreign)]
         items.append(disclose(THIRD_PARTY_RECORDS_KEY, None) if recorded
                      else _not_held(THIRD_PARTY_RECORDS_KEY))
     return items
@@ -218,7 +217,7 @@ def ground_supported(ground: G, holding: Holding, recorded: RecordedFacts) -> bo
         case G.RIGHTS_HARMED:
             return ads_after_opt_out or key in recorded.weak_security_systems or recorded.former_contact
         case G.PROVISION_WITHOUT_CONSENT:
-            return any(not is_lawful_record(b) for b in recorded.provision_bases)
+            return any(not is_lawful_record(b) for b, _ in recorded.provision_bases)
 
 
 def _art35_items(facts: RequestFacts, request_type: T) -> list[Item]:

@@ -93,6 +93,17 @@ def record_required(basis: B) -> bool:
     return B(basis) is B.CONSENT
 
 
+def is_disclosable_record(basis: str | None, foreign: bool) -> bool:
+    """Whether a recorded provision is one Art. 33(5) lets the principal see: the records the
+    law requires (Art. 29(1)). None for an Art. 27(1) exception, nor for outsourcing,
+    succession or joint use at home (Art. 27(5)); abroad those need a record (Art. 28). A basis
+    outside the vocabulary is a provision without consent, which the principal must be able
+    to see. The one rule for the pre-screen and the disclosure package."""
+    if basis in EXCEPTIONS:
+        return False
+    return foreign or basis not in NOT_THIRD_PARTY
+
+
 def is_lawful_record(basis: str | None) -> bool:
     """A recorded provision is lawful when it has consent or a statutory ground (a fixture's
     ``third_party_provisions.basis``); anything else is a provision without consent, which

@@ -146,21 +146,21 @@ def test_art33_2_ii_requests_of_another_type_or_long_ago_are_not_repeats():
 
 
 def test_art33_5_third_party_records_are_disclosed_when_the_law_required_them():
-    recorded = RecordedFacts(provision_bases=("consent",))
+    recorded = RecordedFacts(provision_bases=(("consent", False),))
     items = by_key(prescreen(facts(T.DISCLOSURE, include_third_party_records=True, recorded=recorded)))
     assert items["third_party_records"].action is A.GRANT
     assert items["third_party_records"].system_action is S.EXPORT
 
 
 def test_art33_5_no_records_for_statutory_exceptions_or_outsourcing():
-    recorded = RecordedFacts(provision_bases=("police_written_inquiry", "outsourcing"))
+    recorded = RecordedFacts(provision_bases=(("police_written_inquiry", False), ("outsourcing", False)))
     proposal = prescreen(facts(T.DISCLOSURE, include_third_party_records=True, recorded=recorded))
     assert by_key(proposal)["third_party_records"].action is A.NOT_HELD
     assert proposal.outcome is Outcome.GRANTED
 
 
 def test_art33_5_records_not_asked_for_are_not_an_item():
-    recorded = RecordedFacts(provision_bases=("consent",))
+    recorded = RecordedFacts(provision_bases=(("consent", False),))
     assert "third_party_records" not in by_key(prescreen(facts(T.DISCLOSURE, recorded=recorded)))
 
 
@@ -306,7 +306,7 @@ def test_art35_1_unlawful_use_and_improper_acquisition_need_a_finding_on_record(
 
 
 def test_art35_provision_without_consent_is_not_a_ground_for_erasure():
-    recorded = RecordedFacts(provision_bases=(None,))
+    recorded = RecordedFacts(provision_bases=((None, False),))
     proposal = prescreen(facts(T.ERASURE, recorded=recorded, ground_codes=frozenset({G.PROVISION_WITHOUT_CONSENT})))
     assert proposal.outcome is Outcome.REFUSED
 
@@ -314,7 +314,7 @@ def test_art35_provision_without_consent_is_not_a_ground_for_erasure():
 # --- stop of third-party provision (Art. 35(3), (5)) -------------------------------------------
 
 def test_art35_3_provision_without_consent_on_record_grounds_a_stop():
-    recorded = RecordedFacts(provision_bases=("consent", "protect_our_rights"))
+    recorded = RecordedFacts(provision_bases=(("consent", False), ("protect_our_rights", False)))
     proposal = prescreen(facts(T.STOP_THIRD_PARTY_PROVISION, recorded=recorded,
                                ground_codes=frozenset({G.PROVISION_WITHOUT_CONSENT})))
     assert {(i.action, i.system_action) for i in proposal.items} == {(A.GRANT, S.STOP_PROVISION)}
@@ -322,7 +322,7 @@ def test_art35_3_provision_without_consent_on_record_grounds_a_stop():
 
 
 def test_art35_3_consented_or_statutory_provisions_give_no_ground():
-    recorded = RecordedFacts(provision_bases=("consent", "warrant"))
+    recorded = RecordedFacts(provision_bases=(("consent", False), ("warrant", False)))
     proposal = prescreen(facts(T.STOP_THIRD_PARTY_PROVISION, recorded=recorded,
                                ground_codes=frozenset({G.PROVISION_WITHOUT_CONSENT})))
     assert proposal.outcome is Outcome.REFUSED
@@ -407,3 +407,15 @@ def test_art35_never_proposes_an_action_the_system_cannot_take(request_type, act
         assert item.system_action is None or item.system_action in actions
         assert item.action is not A.REFUSE
         assert not decision_problems(request_type, item.action, item.reasons)
+
+
+def test_art33_5_outsourcing_abroad_is_a_disclosable_record():
+    recorded = RecordedFacts(provision_bases=(("outsourcing", True),))
+    items = by_key(prescreen(facts(T.DISCLOSURE, include_third_party_records=True, recorded=recorded)))
+    assert items["third_party_records"].action is A.GRANT
+
+
+def test_art33_5_an_exception_abroad_is_still_not_disclosable():
+    recorded = RecordedFacts(provision_bases=(("warrant", True),))
+    items = by_key(prescreen(facts(T.DISCLOSURE, include_third_party_records=True, recorded=recorded)))
+    assert items["third_party_records"].action is A.NOT_HELD

@@ -7,6 +7,7 @@ from models.rules.provision import (
     ProvisionRequest,
     RecordItem,
     assess_provision,
+    is_disclosable_record,
     is_lawful_record,
     record_retention_until,
 )
@@ -109,3 +110,21 @@ def test_rules_art21_records_kept_three_years():
 def test_rules_art21_contract_as_record_kept_one_year_from_last_provision():
     assert record_retention_until(date(2025, 1, 10), contract_is_record=True,
                                   last_provision_on=date(2026, 6, 30)) == date(2027, 6, 30)
+
+
+@pytest.mark.parametrize(("basis", "foreign", "disclosable"), [
+    ("consent", False, True), ("consent", True, True),
+    ("warrant", False, False), ("warrant", True, False),
+    ("life_body_property", True, False),
+    ("outsourcing", False, False), ("outsourcing", True, True),
+    ("joint_use", False, False), ("joint_use", True, True),
+    ("business_succession", True, True),
+    ("protect_our_rights", False, True), (None, False, True),
+])
+def test_art33_5_one_rule_for_disclosable_records(basis, foreign, disclosable):
+    assert is_disclosable_record(basis, foreign) is disclosable
+
+
+def test_art33_5_disclosure_package_uses_the_rules_function():
+    import disclosure.build
+    assert disclosure.build.is_disclosable_record is is_disclosable_record
