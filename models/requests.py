@@ -117,6 +117,10 @@ class Request(RequestBase, table=True):
     due_at: datetime | None = timestamp(nullable=True, index=True)
     closed_at: datetime | None = timestamp(nullable=True)
     updated_at: datetime = timestamp()
+    subject: dict = json_field(dict)  # the subject's ids in each system, found once at identity
+    flow_run_id: str | None = Field(default=None, max_length=64)
+    approved_by: str | None = None  # the privacy officer who signed off a (partial) refusal
+    approved_at: datetime | None = timestamp(nullable=True)
 
 
 class RequestPublic(RequestBase):
