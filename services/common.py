@@ -1,0 +1,59 @@
+"""Small pieces every service needs: finding a request, its parties, its subject, and
+recording what happened to it."""
+
+from datetime import datetime
+
+from sqlmodel import Session, select
+
+from models.audit import audit_key, record
+from models.requests import Party, Request
+from models.rules.vocabulary import Status, WaitingFor
+from models.settings import Settings
+from systems.identity import SubjectIdentity
+
+
+class RequestNotFound(LookupError):
+    """No request has that reference (the message carries the reference only)."""
+
+
+def load_request(session: Session, reference: str) -> Request:
+    request = session.exec(select(Request).where(Request.reference == reference)).first()
+    if request is None:
+        raise RequestNotFound(reference)
+    return request
+
+
+def principal_of(session: Session, request: Request) -> Party:
+    return session.exec(
+        select(Party).where(Party.request_id == request.id, Party.role == "principal")
+    ).one()
+
+
+def requester_of(session: Session, request: Request) -> Party:
+    """Who gets the notices: the agent when there is one, else the principal."""
+    return session.exec(
+        select(Party).where(Party.request_id == request.id, Party.is_requester.is_(True))
+    ).one()
+
+
+def subject_of(request: Request) -> SubjectIdentity:
+    """The subject's ids in every system, as found once at identity verification."""
+    return SubjectIdentity.from_dict(request.subject)
+
+
+def audit(session: Session, settings: Settings, *, actor: str, action: str, reference: str,
+          now: datetime, **details) -> None:
+    record(session, key=audit_key(settings.secret_key.get_secret_value()), at=now, actor=actor,
+           action=action, subject_ref=reference, details=details)
+
+
+def move(session: Session, settings: Settings, request: Request, status: Status, *, now: datetime,
+         actor: str = "system", waiting_for: WaitingFor | None = None) -> None:
+    """Change a request's status (and what it waits for), audited; a no-op if unchanged."""
+    if request.status == status and request.waiting_for == waiting_for:
+        return
+    audit(session, settings, actor=actor, action="request.status", reference=request.reference,
+          now=now, status=str(status), previous=str(request.status),
+          waiting_for=str(waiting_for) if waiting_for else None)
+    request.status, request.waiting_for, request.updated_at = status, waiting_for, now
+    session.add(request)
