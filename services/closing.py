@@ -1,0 +1,43 @@
+"""The end of a request: its final status, outcome and reasons, and the notice that tells the
+requester, written in one transaction (the notice goes out through the outbox)."""
+
+from datetime import datetime
+
+from sqlmodel import Session, select
+
+from mail.outbox import enqueue
+from models.requests import DecisionItem
+from models.rules.vocabulary import Outcome, ReasonCode, Status
+from models.settings import Settings
+from services import clock
+from services.common import audit, load_request, move, requester_of
+
+_ITEM_OUTCOME = {"grant": "granted", "alternative": "restricted", "refuse": "refused", "not_held": "granted"}
+
+
+def close(session: Session, settings: Settings, reference: str, *, status: Status,
+          outcome: Outcome | None, reasons: list[ReasonCode], now: datetime, actor: str = "system",
+          package: dict | None = None) -> None:
+    """Final status, once; a re-run after the close changes nothing."""
+    request = load_request(session, reference)
+    if request.status in (Status.COMPLETED, Status.REFUSED, Status.WITHDRAWN, Status.CLOSED):
+        return
+    clock.resume(session, request, now=now)
+    request.outcome, request.reason_codes, request.closed_at = outcome, [str(r) for r in reasons], now
+    move(session, settings, request, status, now=now, actor=actor)
+    items = session.exec(select(DecisionItem).where(DecisionItem.request_id == request.id)
+                         .order_by(DecisionItem.id)).all()
+    context = {
+        "reference": reference, "request_type": str(request.request_type),
+        "outcome": str(outcome or Outcome.REFUSED), "reasons": [str(r) for r in reasons],
+        "items": [{"system": i.system_key or i.item_key, "outcome": _ITEM_OUTCOME.get(i.final_action or "", "refused"),
+                   "reasons": list(i.final_reasons)} for i in items if i.final_action],
+    }
+    if package:
+        context |= package
+    if status is not Status.WITHDRAWN:
+        enqueue(session, kind="decision", language=request.language,
+                recipient_email=requester_of(session, request).email,
+                idempotency_key=f"{reference}:decision", request_id=request.id, now=now, context=context)
+    audit(session, settings, actor=actor, action="request.closed", reference=reference, now=now,
+          status=str(status), outcome=str(outcome) if outcome else None, reasons=[str(r) for r in reasons])

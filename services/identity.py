@@ -1,0 +1,188 @@
+"""Identity verification (RULES.md §4): the principal is matched to the customer record and
+confirms a one-time code sent to the registered email; an agent's own identity and authority
+are checked by an operator from the documents they send."""
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlmodel import Session, select
+
+from mail.outbox import enqueue
+from models.requests import IdentityCheck, Party, Request
+from models.rules.deadlines import jst_date
+from models.rules.identity import Contact, match_principal
+from models.rules.one_time_code import CODE_TTL, CodeState, CodeStatus, Verdict, check_code, generate_code, issue_code
+from models.rules.vocabulary import ReasonCode, Role, Status, WaitingFor
+from models.settings import Settings
+from services import clock
+from services.common import audit, load_request, move, principal_of, requester_of
+from systems.identity import SubjectIdentity, expand_identity
+from systems.registry import Registry
+
+CUSTOMER_MASTER, CUSTOMER_PROFILE = "customers", "customer_profile"  # where the §1.1 details are
+AGENT_DOCUMENTS = {
+    Role.LEGAL_REPRESENTATIVE: ["agent_identity_document", "legal_representation"],
+    Role.APPOINTED_AGENT: ["agent_identity_document", "power_of_attorney"],
+}
+
+
+class IdentityState(StrEnum):
+    PENDING = "pending"      # waiting for a code or an operator
+    VERIFIED = "verified"
+    FAILED = "failed"
+
+
+def state_of(session: Session, request: Request) -> IdentityState:
+    checks = session.exec(select(IdentityCheck).where(IdentityCheck.request_id == request.id)).all()
+    if not checks or any(c.state == "pending" for c in checks):
+        return IdentityState.PENDING
+    return IdentityState.VERIFIED if all(c.state == "verified" for c in checks) else IdentityState.FAILED
+
+
+def current_check(session: Session, request: Request) -> IdentityCheck | None:
+    return session.exec(select(IdentityCheck).where(IdentityCheck.request_id == request.id)
+                        .order_by(IdentityCheck.id.desc())).first()
+
+
+def start(session: Session, settings: Settings, reference: str, *, registry: Registry,
+          now: datetime) -> IdentityState:
+    """Match the principal, find the subject in every system, then send a code or ask an agent
+    for documents. Re-running it once a check exists changes nothing."""
+    request = load_request(session, reference)
+    if current_check(session, request) is not None:
+        return state_of(session, request)
+    move(session, settings, request, Status.IDENTITY_VERIFICATION, now=now)
+    principal = principal_of(session, request)
+    subject = expand_identity(principal.email, registry)
+    record = _customer_record(registry, subject)
+    if record is not None:
+        given = Contact(principal.email, principal.login_id, principal.phone, principal.company)
+        held = Contact(record.get("email"), record.get("login_id"), record.get("phone"), record.get("company"))
+        result = match_principal(given, held)
+        audit(session, settings, actor="system", action="request.identity.matched", reference=reference,
+              now=now, matched=result.matched, fields=list(result.matched_fields))
+        if not result.matched:
+            session.add(IdentityCheck(request_id=request.id, party_id=principal.id, method="record_match",
+                                      state="failed", decided_by="system", decided_at=now))
+            return IdentityState.FAILED
+        principal.customer_ref = record.get("customer_id")
+        session.add(principal)
+    request.subject = subject.to_dict()
+    session.add(request)
+    if request.role == Role.PRINCIPAL:
+        check = IdentityCheck(request_id=request.id, party_id=principal.id, method="one_time_code")
+        session.add(check)
+        session.flush()
+        _send_code(session, settings, request, check, principal, now=now)
+    else:
+        agent = requester_of(session, request)
+        session.add(IdentityCheck(request_id=request.id, party_id=agent.id, method="documents"))
+        pause = clock.pause(session, request, WaitingFor.DOCUMENTS, now=now)
+        enqueue(session, kind="documents_needed", language=request.language, recipient_email=agent.email,
+                idempotency_key=f"{reference}:documents_needed", request_id=request.id, now=now,
+                context={"reference": reference, "required_documents": AGENT_DOCUMENTS[request.role],
+                         "deadline": jst_date(pause.deadline_at).isoformat(),
+                         "upload_url": f"{settings.mail_public_base_url}/requests/{reference}/documents"})
+        move(session, settings, request, Status.AWAITING_REQUESTER, now=now,
+             waiting_for=WaitingFor.DOCUMENTS)
+    return IdentityState.PENDING
+
+
+def _customer_record(registry: Registry, subject: SubjectIdentity) -> dict | None:
+    """The customer master's row for this subject, if the subject is a customer."""
+    if not subject.found:
+        return None
+    rows = [r for r in registry.connector(CUSTOMER_MASTER).export(subject)
+            if r["_category"] == CUSTOMER_PROFILE]
+    return rows[0] if rows else None
+
+
+def _code_state(check: IdentityCheck) -> CodeState:
+    status = {"pending": CodeStatus.PENDING, "verified": CodeStatus.VERIFIED}.get(check.state, CodeStatus.FAILED)
+    return CodeState(status, check.code_hash, check.expires_at, check.attempts, check.codes_issued)
+
+
+def _store(check: IdentityCheck, state: CodeState) -> None:
+    check.state = {CodeStatus.PENDING: "pending", CodeStatus.VERIFIED: "verified"}.get(state.status, "failed")
+    check.code_hash, check.expires_at = state.code_hash, state.expires_at
+    check.attempts, check.codes_issued = state.attempts, state.codes_issued
+
+
+def _secret(settings: Settings) -> bytes:
+    return settings.secret_key.get_secret_value().encode()
+
+
+def _send_code(session: Session, settings: Settings, request: Request, check: IdentityCheck,
+               principal: Party, *, now: datetime) -> Verdict:
+    code = generate_code()
+    state, verdict = issue_code(_code_state(check), code, now=now, secret=_secret(settings))
+    _store(check, state)
+    session.add(check)
+    if verdict is Verdict.ISSUED:
+        clock.pause(session, request, WaitingFor.ONE_TIME_CODE, now=now)
+        enqueue(session, kind="one_time_code", language=request.language, recipient_email=principal.email,
+                idempotency_key=f"{request.reference}:one_time_code:{state.codes_issued}",
+                request_id=request.id, now=now,
+                context={"reference": request.reference, "code": code,
+                         "expires_minutes": int(CODE_TTL.total_seconds() // 60)})
+        move(session, settings, request, Status.AWAITING_REQUESTER, now=now,
+             waiting_for=WaitingFor.ONE_TIME_CODE)
+    audit(session, settings, actor="system", action=f"request.identity.code_{verdict}",
+          reference=request.reference, now=now, codes_issued=state.codes_issued)
+    return verdict
+
+
+def resend_code(session: Session, settings: Settings, reference: str, *, now: datetime) -> Verdict:
+    """A new code when the last one expired or ran out of attempts (at most three in all)."""
+    request = load_request(session, reference)
+    check = current_check(session, request)
+    if check is None or check.method != "one_time_code":
+        return Verdict.NO_CODE
+    return _send_code(session, settings, request, check, principal_of(session, request), now=now)
+
+
+def submit_code(session: Session, settings: Settings, reference: str, code: str, *,
+                now: datetime) -> Verdict:
+    """The requester's answer; the attempt is counted whatever its outcome."""
+    request = load_request(session, reference)
+    check = current_check(session, request)
+    if check is None or check.method != "one_time_code":
+        return Verdict.NO_CODE
+    state, verdict = check_code(_code_state(check), code, now=now, secret=_secret(settings))
+    _store(check, state)
+    if verdict is Verdict.VERIFIED:
+        check.decided_by, check.decided_at = "requester", now
+        clock.resume(session, request, now=now)
+        move(session, settings, request, Status.IDENTITY_VERIFICATION, now=now)
+    session.add(check)
+    audit(session, settings, actor="requester", action=f"request.identity.code_{verdict}",
+          reference=reference, now=now, attempts=state.attempts)
+    return verdict
+
+
+def decide(session: Session, settings: Settings, reference: str, *, verified: bool,
+           reason: ReasonCode | None, actor: str, now: datetime) -> IdentityState:
+    """An operator's word on an agent's documents (or on a principal who proved identity by post
+    or phone): verified, or failed with ``identity_not_verified``/``agent_authority_not_shown``."""
+    request = load_request(session, reference)
+    check = current_check(session, request)
+    if check is None:
+        raise LookupError(f"{reference}: identity check not started")
+    if not verified and reason not in (ReasonCode.IDENTITY_NOT_VERIFIED, ReasonCode.AGENT_AUTHORITY_NOT_SHOWN):
+        raise ValueError("a failed identity check needs identity_not_verified or agent_authority_not_shown")
+    check.state = "verified" if verified else "failed"
+    check.decided_by, check.decided_at = actor, now
+    session.add(check)
+    if not verified:
+        request.reason_codes = [str(reason)]
+    clock.resume(session, request, now=now)
+    move(session, settings, request, Status.IDENTITY_VERIFICATION, now=now, actor=actor)
+    audit(session, settings, actor=actor, action="request.identity.decided", reference=reference, now=now,
+          verified=verified, reason=str(reason) if reason else None)
+    return state_of(session, request)
+
+
+def refusal_reason(session: Session, request: Request) -> ReasonCode:
+    """Why identity failed: the operator's code, or ``identity_not_verified``."""
+    codes = [ReasonCode(c) for c in request.reason_codes]
+    return codes[0] if codes else ReasonCode.IDENTITY_NOT_VERIFIED

@@ -1,0 +1,153 @@
+"""Intake and identity as the service layer does them (no Prefect): persist and acknowledge,
+then match the principal and confirm a one-time code, or hand an agent to an operator."""
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlmodel import select
+
+from models.audit import AuditEvent
+from models.db import unit_of_work
+from models.fixtures import load_fixture_into_app
+from models.fulfilment import Notice
+from models.requests import ClockPause, Party, Request, RequestCreate
+from models.rules.one_time_code import Verdict
+from models.rules.vocabulary import ReasonCode, Status, WaitingFor
+from models.schema import upgrade
+from services import identity, intake
+from services.common import load_request
+from services.intake import token_hash
+from systems.fixture import load_fixture_into_systems, read_fixture
+from systems.registry import build_registry
+
+FIXTURE = Path(__file__).parent.parent / "fixtures" / "contract_example.json"
+NOW = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)
+PRINCIPAL = {"name": "山田 太郎", "email": "taro@example.co.jp", "phone": "03-1234-5678",
+             "company": "株式会社サンプル", "login_id": "A1234567"}
+
+
+@pytest.fixture
+def desk(settings):
+    """The app database and the demo systems holding the CONTRACT.md example subject."""
+    upgrade(settings)
+    fixture = read_fixture(FIXTURE)
+    load_fixture_into_systems(fixture, settings)
+    with unit_of_work(settings) as session:
+        load_fixture_into_app(session, fixture, now=NOW, audit_key=b"k")
+    return settings, build_registry(settings)
+
+
+def submit(settings, **changes) -> str:
+    body = {"request_type": "disclosure", "principal": PRINCIPAL, **changes}
+    with unit_of_work(settings) as session:
+        return intake.submit(session, settings, RequestCreate.model_validate(body), now=NOW).reference
+
+
+def notices(settings, kind: str) -> list[Notice]:
+    with unit_of_work(settings) as session:
+        return list(session.exec(select(Notice).where(Notice.kind == kind).order_by(Notice.id)))
+
+
+def test_intake_persists_acknowledges_and_keeps_only_the_token_hash(desk):
+    settings, _ = desk
+    body = {"request_type": "disclosure", "principal": PRINCIPAL}
+    with unit_of_work(settings) as session:
+        submitted = intake.submit(session, settings, RequestCreate.model_validate(body), now=NOW)
+    with unit_of_work(settings) as session:
+        request = load_request(session, submitted.reference)
+        assert request.status == Status.RECEIVED
+        assert request.status_token_hash == token_hash(submitted.status_token) != submitted.status_token
+        assert request.due_at > NOW + timedelta(days=12)
+        parties = session.exec(select(Party).where(Party.request_id == request.id)).all()
+        assert [(p.role, p.is_requester) for p in parties] == [("principal", True)]
+        events = session.exec(select(AuditEvent).where(AuditEvent.subject_ref == submitted.reference)).all()
+        assert [e.action for e in events] == ["request.received"]
+        assert "taro" not in json.dumps([e.details for e in events])
+    [ack] = notices(settings, "acknowledgement")
+    assert ack.recipient_email == PRINCIPAL["email"] and ack.context["reference"] == submitted.reference
+
+
+def test_principal_gets_a_code_and_the_clock_pauses(desk):
+    settings, registry = desk
+    reference = submit(settings)
+    with unit_of_work(settings) as session:
+        state = identity.start(session, settings, reference, registry=registry, now=NOW)
+    assert state is identity.IdentityState.PENDING
+    with unit_of_work(settings) as session:
+        request = load_request(session, reference)
+        assert (request.status, request.waiting_for) == (Status.AWAITING_REQUESTER, WaitingFor.ONE_TIME_CODE)
+        assert request.subject["customer_ids"] and request.subject["shipment_nos"]
+        [pause] = session.exec(select(ClockPause)).all()
+        assert pause.ended_at is None
+        due_before = request.due_at
+    [code_notice] = notices(settings, "one_time_code")
+    code = code_notice.context["code"]
+
+    with unit_of_work(settings) as session:  # a second start changes nothing
+        identity.start(session, settings, reference, registry=registry, now=NOW)
+    assert len(notices(settings, "one_time_code")) == 1
+
+    with unit_of_work(settings) as session:
+        assert identity.submit_code(session, settings, reference, "000000" if code != "000000" else "111111",
+                                    now=NOW + timedelta(minutes=1)) is Verdict.WRONG
+    with unit_of_work(settings) as session:
+        assert identity.submit_code(session, settings, reference, code,
+                                    now=NOW + timedelta(minutes=2)) is Verdict.VERIFIED
+    with unit_of_work(settings) as session:
+        request = load_request(session, reference)
+        assert identity.state_of(session, request) is identity.IdentityState.VERIFIED
+        assert request.status == Status.IDENTITY_VERIFICATION and request.waiting_for is None
+        assert request.due_at >= due_before  # paused time extends the due date
+
+
+def test_three_codes_used_up_fail_identity(desk):
+    settings, registry = desk
+    reference = submit(settings)
+    with unit_of_work(settings) as session:
+        identity.start(session, settings, reference, registry=registry, now=NOW)
+    now = NOW
+    for round_ in range(3):
+        for _ in range(3):
+            now += timedelta(seconds=10)
+            with unit_of_work(settings) as session:
+                identity.submit_code(session, settings, reference, "not-it", now=now)
+        with unit_of_work(settings) as session:
+            verdict = identity.resend_code(session, settings, reference, now=now)
+        assert verdict is (Verdict.ISSUED if round_ < 2 else Verdict.REFUSED)
+    with unit_of_work(settings) as session:
+        request = load_request(session, reference)
+        assert identity.state_of(session, request) is identity.IdentityState.FAILED
+        assert identity.refusal_reason(session, request) is ReasonCode.IDENTITY_NOT_VERIFIED
+    assert len(notices(settings, "one_time_code")) == 3
+
+
+def test_details_that_do_not_match_the_customer_record_fail(desk):
+    settings, registry = desk
+    reference = submit(settings, principal={**PRINCIPAL, "login_id": "Z9999999",
+                                            "phone": "06-0000-0000", "company": "別の会社"})
+    with unit_of_work(settings) as session:
+        assert identity.start(session, settings, reference, registry=registry,
+                              now=NOW) is identity.IdentityState.FAILED
+    assert notices(settings, "one_time_code") == []
+
+
+def test_an_agent_is_asked_for_documents_and_checked_by_an_operator(desk):
+    settings, registry = desk
+    agent = {"role": "appointed_agent", "name": "代理 花子", "email": "agent@example.jp"}
+    reference = submit(settings, requester=agent)
+    with unit_of_work(settings) as session:
+        identity.start(session, settings, reference, registry=registry, now=NOW)
+    [docs] = notices(settings, "documents_needed")
+    assert docs.recipient_email == "agent@example.jp"
+    assert docs.context["required_documents"] == ["agent_identity_document", "power_of_attorney"]
+    with unit_of_work(settings) as session:
+        request = load_request(session, reference)
+        assert request.waiting_for == WaitingFor.DOCUMENTS
+    with unit_of_work(settings) as session:
+        state = identity.decide(session, settings, reference, verified=False,
+                                reason=ReasonCode.AGENT_AUTHORITY_NOT_SHOWN, actor="operator:sato",
+                                now=NOW + timedelta(days=2))
+        assert state is identity.IdentityState.FAILED
+        assert identity.refusal_reason(session, load_request(session, reference)) is ReasonCode.AGENT_AUTHORITY_NOT_SHOWN
