@@ -207,8 +207,12 @@ class DecisionItem(SQLModel, table=True):
     system_key: str | None = None
     proposed_action: str
     proposed_reasons: list = json_field(list)
+    system_action: str | None = None  # what fulfilment would ask of the system (SystemAction)
+    record_count: int = 0             # records located, for the operator's summary
+    paper_instead: bool = False       # disclosure on paper although electronic was asked for
     final_action: str | None = None
     final_reasons: list = json_field(list)
+    final_system_action: str | None = None  # what fulfilment asks, once decided
     decided_by: str | None = None
     decided_at: datetime | None = timestamp(nullable=True)
 
