@@ -1,0 +1,92 @@
+"""Shared set-ups for the service tests. Each helper is named for the service it serves."""
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlmodel import select
+
+from models.db import unit_of_work
+from models.fixtures import load_fixture_into_app
+from models.requests import DecisionItem, DetailsIn, Party, Request, new_reference
+from models.rules.vocabulary import RequestType, Role, Status
+from models.schema import upgrade
+from systems.fixture import Fixture, load_fixture_into_systems
+from systems.identity import expand_identity
+from systems.registry import build_registry
+
+CONTRACT_FIXTURE = Path(__file__).parent.parent / "fixtures" / "contract_example.json"
+REVIEW_NOW = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)
+
+
+def contract_subject(**changes) -> dict:
+    """The CONTRACT.md example customer, with some keys changed."""
+    customer = json.loads(CONTRACT_FIXTURE.read_text(encoding="utf-8"))["customers"][0]
+    return {**customer, **changes}
+
+
+@pytest.fixture
+def review_desk(settings):
+    """Build the desk for one subject: app database migrated, systems and app ledgers
+    loaded; returns ``(settings, registry, load)``, where ``load(**changes)`` loads the
+    CONTRACT.md example subject with those changes (call it once per test)."""
+    upgrade(settings)
+    registry = build_registry(settings)
+
+    def load(**changes) -> dict:
+        subject = contract_subject(**changes)
+        fixture = Fixture.model_validate({"customers": [subject]})
+        load_fixture_into_systems(fixture, settings)
+        with unit_of_work(settings) as session:
+            load_fixture_into_app(session, fixture, now=REVIEW_NOW, audit_key=b"k")
+        return subject
+
+    yield settings, registry, load
+    registry.dispose()
+
+
+def create_review_request(settings, registry, request_type: RequestType | str, *,
+                          email: str = "taro@example.co.jp", name: str = "山田 太郎",
+                          received_at: datetime = REVIEW_NOW, **details) -> str:
+    """A request past identity verification (status ``review``) for the subject with ``email``;
+    ``details`` as in the CONTRACT.md request body. Returns its reference."""
+    with unit_of_work(settings) as session:
+        request = Request(
+            reference=new_reference(received_at), request_type=RequestType(request_type),
+            status=Status.REVIEW, status_token_hash="", received_at=received_at,
+            updated_at=received_at, details=DetailsIn.model_validate(details).model_dump(mode="json"),
+            subject=expand_identity(email, registry).to_dict())
+        session.add(request)
+        session.flush()
+        session.add(Party(request_id=request.id, role=Role.PRINCIPAL, is_requester=True,
+                          name=name, email=email))
+        return request.reference
+
+
+# --- fulfilment (services/fulfilment.py) ----------------------------------------------------
+
+@pytest.fixture
+def fulfilment_desk(review_desk):
+    """The review desk with the CONTRACT.md example subject loaded; ``(settings, registry)``."""
+    settings, registry, load = review_desk
+    load()
+    return settings, registry
+
+
+def create_fulfilment_request(settings, registry, request_type: RequestType | str,
+                              items: list[tuple[str, str, str, str | None]], **details) -> str:
+    """A decided request: ``items`` are ``(item_key, system_key, final_action,
+    final_system_action)`` as the review writes them. Returns its reference."""
+    reference = create_review_request(settings, registry, request_type, **details)
+    with unit_of_work(settings) as session:
+        request = session.exec(select(Request).where(Request.reference == reference)).one()
+        for item_key, system_key, final_action, system_action in items:
+            session.add(DecisionItem(
+                request_id=request.id, item_key=item_key, system_key=system_key,
+                proposed_action=final_action, final_action=final_action,
+                system_action=system_action, final_system_action=system_action,
+                decided_by="operator:test", decided_at=REVIEW_NOW))
+        request.status = Status.FULFILMENT
+        session.add(request)
+    return reference
