@@ -175,7 +175,7 @@ def decide(session: Session, settings: Settings, reference: str,
     for key, (action, reasons) in decisions.items():
         if key not in rows:
             problems[key] = ["no such item in this request"]
-        elif action not in ItemAction.__members__.values():
+        elif action not in set(ItemAction):
             problems[key] = [f"unknown action {action!r}"]
         elif found := decision_problems(request.request_type, ItemAction(action), list(reasons)):
             problems[key] = found
@@ -231,7 +231,7 @@ def approve(session: Session, settings: Settings, reference: str, *, approved: b
     operator reviews again from the proposal."""
     request = load_request(session, reference)
     rows = items_of(session, request)
-    _final_items(rows)
+    _final_items(rows)  # only a decided review is signed off or sent back
     if approved:
         request.approved_by, request.approved_at = actor, now
         session.add(request)
