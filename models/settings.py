@@ -80,6 +80,24 @@ class Settings(BaseSettings):
         description="A notice claimed this long without a result is in doubt and reconciled.",
     )
 
+    # --- fulfilment across systems (services/fulfilment.py, tasks/fulfilment.py) ------------
+    fulfilment_retries: int = Field(
+        default=3, description="Retries of one system call after a transient error."
+    )
+    fulfilment_retry_base_seconds: float = Field(
+        default=2.0, description="First retry delay; doubles on each retry, with jitter."
+    )
+    system_latency_seconds: float = Field(
+        default=0.0, description="Demos and benchmarks: simulated latency of every system call."
+    )
+    system_faults: dict[str, int] = Field(
+        default_factory=dict,
+        description=(
+            'Demos and tests: fail the first N actions of a system with a transient error, per '
+            'process, e.g. {"billing": 2}.'
+        ),
+    )
+
     @property
     def uses_dev_secret(self) -> bool:
         """The development key signs the audit chain and encrypts packages: fine for a demo,
