@@ -51,8 +51,9 @@ class PlannedAction:
 
 @dataclass(frozen=True)
 class ActionOutcome:
-    """What one :func:`perform` ended with; ``error`` is a class name and a system's message,
-    which never carries personal data (``systems.protocol.SystemFailure``)."""
+    """What one :func:`perform` ended with. ``replayed``: nothing was done anew (the row was
+    already settled, or the system's key ledger had the action). ``error`` is a class name and
+    a system's message, which never carries personal data (``systems.protocol.SystemFailure``)."""
 
     system_key: str
     action: str
@@ -271,11 +272,11 @@ def registry_for(settings: Settings) -> Registry:
         registry = _registries.get(cache_key)
         if registry is None:
             latency, faults = settings.system_latency_seconds, settings.system_faults
-            wrap = None
-            if latency or faults:
-                def wrap(key: str, connector: Connector) -> Connector:
-                    return _FaultyActions(connector, latency=latency, fail_first=faults.get(key, 0))
-            registry = build_registry(settings, wrap=wrap)
+
+            def wrap(key: str, connector: Connector) -> Connector:
+                return _FaultyActions(connector, latency=latency, fail_first=faults.get(key, 0))
+
+            registry = build_registry(settings, wrap=wrap if latency or faults else None)
             for key in registry.keys():  # built here, under the lock: one fault budget each
                 registry.connector(key)
             _registries[cache_key] = registry

@@ -8,7 +8,6 @@ from uuid import UUID
 
 from prefect import flow
 from prefect.states import Failed
-from sqlmodel import select
 
 from models.db import unit_of_work
 from models.fulfilment import action_key
