@@ -252,3 +252,30 @@ def outcome(session: Session, reference: str) -> tuple[Outcome, list[ReasonCode]
     """The decided outcome and its request-level reason codes, from the final decisions."""
     items = _final_items(items_of(session, load_request(session, reference)))
     return outcome_of(items), list(outcome_reasons(items))
+
+
+def undecided(session: Session, reference: str) -> list[dict]:
+    """The items still waiting for an operator, with the proposal to pre-fill the form."""
+    rows = items_of(session, load_request(session, reference))
+    return [{"item_key": r.item_key, "proposed_action": r.proposed_action,
+             "proposed_reasons": list(r.proposed_reasons)} for r in rows if r.final_action is None]
+
+
+def awaiting_sign_off(session: Session, reference: str) -> bool:
+    """Decided, with a refusal or partial refusal the privacy officer has not yet signed off."""
+    request = load_request(session, reference)
+    rows = items_of(session, request)
+    if not rows or any(r.final_action is None for r in rows):
+        return False
+    return _decision(rows).needs_approval and request.approved_by is None
+
+
+def times_sent_back(session: Session, reference: str) -> int:
+    """How often the officer sent the review back: numbers each round's waits, so that a
+    replayed wait finds its answer and a new round gets a new one."""
+    from sqlalchemy import func
+
+    from models.audit import AuditEvent
+
+    return session.exec(select(func.count()).select_from(AuditEvent).where(
+        AuditEvent.subject_ref == reference, AuditEvent.action == "request.approval.sent_back")).one()

@@ -1,0 +1,93 @@
+"""``madoguchi operator``: the decisions an operator or the privacy officer gives in the
+Prefect UI, from the command line. Each answers the form the waiting flow run shows, so the
+flow applies it exactly as if it came from the UI (and audits the operator)."""
+
+import typer
+from sqlmodel import select
+
+from models.db import unit_of_work
+from models.requests import Request
+from models.rules.vocabulary import FINAL_STATUSES
+from services.common import load_request
+
+app = typer.Typer(no_args_is_help=True, help="Operator and privacy-officer decisions.")
+
+
+def _answer(reference: str, run_input: dict) -> None:
+    from flows.waits import wake
+
+    with unit_of_work() as session:
+        flow_run_id = load_request(session, reference).flow_run_id
+    if not wake(flow_run_id, run_input):
+        typer.echo(f"{reference}: its flow run is not waiting for a decision", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"{reference}: answered; the flow run goes on")
+
+
+@app.command()
+def waiting() -> None:
+    """Open requests: status, what they wait for, due date, flow run."""
+    with unit_of_work() as session:
+        open_requests = session.exec(select(Request).where(Request.status.not_in(FINAL_STATUSES))
+                                     .order_by(Request.due_at)).all()
+    for r in open_requests:
+        typer.echo(f"{r.reference}  {r.request_type:<27} {r.status:<22} {r.waiting_for or '-':<14} "
+                   f"due {r.due_at:%Y-%m-%d}  run {r.flow_run_id or '-'}")
+
+
+@app.command()
+def identity(reference: str,
+             refuse: str | None = typer.Option(None, help="identity_not_verified | agent_authority_not_shown"),
+             operator: str = typer.Option("operator", help="Your name, for the audit trail")) -> None:
+    """The identity check of an agent (or of a principal by post or phone)."""
+    _answer(reference, {"outcome": refuse or "verified", "operator": operator})
+
+
+@app.command()
+def review(reference: str,
+           item: list[str] = typer.Option([], "--item", help="ITEM_KEY=ACTION[:REASON], e.g. billing=refuse:harm_to_life_or_property"),
+           operator: str = typer.Option("operator")) -> None:
+    """Confirm the pre-screen's proposal, changing the items given with --item."""
+    from flows.inputs import decisions_from, field_name, review_form
+    from services.review import undecided
+
+    with unit_of_work() as session:
+        pending = undecided(session, reference)
+    if not pending:
+        typer.echo(f"{reference}: nothing waits for review", err=True)
+        raise typer.Exit(1)
+    answer = review_form(pending)(operator=operator).model_dump(mode="json")
+    known = {i["item_key"] for i in pending}
+    for spec in item:
+        key, _, decision = spec.partition("=")
+        action, _, reason = decision.partition(":")
+        if key not in known or not action:
+            typer.echo(f"unknown item or no action in {spec!r}; items: {', '.join(sorted(known))}", err=True)
+            raise typer.Exit(2)
+        answer[f"{field_name(key)}__action"] = action
+        answer[f"{field_name(key)}__reason"] = reason or "none"
+    decisions_from(review_form(pending).model_validate(answer), pending)  # refuse bad values here
+    _answer(reference, answer)
+
+
+@app.command()
+def approve(reference: str, send_back: bool = typer.Option(False, help="Send the decision back to review"),
+            officer: str = typer.Option("privacy-officer")) -> None:
+    """The privacy officer's sign-off of a refusal or partial refusal."""
+    _answer(reference, {"approve": not send_back, "officer": officer})
+
+
+@app.command()
+def payment(reference: str, unpaid: bool = typer.Option(False, help="The fee was not paid"),
+            method: str = typer.Option("bank_transfer"), operator: str = typer.Option("operator")) -> None:
+    """Confirm that the fee was paid."""
+    _answer(reference, {"paid": not unpaid, "method": method, "operator": operator})
+
+
+@app.command()
+def system(reference: str, system_key: str,
+           decision: str = typer.Option("retry", help="retry | skip | done_by_hand"),
+           reason: str = typer.Option("", help="Why it is skipped"),
+           operator: str = typer.Option("operator")) -> None:
+    """What to do about a system that keeps failing."""
+    _answer(reference, {"decision": decision, "reason": reason, "operator": operator})

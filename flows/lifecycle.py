@@ -1,0 +1,215 @@
+"""The lifecycle of one personal-information request (PRODUCT.md §1):
+intake → identity → review → approval → fee → fulfilment → package → notice → close.
+
+Every stage's outcome is in the app database, so the flow is re-entrant: run again after a
+crash, a resume or by hand, it skips what is done and goes on where the request stands.
+Parameters and results are request references only; personal data never reaches Prefect."""
+
+from datetime import timedelta
+
+from prefect import flow
+from prefect.artifacts import create_markdown_artifact
+from prefect.runtime import flow_run
+
+from flows import inputs
+from flows.waits import ask, wait_for_requester
+from models.db import unit_of_work, utcnow
+from models.rules.vocabulary import Outcome, ReasonCode, Role, Status
+from models.settings import get_settings
+from services import closing, fees, identity
+from services.clock import open_pause
+from services.common import load_request, move
+from tasks.fulfilment import fulfil
+from tasks.request import complete_request, propose_review, send_notices, start_identity
+
+FINAL = {Status.COMPLETED, Status.REFUSED, Status.WITHDRAWN, Status.CLOSED}
+
+
+@flow(name="request-lifecycle", flow_run_name="{reference}", log_prints=False)
+def lifecycle(reference: str) -> str:
+    _remember_run(reference)
+    if _status(reference) not in FINAL:
+        _run_stages(reference)
+    send_notices()
+    return str(_status(reference))
+
+
+def _run_stages(reference: str) -> None:
+    if not verify_identity(reference):
+        return
+    outcome, reasons = review(reference)
+    if not collect_fee(reference, outcome):
+        return
+    if outcome != Outcome.REFUSED:
+        fulfil_across_systems(reference)
+    complete_request(reference, str(outcome), [str(r) for r in reasons])
+
+
+# --- identity ------------------------------------------------------------------------------
+
+def verify_identity(reference: str) -> bool:
+    """True once verified; False when the request was closed or refused on identity."""
+    state = identity.IdentityState(start_identity(reference))
+    send_notices()
+    settings = get_settings()
+    while state is identity.IdentityState.PENDING:
+        with unit_of_work(settings) as session:
+            request = load_request(session, reference)
+            check = identity.current_check(session, request)
+            pause = open_pause(session, request)
+            role, key = request.role, f"identity-{check.codes_issued}-{check.attempts}"
+            seconds_left = int((pause.deadline_at - utcnow()).total_seconds()) if pause else 0
+        if role != Role.PRINCIPAL:
+            _identity_by_operator(reference, settings)
+        elif not wait_for_requester(key=key, timeout_seconds=max(seconds_left, 1)):
+            _close(reference, Status.REFUSED, Outcome.REFUSED, [ReasonCode.IDENTITY_NOT_VERIFIED])
+            return False
+        with unit_of_work(settings) as session:
+            state = identity.state_of(session, load_request(session, reference))
+    if state is identity.IdentityState.FAILED:
+        with unit_of_work(settings) as session:
+            reason = identity.refusal_reason(session, load_request(session, reference))
+        _close(reference, Status.REFUSED, Outcome.REFUSED, [reason])
+        return False
+    return True
+
+
+def _identity_by_operator(reference: str, settings) -> None:
+    if settings.autopilot:
+        answer, actor = inputs.IdentityReview(), "autopilot"
+    else:
+        answer = ask(inputs.IdentityReview, key="identity-review",
+                     description=f"**{reference}**: 代理人の本人確認書類と代理権を証する書類を確認してください。")
+        actor = f"operator:{answer.operator}"
+    verified = answer.outcome == inputs.IdentityOutcome.VERIFIED
+    with unit_of_work(settings) as session:
+        identity.decide(session, settings, reference, verified=verified,
+                        reason=None if verified else ReasonCode(str(answer.outcome)), actor=actor, now=utcnow())
+
+
+# --- review and approval -------------------------------------------------------------------
+
+def review(reference: str) -> tuple[Outcome, list[ReasonCode]]:
+    """The pre-screen proposes, an operator decides, the privacy officer signs off refusals."""
+    from services import review as service
+
+    settings = get_settings()
+    summary = service.ProposalSummary.model_validate(propose_review(reference))
+    markdown = service.summary_markdown(summary)
+    create_markdown_artifact(key=f"review-{reference.lower()}", markdown=markdown,
+                             description=f"{reference}: 事前審査の結果")
+    invalid = 0  # answers refused as invalid in this round; replays repeat them identically
+    while True:
+        with unit_of_work(settings) as session:
+            pending = service.undecided(session, reference)
+            sign_off = not pending and service.awaiting_sign_off(session, reference)
+            round_ = service.times_sent_back(session, reference)
+            if pending:
+                move(session, settings, load_request(session, reference), Status.REVIEW, now=utcnow())
+        if sign_off:
+            _sign_off(reference, settings, round_)
+            continue
+        if not pending:
+            break
+        if settings.autopilot:
+            decisions, actor = None, "autopilot"
+        else:
+            answer = ask(inputs.review_form(pending), key=f"review-{round_}-{invalid}", description=markdown)
+            decisions, actor = inputs.decisions_from(answer, pending), f"operator:{answer.operator}"
+        try:
+            with unit_of_work(settings) as session:
+                service.decide(session, settings, reference, decisions, actor=actor, now=utcnow())
+        except service.DecisionInvalid:
+            invalid += 1
+    with unit_of_work(settings) as session:
+        return service.outcome(session, reference)
+
+
+def _sign_off(reference: str, settings, round_: int) -> None:
+    from services import review as service
+
+    with unit_of_work(settings) as session:
+        move(session, settings, load_request(session, reference), Status.AWAITING_APPROVAL, now=utcnow())
+    if settings.autopilot:
+        approve, actor = True, "autopilot"
+    else:
+        answer = ask(inputs.Approval, key=f"approval-{round_}",
+                     description=f"**{reference}**: 不開示・一部開示の判断の承認をお願いします。")
+        approve, actor = answer.approve, f"officer:{answer.officer}"
+    with unit_of_work(settings) as session:
+        service.approve(session, settings, reference, approved=approve, actor=actor, now=utcnow())
+
+
+# --- fee -----------------------------------------------------------------------------------
+
+def collect_fee(reference: str, outcome: Outcome) -> bool:
+    """True when nothing is owed or it was paid; False when the request closed unpaid."""
+    settings = get_settings()
+    with unit_of_work(settings) as session:
+        fee = fees.request_fee(session, settings, reference, outcome=outcome, now=utcnow())
+        if fee is None or fee.state == "paid":
+            return True
+        seconds_left = int((fee.due_at - utcnow()).total_seconds())
+    send_notices()
+    if settings.autopilot:
+        paid, method, actor = True, "autopilot", "autopilot"
+    else:
+        answer = ask(inputs.Payment, key="payment", timeout_seconds=max(seconds_left, 1),
+                     description=f"**{reference}**: 手数料の入金を確認してください。")
+        paid = answer is not None and answer.paid
+        method, actor = (answer.method, f"operator:{answer.operator}") if answer else ("", "system")
+    if not paid:
+        _close(reference, Status.CLOSED, None, [ReasonCode.UNPAID_FEE])
+        return False
+    with unit_of_work(settings) as session:
+        fees.confirm_payment(session, settings, reference, actor=actor, method=method, now=utcnow())
+    return True
+
+
+# --- fulfilment ----------------------------------------------------------------------------
+
+def fulfil_across_systems(reference: str) -> None:
+    """Every system at once; a system still failing after its retries waits for an operator."""
+    from services import fulfilment as service
+
+    settings = get_settings()
+    with unit_of_work(settings) as session:
+        request = load_request(session, reference)
+        if request.status != Status.FULFILMENT:
+            move(session, settings, request, Status.FULFILMENT, now=utcnow())
+    while True:
+        fulfil(reference)
+        with unit_of_work(settings) as session:
+            failing = service.pending_failures(session, reference)
+        if not failing:
+            return
+        for planned in failing:
+            answer = ask(inputs.SystemFailure, key=f"failure-{planned.system_key}-{planned.attempts}",
+                         description=f"**{reference}**: {planned.system_key} への {planned.action} が再試行後も失敗しています。")
+            with unit_of_work(settings) as session:
+                service.resolve(session, settings, reference, planned.system_key, planned.action,
+                                decision=str(answer.decision), reason=answer.reason or None,
+                                actor=f"operator:{answer.operator}", now=utcnow())
+
+
+# --- bookkeeping ---------------------------------------------------------------------------
+
+def _remember_run(reference: str) -> None:
+    settings = get_settings()
+    with unit_of_work(settings) as session:
+        request = load_request(session, reference)
+        if request.flow_run_id != flow_run.id:
+            request.flow_run_id = flow_run.id
+            session.add(request)
+
+
+def _status(reference: str) -> Status:
+    with unit_of_work(get_settings()) as session:
+        return load_request(session, reference).status
+
+
+def _close(reference: str, status: Status, outcome: Outcome | None, reasons: list[ReasonCode]) -> None:
+    settings = get_settings()
+    with unit_of_work(settings) as session:
+        closing.close(session, settings, reference, status=status, outcome=outcome, reasons=reasons,
+                      now=utcnow())

@@ -1,0 +1,57 @@
+"""Waiting for people without holding a worker.
+
+A deployment run is suspended (the process exits; on resume the flow runs again from the top
+and, being re-entrant, comes straight back to the same wait, which then returns the input).
+A run started by hand in a process (tests, ``python -m``) is paused instead. Each wait has a
+key derived from the request's state, so a replayed wait finds its answer and a new wait
+gets a new key."""
+
+from prefect.exceptions import FlowPauseTimeout
+from prefect.flow_runs import pause_flow_run, suspend_flow_run
+from prefect.input import RunInput
+from prefect.runtime import deployment
+
+PAUSE_POLL_SECONDS = 2
+OPERATOR_WAIT_SECONDS = 14 * 24 * 3600  # a paused run gives up after two weeks, like the clock
+
+
+def ask(form: type[RunInput], *, key: str, description: str, timeout_seconds: int | None = None):
+    """The person's answer, or None when the wait timed out."""
+    form = form.with_initial_data(description=description)
+    if deployment.id:
+        return suspend_flow_run(wait_for_input=form, key=key, timeout=timeout_seconds)
+    try:
+        return pause_flow_run(wait_for_input=form, key=key, poll_interval=PAUSE_POLL_SECONDS,
+                              timeout=timeout_seconds or OPERATOR_WAIT_SECONDS)
+    except FlowPauseTimeout:
+        return None
+
+
+def wait_for_requester(*, key: str, timeout_seconds: int) -> bool:
+    """Wait until the requester acts (the API resumes the run) or the deadline passes."""
+    if deployment.id:
+        suspend_flow_run(key=key, timeout=timeout_seconds)
+        return True
+    try:
+        pause_flow_run(key=key, poll_interval=PAUSE_POLL_SECONDS, timeout=timeout_seconds)
+        return True
+    except FlowPauseTimeout:
+        return False
+
+
+def wake(flow_run_id: str | None, run_input: dict | None = None) -> bool:
+    """Resume a run that waits (after the requester or an operator acted); False if it is not
+    waiting, e.g. not yet there: it will find the new state when it gets there."""
+    from uuid import UUID
+
+    from prefect.client.orchestration import get_client
+    from prefect.flow_runs import resume_flow_run
+
+    if not flow_run_id:
+        return False
+    with get_client(sync_client=True) as client:
+        run = client.read_flow_run(UUID(flow_run_id))
+    if run.state is None or not run.state.is_paused():
+        return False
+    resume_flow_run(UUID(flow_run_id), run_input=run_input)
+    return True

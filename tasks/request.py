@@ -1,0 +1,73 @@
+"""The lifecycle's steps that reach outside the app database (systems, packages, email):
+each a Prefect task that takes a request reference and returns references only."""
+
+from prefect import task
+from sqlmodel import select
+
+from disclosure import build_and_store
+from disclosure.store import reissue_token
+from mail.outbox import deliver_pending
+from mail.sendgrid_adapter import email_port
+from models.db import unit_of_work, utcnow
+from models.requests import DecisionItem
+from models.rules.vocabulary import Outcome, RequestType, Status
+from models.settings import get_settings
+from services import closing, identity
+from services.common import load_request
+from services.fulfilment import registry_for
+
+PACKAGED_TYPES = {RequestType.DISCLOSURE, RequestType.PURPOSE_NOTIFICATION}
+
+
+@task(task_run_name="identity:{reference}", retries=2, retry_delay_seconds=5)
+def start_identity(reference: str) -> str:
+    """Match the principal and find the subject in every system (idempotent)."""
+    settings = get_settings()
+    with unit_of_work(settings) as session:
+        return str(identity.start(session, settings, reference, registry=registry_for(settings),
+                                  now=utcnow()))
+
+
+@task(task_run_name="review:{reference}", retries=2, retry_delay_seconds=5)
+def propose_review(reference: str) -> dict:
+    """Locate the subject's data and write the pre-screen's proposal (idempotent)."""
+    from services.review import propose
+
+    settings = get_settings()
+    with unit_of_work(settings) as session:
+        summary = propose(session, settings, reference, registry=registry_for(settings), now=utcnow())
+        return summary.model_dump(mode="json")
+
+
+@task(task_run_name="complete:{reference}", retries=2, retry_delay_seconds=5)
+def complete_request(reference: str, outcome: str, reasons: list[str]) -> str:
+    """Build the disclosure package when one is due, then close with the decision notice; the
+    package's download token goes straight into the notice, never into a result."""
+    settings, now = get_settings(), utcnow()
+    outcome = Outcome(outcome)
+    with unit_of_work(settings) as session:
+        request = load_request(session, reference)
+        packaged = request.request_type in PACKAGED_TYPES and outcome != Outcome.REFUSED
+        disclosed = [i.system_key for i in session.exec(
+            select(DecisionItem).where(DecisionItem.request_id == request.id,
+                                       DecisionItem.final_action == "grant")) if i.system_key]
+    package = None
+    if packaged:
+        receipt = build_and_store(settings, reference, disclosed, now=now, registry=registry_for(settings))
+        package = {"package_expires_at": receipt.expires_at.isoformat()}
+    with unit_of_work(settings) as session:
+        if package is not None:
+            token = receipt.token or reissue_token(session, settings, reference, actor="system", now=now)
+            package["package_url"] = f"{settings.mail_public_base_url}/packages/{reference}?token={token}"
+        status = Status.REFUSED if outcome == Outcome.REFUSED else Status.COMPLETED
+        closing.close(session, settings, reference, status=status, outcome=outcome,
+                      reasons=list(reasons), now=now, package=package)
+        return str(status)
+
+
+@task(task_run_name="send-notices", retries=3, retry_delay_seconds=10)
+def send_notices() -> dict:
+    """Deliver what the outbox holds (this request's notices and any others still pending)."""
+    settings = get_settings()
+    report = deliver_pending(settings, email_port(settings))
+    return {"sent": len(report.sent), "failed": len(report.failed), "in_doubt": len(report.in_doubt)}

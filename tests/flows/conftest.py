@@ -1,0 +1,122 @@
+"""Lifecycle tests: real flow runs on Prefect's test server, the app and demo systems in a
+temporary folder, the flow's settings read from the environment as a worker would."""
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from sqlmodel import select
+
+from models.db import unit_of_work
+from models.fixtures import load_fixture_into_app
+from models.fulfilment import Notice
+from models.requests import RequestCreate
+from models.schema import upgrade
+from models.settings import get_settings
+from services import identity, intake
+from services.common import load_request
+from systems import db as systems_db
+from systems.fixture import load_fixture_into_systems, read_fixture
+
+FIXTURE = Path(__file__).parent.parent / "fixtures" / "contract_example.json"
+PRINCIPAL = {"name": "山田 太郎", "email": "taro@example.co.jp", "phone": "03-1234-5678",
+             "company": "株式会社サンプル", "login_id": "A1234567"}
+
+
+@pytest.fixture
+def desk(tmp_path, monkeypatch, prefect_api):
+    """Settings in the environment (as a worker reads them), migrated, the example subject seeded."""
+    monkeypatch.setenv("MADOGUCHI_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("MADOGUCHI_SECRET_KEY", "lifecycle-test")
+    monkeypatch.setenv("MADOGUCHI_FULFILMENT_RETRY_BASE_SECONDS", "0.05")
+    get_settings.cache_clear()
+    settings = get_settings()
+    upgrade(settings)
+    fixture = read_fixture(FIXTURE)
+    load_fixture_into_systems(fixture, settings)
+    with unit_of_work(settings) as session:
+        load_fixture_into_app(session, fixture, now=_now(), audit_key=b"fixture")
+    yield settings
+    systems_db.dispose()
+    get_settings.cache_clear()
+
+
+def _now():
+    from models.db import utcnow
+
+    return utcnow()
+
+
+def submit(settings, request_type="disclosure", **changes) -> str:
+    body = {"request_type": request_type, "principal": PRINCIPAL, **changes}
+    with unit_of_work(settings) as session:
+        return intake.submit(session, settings, RequestCreate.model_validate(body), now=_now()).reference
+
+
+class Run:
+    """A lifecycle flow run in a thread, as a worker would run it, that a test talks to."""
+
+    def __init__(self, reference: str):
+        from flows.lifecycle import lifecycle
+
+        self.reference, self.result, self.error = reference, None, None
+
+        def target():
+            try:
+                self.result = lifecycle(reference)
+            except BaseException as exc:  # noqa: BLE001 - reported by join()
+                self.error = exc
+
+        self.thread = threading.Thread(target=target, daemon=True)
+        self.thread.start()
+
+    def wait_until_paused(self, timeout: float = 60) -> None:
+        from uuid import UUID
+
+        from prefect.client.orchestration import get_client
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with unit_of_work() as session:
+                run_id = load_request(session, self.reference).flow_run_id
+            if run_id:
+                with get_client(sync_client=True) as client:
+                    state = client.read_flow_run(UUID(run_id)).state
+                if state is not None and state.is_paused():
+                    return
+            if not self.thread.is_alive():
+                raise AssertionError(f"flow ended instead of waiting: {self.result} {self.error!r}")
+            time.sleep(0.2)
+        raise AssertionError("the flow run did not pause")
+
+    def answer(self, run_input: dict | None = None) -> None:
+        from flows.waits import wake
+
+        self.wait_until_paused()
+        with unit_of_work() as session:
+            run_id = load_request(session, self.reference).flow_run_id
+        assert wake(run_id, run_input)
+
+    def join(self, timeout: float = 90) -> str:
+        self.thread.join(timeout)
+        assert not self.thread.is_alive(), "the flow run did not finish"
+        if self.error:
+            raise self.error
+        return self.result
+
+
+def enter_code(settings, reference: str, run: Run) -> None:
+    """The requester types the code from the email; the API would then wake the run."""
+    run.wait_until_paused()
+    with unit_of_work(settings) as session:
+        code = session.exec(select(Notice).where(Notice.kind == "one_time_code")
+                            .order_by(Notice.id.desc())).first().context["code"]
+        identity.submit_code(session, settings, reference, code, now=_now())
+    run.answer()
+
+
+def notices_of(settings, reference: str) -> list[Notice]:
+    with unit_of_work(settings) as session:
+        request = load_request(session, reference)
+        return list(session.exec(select(Notice).where(Notice.request_id == request.id).order_by(Notice.id)))

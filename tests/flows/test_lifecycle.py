@@ -1,0 +1,77 @@
+"""Requests walked end to end by the lifecycle flow, on Prefect's test server."""
+
+import pytest
+from sqlmodel import select
+
+from models.db import unit_of_work
+from models.fulfilment import FulfilmentAction
+from models.rules.vocabulary import Status
+from services.common import load_request
+from tests.flows.conftest import Run, enter_code, notices_of, submit
+
+
+@pytest.fixture
+def autopilot(monkeypatch, desk):
+    from models.settings import get_settings
+
+    monkeypatch.setenv("MADOGUCHI_AUTOPILOT", "1")
+    get_settings.cache_clear()
+    return get_settings()
+
+
+def _final(settings, reference):
+    with unit_of_work(settings) as session:
+        return load_request(session, reference)
+
+
+def test_disclosure_on_autopilot_ends_granted_with_a_package_link(autopilot):
+    settings = autopilot
+    reference = submit(settings, "disclosure", details={"include_third_party_records": True})
+    run = Run(reference)
+    enter_code(settings, reference, run)
+    assert run.join() == "completed"
+    request = _final(settings, reference)
+    assert (request.status, request.outcome) == (Status.COMPLETED, "granted")
+    kinds = [n.kind for n in notices_of(settings, reference)]
+    assert kinds == ["acknowledgement", "one_time_code", "fee_request", "decision"]
+    decision = notices_of(settings, reference)[-1]
+    assert "/packages/" in decision.context["package_url"] and decision.state == "sent"
+
+
+def test_erasure_with_a_ground_for_marketing_only_is_partially_granted(autopilot):
+    """Advertising mail sent after an opt-out is a ground (Art. 35(5)) for the marketing list
+    only; the other systems are refused with no_statutory_ground, signed off, then acted on."""
+    import json
+
+    from systems.fixture import load_fixture_into_systems
+    from tests.flows.conftest import FIXTURE
+
+    settings = autopilot
+    subject = json.loads(FIXTURE.read_text())["customers"][0]
+    subject["marketing"] = {"consented": True, "opted_out": True, "mailed_after_opt_out": True}
+    load_fixture_into_systems({"customers": [subject]}, settings)
+    reference = submit(settings, "erasure", details={"ground_codes": ["rights_harmed"]})
+    run = Run(reference)
+    enter_code(settings, reference, run)
+    assert run.join() == "completed"
+    request = _final(settings, reference)
+    assert (request.outcome, request.approved_by) == ("partially_granted", "autopilot")
+    with unit_of_work(settings) as session:
+        actions = {(a.system_key, str(a.action)): a.state for a in session.exec(
+            select(FulfilmentAction).where(FulfilmentAction.request_id == request.id))}
+    assert actions == {("marketing", "erase"): "done"}
+    decision = notices_of(settings, reference)[-1]
+    assert decision.kind == "decision" and "no_statutory_ground" in json.dumps(decision.context)
+
+
+def test_a_rerun_after_the_close_acts_on_nothing_and_sends_nothing(autopilot):
+    from flows.lifecycle import lifecycle
+
+    settings = autopilot
+    reference = submit(settings, "purpose_notification")
+    run = Run(reference)
+    enter_code(settings, reference, run)
+    run.join()
+    before = [(n.kind, n.state) for n in notices_of(settings, reference)]
+    assert lifecycle(reference) == "completed"
+    assert [(n.kind, n.state) for n in notices_of(settings, reference)] == before
