@@ -46,8 +46,10 @@ def identity(reference: str,
 @app.command()
 def review(reference: str,
            item: list[str] = typer.Option([], "--item", help="ITEM_KEY=ACTION[:REASON], e.g. billing=refuse:harm_to_life_or_property"),
+           clarify: str = typer.Option("", help="Ask the requester this question instead of deciding"),
            operator: str = typer.Option("operator")) -> None:
-    """Confirm the pre-screen's proposal, changing the items given with --item."""
+    """Confirm the pre-screen's proposal, changing the items given with --item (or ask the
+    requester to clarify)."""
     from flows.inputs import decisions_from, field_name, review_form
     from services.review import undecided
 
@@ -56,7 +58,7 @@ def review(reference: str,
     if not pending:
         typer.echo(f"{reference}: nothing waits for review", err=True)
         raise typer.Exit(1)
-    answer = review_form(pending)(operator=operator).model_dump(mode="json")
+    answer = review_form(pending)(operator=operator, clarification=clarify).model_dump(mode="json")
     known = {i["item_key"] for i in pending}
     for spec in item:
         key, _, decision = spec.partition("=")

@@ -36,6 +36,8 @@ def review_form(items: list[dict]) -> type[RunInput]:
     ``items``: ``item_key``, ``proposed_action``, ``proposed_reasons`` (references only)."""
     fields: dict = {
         "operator": (str, Field("operator", description="判断した担当者")),
+        "clarification": (str, Field("", description=(
+            "請求内容が不明確な場合の質問（記入すると、判断せずに請求者へ確認を依頼し、期限を停止します）"))),
     }
     for item in items:
         name = field_name(item["item_key"])

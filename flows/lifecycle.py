@@ -14,9 +14,9 @@ from prefect.runtime import flow_run
 from flows import inputs
 from flows.waits import ask, wait_for_requester
 from models.db import unit_of_work, utcnow
-from models.rules.vocabulary import Outcome, ReasonCode, Role, Status
+from models.rules.vocabulary import Outcome, ReasonCode, Role, Status, WaitingFor
 from models.settings import get_settings
-from services import closing, fees, identity
+from services import clarification, closing, fees, identity
 from services.clock import open_pause
 from services.common import load_request, move
 from tasks.fulfilment import fulfil
@@ -25,13 +25,26 @@ from tasks.request import complete_request, propose_review, send_notices, start_
 FINAL = {Status.COMPLETED, Status.REFUSED, Status.WITHDRAWN, Status.CLOSED}
 
 
+class RequestEnded(Exception):
+    """The request ended while the flow waited (withdrawn, closed by a monitor)."""
+
+
 @flow(name="request-lifecycle", flow_run_name="{reference}", log_prints=False)
 def lifecycle(reference: str) -> str:
     _remember_run(reference)
     if _status(reference) not in FINAL:
-        _run_stages(reference)
+        try:
+            _run_stages(reference)
+        except RequestEnded:
+            pass
     send_notices()
     return str(_status(reference))
+
+
+def _still_open(reference: str) -> None:
+    """Checked after every wait: a request withdrawn meanwhile stops here."""
+    if _status(reference) in FINAL:
+        raise RequestEnded(reference)
 
 
 def _run_stages(reference: str) -> None:
@@ -64,6 +77,7 @@ def verify_identity(reference: str) -> bool:
         elif not wait_for_requester(key=key, timeout_seconds=max(seconds_left, 1)):
             _close(reference, Status.REFUSED, Outcome.REFUSED, [ReasonCode.IDENTITY_NOT_VERIFIED])
             return False
+        _still_open(reference)
         with unit_of_work(settings) as session:
             state = identity.state_of(session, load_request(session, reference))
     if state is identity.IdentityState.FAILED:
@@ -100,10 +114,21 @@ def review(reference: str) -> tuple[Outcome, list[ReasonCode]]:
                              description=f"{reference}: 事前審査の結果")
     invalid = 0  # answers refused as invalid in this round; replays repeat them identically
     while True:
+        _still_open(reference)
         with unit_of_work(settings) as session:
+            request = load_request(session, reference)
+            asked, waiting = clarification.asked(request), request.waiting_for == WaitingFor.CLARIFICATION
+            pause = open_pause(session, request)
             pending = service.undecided(session, reference)
             sign_off = not pending and service.awaiting_sign_off(session, reference)
             round_ = service.times_sent_back(session, reference)
+        if waiting:
+            seconds_left = int((pause.deadline_at - utcnow()).total_seconds())
+            send_notices()
+            if not wait_for_requester(key=f"clarification-{asked}", timeout_seconds=max(seconds_left, 1)):
+                _close(reference, Status.CLOSED, None, [ReasonCode.CLARIFICATION_NOT_RECEIVED])
+                raise RequestEnded(reference)
+            continue
             if pending:
                 move(session, settings, load_request(session, reference), Status.REVIEW, now=utcnow())
         if sign_off:
@@ -114,8 +139,14 @@ def review(reference: str) -> tuple[Outcome, list[ReasonCode]]:
         if settings.autopilot:
             decisions, actor = None, "autopilot"
         else:
-            answer = ask(inputs.review_form(pending), key=f"review-{round_}-{invalid}", description=markdown)
+            answer = ask(inputs.review_form(pending), key=f"review-{round_}-{asked}-{invalid}",
+                         description=markdown)
             decisions, actor = inputs.decisions_from(answer, pending), f"operator:{answer.operator}"
+            if answer.clarification.strip():
+                with unit_of_work(settings) as session:
+                    clarification.ask(session, settings, reference, answer.clarification.strip(),
+                                      actor=actor, now=utcnow())
+                continue
         try:
             with unit_of_work(settings) as session:
                 service.decide(session, settings, reference, decisions, actor=actor, now=utcnow())
@@ -156,6 +187,7 @@ def collect_fee(reference: str, outcome: Outcome) -> bool:
     else:
         answer = ask(inputs.Payment, key="payment", timeout_seconds=max(seconds_left, 1),
                      description=f"**{reference}**: 手数料の入金を確認してください。")
+        _still_open(reference)
         paid = answer is not None and answer.paid
         method, actor = (answer.method, f"operator:{answer.operator}") if answer else ("", "system")
     if not paid:
@@ -186,6 +218,7 @@ def fulfil_across_systems(reference: str) -> None:
         for planned in failing:
             answer = ask(inputs.SystemFailure, key=f"failure-{planned.system_key}-{planned.attempts}",
                          description=f"**{reference}**: {planned.system_key} への {planned.action} が再試行後も失敗しています。")
+            _still_open(reference)
             with unit_of_work(settings) as session:
                 service.resolve(session, settings, reference, planned.system_key, planned.action,
                                 decision=str(answer.decision), reason=answer.reason or None,

@@ -75,3 +75,59 @@ def test_a_rerun_after_the_close_acts_on_nothing_and_sends_nothing(autopilot):
     before = [(n.kind, n.state) for n in notices_of(settings, reference)]
     assert lifecycle(reference) == "completed"
     assert [(n.kind, n.state) for n in notices_of(settings, reference)] == before
+
+
+def test_a_clarification_answered_lets_the_review_go_on(desk):
+    """Asked through the review form (here from the CLI), answered by the requester."""
+    from typer.testing import CliRunner
+
+    from cli import app
+    from services import clarification
+
+    settings = desk
+    reference = submit(settings, "disclosure")
+    run = Run(reference)
+    enter_code(settings, reference, run)
+    run.wait_until_paused()
+    out = CliRunner().invoke(app, ["operator", "review", reference, "--clarify", "対象のサービスを教えてください"])
+    assert out.exit_code == 0, out.output
+    _wait_for(lambda: _final(settings, reference).waiting_for == "clarification")
+    with unit_of_work(settings) as session:
+        assert clarification.answer(session, settings, reference, "注文履歴です", now=_utc())
+    run.answer()
+    run.wait_until_paused()  # back in review, decided by the operator this time
+    assert CliRunner().invoke(app, ["operator", "review", reference]).exit_code == 0
+    run.wait_until_paused()  # the fee
+    assert CliRunner().invoke(app, ["operator", "payment", reference]).exit_code == 0
+    assert run.join() == "completed"
+    kinds = [n.kind for n in notices_of(settings, reference)]
+    assert "clarification_request" in kinds and kinds[-1] == "decision"
+
+
+def test_a_withdrawal_ends_a_waiting_run(desk):
+    from services import clarification
+
+    settings = desk
+    reference = submit(settings, "erasure")
+    run = Run(reference)
+    run.wait_until_paused()  # waiting for the one-time code
+    with unit_of_work(settings) as session:
+        assert clarification.withdraw(session, settings, reference, now=_utc())
+    run.answer()
+    assert run.join() == "withdrawn"
+    assert _final(settings, reference).reason_codes == ["request_withdrawn"]
+
+
+def _utc():
+    from models.db import utcnow
+
+    return utcnow()
+
+
+def _wait_for(predicate, timeout=30):
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.2)
