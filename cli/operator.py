@@ -91,5 +91,13 @@ def system(reference: str, system_key: str,
            decision: str = typer.Option("retry", help="retry | skip | done_by_hand"),
            reason: str = typer.Option("", help="Why it is skipped"),
            operator: str = typer.Option("operator")) -> None:
-    """What to do about a system that keeps failing."""
+    """What to do about a system that keeps failing (the run asks about one system at a time)."""
+    from services.fulfilment import pending_failures
+
+    with unit_of_work() as session:
+        failing = [p.system_key for p in pending_failures(session, reference)]
+    if not failing or failing[0] != system_key:
+        typer.echo(f"{reference}: the run asks about {failing[0] if failing else 'no system'}, not {system_key}",
+                   err=True)
+        raise typer.Exit(1)
     _answer(reference, {"decision": decision, "reason": reason, "operator": operator})
