@@ -21,19 +21,15 @@ from sqlmodel import select
 
 from models.db import unit_of_work, utcnow
 from models.ledgers import ProvisionRecord
-from models.requests import Party, Request
 from models.rules.provision import is_disclosable_record
-from models.rules.vocabulary import Origin, ProvisionBasis, RequestType, Role
+from models.rules.vocabulary import Origin, ProvisionBasis, RequestType
 from models.settings import Settings
+from services.common import load_request, principal_of
 from systems.identity import expand_identity, normalise_email
 from systems.registry import Registry, build_registry
 
 _HIDDEN = ("origin",)  # internal provenance flag, not content about the subject
 PACKAGE_TYPES = frozenset({RequestType.DISCLOSURE, RequestType.PURPOSE_NOTIFICATION})
-
-
-class RequestNotFound(LookupError):
-    """No request under this reference (the message names the reference only)."""
 
 
 @cache
@@ -145,13 +141,10 @@ def gather(settings: Settings, reference: str, include_systems: Collection[str],
     if unknown:
         raise ValueError(f"unknown system keys: {sorted(unknown)}")
     with unit_of_work(settings) as session:
-        request = session.exec(select(Request).where(Request.reference == reference)).first()
-        if request is None:
-            raise RequestNotFound(f"no request {reference}")
+        request = load_request(session, reference)
         if request.request_type not in PACKAGE_TYPES:
             raise ValueError(f"{reference}: a {request.request_type} request has no package")
-        principal = session.exec(select(Party).where(Party.request_id == request.id,
-                                                     Party.role == Role.PRINCIPAL)).one()
+        principal = principal_of(session, request)
         email = normalise_email(principal.email)
         provisions = None
         if request.details.get("include_third_party_records"):

@@ -5,8 +5,6 @@ Every stage's outcome is in the app database, so the flow is re-entrant: run aga
 crash, a resume or by hand, it skips what is done and goes on where the request stands.
 Parameters and results are request references only; personal data never reaches Prefect."""
 
-from datetime import timedelta
-
 from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 from prefect.runtime import flow_run

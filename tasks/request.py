@@ -5,19 +5,17 @@ from prefect import task
 from sqlmodel import select
 
 from disclosure import build_and_store
+from disclosure.build import PACKAGE_TYPES
 from disclosure.store import reissue_token
 from mail.outbox import deliver_pending
 from mail.sendgrid_adapter import email_port
 from models.db import unit_of_work, utcnow
 from models.requests import DecisionItem
-from models.rules.vocabulary import Outcome, RequestType, Status
+from models.rules.vocabulary import Outcome, Status
 from models.settings import get_settings
 from services import closing, identity
 from services.common import load_request
 from services.fulfilment import registry_for
-
-PACKAGED_TYPES = {RequestType.DISCLOSURE, RequestType.PURPOSE_NOTIFICATION}
-
 
 @task(task_run_name="identity:{reference}", retries=2, retry_delay_seconds=5)
 def start_identity(reference: str) -> str:
@@ -47,7 +45,7 @@ def complete_request(reference: str, outcome: str, reasons: list[str]) -> str:
     outcome = Outcome(outcome)
     with unit_of_work(settings) as session:
         request = load_request(session, reference)
-        packaged = request.request_type in PACKAGED_TYPES and outcome != Outcome.REFUSED
+        packaged = request.request_type in PACKAGE_TYPES and outcome != Outcome.REFUSED
         disclosed = [i.system_key for i in session.exec(
             select(DecisionItem).where(DecisionItem.request_id == request.id,
                                        DecisionItem.final_action == "grant")) if i.system_key]
