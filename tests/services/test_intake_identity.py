@@ -12,7 +12,7 @@ from models.audit import AuditEvent
 from models.db import unit_of_work
 from models.fixtures import load_fixture_into_app
 from models.fulfilment import Notice
-from models.requests import ClockPause, Party, Request, RequestCreate
+from models.requests import ClockPause, Party, RequestCreate
 from models.rules.one_time_code import Verdict
 from models.rules.vocabulary import ReasonCode, Status, WaitingFor
 from models.schema import upgrade
