@@ -151,7 +151,7 @@ def build_and_store(settings: Settings, reference: str, include_systems: Collect
             session.add(package)
             session.flush()
             audit_package(session, settings, now, "package.created", package,
-                   size_bytes=package.size_bytes, expires_at=package.expires_at.isoformat())
+                   size_bytes=package.size_bytes, expires_at=package.expires_at.isoformat(timespec="seconds"))
     except IntegrityError:  # a concurrent build committed between our check and insert
         _remove(settings, relative)
         with unit_of_work(settings) as session:

@@ -1,0 +1,101 @@
+"""Helpers for the lifecycle tests that read what a run left behind: the request, its
+fulfilment actions, audit events, the demo systems' key ledgers, and the operator CLI."""
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select as sa_select
+from sqlmodel import select
+
+from models.audit import AuditEvent
+from models.db import unit_of_work
+from models.fulfilment import FulfilmentAction
+from models.settings import get_settings
+from services.common import load_request
+from systems import db as systems_db
+from systems.fixture import load_fixture_into_systems
+from systems.registry import build_registry
+from tests.flows.conftest import FIXTURE
+
+
+@pytest.fixture
+def autopilot(monkeypatch, desk):
+    monkeypatch.setenv("MADOGUCHI_AUTOPILOT", "1")
+    get_settings.cache_clear()
+    return get_settings()
+
+
+def subject(**changes) -> dict:
+    """The fixture's subject (山田 太郎) with some keys changed."""
+    return {**json.loads(FIXTURE.read_text())["customers"][0], **changes}
+
+
+def reload_subject(settings, **changes) -> None:
+    """Load the subject into the demo systems again, changed (e.g. opted out, then mailed)."""
+    load_fixture_into_systems({"customers": [subject(**changes)]}, settings)
+
+
+def request_of(settings, reference):
+    with unit_of_work(settings) as session:
+        return load_request(session, reference)
+
+
+def actions_of(settings, reference) -> dict[tuple[str, str], FulfilmentAction]:
+    with unit_of_work(settings) as session:
+        request = load_request(session, reference)
+        return {(a.system_key, str(a.action)): a for a in session.exec(
+            select(FulfilmentAction).where(FulfilmentAction.request_id == request.id))}
+
+
+def events_of(settings, reference, action: str | None = None) -> list[AuditEvent]:
+    with unit_of_work(settings) as session:
+        query = select(AuditEvent).where(AuditEvent.subject_ref == reference)
+        if action:
+            query = query.where(AuditEvent.action == action)
+        return list(session.exec(query.order_by(AuditEvent.seq)))
+
+
+def ledgers(settings) -> dict[str, list[str]]:
+    """Every demo system's ``applied_actions`` ledger: the idempotency keys it applied."""
+    registry = build_registry(settings)
+    out = {}
+    for key in registry.keys():
+        definition = registry.definition(key)
+        engine = systems_db.ensure_schema(registry.url(key), definition.metadata)
+        with engine.connect() as conn:
+            out[key] = [r[0] for r in conn.execute(sa_select(definition.applied.c.idempotency_key))]
+    return out
+
+
+def customer_row(settings, email="taro@example.co.jp") -> dict:
+    registry = build_registry(settings)
+    definition = registry.definition("customers")
+    table = definition.metadata.tables["customers"]
+    engine = systems_db.ensure_schema(registry.url("customers"), definition.metadata)
+    with engine.connect() as conn:
+        return dict(conn.execute(sa_select(table).where(table.c.email == email)).mappings().one())
+
+
+def operator(*args: str) -> str:
+    """``madoguchi operator …`` as an operator types it; fails the test on a non-zero exit."""
+    from typer.testing import CliRunner
+
+    from cli import app
+
+    result = CliRunner().invoke(app, ["operator", *args])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def wait_for(predicate, timeout: float = 30, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.1)
+
+
+def outbox_files(settings) -> list[Path]:
+    folder = settings.mail_outbox_dir or settings.data_dir / "outbox"
+    return sorted(folder.glob("*.json")) if folder.exists() else []
