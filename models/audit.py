@@ -23,8 +23,9 @@ from sqlmodel import Field, Session, SQLModel, select
 from models.columns import json_field, timestamp
 
 GENESIS_HASH = "0" * 64
-# Japanese phone numbers (0X-XXXX-XXXX and the like, or +81); references and ISO dates differ.
-_PHONE_LIKE = re.compile(r"(?<![\w-])(?:\+81[- ]?|0)\d{1,4}[- ]?\d{1,4}[- ]?\d{3,4}(?![\w-])")
+# Japanese phone numbers (10–11 digits from 0, with or without separators, or +81); ids,
+# references, fractions of seconds and ISO dates differ.
+_PHONE_LIKE = re.compile(r"(?<![\w.-])(?:\+81[- ]?\d{1,4}[- ]?\d{1,4}[- ]?\d{4}|0\d{9,10}|0\d{1,4}[- ]\d{1,4}[- ]\d{3,4})(?![\w-])")
 _PERSONAL_KEYS = frozenset(
     {"name", "email", "phone", "address", "postal_address", "login_id", "company", "text", "body"}
 )
