@@ -127,7 +127,8 @@ def review(reference: str) -> tuple[Outcome, list[ReasonCode]]:
                 _close(reference, Status.CLOSED, None, [ReasonCode.CLARIFICATION_NOT_RECEIVED])
                 raise RequestEnded(reference)
             continue
-            if pending:
+        if pending:
+            with unit_of_work(settings) as session:
                 move(session, settings, load_request(session, reference), Status.REVIEW, now=utcnow())
         if sign_off:
             _sign_off(reference, settings, round_)
