@@ -1,0 +1,198 @@
+"""Drive requests for the lifecycle benchmark: demo subjects, intake, the autopilot requester
+(enters the one-time code as soon as its notice exists), the flow run under Prefect, and the
+same steps made directly without Prefect ("direct")."""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from sqlmodel import select
+
+from models.db import unit_of_work, utcnow
+from models.fulfilment import Notice
+from models.requests import RequestCreate
+from models.rules.vocabulary import Outcome, Status
+from services import fees, identity, intake
+from services.common import load_request, move
+
+RECORDS = {"orders": 2, "billing": 1, "points": 1, "support": 1, "analytics": 3,
+           "delivery_contractor": 1, "marketing": 1}
+
+
+def fixture_subject(i: int, *, mailed_after_opt_out: bool) -> dict:
+    """A demo subject with records in all eight systems; with advertising mail after an
+    opt-out on record (a ground for erasing the marketing list: Art. 35(5))."""
+    return {"login_id": f"B{i:07d}", "company": "株式会社ベンチ", "name": f"試験 {i}号",
+            "email": f"bench{i}@example.co.jp", "phone": f"03-{5000 + i // 10000:04d}-{i % 10000:04d}",
+            "billing_address": "東京都千代田区丸の内1-1-1", "records": dict(RECORDS),
+            "marketing": {"consented": True, "opted_out": mailed_after_opt_out,
+                          "mailed_after_opt_out": mailed_after_opt_out}}
+
+
+def principal(subject: dict) -> dict:
+    return {k: subject[k] for k in ("name", "email", "phone", "company", "login_id")}
+
+
+def submit(settings, request_type: str, who: dict, details: dict | None = None) -> str:
+    body = {"request_type": request_type, "principal": who, "details": details or {}}
+    with unit_of_work(settings) as session:
+        return intake.submit(session, settings, RequestCreate.model_validate(body), now=utcnow()).reference
+
+
+def enter_code(settings, reference: str) -> bool:
+    """The requester types the newest code of this request; False while there is none."""
+    with unit_of_work(settings) as session:
+        request = load_request(session, reference)
+        notice = session.exec(select(Notice).where(Notice.request_id == request.id,
+                                                   Notice.kind == "one_time_code")
+                              .order_by(Notice.id.desc())).first()
+        if notice is None:
+            return False
+        identity.submit_code(session, settings, reference, notice.context["code"], now=utcnow())
+        return True
+
+
+# --- under Prefect -------------------------------------------------------------------------
+
+class FlowRequest:
+    """One lifecycle flow run in a thread (as a worker runs it in its process), with the
+    autopilot requester beside it."""
+
+    def __init__(self, settings, reference: str):
+        self.settings, self.reference = settings, reference
+        self.result = self.error = self.flow_run_id = None
+        self.seconds = self.code_at = self.woken_at = None
+
+    def run(self, timeout: float = 300) -> FlowRequest:
+        from flows.lifecycle import lifecycle
+
+        done = threading.Event()
+
+        def target():
+            try:
+                self.result = lifecycle(self.reference)
+            except BaseException as exc:  # noqa: BLE001 - reported
+                self.error = exc
+            finally:
+                done.set()
+
+        started = time.perf_counter()
+        threading.Thread(target=target, daemon=True).start()
+        self._requester(done, started, timeout)
+        done.wait(max(1.0, timeout - (time.perf_counter() - started)))
+        self.seconds = time.perf_counter() - started
+        if not done.is_set():
+            self.error = TimeoutError(f"{self.reference}: not finished after {timeout} s")
+        with unit_of_work(self.settings) as session:
+            self.flow_run_id = load_request(session, self.reference).flow_run_id
+        return self
+
+    def _requester(self, done: threading.Event, started: float, timeout: float) -> None:
+        """Once the run waits for the code, enter it and wake the run.
+
+        Entering the code as soon as its notice exists (before the run reaches its wait)
+        races the flow: ``verify_identity`` then finds no open clock pause, waits 1 s and
+        refuses the request as identity_not_verified. So the requester acts once the run
+        is paused, as a person reading the email would."""
+        from uuid import UUID
+
+        from prefect.client.orchestration import get_client
+
+        from flows.waits import wake
+
+        with get_client(sync_client=True) as client:
+            while not done.is_set() and time.perf_counter() - started < timeout:
+                with unit_of_work(self.settings) as session:
+                    run_id = load_request(session, self.reference).flow_run_id
+                if run_id:
+                    state = client.read_flow_run(UUID(run_id)).state
+                    if state is not None and state.is_paused():
+                        self.code_at = time.perf_counter() - started
+                        assert enter_code(self.settings, self.reference), "no code notice"
+                        assert wake(run_id)
+                        self.woken_at = time.perf_counter() - started
+                        return
+                done.wait(0.05)
+
+
+# --- the same steps without Prefect --------------------------------------------------------
+
+def direct(settings, reference: str, *, workers: int = 8) -> str:
+    """The lifecycle's steps for an autopilot request in the flow's order, calling the task
+    bodies (``.fn``) and services directly; fulfilment on a thread pool like the task runner."""
+    from services import fulfilment
+    from services import review as review_service
+    from tasks.fulfilment import act_on_system
+    from tasks.request import complete_request, propose_review, send_notices, start_identity
+
+    def status():
+        with unit_of_work(settings) as session:
+            return load_request(session, reference).status
+
+    status()
+    # identity: start, notices, the requester's code at once, the state read back
+    state = identity.IdentityState(start_identity.fn(reference))
+    send_notices.fn()
+    if state is identity.IdentityState.PENDING:
+        enter_code(settings, reference)
+        with unit_of_work(settings) as session:
+            state = identity.state_of(session, load_request(session, reference))
+    if state is not identity.IdentityState.VERIFIED:
+        return str(status())
+    # review on autopilot, the officer's sign-off when a refusal needs it
+    summary = review_service.ProposalSummary.model_validate(propose_review.fn(reference))
+    review_service.summary_markdown(summary)
+    while True:
+        with unit_of_work(settings) as session:
+            pending = review_service.undecided(session, reference)
+            sign_off = not pending and review_service.awaiting_sign_off(session, reference)
+        if sign_off:
+            with unit_of_work(settings) as session:
+                move(session, settings, load_request(session, reference), Status.AWAITING_APPROVAL,
+                     now=utcnow())
+            with unit_of_work(settings) as session:
+                review_service.approve(session, settings, reference, approved=True, actor="autopilot",
+                                       now=utcnow())
+            continue
+        if not pending:
+            break
+        with unit_of_work(settings) as session:
+            review_service.decide(session, settings, reference, None, actor="autopilot", now=utcnow())
+    with unit_of_work(settings) as session:
+        outcome, reasons = review_service.outcome(session, reference)
+    # fee, paid on autopilot
+    with unit_of_work(settings) as session:
+        fee = fees.request_fee(session, settings, reference, outcome=outcome, now=utcnow())
+        unpaid = fee is not None and fee.state != "paid"
+    if unpaid:
+        send_notices.fn()
+        with unit_of_work(settings) as session:
+            fees.confirm_payment(session, settings, reference, actor="autopilot", method="autopilot",
+                                 now=utcnow())
+    # fulfilment: every pending action at once
+    if outcome != Outcome.REFUSED:
+        with unit_of_work(settings) as session:
+            request = load_request(session, reference)
+            if request.status != Status.FULFILMENT:
+                move(session, settings, request, Status.FULFILMENT, now=utcnow())
+        perform_all(settings, reference, concurrent=True, workers=workers, act=act_on_system.fn)
+        with unit_of_work(settings) as session:
+            assert not fulfilment.pending_failures(session, reference)
+    complete_request.fn(reference, str(outcome), [str(r) for r in reasons])
+    send_notices.fn()
+    return str(status())
+
+
+def perform_all(settings, reference: str, *, concurrent: bool, workers: int = 8, act=None) -> list[dict]:
+    """Plan, then perform every pending action: on a thread pool, or one after another."""
+    from services.fulfilment import plan
+
+    with unit_of_work(settings) as session:
+        pending = [p for p in plan(session, settings, reference, now=utcnow()) if p.state == "pending"]
+    calls = [(reference, p.system_key, str(p.action)) for p in pending]
+    if not concurrent:
+        return [act(*c) for c in calls]
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(lambda c: act(*c), calls))

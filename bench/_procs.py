@@ -1,0 +1,166 @@
+"""Processes for the lifecycle benchmark: a local Prefect server, and CPU / memory readings
+from /proc (no psutil). Loopback only; every process started here is stopped by its id."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+TICKS = os.sysconf("SC_CLK_TCK")
+PAGE = os.sysconf("SC_PAGE_SIZE")
+QUIET = {"DO_NOT_TRACK": "1", "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _children() -> dict[int, list[int]]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    return children
+
+
+def tree(pid: int) -> list[int]:
+    """pid and every living process below it."""
+    children, found, todo = _children(), [pid], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU of the given processes (and of their waited-for children)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += sum(int(f) for f in fields[11:15])  # utime stime cutime cstime
+    return total / TICKS
+
+
+def rss_bytes(pids: list[int]) -> int:
+    total = 0
+    for pid in pids:
+        try:
+            total += int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE
+        except OSError:
+            continue
+    return total
+
+
+def pids_named(marker: str) -> list[int]:
+    """Processes whose command line contains marker (used for our own PostgreSQL cluster,
+    found by its data directory, never to stop anything)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if marker in (entry / "cmdline").read_bytes().decode(errors="replace"):
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+class Sampler:
+    """Peak of the summed RSS of some process groups, sampled every ``every`` seconds."""
+
+    def __init__(self, groups, every: float = 0.25):
+        self.groups, self.every = groups, every  # callable -> {name: [pids]}
+        self.peak, self.peak_parts = 0, {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        while not self._stop.is_set():
+            parts = {name: rss_bytes(pids) for name, pids in self.groups().items()}
+            if sum(parts.values()) > self.peak:
+                self.peak, self.peak_parts = sum(parts.values()), parts
+            self._stop.wait(self.every)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+
+class PrefectServer:
+    """`prefect server start` on loopback with a PREFECT_HOME of its own (SQLite)."""
+
+    def __init__(self, home: Path, port: int | None = None):
+        self.home, self.port = home, port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}/api"
+        self.popen: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 120) -> float:
+        import httpx
+
+        self.home.mkdir(parents=True, exist_ok=True)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+        env.update(QUIET, PREFECT_HOME=str(self.home), PREFECT_SERVER_API_HOST="127.0.0.1",
+                   PREFECT_SERVER_API_PORT=str(self.port), PREFECT_UI_ENABLED="false")
+        cli = shutil.which("prefect", path=str(Path(sys.executable).parent)) or "prefect"
+        self._log = open(self.home / "server.log", "ab")  # noqa: SIM115 - closed in stop
+        started = time.monotonic()
+        self.popen = subprocess.Popen(
+            [cli, "server", "start", "--host", "127.0.0.1", "--port", str(self.port), "--no-ui",
+             "--analytics-off"],
+            cwd=self.home, env=env, stdin=subprocess.DEVNULL, stdout=self._log,
+            stderr=subprocess.STDOUT, start_new_session=True)
+        while time.monotonic() - started < timeout:
+            if self.popen.poll() is not None:
+                raise RuntimeError(f"prefect server exited; see {self.home / 'server.log'}")
+            try:
+                if httpx.get(f"{self.url}/health", timeout=2).status_code == 200:
+                    return time.monotonic() - started
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.25)
+        self.stop()
+        raise TimeoutError(f"prefect server not ready after {timeout} s")
+
+    @property
+    def pids(self) -> list[int]:
+        return tree(self.popen.pid) if self.popen and self.popen.poll() is None else []
+
+    def stop(self) -> None:
+        if self.popen is None or self.popen.poll() is not None:
+            return
+        below = tree(self.popen.pid)
+        try:
+            os.killpg(self.popen.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        try:
+            self.popen.wait(15)
+        except subprocess.TimeoutExpired:
+            for pid in below:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            self.popen.wait(5)
+        self._log.close()
