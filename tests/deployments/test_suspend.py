@@ -1,0 +1,189 @@
+"""A wait frees the worker: the lifecycle deployment on a process work pool, a real worker,
+a principal's request suspended while it waits for the one-time code — with no process left
+running for it — and finished after the code is entered and the run woken.
+
+Prints how long trigger → running and resume → completed take."""
+
+import time
+from pathlib import Path
+from uuid import UUID
+
+import pytest
+from sqlmodel import select
+
+from deployments import local
+from models.db import unit_of_work, utcnow
+from models.fixtures import load_fixture_into_app
+from models.fulfilment import Notice
+from models.rules.vocabulary import Status
+from models.schema import upgrade
+from models.settings import get_settings
+from services import identity
+from services.common import load_request
+from systems import db as systems_db
+from systems.fixture import load_fixture_into_systems, read_fixture
+from tests.flows.conftest import FIXTURE, submit
+
+DEPLOYMENT = "request-lifecycle/request-lifecycle"
+FINAL = {Status.COMPLETED, Status.REFUSED, Status.WITHDRAWN, Status.CLOSED}
+
+pytestmark = pytest.mark.deployment
+
+
+@pytest.fixture
+def app_env(tmp_path, monkeypatch):
+    """The app's settings, in this process and for the worker: a data folder, migrated,
+    the example subject seeded; autopilot for the steps a person would take at the desk."""
+    env = {
+        "MADOGUCHI_DATA_DIR": str(tmp_path / "data"),
+        "MADOGUCHI_SECRET_KEY": "deployment-test",
+        "MADOGUCHI_AUTOPILOT": "1",
+        "MADOGUCHI_FULFILMENT_RETRY_BASE_SECONDS": "0.05",
+    }
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    get_settings.cache_clear()
+    settings = get_settings()
+    upgrade(settings)
+    fixture = read_fixture(FIXTURE)
+    load_fixture_into_systems(fixture, settings)
+    with unit_of_work(settings) as session:
+        load_fixture_into_app(session, fixture, now=utcnow(), audit_key=b"fixture")
+    yield settings, env
+    systems_db.dispose()
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def worker(prefect_server, app_env, tmp_path):
+    """The work pool, the deployments from prefect.yaml and a worker polling every second."""
+    _, env = app_env
+    home = tmp_path / "prefect-client"
+    home.mkdir()
+    local.ensure_work_pool(prefect_server.url)
+    local.deploy_all(prefect_server.url, prefect_home=home)
+    proc = local.start_worker(prefect_server.url, prefect_home=home, extra_env=env,
+                              log_path=tmp_path / "worker.log")
+    try:
+        yield proc
+    finally:
+        below = local.descendants(proc.pid)
+        local.stop_worker(proc)
+        assert not proc.alive()
+        assert not [p for p in below if Path(f"/proc/{p}").exists()], "processes left behind"
+
+
+def processes_of(flow_run_id) -> list[int]:
+    """Living processes that run this flow run (the engine has its id in its environment)."""
+    marker = f"PREFECT__FLOW_RUN_ID={flow_run_id}".encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if marker in (entry / "environ").read_bytes().split(b"\0"):
+                    found.append(int(entry.name))
+            except OSError:
+                pass
+    return found
+
+
+def children(worker) -> list[str]:
+    """The worker's living (not zombie) descendants, by command line."""
+    found = []
+    for pid in local.descendants(worker.pid):
+        try:
+            if (Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]) == "Z":
+                continue
+            found.append(Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode())
+        except OSError:
+            pass
+    return found
+
+
+def test_a_wait_for_the_requester_frees_the_worker(prefect_server, app_env, worker):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.objects import StateType
+    from prefect.deployments import run_deployment
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from flows.waits import wake
+
+    settings, _ = app_env
+    reference = submit(settings, "disclosure")
+
+    def state(run_id):
+        with get_client(sync_client=True) as client:
+            return client.read_flow_run(run_id).state
+
+    def first(run_id, state_type, after: float) -> float:
+        """When the run first entered state_type after a wall-clock time (server timestamps)."""
+        with get_client(sync_client=True) as client:
+            times = sorted(s.timestamp.timestamp() for s in client.read_flow_run_states(run_id)
+                           if s.type == state_type and s.timestamp.timestamp() >= after)
+        return times[0]
+
+    def wait_for(run_id, predicate, what, timeout, seen=None):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            current = state(run_id)
+            if seen is not None and processes_of(run_id):
+                seen.append(time.monotonic())
+            if current is not None and predicate(current):
+                return current
+            if current is not None and current.is_final():
+                raise AssertionError(f"run ended as {current.name} while waiting for {what}: "
+                                     f"{current.message}\n{worker.log_tail()}")
+            if not worker.alive():
+                raise AssertionError(f"the worker exited:\n{worker.log_tail()}")
+            time.sleep(0.1)
+        raise AssertionError(f"no {what} after {timeout} s (state {current and current.name})\n"
+                             f"{worker.log_tail()}")
+
+    with temporary_settings({PREFECT_API_URL: prefect_server.url}):
+        triggered = time.time()
+        run = run_deployment(name=DEPLOYMENT, parameters={"reference": reference}, timeout=0)
+        seen = []
+        wait_for(run.id, lambda s: s.is_running() or s.is_paused(), "running", 30, seen)
+        to_running = first(run.id, StateType.RUNNING, triggered) - triggered
+        suspended = wait_for(run.id, lambda s: s.is_paused(), "suspension", 30, seen)
+        assert suspended.name == "Suspended" and suspended.state_details.pause_reschedule
+        assert seen, "never saw the flow-run process (so its absence would prove nothing)"
+
+        deadline = time.monotonic() + 15  # the engine reports Suspended, then exits
+        while (processes_of(run.id) or children(worker)) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert processes_of(run.id) == [], "a process still runs the suspended flow run"
+        assert children(worker) == [], "the worker still has a child process"
+        assert state(run.id).is_paused()
+        with unit_of_work(settings) as session:
+            request = load_request(session, reference)
+            assert request.flow_run_id == str(run.id)
+            assert request.status not in FINAL
+
+        # The requester types the code from the email; the API wakes the run.
+        with unit_of_work(settings) as session:
+            code = session.exec(select(Notice).where(Notice.kind == "one_time_code")
+                                .order_by(Notice.id.desc())).first().context["code"]
+            assert identity.submit_code(session, settings, reference, code, now=utcnow()) \
+                is identity.Verdict.VERIFIED
+        resumed = time.time()
+        assert wake(str(run.id))
+        finished = wait_for(run.id, lambda s: s.is_completed(), "completion", 45)
+        to_completed = first(run.id, StateType.COMPLETED, resumed) - resumed
+
+    with unit_of_work(settings) as session:
+        request = load_request(session, reference)
+        status = request.status
+        notices = [(n.kind, n.state, n.attempts) for n in session.exec(
+            select(Notice).where(Notice.request_id == request.id).order_by(Notice.id))]
+    assert finished.is_completed()
+    assert status == Status.COMPLETED, status
+    # Replayed from the top after the resume, and still every notice sent exactly once: the
+    # decision notice too (with persisted results, the zero-argument send_notices task would
+    # come back "Cached" and deliver nothing).
+    kinds = [k for k, _, _ in notices]
+    assert kinds[:2] == ["acknowledgement", "one_time_code"] and kinds[-1] == "decision", kinds
+    assert len(kinds) == len(set(kinds)), kinds
+    assert all(state == "sent" and attempts == 1 for _, state, attempts in notices), notices
+    print(f"\ndeployment run {reference}: trigger → running {to_running:.1f} s, "
+          f"resume → completed {to_completed:.1f} s")
