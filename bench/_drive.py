@@ -114,7 +114,7 @@ class FlowRequest:
                         assert wake(run_id)
                         self.woken_at = time.perf_counter() - started
                         return
-                done.wait(0.05)
+                done.wait(0.1)  # each look is a read on the server too
 
 
 # --- the same steps without Prefect --------------------------------------------------------
