@@ -107,6 +107,14 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
+def running(pid: int) -> bool:
+    """The process exists and is not a zombie."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
 def _signal(pids: list[int], sig: int) -> None:
     for pid in pids:
         try:
@@ -136,9 +144,9 @@ def stop_process(proc: Managed, timeout: float = 10) -> int | None:
             _signal(below, signal.SIGKILL)
             proc.popen.wait(5)
         deadline = time.monotonic() + 5
-        while time.monotonic() < deadline and any(Path(f"/proc/{p}").exists() for p in below):
+        while time.monotonic() < deadline and any(running(p) for p in below):
             time.sleep(0.1)
-        _signal([p for p in below if Path(f"/proc/{p}").exists()], signal.SIGKILL)
+        _signal([p for p in below if running(p)], signal.SIGKILL)
     if proc._log is not None:
         proc._log.close()
         proc._log = None

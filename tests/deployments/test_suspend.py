@@ -61,7 +61,8 @@ def worker(prefect_server, app_env, tmp_path):
     home = tmp_path / "prefect-client"
     home.mkdir()
     local.ensure_work_pool(prefect_server.url)
-    local.deploy_all(prefect_server.url, prefect_home=home)
+    assert local.ensure_work_pool(prefect_server.url) is False  # there already: left alone
+    assert set(local.deploy_all(prefect_server.url, prefect_home=home)) == {"request-lifecycle"}
     proc = local.start_worker(prefect_server.url, prefect_home=home, extra_env=env,
                               log_path=tmp_path / "worker.log")
     try:
@@ -70,7 +71,7 @@ def worker(prefect_server, app_env, tmp_path):
         below = local.descendants(proc.pid)
         local.stop_worker(proc)
         assert not proc.alive()
-        assert not [p for p in below if Path(f"/proc/{p}").exists()], "processes left behind"
+        assert not [p for p in below if local.running(p)], "processes left behind"
 
 
 def processes_of(flow_run_id) -> list[int]:
@@ -91,9 +92,9 @@ def children(worker) -> list[str]:
     """The worker's living (not zombie) descendants, by command line."""
     found = []
     for pid in local.descendants(worker.pid):
+        if not local.running(pid):
+            continue
         try:
-            if (Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]) == "Z":
-                continue
             found.append(Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode())
         except OSError:
             pass
