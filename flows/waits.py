@@ -4,7 +4,12 @@ A deployment run is suspended (the process exits; on resume the flow runs again 
 and, being re-entrant, comes straight back to the same wait, which then returns the input).
 A run started by hand in a process (tests, ``python -m``) is paused instead. Each wait has a
 key derived from the request's state, so a replayed wait finds its answer and a new wait
-gets a new key."""
+gets a new key.
+
+Deadlines: a paused run times out itself and closes the request. A suspended run has no
+timeout, because Prefect would mark it Failed at expiry with no code of ours running; the
+deadline monitor closes such a request in the app database and wakes the run, which then
+finds its request ended and stops."""
 
 from prefect.exceptions import FlowPauseTimeout
 from prefect.flow_runs import pause_flow_run, suspend_flow_run
@@ -19,7 +24,7 @@ def ask(form: type[RunInput], *, key: str, description: str, timeout_seconds: in
     """The person's answer, or None when the wait timed out."""
     form = form.with_initial_data(description=description)
     if deployment.id:
-        return suspend_flow_run(wait_for_input=form, key=key, timeout=timeout_seconds)
+        return suspend_flow_run(wait_for_input=form, key=key, timeout=None)
     try:
         return pause_flow_run(wait_for_input=form, key=key, poll_interval=PAUSE_POLL_SECONDS,
                               timeout=timeout_seconds or OPERATOR_WAIT_SECONDS)
@@ -30,7 +35,7 @@ def ask(form: type[RunInput], *, key: str, description: str, timeout_seconds: in
 def wait_for_requester(*, key: str, timeout_seconds: int) -> bool:
     """Wait until the requester acts (the API resumes the run) or the deadline passes."""
     if deployment.id:
-        suspend_flow_run(key=key, timeout=timeout_seconds)
+        suspend_flow_run(key=key, timeout=None)
         return True
     try:
         pause_flow_run(key=key, poll_interval=PAUSE_POLL_SECONDS, timeout=timeout_seconds)
