@@ -90,3 +90,32 @@ def create_fulfilment_request(settings, registry, request_type: RequestType | st
         request.status = Status.FULFILMENT
         session.add(request)
     return reference
+
+
+PRINCIPAL = {"name": "山田 太郎", "email": "taro@example.co.jp", "phone": "03-1234-5678",
+             "company": "株式会社サンプル", "login_id": "A1234567"}
+
+
+@pytest.fixture
+def desk(review_desk):
+    """The CONTRACT.md example subject loaded as it is; returns ``(settings, registry)``."""
+    settings, registry, load = review_desk
+    load()
+    return settings, registry
+
+
+def submit(settings, **changes) -> str:
+    """A request from the example principal through intake, as the web form would send it."""
+    from models.requests import RequestCreate
+    from services import intake
+
+    body = {"request_type": "disclosure", "principal": PRINCIPAL, **changes}
+    with unit_of_work(settings) as session:
+        return intake.submit(session, settings, RequestCreate.model_validate(body), now=REVIEW_NOW).reference
+
+
+def notices(settings, kind: str):
+    from models.fulfilment import Notice
+
+    with unit_of_work(settings) as session:
+        return list(session.exec(select(Notice).where(Notice.kind == kind).order_by(Notice.id)))

@@ -2,53 +2,19 @@
 then match the principal and confirm a one-time code, or hand an agent to an operator."""
 
 import json
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from datetime import timedelta
 
-import pytest
 from sqlmodel import select
 
 from models.audit import AuditEvent
 from models.db import unit_of_work
-from models.fixtures import load_fixture_into_app
-from models.fulfilment import Notice
 from models.requests import ClockPause, Party, RequestCreate
 from models.rules.one_time_code import Verdict
 from models.rules.vocabulary import ReasonCode, Status, WaitingFor
-from models.schema import upgrade
 from services import identity, intake
 from services.common import load_request
 from services.intake import token_hash
-from systems.fixture import load_fixture_into_systems, read_fixture
-from systems.registry import build_registry
-
-FIXTURE = Path(__file__).parent.parent / "fixtures" / "contract_example.json"
-NOW = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)
-PRINCIPAL = {"name": "山田 太郎", "email": "taro@example.co.jp", "phone": "03-1234-5678",
-             "company": "株式会社サンプル", "login_id": "A1234567"}
-
-
-@pytest.fixture
-def desk(settings):
-    """The app database and the demo systems holding the CONTRACT.md example subject."""
-    upgrade(settings)
-    fixture = read_fixture(FIXTURE)
-    load_fixture_into_systems(fixture, settings)
-    with unit_of_work(settings) as session:
-        load_fixture_into_app(session, fixture, now=NOW, audit_key=b"k")
-    return settings, build_registry(settings)
-
-
-def submit(settings, **changes) -> str:
-    body = {"request_type": "disclosure", "principal": PRINCIPAL, **changes}
-    with unit_of_work(settings) as session:
-        return intake.submit(session, settings, RequestCreate.model_validate(body), now=NOW).reference
-
-
-def notices(settings, kind: str) -> list[Notice]:
-    with unit_of_work(settings) as session:
-        return list(session.exec(select(Notice).where(Notice.kind == kind).order_by(Notice.id)))
-
+from tests.services.conftest import PRINCIPAL, REVIEW_NOW as NOW, notices, submit
 
 def test_intake_persists_acknowledges_and_keeps_only_the_token_hash(desk):
     settings, _ = desk
