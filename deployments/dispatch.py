@@ -1,0 +1,115 @@
+"""The dispatcher, Prefect side: a lifecycle flow run for every request pending dispatch.
+
+``run_deployment(..., idempotency_key=reference)`` makes creation idempotent on the server:
+the same key twice returns the same run. So whatever crashes in between — after the run is
+created but before its id is stored, or a dispatcher running twice — a request gets exactly
+one flow run. When the Prefect API cannot be reached the requests stay pending (they are
+committed in the app database) and the next round tries again; nothing is raised out of the
+loop."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+
+from models.db import unit_of_work, utcnow
+from models.settings import Settings, get_settings
+from services import dispatch as service
+
+DEPLOYMENT = "request-lifecycle/request-lifecycle"
+INTERVAL_SECONDS = 2.0
+
+log = logging.getLogger("madoguchi.dispatch")
+
+
+@dataclass
+class Round:
+    """What one dispatch round did."""
+
+    dispatched: list[str] = field(default_factory=list)  # references given their run now
+    pending: list[str] = field(default_factory=list)  # left pending (API unreachable or failing)
+    error: str | None = None  # why they were left pending
+
+
+def api_reachable(api_url: str | None, timeout: float = 2.0) -> bool:
+    """GET /health answers 200 (a fast check before the client's retries)."""
+    import httpx
+
+    if not api_url:
+        return False
+    try:
+        return httpx.get(f"{api_url.rstrip('/')}/health", timeout=timeout).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def current_api_url() -> str | None:
+    from prefect.settings import PREFECT_API_URL
+
+    return PREFECT_API_URL.value()
+
+
+def create_run(reference: str) -> str:
+    """The reference's lifecycle run (created, or the one created before): its id."""
+    from prefect.deployments import run_deployment
+
+    run = run_deployment(name=DEPLOYMENT, parameters={"reference": reference},
+                         idempotency_key=reference, timeout=0, as_subflow=False)
+    return str(run.id)
+
+
+def dispatch_round(settings: Settings | None = None, *, api_url: str | None = None) -> Round:
+    """One round: every pending request, oldest first. api_url defaults to Prefect's setting."""
+    settings = settings or get_settings()
+    with unit_of_work(settings) as session:
+        todo = service.pending(session)
+    done = Round()
+    if not todo:
+        return done
+    if api_url is not None:
+        from prefect.settings import PREFECT_API_URL, temporary_settings
+
+        with temporary_settings({PREFECT_API_URL: api_url}):
+            return _dispatch(settings, todo, api_url, done)
+    return _dispatch(settings, todo, current_api_url(), done)
+
+
+def _dispatch(settings: Settings, todo: list[str], api_url: str | None, done: Round) -> Round:
+    if not api_reachable(api_url):
+        done.pending, done.error = todo, f"Prefect API unreachable at {api_url}"
+        log.warning("%s: %d request(s) left pending", done.error, len(todo))
+        return done
+    for i, reference in enumerate(todo):
+        try:
+            run_id = create_run(reference)
+        except Exception as exc:  # noqa: BLE001 - the loop goes on; the request stays pending
+            done.pending, done.error = todo[i:], f"{type(exc).__name__}: {exc}"
+            log.warning("dispatch of %s failed (%s): %d request(s) left pending",
+                        reference, done.error, len(done.pending))
+            return done
+        with unit_of_work(settings) as session:
+            service.mark_dispatched(session, settings, reference, run_id, now=utcnow())
+        done.dispatched.append(reference)
+    return done
+
+
+def dispatch_pending(settings: Settings | None = None, *, api_url: str | None = None) -> list[str]:
+    """Create the lifecycle run of every request pending dispatch and store its id; returns
+    the references dispatched. Never raises for an unreachable API: those stay pending."""
+    return dispatch_round(settings, api_url=api_url).dispatched
+
+
+def loop(stop: threading.Event, settings: Settings | None = None, *, api_url: str | None = None,
+         interval: float = INTERVAL_SECONDS, report=None) -> None:
+    """Dispatch every interval seconds until stop is set; report(round) after each round
+    that did or failed something."""
+    while not stop.is_set():
+        try:
+            result = dispatch_round(settings, api_url=api_url)
+        except Exception as exc:  # noqa: BLE001 - e.g. the app database briefly locked
+            result = Round(error=f"{type(exc).__name__}: {exc}")
+            log.warning("dispatch round failed: %s", result.error)
+        if report is not None and (result.dispatched or result.error):
+            report(result)
+        stop.wait(interval)

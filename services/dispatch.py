@@ -1,0 +1,41 @@
+"""Dispatch: every request committed at intake gets exactly one lifecycle flow run.
+
+A request that is not final and has no ``flow_run_id`` is *pending dispatch*: it was
+committed at intake, in the same transaction that made it exist, so nothing is lost while
+Prefect is down. The dispatcher (``deployments/dispatch.py``, the Prefect side) creates its
+run with the reference as idempotency key and stores the run id here. No Prefect in this
+module: it is what the database says and does."""
+
+from datetime import datetime
+
+from sqlmodel import Session, select
+
+from models.requests import Request
+from models.rules.vocabulary import FINAL_STATUSES
+from models.settings import Settings
+from services.common import audit, load_request
+
+
+def pending(session: Session, *, limit: int = 100) -> list[str]:
+    """References waiting for their flow run, oldest first."""
+    return list(session.exec(
+        select(Request.reference)
+        .where(Request.flow_run_id.is_(None), Request.status.not_in(FINAL_STATUSES))
+        .order_by(Request.received_at, Request.id)
+        .limit(limit)
+    ).all())
+
+
+def mark_dispatched(session: Session, settings: Settings, reference: str, flow_run_id: str, *,
+                    now: datetime) -> bool:
+    """Store the run id (True when it was not stored yet). The run may have stored the same
+    id itself already: the idempotency key makes it the same run."""
+    request = load_request(session, reference)
+    if request.flow_run_id == flow_run_id:
+        return False
+    first = request.flow_run_id is None
+    request.flow_run_id = flow_run_id
+    session.add(request)
+    audit(session, settings, actor="dispatcher", action="request.dispatched", reference=reference,
+          now=now, flow_run_id=flow_run_id, replaced=not first)
+    return True
