@@ -174,7 +174,7 @@ def print_ab(r: dict) -> None:
     print(f"    {'all':12} {alld:8.2f}s {allp:8.2f}s {allp - alld:+8.2f}s   (target: extra <= 1 s)")
     print(f"    the run waited for the code {_median([c for c, _ in r['waits'] if c]):.2f}s after its "
           f"start; the code entered and the run woken {_median([w for _, w in r['waits'] if w]):.2f}s "
-          f"after it (medians); a woken run notices at its next poll (flows.waits.PAUSE_POLL_SECONDS)")
+          f"after it (medians); a woken run notices at its next poll (MADOGUCHI_PAUSE_POLL_SECONDS)")
     counts = list(r["task_runs"].values())
     print("(b) task runs per request: "
           f"median {_median(counts):.0f}, min {min(counts)}, max {max(counts)}; "
@@ -416,7 +416,7 @@ def arguments(argv=None):
     p.add_argument("--fides-others", type=int, default=1000, help="customers in the six other systems")
     p.add_argument("--fides-latency", type=float, default=0.0, help="(e): real PostgreSQL, no simulated latency")
     p.add_argument("--pause-poll", type=float, default=None,
-                   help="override flows.waits.PAUSE_POLL_SECONDS (default: the flow's own, 2 s) to "
+                   help="set MADOGUCHI_PAUSE_POLL_SECONDS (default 2 s) to "
                         "see what the identity wait's polling costs")
     p.add_argument("--keep", action="store_true", help="keep the temporary folder")
     # internal: the child process that runs (e)
@@ -428,9 +428,12 @@ def arguments(argv=None):
 
 def _pause_poll(args) -> None:
     if args.pause_poll is not None:
-        import flows.waits
+        import os
 
-        flows.waits.PAUSE_POLL_SECONDS = args.pause_poll
+        from models.settings import get_settings
+
+        os.environ["MADOGUCHI_PAUSE_POLL_SECONDS"] = str(args.pause_poll)
+        get_settings.cache_clear()
         print(f"identity wait polls every {args.pause_poll} s (flow default 2 s)", flush=True)
 
 

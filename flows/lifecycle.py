@@ -12,7 +12,7 @@ from prefect.runtime import flow_run
 from flows import inputs
 from flows.waits import ask, wait_for_requester
 from models.db import unit_of_work, utcnow
-from models.rules.vocabulary import Outcome, ReasonCode, Role, Status, WaitingFor
+from models.rules.vocabulary import Outcome, ReasonCode, Status, WaitingFor
 from models.settings import get_settings
 from services import clarification, closing, fees, identity
 from services.clock import open_pause
@@ -59,38 +59,51 @@ def _run_stages(reference: str) -> None:
 # --- identity ------------------------------------------------------------------------------
 
 def verify_identity(reference: str) -> bool:
-    """True once verified; False when the request was closed or refused on identity."""
+    """True once verified; False when the request was closed or refused on identity. A
+    refusal waits for the privacy officer, who may send it back for an operator's check."""
     state = identity.IdentityState(start_identity(reference))
     send_notices()
     settings = get_settings()
-    while state is identity.IdentityState.PENDING:
+    while True:
+        while state is identity.IdentityState.PENDING:
+            with unit_of_work(settings) as session:
+                request = load_request(session, reference)
+                check = identity.current_check(session, request)
+                pause = open_pause(session, request)
+                method, key = check.method, f"identity-{check.codes_issued}-{check.attempts}"
+                answered = identity.state_of(session, request) is not identity.IdentityState.PENDING
+                seconds_left = int((pause.deadline_at - utcnow()).total_seconds()) if pause else 0
+            if answered:  # the requester was quicker than this run: no wait
+                pass
+            elif method == "documents":
+                _identity_by_operator(reference, settings, check.id)
+            elif not wait_for_requester(key=key, timeout_seconds=max(seconds_left, 1)):
+                _close(reference, Status.REFUSED, Outcome.REFUSED, [ReasonCode.IDENTITY_NOT_VERIFIED])
+                return False
+            _still_open(reference)
+            with unit_of_work(settings) as session:
+                state = identity.state_of(session, load_request(session, reference))
+        if state is identity.IdentityState.VERIFIED:
+            return True
         with unit_of_work(settings) as session:
             request = load_request(session, reference)
-            check = identity.current_check(session, request)
-            pause = open_pause(session, request)
-            role, key = request.role, f"identity-{check.codes_issued}-{check.attempts}"
-            seconds_left = int((pause.deadline_at - utcnow()).total_seconds()) if pause else 0
-        if role != Role.PRINCIPAL:
-            _identity_by_operator(reference, settings)
-        elif not wait_for_requester(key=key, timeout_seconds=max(seconds_left, 1)):
-            _close(reference, Status.REFUSED, Outcome.REFUSED, [ReasonCode.IDENTITY_NOT_VERIFIED])
+            reason = identity.refusal_reason(session, request)
+            check_id = identity.current_check(session, request).id
+        approved, officer = _officer_approves(reference, settings, key=f"identity-approval-{check_id}",
+                                              what="本人確認不成立による拒否")
+        if approved:
+            _close(reference, Status.REFUSED, Outcome.REFUSED, [reason], actor=officer)
             return False
-        _still_open(reference)
         with unit_of_work(settings) as session:
-            state = identity.state_of(session, load_request(session, reference))
-    if state is identity.IdentityState.FAILED:
-        with unit_of_work(settings) as session:
-            reason = identity.refusal_reason(session, load_request(session, reference))
-        _close(reference, Status.REFUSED, Outcome.REFUSED, [reason])
-        return False
-    return True
+            identity.reopen(session, settings, reference, actor=officer, now=utcnow())
+        state = identity.IdentityState.PENDING
 
 
-def _identity_by_operator(reference: str, settings) -> None:
+def _identity_by_operator(reference: str, settings, check_id: int) -> None:
     if settings.autopilot:
         answer, actor = inputs.IdentityReview(), "autopilot"
     else:
-        answer = ask(inputs.IdentityReview, key="identity-review",
+        answer = ask(inputs.IdentityReview, key=f"identity-review-{check_id}",
                      description=f"**{reference}**: 代理人の本人確認書類と代理権を証する書類を確認してください。")
         actor = f"operator:{answer.operator}"
     verified = answer.outcome == inputs.IdentityOutcome.VERIFIED
@@ -160,14 +173,17 @@ def _sign_off(reference: str, settings, round_: int) -> None:
 
     with unit_of_work(settings) as session:
         move(session, settings, load_request(session, reference), Status.AWAITING_APPROVAL, now=utcnow())
-    if settings.autopilot:
-        approve, actor = True, "autopilot"
-    else:
-        answer = ask(inputs.Approval, key=f"approval-{round_}",
-                     description=f"**{reference}**: 不開示・一部開示の判断の承認をお願いします。")
-        approve, actor = answer.approve, f"officer:{answer.officer}"
+    approve, actor = _officer_approves(reference, settings, key=f"approval-{round_}", what="不開示・一部開示の判断")
     with unit_of_work(settings) as session:
         service.approve(session, settings, reference, approved=approve, actor=actor, now=utcnow())
+
+
+def _officer_approves(reference: str, settings, *, key: str, what: str) -> tuple[bool, str]:
+    """The privacy officer's word on a refusal, and who gave it (autopilot: yes)."""
+    if settings.autopilot:
+        return True, "autopilot"
+    answer = ask(inputs.Approval, key=key, description=f"**{reference}**: {what}の承認をお願いします。")
+    return answer.approve, f"officer:{answer.officer}"
 
 
 # --- fee -----------------------------------------------------------------------------------
@@ -240,8 +256,9 @@ def _status(reference: str) -> Status:
         return load_request(session, reference).status
 
 
-def _close(reference: str, status: Status, outcome: Outcome | None, reasons: list[ReasonCode]) -> None:
+def _close(reference: str, status: Status, outcome: Outcome | None, reasons: list[ReasonCode],
+           actor: str = "system") -> None:
     settings = get_settings()
     with unit_of_work(settings) as session:
         closing.close(session, settings, reference, status=status, outcome=outcome, reasons=reasons,
-                      now=utcnow())
+                      now=utcnow(), actor=actor)

@@ -16,7 +16,8 @@ from prefect.flow_runs import pause_flow_run, suspend_flow_run
 from prefect.input import RunInput
 from prefect.runtime import deployment
 
-PAUSE_POLL_SECONDS = 2
+from models.settings import get_settings
+
 OPERATOR_WAIT_SECONDS = 14 * 24 * 3600  # a paused run gives up after two weeks, like the clock
 
 
@@ -26,7 +27,7 @@ def ask(form: type[RunInput], *, key: str, description: str, timeout_seconds: in
     if deployment.id:
         return suspend_flow_run(wait_for_input=form, key=key, timeout=None)
     try:
-        return pause_flow_run(wait_for_input=form, key=key, poll_interval=PAUSE_POLL_SECONDS,
+        return pause_flow_run(wait_for_input=form, key=key, poll_interval=get_settings().pause_poll_seconds,
                               timeout=timeout_seconds or OPERATOR_WAIT_SECONDS)
     except FlowPauseTimeout:
         return None
@@ -38,7 +39,7 @@ def wait_for_requester(*, key: str, timeout_seconds: int) -> bool:
         suspend_flow_run(key=key, timeout=None)
         return True
     try:
-        pause_flow_run(key=key, poll_interval=PAUSE_POLL_SECONDS, timeout=timeout_seconds)
+        pause_flow_run(key=key, poll_interval=get_settings().pause_poll_seconds, timeout=timeout_seconds)
         return True
     except FlowPauseTimeout:
         return False

@@ -98,6 +98,25 @@ class Settings(BaseSettings):
         ),
     )
 
+    pause_poll_seconds: float = Field(
+        default=2.0,
+        description="How often a paused (non-deployment) run asks the API whether it was resumed.",
+    )
+
+    # --- running on one machine (madoguchi up, deployments/local.py) -----------------------
+    prefect_host: str = Field(default="127.0.0.1", description="Where `up` serves the Prefect API and UI.")
+    prefect_port: int = Field(default=4200, description="Port of the Prefect server `up` starts.")
+    intake_port: int = Field(default=8000, description="Port of the intake service (web form, API).")
+    mail_stub_port: int = Field(default=3030, description="Port of the SendGrid-compatible stub.")
+    dispatch_interval_seconds: float = Field(
+        default=2.0, description="How often `up` gives requests pending dispatch their flow run."
+    )
+
+    @property
+    def prefect_api_url(self) -> str:
+        """The API of the Prefect server `up` runs (used when PREFECT_API_URL is not set)."""
+        return f"http://{self.prefect_host}:{self.prefect_port}/api"
+
     @property
     def uses_dev_secret(self) -> bool:
         """The development key signs the audit chain and encrypts packages: fine for a demo,

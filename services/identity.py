@@ -33,10 +33,20 @@ class IdentityState(StrEnum):
 
 
 def state_of(session: Session, request: Request) -> IdentityState:
-    checks = session.exec(select(IdentityCheck).where(IdentityCheck.request_id == request.id)).all()
-    if not checks or any(c.state == "pending" for c in checks):
-        return IdentityState.PENDING
-    return IdentityState.VERIFIED if all(c.state == "verified" for c in checks) else IdentityState.FAILED
+    """The latest check decides: an officer who sent a failure back opened a new one."""
+    check = current_check(session, request)
+    return IdentityState.PENDING if check is None else IdentityState(check.state)
+
+
+def reopen(session: Session, settings: Settings, reference: str, *, actor: str, now: datetime) -> None:
+    """The privacy officer did not sign off an identity refusal: an operator checks again, by
+    the documents, post or phone routes (RULES.md §4)."""
+    request = load_request(session, reference)
+    session.add(IdentityCheck(request_id=request.id, party_id=requester_of(session, request).id,
+                              method="documents"))
+    request.reason_codes = []
+    session.add(request)
+    audit(session, settings, actor=actor, action="request.identity.sent_back", reference=reference, now=now)
 
 
 def current_check(session: Session, request: Request) -> IdentityCheck | None:

@@ -30,6 +30,7 @@ def desk(tmp_path, monkeypatch, prefect_api):
     monkeypatch.setenv("MADOGUCHI_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("MADOGUCHI_SECRET_KEY", "lifecycle-test")
     monkeypatch.setenv("MADOGUCHI_FULFILMENT_RETRY_BASE_SECONDS", "0.05")
+    monkeypatch.setenv("MADOGUCHI_PAUSE_POLL_SECONDS", "0.5")  # waits notice a resume sooner
     get_settings.cache_clear()
     settings = get_settings()
     upgrade(settings)

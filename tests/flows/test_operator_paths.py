@@ -42,7 +42,10 @@ def test_a_principal_whose_details_do_not_match_the_record_is_refused(desk):
     settings = desk
     wrong = {**PRINCIPAL, "login_id": "Z9999999", "phone": "06-0000-0000", "company": "別会社"}
     reference = submit(settings, "disclosure", principal=wrong)
-    assert Run(reference).join() == "refused"
+    run = Run(reference)
+    run.wait_until_paused()  # every refusal waits for the privacy officer
+    operator("approve", reference, "--officer", "tanaka")
+    assert run.join() == "refused"
     request = request_of(settings, reference)
     assert (request.outcome, request.reason_codes) == ("refused", ["identity_not_verified"])
     assert [n.kind for n in notices_of(settings, reference)] == ["acknowledgement", "decision"]
@@ -57,6 +60,8 @@ def test_an_agent_without_authority_is_refused_by_the_operator(desk):
     run.wait_until_paused()
     assert _status(settings, reference) == ("awaiting_requester", "documents")
     operator("identity", reference, "--refuse", "agent_authority_not_shown", "--operator", "suzuki")
+    run.wait_until_paused()
+    operator("approve", reference, "--officer", "tanaka")
     assert run.join() == "refused"
     request = request_of(settings, reference)
     assert (request.outcome, request.reason_codes) == ("refused", ["agent_authority_not_shown"])
@@ -65,6 +70,27 @@ def test_an_agent_without_authority_is_refused_by_the_operator(desk):
     assert {n.recipient_email for n in notices[1:]} == {AGENT["email"]}  # the agent is answered
     assert _decision(settings, reference)["reasons"] == ["agent_authority_not_shown"]
     assert _actors(settings, reference, "request.identity.decided") == {"operator:suzuki"}
+    assert _actors(settings, reference, "request.closed") == {"officer:tanaka"}
+
+
+def test_an_identity_refusal_sent_back_by_the_officer_is_checked_again(desk):
+    """The officer does not sign off: an operator checks the agent again and verifies."""
+    settings = desk
+    reference = submit(settings, "purpose_notification", requester=AGENT)
+    run = Run(reference)
+    run.wait_until_paused()
+    operator("identity", reference, "--refuse", "agent_authority_not_shown", "--operator", "suzuki")
+    run.wait_until_paused()
+    operator("approve", reference, "--send-back", "--officer", "tanaka")
+    run.wait_until_paused()
+    operator("identity", reference, "--operator", "suzuki")
+    run.wait_until_paused()  # now the review
+    assert _status(settings, reference)[0] == "review"
+    operator("review", reference)
+    run.wait_until_paused()
+    operator("payment", reference)
+    assert run.join() == "completed"
+    assert _actors(settings, reference, "request.identity.sent_back") == {"officer:tanaka"}
 
 
 def test_each_ground_chosen_by_the_operator_is_signed_off_and_partially_granted(desk):
