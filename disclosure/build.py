@@ -24,7 +24,7 @@ from models.ledgers import ProvisionRecord
 from models.rules.provision import is_disclosable_record
 from models.rules.vocabulary import Origin, ProvisionBasis, RequestType
 from models.settings import Settings
-from services.common import load_request, principal_of
+from services.common import load_request, principal_of, subject_of
 from systems.identity import expand_identity, normalise_email
 from systems.registry import Registry, build_registry
 
@@ -151,11 +151,13 @@ def gather(settings: Settings, reference: str, include_systems: Collection[str],
             provisions = _provisions(session, email, principal.name)
         request_type, language = RequestType(request.request_type), request.language
 
-    identity = expand_identity(email, registry)
+    identity = subject_of(request) if request.subject else expand_identity(email, registry)
+    exported = registry.across(lambda _key, connector: connector.export(identity),
+                               [k for k in registry.keys() if k in include_systems])
     sections = []
-    for key in (k for k in registry.keys() if k in include_systems):
+    for key, rows in exported.items():
         info = registry.info(key)
-        records = _disclosed(registry.connector(key).export(identity))
+        records = _disclosed(rows)
         held = {r.get("_category") for r in records}
         categories = tuple((c.key, getattr(c, f"name_{language}"))
                            for c in info.categories if c.key in held)

@@ -29,11 +29,14 @@ def gather_facts(session: Session, request: Request, *, registry: Registry) -> t
     corrections = tuple(Correction(c["field"], c.get("current"), c["requested"])
                         for c in details.get("corrections", []))
     fields = {c.field for c in corrections}
-    holdings, counts, marketing_rows = [], {}, []
-    for key in registry.keys():
-        info, connector = registry.info(key), registry.connector(key)
+    def look(key: str, connector) -> tuple:
         located = connector.locate(identity)
         rows = connector.export(identity) if located.found and (fields or key == MARKETING) else []
+        return located, rows
+
+    holdings, counts, marketing_rows = [], {}, []
+    for key, (located, rows) in registry.across(look).items():
+        info = registry.info(key)
         if key == MARKETING:
             marketing_rows = rows
         counts[key] = located.total

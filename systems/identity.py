@@ -23,7 +23,7 @@ from systems.protocol import IdentitySource
 if TYPE_CHECKING:
     from systems.registry import Registry
 
-_MAX_ROUNDS = 4
+_MAX_ROUNDS = 8  # each round asks every system at once; a chain of n hops takes n rounds
 
 
 def normalise_email(email: str) -> str:
@@ -86,12 +86,12 @@ class SubjectIdentity:
 def expand_identity(email: str, registry: Registry) -> SubjectIdentity:
     """Follow the key chain through every registered system until it stops growing."""
     identity = SubjectIdentity.of(email)
-    sources = [c for c in (registry.connector(k) for k in registry.keys())
-               if isinstance(c, IdentitySource)]
+    sources = [k for k in registry.keys() if isinstance(registry.connector(k), IdentitySource)]
     for _ in range(_MAX_ROUNDS):
         before = identity
-        for source in sources:
-            identity = identity.merged(source.discover(identity))
+        found = registry.across(lambda _key, source: source.discover(before), sources)
+        for keys in found.values():
+            identity = identity.merged(keys)
         if identity == before:
             break
     return identity

@@ -6,8 +6,9 @@ something around every connector (latency, fault injection: ``systems/faults.py`
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 from sqlalchemy import func, select
 
@@ -20,6 +21,7 @@ from systems.demo import DEFINITIONS
 from systems.protocol import Connector
 
 Wrap = Callable[[str, Connector], Connector]
+T = TypeVar("T")
 
 
 class Registry:
@@ -61,6 +63,15 @@ class Registry:
     def database(self, key: str) -> DatabaseConnector:
         """Direct access to a demo system's own database (seeding, fixtures, tests)."""
         return DatabaseConnector(self.definition(key), self.url(key))
+
+    def across(self, call: Callable[[str, Connector], T], keys: Iterable[str] | None = None) -> dict[str, T]:
+        """``call(key, connector)`` for every system at once, in registry order: systems are
+        slow to answer rather than heavy, so asking them one after another only adds waiting."""
+        keys = tuple(self.keys() if keys is None else keys)
+        if not keys:
+            return {}
+        with ThreadPoolExecutor(max_workers=len(keys)) as pool:
+            return dict(zip(keys, pool.map(lambda key: call(key, self.connector(key)), keys)))
 
     def dispose(self) -> None:
         self._connectors.clear()
