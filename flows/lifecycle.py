@@ -196,10 +196,10 @@ def collect_fee(reference: str, outcome: Outcome) -> bool:
         if fee is None or fee.state == "paid":
             return True
         seconds_left = int((fee.due_at - utcnow()).total_seconds())
-    send_notices()
     if settings.autopilot:
         paid, method, actor = True, "autopilot", "autopilot"
     else:
+        send_notices()  # the fee request reaches the requester before the wait
         answer = ask(inputs.Payment, key="payment", timeout_seconds=max(seconds_left, 1),
                      description=f"**{reference}**: 手数料の入金を確認してください。")
         _still_open(reference)
