@@ -2,11 +2,20 @@
 
 import typer
 
-from cli import audit, data, operator
+from cli import audit, data, operator, request
+
+
+
+def _local_prefect(ctx: typer.Context) -> None:
+    """Operator decisions resume runs on the Prefect server `madoguchi up` runs, unless
+    PREFECT_API_URL names another."""
+    ctx.with_resource(request.local_prefect())
+
 
 app = typer.Typer(no_args_is_help=True, help="madoguchi (窓口): the privacy-operations desk.")
 app.add_typer(audit.app, name="audit")
-app.add_typer(operator.app, name="operator")
+app.add_typer(operator.app, name="operator", callback=_local_prefect)
+app.add_typer(request.app, name="request")
 app.command("migrate")(data.migrate)
 app.command("seed")(data.seed)
 app.command("systems")(data.systems)

@@ -70,9 +70,17 @@ def systems(as_json: bool = typer.Option(False, "--json", help="Machine-readable
         typer.echo(f"  {'rows':<10} " + ", ".join(f"{t}={n:,}" for t, n in e["rows"].items()))
 
 
-def up() -> None:
-    """Set up the embedded default and show it: migrate, seed the demo systems once."""
+def up(
+    fixture: Path | None = typer.Option(None, exists=True, dir_okay=False,
+                                        help="Also load these customers (CONTRACT.md format); loading twice adds nothing"),
+    prefect_port: int | None = typer.Option(None, help="Port of the Prefect server (default MADOGUCHI_PREFECT_PORT, 4200)"),
+    no_prefect: bool = typer.Option(False, "--no-prefect", help="Only migrate and seed, start nothing"),
+) -> None:
+    """The whole system on this machine: migrate, seed the demo systems once, then a Prefect
+    server, the work pool, the deployments, a worker and the dispatcher, until Ctrl-C."""
     settings = get_settings()
+    if prefect_port is not None:
+        settings = settings.model_copy(update={"prefect_port": prefect_port})
     _warn_if_dev_secret(settings)
     upgrade(settings)
     entries = summary(settings)
@@ -80,9 +88,16 @@ def up() -> None:
         typer.echo("seeding the eight demo systems (first run)…")
         seed_systems(settings, customers=200)
         _audit(settings, "systems.seeded", {"customers": 200, "systems": [e["key"] for e in entries]})
-    systems(as_json=False)
-    typer.echo(f"\napp database: {_where(settings.app_database_url)}")
-    typer.echo("audit trail: madoguchi audit verify")
+    if fixture is not None:
+        seed(customers=200, fixture=fixture, random_seed=0)
+    entries = summary(settings)
+    typer.echo("demo systems: " + ", ".join(f"{e['key']} ({sum(e['rows'].values()):,} rows)" for e in entries))
+    typer.echo(f"app database: {_where(settings.app_database_url)}   (details: madoguchi systems)")
+    if no_prefect:
+        return
+    from deployments.local import run_up
+
+    raise typer.Exit(run_up(settings, say=typer.echo))
 
 
 def _warn_if_dev_secret(settings: Settings) -> None:

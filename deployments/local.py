@@ -71,6 +71,7 @@ def _spawn(name: str, argv: list[str], *, env: dict[str, str], cwd: Path,
     popen = subprocess.Popen(
         argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
         start_new_session=True,  # its own session and process group: stopped as a whole
+        preexec_fn=_default_signals,
     )
     proc = Managed(name, popen, log_path, _log=log if log_path else None)
     _RUNNING.append(proc)
@@ -78,6 +79,14 @@ def _spawn(name: str, argv: list[str], *, env: dict[str, str], cwd: Path,
 
 
 _RUNNING: list[Managed] = []
+
+
+def _default_signals() -> None:
+    """In the child before exec: SIGINT/SIGTERM back to their defaults. A parent started with
+    SIGINT ignored (`cmd &` from a script) would hand that on, and a Prefect worker with SIGINT
+    ignored does not stop on SIGTERM (PREFECT-NOTES.md)."""
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_DFL)
 
 
 @atexit.register
@@ -323,3 +332,149 @@ def start_worker(api_url: str, *, pool: str = WORK_POOL, prefect_home: Path | No
 def stop_worker(worker: Managed, timeout: float = 15) -> int | None:
     """Stop the worker and any flow-run process it still has."""
     return stop_process(worker, timeout=timeout)
+
+
+# --- the whole orchestration on one machine (madoguchi up) ---------------------------------
+
+@dataclass
+class Stack:
+    """What `madoguchi up` runs: a Prefect server (None when one was already reachable), the
+    work pool, the deployments and a worker; the dispatcher runs in the caller's process.
+
+    The intake web service and the SendGrid stub (issue 4) join here as further Managed
+    processes in `services`, started after the worker and stopped before it."""
+
+    api_url: str
+    data_dir: Path
+    server: Managed | None = None
+    worker: Managed | None = None
+    services: list[Managed] = field(default_factory=list)  # intake service, mail stub: later
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def ui_url(self) -> str:
+        return self.api_url.rstrip("/").removesuffix("/api")
+
+    def processes(self) -> list[Managed]:
+        return [p for p in (*self.services, self.worker, self.server) if p is not None]
+
+    def dead(self) -> Managed | None:
+        """A process that has exited although nobody stopped it."""
+        return next((p for p in self.processes() if not p.alive()), None)
+
+    def stop(self) -> None:
+        """Front to back: the services, the worker (and its flow runs), then the server."""
+        for proc in self.processes():
+            stop_process(proc, timeout=15)
+
+
+def app_environment(settings) -> dict[str, str]:
+    """The app's settings for the worker and its flow runs: the same data folder, by absolute
+    path (flow runs move into the project folder). Everything else MADOGUCHI_* is inherited."""
+    return {"MADOGUCHI_DATA_DIR": str(Path(settings.data_dir).resolve())}
+
+
+def reachable(api_url: str, timeout: float = 2.0) -> bool:
+    import httpx
+
+    try:
+        return httpx.get(f"{api_url.rstrip('/')}/health", timeout=timeout).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def start_stack(settings, *, api_url: str | None = None, say=print) -> Stack:
+    """Server (unless one answers at api_url / PREFECT_API_URL), pool, deployments, worker.
+
+    The server keeps its SQLite database under <data dir>/prefect; logs go to <data dir>/logs.
+    On any failure whatever was started is stopped before the error propagates."""
+    data_dir = Path(settings.data_dir).resolve()
+    home, logs = data_dir / "prefect", data_dir / "logs"
+    home.mkdir(parents=True, exist_ok=True)
+    logs.mkdir(parents=True, exist_ok=True)
+    explicit = api_url or os.environ.get("PREFECT_API_URL")
+    stack = Stack(api_url=explicit or settings.prefect_api_url, data_dir=data_dir)
+    env = app_environment(settings)
+    started = time.monotonic()
+    try:
+        if reachable(stack.api_url):
+            say(f"using the Prefect server already running at {stack.api_url}")
+        elif explicit:
+            raise RuntimeError(f"PREFECT_API_URL={explicit} does not answer; start it, or unset "
+                               "PREFECT_API_URL and `up` starts a server of its own")
+        else:
+            say(f"starting the Prefect server on port {settings.prefect_port} "
+                f"(SQLite in {home})…")
+            stack.server = start_server(home, port=settings.prefect_port, host=settings.prefect_host,
+                                        ui=True, log_path=logs / "prefect-server.log")
+            wait_until_ready(stack.api_url, timeout=120, proc=stack.server)
+        stack.timings["server"] = time.monotonic() - started
+        ensure_work_pool(stack.api_url)
+        say(f"registering the deployments of {PREFECT_FILE.name}…")
+        deploy_all(stack.api_url, prefect_home=home, extra_env=env)
+        stack.timings["deployments"] = time.monotonic() - started
+        stack.worker = start_worker(stack.api_url, prefect_home=home, extra_env=env,
+                                    log_path=logs / "worker.log", name="madoguchi-local")
+        # Here the intake service and the SendGrid stub will start (issue 4), each with
+        # _spawn(...) into stack.services, ports settings.intake_port and settings.mail_stub_port.
+        stack.timings["ready"] = time.monotonic() - started
+    except BaseException:
+        stack.stop()
+        raise
+    return stack
+
+
+def run_up(settings, *, say=print, api_url: str | None = None) -> int:
+    """`madoguchi up` in the foreground: start the stack, dispatch every few seconds until
+    SIGINT/SIGTERM/SIGHUP, then stop everything. Returns the exit code."""
+    from deployments import dispatch
+
+    def interrupt(signum, _frame):
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    previous = {s: signal.signal(s, interrupt) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    stack = None
+    code = 0
+    try:
+        stack = start_stack(settings, api_url=api_url, say=say)
+        outbox = settings.mail_outbox_dir or Path(settings.data_dir) / "outbox"
+        say("")
+        say(f"madoguchi is up (ready in {stack.timings['ready']:.1f} s)")
+        say(f"  Prefect UI      {stack.ui_url}")
+        say(f"  waiting runs    {stack.ui_url}/runs?state=Paused&state=Suspended")
+        say(f"  Prefect API     {stack.api_url}")
+        say(f"  data dir        {stack.data_dir}")
+        say(f"  mail (outbox)   {Path(outbox).resolve()}")
+        say(f"  logs            {stack.data_dir / 'logs'}")
+        say("  intake service  not yet: submit with `madoguchi request submit FILE`")
+        say("Ctrl-C stops everything.")
+        outage = False
+        while True:
+            try:
+                result = dispatch.dispatch_round(settings, api_url=stack.api_url)
+            except Exception as exc:  # noqa: BLE001 - e.g. the app database briefly locked
+                result = dispatch.Round(error=f"{type(exc).__name__}: {exc}")
+            for reference in result.dispatched:
+                say(f"dispatched {reference}")
+            if result.error and not outage:
+                say(f"dispatch paused: {result.error}; {len(result.pending)} request(s) stay pending")
+            outage = bool(result.error)
+            dead = stack.dead()
+            if dead is not None:
+                say(f"{dead.name} exited ({dead.popen.returncode}); stopping. Its log:\n{dead.log_tail()}")
+                code = 1
+                break
+            time.sleep(settings.dispatch_interval_seconds)
+    except KeyboardInterrupt:
+        say("\nstopping…")
+    finally:
+        for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(s, signal.SIG_IGN)  # a second Ctrl-C must not cut the stop short
+        try:
+            if stack is not None:
+                stack.stop()
+        finally:
+            for s, handler in previous.items():
+                signal.signal(s, handler)
+    say("stopped: no madoguchi process is left running")
+    return code

@@ -37,12 +37,12 @@ def madoguchi(tmp_path, monkeypatch):
 
 
 def test_up_seeds_once_and_shows_the_eight_systems(madoguchi):
-    out = madoguchi("up")
+    out = madoguchi("up", "--no-prefect")  # the orchestration itself: tests/deployments/test_walk.py
     assert "first run" in out
     for key in ["customers", "orders", "billing", "marketing", "points", "support", "analytics",
                 "delivery_contractor"]:
         assert key in out
-    assert "first run" not in madoguchi("up")
+    assert "first run" not in madoguchi("up", "--no-prefect")
 
 
 def test_systems_json_lists_holdings_and_retention(madoguchi):

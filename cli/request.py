@@ -1,0 +1,134 @@
+"""``madoguchi request``: what a requester does, from the command line — submit a request,
+enter the one-time code — until the intake service's web form and API exist (issue 4); and
+a request's status with no personal data in it. Everything goes through the services; the
+dispatcher of ``madoguchi up`` gives a submitted request its flow run."""
+
+import json
+from contextlib import contextmanager
+from email import policy
+from email.parser import BytesParser
+from pathlib import Path
+
+import typer
+from pydantic import ValidationError
+
+from models.db import unit_of_work, utcnow
+from models.requests import RequestCreate
+from models.rules.deadlines import jst_date
+from models.settings import get_settings
+from services.common import RequestNotFound, load_request
+
+app = typer.Typer(no_args_is_help=True, help="Submit a request, enter its one-time code, see its status.")
+
+
+@contextmanager
+def local_prefect():
+    """Talk to the Prefect server `madoguchi up` runs when PREFECT_API_URL is not set (else
+    Prefect would start a temporary server of its own, which knows no run)."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    if PREFECT_API_URL.value():
+        yield
+        return
+    with temporary_settings({PREFECT_API_URL: get_settings().prefect_api_url}):
+        yield
+
+
+def _load(reference: str):
+    with unit_of_work() as session:
+        try:
+            request = load_request(session, reference)
+        except RequestNotFound:
+            typer.echo(f"{reference}: no such request", err=True)
+            raise typer.Exit(1) from None
+        session.expunge(request)
+    return request
+
+
+@app.command()
+def submit(file: Path = typer.Argument(..., exists=True, dir_okay=False,
+                                       help="A request body as JSON (CONTRACT.md \"Request body\")")) -> None:
+    """Submit a request: prints its reference and the requester's status token."""
+    from services import intake
+
+    try:
+        body = json.loads(file.read_text(encoding="utf-8"))
+        data = RequestCreate.model_validate(body)
+    except json.JSONDecodeError as exc:
+        typer.echo(f"{file}: not JSON: {exc}", err=True)
+        raise typer.Exit(2) from None
+    except ValidationError as exc:
+        for error in exc.errors():
+            where = ".".join(str(part) for part in error["loc"]) or "(body)"
+            typer.echo(f"{where}: {error['msg']}", err=True)
+        raise typer.Exit(2) from None
+    settings = get_settings()
+    with unit_of_work(settings) as session:
+        done = intake.submit(session, settings, data, now=utcnow(), channel="cli")
+    typer.echo(f"reference     {done.reference}")
+    typer.echo(f"status token  {done.status_token}   (shown once; only its hash is kept)")
+    typer.echo("its flow run starts when the dispatcher of `madoguchi up` picks it up")
+
+
+@app.command()
+def code(reference: str, one_time_code: str = typer.Argument(..., metavar="CODE")) -> None:
+    """The requester's one-time code (from the email); wakes the waiting flow run."""
+    from models.rules.one_time_code import Verdict
+    from services import identity
+
+    settings = get_settings()
+    _load(reference)
+    with unit_of_work(settings) as session:
+        verdict = identity.submit_code(session, settings, reference, one_time_code.strip(), now=utcnow())
+    typer.echo(f"{reference}: {verdict}")
+    if verdict in (Verdict.VERIFIED, Verdict.REFUSED):
+        from flows.waits import wake
+
+        with local_prefect():
+            woken = wake(_load(reference).flow_run_id)
+        typer.echo("the flow run goes on" if woken else
+                   "its flow run is not waiting yet: it finds the new state when it gets there")
+    elif verdict is not Verdict.ALREADY_VERIFIED:
+        raise typer.Exit(1)
+
+
+@app.command()
+def status(reference: str, as_json: bool = typer.Option(False, "--json")) -> None:
+    """Status, what it waits for, due date, outcome and reasons (no personal data)."""
+    request = _load(reference)
+    shown = {
+        "reference": request.reference, "request_type": str(request.request_type),
+        "status": str(request.status),
+        "waiting_for": str(request.waiting_for) if request.waiting_for else None,
+        "due": jst_date(request.due_at).isoformat() if request.due_at else None,
+        "outcome": str(request.outcome) if request.outcome else None,
+        "reasons": list(request.reason_codes), "flow_run": request.flow_run_id,
+    }
+    if as_json:
+        typer.echo(json.dumps(shown))
+        return
+    for key, value in shown.items():
+        if isinstance(value, list):
+            value = ", ".join(value)
+        typer.echo(f"{key:<13} {value if value not in (None, '') else '-'}")
+
+
+@app.command()
+def outbox(reference: str) -> None:
+    """The mail sent for a request, read from the file outbox (where notices go without
+    SendGrid): the requester's inbox, for a demo. Shows what the requester would read."""
+    settings = get_settings()
+    folder = settings.mail_outbox_dir or settings.data_dir / "outbox"
+    found = []
+    for meta_path in sorted(Path(folder).glob("*.json")):
+        meta = json.loads(meta_path.read_text())
+        if meta.get("reference") == reference:
+            found.append((meta_path.stat().st_mtime, meta, meta_path.with_suffix(".eml")))
+    if not found:
+        typer.echo(f"{reference}: nothing in {folder} yet", err=True)
+        raise typer.Exit(1)
+    for _, meta, eml in sorted(found, key=lambda f: f[0]):
+        message = BytesParser(policy=policy.default).parse(eml.open("rb"))
+        body = message.get_body(preferencelist=("plain",))
+        typer.echo(f"--- {meta['kind']}: {message['Subject']}  ({eml})")
+        typer.echo(body.get_content().strip() if body else "")
