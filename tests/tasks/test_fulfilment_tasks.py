@@ -112,8 +112,10 @@ def test_eight_systems_are_acted_on_concurrently(task_env):
 
     assert {o["state"] for o in result["outcomes"].values()} == {"done"}
     assert len(result["outcomes"]) == 8
-    # one after another would take at least 8 x 0.2 s
-    assert result["seconds"] < 0.5 * 8 * 0.2, result["seconds"]
+    # all eight were running at one moment: the last to start began before the first ended
+    # (the wall time is bench/lifecycle.py's business, not a test's)
+    runs = task_runs(result["flow_run_id"], 8)
+    assert max(r.start_time for r in runs) < min(r.end_time for r in runs)
 
 
 def test_prefect_stores_nothing_of_the_subject(task_env):
