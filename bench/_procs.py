@@ -116,7 +116,7 @@ class PrefectServer:
         self.popen: subprocess.Popen | None = None
 
     def start(self, timeout: float = 120) -> float:
-        import httpx
+        from deployments.local import wait_until_ready
 
         self.home.mkdir(parents=True, exist_ok=True)
         env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
@@ -130,17 +130,12 @@ class PrefectServer:
              "--analytics-off"],
             cwd=self.home, env=env, stdin=subprocess.DEVNULL, stdout=self._log,
             stderr=subprocess.STDOUT, start_new_session=True)
-        while time.monotonic() - started < timeout:
-            if self.popen.poll() is not None:
-                raise RuntimeError(f"prefect server exited; see {self.home / 'server.log'}")
-            try:
-                if httpx.get(f"{self.url}/health", timeout=2).status_code == 200:
-                    return time.monotonic() - started
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.25)
-        self.stop()
-        raise TimeoutError(f"prefect server not ready after {timeout} s")
+        try:
+            wait_until_ready(self.url, timeout=timeout)
+        except TimeoutError:
+            self.stop()
+            raise TimeoutError(f"prefect server not ready; see {self.home / 'server.log'}") from None
+        return time.monotonic() - started
 
     @property
     def pids(self) -> list[int]:

@@ -6,23 +6,19 @@ Prints how long trigger → running and resume → completed take."""
 
 import time
 from pathlib import Path
-from uuid import UUID
 
 import pytest
 from sqlmodel import select
 
 from deployments import local
 from models.db import unit_of_work, utcnow
-from models.fixtures import load_fixture_into_app
 from models.fulfilment import Notice
 from models.rules.vocabulary import Status
-from models.schema import upgrade
 from models.settings import get_settings
 from services import identity
 from services.common import load_request
 from systems import db as systems_db
-from systems.fixture import load_fixture_into_systems, read_fixture
-from tests.flows.conftest import FIXTURE, submit
+from tests.flows.conftest import prepare_example, submit
 
 DEPLOYMENT = "request-lifecycle/request-lifecycle"
 FINAL = {Status.COMPLETED, Status.REFUSED, Status.WITHDRAWN, Status.CLOSED}
@@ -43,12 +39,7 @@ def app_env(tmp_path, monkeypatch):
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     get_settings.cache_clear()
-    settings = get_settings()
-    upgrade(settings)
-    fixture = read_fixture(FIXTURE)
-    load_fixture_into_systems(fixture, settings)
-    with unit_of_work(settings) as session:
-        load_fixture_into_app(session, fixture, now=utcnow(), audit_key=b"fixture")
+    settings = prepare_example(get_settings())
     yield settings, env
     systems_db.dispose()
     get_settings.cache_clear()

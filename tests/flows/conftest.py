@@ -32,15 +32,20 @@ def desk(tmp_path, monkeypatch, prefect_api):
     monkeypatch.setenv("MADOGUCHI_FULFILMENT_RETRY_BASE_SECONDS", "0.05")
     monkeypatch.setenv("MADOGUCHI_PAUSE_POLL_SECONDS", "0.5")  # waits notice a resume sooner
     get_settings.cache_clear()
-    settings = get_settings()
+    settings = prepare_example(get_settings())
+    yield settings
+    systems_db.dispose()
+    get_settings.cache_clear()
+
+
+def prepare_example(settings):
+    """The app database migrated and the CONTRACT.md example subject in systems and app DB."""
     upgrade(settings)
     fixture = read_fixture(FIXTURE)
     load_fixture_into_systems(fixture, settings)
     with unit_of_work(settings) as session:
         load_fixture_into_app(session, fixture, now=_now(), audit_key=b"fixture")
-    yield settings
-    systems_db.dispose()
-    get_settings.cache_clear()
+    return settings
 
 
 def _now():
