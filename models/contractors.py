@@ -25,6 +25,7 @@ class Contractor(ContractorBase, table=True):
     certifications: list = json_field(list)
     next_reassessment_at: datetime | None = timestamp(nullable=True, index=True)
     certification_expires_at: datetime | None = timestamp(nullable=True, index=True)
+    flow_run_id: str | None = Field(default=None, max_length=64)  # the run that waits for the officer
     created_at: datetime = timestamp()
     updated_at: datetime = timestamp()
 
