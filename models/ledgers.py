@@ -57,3 +57,32 @@ class Inquiry(SQLModel, table=True):
     created_at: datetime = timestamp()
     answered_at: datetime | None = timestamp(nullable=True)
     details: dict = json_field(dict)
+    request_reference: str | None = Field(default=None, max_length=32)
+    flow_run_id: str | None = Field(default=None, max_length=64)
+
+
+class ProvisionReview(SQLModel, table=True):
+    """A third party's request for personal data (police, court, tax office, partner) and its
+    review against Arts. 27-28; a provision it allows becomes a ProvisionRecord."""
+
+    __tablename__ = "provision_review"
+
+    id: int | None = Field(default=None, primary_key=True)
+    reference: str = Field(unique=True, index=True, max_length=32)
+    requester_kind: str  # police | court | tax_office | bar_association | business_partner | other
+    recipient: str
+    recipient_address: str | None = None
+    basis: str
+    document_ref: str | None = None  # the written request (照会書) the basis needs
+    facts: dict = json_field(dict)  # what the basis depends on (models.rules.provision)
+    subject_email: str = Field(index=True)
+    subject_name: str | None = None
+    items: list = json_field(list)
+    status: str = Field(default="received", index=True)  # received | review | provided | refused
+    proposal: dict = json_field(dict)
+    consent_ref: str | None = None
+    decided_by: str | None = None
+    decided_at: datetime | None = timestamp(nullable=True)
+    note: str | None = None
+    received_at: datetime = timestamp()
+    flow_run_id: str | None = Field(default=None, max_length=64)
