@@ -9,11 +9,12 @@ import secrets
 from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field as PField, model_validator
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from models.columns import enum_field, json_field, timestamp
 from models.rules.vocabulary import (
+    FINAL_STATUSES,
     Delivery,
     GroundCode,
     Outcome,
@@ -96,6 +97,13 @@ class RequestCreate(BaseModel):
 
 # --- tables -------------------------------------------------------------------------------
 
+# The SLA monitor's partial indexes (services/sla.py, services/deadlines.py) hold only what is
+# still open. SQLite uses a partial index only when the query repeats its condition word for
+# word, so the queries use these very texts.
+OPEN_REQUEST = text("status NOT IN (" + ", ".join(f"'{s}'" for s in sorted(FINAL_STATUSES)) + ")")
+OPEN_PAUSE = text("ended_at IS NULL")
+
+
 class RequestBase(SQLModel):
     request_type: RequestType = enum_field(RequestType, index=True)
     language: str = "ja"
@@ -106,6 +114,8 @@ class RequestBase(SQLModel):
 
 class Request(RequestBase, table=True):
     __tablename__ = "request"
+    __table_args__ = (Index("ix_request_open_due", "due_at", sqlite_where=OPEN_REQUEST,
+                            postgresql_where=OPEN_REQUEST),)
 
     id: int | None = Field(default=None, primary_key=True)
     reference: str = Field(unique=True, index=True, max_length=32)
@@ -186,6 +196,8 @@ class ClockPause(SQLModel, table=True):
     """Time spent awaiting the requester, which extends the decision's due date."""
 
     __tablename__ = "clock_pause"
+    __table_args__ = (Index("ix_clock_pause_open_deadline", "deadline_at", sqlite_where=OPEN_PAUSE,
+                            postgresql_where=OPEN_PAUSE),)
 
     id: int | None = Field(default=None, primary_key=True)
     request_id: int = Field(foreign_key="request.id", index=True)
