@@ -2,7 +2,7 @@
 
 import typer
 
-from cli import audit, data, operator, request
+from cli import audit, data, inquiry, operator, provision, request
 
 
 
@@ -16,6 +16,8 @@ app = typer.Typer(no_args_is_help=True, help="madoguchi (窓口): the privacy-op
 app.add_typer(audit.app, name="audit")
 app.add_typer(operator.app, name="operator", callback=_local_prefect)
 app.add_typer(request.app, name="request")
+app.add_typer(provision.app, name="provision", callback=_local_prefect)
+app.add_typer(inquiry.app, name="inquiry", callback=_local_prefect)
 app.command("migrate")(data.migrate)
 app.command("seed")(data.seed)
 app.command("systems")(data.systems)

@@ -1,4 +1,5 @@
-"""The dispatcher, Prefect side: a lifecycle flow run for every request pending dispatch.
+"""The dispatcher, Prefect side: a lifecycle flow run for every request pending dispatch
+(and an inquiry or provision-review run for every open inquiry and provision review).
 
 ``run_deployment(..., idempotency_key=reference)`` makes creation idempotent on the server:
 the same key twice returns the same run. So whatever crashes in between — after the run is
@@ -18,6 +19,8 @@ from models.settings import Settings, get_settings
 from services import dispatch as service
 
 DEPLOYMENT = "request-lifecycle/request-lifecycle"
+# inquiries and provision reviews get theirs the same way (services.dispatch.TICKETS)
+TICKET_DEPLOYMENTS = {"inquiry": "inquiry/inquiry", "provision": "provision-review/provision-review"}
 INTERVAL_SECONDS = 2.0
 
 log = logging.getLogger("madoguchi.dispatch")
@@ -50,11 +53,11 @@ def current_api_url() -> str | None:
     return PREFECT_API_URL.value()
 
 
-def create_run(reference: str) -> str:
-    """The reference's lifecycle run (created, or the one created before): its id."""
+def create_run(reference: str, deployment: str = DEPLOYMENT) -> str:
+    """The reference's run (created, or the one created before): its id."""
     from prefect.deployments import run_deployment
 
-    run = run_deployment(name=DEPLOYMENT, parameters={"reference": reference},
+    run = run_deployment(name=deployment, parameters={"reference": reference},
                          idempotency_key=reference, timeout=0, as_subflow=False)
     return str(run.id)
 
@@ -63,7 +66,7 @@ def dispatch_round(settings: Settings | None = None, *, api_url: str | None = No
     """One round: every pending request, oldest first. api_url defaults to Prefect's setting."""
     settings = settings or get_settings()
     with unit_of_work(settings) as session:
-        todo = service.pending(session)
+        todo = [("request", ref) for ref in service.pending(session)] + service.pending_tickets(session)
     done = Round()
     if not todo:
         return done
@@ -75,21 +78,24 @@ def dispatch_round(settings: Settings | None = None, *, api_url: str | None = No
     return _dispatch(settings, todo, current_api_url(), done)
 
 
-def _dispatch(settings: Settings, todo: list[str], api_url: str | None, done: Round) -> Round:
+def _dispatch(settings: Settings, todo: list[tuple[str, str]], api_url: str | None, done: Round) -> Round:
     if not api_reachable(api_url):
-        done.pending, done.error = todo, f"Prefect API unreachable at {api_url}"
+        done.pending, done.error = [ref for _, ref in todo], f"Prefect API unreachable at {api_url}"
         log.warning("%s: %d request(s) left pending", done.error, len(todo))
         return done
-    for i, reference in enumerate(todo):
+    for i, (kind, reference) in enumerate(todo):
         try:
-            run_id = create_run(reference)
+            run_id = create_run(reference, TICKET_DEPLOYMENTS.get(kind, DEPLOYMENT))
         except Exception as exc:  # noqa: BLE001 - the loop goes on; the request stays pending
-            done.pending, done.error = todo[i:], f"{type(exc).__name__}: {exc}"
+            done.pending, done.error = [ref for _, ref in todo[i:]], f"{type(exc).__name__}: {exc}"
             log.warning("dispatch of %s failed (%s): %d request(s) left pending",
                         reference, done.error, len(done.pending))
             return done
         with unit_of_work(settings) as session:
-            service.mark_dispatched(session, settings, reference, run_id, now=utcnow())
+            if kind == "request":
+                service.mark_dispatched(session, settings, reference, run_id, now=utcnow())
+            else:
+                service.mark_ticket_dispatched(session, settings, kind, reference, run_id, now=utcnow())
         done.dispatched.append(reference)
     return done
 

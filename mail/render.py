@@ -20,6 +20,7 @@ KINDS = (
     "acknowledgement", "one_time_code", "documents_needed", "clarification_request",
     "fee_request", "extension", "decision", "opt_out_confirmation", "marketing",
     "privacy_officer_escalation", "sla_warning",
+    "inquiry_acknowledgement", "inquiry_answer",
 )
 MARKETING_KINDS = frozenset({"marketing"})
 

@@ -10,9 +10,11 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
+from models.ledgers import Inquiry, ProvisionReview
 from models.requests import Request
 from models.rules.vocabulary import FINAL_STATUSES
 from models.settings import Settings
+from services import inquiries, provision
 from services.common import audit, load_request
 
 
@@ -37,5 +39,36 @@ def mark_dispatched(session: Session, settings: Settings, reference: str, flow_r
     request.flow_run_id = flow_run_id
     session.add(request)
     audit(session, settings, actor="dispatcher", action="request.dispatched", reference=reference,
+          now=now, flow_run_id=flow_run_id, replaced=not first)
+    return True
+
+
+# --- inquiries and provision reviews: one flow run each too ----------------------------------
+
+TICKETS = {"inquiry": (Inquiry, Inquiry.status == inquiries.OPEN),
+           "provision": (ProvisionReview, ProvisionReview.status.not_in(provision.FINAL))}
+
+
+def pending_tickets(session: Session, *, limit: int = 100) -> list[tuple[str, str]]:
+    """``(kind, reference)`` of open inquiries and provision reviews without their flow run."""
+    out: list[tuple[str, str]] = []
+    for kind, (table, still_open) in TICKETS.items():
+        out += [(kind, ref) for ref in session.exec(
+            select(table.reference).where(table.flow_run_id.is_(None), still_open)
+            .order_by(table.id).limit(limit))]
+    return out
+
+
+def mark_ticket_dispatched(session: Session, settings: Settings, kind: str, reference: str,
+                           flow_run_id: str, *, now: datetime) -> bool:
+    """As :func:`mark_dispatched`, for an inquiry or a provision review."""
+    table, _ = TICKETS[kind]
+    ticket = session.exec(select(table).where(table.reference == reference)).one()
+    if ticket.flow_run_id == flow_run_id:
+        return False
+    first = ticket.flow_run_id is None
+    ticket.flow_run_id = flow_run_id
+    session.add(ticket)
+    audit(session, settings, actor="dispatcher", action=f"{kind}.dispatched", reference=reference,
           now=now, flow_run_id=flow_run_id, replaced=not first)
     return True

@@ -94,6 +94,9 @@ CONTEXTS = {
                                    "status": "review", "ui_url": "http://prefect.test/runs"},
     "sla_warning": {"reference": REF, "due_date": "2026-12-15", "percent_elapsed": 70,
                     "status": "review", "ui_url": "http://prefect.test/runs"},
+    "inquiry_acknowledgement": {"reference": "Q-261201-ABCDEF", "kind": "complaint", "received_at": "2026-12-01"},
+    "inquiry_answer": {"reference": "Q-261201-ABCDEF", "kind": "inquiry", "received_at": "2026-12-01",
+                       "answer": "ご指摘の件は確認のうえ対応いたしました。"},
 }
 
 

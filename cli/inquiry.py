@@ -1,0 +1,66 @@
+"""``madoguchi inquiry``: read an inquiry or complaint and answer it. The answer is written to
+the app database (and its email to the outbox) here, then the waiting run is woken to send
+it: the text never passes through Prefect this way."""
+
+import typer
+from sqlmodel import select
+
+from models.db import unit_of_work, utcnow
+from models.ledgers import Inquiry
+from models.settings import get_settings
+from services import inquiries as service
+
+app = typer.Typer(no_args_is_help=True, help="Inquiries and complaints: list, read, answer.")
+
+
+@app.command("list")
+def list_open() -> None:
+    """Open inquiries, oldest first (no personal data)."""
+    with unit_of_work() as session:
+        rows = session.exec(select(Inquiry).where(Inquiry.status == service.OPEN).order_by(Inquiry.id)).all()
+    for q in rows:
+        typer.echo(f"{q.reference}  {q.kind:<9} {q.language}  {q.created_at:%Y-%m-%d}  "
+                   f"request {q.request_reference or '-'}  run {q.flow_run_id or '-'}")
+
+
+@app.command()
+def show(reference: str) -> None:
+    """The inquiry in full, personal data included (read from the app database)."""
+    with unit_of_work() as session:
+        try:
+            q = service.load_inquiry(session, reference)
+        except service.InquiryNotFound:
+            typer.echo(f"{reference}: no such inquiry", err=True)
+            raise typer.Exit(1) from None
+    for key in ("reference", "kind", "language", "status", "name", "email", "request_reference",
+                "created_at", "answered_by", "answered_at"):
+        typer.echo(f"{key:<18} {getattr(q, key) or '-'}")
+    typer.echo(f"\n{q.body}\n")
+    if q.answer:
+        typer.echo(f"--- answer\n{q.answer}")
+
+
+@app.command()
+def answer(reference: str, text: str = typer.Option(..., help="The answer, sent as it is by email"),
+           operator: str = typer.Option("operator", help="Your name, for the audit trail")) -> None:
+    """Answer an inquiry: stored, emailed once (by its flow run, woken here)."""
+    from flows.waits import wake
+
+    settings = get_settings()
+    with unit_of_work(settings) as session:
+        try:
+            answered = service.answer_inquiry(session, settings, reference, text, actor=f"operator:{operator}",
+                                              now=utcnow())
+        except service.InquiryNotFound:
+            typer.echo(f"{reference}: no such inquiry", err=True)
+            raise typer.Exit(1) from None
+        except ValueError as exc:
+            typer.echo(str(exc), err=True)
+            raise typer.Exit(2) from None
+        flow_run_id = service.load_inquiry(session, reference).flow_run_id
+    if not answered:
+        typer.echo(f"{reference}: already answered", err=True)
+        raise typer.Exit(1)
+    woken = wake(flow_run_id, {"operator": operator})
+    typer.echo(f"{reference}: answered; " + ("the flow run sends it" if woken else
+                                             "its flow run sends it when it gets there"))

@@ -1,0 +1,85 @@
+"""``madoguchi provision``: a third party's request for personal data entered by an operator,
+the principal's consent to provision, and the privacy officer's decision (the same form the
+waiting review run shows in the Prefect UI)."""
+
+import json
+from pathlib import Path
+
+import typer
+from pydantic import ValidationError
+
+from models.db import unit_of_work, utcnow
+from models.settings import get_settings
+from services import provision as service
+
+app = typer.Typer(no_args_is_help=True, help="Third-party provision: requests, consent, decisions.")
+
+
+def _load(reference: str):
+    with unit_of_work() as session:
+        try:
+            review = service.load_review(session, reference)
+        except service.ReviewNotFound:
+            typer.echo(f"{reference}: no such provision review", err=True)
+            raise typer.Exit(1) from None
+        session.expunge(review)
+    return review
+
+
+@app.command()
+def request(file: Path = typer.Argument(..., exists=True, dir_okay=False,
+                                        help="The third party's request as JSON (services.provision.ProvisionRequestCreate)"),
+            operator: str = typer.Option("operator", help="Your name, for the audit trail")) -> None:
+    """Enter a third party's request (police inquiry, court, tax office, partner): prints its
+    reference; the dispatcher of `madoguchi up` starts its review run."""
+    try:
+        data = service.ProvisionRequestCreate.model_validate(json.loads(file.read_text(encoding="utf-8")))
+    except json.JSONDecodeError as exc:
+        typer.echo(f"{file}: not JSON: {exc}", err=True)
+        raise typer.Exit(2) from None
+    except ValidationError as exc:
+        for error in exc.errors():
+            typer.echo(f"{'.'.join(str(p) for p in error['loc']) or '(body)'}: {error['msg']}", err=True)
+        raise typer.Exit(2) from None
+    settings = get_settings()
+    with unit_of_work(settings) as session:
+        reference = service.enter(session, settings, data, now=utcnow(), actor=f"operator:{operator}")
+    typer.echo(reference)
+
+
+@app.command()
+def consent(email: str, source: str = typer.Option(..., help="Where the consent was given, e.g. a signed form's id"),
+            withdraw: bool = typer.Option(False, help="Record that the consent was withdrawn"),
+            operator: str = typer.Option("operator")) -> None:
+    """Record the principal's consent to third-party provision (or its withdrawal)."""
+    settings = get_settings()
+    with unit_of_work(settings) as session:
+        event_id = service.record_consent(session, settings, email, source=source, now=utcnow(),
+                                          event="withdrawn" if withdraw else "consented",
+                                          actor=f"operator:{operator}")
+    typer.echo(f"consent event {event_id}")
+
+
+@app.command()
+def show(reference: str) -> None:
+    """The review in full, personal data included (read from the app database)."""
+    review = _load(reference)
+    for key in ("reference", "status", "requester_kind", "recipient", "recipient_address", "basis",
+                "document_ref", "subject_name", "subject_email", "items", "facts", "proposal",
+                "decided_by", "note", "flow_run_id"):
+        value = getattr(review, key)
+        typer.echo(f"{key:<18} {json.dumps(value, ensure_ascii=False) if isinstance(value, (dict, list)) else value}")
+
+
+@app.command()
+def decide(reference: str, refuse: bool = typer.Option(False, help="Refuse instead of providing"),
+           note: str = typer.Option("", help="Why (no personal data)"),
+           officer: str = typer.Option("privacy-officer")) -> None:
+    """The privacy officer's decision on the waiting review run (provide, or --refuse)."""
+    from flows.waits import wake
+
+    if not wake(_load(reference).flow_run_id,
+                {"decision": "refuse" if refuse else "provide", "note": note, "officer": officer}):
+        typer.echo(f"{reference}: its flow run is not waiting for a decision", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"{reference}: answered; the flow run goes on")

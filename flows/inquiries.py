@@ -1,0 +1,61 @@
+"""One inquiry or complaint (PRODUCT.md §5): its acknowledgement goes out, an operator answers
+on a form in the Prefect UI (or ``madoguchi inquiry answer``), the answer goes out by email.
+
+The operator's answer text is the one thing that passes through Prefect (as the form's
+input); once stored in the app database it is deleted from Prefect, so Prefect keeps no
+words that may name the person. The command line writes the answer straight to the app
+database and only wakes the run. Autopilot does not answer inquiries: there is no proposal
+to take. Re-entrant: an answered inquiry only delivers what is still in the outbox."""
+
+from uuid import UUID
+
+from prefect import flow
+from prefect.input import RunInput
+from prefect.runtime import flow_run
+from pydantic import Field
+
+from flows.waits import ask
+from models.db import unit_of_work, utcnow
+from models.settings import get_settings
+from services import inquiries as service
+from tasks.request import send_notices
+
+
+class InquiryAnswer(RunInput):
+    answer: str = Field("", description=(
+        "お客様への回答文（メールでそのまま送信されます。空欄のまま送ると回答にはならず、再度お待ちします）"))
+    operator: str = Field("operator", description="回答した担当者")
+
+
+@flow(name="inquiry", flow_run_name="{reference}", log_prints=False)
+def inquiry(reference: str) -> str:
+    settings = get_settings()
+    with unit_of_work(settings) as session:
+        service.remember_run(session, reference, str(flow_run.id))
+        ticket = service.load_inquiry(session, reference)
+        status, markdown = ticket.status, service.summary_markdown(ticket)
+    empty = 0  # answers without text so far; a replay meets them again in the same order
+    if status == service.OPEN:
+        send_notices()  # the acknowledgement, before the wait
+    while status == service.OPEN:
+        answer = ask(InquiryAnswer, key=f"answer-{empty}", description=markdown)
+        text = answer.answer.strip() if answer is not None else ""
+        with unit_of_work(settings) as session:
+            if text:
+                service.answer_inquiry(session, settings, reference, text,
+                                       actor=f"operator:{answer.operator}", now=utcnow())
+            status = service.load_inquiry(session, reference).status  # answered from the CLI?
+        if text:
+            _forget(answer)
+        elif status == service.OPEN:
+            empty += 1
+    send_notices()
+    return status
+
+
+def _forget(answer: RunInput) -> None:
+    """Delete the form's input from Prefect: the answer is in the app database now."""
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        client.delete_flow_run_input(flow_run_id=UUID(str(flow_run.id)), key=answer.metadata.key)
