@@ -1,6 +1,7 @@
 """Contractors (業務委託先) and their assessments; the rules that score them are in models.rules."""
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlmodel import Field, SQLModel
 
@@ -43,3 +44,14 @@ class ContractorAssessment(SQLModel, table=True):
     missing_clauses: list = json_field(list)
     approved_by: str | None = None
     assessed_at: datetime = timestamp()
+
+
+class ContractorStatus(StrEnum):
+    APPLIED = "applied"
+    AWAITING_APPROVAL = "awaiting_approval"  # assessed and contract checked: the officer decides
+    APPROVED = "approved"                    # approved, not yet registered
+    ACTIVE = "active"                        # in the system registry: fulfilment reaches it
+    SUSPENDED = "suspended"                  # failed a reassessment: out of the registry
+    REJECTED = "rejected"
+    OFFBOARDING = "offboarding"              # access revoked, waiting for the deletion certificate
+    OFFBOARDED = "offboarded"

@@ -24,6 +24,7 @@ from models.requests import DecisionItem, Request
 from models.rules.vocabulary import SystemAction
 from models.settings import Settings
 from services.common import audit, load_request, subject_of
+from services.contractors import registered_systems
 from systems.faults import Faulty
 from systems.protocol import Connector, PermanentSystemError, TransientSystemError
 from systems.registry import Registry, build_registry
@@ -266,7 +267,8 @@ _registries_lock = threading.Lock()
 
 def registry_for(settings: Settings) -> Registry:
     """The registry this process uses, one per configuration, so that "fail the first N
-    calls" counts across retries; with latency or faults configured, wrapped in them."""
+    calls" counts across retries; with latency or faults configured, wrapped in them. It
+    includes the active registered contractors (``services.contractors``)."""
     cache_key = settings.model_dump_json()
     with _registries_lock:
         registry = _registries.get(cache_key)
@@ -276,7 +278,8 @@ def registry_for(settings: Settings) -> Registry:
             def wrap(key: str, connector: Connector) -> Connector:
                 return _FaultyActions(connector, latency=latency, fail_first=faults.get(key, 0))
 
-            registry = build_registry(settings, wrap=wrap if latency or faults else None)
+            registry = build_registry(settings, wrap=wrap if latency or faults else None,
+                                      extra=lambda: registered_systems(settings))
             for key in registry.keys():  # built here, under the lock: one fault budget each
                 registry.connector(key)
             _registries[cache_key] = registry

@@ -6,7 +6,7 @@ something around every connector (latency, fault injection: ``systems/faults.py`
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -21,35 +21,43 @@ from systems.demo import DEFINITIONS
 from systems.protocol import Connector
 
 Wrap = Callable[[str, Connector], Connector]
+Extra = Callable[[], Mapping[str, SystemDef]]  # systems registered at run time (contractors)
 T = TypeVar("T")
 
 
 class Registry:
-    def __init__(self, settings: Settings, *, wrap: Wrap | None = None):
+    def __init__(self, settings: Settings, *, wrap: Wrap | None = None, extra: Extra | None = None):
         self.settings = settings
         self._wrap = wrap
+        self._extra = extra
         self._connectors: dict[str, Connector] = {}
 
+    def _definitions(self) -> Mapping[str, SystemDef]:
+        """The demo systems, then those registered at run time (``extra``, asked each time)."""
+        return {**DEFINITIONS, **self._extra()} if self._extra else DEFINITIONS
+
     def keys(self) -> tuple[str, ...]:
-        return tuple(DEFINITIONS)
+        return tuple(self._definitions())
 
     def __iter__(self) -> Iterator[SystemInfo]:
-        return (d.info for d in DEFINITIONS.values())
+        return (d.info for d in self._definitions().values())
 
     def info(self, key: str) -> SystemInfo:
         return self.definition(key).info
 
     def definition(self, key: str) -> SystemDef:
-        try:
-            return DEFINITIONS[key]
-        except KeyError:
-            raise KeyError(f"no system registered under {key!r}") from None
+        definition = DEFINITIONS.get(key) or (self._extra() if self._extra else {}).get(key)
+        if definition is None:
+            raise KeyError(f"no system registered under {key!r}")
+        return definition
 
     def url(self, key: str) -> str:
         self.definition(key)
         return self.settings.system_database_url(key)
 
     def connector(self, key: str) -> Connector:
+        if key not in DEFINITIONS:
+            self.definition(key)  # one registered at run time may have left (access revoked)
         if key not in self._connectors:
             definition = self.definition(key)
             direct = DatabaseConnector(definition, self.url(key))
@@ -78,8 +86,9 @@ class Registry:
         db.dispose()
 
 
-def build_registry(settings: Settings | None = None, *, wrap: Wrap | None = None) -> Registry:
-    return Registry(settings or get_settings(), wrap=wrap)
+def build_registry(settings: Settings | None = None, *, wrap: Wrap | None = None,
+                   extra: Extra | None = None) -> Registry:
+    return Registry(settings or get_settings(), wrap=wrap, extra=extra)
 
 
 def row_counts(registry: Registry, key: str) -> dict[str, int]:
