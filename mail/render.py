@@ -21,6 +21,7 @@ KINDS = (
     "fee_request", "extension", "decision", "opt_out_confirmation", "marketing",
     "privacy_officer_escalation", "sla_warning",
     "inquiry_acknowledgement", "inquiry_answer",
+    "contractor_supervision", "daily_digest",
 )
 MARKETING_KINDS = frozenset({"marketing"})
 

@@ -97,6 +97,16 @@ CONTEXTS = {
     "inquiry_acknowledgement": {"reference": "Q-261201-ABCDEF", "kind": "complaint", "received_at": "2026-12-01"},
     "inquiry_answer": {"reference": "Q-261201-ABCDEF", "kind": "inquiry", "received_at": "2026-12-01",
                        "answer": "ご指摘の件は確認のうえ対応いたしました。"},
+    "contractor_supervision": {"reference": "C-261201-ABCDEF", "what": "reassessment", "due_date": "2026-12-15"},
+    "daily_digest": {"day": "2026-12-01", "open_count": 3, "by_status": {"review": 2, "awaiting_requester": 1},
+                     "counts": {"overdue": 1, "warning": 1, "due_soon": 0, "paused": 1},
+                     "overdue": [{"reference": REF, "status": "review", "due_date": "2026-11-30",
+                                  "url": "http://prefect.test/runs/flow-run/1"}],
+                     "warning": [{"reference": "R-261120-ABCDEF", "status": "review", "due_date": "2026-12-04",
+                                  "url": "http://prefect.test/runs/flow-run/2"}],
+                     "due_soon": [], "contractors": [{"reference": "C-261201-ABCDEF", "what": "certification_expiry",
+                                                      "due_date": "2026-12-20"}],
+                     "ui_url": "http://prefect.test/artifacts/key/work-queue"},
 }
 
 
