@@ -22,7 +22,7 @@ from models.rules.contractors import (Certificate, CertificationKind, ContractTe
 from models.rules.deadlines import JST, jst_date
 from models.settings import Settings
 from services.common import audit
-from systems.base import SystemDef, SystemInfo
+from systems.base import Category, SystemDef, SystemInfo
 from systems.demo import DEFINITIONS, delivery_contractor
 
 _ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -87,14 +87,18 @@ def set_status(session: Session, settings: Settings, contractor: Contractor, sta
 
 # --- application ---------------------------------------------------------------------------
 
+def category_catalogue() -> dict[str, Category]:
+    """Every data category the registered systems hold, by key."""
+    return {c.key: c for d in DEFINITIONS.values() for c in d.info.categories}
+
+
 def _check_catalogue(data: ContractorApplication) -> None:
     unknown = sorted(set(data.systems) - set(DEFINITIONS))
     if unknown:
         raise ApplicationInvalid(f"unknown systems: {', '.join(unknown)}")
-    held = {c.key for key in data.systems for c in DEFINITIONS[key].info.categories}
-    unknown = sorted(set(data.data_categories) - held)
+    unknown = sorted(set(data.data_categories) - set(category_catalogue()))
     if unknown:
-        raise ApplicationInvalid(f"data categories not held by the systems named: {', '.join(unknown)}")
+        raise ApplicationInvalid(f"unknown data categories: {', '.join(unknown)}")
 
 
 def apply(session: Session, settings: Settings, data: ContractorApplication, *, now: datetime,
@@ -235,7 +239,7 @@ def system_def(contractor: Contractor) -> SystemDef:
     """A registered contractor as a system: reached through the partner API (in the demo,
     the delivery partner's consignment API over a store of its own), holding the data
     categories it was approved for."""
-    catalogue = {c.key: c for d in DEFINITIONS.values() for c in d.info.categories}
+    catalogue = category_catalogue()
     base = delivery_contractor.DEF
     info = SystemInfo(key=system_key(contractor.reference), name_ja=contractor.name,
                       name_en=contractor.name, actions=base.info.actions, contractor=contractor.name,
