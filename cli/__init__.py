@@ -2,7 +2,7 @@
 
 import typer
 
-from cli import audit, data, inquiry, operator, provision, request
+from cli import audit, contractor, data, inquiry, operator, provision, request
 
 
 
@@ -18,6 +18,7 @@ app.add_typer(operator.app, name="operator", callback=_local_prefect)
 app.add_typer(request.app, name="request")
 app.add_typer(provision.app, name="provision", callback=_local_prefect)
 app.add_typer(inquiry.app, name="inquiry", callback=_local_prefect)
+app.add_typer(contractor.app, name="contractor", callback=_local_prefect)
 app.command("migrate")(data.migrate)
 app.command("seed")(data.seed)
 app.command("systems")(data.systems)

@@ -135,6 +135,12 @@ def latest(session: Session, contractor: Contractor, kind: str) -> ContractorAss
                         .order_by(ContractorAssessment.id.desc())).first()
 
 
+def assessments(session: Session, contractor: Contractor) -> list[ContractorAssessment]:
+    return list(session.exec(select(ContractorAssessment)
+                             .where(ContractorAssessment.contractor_id == contractor.id)
+                             .order_by(ContractorAssessment.id)))
+
+
 def questionnaire_of(answers: dict) -> Questionnaire:
     q = answers["questionnaire"]
     return Questionnaire(

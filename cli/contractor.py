@@ -1,0 +1,183 @@
+"""``madoguchi contractor``: a contractor (業務委託先) from application to offboarding.
+
+Steps that start work (apply, reassess, offboard) record it through the services, then start
+the contractor's run of the ``contractor-onboarding`` deployment, which goes on where the
+contractor stands. The privacy officer's decisions (approve, certificate) answer the form the
+waiting run shows in the Prefect UI, so the flow applies them as if they came from the UI."""
+
+import json
+from pathlib import Path
+
+import typer
+from pydantic import BaseModel, ValidationError
+
+from models.contractor_application import CertificateIn, ContractorApplication, QuestionnaireIn
+from models.db import unit_of_work, utcnow
+from models.settings import get_settings
+from services import contractors as service
+
+app = typer.Typer(no_args_is_help=True, help="Contractors: application, approval, supervision, offboarding.")
+DEPLOYMENT = "contractor-onboarding/contractor-onboarding"
+
+
+def _read(file: Path, model: type[BaseModel]) -> BaseModel:
+    try:
+        return model.model_validate(json.loads(file.read_text(encoding="utf-8")))
+    except json.JSONDecodeError as exc:
+        typer.echo(f"{file}: not JSON: {exc}", err=True)
+    except ValidationError as exc:
+        for error in exc.errors():
+            typer.echo(f"{'.'.join(map(str, error['loc'])) or '(body)'}: {error['msg']}", err=True)
+    raise typer.Exit(2)
+
+
+def _load(reference: str):
+    with unit_of_work() as session:
+        try:
+            return service.load_contractor(session, reference)
+        except service.ContractorNotFound:
+            typer.echo(f"{reference}: no such contractor", err=True)
+            raise typer.Exit(1) from None
+
+
+def _start(reference: str, step: str) -> None:
+    """The contractor's run for this step (the same one if started before: idempotency key)."""
+    from prefect.deployments import run_deployment
+
+    try:
+        run = run_deployment(name=DEPLOYMENT, parameters={"reference": reference},
+                             idempotency_key=f"{reference}:{step}", timeout=0, as_subflow=False)
+    except Exception as exc:  # noqa: BLE001 - the step is recorded; starting can be repeated
+        typer.echo(f"{reference}: recorded, but its run could not be started ({type(exc).__name__}); "
+                   f"start it with `madoguchi contractor start {reference}`", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"{reference}: flow run {run.id}")
+
+
+def _answer(reference: str, run_input: dict) -> None:
+    from flows.waits import wake
+
+    if not wake(_load(reference).flow_run_id, run_input):
+        typer.echo(f"{reference}: its flow run is not waiting for a decision", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"{reference}: answered; the flow run goes on")
+
+
+@app.command()
+def apply(file: Path = typer.Argument(..., exists=True, dir_okay=False,
+                                      help="An application as JSON (examples/contractor_application.json)")) -> None:
+    """Record an application and start its onboarding run; prints the reference."""
+    data = _read(file, ContractorApplication)
+    settings = get_settings()
+    try:
+        with unit_of_work(settings) as session:
+            reference = service.apply(session, settings, data, now=utcnow(), actor="applicant:cli")
+    except service.ApplicationInvalid as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"reference  {reference}")
+    _start(reference, "onboarding")
+
+
+@app.command()
+def start(reference: str) -> None:
+    """Start (again) the run for the step the contractor is at; harmless if it has one."""
+    row = _load(reference)
+    _start(reference, f"{row.status}-{row.updated_at:%Y%m%d%H%M%S}")
+
+
+@app.command("list")
+def list_() -> None:
+    """Every contractor: status, registry key, next reassessment, first certificate expiry."""
+    with unit_of_work() as session:
+        for s in service.summaries(session):
+            typer.echo(f"{s.reference}  {s.status:<17} {s.system_key:<18} reassess {s.next_reassessment or '-':<10}  "
+                       f"cert {s.certification_expires or '-':<10}  {s.name}")
+
+
+@app.command()
+def show(reference: str) -> None:
+    """One contractor: what it may reach, where data goes, its assessments, its flow run."""
+    row = _load(reference)
+    with unit_of_work() as session:
+        assessments = [(a.kind, a.score, a.verdict, a.blockers, a.missing_clauses, a.approved_by)
+                       for a in service.assessments(session, row)]
+    typer.echo(f"{row.reference}  {row.name}\nstatus      {row.status}\nsystem key  {service.system_key(reference)}")
+    typer.echo(f"systems     {', '.join(row.systems)}\ncategories  {', '.join(row.data_categories)}")
+    typer.echo(f"countries   {', '.join(sorted({loc['country'] for loc in row.locations}))}"
+               f"\nsubcontract {len(row.subcontractors)}\nflow run    {row.flow_run_id or '-'}")
+    for kind, score, verdict, blockers, missing, by in assessments:
+        typer.echo(f"- {kind}: {score if score is not None else '-'} {verdict or 'pending'}"
+                   f"  blockers [{', '.join(blockers)}]  missing [{', '.join(missing)}]  by {by or '-'}")
+
+
+@app.command()
+def approve(reference: str, reject: bool = typer.Option(False, help="Reject the contractor"),
+            reason: str = typer.Option("none", help="security_insufficient | contract_incomplete | "
+                                                    "data_not_necessary | other"),
+            officer: str = typer.Option("privacy-officer", help="Your name, for the audit trail")) -> None:
+    """The privacy officer's decision on an assessed contractor."""
+    from flows.contractor_inputs import RejectReason
+
+    if reason not in set(RejectReason):
+        typer.echo(f"unknown reason {reason!r}", err=True)
+        raise typer.Exit(2)
+    _answer(reference, {"decision": "reject" if reject else "approve", "reason": reason, "officer": officer})
+
+
+@app.command()
+def reassess(reference: str,
+             report: Path | None = typer.Option(None, exists=True, dir_okay=False,
+                                                help="The audit report: questionnaire answers as JSON"),
+             certificates: Path | None = typer.Option(None, exists=True, dir_okay=False,
+                                                      help="Renewed certifications as a JSON list"),
+             officer: str = typer.Option("privacy-officer")) -> None:
+    """Reassess now, on an audit report (or on the last answers), and start the run that scores it."""
+    from services.contractor_supervision import NotSupervised, request_reassessment
+
+    answers = _read(report, QuestionnaireIn) if report else None
+    certs = None
+    if certificates:
+        certs = [_validated(CertificateIn, c) for c in json.loads(certificates.read_text(encoding="utf-8"))]
+    settings = get_settings()
+    try:
+        with unit_of_work(settings) as session:
+            row_id = request_reassessment(session, settings, reference, now=utcnow(), actor=f"officer:{officer}",
+                                          report=answers, certifications=certs)
+    except NotSupervised:
+        typer.echo(f"{reference}: not a registered contractor", err=True)
+        raise typer.Exit(1) from None
+    _start(reference, f"reassessment-{row_id}")
+
+
+def _validated(model: type[BaseModel], value) -> BaseModel:
+    try:
+        return model.model_validate(value)
+    except ValidationError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def offboard(reference: str, officer: str = typer.Option("privacy-officer")) -> None:
+    """End the contract: access is revoked at once; the run then waits for the deletion certificate."""
+    from services.contractor_supervision import NotSupervised, revoke
+
+    settings = get_settings()
+    try:
+        with unit_of_work(settings) as session:
+            revoke(session, settings, reference, now=utcnow(), actor=f"officer:{officer}")
+    except NotSupervised:
+        typer.echo(f"{reference}: not a registered contractor", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"{reference}: access revoked")
+    _start(reference, "offboarding")
+
+
+@app.command()
+def certificate(reference: str, number: str = typer.Argument(..., help="The certificate's number"),
+                returned: bool = typer.Option(False, help="The data was returned, not deleted"),
+                officer: str = typer.Option("privacy-officer")) -> None:
+    """Record the contractor's deletion (or return) certificate on its waiting run."""
+    _answer(reference, {"disposition": "returned" if returned else "deleted", "certificate": number,
+                        "officer": officer})
