@@ -1,0 +1,39 @@
+"""The scheduled monitors (PRODUCT.md §6), deployed from prefect.yaml:
+
+- ``sla-monitor`` every 15 minutes: requester waits past their deadline are closed and their
+  runs woken; requests at 70 % of their time are warned about and overdue ones escalated to
+  the privacy officer; contractors due for reassessment or with a certificate expiring are
+  reported; the work queue artifact is refreshed; the notices go out.
+- ``daily-digest`` every morning: the day's overview, as an artifact and one email.
+
+No parameters: the monitors read the app database, and everything they write to Prefect is
+references, codes and dates."""
+
+from prefect import flow
+
+from tasks.monitor import (
+    check_contractors,
+    check_deadlines,
+    close_overdue_waits,
+    publish_digest,
+    wake_closed_runs,
+)
+from tasks.request import send_notices
+
+
+@flow(name="sla-monitor", log_prints=False)
+def sla_monitor() -> dict:
+    closed = close_overdue_waits()
+    woken = wake_closed_runs(closed)
+    checked = check_deadlines()
+    contractors = check_contractors()
+    sent = send_notices()
+    return {"closed": len(closed), "woken": woken, **checked, "contractors": len(contractors),
+            "sent": sent["sent"]}
+
+
+@flow(name="daily-digest", log_prints=False)
+def daily_digest() -> dict:
+    report = publish_digest()
+    sent = send_notices()
+    return {**report, "sent": sent["sent"]}

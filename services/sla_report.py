@@ -1,0 +1,113 @@
+"""What operators and the privacy officer read: the work queue (most urgent first, with the
+link to each waiting run, where the operator resumes it) and the daily digest. Built from the
+monitor's rows (services/sla.py): references, codes and dates, never a name or an address."""
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlmodel import Session
+
+from mail.outbox import enqueue
+from models.rules.deadlines import JST, SlaStage, jst_date
+from models.settings import Settings
+from services.common import audit
+from services.sla import ContractorDue, OpenRequest, notice_exists, run_url
+
+WORK_QUEUE_ROWS = 500  # the most urgent first; the rest are counted in the description
+WHAT = {"reassessment": "再評価期限", "certification_expiry": "認証の有効期限"}
+
+
+def time_left(due_at: datetime | None, now: datetime) -> str:
+    """「残り 2日 3時間」 or 「超過 1日 4時間」, to the hour."""
+    if due_at is None:
+        return "-"
+    hours = int(abs((due_at - now).total_seconds()) // 3600)
+    span = f"{hours // 24}日 {hours % 24}時間" if hours >= 24 else f"{hours}時間"
+    return f"残り {span}" if due_at > now else f"超過 {span}"
+
+
+def work_queue(rows: list[OpenRequest], *, now: datetime, ui_url: str,
+               limit: int = WORK_QUEUE_ROWS) -> list[dict]:
+    """The table operators work from, most urgent first (rows come ordered by due date)."""
+    return [{
+        "受付番号": row.reference,
+        "種別": row.request_type,
+        "状態": row.status,
+        "待ち": row.waiting_for or "",
+        "回答期限": f"{row.due_at.astimezone(JST):%Y-%m-%d %H:%M}" if row.due_at else "",
+        "残り": "時計停止中" if row.paused else time_left(row.due_at, now),
+        "フロー実行": run_url(ui_url, row) if row.flow_run_id else "",
+    } for row in rows[:limit]]
+
+
+@dataclass(frozen=True)
+class Digest:
+    day: date
+    open_count: int
+    by_status: dict[str, int]
+    counts: dict[str, int]  # overdue, warning, due_soon, paused
+    overdue: list[dict]
+    warning: list[dict]
+    due_soon: list[dict]  # due within three days, not yet in the warning stage
+    contractors: list[dict]
+
+    def context(self, ui_url: str) -> dict:
+        """The digest email's context (JSON, references only)."""
+        return {"day": self.day.isoformat(), "open_count": self.open_count, "by_status": self.by_status,
+                "counts": self.counts, "overdue": self.overdue, "warning": self.warning,
+                "due_soon": self.due_soon, "contractors": self.contractors,
+                "ui_url": f"{ui_url}/artifacts/key/work-queue"}
+
+
+def digest(rows: list[OpenRequest], contractors: list[ContractorDue], *, now: datetime,
+           ui_url: str, limit: int = 30) -> Digest:
+    """The day's overview for the privacy officer: counts and the requests that need a look."""
+    def entry(row: OpenRequest) -> dict:
+        return {"reference": row.reference, "status": row.status,
+                "due_date": jst_date(row.due_at).isoformat(), "url": run_url(ui_url, row)}
+
+    by_status: dict[str, int] = {}
+    lists: dict[str, list[dict]] = {"overdue": [], "warning": [], "due_soon": []}
+    paused = 0
+    for row in rows:
+        by_status[row.status] = by_status.get(row.status, 0) + 1
+        stage, paused = row.stage(now), paused + row.paused
+        if stage is SlaStage.OVERDUE:
+            lists["overdue"].append(entry(row))
+        elif stage is SlaStage.WARNING:
+            lists["warning"].append(entry(row))
+        elif row.due_at is not None and not row.paused and row.due_at - now <= timedelta(days=3):
+            lists["due_soon"].append(entry(row))
+    counts = {name: len(found) for name, found in lists.items()} | {"paused": paused}
+    return Digest(jst_date(now), len(rows), dict(sorted(by_status.items())), counts,
+                  lists["overdue"][:limit], lists["warning"][:limit], lists["due_soon"][:limit],
+                  [c.as_dict() for c in contractors])
+
+
+def send_digest(session: Session, settings: Settings, day_digest: Digest, *, now: datetime,
+                ui_url: str) -> bool:
+    """One digest email a day (outbox key ``digest:<day>``); True when this call wrote it."""
+    key = f"digest:{day_digest.day.isoformat()}"
+    if notice_exists(session, key):
+        return False
+    enqueue(session, kind="daily_digest", language="ja", recipient_email=settings.mail_privacy_officer_email,
+            idempotency_key=key, context=day_digest.context(ui_url), now=now)
+    audit(session, settings, actor="monitor", action="sla.digest", reference=key, now=now,
+          open_count=day_digest.open_count, **day_digest.counts)
+    return True
+
+
+def digest_markdown(day_digest: Digest) -> str:
+    """The digest as the Prefect UI shows it (markdown artifact ``sla-digest``)."""
+    d = day_digest
+    lines = [f"# 日次ダイジェスト {d.day.isoformat()}", "",
+             f"未完了の請求: **{d.open_count}件**（期限超過 {d.counts['overdue']}件・期限注意 "
+             f"{d.counts['warning']}件・3日以内 {d.counts['due_soon']}件・請求者待ち {d.counts['paused']}件）", "",
+             "| 状態 | 件数 |", "|---|---|", *(f"| {s} | {n} |" for s, n in d.by_status.items())]
+    for title, items in (("期限超過", d.overdue), ("期限注意（70%経過）", d.warning), ("3日以内に期限", d.due_soon)):
+        lines += ["", f"## {title}", ""]
+        lines += [f"- [{r['reference']}]({r['url']}) 期限 {r['due_date']}（{r['status']}）" for r in items] or ["なし"]
+    if d.contractors:
+        lines += ["", "## 業務委託先の監督", ""]
+        lines += [f"- {c['reference']}: {WHAT[c['what']]} {c['due_date']}" for c in d.contractors]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,78 @@
+"""The SLA monitor's steps (flows/monitor.py): each a Prefect task that reads and writes the
+app database through services/sla.py; results are counts and references, never personal data."""
+
+from prefect import get_run_logger, task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+
+from flows.waits import wake
+from models.db import unit_of_work, utcnow
+from models.rules.deadlines import JST
+from models.settings import get_settings
+from services import sla, sla_report
+from services.deadlines import close_overdue
+
+
+def ui_url() -> str:
+    """Prefect's UI address for links to runs: PREFECT_UI_URL, else the API's without ``/api``."""
+    from prefect.settings import get_current_settings
+
+    current = get_current_settings()
+    url = current.ui_url or (current.api.url or get_settings().prefect_api_url).removesuffix("/api")
+    return url.rstrip("/")
+
+
+@task(task_run_name="close-overdue-waits", retries=2, retry_delay_seconds=10)
+def close_overdue_waits() -> list[tuple[str, str | None]]:
+    """Close the requests whose requester did not act by the deadline; (reference, run id)."""
+    settings = get_settings()
+    with unit_of_work(settings) as session:
+        return close_overdue(session, settings, now=utcnow())
+
+
+@task(task_run_name="wake-closed-runs")
+def wake_closed_runs(closed: list[tuple[str, str | None]]) -> int:
+    """Wake each closed request's waiting run, which then sees the request ended and finishes.
+    Best effort: a run that cannot be woken now is logged; its request is closed either way."""
+    logger, woken = get_run_logger(), 0
+    for reference, flow_run_id in closed:
+        try:
+            woken += wake(flow_run_id)
+        except Exception as exc:  # noqa: BLE001 - one run's trouble must not stop the others
+            logger.warning("could not wake the run of %s: %s", reference, type(exc).__name__)
+    return woken
+
+
+@task(task_run_name="check-deadlines", retries=2, retry_delay_seconds=10)
+def check_deadlines() -> dict:
+    """Warn and escalate (each once), then publish the operators' work queue."""
+    settings, now, ui = get_settings(), utcnow(), ui_url()
+    with unit_of_work(settings) as session:
+        rows = sla.open_requests(session)
+        sent = sla.notify_deadlines(session, settings, rows, now=now, ui_url=ui)
+    shown = min(len(rows), sla_report.WORK_QUEUE_ROWS)
+    create_table_artifact(
+        key="work-queue", table=sla_report.work_queue(rows, now=now, ui_url=ui),
+        description=f"未完了の請求 {len(rows)}件（期限の近い順に{shown}件、{now.astimezone(JST):%Y-%m-%d %H:%M} 時点）。"
+                    "フロー実行のページで再開（Resume）します。")
+    return {"open": len(rows), "warnings": len(sent.warnings), "escalations": len(sent.escalations)}
+
+
+@task(task_run_name="check-contractors", retries=2, retry_delay_seconds=10)
+def check_contractors() -> list[str]:
+    """Tell the privacy officer about reassessments due and certificates expiring (once each)."""
+    settings, now = get_settings(), utcnow()
+    with unit_of_work(settings) as session:
+        return sla.notify_contractors(session, settings, sla.contractors_due(session, now=now), now=now)
+
+
+@task(task_run_name="daily-digest", retries=2, retry_delay_seconds=10)
+def publish_digest() -> dict:
+    """The day's digest: a markdown artifact every run, one email to the privacy officer a day."""
+    settings, now, ui = get_settings(), utcnow(), ui_url()
+    with unit_of_work(settings) as session:
+        rows = sla.open_requests(session)
+        day = sla_report.digest(rows, sla.contractors_due(session, now=now), now=now, ui_url=ui)
+        emailed = sla_report.send_digest(session, settings, day, now=now, ui_url=ui)
+    create_markdown_artifact(key="sla-digest", markdown=sla_report.digest_markdown(day),
+                             description=f"日次ダイジェスト {day.day.isoformat()}")
+    return {"day": day.day.isoformat(), "open": day.open_count, "emailed": emailed, **day.counts}
