@@ -1,0 +1,167 @@
+"""The contractor run on a real Prefect server: from application to offboarding with the
+privacy officer's forms answered through the command line (the same resume the UI gives),
+the contractor's records found for a disclosure while registered and gone from the registry after;
+a contractor rejected on a hard blocker without a wait; re-running changes nothing twice."""
+
+import threading
+import time
+from uuid import UUID
+
+from sqlalchemy import insert, select as sa_select
+from sqlmodel import select
+from typer.testing import CliRunner
+
+from cli import app
+from models.audit import AuditEvent
+from models.requests import DecisionItem
+from models.db import unit_of_work, utcnow
+from models.settings import get_settings
+from services import contractor_supervision as supervision
+from services import contractors as service
+from services.fulfilment import registry_for
+from systems import db as systems_db
+from systems.demo import delivery_contractor
+from tests.flows.conftest import Run, enter_code, submit
+from tests.flows.support import request_of
+from tests.services.test_contractors import application
+
+
+class ContractorRun:
+    """The contractor flow in a thread, as a worker would run it."""
+
+    def __init__(self, reference: str):
+        from flows.contractors import contractor
+
+        self.reference, self.result, self.error = reference, None, None
+
+        def target():
+            try:
+                self.result = contractor(reference)
+            except BaseException as exc:  # noqa: BLE001 - reported by join()
+                self.error = exc
+
+        self.thread = threading.Thread(target=target, daemon=True)
+        self.thread.start()
+
+    def wait_until_paused(self, timeout: float = 60) -> None:
+        from prefect.client.orchestration import get_client
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with unit_of_work() as session:
+                run_id = service.load_contractor(session, self.reference).flow_run_id
+            if run_id:
+                with get_client(sync_client=True) as client:
+                    state = client.read_flow_run(UUID(run_id)).state
+                if state is not None and state.is_paused():
+                    return
+            assert self.thread.is_alive(), f"flow ended instead of waiting: {self.result} {self.error!r}"
+            time.sleep(0.2)
+        raise AssertionError("the flow run did not pause")
+
+    def join(self, timeout: float = 90) -> str:
+        self.thread.join(timeout)
+        assert not self.thread.is_alive(), "the flow run did not finish"
+        if self.error:
+            raise self.error
+        return self.result
+
+
+def apply(settings, **changes) -> str:
+    with unit_of_work(settings) as session:
+        return service.apply(session, settings, application(**changes), now=utcnow())
+
+
+def trail(settings, reference) -> list[str]:
+    with unit_of_work(settings) as session:
+        return [e.action for e in session.exec(select(AuditEvent).where(AuditEvent.subject_ref == reference)
+                                               .order_by(AuditEvent.seq))]
+
+
+def cli(*args: str) -> None:
+    result = CliRunner().invoke(app, ["contractor", *args])
+    assert result.exit_code == 0, result.output
+
+
+def hand_over_consignments(settings, key: str) -> None:
+    """The new contractor receives the consignments the delivery contractor holds."""
+    registry = registry_for(settings)
+    table = delivery_contractor.consignments
+    source = systems_db.ensure_schema(registry.url("delivery_contractor"), delivery_contractor.metadata)
+    target = systems_db.ensure_schema(registry.url(key), delivery_contractor.metadata)
+    with source.connect() as conn:
+        rows = [dict(r._mapping) for r in conn.execute(sa_select(table))]
+    with target.begin() as conn:
+        conn.execute(insert(table), rows)
+
+
+def test_a_contractor_from_application_to_offboarding(desk, monkeypatch):
+    settings = desk
+    reference = apply(settings)
+    key = service.system_key(reference)
+    run = ContractorRun(reference)
+    run.wait_until_paused()  # the privacy officer's approval
+    assert key not in registry_for(settings).keys()
+    cli("approve", reference, "--officer", "cso")
+    assert run.join() == "active"
+    with unit_of_work(settings) as session:
+        row = service.load_contractor(session, reference)
+        assert service.latest(session, row, "onboarding").approved_by == "officer:cso"
+    assert row.next_reassessment_at is not None and row.certification_expires_at is not None
+    assert key in registry_for(settings).keys()
+
+    # registered: a request reaches the data it holds, through its partner API
+    hand_over_consignments(settings, key)
+    monkeypatch.setenv("MADOGUCHI_AUTOPILOT", "1")
+    get_settings.cache_clear()
+    request = submit(get_settings(), "disclosure")
+    request_run = Run(request)
+    enter_code(get_settings(), request, request_run)
+    assert request_run.join() == "completed"
+    with unit_of_work(settings) as session:
+        item = session.exec(select(DecisionItem).where(DecisionItem.request_id == request_of(settings, request).id,
+                                                       DecisionItem.system_key == key)).one()
+    assert item.record_count > 0 and item.final_action == "grant"
+    monkeypatch.delenv("MADOGUCHI_AUTOPILOT")
+    get_settings.cache_clear()
+
+    # offboarding: access revoked at once, the run waits for the deletion certificate
+    with unit_of_work(settings) as session:
+        supervision.revoke(session, settings, reference, now=utcnow(), actor="officer:cso")
+    assert key not in registry_for(settings).keys()
+    run = ContractorRun(reference)
+    run.wait_until_paused()
+    cli("certificate", reference, "DEL-2026-0042", "--officer", "cso")
+    assert run.join() == "offboarded"
+    with unit_of_work(settings) as session:
+        row = service.load_contractor(session, reference)
+        assert service.latest(session, row, "offboarding").answers["certificate"] == "DEL-2026-0042"
+    assert trail(settings, reference)[-2:] == ["contractor.data_disposed", "contractor.status"]
+
+    # again: nothing is done twice
+    before = trail(settings, reference)
+    assert ContractorRun(reference).join() == "offboarded"
+    assert trail(settings, reference) == before
+
+
+def test_a_contractor_rejected_on_a_hard_blocker(desk):
+    settings = desk
+    reference = apply(settings, questionnaire__accepts_breach_notice=False)
+    assert ContractorRun(reference).join() == "rejected"  # no wait for the officer
+    events = trail(settings, reference)
+    assert events == ["contractor.applied", "contractor.assessed", "contractor.status"]
+    assert ContractorRun(reference).join() == "rejected"
+    assert trail(settings, reference) == events
+    assert service.system_key(reference) not in registry_for(settings).keys()
+
+
+def test_the_officer_is_asked_again_when_approving_a_contract_with_a_missing_clause(desk):
+    settings = desk
+    reference = apply(settings, contract__clauses=["confidentiality"])
+    run = ContractorRun(reference)
+    run.wait_until_paused()
+    cli("approve", reference)  # refused by the rules: asked again
+    run.wait_until_paused()
+    cli("approve", reference, "--reject", "--reason", "contract_incomplete")
+    assert run.join() == "rejected"
+    assert "contractor.approval" in trail(settings, reference)
