@@ -95,7 +95,7 @@ def up(
     typer.echo(f"app database: {_where(settings.app_database_url)}   (details: madoguchi systems)")
     if no_prefect:
         return
-    from deployments.local import run_up
+    from deployments.stack import run_up
 
     raise typer.Exit(run_up(settings, say=typer.echo))
 

@@ -108,6 +108,12 @@ class Settings(BaseSettings):
     prefect_port: int = Field(default=4200, description="Port of the Prefect server `up` starts.")
     intake_port: int = Field(default=8000, description="Port of the intake service (web form, API).")
     mail_stub_port: int = Field(default=3030, description="Port of the SendGrid-compatible stub.")
+    intake_rate_per_client: int = Field(
+        default=120, description="Writes (submissions, codes, uploads…) one client may make a minute."
+    )
+    intake_rate_per_email: int = Field(
+        default=20, description="Submissions and inquiries for one email address an hour."
+    )
     dispatch_interval_seconds: float = Field(
         default=2.0, description="How often `up` gives requests pending dispatch their flow run."
     )

@@ -1,6 +1,6 @@
 """The README's walk, for real: `madoguchi up` as an operator starts it (server, pool,
-deployments, worker, dispatcher), a request submitted and its one-time code entered with
-`madoguchi request`, the review and the fee answered with `madoguchi operator` (the same
+deployments, worker, dispatcher, SendGrid stub, intake service), a request submitted through
+the intake API and its one-time code, read from the stub's inbox, entered there; the review and the fee answered with `madoguchi operator` (the same
 resume API the Prefect UI's Resume form uses) after checking that the run is Suspended with a
 form, the request completed; then SIGTERM to `up` leaves no process behind.
 
@@ -8,7 +8,6 @@ Prints how long up → ready and submit → waiting for the code take."""
 
 import json
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -18,7 +17,10 @@ from uuid import UUID
 
 import pytest
 
-from deployments import local
+import httpx
+
+from deployments import local, stack
+from mail import inbox
 from models.db import unit_of_work
 from models.settings import Settings
 from services.common import load_request
@@ -33,10 +35,12 @@ MADOGUCHI = [str(Path(sys.executable).parent / "madoguchi")]
 
 @pytest.fixture
 def env(tmp_path):
-    port = local.free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "MADOGUCHI_"))}
     env.update({"MADOGUCHI_DATA_DIR": str(tmp_path / "data"), "MADOGUCHI_SECRET_KEY": "walk-test",
-                "MADOGUCHI_PREFECT_PORT": str(port), "MADOGUCHI_DISPATCH_INTERVAL_SECONDS": "1"})
+                "MADOGUCHI_PREFECT_PORT": str(local.free_port()),
+                "MADOGUCHI_INTAKE_PORT": str(local.free_port()),
+                "MADOGUCHI_MAIL_STUB_PORT": str(local.free_port()),
+                "MADOGUCHI_DISPATCH_INTERVAL_SECONDS": "1"})
     return env
 
 
@@ -54,6 +58,8 @@ def test_walk_a_request_through_by_hand(env, tmp_path):
 
     settings = Settings(data_dir=Path(env["MADOGUCHI_DATA_DIR"]), secret_key="walk-test")
     api_url = f"http://127.0.0.1:{env['MADOGUCHI_PREFECT_PORT']}/api"
+    intake = f"http://127.0.0.1:{env['MADOGUCHI_INTAKE_PORT']}"
+    stub = f"http://127.0.0.1:{env['MADOGUCHI_MAIL_STUB_PORT']}"
     log_path = tmp_path / "up.log"
     with open(log_path, "wb") as log:
         up = subprocess.Popen([*MADOGUCHI, "up", "--fixture", str(FIXTURE)], env=env, cwd=PROJECT,
@@ -101,16 +107,21 @@ def test_walk_a_request_through_by_hand(env, tmp_path):
         to_ready = time.monotonic() - started
         assert f"http://127.0.0.1:{env['MADOGUCHI_PREFECT_PORT']}" in up_log()
         below = local.descendants(up.pid)
-        assert len(below) >= 2, below  # the server and the worker
+        assert len(below) >= 4, below  # the server, the worker, the stub and intake
+        assert f"{intake}/" in up_log() and f"{stub}/messages" in up_log()
 
         submitted = time.monotonic()
-        out = cli(env, "request", "submit", str(EXAMPLE))
-        reference = re.search(r"reference\s+(R-\d{6}-\w{6})", out).group(1)
+        answer = httpx.post(f"{intake}/api/requests", json=json.loads(EXAMPLE.read_text(encoding="utf-8")))
+        assert answer.status_code == 201, answer.text
+        reference = answer.json()["reference"]
+        bearer = {"Authorization": f"Bearer {answer.json()['status_token']}"}
         until(lambda: request().waiting_for == "one_time_code" and request().flow_run_id, "code wait", 45)
         to_code = time.monotonic() - submitted
         run_id = request().flow_run_id
-        code = re.search(r"^確認コード: (\d+)", cli(env, "request", "outbox", reference), re.M).group(1)
-        assert "verified" in cli(env, "request", "code", reference, code)
+        code = until(lambda: inbox.latest_code(stub, reference), "code mail", 15)
+        entered = httpx.post(f"{intake}/api/requests/{reference}/identity-code", json={"code": code},
+                             headers=bearer)
+        assert entered.json()["result"] == "verified", entered.text
 
         with temporary_settings({PREFECT_API_URL: api_url}):
             assert suspended_with_form(run_id, "suspended-review")
@@ -125,8 +136,10 @@ def test_walk_a_request_through_by_hand(env, tmp_path):
                 return run if run.state and run.state.is_final() else None
             run = until(finished, "final run state", 20)
         assert run.name == reference and run.state.is_completed()
-        status = json.loads(cli(env, "request", "status", reference, "--json"))
+        status = httpx.get(f"{intake}/api/requests/{reference}", headers=bearer).json()
         assert status["status"] == "completed" and status["outcome"] == "granted", status
+        until(lambda: {inbox.kind_of(m) for m in inbox.messages(stub, reference)}
+              >= {"acknowledgement", "one_time_code", "decision"}, "acknowledgement, code and decision mail", 15)
         assert f"dispatched {reference}" in up_log()
     finally:
         if up.poll() is None:
@@ -144,6 +157,6 @@ def test_walk_a_request_through_by_hand(env, tmp_path):
     assert up.returncode == 0, up_log()
     assert "stopped" in up_log()
     assert not [p for p in below if local.running(p)], "up left processes behind"
-    assert not local.reachable(api_url)
+    assert not stack.reachable(f"{api_url}/health") and not stack.reachable(f"{intake}/healthz")
     print(f"\nwalk {reference}: up → ready {to_ready:.1f} s, submit → waiting for code {to_code:.1f} s, "
           f"whole walk {time.monotonic() - started:.1f} s")

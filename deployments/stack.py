@@ -1,0 +1,252 @@
+"""`madoguchi up`: the whole system on one machine, in the foreground.
+
+A Prefect server (unless one answers already), the work pool, the deployments and a worker
+(`deployments.local`); the SendGrid stub (unless a real SendGrid key is configured) and the
+intake service; then, in this process, the dispatcher loop, which gives every submitted
+request its flow run and delivers pending notices. Ctrl-C/SIGTERM stops everything."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic import SecretStr
+
+from deployments.local import (
+    PREFECT_FILE,
+    PROJECT_DIR,
+    QUIET,
+    Managed,
+    _spawn,
+    deploy_all,
+    ensure_work_pool,
+    prefect_env,
+    start_server,
+    start_worker,
+    stop_process,
+    wait_until_ready,
+)
+
+STUB_API_KEY = "SG.local-stub"  # the stub takes any bearer key; real keys come from the environment
+
+
+@dataclass
+class Stack:
+    """What `madoguchi up` runs: a Prefect server (None when one was already reachable), the
+    work pool, the deployments, a worker, and the services (mail stub, intake)."""
+
+    api_url: str
+    data_dir: Path
+    settings: object  # the app's settings as the children see them (stub, intake URL)
+    server: Managed | None = None
+    worker: Managed | None = None
+    services: list[Managed] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    stub_url: str | None = None
+    intake_url: str | None = None
+
+    @property
+    def ui_url(self) -> str:
+        return self.api_url.rstrip("/").removesuffix("/api")
+
+    def processes(self) -> list[Managed]:
+        return [p for p in (*reversed(self.services), self.worker, self.server) if p is not None]
+
+    def dead(self) -> Managed | None:
+        """A process that has exited although nobody stopped it."""
+        return next((p for p in self.processes() if not p.alive()), None)
+
+    def stop(self) -> None:
+        """Front to back: intake, the stub, the worker (and its flow runs), then the server."""
+        for proc in self.processes():
+            stop_process(proc, timeout=15)
+
+
+def reachable(url: str, timeout: float = 2.0) -> bool:
+    import httpx
+
+    try:
+        return httpx.get(url, timeout=timeout).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def wait_for(url: str, proc: Managed, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not proc.alive():
+            raise RuntimeError(f"{proc.name} exited ({proc.popen.returncode}):\n{proc.log_tail()}")
+        if reachable(url, timeout=1):
+            return
+        time.sleep(0.2)
+    raise TimeoutError(f"{proc.name} not answering at {url} after {timeout} s:\n{proc.log_tail()}")
+
+
+def app_settings(settings, *, stub_url: str | None, webhook_key: str | None):
+    """The settings every part of the stack shares: mail through the stub when it runs, links
+    in mail pointing at this intake service."""
+    update = {"data_dir": Path(settings.data_dir).resolve()}
+    if "MADOGUCHI_MAIL_PUBLIC_BASE_URL" not in os.environ:
+        update["mail_public_base_url"] = f"http://127.0.0.1:{settings.intake_port}"
+    if stub_url:
+        update.update(sendgrid_host=stub_url, sendgrid_api_key=SecretStr(STUB_API_KEY),
+                      sendgrid_webhook_public_key=webhook_key)
+    return settings.model_copy(update=update)
+
+
+def app_environment(settings) -> dict[str, str]:
+    """`app_settings` as MADOGUCHI_* variables for the children (the worker's flow runs move
+    into the project folder, hence the absolute data folder)."""
+    env = {"MADOGUCHI_DATA_DIR": str(settings.data_dir),
+           "MADOGUCHI_MAIL_PUBLIC_BASE_URL": settings.mail_public_base_url}
+    if settings.sendgrid_api_key is not None:
+        env.update(MADOGUCHI_SENDGRID_HOST=settings.sendgrid_host,
+                   MADOGUCHI_SENDGRID_API_KEY=settings.sendgrid_api_key.get_secret_value())
+    if settings.sendgrid_webhook_public_key:
+        env["MADOGUCHI_SENDGRID_WEBHOOK_PUBLIC_KEY"] = settings.sendgrid_webhook_public_key
+    return env
+
+
+def start_stub(settings, logs: Path) -> tuple[Managed, str, str]:
+    """The SendGrid-compatible stub; its signed event webhook posts to the intake service."""
+    import httpx
+
+    url = f"http://127.0.0.1:{settings.mail_stub_port}"
+    argv = [sys.executable, "-m", "mail.stub", "--port", str(settings.mail_stub_port),
+            "--webhook-url", f"http://127.0.0.1:{settings.intake_port}/webhooks/sendgrid"]
+    proc = _spawn("mail-stub", argv, env={**os.environ, **QUIET}, cwd=PROJECT_DIR,
+                  log_path=logs / "mail-stub.log")
+    wait_for(f"{url}/messages", proc)
+    return proc, url, httpx.get(f"{url}/_public_key", timeout=5).json()["public_key"]
+
+
+def start_intake(settings, api_url: str, env: dict[str, str], logs: Path) -> tuple[Managed, str]:
+    url = f"http://127.0.0.1:{settings.intake_port}"
+    proc = _spawn("intake", [sys.executable, "-m", "web", "--port", str(settings.intake_port)],
+                  env=prefect_env(api_url, extra=env), cwd=PROJECT_DIR, log_path=logs / "intake.log")
+    wait_for(f"{url}/healthz", proc)
+    return proc, url
+
+
+def start_stack(settings, *, api_url: str | None = None, say=print) -> Stack:
+    """Everything, or nothing: on any failure whatever was started is stopped again."""
+    data_dir = Path(settings.data_dir).resolve()
+    home, logs = data_dir / "prefect", data_dir / "logs"
+    home.mkdir(parents=True, exist_ok=True)
+    logs.mkdir(parents=True, exist_ok=True)
+    explicit = api_url or os.environ.get("PREFECT_API_URL")
+    stack = Stack(api_url=explicit or settings.prefect_api_url, data_dir=data_dir, settings=settings)
+    started = time.monotonic()
+    try:
+        stub_url = key = None
+        if settings.sendgrid_api_key is None and settings.sendgrid_api_key_block is None:
+            say(f"starting the SendGrid stub on port {settings.mail_stub_port}…")
+            stub, stub_url, key = start_stub(settings, logs)
+            stack.services.append(stub)
+        stack.stub_url = stub_url
+        stack.settings = app_settings(settings, stub_url=stub_url, webhook_key=key)
+        env = app_environment(stack.settings)
+        if reachable(f"{stack.api_url}/health"):
+            say(f"using the Prefect server already running at {stack.api_url}")
+        elif explicit:
+            raise RuntimeError(f"PREFECT_API_URL={explicit} does not answer; start it, or unset "
+                               "PREFECT_API_URL and `up` starts a server of its own")
+        else:
+            say(f"starting the Prefect server on port {settings.prefect_port} (SQLite in {home})…")
+            stack.server = start_server(home, port=settings.prefect_port, host=settings.prefect_host,
+                                        ui=True, log_path=logs / "prefect-server.log")
+            wait_until_ready(stack.api_url, timeout=120, proc=stack.server)
+        stack.timings["server"] = time.monotonic() - started
+        ensure_work_pool(stack.api_url)
+        say(f"registering the deployments of {PREFECT_FILE.name}…")
+        deploy_all(stack.api_url, prefect_home=home, extra_env=env)
+        stack.timings["deployments"] = time.monotonic() - started
+        stack.worker = start_worker(stack.api_url, prefect_home=home, extra_env=env,
+                                    log_path=logs / "worker.log", name="madoguchi-local")
+        say(f"starting the intake service on port {settings.intake_port}…")
+        intake, stack.intake_url = start_intake(settings, stack.api_url, env, logs)
+        stack.services.append(intake)
+        stack.timings["ready"] = time.monotonic() - started
+    except BaseException:
+        stack.stop()
+        raise
+    return stack
+
+
+def _banner(stack: Stack, say) -> None:
+    settings = stack.settings
+    say("")
+    say(f"madoguchi is up (ready in {stack.timings['ready']:.1f} s)")
+    say(f"  request form    {stack.intake_url}/        (English: {stack.intake_url}/?lang=en)")
+    say(f"  status page     {stack.intake_url}/status")
+    say(f"  API             {stack.intake_url}/docs")
+    say(f"  Prefect UI      {stack.ui_url}")
+    say(f"  waiting runs    {stack.ui_url}/runs?state=Paused&state=Suspended")
+    if stack.stub_url:
+        say(f"  inbox (stub)    {stack.stub_url}/messages")
+    else:
+        say(f"  mail            SendGrid at {settings.sendgrid_host}")
+    say(f"  data, logs      {stack.data_dir}, {stack.data_dir / 'logs'}")
+    say("Try `madoguchi demo` in another terminal. Ctrl-C stops everything.")
+
+
+def _round(stack: Stack, say, outage: bool) -> bool:
+    """One dispatch round and one delivery of pending notices; True while Prefect is away."""
+    from deployments import dispatch
+    from mail.outbox import deliver_pending
+    from mail.sendgrid_adapter import email_port
+
+    settings = stack.settings
+    try:
+        result = dispatch.dispatch_round(settings, api_url=stack.api_url)
+    except Exception as exc:  # noqa: BLE001 - e.g. the app database briefly locked
+        result = dispatch.Round(error=f"{type(exc).__name__}: {exc}")
+    for reference in result.dispatched:
+        say(f"dispatched {reference}")
+    if result.error and not outage:
+        say(f"dispatch paused: {result.error}; {len(result.pending)} request(s) stay pending")
+    try:
+        deliver_pending(settings, email_port(settings))
+    except Exception as exc:  # noqa: BLE001 - the next round tries again
+        say(f"mail delivery paused: {type(exc).__name__}")
+    return bool(result.error)
+
+
+def run_up(settings, *, say=print, api_url: str | None = None) -> int:
+    """Start the stack, dispatch every few seconds until SIGINT/SIGTERM/SIGHUP, then stop
+    everything. Returns the exit code."""
+    def interrupt(signum, _frame):
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    previous = {s: signal.signal(s, interrupt) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    stack = None
+    code = 0
+    try:
+        stack = start_stack(settings, api_url=api_url, say=say)
+        _banner(stack, say)
+        outage = False
+        while True:
+            outage = _round(stack, say, outage)
+            dead = stack.dead()
+            if dead is not None:
+                say(f"{dead.name} exited ({dead.popen.returncode}); stopping. Its log:\n{dead.log_tail()}")
+                code = 1
+                break
+            time.sleep(settings.dispatch_interval_seconds)
+    except KeyboardInterrupt:
+        say("\nstopping…")
+    finally:
+        for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(s, signal.SIG_IGN)  # a second Ctrl-C must not cut the stop short
+        try:
+            if stack is not None:
+                stack.stop()
+        finally:
+            for s, handler in previous.items():
+                signal.signal(s, handler)
+    say("stopped: no madoguchi process is left running")
+    return code

@@ -1,0 +1,81 @@
+"""What keeps the intake service safe to expose: rate limits per client and per address, CSRF
+on the HTML forms, and an access log that names routes, never paths or query strings (a
+reference, an unsubscribe token or an address must not land in a log)."""
+
+import hmac
+import logging
+import secrets
+import threading
+import time
+from collections import deque
+
+from fastapi import HTTPException, Request
+
+log = logging.getLogger("madoguchi.access")
+CSRF_COOKIE = "madoguchi_csrf"
+
+
+class RateLimiter:
+    """Sliding-window counters in memory, per (bucket, key). One intake process per desk is
+    the deployment this is for; several processes would each count on their own."""
+
+    def __init__(self) -> None:
+        self._hits: dict[tuple[str, str], deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def hit(self, bucket: str, key: str, *, limit: int, window_seconds: float,
+            now: float | None = None) -> float | None:
+        """Count one hit; ``None`` when allowed, else the seconds until the next one is."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            hits = self._hits.setdefault((bucket, key), deque())
+            while hits and hits[0] <= now - window_seconds:
+                hits.popleft()
+            if len(hits) >= limit:
+                return hits[0] + window_seconds - now
+            hits.append(now)
+            if len(self._hits) > 100_000:  # forget idle keys rather than grow without end
+                self._hits = {k: v for k, v in self._hits.items() if v and v[-1] > now - window_seconds}
+            return None
+
+
+def enforce(limiter: RateLimiter, bucket: str, key: str, *, limit: int, window_seconds: float) -> None:
+    wait = limiter.hit(bucket, key, limit=limit, window_seconds=window_seconds)
+    if wait is not None:
+        raise HTTPException(status_code=429, detail=f"too many requests ({bucket}); try again later",
+                            headers={"Retry-After": str(max(1, int(wait + 0.999)))})
+
+
+def client_of(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def csrf_token(request: Request) -> str:
+    """The token of this browser (double-submit cookie), made on its first page."""
+    return request.cookies.get(CSRF_COOKIE) or request.state.__dict__.setdefault(
+        "new_csrf", secrets.token_urlsafe(24))
+
+
+def set_csrf_cookie(request: Request, response) -> None:
+    new = request.state.__dict__.get("new_csrf")
+    if new:
+        response.set_cookie(CSRF_COOKIE, new, httponly=True, samesite="strict", max_age=12 * 3600)
+
+
+def csrf_ok(request: Request, submitted: str | None) -> bool:
+    cookie = request.cookies.get(CSRF_COOKIE)
+    return bool(cookie and submitted) and hmac.compare_digest(cookie, submitted)
+
+
+async def access_log(request: Request, call_next):
+    """Method, route template, status, milliseconds; and no-store on every answer (tokens)."""
+    started = time.perf_counter()
+    response = await call_next(request)
+    route = request.scope.get("route")
+    log.info("%s %s %s %.1fms", request.method, getattr(route, "path", "-"), response.status_code,
+             (time.perf_counter() - started) * 1000)
+    response.headers.setdefault("Cache-Control", "no-store")
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    return response
