@@ -11,7 +11,7 @@ from sqlalchemy import text
 from models.db import unit_of_work, utcnow
 from models.requests import RequestCreate
 from models.settings import Settings, get_settings
-from services import documents, intake
+from services import documents, inquiries, intake
 from web import actions
 from web.guards import RateLimiter, client_of, enforce
 
@@ -162,6 +162,16 @@ def withdraw(reference: str, background: BackgroundTasks, caller: Caller = Depen
         return JSONResponse({"detail": "this request has already ended"}, status_code=409)
     _then_wake(background, caller, reference, done)
     return {"reference": reference, "status": "withdrawn"}
+
+
+@router.post("/api/inquiries", status_code=201, tags=["inquiries"], dependencies=[Depends(writes)],
+             responses={422: {"description": "Field errors"}, 429: {"description": "Too many requests"}})
+def open_inquiry(body: inquiries.InquiryCreate, settings: Settings = Depends(get_settings)) -> dict:
+    """An inquiry or a complaint; the answer comes by email (the reference is in it)."""
+    per_address(settings, str(body.email))
+    with unit_of_work(settings) as session:
+        reference = inquiries.open_inquiry(session, settings, body, now=utcnow(), channel="web")
+    return {"reference": reference, "status": "open"}
 
 
 @router.get("/healthz", tags=["service"])
