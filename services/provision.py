@@ -17,7 +17,11 @@ from sqlmodel import Session, select
 from models.ledgers import ConsentEvent, ProvisionRecord, ProvisionReview
 from models.requests import new_reference
 from models.rules.deadlines import JST, jst_date
-from models.rules.provision import ProvisionRequest, assess_provision, record_retention_until
+from models.rules.provision import (
+    ProvisionRequest,
+    assess_provision,
+    record_retention_until,
+)
 from models.rules.vocabulary import ProvisionBasis
 from models.settings import Settings
 from services.common import audit

@@ -4,6 +4,7 @@ dispatcher runs, and requests submitted while the API is down stay pending until
 from uuid import UUID
 
 import pytest
+from sqlmodel import select
 
 from deployments import dispatch, local
 from models.db import unit_of_work, utcnow
@@ -87,3 +88,28 @@ def test_api_down_leaves_requests_pending_until_it_is_up(deployed, desk):
     with unit_of_work(desk) as session:
         assert load_request(session, ref).flow_run_id in run_ids(deployed, ref)
         assert service.pending(session) == []
+
+
+def test_inquiries_and_provision_reviews_get_one_run_each(deployed, desk):
+    from models.ledgers import Inquiry
+    from services.inquiries import InquiryCreate, open_inquiry
+    from services.provision import ProvisionRequestCreate, enter
+
+    with unit_of_work(desk) as session:
+        inquiry = open_inquiry(session, desk, InquiryCreate(name="山田 太郎", email="taro@example.co.jp",
+                                                            body="問い合わせ"), now=utcnow())
+        review = enter(session, desk, ProvisionRequestCreate.model_validate({
+            "third_party": {"kind": "police", "name": "警察署"}, "subject": {"email": "taro@example.co.jp"},
+            "items": ["name"], "basis": "police_written_inquiry"}), now=utcnow())
+    assert sorted(dispatch.dispatch_pending(desk, api_url=deployed)) == sorted([inquiry, review])
+    with unit_of_work(desk) as session:  # a crash before the id was stored: the same run again
+        ticket = session.exec(select(Inquiry).where(Inquiry.reference == inquiry)).one()
+        stored, ticket.flow_run_id = ticket.flow_run_id, None
+        session.add(ticket)
+    assert dispatch.dispatch_pending(desk, api_url=deployed) == [inquiry]
+    assert dispatch.dispatch_pending(desk, api_url=deployed) == []
+    assert run_ids(deployed, inquiry) == {stored} and len(run_ids(deployed, review)) == 1
+    with local._api(deployed) as client:
+        run = client.read_flow_run(UUID(stored))
+        deployment = client.read_deployment(run.deployment_id)
+    assert (run.idempotency_key, run.parameters, deployment.name) == (inquiry, {"reference": inquiry}, "inquiry")

@@ -9,6 +9,7 @@ from datetime import timedelta
 from urllib.parse import parse_qs, urlparse
 from uuid import UUID
 
+import pytest
 from prefect.client.orchestration import get_client
 from sqlmodel import select
 
@@ -17,9 +18,10 @@ from flows.provision import provision_review
 from flows.waits import wake
 from models.db import unit_of_work, utcnow
 from models.ledgers import ProvisionRecord
+from models.settings import get_settings
 from services import provision as service
 from tests.flows.conftest import Run, enter_code, notices_of, submit
-from tests.flows.support import autopilot, events_of  # noqa: F401
+from tests.flows.support import events_of
 from tests.flows.tickets import FlowThread, cli, run_id_of
 
 SUBJECT = {"email": "taro@example.co.jp", "name": "山田 太郎"}
@@ -27,6 +29,13 @@ POLICE = {"third_party": {"kind": "police", "name": "警視庁豊洲警察署"},
           "items": ["name", "phone"], "basis": "police_written_inquiry"}
 PARTNER = {"third_party": {"kind": "business_partner", "name": "株式会社オフィス便利"}, "subject": SUBJECT,
            "items": ["name", "company"], "basis": "consent"}
+
+
+@pytest.fixture
+def autopilot(monkeypatch, desk):
+    monkeypatch.setenv("MADOGUCHI_AUTOPILOT", "1")
+    get_settings.cache_clear()
+    return get_settings()
 
 
 def enter(settings, tmp_path, body: dict) -> str:

@@ -6,10 +6,10 @@ import time
 from uuid import UUID
 
 from prefect.client.orchestration import get_client
+from sqlmodel import select
 
 from models.db import unit_of_work
 from models.ledgers import Inquiry, ProvisionReview
-from sqlmodel import select
 
 
 def run_id_of(reference: str) -> str | None:

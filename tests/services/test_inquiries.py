@@ -12,7 +12,13 @@ from models.db import unit_of_work
 from models.ledgers import Inquiry
 from models.schema import upgrade
 from services import dispatch
-from services.inquiries import BODY_MAX, InquiryCreate, answer_inquiry, load_inquiry, open_inquiry
+from services.inquiries import (
+    BODY_MAX,
+    InquiryCreate,
+    answer_inquiry,
+    load_inquiry,
+    open_inquiry,
+)
 from tests.services.conftest import REVIEW_NOW, notices
 
 BODY = {"kind": "complaint", "language": "en", "name": "山田 太郎", "email": "taro@example.co.jp",
