@@ -34,21 +34,23 @@ def inquiry(reference: str) -> str:
         service.remember_run(session, reference, str(flow_run.id))
         ticket = service.load_inquiry(session, reference)
         status, markdown = ticket.status, service.summary_markdown(ticket)
-    empty = 0  # answers without text so far; a replay meets them again in the same order
     if status == service.OPEN:
         send_notices()  # the acknowledgement, before the wait
-    while status == service.OPEN:
+    empty = 0  # answers without text so far; a replay meets them again in the same order
+    while True:
+        with unit_of_work(settings) as session:  # answered from the command line meanwhile?
+            status = service.load_inquiry(session, reference).status
+        if status != service.OPEN:
+            break
         answer = ask(InquiryAnswer, key=f"answer-{empty}", description=markdown)
         text = answer.answer.strip() if answer is not None else ""
-        with unit_of_work(settings) as session:
-            if text:
-                service.answer_inquiry(session, settings, reference, text,
-                                       actor=f"operator:{answer.operator}", now=utcnow())
-            status = service.load_inquiry(session, reference).status  # answered from the CLI?
-        if text:
-            _forget(answer)
-        elif status == service.OPEN:
+        if not text:
             empty += 1
+            continue
+        with unit_of_work(settings) as session:
+            service.answer_inquiry(session, settings, reference, text, actor=f"operator:{answer.operator}",
+                                   now=utcnow())
+        _forget(answer)
     send_notices()
     return status
 
