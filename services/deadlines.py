@@ -20,15 +20,17 @@ CLOSURE = {
 
 def close_overdue(session: Session, settings: Settings, *, now: datetime) -> list[tuple[str, str | None]]:
     """Close every request whose requester wait is past its deadline; returns (reference,
-    flow run id) of each, for the caller to wake."""
+    flow run id) of each, for the caller to wake. Open pauses past their deadline are found by
+    the partial index ix_clock_pause_open_deadline; the status is checked on those few."""
     overdue = session.exec(
         select(Request, ClockPause)
         .join(ClockPause, ClockPause.request_id == Request.id)
-        .where(ClockPause.ended_at.is_(None), ClockPause.deadline_at < now,
-               Request.status == Status.AWAITING_REQUESTER)
+        .where(ClockPause.ended_at.is_(None), ClockPause.deadline_at < now)
     ).all()
     closed = []
     for request, pause in overdue:
+        if request.status != Status.AWAITING_REQUESTER:
+            continue
         status, outcome, reason = CLOSURE[WaitingFor(pause.waiting_for)]
         closing.close(session, settings, request.reference, status=status, outcome=outcome,
                       reasons=[reason], now=now, actor="monitor")

@@ -1,23 +1,27 @@
-"""The SLA monitor (PRODUCT.md §6): one indexed query over the open requests, then per request
-a warning at 70 % of the time and an escalation at the due date, each an email to the privacy
-officer through the outbox (its idempotency key makes it once), audited; the operators' work
-queue and the daily digest are built from the same rows (services/sla_report.py). References and dates only: nothing
-here holds a name or an address, so it may go to Prefect artifacts.
+"""The SLA monitor (PRODUCT.md §6): one indexed query finds the open requests that need a
+notice now, a warning at 70 % of their time or an escalation at their due date, and has had
+none; each is then an email to the privacy officer through the outbox (its idempotency key
+makes it once), audited. The operators' work queue and the daily digest read the open
+requests by due date (services/sla_report.py). References, codes and dates only: nothing here
+holds a name or an address, so it may go to Prefect artifacts.
 
 Clock paused: a request awaiting the requester is neither warned nor escalated; its due date
 moves when the requester answers (services/clock.py) and the monitor judges it again then."""
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import NamedTuple
 
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import Float, String, and_, exists, func, not_, or_, select, type_coerce
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 from sqlmodel import Session
 
 from mail.outbox import enqueue
 from models.contractors import Contractor, ContractorStatus
 from models.fulfilment import Notice
 from models.requests import OPEN_REQUEST, Request
-from models.rules.deadlines import WARN_FRACTION, DecisionClock, SlaStage, jst_date
+from models.rules.deadlines import WARN_FRACTION, SlaStage, jst_date
 from models.rules.vocabulary import Status
 from models.settings import Settings
 from services.common import audit
@@ -25,9 +29,9 @@ from services.common import audit
 WARNING, ESCALATION = "sla_warning", "privacy_officer_escalation"
 
 
-@dataclass(frozen=True)
-class OpenRequest:
-    """One open request as the monitor sees it: references, codes and instants only."""
+class OpenRequest(NamedTuple):
+    """One open request as the monitor sees it: references, codes and instants only (a tuple:
+    a run may build 100,000 of them)."""
 
     id: int
     reference: str
@@ -37,52 +41,87 @@ class OpenRequest:
     received_at: datetime
     due_at: datetime | None
     flow_run_id: str | None
-    warned: bool
-    last_escalation: str | None  # the newest escalation key sent for it
 
     @property
     def paused(self) -> bool:
         return self.status == Status.AWAITING_REQUESTER
 
     def stage(self, now: datetime) -> SlaStage:
-        """Where the clock stands; a paused clock is on track (it does not run)."""
+        """Where the clock stands (models.rules.deadlines.decision_clock's 70 % and due date, on
+        the stored due date); a paused clock is on track: it does not run."""
         if self.due_at is None or self.paused:
             return SlaStage.ON_TRACK
+        if now >= self.due_at:
+            return SlaStage.OVERDUE
         warn_at = self.received_at + (self.due_at - self.received_at) * WARN_FRACTION
-        return DecisionClock(self.received_at, timedelta(0), self.due_at, warn_at).stage(now)
+        return SlaStage.WARNING if now >= warn_at else SlaStage.ON_TRACK
+
+    def notice_due(self, now: datetime) -> str | None:
+        """The notice a request without one for its stage needs now."""
+        return {SlaStage.OVERDUE: ESCALATION, SlaStage.WARNING: WARNING}.get(self.stage(now))
 
     @property
     def escalation_key(self) -> str:
+        """Once per due date: a later pause moves the date, and it may fall due again."""
         return f"{self.reference}:escalation:{jst_date(self.due_at).isoformat()}"
 
-    def notice_due(self, now: datetime) -> str | None:
-        """The notice this request needs now, if any: past due an escalation (once per due
-        date, which a later pause moves), else past 70 % a warning (once)."""
-        stage = self.stage(now)
-        if stage is SlaStage.OVERDUE and self.last_escalation != self.escalation_key:
-            return ESCALATION
-        if stage is SlaStage.WARNING and not self.warned:
-            return WARNING
-        return None
+
+class _epoch(FunctionElement):
+    """Seconds since 1970 of a timestamp column, so that the 70 % point is computed in SQL."""
+
+    type = Float()
+    inherit_cache = True
 
 
-def open_requests(session: Session) -> list[OpenRequest]:
-    """The one query: open requests by due date through the partial index ix_request_open_due,
-    with what the outbox already holds for each (two lookups by ix_notice_request_id)."""
-    warned = exists().where(Notice.request_id == Request.id, Notice.kind == WARNING)
-    escalated = (select(func.max(Notice.idempotency_key))
-                 .where(Notice.request_id == Request.id, Notice.kind == ESCALATION,
-                        Notice.idempotency_key.like("%:escalation:%"))
-                 .scalar_subquery())
-    rows = session.execute(
-        select(Request.id, Request.reference, Request.request_type, Request.status,
-               Request.waiting_for, Request.received_at, Request.due_at, Request.flow_run_id,
-               warned.label("warned"), escalated.label("last_escalation"))
-        .where(OPEN_REQUEST).order_by(Request.due_at)
+@compiles(_epoch, "sqlite")
+def _epoch_sqlite(element, compiler, **kw) -> str:  # stored as UTC text
+    return f"((julianday({compiler.process(element.clauses, **kw)}) - 2440587.5) * 86400.0)"
+
+
+@compiles(_epoch, "postgresql")
+def _epoch_postgresql(element, compiler, **kw) -> str:
+    return f"EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)})"
+
+
+_COLUMNS = (Request.id, Request.reference,
+            *(type_coerce(c, String) for c in (Request.request_type, Request.status, Request.waiting_for)),
+            Request.received_at, Request.due_at, Request.flow_run_id)
+
+
+def due_notices(session: Session, *, now: datetime) -> list[OpenRequest]:
+    """The one query of a monitor run: over the open requests (partial index
+    ix_request_open_due), those past due with no escalation since, and those past 70 % with
+    no warning yet (notices by ix_notice_request_id). The SQL only narrows; ``notice_due``
+    decides (the 70 % test allows a second for rounding)."""
+    def had(kind: str, *also):
+        return exists().where(Notice.request_id == Request.id, Notice.kind == kind, *also)
+
+    overdue = Request.due_at <= now
+    warn_point = _epoch(Request.received_at) * (1 - WARN_FRACTION) + _epoch(Request.due_at) * WARN_FRACTION
+    rows = session.connection().execute(
+        select(*_COLUMNS)
+        .where(OPEN_REQUEST, Request.status != Status.AWAITING_REQUESTER, or_(
+            and_(overdue, not_(had(ESCALATION, Notice.created_at >= Request.due_at,
+                                   Notice.idempotency_key.like("%:escalation:%")))),
+            and_(not_(overdue), warn_point <= now.timestamp() + 1, not_(had(WARNING))),
+        ))
+        .order_by(Request.due_at)
     )
-    return [OpenRequest(id, ref, str(kind), str(status), str(waiting) if waiting else None,
-                        received, due, run, bool(warn), last)
-            for id, ref, kind, status, waiting, received, due, run, warn, last in rows]
+    return [OpenRequest._make(row) for row in rows]
+
+
+def open_requests(session: Session, *, limit: int | None = None) -> list[OpenRequest]:
+    """Open requests, most urgent first, by the same partial index (the work queue, the digest)."""
+    rows = session.connection().execute(select(*_COLUMNS).where(OPEN_REQUEST)
+                                        .order_by(Request.due_at).limit(limit))
+    return [OpenRequest._make(row) for row in rows]
+
+
+def count_open(session: Session) -> int:
+    """How many are open (each has its due date from intake; the condition steers SQLite to
+    the partial index instead of the status index, which holds the closed history too)."""
+    return session.connection().execute(select(func.count()).select_from(Request).where(
+        OPEN_REQUEST, Request.due_at.is_not(None))).scalar_one()
 
 
 def run_url(ui_url: str, row: OpenRequest) -> str:
@@ -100,8 +139,8 @@ class Sent:
 
 def notify_deadlines(session: Session, settings: Settings, rows: list[OpenRequest], *,
                      now: datetime, ui_url: str) -> Sent:
-    """Warn and escalate what is due, each once (outbox key), audited, in the caller's
-    transaction."""
+    """Warn and escalate the rows of ``due_notices``, each once (outbox key), audited, in the
+    caller's transaction."""
     sent = Sent([], [])
     for row in rows:
         kind = row.notice_due(now)

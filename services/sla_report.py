@@ -13,7 +13,7 @@ from models.settings import Settings
 from services.common import audit
 from services.sla import ContractorDue, OpenRequest, notice_exists, run_url
 
-WORK_QUEUE_ROWS = 500  # the most urgent first; the rest are counted in the description
+WORK_QUEUE_ROWS = 500  # the most urgent first; the description counts them all
 WHAT = {"reassessment": "再評価期限", "certification_expiry": "認証の有効期限"}
 
 
@@ -26,9 +26,8 @@ def time_left(due_at: datetime | None, now: datetime) -> str:
     return f"残り {span}" if due_at > now else f"超過 {span}"
 
 
-def work_queue(rows: list[OpenRequest], *, now: datetime, ui_url: str,
-               limit: int = WORK_QUEUE_ROWS) -> list[dict]:
-    """The table operators work from, most urgent first (rows come ordered by due date)."""
+def work_queue(rows: list[OpenRequest], *, now: datetime, ui_url: str) -> list[dict]:
+    """The table operators work from (rows come most urgent first)."""
     return [{
         "受付番号": row.reference,
         "種別": row.request_type,
@@ -37,7 +36,7 @@ def work_queue(rows: list[OpenRequest], *, now: datetime, ui_url: str,
         "回答期限": f"{row.due_at.astimezone(JST):%Y-%m-%d %H:%M}" if row.due_at else "",
         "残り": "時計停止中" if row.paused else time_left(row.due_at, now),
         "フロー実行": run_url(ui_url, row) if row.flow_run_id else "",
-    } for row in rows[:limit]]
+    } for row in rows]
 
 
 @dataclass(frozen=True)

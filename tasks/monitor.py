@@ -47,14 +47,14 @@ def check_deadlines() -> dict:
     """Warn and escalate (each once), then publish the operators' work queue."""
     settings, now, ui = get_settings(), utcnow(), ui_url()
     with unit_of_work(settings) as session:
-        rows = sla.open_requests(session)
-        sent = sla.notify_deadlines(session, settings, rows, now=now, ui_url=ui)
-    shown = min(len(rows), sla_report.WORK_QUEUE_ROWS)
+        sent = sla.notify_deadlines(session, settings, sla.due_notices(session, now=now), now=now, ui_url=ui)
+        queue = sla.open_requests(session, limit=sla_report.WORK_QUEUE_ROWS)
+        total = sla.count_open(session)
     create_table_artifact(
-        key="work-queue", table=sla_report.work_queue(rows, now=now, ui_url=ui),
-        description=f"未完了の請求 {len(rows)}件（期限の近い順に{shown}件、{now.astimezone(JST):%Y-%m-%d %H:%M} 時点）。"
+        key="work-queue", table=sla_report.work_queue(queue, now=now, ui_url=ui),
+        description=f"未完了の請求 {total}件（期限の近い順に{len(queue)}件、{now.astimezone(JST):%Y-%m-%d %H:%M} 時点）。"
                     "フロー実行のページで再開（Resume）します。")
-    return {"open": len(rows), "warnings": len(sent.warnings), "escalations": len(sent.escalations)}
+    return {"open": total, "warnings": len(sent.warnings), "escalations": len(sent.escalations)}
 
 
 @task(task_run_name="check-contractors", retries=2, retry_delay_seconds=10)
