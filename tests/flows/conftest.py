@@ -25,8 +25,21 @@ PRINCIPAL = {"name": "山田 太郎", "email": "taro@example.co.jp", "phone": "0
 
 
 @pytest.fixture
-def desk(tmp_path, monkeypatch, prefect_api):
-    """Settings in the environment (as a worker reads them), migrated, the example subject seeded."""
+def mail_stub():
+    """The SendGrid-compatible stub: every notice goes through the real client to it."""
+    from mail.stub import SendGridStub
+
+    with SendGridStub() as stub:
+        yield stub
+
+
+@pytest.fixture
+def desk(tmp_path, monkeypatch, prefect_api, mail_stub):
+    """Settings in the environment (as a worker reads them), migrated, the example subject
+    seeded, mail through the SendGrid adapter to the stub."""
+    monkeypatch.setenv("MADOGUCHI_SENDGRID_HOST", mail_stub.url)
+    monkeypatch.setenv("MADOGUCHI_SENDGRID_API_KEY", "SG.test")
+    monkeypatch.setenv("MADOGUCHI_SENDGRID_BACKOFF_SECONDS", "0.05")
     monkeypatch.setenv("MADOGUCHI_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("MADOGUCHI_SECRET_KEY", "lifecycle-test")
     monkeypatch.setenv("MADOGUCHI_FULFILMENT_RETRY_BASE_SECONDS", "0.05")

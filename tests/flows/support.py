@@ -3,7 +3,6 @@ fulfilment actions, audit events, the demo systems' key ledgers, and the operato
 
 import json
 import time
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select as sa_select
@@ -96,6 +95,8 @@ def wait_for(predicate, timeout: float = 30, what: str = "condition") -> None:
         time.sleep(0.1)
 
 
-def outbox_files(settings) -> list[Path]:
-    folder = settings.mail_outbox_dir or settings.data_dir / "outbox"
-    return sorted(folder.glob("*.json")) if folder.exists() else []
+def sent_keys(stub) -> list[str]:
+    """The notice keys of every message the SendGrid stub received, in order."""
+    from mail.sendgrid_adapter import CUSTOM_ARG_KEY
+
+    return [m["custom_args"][CUSTOM_ARG_KEY] for m in stub.state.messages]
