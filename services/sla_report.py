@@ -3,7 +3,7 @@ link to each waiting run, where the operator resumes it) and the daily digest. B
 monitor's rows (services/sla.py): references, codes and dates, never a name or an address."""
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from sqlmodel import Session
 
@@ -44,17 +44,17 @@ class Digest:
     day: date
     open_count: int
     by_status: dict[str, int]
-    counts: dict[str, int]  # overdue, warning, due_soon, paused
+    counts: dict[str, int]  # overdue, due_today, warning, paused
     overdue: list[dict]
-    warning: list[dict]
-    due_soon: list[dict]  # due within three days, not yet in the warning stage
+    due_today: list[dict]  # due by 18:00 today (JST)
+    warning: list[dict]    # past 70 %, due later
     contractors: list[dict]
 
     def context(self, ui_url: str) -> dict:
         """The digest email's context (JSON, references only)."""
         return {"day": self.day.isoformat(), "open_count": self.open_count, "by_status": self.by_status,
-                "counts": self.counts, "overdue": self.overdue, "warning": self.warning,
-                "due_soon": self.due_soon, "contractors": self.contractors,
+                "counts": self.counts, "overdue": self.overdue, "due_today": self.due_today,
+                "warning": self.warning, "contractors": self.contractors,
                 "ui_url": f"{ui_url}/artifacts/key/work-queue"}
 
 
@@ -66,21 +66,19 @@ def digest(rows: list[OpenRequest], contractors: list[ContractorDue], *, now: da
                 "due_date": jst_date(row.due_at).isoformat(), "url": run_url(ui_url, row)}
 
     by_status: dict[str, int] = {}
-    lists: dict[str, list[dict]] = {"overdue": [], "warning": [], "due_soon": []}
-    paused = 0
+    lists: dict[str, list[dict]] = {"overdue": [], "due_today": [], "warning": []}
+    today, paused = jst_date(now), 0
     for row in rows:
         by_status[row.status] = by_status.get(row.status, 0) + 1
-        stage, paused = row.stage(now), paused + row.paused
+        paused += row.paused
+        stage = row.stage(now)
         if stage is SlaStage.OVERDUE:
             lists["overdue"].append(entry(row))
         elif stage is SlaStage.WARNING:
-            lists["warning"].append(entry(row))
-        elif row.due_at is not None and not row.paused and row.due_at - now <= timedelta(days=3):
-            lists["due_soon"].append(entry(row))
+            lists["due_today" if jst_date(row.due_at) == today else "warning"].append(entry(row))
     counts = {name: len(found) for name, found in lists.items()} | {"paused": paused}
-    return Digest(jst_date(now), len(rows), dict(sorted(by_status.items())), counts,
-                  lists["overdue"][:limit], lists["warning"][:limit], lists["due_soon"][:limit],
-                  [c.as_dict() for c in contractors])
+    return Digest(today, len(rows), dict(sorted(by_status.items())), counts,
+                  *(found[:limit] for found in lists.values()), [c.as_dict() for c in contractors])
 
 
 def send_digest(session: Session, settings: Settings, day_digest: Digest, *, now: datetime,
@@ -100,10 +98,10 @@ def digest_markdown(day_digest: Digest) -> str:
     """The digest as the Prefect UI shows it (markdown artifact ``sla-digest``)."""
     d = day_digest
     lines = [f"# 日次ダイジェスト {d.day.isoformat()}", "",
-             f"未完了の請求: **{d.open_count}件**（期限超過 {d.counts['overdue']}件・期限注意 "
-             f"{d.counts['warning']}件・3日以内 {d.counts['due_soon']}件・請求者待ち {d.counts['paused']}件）", "",
+             f"未完了の請求: **{d.open_count}件**（期限超過 {d.counts['overdue']}件・本日期限 "
+             f"{d.counts['due_today']}件・期限注意 {d.counts['warning']}件・請求者待ち {d.counts['paused']}件）", "",
              "| 状態 | 件数 |", "|---|---|", *(f"| {s} | {n} |" for s, n in d.by_status.items())]
-    for title, items in (("期限超過", d.overdue), ("期限注意（70%経過）", d.warning), ("3日以内に期限", d.due_soon)):
+    for title, items in (("期限超過", d.overdue), ("本日が期限", d.due_today), ("期限注意（70%経過）", d.warning)):
         lines += ["", f"## {title}", ""]
         lines += [f"- [{r['reference']}]({r['url']}) 期限 {r['due_date']}（{r['status']}）" for r in items] or ["なし"]
     if d.contractors:

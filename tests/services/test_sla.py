@@ -19,7 +19,8 @@ from models.rules.deadlines import decision_clock
 from models.schema import upgrade
 from services import clarification, intake, sla, sla_report
 from services.deadlines import close_overdue
-from tests.services.conftest import PRINCIPAL, REVIEW_NOW as NOW, notices, submit
+from tests.services.conftest import PRINCIPAL, notices, submit
+from tests.services.conftest import REVIEW_NOW as NOW
 
 CLOCK = decision_clock(NOW, now=NOW)  # every request here is received at NOW
 MINUTE = timedelta(minutes=1)
@@ -126,7 +127,7 @@ def test_work_queue_and_digest_hold_references_not_personal_data(desk):
                                           ui_url="http://prefect.test")
     left = {r["受付番号"]: r["残り"] for r in queue}
     assert left == {late: "超過 1日 2時間", paused: "時計停止中"}
-    assert digest.counts == {"overdue": 1, "warning": 0, "due_soon": 0, "paused": 1}
+    assert digest.counts == {"overdue": 1, "due_today": 0, "warning": 0, "paused": 1}
     assert len(notices(settings, "daily_digest")) == 1
     shown = json.dumps([queue, digest.context("http://prefect.test"), sla_report.digest_markdown(digest)],
                        ensure_ascii=False)
