@@ -2,7 +2,7 @@
 
 import typer
 
-from cli import audit, contractor, data, inquiry, operator, provision, request
+from cli import audit, contractor, data, demo, inquiry, operator, provision, request
 
 
 
@@ -23,3 +23,4 @@ app.command("migrate")(data.migrate)
 app.command("seed")(data.seed)
 app.command("systems")(data.systems)
 app.command("up")(data.up)
+app.command("demo")(demo.demo)

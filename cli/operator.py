@@ -50,26 +50,38 @@ def review(reference: str,
            operator: str = typer.Option("operator")) -> None:
     """Confirm the pre-screen's proposal, changing the items given with --item (or ask the
     requester to clarify)."""
+    try:
+        answer = review_input(reference, item, clarify, operator)
+    except LookupError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
+    except ValueError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+    _answer(reference, answer)
+
+
+def review_input(reference: str, items: list[str], clarify: str, operator: str) -> dict:
+    """The review form's answer: the pre-screen's proposal with ``ITEM=ACTION[:REASON]``
+    changes. Raises LookupError when nothing waits for review, ValueError for a bad item."""
     from flows.inputs import decisions_from, field_name, review_form
     from services.review import undecided
 
     with unit_of_work() as session:
         pending = undecided(session, reference)
     if not pending:
-        typer.echo(f"{reference}: nothing waits for review", err=True)
-        raise typer.Exit(1)
+        raise LookupError(f"{reference}: nothing waits for review")
     answer = review_form(pending)(operator=operator, clarification=clarify).model_dump(mode="json")
     known = {i["item_key"] for i in pending}
-    for spec in item:
+    for spec in items:
         key, _, decision = spec.partition("=")
         action, _, reason = decision.partition(":")
         if key not in known or not action:
-            typer.echo(f"unknown item or no action in {spec!r}; items: {', '.join(sorted(known))}", err=True)
-            raise typer.Exit(2)
+            raise ValueError(f"unknown item or no action in {spec!r}; items: {', '.join(sorted(known))}")
         answer[f"{field_name(key)}__action"] = action
         answer[f"{field_name(key)}__reason"] = reason or "none"
     decisions_from(review_form(pending).model_validate(answer), pending)  # refuse bad values here
-    _answer(reference, answer)
+    return answer
 
 
 @app.command()

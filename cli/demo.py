@@ -1,0 +1,138 @@
+"""``madoguchi demo``: one request walked to its notice on the system ``madoguchi up`` runs, as
+its people would: the requester through the intake API and their inbox (the SendGrid stub),
+the operator and the privacy officer through the same resume API as the Prefect UI's forms.
+Every step is printed with where to watch it in the Prefect UI."""
+
+import json
+import time
+from pathlib import Path
+
+import httpx
+import typer
+
+from cli.operator import review_input
+from mail import inbox
+from models.db import unit_of_work
+from models.settings import get_settings
+from services.common import load_request
+
+PROJECT = Path(__file__).resolve().parent.parent
+EXAMPLE_SUBJECT = PROJECT / "tests" / "fixtures" / "contract_example.json"  # 山田 太郎 of CONTRACT.md
+EXAMPLE_REQUEST = PROJECT / "examples" / "request.json"
+
+
+def _step(text: str) -> None:
+    typer.secho(f"▶ {text}", fg=typer.colors.CYAN)
+
+
+def _flow_run(reference: str) -> str | None:
+    with unit_of_work() as session:
+        return load_request(session, reference).flow_run_id
+
+
+def _resume(reference: str, run_input: dict) -> bool:
+    """Answer the waiting run's form; False while the run has not reached the form yet."""
+    from cli.request import local_prefect
+    from flows.waits import wake
+
+    try:
+        with local_prefect():
+            return wake(_flow_run(reference), run_input)
+    except RuntimeError:  # the run waits for another form than this one (yet)
+        return False
+
+
+def demo(request_file: Path = typer.Option(EXAMPLE_REQUEST, "--request", exists=True, dir_okay=False,
+                                           help="The request body to submit (CONTRACT.md)"),
+         timeout: float = typer.Option(180, help="Give up after this many seconds")) -> None:
+    """Submit a sample request and walk it, step by step, to its decision notice (needs
+    `madoguchi up` running)."""
+    from cli.data import seed
+
+    settings = get_settings()
+    intake = f"http://127.0.0.1:{settings.intake_port}"
+    stub = f"http://127.0.0.1:{settings.mail_stub_port}"
+    ui = settings.prefect_api_url.removesuffix("/api")
+    try:
+        httpx.get(f"{intake}/healthz", timeout=3).raise_for_status()
+    except httpx.HTTPError:
+        typer.echo(f"the intake service does not answer at {intake}: start `madoguchi up` first", err=True)
+        raise typer.Exit(1) from None
+
+    _step("the example customer 山田 太郎 goes into the demo systems (loading twice adds nothing)")
+    seed(customers=200, fixture=EXAMPLE_SUBJECT, random_seed=0)
+    body = json.loads(request_file.read_text(encoding="utf-8"))
+    _step(f"the requester submits a {body['request_type']} request: POST {intake}/api/requests")
+    answer = httpx.post(f"{intake}/api/requests", json=body, timeout=10)
+    if answer.status_code != 201:
+        typer.echo(f"not accepted ({answer.status_code}): {answer.text}", err=True)
+        raise typer.Exit(1)
+    reference, token = answer.json()["reference"], answer.json()["status_token"]
+    bearer = {"Authorization": f"Bearer {token}"}
+    typer.echo(f"  reference {reference}, status token {token}")
+    typer.echo(f"  status page: {intake}/status?reference={reference} (the token is asked there)")
+
+    done: set[str] = set()
+    shown = None
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        view = httpx.get(f"{intake}/api/requests/{reference}", headers=bearer, timeout=10).json()
+        state = (view["status"], view["waiting_for"])
+        if state != shown:
+            shown = state
+            typer.echo(f"  status: {view['status']}" + (f" (waiting for {view['waiting_for']})"
+                                                        if view["waiting_for"] else ""))
+        if "run" not in done and (run_id := _flow_run(reference)):
+            done.add("run")
+            _step(f"the dispatcher started its flow run: {ui}/runs/flow-run/{run_id}")
+        if view["status"] in ("completed", "refused", "closed", "withdrawn"):
+            break
+        _act(view, reference, intake, stub, bearer, done)
+        time.sleep(0.5)
+    else:
+        typer.echo(f"{reference}: not finished after {timeout:.0f} s; see {ui}", err=True)
+        raise typer.Exit(1)
+    _ending(view, reference, stub)
+
+
+def _act(view: dict, reference: str, intake: str, stub: str, bearer: dict, done: set[str]) -> None:
+    """The next person's move, once each."""
+    waiting, status = view["waiting_for"], view["status"]
+    if waiting == "one_time_code" and "code" not in done and (code := inbox.latest_code(stub, reference)):
+        _step(f"the code mail reached the inbox ({stub}/messages); the requester enters {code}")
+        result = httpx.post(f"{intake}/api/requests/{reference}/identity-code", json={"code": code},
+                            headers=bearer, timeout=10).json()
+        typer.echo(f"  → {result.get('result')}")
+        done.add("code")
+    elif status == "review" and "review" not in done:
+        try:
+            answer = review_input(reference, [], "", "demo-operator")
+        except LookupError:
+            return  # the pre-screen has not proposed yet
+        if _resume(reference, answer):
+            _step("the operator confirms the pre-screen's proposal on the review form (Resume in the UI)")
+            done.add("review")
+    elif status == "awaiting_approval" and "approval" not in done:
+        if _resume(reference, {"approve": True, "officer": "demo-officer"}):
+            _step("the privacy officer signs off the refusal")
+            done.add("approval")
+    elif waiting == "payment" and "payment" not in done:
+        if _resume(reference, {"paid": True, "method": "bank_transfer", "operator": "demo-operator"}):
+            _step(f"the fee of ¥{view['fee']['amount_yen']:,} is paid; the operator confirms it")
+            done.add("payment")
+
+
+def _ending(view: dict, reference: str, stub: str) -> None:
+    _step(f"{reference} {view['status']}: outcome {view['outcome'] or '-'}"
+          + (f", reasons {', '.join(r['code'] for r in view['reasons'])}" if view["reasons"] else ""))
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        decision = [m for m in inbox.messages(stub, reference) if inbox.kind_of(m) == "decision"]
+        if decision:
+            typer.echo(f"\n--- the decision notice, as the requester reads it: {decision[-1]['subject']}")
+            typer.echo(inbox.text_of(decision[-1]).strip())
+            kinds = [inbox.kind_of(m) for m in inbox.messages(stub, reference)]
+            typer.echo(f"\nmail for {reference}: {', '.join(kinds)}  ({stub}/messages)")
+            return
+        time.sleep(0.5)
+    typer.echo("the decision notice has not reached the inbox yet", err=True)
