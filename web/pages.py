@@ -65,16 +65,19 @@ def body_from_form(form, lang: str) -> dict:
 def form_field(loc: tuple, message: str) -> str:
     """Where on the form an error of ``RequestCreate`` belongs."""
     parts = [str(p) for p in loc]
+    if parts[:2] == ["requester", "role"]:
+        return "role"  # the form's field is "role", not "requester_role"
     if parts[:1] in (["principal"], ["requester"]) and len(parts) > 1:
         return f"{parts[0]}_{parts[1]}"
     if parts[:2] == ["details", "corrections"]:
         return f"correction_{parts[-1]}" if len(parts) > 3 else "correction_requested"
     if parts[:1] == ["details"] and len(parts) > 1:
         return parts[1]
-    if "postal_address" in message:
-        return "postal_address"
-    if "correction" in message:
-        return "correction_requested"
+    if parts in ([], ["details"]):  # a model validator's own error: its message names the field
+        if "postal_address" in message:
+            return "postal_address"
+        if "correction" in message:
+            return "correction_requested"
     return parts[0] if parts else "form"
 
 
