@@ -1,0 +1,98 @@
+"""The monitors as Prefect runs them: a requester wait past its deadline closed and its
+waiting run woken; a warning and an escalation sent once over repeated runs and delivered; the
+work-queue and digest artifacts with references and links, and no personal data."""
+
+import json
+from datetime import timedelta
+from uuid import uuid4
+
+from sqlmodel import select
+
+from flows.monitor import daily_digest, sla_monitor
+from models.db import unit_of_work, utcnow
+from models.fulfilment import Notice
+from models.requests import RequestCreate
+from models.rules.deadlines import SlaStage, decision_clock
+from models.rules.vocabulary import Status
+from services import intake
+from services.clock import open_pause
+from services.common import load_request
+from tests.flows.conftest import PRINCIPAL, Run, submit
+
+
+def submitted_at(settings, received) -> str:
+    body = {"request_type": "disclosure", "principal": PRINCIPAL}
+    with unit_of_work(settings) as session:
+        return intake.submit(session, settings, RequestCreate.model_validate(body), now=received).reference
+
+
+def in_warning_stage(now):
+    """A receipt time whose request is past 70 % of its time but not yet due, whatever today is."""
+    for days in range(12, 0, -1):
+        received = now - timedelta(days=days)
+        if decision_clock(received, now=received).stage(now) is SlaStage.WARNING:
+            return received
+    raise AssertionError("no receipt time in the warning stage")
+
+
+def kinds(settings, kind: str) -> list[Notice]:
+    with unit_of_work(settings) as session:
+        return list(session.exec(select(Notice).where(Notice.kind == kind)))
+
+
+def latest_artifact(key: str):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactCollectionFilter, ArtifactCollectionFilterKey
+
+    with get_client(sync_client=True) as client:
+        (artifact,) = client.read_latest_artifacts(
+            artifact_filter=ArtifactCollectionFilter(key=ArtifactCollectionFilterKey(any_=[key])))
+    return artifact
+
+
+def test_a_requester_wait_past_its_deadline_is_closed_and_its_run_woken(desk):
+    reference = submit(desk)
+    run = Run(reference)
+    run.wait_until_paused()  # for the one-time code
+    with unit_of_work(desk) as session:
+        pause = open_pause(session, load_request(session, reference))
+        pause.deadline_at = utcnow() - timedelta(minutes=1)
+        session.add(pause)
+    report = sla_monitor()
+    assert (report["closed"], report["woken"]) == (1, 1)
+    assert run.join() == "refused"
+    with unit_of_work(desk) as session:
+        request = load_request(session, reference)
+        assert (request.status, request.reason_codes) == (Status.REFUSED, ["identity_not_verified"])
+    assert [n.state for n in kinds(desk, "decision")] == ["sent"]
+
+
+def test_warning_and_escalation_once_and_a_work_queue_without_personal_data(desk):
+    from tasks.monitor import ui_url
+
+    now = utcnow()
+    late, warned = submitted_at(desk, now - timedelta(days=16)), submitted_at(desk, in_warning_stage(now))
+    run_id = str(uuid4())
+    with unit_of_work(desk) as session:
+        load_request(session, late).flow_run_id = run_id
+
+    first, again = sla_monitor(), sla_monitor()
+    assert (first["warnings"], first["escalations"]) == (1, 1)
+    assert (again["warnings"], again["escalations"]) == (0, 0)
+    (warning,), (escalation,) = kinds(desk, "sla_warning"), kinds(desk, "privacy_officer_escalation")
+    assert (warning.context["reference"], escalation.context["reference"]) == (warned, late)
+    assert warning.state == escalation.state == "sent"
+    assert escalation.context["ui_url"] == f"{ui_url()}/runs/flow-run/{run_id}"
+
+    queue = latest_artifact("work-queue")
+    rows = {row["受付番号"]: row for row in json.loads(queue.data)}
+    assert {late, warned} <= set(rows)
+    assert rows[late]["フロー実行"] == f"{ui_url()}/runs/flow-run/{run_id}"
+    assert rows[late]["残り"].startswith("超過") and rows[warned]["残り"].startswith("残り")
+
+    assert daily_digest()["emailed"] and not daily_digest()["emailed"]
+    assert len(kinds(desk, "daily_digest")) == 1
+    digest = latest_artifact("sla-digest")
+    assert late in digest.data and warned in digest.data
+    shown = json.dumps([queue.model_dump(mode="json"), digest.model_dump(mode="json")], ensure_ascii=False)
+    assert not [value for value in PRINCIPAL.values() if value in shown]
