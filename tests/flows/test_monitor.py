@@ -42,7 +42,10 @@ def kinds(settings, kind: str) -> list[Notice]:
 
 def latest_artifact(key: str):
     from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import ArtifactCollectionFilter, ArtifactCollectionFilterKey
+    from prefect.client.schemas.filters import (
+        ArtifactCollectionFilter,
+        ArtifactCollectionFilterKey,
+    )
 
     with get_client(sync_client=True) as client:
         (artifact,) = client.read_latest_artifacts(
