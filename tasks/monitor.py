@@ -11,6 +11,8 @@ from models.settings import get_settings
 from services import sla, sla_report
 from services.deadlines import close_overdue
 
+BATCH = 200  # notices written per transaction
+
 
 def ui_url() -> str:
     """Prefect's UI address for links to runs: PREFECT_UI_URL, else the API's without ``/api``."""
@@ -47,9 +49,15 @@ def check_deadlines() -> dict:
     """Warn and escalate (each once), then publish the operators' work queue."""
     settings, now, ui = get_settings(), utcnow(), ui_url()
     with unit_of_work(settings) as session:
-        sent = sla.notify_deadlines(session, settings, sla.due_notices(session, now=now), now=now, ui_url=ui)
+        due = sla.due_notices(session, now=now)
         queue = sla.open_requests(session, limit=sla_report.WORK_QUEUE_ROWS)
         total = sla.count_open(session)
+    sent = sla.Sent([], [])
+    for start in range(0, len(due), BATCH):  # a backlog commits as it goes: no long write lock
+        with unit_of_work(settings) as session:
+            batch = sla.notify_deadlines(session, settings, due[start:start + BATCH], now=now, ui_url=ui)
+        sent.warnings += batch.warnings
+        sent.escalations += batch.escalations
     create_table_artifact(
         key="work-queue", table=sla_report.work_queue(queue, now=now, ui_url=ui),
         description=f"未完了の請求 {total}件（期限の近い順に{len(queue)}件、{now.astimezone(JST):%Y-%m-%d %H:%M} 時点）。"
