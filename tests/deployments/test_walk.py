@@ -2,7 +2,7 @@
 deployments, worker, dispatcher, SendGrid stub, intake service), a request submitted through
 the intake API and its one-time code, read from the stub's inbox, entered there; the review and the fee answered with `madoguchi operator` (the same
 resume API the Prefect UI's Resume form uses) after checking that the run is Suspended with a
-form, the request completed; then SIGTERM to `up` leaves no process behind.
+form, the request completed; then `madoguchi demo` walks one more; then SIGTERM to `up` leaves no process behind.
 
 Prints how long up → ready and submit → waiting for the code take."""
 
@@ -141,6 +141,11 @@ def test_walk_a_request_through_by_hand(env, tmp_path):
         until(lambda: {inbox.kind_of(m) for m in inbox.messages(stub, reference)}
               >= {"acknowledgement", "one_time_code", "decision"}, "acknowledgement, code and decision mail", 15)
         assert f"dispatched {reference}" in up_log()
+
+        demo = subprocess.run([*MADOGUCHI, "demo"], env=env, cwd=PROJECT, capture_output=True, text=True,
+                              timeout=180, stdin=subprocess.DEVNULL)
+        assert demo.returncode == 0, demo.stdout + demo.stderr
+        assert "completed: outcome granted" in demo.stdout and "決定のお知らせ" in demo.stdout, demo.stdout
     finally:
         if up.poll() is None:
             up.send_signal(signal.SIGTERM)
