@@ -1,6 +1,6 @@
-"""``madoguchi request``: what a requester does, from the command line — submit a request,
-enter the one-time code — until the intake service's web form and API exist (issue 4); and
-a request's status with no personal data in it. Everything goes through the services; the
+"""``madoguchi request``: what a requester does, from the command line (the intake service's
+form and API do the same): submit a request, enter the one-time code, read its mail; and a
+request's status with no personal data in it. Everything goes through the services; the
 dispatcher of ``madoguchi up`` gives a submitted request its flow run."""
 
 import json
@@ -9,6 +9,7 @@ from email import policy
 from email.parser import BytesParser
 from pathlib import Path
 
+import httpx
 import typer
 from pydantic import ValidationError
 
@@ -115,9 +116,28 @@ def status(reference: str, as_json: bool = typer.Option(False, "--json")) -> Non
 
 @app.command()
 def outbox(reference: str) -> None:
-    """The mail sent for a request, read from the file outbox (where notices go without
-    SendGrid): the requester's inbox, for a demo. Shows what the requester would read."""
+    """The mail sent for a request, as the requester would read it: from the SendGrid stub
+    `madoguchi up` runs, or from the file outbox when no stub answers."""
     settings = get_settings()
+    stub = f"http://127.0.0.1:{settings.mail_stub_port}"
+    try:
+        from mail import inbox
+
+        received = inbox.messages(stub, reference, timeout=2)
+    except (OSError, ValueError, httpx.HTTPError):
+        received = None
+    if received is not None:
+        for message in received:
+            typer.echo(f"--- {inbox.kind_of(message)}: {message['subject']}  ({stub}/messages)")
+            typer.echo(inbox.text_of(message).strip())
+        if not received:
+            typer.echo(f"{reference}: nothing at {stub}/messages yet", err=True)
+            raise typer.Exit(1)
+        return
+    _file_outbox(settings, reference)
+
+
+def _file_outbox(settings, reference: str) -> None:
     folder = settings.mail_outbox_dir or settings.data_dir / "outbox"
     found = []
     for meta_path in sorted(Path(folder).glob("*.json")):
