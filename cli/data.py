@@ -52,8 +52,11 @@ def seed(
 
 
 def systems(as_json: bool = typer.Option(False, "--json", help="Machine-readable")) -> None:
-    """The registered systems and what each holds."""
-    entries = summary(get_settings())
+    """The registered systems and what each holds, registered contractors included."""
+    from services.fulfilment import registry_for
+
+    settings = get_settings()
+    entries = summary(settings, registry_for(settings))
     if as_json:
         typer.echo(json.dumps(entries, ensure_ascii=False, indent=2))
         return

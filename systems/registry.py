@@ -99,9 +99,10 @@ def row_counts(registry: Registry, key: str) -> dict[str, int]:
                 for t in definition.metadata.sorted_tables if t is not definition.applied}
 
 
-def summary(settings: Settings | None = None) -> list[dict[str, Any]]:
-    """Per system: key, names, categories, retention duty, contractor, actions, row counts."""
-    registry = build_registry(settings)
+def summary(settings: Settings | None = None, registry: Registry | None = None) -> list[dict[str, Any]]:
+    """Per system: key, names, categories, retention duty, contractor, actions, row counts
+    (of ``registry``, e.g. with the registered contractors; else the demo systems)."""
+    registry = registry or build_registry(settings)
     out = []
     for info in registry:
         entry = info.to_dict()
