@@ -24,7 +24,7 @@ from tasks.request import send_notices
 @flow(name="sla-monitor", log_prints=False)
 def sla_monitor() -> dict:
     closed = close_overdue_waits()
-    woken = wake_closed_runs(closed)
+    woken = wake_closed_runs(closed) if closed else 0
     checked = check_deadlines()
     contractors = check_contractors()
     sent = send_notices()
