@@ -28,6 +28,8 @@ class Done:
 
 
 def _authorised(session, reference: str, token: str | None):
+    if "\x00" in reference:  # names nothing; PostgreSQL would refuse the query
+        raise NotFound
     try:
         return authorised(session, reference, token)
     except RequestNotFound:

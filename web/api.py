@@ -3,9 +3,10 @@ action that a waiting flow run needs wakes the run after the answer has gone out
 or absent Prefect never slows intake down."""
 
 from fastapi import APIRouter, BackgroundTasks, Depends, File, Form, Request, UploadFile
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import text
 
 from models.db import unit_of_work, utcnow
@@ -13,7 +14,7 @@ from models.requests import RequestCreate
 from models.settings import Settings, get_settings
 from services import documents, inquiries, intake
 from web import actions
-from web.guards import RateLimiter, client_of, enforce
+from web.guards import RateLimiter, client_of, enforce, refuse_nul
 
 router = APIRouter()
 bearer = HTTPBearer(auto_error=False, description="The status token given when the request was submitted")
@@ -38,6 +39,14 @@ class CodeIn(BaseModel):
 class ClarificationIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     text: str = Field(min_length=1, max_length=4000)
+
+
+def storable(body: BaseModel) -> None:
+    """A body with a NUL character is a 422 like any other field error (see refuse_nul)."""
+    try:
+        refuse_nul(body)
+    except ValidationError as exc:
+        raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]) from None
 
 
 def writes(request: Request, settings: Settings = Depends(get_settings)) -> None:
@@ -93,6 +102,7 @@ _NOT_FOUND = {404: {"description": "Unknown reference or wrong token"}}
              dependencies=[Depends(writes)],
              responses={422: {"description": "Field errors"}, 429: {"description": "Too many requests"}})
 def submit_request(body: RequestCreate, settings: Settings = Depends(get_settings)) -> SubmittedOut:
+    storable(body)
     per_address(settings, str((body.requester or body.principal).email))
     with unit_of_work(settings) as session:
         done = intake.submit(session, settings, body, now=utcnow(), channel="web")
@@ -108,6 +118,7 @@ def request_status(reference: str, lang: str | None = None, caller: Caller = Dep
              responses={**_NOT_FOUND, 409: {"description": "No code is awaited"},
                         422: {"description": "Wrong or expired code"}})
 def identity_code(reference: str, body: CodeIn, background: BackgroundTasks, caller: Caller = Depends()):
+    storable(body)
     done = caller(actions.enter_code, reference, body.code)
     _then_wake(background, caller, reference, done)
     if done.result in ("verified", "already_verified"):
@@ -147,6 +158,7 @@ def upload_document(reference: str, background: BackgroundTasks,
              responses={**_NOT_FOUND, 409: {"description": "No question is open"}})
 def answer_clarification(reference: str, body: ClarificationIn, background: BackgroundTasks,
                          caller: Caller = Depends()):
+    storable(body)
     done = caller(actions.clarify, reference, body.text)
     if done.result != "answered":
         return JSONResponse({"detail": "no question is waiting for an answer"}, status_code=409)
@@ -168,6 +180,7 @@ def withdraw(reference: str, background: BackgroundTasks, caller: Caller = Depen
              responses={422: {"description": "Field errors"}, 429: {"description": "Too many requests"}})
 def open_inquiry(body: inquiries.InquiryCreate, settings: Settings = Depends(get_settings)) -> dict:
     """An inquiry or a complaint; the answer comes by email (the reference is in it)."""
+    storable(body)
     per_address(settings, str(body.email))
     with unit_of_work(settings) as session:
         reference = inquiries.open_inquiry(session, settings, body, now=utcnow(), channel="web")

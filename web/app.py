@@ -42,6 +42,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.middleware("http")
     async def limit_body(request: Request, call_next):
+        if "\x00" in request.scope.get("path", ""):  # names nothing; PostgreSQL would refuse the query
+            return JSONResponse({"detail": "not found"}, status_code=404)
         length = request.headers.get("content-length", "")
         if length.isdigit() and int(length) > MAX_BODY_BYTES:
             return JSONResponse({"detail": "the request body is too large"}, status_code=413)

@@ -10,6 +10,8 @@ import time
 from collections import deque
 
 from fastapi import HTTPException, Request
+from pydantic import BaseModel, ValidationError
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 log = logging.getLogger("madoguchi.access")
 CSRF_COOKIE = "madoguchi_csrf"
@@ -44,6 +46,27 @@ def enforce(limiter: RateLimiter, bucket: str, key: str, *, limit: int, window_s
     if wait is not None:
         raise HTTPException(status_code=429, detail=f"too many requests ({bucket}); try again later",
                             headers={"Retry-After": str(max(1, int(wait + 0.999)))})
+
+
+def nul_fields(value, path: tuple = ()) -> list[tuple]:
+    """Where a NUL character sits in a model's data (PostgreSQL's text cannot hold one)."""
+    if isinstance(value, str):
+        return [path] if "\x00" in value else []
+    if isinstance(value, dict):
+        return [found for key, item in value.items() for found in nul_fields(item, (*path, key))]
+    if isinstance(value, list | tuple):
+        return [found for i, item in enumerate(value) for found in nul_fields(item, (*path, i))]
+    return []
+
+
+def refuse_nul(model: BaseModel) -> None:
+    """A NUL character is invalid input, refused next to its field like any other, not a 500
+    when PostgreSQL refuses it at commit (SQLite would have stored it)."""
+    found = nul_fields(model.model_dump(mode="json"))
+    if found:
+        raise ValidationError.from_exception_data(type(model).__name__, [
+            InitErrorDetails(type=PydanticCustomError("string_nul", "must not contain a NUL character"),
+                             loc=loc, input="") for loc in found])
 
 
 def client_of(request: Request) -> str:

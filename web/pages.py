@@ -16,7 +16,7 @@ from models.rules.vocabulary import GroundCode, RequestType, Role
 from models.settings import Settings, get_settings
 from services import documents, intake
 from web import actions, api
-from web.guards import csrf_ok, csrf_token, set_csrf_cookie
+from web.guards import csrf_ok, csrf_token, refuse_nul, set_csrf_cookie
 
 router = APIRouter(include_in_schema=False)
 _env = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"),
@@ -104,6 +104,7 @@ async def submit_form(request: Request, settings: Settings = Depends(get_setting
     api.writes(request, settings)
     try:
         data = RequestCreate.model_validate(body_from_form(form, lang))
+        refuse_nul(data)
     except ValidationError as exc:
         labels = _env.get_template(f"labels/{lang}.j2").module
         return page(request, "form.html", lang, status=422, values=dict(form),
@@ -161,6 +162,8 @@ async def _act(caller: api.Caller, action: str, reference: str, form) -> actions
         return caller(actions.resend_code, reference)
     if action == "clarification":
         text = str(form.get("text", "")).strip()[:4000]
+        if "\x00" in text:
+            return actions.Done("invalid_text")
         return caller(actions.clarify, reference, text) if text else actions.Done("empty_text")
     if action == "withdraw":
         return caller(actions.withdraw, reference)
