@@ -1,0 +1,233 @@
+"""The JSON API of CONTRACT.md, in-process: submission and status, one answer for an unknown
+reference and a wrong token, field errors that do not echo the input, the one-time code,
+document uploads, clarification and withdrawal, rate limits, and an access log without
+personal data."""
+
+import logging
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import select
+
+from disclosure.crypto import unseal
+from models.db import unit_of_work, utcnow
+from models.requests import Document
+from services import clarification
+from tests.web.conftest import body
+from tests.web.support import ask_for_code, example_systems, request_of, row_counts
+from web import api
+from web.app import create_app
+
+PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n" + "運転免許証 山田太郎 A1234567".encode() + b"\n%%EOF\n"
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+BAD_REFERENCE = "R-000101-ZZZZZZ"
+
+
+def submitted(client, **changes) -> tuple[str, dict]:
+    answer = client.post("/api/requests", json=body(**changes))
+    assert answer.status_code == 201, answer.text
+    return answer.json()["reference"], {"Authorization": f"Bearer {answer.json()['status_token']}"}
+
+
+def test_submit_answers_201_with_a_token_that_reads_the_status(client, web_settings):
+    answer = client.post("/api/requests", json=body())
+    assert answer.status_code == 201, answer.text
+    out = answer.json()
+    assert set(out) == {"reference", "status", "status_token"} and out["status"] == "received"
+    stored = request_of(web_settings, out["reference"])
+    assert out["status_token"] not in stored.status_token_hash and len(stored.status_token_hash) == 64
+    assert stored.flow_run_id is None  # pending dispatch, committed with the request
+
+    status = client.get(f"/api/requests/{out['reference']}",
+                        headers={"Authorization": f"Bearer {out['status_token']}"})
+    assert status.status_code == 200
+    view = status.json()
+    assert (view["reference"], view["status"], view["waiting_for"]) == (out["reference"], "received", None)
+    assert view["due_date"] and [e["status"] for e in view["timeline"]] == ["received"]
+    assert "taro" not in status.text and "山田" not in status.text  # no personal data on the status
+
+
+def test_unknown_reference_and_wrong_token_answer_alike(client):
+    reference, bearer = submitted(client)
+    wrong = {"Authorization": "Bearer " + "x" * 32}
+    answers = [client.get(f"/api/requests/{BAD_REFERENCE}", headers=bearer),
+               client.get(f"/api/requests/{reference}", headers=wrong),
+               client.get(f"/api/requests/{reference}"),
+               client.post(f"/api/requests/{reference}/withdraw", headers=wrong),
+               client.post(f"/api/requests/{BAD_REFERENCE}/withdraw", headers=bearer)]
+    assert {(a.status_code, a.text) for a in answers} == {(404, '{"detail":"not found"}')}
+    assert client.get(f"/api/requests/{reference}", headers=bearer).status_code == 200
+
+
+def test_field_errors_name_the_field_and_do_not_echo_the_input(client, web_settings):
+    before = row_counts(web_settings)
+    bad = body(principal={"email": "secret-address@@example", "phone": "phone-is-secret-42"},
+               request_type="correction", details={"delivery": "by-pigeon-secret"})
+    answer = client.post("/api/requests", json=bad)
+    assert answer.status_code == 422
+    fields = {e["field"] for e in answer.json()["detail"]}
+    assert {"principal.name", "principal.email", "principal.phone", "details.delivery"} <= fields, fields
+    assert all(set(e) == {"loc", "field", "msg", "type"} for e in answer.json()["detail"])
+    for secret in ("secret-address", "phone-is-secret", "by-pigeon"):
+        assert secret not in answer.text
+    assert row_counts(web_settings) == before
+
+    correction = client.post("/api/requests", json=body(request_type="correction"))
+    assert correction.status_code == 422 and "corrections" in correction.text
+
+
+@pytest.fixture
+def systems(web_settings):
+    with example_systems(web_settings) as registry:
+        yield registry
+
+
+def test_identity_code_verdicts(client, web_settings, systems):
+    reference, bearer = submitted(client)
+    url = f"/api/requests/{reference}/identity-code"
+    early = client.post(url, json={"code": "123456"}, headers=bearer)
+    assert (early.status_code, early.json()["result"]) == (409, "no_code")
+
+    code = ask_for_code(web_settings, systems, reference)
+    view = client.get(f"/api/requests/{reference}", headers=bearer).json()
+    assert (view["status"], view["waiting_for"]) == ("awaiting_requester", "one_time_code")
+    wrong = client.post(url, json={"code": "000000" if code != "000000" else "111111"}, headers=bearer)
+    assert wrong.status_code == 422
+    assert (wrong.json()["result"], wrong.json()["detail"][0]["field"]) == ("wrong", "code")
+    assert client.post(url, json={"code": ""}, headers=bearer).status_code == 422
+    assert client.post(url, json={"code": code}, headers={"Authorization": "Bearer nope"}).status_code == 404
+
+    right = client.post(url, json={"code": code}, headers=bearer)
+    assert (right.status_code, right.json()) == (200, {"reference": reference, "result": "verified"})
+    again = client.post(url, json={"code": code}, headers=bearer)
+    assert (again.status_code, again.json()["result"]) == (200, "already_verified")
+    assert client.post(f"{url}/resend", headers=bearer).status_code == 409
+    assert request_of(web_settings, reference).status == "identity_verification"
+
+
+def test_code_resend_issues_a_new_code(client, web_settings, systems):
+    reference, bearer = submitted(client)
+    first = ask_for_code(web_settings, systems, reference)
+    resent = client.post(f"/api/requests/{reference}/identity-code/resend", headers=bearer)
+    assert (resent.status_code, resent.json()["result"]) == (200, "issued")
+    second = ask_for_code(web_settings, systems, reference)  # the newest code notice
+    if second != first:
+        stale = client.post(f"/api/requests/{reference}/identity-code", json={"code": first}, headers=bearer)
+        assert stale.status_code == 422
+    ok = client.post(f"/api/requests/{reference}/identity-code", json={"code": second}, headers=bearer)
+    assert ok.json()["result"] == "verified"
+
+
+def test_documents_are_checked_by_content_and_stored_sealed(client, web_settings):
+    reference, bearer = submitted(client)
+    url = f"/api/requests/{reference}/documents"
+
+    def upload(data: bytes, content_type: str, kind: str = "identity_document", name: str = "id.pdf"):
+        return client.post(url, headers=bearer, data={"kind": kind}, files={"file": (name, data, content_type)})
+
+    taken = upload(PDF, "application/pdf")
+    assert taken.status_code == 201, taken.text
+    assert upload(PNG, "image/png", kind="power_of_attorney", name="poa.png").status_code == 201
+
+    for data, content_type, kind, field in [
+            (b"MZ\x90\x00 an executable renamed", "application/pdf", "identity_document", "file"),
+            (PNG, "application/pdf", "identity_document", "file"),  # says PDF, is a PNG
+            (b"", "application/pdf", "identity_document", "file"),
+            (PDF, "application/pdf", "selfie", "kind"),
+            (b"%PDF-" + b"0" * (10 * 1024 * 1024), "application/pdf", "identity_document", "file")]:
+        rejected = upload(data, content_type, kind=kind)
+        assert rejected.status_code == 422, (content_type, kind, rejected.text)
+        assert rejected.json()["detail"][0]["field"] == field
+    assert upload(PDF, "application/pdf").status_code == 201
+    too_big = client.post(url, headers=bearer, data={"kind": "identity_document"},
+                          files={"file": ("big.pdf", b"%PDF-" + b"0" * (12 * 1024 * 1024), "application/pdf")})
+    assert too_big.status_code == 413
+
+    with unit_of_work(web_settings) as session:
+        stored = [Path(d.stored_path) for d in session.exec(select(Document).order_by(Document.id))]
+    folder = Path(web_settings.data_dir) / "documents" / reference
+    assert len(stored) == 3 and all(p.parent == folder and p.suffix == ".sealed" for p in stored)
+    sealed = stored[0].read_bytes()
+    assert PDF not in sealed and b"%PDF" not in sealed and "山田".encode() not in sealed
+    assert len(sealed) > len(PDF)
+    assert unseal(web_settings, reference, sealed) == PDF
+
+
+def test_clarification_only_when_asked(client, web_settings):
+    reference, bearer = submitted(client)
+    url = f"/api/requests/{reference}/clarification"
+    assert client.post(url, json={"text": "2025年の注文です"}, headers=bearer).status_code == 409
+    assert client.post(url, json={"text": ""}, headers=bearer).status_code == 422
+    with unit_of_work(web_settings) as session:
+        clarification.ask(session, web_settings, reference, "対象の期間を教えてください", actor="operator:test",
+                          now=utcnow())
+    answered = client.post(url, json={"text": "2025年の注文です"}, headers=bearer)
+    assert (answered.status_code, answered.json()["result"]) == (200, "answered")
+    assert request_of(web_settings, reference).status == "review"
+    assert client.post(url, json={"text": "もう一度"}, headers=bearer).status_code == 409
+
+
+def test_withdraw_then_409(client, web_settings):
+    reference, bearer = submitted(client)
+    first = client.post(f"/api/requests/{reference}/withdraw", headers=bearer)
+    assert (first.status_code, first.json()) == (200, {"reference": reference, "status": "withdrawn"})
+    assert client.post(f"/api/requests/{reference}/withdraw", headers=bearer).status_code == 409
+    view = client.get(f"/api/requests/{reference}", headers=bearer).json()
+    assert view["status"] == "withdrawn" and [r["code"] for r in view["reasons"]] == ["request_withdrawn"]
+
+
+def limited_client(web_settings, **limits) -> TestClient:
+    api.limiter.__init__()
+    return TestClient(create_app(web_settings.model_copy(update=limits)))
+
+
+def test_rate_limit_per_client(web_settings):
+    with limited_client(web_settings, intake_rate_per_client=3, intake_rate_per_email=100) as client:
+        for i in range(3):
+            submitted(client, principal={**body()["principal"], "email": f"p{i}@example.jp"})
+        before = row_counts(web_settings)
+        blocked = client.post("/api/requests", json=body())
+        assert blocked.status_code == 429
+        assert 1 <= int(blocked.headers["Retry-After"]) <= 60
+        assert row_counts(web_settings) == before
+        assert client.post("/api/inquiries", json={"name": "山田", "email": "x@example.jp",
+                                                   "body": "質問"}).status_code == 429
+        assert client.get("/healthz").status_code == 200  # reads are not writes
+
+
+def test_rate_limit_per_address(web_settings):
+    with limited_client(web_settings, intake_rate_per_client=100, intake_rate_per_email=2) as client:
+        submitted(client)
+        submitted(client, principal={**body()["principal"], "email": "Taro@Example.co.jp"})  # same address
+        blocked = client.post("/api/requests", json=body())
+        assert blocked.status_code == 429 and int(blocked.headers["Retry-After"]) > 60  # an hour's window
+        agent = {"role": "appointed_agent", "name": "代理 花子", "email": "taro@example.co.jp"}
+        assert client.post("/api/requests", json=body(
+            principal={**body()["principal"], "email": "other@example.jp"}, requester=agent)).status_code == 429
+        submitted(client, principal={**body()["principal"], "email": "someone-else@example.jp"})
+
+
+def test_failed_lookups_are_limited_too(web_settings):
+    with limited_client(web_settings, intake_rate_per_client=5) as client:
+        answers = [client.get(f"/api/requests/{BAD_REFERENCE}", headers={"Authorization": "Bearer x"})
+                   for _ in range(7)]
+    assert [a.status_code for a in answers] == [404] * 5 + [429] * 2
+
+
+def test_access_log_names_routes_never_personal_data(client, caplog):
+    with caplog.at_level(logging.INFO, logger="madoguchi.access"):
+        reference, bearer = submitted(client)
+        token = bearer["Authorization"].split()[1]
+        client.get(f"/api/requests/{reference}?lang=en", headers=bearer)
+        client.post(f"/api/requests/{reference}/clarification", json={"text": "山田です"}, headers=bearer)
+        client.get("/unsubscribe?token=dGFyb0BleGFtcGxlLmNvLmpw.abc&lang=ja")
+        client.get(f"/status?reference={reference}")
+        client.post("/api/requests", json=body(principal={"name": "x", "email": "leak@@example"}))
+    lines = [r.getMessage() for r in caplog.records if r.name == "madoguchi.access"]
+    assert len(lines) >= 6
+    assert any(line.startswith("GET /api/requests/{reference} 200") for line in lines), lines
+    assert any(line.startswith("POST /api/requests 422") for line in lines), lines
+    log = "\n".join(lines)
+    for secret in (reference, token, "taro", "山田", "leak", "dGFyb0", "lang=", "?"):
+        assert secret not in log, secret
