@@ -135,11 +135,19 @@ def bench(settings: Settings, args) -> None:
         return rows, [row.notice_due(NOW) for row in rows]
 
     def monitor():
+        """As tasks.monitor.check_deadlines does it, without Prefect."""
         with unit_of_work(settings) as session:
-            sent = sla.notify_deadlines(session, settings, sla.due_notices(session, now=NOW), now=NOW,
-                                        ui_url="http://ui")
+            due = sla.due_notices(session, now=NOW)
             queue = sla.open_requests(session, limit=sla_report.WORK_QUEUE_ROWS)
-            return sent, sla_report.work_queue(queue, now=NOW, ui_url="http://ui"), sla.count_open(session)
+            total = sla.count_open(session)
+        sent = sla.Sent([], [])
+        for start in range(0, len(due), sla.NOTICE_BATCH):
+            with unit_of_work(settings) as session:
+                batch = sla.notify_deadlines(session, settings, due[start:start + sla.NOTICE_BATCH], now=NOW,
+                                             ui_url="http://ui")
+            sent.warnings += batch.warnings
+            sent.escalations += batch.escalations
+        return sent, sla_report.work_queue(queue, now=NOW, ui_url="http://ui"), total
 
     def day_digest():
         with unit_of_work(settings) as session:

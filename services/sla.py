@@ -27,6 +27,7 @@ from models.settings import Settings
 from services.common import audit
 
 WARNING, ESCALATION = "sla_warning", "privacy_officer_escalation"
+NOTICE_BATCH = 200  # notices written per transaction: a backlog commits as it goes
 
 
 class OpenRequest(NamedTuple):

@@ -11,8 +11,6 @@ from models.settings import get_settings
 from services import sla, sla_report
 from services.deadlines import close_overdue
 
-BATCH = 200  # notices written per transaction
-
 
 def ui_url() -> str:
     """Prefect's UI address for links to runs: PREFECT_UI_URL, else the API's without ``/api``."""
@@ -53,9 +51,9 @@ def check_deadlines() -> dict:
         queue = sla.open_requests(session, limit=sla_report.WORK_QUEUE_ROWS)
         total = sla.count_open(session)
     sent = sla.Sent([], [])
-    for start in range(0, len(due), BATCH):  # a backlog commits as it goes: no long write lock
+    for start in range(0, len(due), sla.NOTICE_BATCH):  # no long write lock on a backlog
         with unit_of_work(settings) as session:
-            batch = sla.notify_deadlines(session, settings, due[start:start + BATCH], now=now, ui_url=ui)
+            batch = sla.notify_deadlines(session, settings, due[start:start + sla.NOTICE_BATCH], now=now, ui_url=ui)
         sent.warnings += batch.warnings
         sent.escalations += batch.escalations
     create_table_artifact(
