@@ -127,9 +127,22 @@ def _transition(settings: Settings, notice_id: int, from_state: str, now: dateti
         return notice
 
 
+# What a notice carries only to be read once by its recipient: a one-time code, a download
+# link with its token. Kept until the provider has the message, then removed, so that the
+# app database never holds a usable code or link (only their hashes live elsewhere).
+SECRET_CONTEXT = ("code", "package_url")
+REMOVED = "(removed after sending)"
+
+
 def _mark_sent(settings: Settings, notice_id: int, message_id: str, now: datetime) -> None:
-    _transition(settings, notice_id, "sending", now, "notice.sent", state="sent",
-                provider_message_id=message_id, sent_at=now, last_error=None)
+    if _transition(settings, notice_id, "sending", now, "notice.sent", state="sent",
+                   provider_message_id=message_id, sent_at=now, last_error=None) is None:
+        return
+    with unit_of_work(settings) as session:
+        notice = session.get(Notice, notice_id)
+        if any(key in notice.context for key in SECRET_CONTEXT):
+            notice.context = {k: REMOVED if k in SECRET_CONTEXT else v for k, v in notice.context.items()}
+            session.add(notice)
 
 
 def reconcile(settings: Settings, port: EmailPort, now: datetime, report: DeliveryReport) -> None:

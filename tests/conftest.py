@@ -40,3 +40,13 @@ def prefect_api():
     with temporary_settings({PREFECT_SERVER_ANALYTICS_ENABLED: False}):
         with prefect_test_harness(server_startup_timeout=120):
             yield
+
+
+@pytest.fixture
+def mail_stub():
+    """The SendGrid-compatible stub the project ships, on a free port: mail goes through the
+    real `sendgrid` client to it."""
+    from mail.stub import SendGridStub
+
+    with SendGridStub() as stub:
+        yield stub

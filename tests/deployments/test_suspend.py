@@ -11,6 +11,7 @@ import pytest
 from sqlmodel import select
 
 from deployments import local
+from mail import inbox
 from models.db import unit_of_work, utcnow
 from models.fulfilment import Notice
 from models.rules.vocabulary import Status
@@ -27,10 +28,13 @@ pytestmark = pytest.mark.deployment
 
 
 @pytest.fixture
-def app_env(tmp_path, monkeypatch):
+def app_env(tmp_path, monkeypatch, mail_stub):
     """The app's settings, in this process and for the worker: a data folder, migrated,
-    the example subject seeded; autopilot for the steps a person would take at the desk."""
+    the example subject seeded; autopilot for the steps a person would take at the desk;
+    mail through the SendGrid adapter to the stub."""
     env = {
+        "MADOGUCHI_SENDGRID_HOST": mail_stub.url,
+        "MADOGUCHI_SENDGRID_API_KEY": "SG.test",
         "MADOGUCHI_DATA_DIR": str(tmp_path / "data"),
         "MADOGUCHI_SECRET_KEY": "deployment-test",
         "MADOGUCHI_AUTOPILOT": "1",
@@ -92,7 +96,7 @@ def children(worker) -> list[str]:
     return found
 
 
-def test_a_wait_for_the_requester_frees_the_worker(prefect_server, app_env, worker):
+def test_a_wait_for_the_requester_frees_the_worker(prefect_server, app_env, worker, mail_stub):
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.objects import StateType
     from prefect.deployments import run_deployment
@@ -153,9 +157,8 @@ def test_a_wait_for_the_requester_frees_the_worker(prefect_server, app_env, work
             assert request.status not in FINAL
 
         # The requester types the code from the email; the API wakes the run.
+        code = inbox.latest_code(mail_stub.url, reference)
         with unit_of_work(settings) as session:
-            code = session.exec(select(Notice).where(Notice.kind == "one_time_code")
-                                .order_by(Notice.id.desc())).first().context["code"]
             assert identity.submit_code(session, settings, reference, code, now=utcnow()) \
                 is identity.Verdict.VERIFIED
         resumed = time.time()

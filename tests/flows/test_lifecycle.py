@@ -3,6 +3,8 @@
 import pytest
 from sqlmodel import select
 
+from mail import inbox
+from mail.outbox import REMOVED
 from models.db import unit_of_work
 from models.fulfilment import FulfilmentAction
 from models.rules.vocabulary import Status
@@ -35,7 +37,8 @@ def test_disclosure_on_autopilot_ends_granted_with_a_package_link(autopilot):
     kinds = [n.kind for n in notices_of(settings, reference)]
     assert kinds == ["acknowledgement", "one_time_code", "fee_request", "decision"]
     decision = notices_of(settings, reference)[-1]
-    assert "/packages/" in decision.context["package_url"] and decision.state == "sent"
+    assert decision.state == "sent" and decision.context["package_url"] == REMOVED  # the link lives in the mail only
+    assert f"/packages/{reference}?token=" in inbox.text_of(inbox.messages(settings.sendgrid_host, reference)[-1])
 
 
 def test_erasure_with_a_ground_for_marketing_only_is_partially_granted(autopilot):

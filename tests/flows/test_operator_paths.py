@@ -4,6 +4,7 @@ failure waits for the privacy officer; the decision notice carries each reason c
 
 from sqlmodel import select
 
+from mail import inbox
 from models.db import unit_of_work
 from models.requests import DecisionItem
 from services.common import load_request
@@ -124,7 +125,7 @@ def test_each_ground_chosen_by_the_operator_is_signed_off_and_partially_granted(
     by_system = {i["system"]: i for i in context["items"]}
     for key, code in GROUNDS.items():
         assert by_system[key] == {"system": key, "outcome": "refused", "reasons": [code]}
-    assert "/packages/" in context["package_url"]
+    assert f"/packages/{reference}?token=" in inbox.text_of(inbox.messages(settings.sendgrid_host, reference)[-1])
     assert _actors(settings, reference, "request.review.decided") == {"operator:sato"}
     assert _actors(settings, reference, "request.approval.granted") == {"officer:tanaka"}
     assert _actors(settings, reference, "request.fee.paid") == {"operator:sato"}

@@ -4,6 +4,7 @@ and the records the law requires reach a later disclosure package built by the l
 
 import io
 import json
+import re
 import zipfile
 from datetime import timedelta
 from urllib.parse import parse_qs, urlparse
@@ -16,11 +17,12 @@ from sqlmodel import select
 from disclosure.download import open_package
 from flows.provision import provision_review
 from flows.waits import wake
+from mail import inbox
 from models.db import unit_of_work, utcnow
 from models.ledgers import ProvisionRecord
 from models.settings import get_settings
 from services import provision as service
-from tests.flows.conftest import Run, enter_code, notices_of, submit
+from tests.flows.conftest import Run, enter_code, submit
 from tests.flows.support import events_of
 from tests.flows.tickets import FlowThread, cli, run_id_of
 
@@ -112,7 +114,8 @@ def test_a_recorded_provision_appears_in_a_later_disclosure(autopilot, tmp_path)
     run = Run(reference)
     enter_code(settings, reference, run)
     assert run.join() == "completed"
-    token = parse_qs(urlparse(notices_of(settings, reference)[-1].context["package_url"]).query)["token"][0]
+    link = re.search(r"http\S+/packages/\S+", inbox.text_of(inbox.messages(settings.sendgrid_host, reference)[-1]))
+    token = parse_qs(urlparse(link.group(0)).query)["token"][0]
     with unit_of_work(settings) as session:
         _, blob = open_package(session, settings, reference, token, utcnow())
     package = json.loads(zipfile.ZipFile(io.BytesIO(blob)).read(f"{reference}-disclosure.json"))
