@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import select
 
-from mail.outbox import deliver_pending, enqueue
+from mail.outbox import REMOVED, deliver_pending, enqueue
 from mail.port import LookupUnavailable, OutgoingMessage, SendResult
 from mail.render import KINDS
 from mail.sendgrid_adapter import SendGridAdapter
@@ -65,6 +65,21 @@ def test_same_key_twice_is_one_notice_and_one_message(mail_settings, port, stub)
     deliver_pending(mail_settings, port, NOW)
     deliver_pending(mail_settings, port, NOW)
     assert len(stub.messages()) == 1
+
+
+def test_a_sent_notice_keeps_no_code_and_no_download_link(mail_settings, port, stub):
+    link = "http://intake.test/packages/R-1?token=secret-token"
+    code_id = _enqueue(mail_settings, "one_time_code", "R-1:code")
+    with unit_of_work(mail_settings) as session:
+        decision_id = enqueue(session, kind="decision", language="ja", recipient_email="taro@example.co.jp",
+                              idempotency_key="R-1:decision", now=NOW,
+                              context={**CONTEXTS["decision"], "package_url": link}).id
+    deliver_pending(mail_settings, port, NOW)
+    sent = {m["custom_args"]["notice_key"]: m["content"][0]["value"] for m in stub.messages()}
+    assert CONTEXTS["one_time_code"]["code"] in sent["R-1:code"] and link in sent["R-1:decision"]
+    code, decision = _notice(mail_settings, code_id), _notice(mail_settings, decision_id)
+    assert code.context["code"] == decision.context["package_url"] == REMOVED
+    assert code.context["reference"] == CONTEXTS["one_time_code"]["reference"]  # the rest is kept
 
 
 def test_enqueue_rolls_back_with_the_callers_transaction(mail_settings):
