@@ -73,7 +73,8 @@ def test_a_sent_notice_keeps_no_code_and_no_download_link(mail_settings, port, s
     with unit_of_work(mail_settings) as session:
         decision_id = enqueue(session, kind="decision", language="ja", recipient_email="taro@example.co.jp",
                               idempotency_key="R-1:decision", now=NOW,
-                              context={**CONTEXTS["decision"], "package_url": link}).id
+                              context={**CONTEXTS["decision"], "package_url": link,
+                                       "package_expires_at": "2026-12-08"}).id
     deliver_pending(mail_settings, port, NOW)
     sent = {m["custom_args"]["notice_key"]: m["content"][0]["value"] for m in stub.messages()}
     assert CONTEXTS["one_time_code"]["code"] in sent["R-1:code"] and link in sent["R-1:decision"]
