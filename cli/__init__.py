@@ -2,7 +2,7 @@
 
 import typer
 
-from cli import audit, contractor, data, demo, inquiry, operator, provision, request
+from cli import audit, contractor, data, demo, inquiry, monitor, operator, provision, request
 
 
 
@@ -19,6 +19,7 @@ app.add_typer(request.app, name="request")
 app.add_typer(provision.app, name="provision", callback=_local_prefect)
 app.add_typer(inquiry.app, name="inquiry", callback=_local_prefect)
 app.add_typer(contractor.app, name="contractor", callback=_local_prefect)
+app.add_typer(monitor.app, name="monitor")
 app.command("migrate")(data.migrate)
 app.command("seed")(data.seed)
 app.command("systems")(data.systems)

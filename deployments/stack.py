@@ -186,6 +186,7 @@ def _banner(stack: Stack, say) -> None:
     say(f"  API             {stack.intake_url}/docs")
     say(f"  Prefect UI      {stack.ui_url}")
     say(f"  waiting runs    {stack.ui_url}/runs?state=Paused&state=Suspended")
+    say(f"  work queue      {stack.ui_url}/artifacts/key/work-queue   (SLA monitor, every 15 min)")
     if stack.stub_url:
         say(f"  inbox (stub)    {stack.stub_url}/messages")
     else:

@@ -146,6 +146,7 @@ def test_walk_a_request_through_by_hand(env, tmp_path):
                               timeout=180, stdin=subprocess.DEVNULL)
         assert demo.returncode == 0, demo.stdout + demo.stderr
         assert "completed: outcome granted" in demo.stdout and "決定のお知らせ" in demo.stdout, demo.stdout
+        assert {"closed", "warnings", "escalations"} <= set(json.loads(cli(env, "monitor", "run")))
     finally:
         if up.poll() is None:
             up.send_signal(signal.SIGTERM)
