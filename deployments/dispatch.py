@@ -53,7 +53,7 @@ def current_api_url() -> str | None:
     return PREFECT_API_URL.value()
 
 
-def create_runs(todo: list[tuple[str, str]], parallel: int = 4) -> dict[str, str | Exception]:
+def create_runs(todo: list[tuple[str, str]], parallel: int = 1) -> dict[str, str | Exception]:
     """``reference → run id`` (or the error that stopped it) for ``(reference, deployment)``
     pairs: one client and one deployment lookup per round, a few creations at a time, each
     with the reference as idempotency key (as ``run_deployment`` would, without its
