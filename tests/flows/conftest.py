@@ -64,37 +64,38 @@ def submit(settings, request_type="disclosure", **changes) -> str:
         return intake.submit(session, settings, RequestCreate.model_validate(body), now=_now()).reference
 
 
-class Run:
-    """A lifecycle flow run in a thread, as a worker would run it, that a test talks to."""
+class FlowThread:
+    """A flow run in a thread, as a worker would run it, that a test talks to; ``run_id_of``
+    reads the run id the flow stored for ``reference``."""
 
-    def __init__(self, reference: str):
-        from flows.lifecycle import lifecycle
-
+    def __init__(self, flow, reference: str, run_id_of):
         self.reference, self.result, self.error = reference, None, None
+        self.run_id_of = run_id_of
 
         def target():
             try:
-                self.result = lifecycle(reference)
+                self.result = flow(reference)
             except BaseException as exc:  # noqa: BLE001 - reported by join()
                 self.error = exc
 
         self.thread = threading.Thread(target=target, daemon=True)
         self.thread.start()
 
-    def wait_until_paused(self, timeout: float = 60) -> None:
+    def wait_until_paused(self, timeout: float = 60, after: int | None = None) -> str:
+        """The run id once the run waits (with ``after``: at a pause key ending in that count)."""
         from uuid import UUID
 
         from prefect.client.orchestration import get_client
 
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            with unit_of_work() as session:
-                run_id = load_request(session, self.reference).flow_run_id
+            run_id = self.run_id_of(self.reference)
             if run_id:
                 with get_client(sync_client=True) as client:
                     state = client.read_flow_run(UUID(run_id)).state
-                if state is not None and state.is_paused():
-                    return
+                if state is not None and state.is_paused() and \
+                        (after is None or state.state_details.pause_key.endswith(f"-{after}")):
+                    return run_id
             if not self.thread.is_alive():
                 raise AssertionError(f"flow ended instead of waiting: {self.result} {self.error!r}")
             time.sleep(0.2)
@@ -103,17 +104,28 @@ class Run:
     def answer(self, run_input: dict | None = None) -> None:
         from flows.waits import wake
 
-        self.wait_until_paused()
-        with unit_of_work() as session:
-            run_id = load_request(session, self.reference).flow_run_id
-        assert wake(run_id, run_input)
+        assert wake(self.wait_until_paused(), run_input)
 
-    def join(self, timeout: float = 90) -> str:
+    def join(self, timeout: float = 90):
         self.thread.join(timeout)
         assert not self.thread.is_alive(), "the flow run did not finish"
         if self.error:
             raise self.error
         return self.result
+
+
+def request_run_id(reference: str) -> str | None:
+    with unit_of_work() as session:
+        return load_request(session, reference).flow_run_id
+
+
+class Run(FlowThread):
+    """A lifecycle flow run in a thread."""
+
+    def __init__(self, reference: str):
+        from flows.lifecycle import lifecycle
+
+        super().__init__(lifecycle, reference, request_run_id)
 
 
 def enter_code(settings, reference: str, run: Run) -> None:

@@ -3,9 +3,6 @@ privacy officer's forms answered through the command line (the same resume the U
 the contractor's records found for a disclosure while registered and gone from the registry after;
 a contractor rejected on a hard blocker without a wait; re-running changes nothing twice."""
 
-import threading
-import time
-from uuid import UUID
 
 from sqlalchemy import insert, select as sa_select
 from sqlmodel import select
@@ -21,50 +18,21 @@ from services import contractors as service
 from services.fulfilment import registry_for
 from systems import db as systems_db
 from systems.demo import delivery_contractor
-from tests.flows.conftest import Run, enter_code, submit
+from tests.flows.conftest import FlowThread, Run, enter_code, submit
 from tests.flows.support import request_of
 from tests.services.test_contractors import application
 
 
-class ContractorRun:
+def contractor_run_id(reference: str) -> str | None:
+    with unit_of_work() as session:
+        return service.load_contractor(session, reference).flow_run_id
+
+
+def contractor_run(reference: str) -> FlowThread:
     """The contractor flow in a thread, as a worker would run it."""
+    from flows.contractors import contractor
 
-    def __init__(self, reference: str):
-        from flows.contractors import contractor
-
-        self.reference, self.result, self.error = reference, None, None
-
-        def target():
-            try:
-                self.result = contractor(reference)
-            except BaseException as exc:  # noqa: BLE001 - reported by join()
-                self.error = exc
-
-        self.thread = threading.Thread(target=target, daemon=True)
-        self.thread.start()
-
-    def wait_until_paused(self, timeout: float = 60) -> None:
-        from prefect.client.orchestration import get_client
-
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with unit_of_work() as session:
-                run_id = service.load_contractor(session, self.reference).flow_run_id
-            if run_id:
-                with get_client(sync_client=True) as client:
-                    state = client.read_flow_run(UUID(run_id)).state
-                if state is not None and state.is_paused():
-                    return
-            assert self.thread.is_alive(), f"flow ended instead of waiting: {self.result} {self.error!r}"
-            time.sleep(0.2)
-        raise AssertionError("the flow run did not pause")
-
-    def join(self, timeout: float = 90) -> str:
-        self.thread.join(timeout)
-        assert not self.thread.is_alive(), "the flow run did not finish"
-        if self.error:
-            raise self.error
-        return self.result
+    return FlowThread(contractor, reference, contractor_run_id)
 
 
 def apply(settings, **changes) -> str:
@@ -99,7 +67,7 @@ def test_a_contractor_from_application_to_offboarding(desk, monkeypatch):
     settings = desk
     reference = apply(settings)
     key = service.system_key(reference)
-    run = ContractorRun(reference)
+    run = contractor_run(reference)
     run.wait_until_paused()  # the privacy officer's approval
     assert key not in registry_for(settings).keys()
     cli("approve", reference, "--officer", "cso")
@@ -129,7 +97,7 @@ def test_a_contractor_from_application_to_offboarding(desk, monkeypatch):
     with unit_of_work(settings) as session:
         supervision.revoke(session, settings, reference, now=utcnow(), actor="officer:cso")
     assert key not in registry_for(settings).keys()
-    run = ContractorRun(reference)
+    run = contractor_run(reference)
     run.wait_until_paused()
     cli("certificate", reference, "DEL-2026-0042", "--officer", "cso")
     assert run.join() == "offboarded"
@@ -140,17 +108,17 @@ def test_a_contractor_from_application_to_offboarding(desk, monkeypatch):
 
     # again: nothing is done twice
     before = trail(settings, reference)
-    assert ContractorRun(reference).join() == "offboarded"
+    assert contractor_run(reference).join() == "offboarded"
     assert trail(settings, reference) == before
 
 
 def test_a_contractor_rejected_on_a_hard_blocker(desk):
     settings = desk
     reference = apply(settings, questionnaire__accepts_breach_notice=False)
-    assert ContractorRun(reference).join() == "rejected"  # no wait for the officer
+    assert contractor_run(reference).join() == "rejected"  # no wait for the officer
     events = trail(settings, reference)
     assert events == ["contractor.applied", "contractor.assessed", "contractor.status"]
-    assert ContractorRun(reference).join() == "rejected"
+    assert contractor_run(reference).join() == "rejected"
     assert trail(settings, reference) == events
     assert service.system_key(reference) not in registry_for(settings).keys()
 
@@ -158,7 +126,7 @@ def test_a_contractor_rejected_on_a_hard_blocker(desk):
 def test_the_officer_is_asked_again_when_approving_a_contract_with_a_missing_clause(desk):
     settings = desk
     reference = apply(settings, contract__clauses=["confidentiality"])
-    run = ContractorRun(reference)
+    run = contractor_run(reference)
     run.wait_until_paused()
     cli("approve", reference)  # refused by the rules: asked again
     run.wait_until_paused()

@@ -13,7 +13,7 @@ from models.db import unit_of_work, utcnow
 from models.fulfilment import Notice
 from services.inquiries import InquiryCreate, load_inquiry, open_inquiry
 from tests.flows.support import events_of
-from tests.flows.tickets import FlowThread, cli
+from tests.flows.tickets import cli, ticket_run
 
 NAME, EMAIL = "山田 太郎", "taro@example.co.jp"
 BODY = "先月の注文 A-100 の配送先住所を消してほしい。東京都江東区豊洲の件です。"
@@ -35,7 +35,7 @@ def mail_of(settings, reference) -> list[Notice]:
 def test_an_inquiry_answered_on_the_form_is_emailed_once_and_leaves_nothing_personal_in_prefect(desk):
     settings = desk
     reference = open_(settings)
-    run = FlowThread(inquiry, reference)
+    run = ticket_run(inquiry, reference)
     run_id = run.wait_until_paused(after=0)
     assert [(n.kind, n.state) for n in mail_of(settings, reference)] == [("inquiry_acknowledgement", "sent")]
     assert wake(run_id, {"answer": "", "operator": "suzuki"})  # submitted empty: asked again
@@ -71,7 +71,7 @@ def test_an_inquiry_answered_on_the_form_is_emailed_once_and_leaves_nothing_pers
 def test_an_inquiry_answered_from_the_command_line(desk):
     settings = desk
     reference = open_(settings, kind="inquiry", language="en", body="How long do you keep call recordings?")
-    run = FlowThread(inquiry, reference)
+    run = ticket_run(inquiry, reference)
     run.wait_until_paused()
     output = cli("inquiry", "answer", reference, "--text", "We keep them for one year.", "--operator", "sato")
     assert "the flow run sends it" in output

@@ -24,7 +24,7 @@ from models.settings import get_settings
 from services import provision as service
 from tests.flows.conftest import Run, enter_code, submit
 from tests.flows.support import events_of
-from tests.flows.tickets import FlowThread, cli, run_id_of
+from tests.flows.tickets import cli, ticket_run, run_id_of
 
 SUBJECT = {"email": "taro@example.co.jp", "name": "山田 太郎"}
 POLICE = {"third_party": {"kind": "police", "name": "警視庁豊洲警察署"}, "subject": SUBJECT,
@@ -60,7 +60,7 @@ def records_of(settings, reference) -> list[ProvisionRecord]:
 def test_police_inquiry_without_legal_basis_is_refused_even_when_the_officer_says_provide(desk, tmp_path):
     settings = desk
     reference = enter(settings, tmp_path, POLICE)  # no written inquiry (照会書)
-    run = FlowThread(provision_review, reference)
+    run = ticket_run(provision_review, reference)
     run.wait_until_paused(after=0)
     cli("provision", "decide", reference, "--officer", "sato")  # "provide": not allowed
     run.wait_until_paused(after=1)  # asked again, with the reason on the form
@@ -75,7 +75,7 @@ def test_police_inquiry_without_legal_basis_is_refused_even_when_the_officer_say
 def test_police_inquiry_with_its_written_inquiry_is_provided_and_recorded(desk, tmp_path):
     settings = desk
     reference = enter(settings, tmp_path, {**POLICE, "document_ref": "豊洲署刑組第123号"})
-    run = FlowThread(provision_review, reference)
+    run = ticket_run(provision_review, reference)
     run_id = run.wait_until_paused()
     assert wake(run_id, {"decision": "provide", "note": "", "officer": "sato"})  # the UI's Resume form
     assert run.join() == "provided"
