@@ -42,6 +42,14 @@ def desk(tmp_path, monkeypatch, prefect_api, mail_stub):
     get_settings.cache_clear()
 
 
+@pytest.fixture
+def autopilot(monkeypatch, desk):
+    """The desk with every operator and officer decision taken by the pre-screen's proposal."""
+    monkeypatch.setenv("MADOGUCHI_AUTOPILOT", "1")
+    get_settings.cache_clear()
+    return get_settings()
+
+
 def prepare_example(settings):
     """The app database migrated and the CONTRACT.md example subject in systems and app DB."""
     upgrade(settings)

@@ -4,26 +4,17 @@ fulfilment actions, audit events, the demo systems' key ledgers, and the operato
 import json
 import time
 
-import pytest
 from sqlalchemy import select as sa_select
 from sqlmodel import select
 
 from models.audit import AuditEvent
 from models.db import unit_of_work
 from models.fulfilment import FulfilmentAction
-from models.settings import get_settings
 from services.common import load_request
 from systems import db as systems_db
 from systems.fixture import load_fixture_into_systems
 from systems.registry import build_registry
 from tests.flows.conftest import FIXTURE
-
-
-@pytest.fixture
-def autopilot(monkeypatch, desk):
-    monkeypatch.setenv("MADOGUCHI_AUTOPILOT", "1")
-    get_settings.cache_clear()
-    return get_settings()
 
 
 def subject(**changes) -> dict:

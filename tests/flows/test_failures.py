@@ -18,7 +18,7 @@ from models.settings import get_settings
 from services import identity
 from services.common import load_request
 from tests.flows.conftest import Run, enter_code, notices_of, submit
-from tests.flows.support import (actions_of, autopilot, customer_row, events_of, ledgers,  # noqa: F401
+from tests.flows.support import (actions_of, customer_row, events_of, ledgers,
                                  operator, reload_subject, sent_keys, request_of, wait_for)
 
 REPO = Path(__file__).resolve().parents[2]

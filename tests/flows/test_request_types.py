@@ -8,7 +8,7 @@ from models.db import unit_of_work, utcnow
 from models.fixtures import load_fixture_into_app
 from systems.fixture import Fixture
 from tests.flows.conftest import Run, enter_code, notices_of, submit
-from tests.flows.support import (actions_of, autopilot, customer_row, events_of, ledgers,  # noqa: F401
+from tests.flows.support import (actions_of, customer_row, events_of, ledgers,
                                  reload_subject, request_of, subject)
 
 NEW_PHONE = "090-8765-4321"
