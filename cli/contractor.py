@@ -11,24 +11,18 @@ from pathlib import Path
 import typer
 from pydantic import BaseModel, ValidationError
 
-from models.contractor_application import CertificateIn, ContractorApplication, QuestionnaireIn
+from cli.files import read_model
+from models.contractor_application import (
+    CertificateIn,
+    ContractorApplication,
+    QuestionnaireIn,
+)
 from models.db import unit_of_work, utcnow
 from models.settings import get_settings
 from services import contractors as service
 
 app = typer.Typer(no_args_is_help=True, help="Contractors: application, approval, supervision, offboarding.")
 DEPLOYMENT = "contractor-onboarding/contractor-onboarding"
-
-
-def _read(file: Path, model: type[BaseModel]) -> BaseModel:
-    try:
-        return model.model_validate(json.loads(file.read_text(encoding="utf-8")))
-    except json.JSONDecodeError as exc:
-        typer.echo(f"{file}: not JSON: {exc}", err=True)
-    except ValidationError as exc:
-        for error in exc.errors():
-            typer.echo(f"{'.'.join(map(str, error['loc'])) or '(body)'}: {error['msg']}", err=True)
-    raise typer.Exit(2)
 
 
 def _load(reference: str):
@@ -67,7 +61,7 @@ def _answer(reference: str, run_input: dict) -> None:
 def apply(file: Path = typer.Argument(..., exists=True, dir_okay=False,
                                       help="An application as JSON (examples/contractor_application.json)")) -> None:
     """Record an application and start its onboarding run; prints the reference."""
-    data = _read(file, ContractorApplication)
+    data = read_model(file, ContractorApplication)
     settings = get_settings()
     try:
         with unit_of_work(settings) as session:
@@ -135,7 +129,7 @@ def reassess(reference: str,
     """Reassess now, on an audit report (or on the last answers), and start the run that scores it."""
     from services.contractor_supervision import NotSupervised, request_reassessment
 
-    answers = _read(report, QuestionnaireIn) if report else None
+    answers = read_model(report, QuestionnaireIn) if report else None
     certs = None
     if certificates:
         certs = [_validated(CertificateIn, c) for c in json.loads(certificates.read_text(encoding="utf-8"))]

@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 import typer
-from pydantic import ValidationError
 
+from cli.files import read_model
 from models.db import unit_of_work, utcnow
 from models.settings import get_settings
 from services import provision as service
@@ -32,15 +32,7 @@ def request(file: Path = typer.Argument(..., exists=True, dir_okay=False,
             operator: str = typer.Option("operator", help="Your name, for the audit trail")) -> None:
     """Enter a third party's request (police inquiry, court, tax office, partner): prints its
     reference; the dispatcher of `madoguchi up` starts its review run."""
-    try:
-        data = service.ProvisionRequestCreate.model_validate(json.loads(file.read_text(encoding="utf-8")))
-    except json.JSONDecodeError as exc:
-        typer.echo(f"{file}: not JSON: {exc}", err=True)
-        raise typer.Exit(2) from None
-    except ValidationError as exc:
-        for error in exc.errors():
-            typer.echo(f"{'.'.join(str(p) for p in error['loc']) or '(body)'}: {error['msg']}", err=True)
-        raise typer.Exit(2) from None
+    data = read_model(file, service.ProvisionRequestCreate)
     settings = get_settings()
     with unit_of_work(settings) as session:
         reference = service.enter(session, settings, data, now=utcnow(), actor=f"operator:{operator}")

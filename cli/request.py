@@ -11,8 +11,8 @@ from pathlib import Path
 
 import httpx
 import typer
-from pydantic import ValidationError
 
+from cli.files import read_model
 from models.db import unit_of_work, utcnow
 from models.requests import RequestCreate
 from models.rules.deadlines import jst_date
@@ -52,17 +52,7 @@ def submit(file: Path = typer.Argument(..., exists=True, dir_okay=False,
     """Submit a request: prints its reference and the requester's status token."""
     from services import intake
 
-    try:
-        body = json.loads(file.read_text(encoding="utf-8"))
-        data = RequestCreate.model_validate(body)
-    except json.JSONDecodeError as exc:
-        typer.echo(f"{file}: not JSON: {exc}", err=True)
-        raise typer.Exit(2) from None
-    except ValidationError as exc:
-        for error in exc.errors():
-            where = ".".join(str(part) for part in error["loc"]) or "(body)"
-            typer.echo(f"{where}: {error['msg']}", err=True)
-        raise typer.Exit(2) from None
+    data = read_model(file, RequestCreate)
     settings = get_settings()
     with unit_of_work(settings) as session:
         done = intake.submit(session, settings, data, now=utcnow(), channel="cli")
