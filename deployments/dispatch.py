@@ -103,18 +103,18 @@ def _dispatch(settings: Settings, todo: list[tuple[str, str]], api_url: str | No
         created = create_runs([(ref, TICKET_DEPLOYMENTS.get(kind, DEPLOYMENT)) for kind, ref in todo])
     except Exception as exc:  # noqa: BLE001 - e.g. a deployment not registered yet: all stay pending
         created = {ref: exc for _, ref in todo}
-    with unit_of_work(settings) as session:
-        for kind, reference in todo:
-            run_id = created[reference]
-            if isinstance(run_id, Exception):
-                done.pending.append(reference)
-                done.error = done.error or f"{type(run_id).__name__}: {run_id}"
-            elif kind == "request":
+    for kind, reference in todo:
+        run_id = created[reference]
+        if isinstance(run_id, Exception):
+            done.pending.append(reference)
+            done.error = done.error or f"{type(run_id).__name__}: {run_id}"
+            continue
+        with unit_of_work(settings) as session:  # one short transaction each: intake writes too
+            if kind == "request":
                 service.mark_dispatched(session, settings, reference, run_id, now=utcnow())
             else:
                 service.mark_ticket_dispatched(session, settings, kind, reference, run_id, now=utcnow())
-            if not isinstance(run_id, Exception):
-                done.dispatched.append(reference)
+        done.dispatched.append(reference)
     if done.error:
         log.warning("dispatch failed (%s): %d request(s) left pending", done.error, len(done.pending))
     return done
