@@ -6,13 +6,34 @@ from datetime import datetime
 from sqlmodel import Session, select
 
 from mail.outbox import enqueue
+from models.fulfilment import FulfilmentAction
 from models.requests import DecisionItem
 from models.rules.vocabulary import Outcome, ReasonCode, Status
 from models.settings import Settings
 from services import clock
 from services.common import audit, load_request, move, requester_of
 
-_ITEM_OUTCOME = {"grant": "granted", "alternative": "restricted", "refuse": "refused", "not_held": "granted"}
+_ITEM_OUTCOME = {"grant": "granted", "alternative": "restricted", "refuse": "refused", "not_held": "not_held"}
+
+
+def notice_items(session: Session, request_id: int) -> list[dict]:
+    """Per decided item: the system, the field for a correction, what became of it. A system
+    an operator skipped at fulfilment reads "not carried out", not "granted"."""
+    skipped = set(session.exec(select(FulfilmentAction.system_key).where(
+        FulfilmentAction.request_id == request_id, FulfilmentAction.state == "skipped")))
+    items = session.exec(select(DecisionItem).where(DecisionItem.request_id == request_id)
+                         .order_by(DecisionItem.id)).all()
+    out = []
+    for i in items:
+        if not i.final_action:
+            continue
+        outcome = _ITEM_OUTCOME.get(i.final_action, "refused")
+        if outcome == "granted" and i.system_key in skipped:
+            outcome = "not_carried_out"
+        field = i.item_key.partition(":")[2] or None
+        out.append({"system": i.system_key or i.item_key.partition(":")[0], "outcome": outcome,
+                    "reasons": list(i.final_reasons), **({"field": field} if field else {})})
+    return out
 
 
 def close(session: Session, settings: Settings, reference: str, *, status: Status,
@@ -25,13 +46,10 @@ def close(session: Session, settings: Settings, reference: str, *, status: Statu
     clock.resume(session, request, now=now)
     request.outcome, request.reason_codes, request.closed_at = outcome, [str(r) for r in reasons], now
     move(session, settings, request, status, now=now, actor=actor)
-    items = session.exec(select(DecisionItem).where(DecisionItem.request_id == request.id)
-                         .order_by(DecisionItem.id)).all()
     context = {
         "reference": reference, "request_type": str(request.request_type),
         "outcome": str(outcome or Outcome.REFUSED), "reasons": [str(r) for r in reasons],
-        "items": [{"system": i.system_key or i.item_key, "outcome": _ITEM_OUTCOME.get(i.final_action or "", "refused"),
-                   "reasons": list(i.final_reasons)} for i in items if i.final_action],
+        "items": notice_items(session, request.id),
     }
     if package:
         context |= package

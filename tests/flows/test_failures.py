@@ -76,7 +76,10 @@ def test_a_system_that_keeps_failing_waits_and_is_skipped_by_the_operator(faults
     assert ledgers(settings)["marketing"] == []
     skipped = events_of(settings, reference, "fulfilment.skip")
     assert [(e.actor, e.details["reason_given"]) for e in skipped] == [("operator:suzuki", True)]
-    assert notices_of(settings, reference)[-1].kind == "decision"
+    decision = notices_of(settings, reference)[-1]
+    assert decision.kind == "decision"
+    by_system = {i["system"]: i["outcome"] for i in decision.context["items"]}
+    assert by_system["marketing"] == "not_carried_out"  # skipped, so not told it was done
 
 
 CRASH = textwrap.dedent("""

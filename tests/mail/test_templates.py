@@ -54,3 +54,17 @@ def test_service_notices_say_they_go_to_opted_out_addresses_too():
 def test_a_missing_context_key_fails_loudly():
     with pytest.raises(Exception, match="reference"):
         render("one_time_code", "ja", {**BASE, "code": "1", "expires_minutes": 5})
+
+
+@pytest.mark.parametrize("language, words", [
+    ("ja", ("保有個人データはございません", "対応できませんでした", "お客様情報（顧客マスタ）（電話番号）")),
+    ("en", ("we hold no retained personal data here", "could not be carried out", "Customer record (phone number)")),
+])
+def test_decision_items_say_not_held_not_carried_out_and_the_corrected_field(language, words):
+    items = [{"system": "support", "outcome": "not_held", "reasons": ["no_retained_personal_data"]},
+             {"system": "billing", "outcome": "not_carried_out", "reasons": []},
+             {"system": "customers", "field": "phone", "outcome": "granted", "reasons": []}]
+    context = {**BASE, **CONTEXTS["decision"], "request_type": "correction", "items": items}
+    rendered = render("decision", language, context)
+    for text in (rendered.text, rendered.html):
+        assert all(w in text for w in words), text
