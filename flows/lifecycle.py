@@ -17,6 +17,7 @@ from models.settings import get_settings
 from services import clarification, closing, fees, identity
 from services.clock import open_pause
 from services.common import load_request, move
+from services.fulfilment import registry_for
 from tasks.fulfilment import fulfil
 from tasks.request import complete_request, propose_review, send_notices, start_identity
 
@@ -124,6 +125,8 @@ def review(reference: str) -> tuple[Outcome, list[ReasonCode]]:
     create_markdown_artifact(key=f"review-{reference.lower()}", markdown=markdown,
                              description=f"{reference}: 事前審査の結果")
     invalid = 0  # answers refused as invalid in this round; replays repeat them identically
+    refused_answer = ""  # why the last answer was refused, shown above the form asked again
+    supported = {info.key: info.actions for info in registry_for(settings)}
     while True:
         _still_open(reference)
         with unit_of_work(settings) as session:
@@ -152,7 +155,7 @@ def review(reference: str) -> tuple[Outcome, list[ReasonCode]]:
             decisions, actor = None, "autopilot"
         else:
             answer = ask(inputs.review_form(pending), key=f"review-{round_}-{asked}-{invalid}",
-                         description=markdown)
+                         description=refused_answer + markdown)
             decisions, actor = inputs.decisions_from(answer, pending), f"operator:{answer.operator}"
             if answer.clarification.strip():
                 with unit_of_work(settings) as session:
@@ -161,9 +164,12 @@ def review(reference: str) -> tuple[Outcome, list[ReasonCode]]:
                 continue
         try:
             with unit_of_work(settings) as session:
-                service.decide(session, settings, reference, decisions, actor=actor, now=utcnow())
-        except service.DecisionInvalid:
+                service.decide(session, settings, reference, decisions, actor=actor, now=utcnow(),
+                               supported=supported)
+        except service.DecisionInvalid as exc:
             invalid += 1
+            refused_answer = "**前回の回答は受け付けられませんでした:** " + "; ".join(
+                f"`{key}`: {', '.join(messages)}" for key, messages in sorted(exc.problems.items())) + "\n\n"
     with unit_of_work(settings) as session:
         return service.outcome(session, reference)
 

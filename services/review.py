@@ -3,7 +3,7 @@ the operator confirms or changes it, and the privacy officer signs off every ref
 partial refusal. What leaves this module for the operator (``ProposalSummary``, its Markdown)
 carries references, counts and codes only: no personal data."""
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -165,9 +165,11 @@ def summary_markdown(summary: ProposalSummary, lang: str = "ja") -> str:
 
 def decide(session: Session, settings: Settings, reference: str,
            decisions: Mapping[str, tuple[ItemAction | str, Sequence[str]]] | None, *, actor: str,
-           now: datetime) -> Decision:
+           now: datetime, supported: Mapping[str, Collection[str]] | None = None) -> Decision:
     """The operator's word per item; an item left out keeps the proposal. All items are
-    checked before any is written, so a rejected decision leaves the review as it was."""
+    checked before any is written, so a rejected decision leaves the review as it was.
+    ``supported`` (system key → the actions its connector offers) refuses a decision that
+    would ask a system for what it cannot do."""
     request = load_request(session, reference)
     rows = {r.item_key: r for r in items_of(session, request)}
     decisions = dict(decisions or {})
@@ -179,6 +181,10 @@ def decide(session: Session, settings: Settings, reference: str,
             problems[key] = [f"unknown action {action!r}"]
         elif found := decision_problems(request.request_type, ItemAction(action), list(reasons)):
             problems[key] = found
+        elif supported is not None and (system := rows[key].system_key) in supported and \
+                (wanted := final_system_action(request.request_type, rows[key], ItemAction(action))) \
+                and wanted not in {str(a) for a in supported[system]}:
+            problems[key] = [f"system {system} cannot {wanted}"]
     if problems:
         raise DecisionInvalid(problems)
     for key, row in rows.items():

@@ -188,6 +188,10 @@ def test_erasure_of_billing_data_under_a_retention_duty_becomes_a_restriction(de
     run = Run(reference)
     enter_code(settings, reference, run)
     run.wait_until_paused()
+    operator("review", reference, "--item", "billing=grant")  # billing's connector cannot erase
+    run.wait_until_paused()  # the same review, asked again with the reason above the form
+    assert _status(settings, reference) == ("review", None)
+    assert _items(settings, reference)["billing"].final_action is None
     operator("review", reference, "--item", "billing=alternative:legal_retention_duty")
     run.wait_until_paused()
     operator("approve", reference)

@@ -189,6 +189,22 @@ def test_an_invalid_decision_writes_nothing(review_desk):
     assert events(settings, summary.reference, "request.review.decided") == []
 
 
+def test_a_grant_the_system_cannot_carry_out_is_refused(review_desk):
+    """Billing keeps invoices by law: its connector cannot erase, so erasing it is no decision."""
+    settings, registry, load = review_desk
+    load()
+    summary = propose(settings, registry, "erasure", ground_codes=["rights_harmed"])
+    supported = {info.key: info.actions for info in registry}
+    with pytest.raises(review.DecisionInvalid) as caught, unit_of_work(settings) as session:
+        review.decide(session, settings, summary.reference, {"billing": ("grant", [])}, actor="op",
+                      now=NOW, supported=supported)
+    assert caught.value.problems == {"billing": ["system billing cannot erase"]}
+    with unit_of_work(settings) as session:  # what it can do is accepted
+        review.decide(session, settings, summary.reference, {"orders": ("grant", [])}, actor="op",
+                      now=NOW, supported=supported)
+    assert rows(settings, summary.reference)["orders"].final_system_action == "erase"
+
+
 def test_operator_grant_derives_the_system_action(review_desk):
     settings, registry, load = review_desk
     load()
