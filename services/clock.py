@@ -5,9 +5,11 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
+from mail.outbox import enqueue
 from models.requests import ClockPause, Request
-from models.rules.deadlines import Pause, decision_clock, requester_deadline
+from models.rules.deadlines import Pause, decision_clock, jst_date, requester_deadline
 from models.rules.vocabulary import WaitingFor
+from services.common import requester_of
 
 
 def open_pause(session: Session, request: Request) -> ClockPause | None:
@@ -30,15 +32,28 @@ def pause(session: Session, request: Request, waiting_for: WaitingFor, *, now: d
     return current
 
 
-def resume(session: Session, request: Request, *, now: datetime) -> None:
-    """Start the clock again; the due date moves by the time spent waiting."""
+def resume(session: Session, request: Request, *, now: datetime, notify: bool = True) -> None:
+    """Start the clock again; the due date moves by the time spent waiting. When it moves to
+    a later day the requester is told the new date (the extension notice), unless the
+    request is ending (``notify=False``: the decision notice says it all)."""
     current = open_pause(session, request)
     if current is None:
         return
     current.ended_at = now
     session.add(current)
     pauses = session.exec(select(ClockPause).where(ClockPause.request_id == request.id)).all()
+    before = request.due_at
     request.due_at = decision_clock(
         request.received_at, [Pause(p.started_at, p.ended_at) for p in pauses], now=now
     ).due_at
     session.add(request)
+    if notify and before is not None and jst_date(request.due_at) > jst_date(before):
+        _tell_new_due_date(session, request, now)
+
+
+def _tell_new_due_date(session: Session, request: Request, now: datetime) -> None:
+    due = jst_date(request.due_at).isoformat()
+    enqueue(session, kind="extension", language=request.language,
+            recipient_email=requester_of(session, request).email,
+            idempotency_key=f"{request.reference}:extension:{due}", request_id=request.id, now=now,
+            context={"reference": request.reference, "due_date": due})
