@@ -29,10 +29,13 @@ def language(value: str | None) -> str:
     return "en" if value == "en" else "ja"
 
 
+def labels_of(lang: str):
+    return _env.get_template(f"labels/{lang}.j2").module
+
+
 def page(request: Request, name: str, lang: str, *, status: int = 200, **context) -> HTMLResponse:
-    labels = _env.get_template(f"labels/{lang}.j2").module
     html = _env.get_template(name).render(
-        lang=lang, t=labels, csrf=csrf_token(request), request_types=list(RequestType),
+        lang=lang, t=labels_of(lang), csrf=csrf_token(request), request_types=list(RequestType),
         roles=list(Role), ground_codes=list(GroundCode), document_kinds=documents.KINDS, **context)
     response = HTMLResponse(html, status_code=status)
     set_csrf_cookie(request, response)
@@ -106,9 +109,8 @@ async def submit_form(request: Request, settings: Settings = Depends(get_setting
         data = RequestCreate.model_validate(body_from_form(form, lang))
         refuse_nul(data)
     except ValidationError as exc:
-        labels = _env.get_template(f"labels/{lang}.j2").module
         return page(request, "form.html", lang, status=422, values=dict(form),
-                    errors=field_errors(exc, labels), chosen_grounds=form.getlist("ground_codes"))
+                    errors=field_errors(exc, labels_of(lang)), chosen_grounds=form.getlist("ground_codes"))
     api.per_address(settings, str((data.requester or data.principal).email))
     with unit_of_work(settings) as session:
         done = intake.submit(session, settings, data, now=utcnow(), channel="web")
