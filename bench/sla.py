@@ -21,15 +21,15 @@ import statistics
 import sys
 import tempfile
 import time
-from contextlib import contextmanager, nullcontext
+from contextlib import nullcontext
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import event, insert, text  # noqa: E402
+from sqlalchemy import insert, text  # noqa: E402
 
-from models.db import get_engine, unit_of_work  # noqa: E402
+from models.db import captured_statements, get_engine, unit_of_work  # noqa: E402
 from models.requests import ClockPause, Party, Request  # noqa: E402
 from models.rules.deadlines import decision_clock, jst_date, requester_deadline  # noqa: E402
 from models.rules.vocabulary import RequestType, Status, WaitingFor  # noqa: E402
@@ -93,25 +93,10 @@ def timed(fn, runs: int) -> tuple[float, object]:
     return statistics.median(times), result
 
 
-@contextmanager
-def captured(engine):
-    """The statements executed inside the block, with their parameters."""
-    seen = []
-
-    def listen(_conn, _cursor, statement, parameters, _context, _many):
-        seen.append((statement, parameters))
-
-    event.listen(engine, "before_cursor_execute", listen)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", listen)
-
-
 def plan(settings: Settings, fn) -> list[str]:
     """The query plan of the first statement ``fn`` runs."""
     engine = get_engine(settings)
-    with captured(engine) as seen, unit_of_work(settings) as session:
+    with captured_statements(engine) as seen, unit_of_work(settings) as session:
         fn(session)
         session.rollback()
     statement, params = seen[0]

@@ -85,3 +85,19 @@ def unit_of_work(settings: Settings | None = None) -> Iterator[Session]:
 def utcnow() -> datetime:
     """The one clock read of the I/O layer; rules and models are given the time instead."""
     return datetime.now(UTC)
+
+
+@contextmanager
+def captured_statements(engine: Engine) -> Iterator[list[tuple[str, object]]]:
+    """The SQL statements run on ``engine`` inside the block, with their parameters: for
+    checking a query's plan (tests, benchmarks)."""
+    seen: list[tuple[str, object]] = []
+
+    def listen(_conn, _cursor, statement, parameters, _context, _many):
+        seen.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", listen)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", listen)

@@ -4,16 +4,14 @@ nobody; contractors' dates; the digest once a day; the queries on their indexes 
 PostgreSQL query plans)."""
 
 import json
-from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event
 from sqlmodel import select
 
 from models.audit import AuditEvent
 from models.contractors import Contractor
-from models.db import get_engine, unit_of_work
+from models.db import captured_statements, get_engine, unit_of_work
 from models.requests import RequestCreate
 from models.rules.deadlines import decision_clock
 from models.schema import upgrade
@@ -142,20 +140,6 @@ def test_time_left_reads_in_days_and_hours(hours, text):
 
 # --- query plans ---------------------------------------------------------------------------
 
-@contextmanager
-def statements(engine):
-    seen = []
-
-    def listen(_conn, _cursor, statement, parameters, _context, _many):
-        seen.append((statement, parameters))
-
-    event.listen(engine, "before_cursor_execute", listen)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", listen)
-
-
 def plans(settings) -> dict[str, str]:
     """The query plan of each monitor query, as the database would run it."""
     engine = get_engine(settings)
@@ -169,7 +153,7 @@ def plans(settings) -> dict[str, str]:
     found = {}
     sqlite = engine.dialect.name == "sqlite"
     for name, query in queries.items():
-        with statements(engine) as seen, unit_of_work(settings) as session:
+        with captured_statements(engine) as seen, unit_of_work(settings) as session:
             query(session)
         statement, params = seen[0]
         with engine.begin() as conn:
