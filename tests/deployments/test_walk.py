@@ -1,8 +1,10 @@
 """The README's walk, for real: `madoguchi up` as an operator starts it (server, pool,
-deployments, worker, dispatcher, SendGrid stub, intake service), a request submitted through
-the intake API and its one-time code, read from the stub's inbox, entered there; the review and the fee answered with `madoguchi operator` (the same
-resume API the Prefect UI's Resume form uses) after checking that the run is Suspended with a
-form, the request completed; then `madoguchi demo` walks one more; then SIGTERM to `up` leaves no process behind.
+deployments, worker, dispatcher, SendGrid stub, intake service); a request submitted through
+the intake API, its one-time code read from the stub's inbox and entered there; the review
+and the fee answered with `madoguchi operator` (the same resume API the Prefect UI's Resume
+form uses) after checking that the run is Suspended with a form; the request completed.
+Then `madoguchi demo` walks one more and `madoguchi monitor run` runs the SLA monitor; SIGTERM
+to `up` leaves no process behind.
 
 Prints how long up → ready and submit → waiting for the code take."""
 
