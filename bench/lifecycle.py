@@ -416,7 +416,7 @@ def arguments(argv=None):
     p.add_argument("--fides-others", type=int, default=1000, help="customers in the six other systems")
     p.add_argument("--fides-latency", type=float, default=0.0, help="(e): real PostgreSQL, no simulated latency")
     p.add_argument("--pause-poll", type=float, default=None,
-                   help="set MADOGUCHI_PAUSE_POLL_SECONDS (default 2 s) to "
+                   help="set MADOGUCHI_PAUSE_POLL_SECONDS (default 0.25 s) to "
                         "see what the identity wait's polling costs")
     p.add_argument("--keep", action="store_true", help="keep the temporary folder")
     # internal: the child process that runs (e)
@@ -434,7 +434,7 @@ def _pause_poll(args) -> None:
 
         os.environ["MADOGUCHI_PAUSE_POLL_SECONDS"] = str(args.pause_poll)
         get_settings.cache_clear()
-        print(f"identity wait polls every {args.pause_poll} s (flow default 2 s)", flush=True)
+        print(f"identity wait polls every {args.pause_poll} s (default 0.25 s)", flush=True)
 
 
 def main(argv=None) -> None:

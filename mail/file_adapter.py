@@ -45,3 +45,14 @@ class FileOutbox:
         if not meta.exists():
             return None
         return SendResult(provider_message_id=json.loads(meta.read_text())["message_id"])
+
+    def text_of(self, idempotency_key: str) -> str | None:
+        """The plain-text body of the message sent under this key, as its recipient reads it."""
+        from email import policy
+        from email.parser import BytesParser
+
+        eml = self._stem(idempotency_key).with_suffix(".eml")
+        if not eml.exists():
+            return None
+        body = BytesParser(policy=policy.default).parse(eml.open("rb")).get_body(preferencelist=("plain",))
+        return body.get_content() if body else ""

@@ -27,9 +27,15 @@ def kind_of(message: dict) -> str:
     return categories[1] if len(categories) > 1 else ""
 
 
+def code_in(text: str) -> str | None:
+    """The one-time code in the text of a code mail."""
+    found = _CODE.search(text)
+    return found.group(1) if found else None
+
+
 def latest_code(stub_url: str, reference: str) -> str | None:
     """The one-time code of the newest code mail for ``reference``."""
     for message in reversed(messages(stub_url, reference)):
-        if kind_of(message) == "one_time_code" and (found := _CODE.search(text_of(message))):
-            return found.group(1)
+        if kind_of(message) == "one_time_code" and (code := code_in(text_of(message))):
+            return code
     return None

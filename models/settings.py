@@ -99,8 +99,11 @@ class Settings(BaseSettings):
     )
 
     pause_poll_seconds: float = Field(
-        default=2.0,
-        description="How often a paused (non-deployment) run asks the API whether it was resumed.",
+        default=0.25,
+        description=(
+            "How often a paused run asks the API whether it was resumed. Only runs started in a "
+            "process pause (tests, benchmarks, `python -m`); deployment runs suspend and poll nothing."
+        ),
     )
 
     # --- running on one machine (madoguchi up, deployments/local.py) -----------------------
