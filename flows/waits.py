@@ -45,9 +45,14 @@ def wait_for_requester(*, key: str, timeout_seconds: int) -> bool:
         return False
 
 
-def wake(flow_run_id: str | None, run_input: dict | None = None) -> bool:
+def wake(flow_run_id: str | None, run_input: dict | None = None, *, settle_seconds: float = 0.0) -> bool:
     """Resume a run that waits (after the requester or an operator acted); False if it is not
-    waiting, e.g. not yet there: it will find the new state when it gets there."""
+    waiting, e.g. not yet there: it will find the new state when it gets there.
+
+    A requester can act in the moment between the run's last look at the request and its
+    pause; woken then, the run is not paused yet and would sleep to the deadline. With
+    ``settle_seconds`` a Running run is looked at again until it pauses (or the time is up)."""
+    import time
     from uuid import UUID
 
     from prefect.client.orchestration import get_client
@@ -55,9 +60,15 @@ def wake(flow_run_id: str | None, run_input: dict | None = None) -> bool:
 
     if not flow_run_id:
         return False
+    give_up, pause = time.monotonic() + settle_seconds, 0.02
     with get_client(sync_client=True) as client:
-        run = client.read_flow_run(UUID(flow_run_id))
-    if run.state is None or not run.state.is_paused():
-        return False
+        while True:
+            state = client.read_flow_run(UUID(flow_run_id)).state
+            if state is not None and state.is_paused():
+                break
+            if state is None or not state.is_running() or time.monotonic() >= give_up:
+                return False
+            time.sleep(pause)
+            pause = min(pause * 2, 0.5)
     resume_flow_run(UUID(flow_run_id), run_input=run_input)
     return True

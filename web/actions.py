@@ -14,6 +14,7 @@ from services.common import RequestNotFound, load_request
 from services.status import authorised, public_view
 
 log = logging.getLogger("madoguchi.intake")
+WAKE_SETTLE_SECONDS = 5.0  # from the run's last look at the request to its pause: milliseconds
 
 
 class NotFound(Exception):
@@ -80,13 +81,13 @@ def withdraw(settings: Settings, reference: str, token: str | None) -> Done:
 
 
 def wake_run(settings: Settings, reference: str) -> None:
-    """Resume the request's waiting run. Best effort: a run not waiting yet finds the new
-    state when it gets there, and the deadline monitor wakes whatever is missed."""
+    """Resume the request's waiting run. Best effort: a run on its way to the wait is given a
+    few seconds to get there; a run not started yet finds the new state when it starts."""
     from flows.waits import wake
 
     with unit_of_work(settings) as session:
         run_id = load_request(session, reference).flow_run_id
     try:
-        wake(run_id)
+        wake(run_id, settle_seconds=WAKE_SETTLE_SECONDS)
     except Exception as exc:  # noqa: BLE001 - Prefect down, or the run moved on: logged, not raised
         log.warning("could not wake the flow run of a request: %s", type(exc).__name__)
