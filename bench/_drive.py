@@ -1,12 +1,14 @@
-"""Drive requests for the lifecycle benchmark: demo subjects, intake, the autopilot requester
-(enters the one-time code as soon as its notice exists), the flow run under Prefect, and the
-same steps made directly without Prefect ("direct")."""
+"""Drive requests for the lifecycle benchmark: demo subjects, intake, the simulated requester
+(enters the one-time code ``READING_SECONDS`` after its email is sent, in both modes), the flow
+run under Prefect, and the same steps made directly without Prefect ("direct")."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
 
 from sqlmodel import select
 
@@ -19,6 +21,8 @@ from models.requests import RequestCreate
 from models.rules.vocabulary import Outcome, Status
 from services import fees, identity, intake
 from services.common import load_request, move
+
+READING_SECONDS = 0.5  # the code's email sent → the code entered; the same in both modes
 
 RECORDS = {"orders": 2, "billing": 1, "points": 1, "support": 1, "analytics": 3,
            "delivery_contractor": 1, "marketing": 1}
@@ -70,7 +74,7 @@ class FlowRequest:
     def __init__(self, settings, reference: str):
         self.settings, self.reference = settings, reference
         self.result = self.error = self.flow_run_id = None
-        self.seconds = self.code_at = self.woken_at = None
+        self.seconds = self.code_at = self.woken_at = self.returned_at = None
 
     def run(self, timeout: float = 300) -> FlowRequest:
         from flows.lifecycle import lifecycle
@@ -79,7 +83,8 @@ class FlowRequest:
 
         def target():
             try:
-                self.result = lifecycle(self.reference)
+                self.result = asyncio.run(lifecycle(self.reference))
+                self.returned_at = datetime.now(timezone.utc)
             except BaseException as exc:  # noqa: BLE001 - reported
                 self.error = exc
             finally:
@@ -97,31 +102,31 @@ class FlowRequest:
         return self
 
     def _requester(self, done: threading.Event, started: float, timeout: float) -> None:
-        """Once the run waits for the code, enter it and wake the run.
-
-        Entering the code as soon as its notice exists (before the run reaches its wait)
-        races the flow: ``verify_identity`` then finds no open clock pause, waits 1 s and
-        refuses the request as identity_not_verified. So the requester acts once the run
-        is paused, as a person reading the email would."""
-        from uuid import UUID
-
-        from prefect.client.orchestration import get_client
-
+        """As a person would: once the code's email is sent, read it for ``READING_SECONDS``,
+        enter the code and wake the run as the intake API does (``web.actions.wake_run``).
+        Nothing here polls Prefect; the app database says when the mail went out."""
         from flows.waits import wake
+        from web.actions import WAKE_SETTLE_SECONDS
 
-        with get_client(sync_client=True) as client:
-            while not done.is_set() and time.perf_counter() - started < timeout:
+        while not done.is_set() and time.perf_counter() - started < timeout:
+            if code_mail_sent(self.settings, self.reference):
+                time.sleep(READING_SECONDS)
+                self.code_at = time.perf_counter() - started
+                assert enter_code(self.settings, self.reference), "no code notice"
                 with unit_of_work(self.settings) as session:
                     run_id = load_request(session, self.reference).flow_run_id
-                if run_id:
-                    state = client.read_flow_run(UUID(run_id)).state
-                    if state is not None and state.is_paused():
-                        self.code_at = time.perf_counter() - started
-                        assert enter_code(self.settings, self.reference), "no code notice"
-                        assert wake(run_id)
-                        self.woken_at = time.perf_counter() - started
-                        return
-                done.wait(0.1)  # each look is a read on the server too
+                wake(run_id, settle_seconds=WAKE_SETTLE_SECONDS)
+                self.woken_at = time.perf_counter() - started
+                return
+            done.wait(0.05)
+
+
+def code_mail_sent(settings, reference: str) -> bool:
+    with unit_of_work(settings) as session:
+        request = load_request(session, reference)
+        return session.exec(select(Notice.id).where(Notice.request_id == request.id,
+                                                     Notice.kind == "one_time_code",
+                                                     Notice.state == "sent")).first() is not None
 
 
 # --- the same steps without Prefect --------------------------------------------------------
@@ -139,10 +144,11 @@ def direct(settings, reference: str, *, workers: int = 8) -> str:
             return load_request(session, reference).status
 
     status()
-    # identity: start, notices, the requester's code at once, the state read back
+    # identity: start, notices, the requester's code after reading the mail, the state read back
     state = identity.IdentityState(start_identity.fn(reference))
     send_notices.fn()
     if state is identity.IdentityState.PENDING:
+        time.sleep(READING_SECONDS)
         enter_code(settings, reference)
         with unit_of_work(settings) as session:
             state = identity.state_of(session, load_request(session, reference))

@@ -9,7 +9,7 @@ is done, so a run started again, resumed or replayed goes on where the contracto
 The one parameter is the contractor's reference."""
 
 from prefect import flow
-from prefect.artifacts import create_markdown_artifact
+from prefect.artifacts import acreate_markdown_artifact
 from prefect.runtime import flow_run
 
 from flows import contractor_inputs as inputs
@@ -23,10 +23,10 @@ from tasks.contractors import assess_application, reassess_contractor, register_
 
 
 @flow(name="contractor-onboarding", flow_run_name="{reference}", log_prints=False)
-def contractor(reference: str) -> str:
+async def contractor(reference: str) -> str:  # async: see flows/waits.py
     _remember_run(reference)
     if _status(reference) in (S.APPLIED, S.AWAITING_APPROVAL):
-        _select(reference)
+        await _select(reference)
     if _status(reference) == S.APPROVED:
         register_contractor(reference)
     with unit_of_work() as session:
@@ -34,25 +34,25 @@ def contractor(reference: str) -> str:
     if due:
         reassess_contractor(reference)
     if _status(reference) == S.OFFBOARDING:
-        _record_certificate(reference)
+        await _record_certificate(reference)
     return str(_status(reference))
 
 
-def _select(reference: str) -> None:
+async def _select(reference: str) -> None:
     """The assessment, then the officer's word (autopilot: the rules' proposal). Approving
     with a clause missing is refused by the service: the officer is asked again."""
     settings = get_settings()
     proposal = assess_application(reference)
     markdown = inputs.assessment_markdown(proposal)
-    create_markdown_artifact(key=f"contractor-{reference.lower()}", markdown=markdown,
-                             description=f"{reference}: 委託先の評価")
+    await acreate_markdown_artifact(key=f"contractor-{reference.lower()}", markdown=markdown,
+                                    description=f"{reference}: 委託先の評価")
     invalid = 0  # answers refused in this run; a replay repeats them identically
     while _status(reference) == S.AWAITING_APPROVAL:
         if settings.autopilot:
             approve, reason, actor = proposal["proposal"] == "approve", None, "autopilot"
         else:
-            answer = ask(inputs.approval_form(proposal["proposal"]), key=f"contractor-approval-{invalid}",
-                         description=markdown)
+            answer = await ask(inputs.approval_form(proposal["proposal"]), key=f"contractor-approval-{invalid}",
+                               description=markdown)
             approve, actor = answer.decision == inputs.OfficerDecision.APPROVE, f"officer:{answer.officer}"
             reason = None if approve else str(answer.reason)
         try:
@@ -63,13 +63,13 @@ def _select(reference: str) -> None:
             invalid += 1
 
 
-def _record_certificate(reference: str) -> None:
+async def _record_certificate(reference: str) -> None:
     settings = get_settings()
     if settings.autopilot:
         disposition, certificate, actor = "deleted", "autopilot", "autopilot"
     else:
-        answer = ask(inputs.DeletionCertificate, key="deletion-certificate",
-                     description=inputs.offboarding_markdown(reference))
+        answer = await ask(inputs.DeletionCertificate, key="deletion-certificate",
+                           description=inputs.offboarding_markdown(reference))
         disposition, certificate = str(answer.disposition), answer.certificate
         actor = f"officer:{answer.officer}"
     with unit_of_work(settings) as session:

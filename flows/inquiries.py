@@ -28,7 +28,7 @@ class InquiryAnswer(RunInput):
 
 
 @flow(name="inquiry", flow_run_name="{reference}", log_prints=False)
-def inquiry(reference: str) -> str:
+async def inquiry(reference: str) -> str:  # async: see flows/waits.py
     settings = get_settings()
     with unit_of_work(settings) as session:
         service.remember_run(session, reference, str(flow_run.id))
@@ -42,7 +42,7 @@ def inquiry(reference: str) -> str:
             status = service.load_inquiry(session, reference).status
         if status != service.OPEN:
             break
-        answer = ask(InquiryAnswer, key=f"answer-{empty}", description=markdown)
+        answer = await ask(InquiryAnswer, key=f"answer-{empty}", description=markdown)
         text = answer.answer.strip() if answer is not None else ""
         if not text:
             empty += 1

@@ -6,7 +6,7 @@ crash, a resume or by hand, it skips what is done and goes on where the request 
 Parameters and results are request references only; personal data never reaches Prefect."""
 
 from prefect import flow
-from prefect.artifacts import create_markdown_artifact
+from prefect.artifacts import acreate_markdown_artifact
 from prefect.runtime import flow_run
 
 from flows import inputs
@@ -29,11 +29,11 @@ class RequestEnded(Exception):
 
 
 @flow(name="request-lifecycle", flow_run_name="{reference}", log_prints=False)
-def lifecycle(reference: str) -> str:
+async def lifecycle(reference: str) -> str:  # async: see flows/waits.py
     _remember_run(reference)
     if _status(reference) not in FINAL:
         try:
-            _run_stages(reference)
+            await _run_stages(reference)
         except RequestEnded:
             pass
     send_notices()
@@ -46,20 +46,20 @@ def _still_open(reference: str) -> None:
         raise RequestEnded(reference)
 
 
-def _run_stages(reference: str) -> None:
-    if not verify_identity(reference):
+async def _run_stages(reference: str) -> None:
+    if not await verify_identity(reference):
         return
-    outcome, reasons = review(reference)
-    if not collect_fee(reference, outcome):
+    outcome, reasons = await review(reference)
+    if not await collect_fee(reference, outcome):
         return
     if outcome != Outcome.REFUSED:
-        fulfil_across_systems(reference)
+        await fulfil_across_systems(reference)
     complete_request(reference, str(outcome), [str(r) for r in reasons])
 
 
 # --- identity ------------------------------------------------------------------------------
 
-def verify_identity(reference: str) -> bool:
+async def verify_identity(reference: str) -> bool:
     """True once verified; False when the request was closed or refused on identity. A
     refusal waits for the privacy officer, who may send it back for an operator's check."""
     state = identity.IdentityState(start_identity(reference))
@@ -77,8 +77,8 @@ def verify_identity(reference: str) -> bool:
             if answered:  # the requester was quicker than this run: no wait
                 pass
             elif method == "documents":
-                _identity_by_operator(reference, settings, check.id)
-            elif not wait_for_requester(key=key, timeout_seconds=max(seconds_left, 1)):
+                await _identity_by_operator(reference, settings, check.id)
+            elif not await wait_for_requester(key=key, timeout_seconds=max(seconds_left, 1)):
                 _close(reference, Status.REFUSED, Outcome.REFUSED, [ReasonCode.IDENTITY_NOT_VERIFIED])
                 return False
             _still_open(reference)
@@ -90,8 +90,8 @@ def verify_identity(reference: str) -> bool:
             request = load_request(session, reference)
             reason = identity.refusal_reason(session, request)
             check_id = identity.current_check(session, request).id
-        approved, officer = _officer_approves(reference, settings, key=f"identity-approval-{check_id}",
-                                              what="本人確認不成立による拒否")
+        approved, officer = await _officer_approves(reference, settings, key=f"identity-approval-{check_id}",
+                                                    what="本人確認不成立による拒否")
         if approved:
             _close(reference, Status.REFUSED, Outcome.REFUSED, [reason], actor=officer)
             return False
@@ -100,12 +100,12 @@ def verify_identity(reference: str) -> bool:
         state = identity.IdentityState.PENDING
 
 
-def _identity_by_operator(reference: str, settings, check_id: int) -> None:
+async def _identity_by_operator(reference: str, settings, check_id: int) -> None:
     if settings.autopilot:
         answer, actor = inputs.IdentityReview(), "autopilot"
     else:
-        answer = ask(inputs.IdentityReview, key=f"identity-review-{check_id}",
-                     description=f"**{reference}**: 代理人の本人確認書類と代理権を証する書類を確認してください。")
+        answer = await ask(inputs.IdentityReview, key=f"identity-review-{check_id}",
+                           description=f"**{reference}**: 代理人の本人確認書類と代理権を証する書類を確認してください。")
         actor = f"operator:{answer.operator}"
     verified = answer.outcome == inputs.IdentityOutcome.VERIFIED
     with unit_of_work(settings) as session:
@@ -115,15 +115,15 @@ def _identity_by_operator(reference: str, settings, check_id: int) -> None:
 
 # --- review and approval -------------------------------------------------------------------
 
-def review(reference: str) -> tuple[Outcome, list[ReasonCode]]:
+async def review(reference: str) -> tuple[Outcome, list[ReasonCode]]:
     """The pre-screen proposes, an operator decides, the privacy officer signs off refusals."""
     from services import review as service
 
     settings = get_settings()
     summary = service.ProposalSummary.model_validate(propose_review(reference))
     markdown = service.summary_markdown(summary)
-    create_markdown_artifact(key=f"review-{reference.lower()}", markdown=markdown,
-                             description=f"{reference}: 事前審査の結果")
+    await acreate_markdown_artifact(key=f"review-{reference.lower()}", markdown=markdown,
+                                    description=f"{reference}: 事前審査の結果")
     invalid = 0  # answers refused as invalid in this round; replays repeat them identically
     refused_answer = ""  # why the last answer was refused, shown above the form asked again
     supported = {info.key: info.actions for info in registry_for(settings)}
@@ -139,7 +139,7 @@ def review(reference: str) -> tuple[Outcome, list[ReasonCode]]:
         if waiting:
             seconds_left = int((pause.deadline_at - utcnow()).total_seconds())
             send_notices()
-            if not wait_for_requester(key=f"clarification-{asked}", timeout_seconds=max(seconds_left, 1)):
+            if not await wait_for_requester(key=f"clarification-{asked}", timeout_seconds=max(seconds_left, 1)):
                 _close(reference, Status.CLOSED, None, [ReasonCode.CLARIFICATION_NOT_RECEIVED])
                 raise RequestEnded(reference)
             continue
@@ -147,15 +147,15 @@ def review(reference: str) -> tuple[Outcome, list[ReasonCode]]:
             with unit_of_work(settings) as session:
                 move(session, settings, load_request(session, reference), Status.REVIEW, now=utcnow())
         if sign_off:
-            _sign_off(reference, settings, round_)
+            await _sign_off(reference, settings, round_)
             continue
         if not pending:
             break
         if settings.autopilot:
             decisions, actor = None, "autopilot"
         else:
-            answer = ask(inputs.review_form(pending), key=f"review-{round_}-{asked}-{invalid}",
-                         description=refused_answer + markdown)
+            answer = await ask(inputs.review_form(pending), key=f"review-{round_}-{asked}-{invalid}",
+                               description=refused_answer + markdown)
             decisions, actor = inputs.decisions_from(answer, pending), f"operator:{answer.operator}"
             if answer.clarification.strip():
                 with unit_of_work(settings) as session:
@@ -174,27 +174,28 @@ def review(reference: str) -> tuple[Outcome, list[ReasonCode]]:
         return service.outcome(session, reference)
 
 
-def _sign_off(reference: str, settings, round_: int) -> None:
+async def _sign_off(reference: str, settings, round_: int) -> None:
     from services import review as service
 
     with unit_of_work(settings) as session:
         move(session, settings, load_request(session, reference), Status.AWAITING_APPROVAL, now=utcnow())
-    approve, actor = _officer_approves(reference, settings, key=f"approval-{round_}", what="不開示・一部開示の判断")
+    approve, actor = await _officer_approves(reference, settings, key=f"approval-{round_}",
+                                             what="不開示・一部開示の判断")
     with unit_of_work(settings) as session:
         service.approve(session, settings, reference, approved=approve, actor=actor, now=utcnow())
 
 
-def _officer_approves(reference: str, settings, *, key: str, what: str) -> tuple[bool, str]:
+async def _officer_approves(reference: str, settings, *, key: str, what: str) -> tuple[bool, str]:
     """The privacy officer's word on a refusal, and who gave it (autopilot: yes)."""
     if settings.autopilot:
         return True, "autopilot"
-    answer = ask(inputs.Approval, key=key, description=f"**{reference}**: {what}の承認をお願いします。")
+    answer = await ask(inputs.Approval, key=key, description=f"**{reference}**: {what}の承認をお願いします。")
     return answer.approve, f"officer:{answer.officer}"
 
 
 # --- fee -----------------------------------------------------------------------------------
 
-def collect_fee(reference: str, outcome: Outcome) -> bool:
+async def collect_fee(reference: str, outcome: Outcome) -> bool:
     """True when nothing is owed or it was paid; False when the request closed unpaid."""
     settings = get_settings()
     with unit_of_work(settings) as session:
@@ -206,8 +207,8 @@ def collect_fee(reference: str, outcome: Outcome) -> bool:
         paid, method, actor = True, "autopilot", "autopilot"
     else:
         send_notices()  # the fee request reaches the requester before the wait
-        answer = ask(inputs.Payment, key="payment", timeout_seconds=max(seconds_left, 1),
-                     description=f"**{reference}**: 手数料の入金を確認してください。")
+        answer = await ask(inputs.Payment, key="payment", timeout_seconds=max(seconds_left, 1),
+                           description=f"**{reference}**: 手数料の入金を確認してください。")
         _still_open(reference)
         paid = answer is not None and answer.paid
         method, actor = (answer.method, f"operator:{answer.operator}") if answer else ("", "system")
@@ -221,7 +222,7 @@ def collect_fee(reference: str, outcome: Outcome) -> bool:
 
 # --- fulfilment ----------------------------------------------------------------------------
 
-def fulfil_across_systems(reference: str) -> None:
+async def fulfil_across_systems(reference: str) -> None:
     """Every system at once; a system still failing after its retries waits for an operator."""
     from services import fulfilment as service
 
@@ -237,8 +238,8 @@ def fulfil_across_systems(reference: str) -> None:
         if not failing:
             return
         for planned in failing:
-            answer = ask(inputs.SystemFailure, key=f"failure-{planned.system_key}-{planned.attempts}",
-                         description=f"**{reference}**: {planned.system_key} への {planned.action} が再試行後も失敗しています。")
+            answer = await ask(inputs.SystemFailure, key=f"failure-{planned.system_key}-{planned.attempts}",
+                               description=f"**{reference}**: {planned.system_key} への {planned.action} が再試行後も失敗しています。")
             _still_open(reference)
             with unit_of_work(settings) as session:
                 service.resolve(session, settings, reference, planned.system_key, planned.action,

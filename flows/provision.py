@@ -7,7 +7,7 @@ from enum import StrEnum
 
 import pydantic
 from prefect import flow
-from prefect.artifacts import create_markdown_artifact
+from prefect.artifacts import acreate_markdown_artifact
 from prefect.input import RunInput
 from prefect.runtime import flow_run
 from pydantic import Field
@@ -35,7 +35,7 @@ def decision_form(proposed: str) -> type[RunInput]:
 
 
 @flow(name="provision-review", flow_run_name="{reference}", log_prints=False)
-def provision_review(reference: str) -> str:
+async def provision_review(reference: str) -> str:  # async: see flows/waits.py
     settings = get_settings()
     with unit_of_work(settings) as session:
         service.remember_run(session, reference, str(flow_run.id))
@@ -43,8 +43,8 @@ def provision_review(reference: str) -> str:
             return service.load_review(session, reference).status
         proposal = service.propose(session, settings, reference, now=utcnow())
         markdown = service.summary_markdown(service.load_review(session, reference), proposal)
-    create_markdown_artifact(key=f"provision-{reference.lower()}", markdown=markdown,
-                             description=f"{reference}: 第三者提供の事前審査")
+    await acreate_markdown_artifact(key=f"provision-{reference.lower()}", markdown=markdown,
+                                    description=f"{reference}: 第三者提供の事前審査")
     invalid = 0  # provisions refused as without basis; a replay repeats them identically
     while True:
         if settings.autopilot:
@@ -52,8 +52,8 @@ def provision_review(reference: str) -> str:
         else:
             warning = ("\n\n**前回の「提供する」は受け付けられませんでした: 法令上の根拠がありません。**"
                        if invalid else "")
-            answer = ask(decision_form(proposal["proposed"]), key=f"provision-{invalid}",
-                         description=markdown + warning)
+            answer = await ask(decision_form(proposal["proposed"]), key=f"provision-{invalid}",
+                               description=markdown + warning)
             provide, actor, note = answer.decision == Provide.PROVIDE, f"officer:{answer.officer}", answer.note
         try:
             with unit_of_work(settings) as session:

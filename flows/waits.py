@@ -9,10 +9,14 @@ gets a new key.
 Deadlines: a paused run times out itself and closes the request. A suspended run has no
 timeout, because Prefect would mark it Failed at expiry with no code of ours running; the
 deadline monitor closes such a request in the app database and wakes the run, which then
-finds its request ended and stops."""
+finds its request ended and stops.
+
+The flows that wait are async flows (their stages are plain blocking code between the
+awaits): Prefect's sync engine holds every run open for a second at its end, joining its
+heartbeat thread; the async engine keeps the heartbeats and ends the run at once."""
 
 from prefect.exceptions import FlowPauseTimeout
-from prefect.flow_runs import pause_flow_run, suspend_flow_run
+from prefect.flow_runs import apause_flow_run, asuspend_flow_run
 from prefect.input import RunInput
 from prefect.runtime import deployment
 
@@ -21,25 +25,25 @@ from models.settings import get_settings
 OPERATOR_WAIT_SECONDS = 14 * 24 * 3600  # a paused run gives up after two weeks, like the clock
 
 
-def ask(form: type[RunInput], *, key: str, description: str, timeout_seconds: int | None = None):
+async def ask(form: type[RunInput], *, key: str, description: str, timeout_seconds: int | None = None):
     """The person's answer, or None when the wait timed out."""
     form = form.with_initial_data(description=description)
     if deployment.id:
-        return suspend_flow_run(wait_for_input=form, key=key, timeout=None)
+        return await asuspend_flow_run(wait_for_input=form, key=key, timeout=None)
     try:
-        return pause_flow_run(wait_for_input=form, key=key, poll_interval=get_settings().pause_poll_seconds,
-                              timeout=timeout_seconds or OPERATOR_WAIT_SECONDS)
+        return await apause_flow_run(wait_for_input=form, key=key, poll_interval=get_settings().pause_poll_seconds,
+                                     timeout=timeout_seconds or OPERATOR_WAIT_SECONDS)
     except FlowPauseTimeout:
         return None
 
 
-def wait_for_requester(*, key: str, timeout_seconds: int) -> bool:
+async def wait_for_requester(*, key: str, timeout_seconds: int) -> bool:
     """Wait until the requester acts (the API resumes the run) or the deadline passes."""
     if deployment.id:
-        suspend_flow_run(key=key, timeout=None)
+        await asuspend_flow_run(key=key, timeout=None)
         return True
     try:
-        pause_flow_run(key=key, poll_interval=get_settings().pause_poll_seconds, timeout=timeout_seconds)
+        await apause_flow_run(key=key, poll_interval=get_settings().pause_poll_seconds, timeout=timeout_seconds)
         return True
     except FlowPauseTimeout:
         return False

@@ -1,6 +1,7 @@
 """Lifecycle tests: real flow runs on Prefect's test server, the app and demo systems in a
 temporary folder, the flow's settings read from the environment as a worker would."""
 
+import asyncio
 import threading
 import time
 from pathlib import Path
@@ -82,7 +83,8 @@ class FlowThread:
 
         def target():
             try:
-                self.result = flow(reference)
+                result = flow(reference)
+                self.result = asyncio.run(result) if asyncio.iscoroutine(result) else result
             except BaseException as exc:  # noqa: BLE001 - reported by join()
                 self.error = exc
 

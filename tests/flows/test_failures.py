@@ -1,6 +1,7 @@
 """Systems that fail, and a flow process that dies mid-fulfilment: the request still finishes,
 no system action is applied twice and no email is sent twice."""
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -83,7 +84,7 @@ def test_a_system_that_keeps_failing_waits_and_is_skipped_by_the_operator(faults
 
 
 CRASH = textwrap.dedent("""
-    import os, signal, sys
+    import asyncio, os, signal, sys
     from systems.connector import DatabaseConnector
 
     _rectify = DatabaseConnector.rectify
@@ -96,7 +97,7 @@ CRASH = textwrap.dedent("""
 
     DatabaseConnector.rectify = rectify
     from flows.lifecycle import lifecycle
-    lifecycle(sys.argv[1])
+    asyncio.run(lifecycle(sys.argv[1]))
 """)
 
 
@@ -146,7 +147,7 @@ def test_a_flow_process_killed_mid_fulfilment_finishes_on_a_rerun_without_doing_
     assert crashed[("customers", "rectify")].state == "pending"  # the app never heard back
     assert ledgers(settings)["customers"] == [crashed[("customers", "rectify")].idempotency_key]
 
-    assert lifecycle(reference) == "completed"
+    assert asyncio.run(lifecycle(reference)) == "completed"
 
     actions = actions_of(settings, reference)
     assert actions.keys() == crashed.keys() and all(a.state == "done" for a in actions.values())

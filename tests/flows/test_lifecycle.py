@@ -1,5 +1,7 @@
 """Requests walked end to end by the lifecycle flow, on Prefect's test server."""
 
+import asyncio
+
 import pytest
 from sqlmodel import select
 
@@ -76,7 +78,7 @@ def test_a_rerun_after_the_close_acts_on_nothing_and_sends_nothing(autopilot):
     enter_code(settings, reference, run)
     run.join()
     before = [(n.kind, n.state) for n in notices_of(settings, reference)]
-    assert lifecycle(reference) == "completed"
+    assert asyncio.run(lifecycle(reference)) == "completed"
     assert [(n.kind, n.state) for n in notices_of(settings, reference)] == before
 
 

@@ -1,6 +1,7 @@
 """Waking a run that is on its way to a wait: the requester acted between the run's last look
 at the request and its pause (a real window: reads, then a state change on the server)."""
 
+import asyncio
 import queue
 import threading
 
@@ -11,11 +12,11 @@ from flows.waits import wait_for_requester, wake
 
 
 @flow(name="late-pause")
-def late_pause(ids: str, gate: str) -> str:
+async def late_pause(ids: str, gate: str) -> str:
     """Reports its run id, waits on a gate (the window), then pauses for the requester."""
     QUEUES[ids].put(flow_run.id)
     GATES[gate].wait(30)
-    return "woken" if wait_for_requester(key="identity-1-0", timeout_seconds=60) else "timed out"
+    return "woken" if await wait_for_requester(key="identity-1-0", timeout_seconds=60) else "timed out"
 
 
 QUEUES: dict[str, queue.Queue] = {}
@@ -25,7 +26,8 @@ GATES: dict[str, threading.Event] = {}
 def _start(name: str):
     QUEUES[name], GATES[name] = queue.Queue(), threading.Event()
     result = {}
-    thread = threading.Thread(target=lambda: result.setdefault("r", late_pause(name, name)), daemon=True)
+    thread = threading.Thread(target=lambda: result.setdefault("r", asyncio.run(late_pause(name, name))),
+                              daemon=True)
     thread.start()
     return QUEUES[name].get(timeout=60), GATES[name], thread, result
 
