@@ -74,7 +74,7 @@ class FlowRequest:
     def __init__(self, settings, reference: str):
         self.settings, self.reference = settings, reference
         self.result = self.error = self.flow_run_id = None
-        self.seconds = self.code_at = self.woken_at = self.returned_at = None
+        self.seconds = self.code_at = self.woken_at = self.returned_at = self.woke = None
 
     def run(self, timeout: float = 300) -> FlowRequest:
         from flows.lifecycle import lifecycle
@@ -115,7 +115,7 @@ class FlowRequest:
                 assert enter_code(self.settings, self.reference), "no code notice"
                 with unit_of_work(self.settings) as session:
                     run_id = load_request(session, self.reference).flow_run_id
-                wake(run_id, settle_seconds=WAKE_SETTLE_SECONDS)
+                self.woke = wake(run_id, settle_seconds=WAKE_SETTLE_SECONDS)
                 self.woken_at = time.perf_counter() - started
                 return
             done.wait(0.05)

@@ -107,10 +107,20 @@ class Sampler:
         self._thread.join()
 
 
-class PrefectServer:
-    """`prefect server start` on loopback with a PREFECT_HOME of its own (SQLite)."""
+def postgres_pids(port: int | str) -> list[int]:
+    """The postmaster of a throwaway cluster (found by its port) and its backends."""
+    masters = [p for p in pids_named(f"-p {port}") if "postgres" in Path(f"/proc/{p}/comm").read_text()]
+    return [q for m in masters for q in tree(m)]
 
-    def __init__(self, home: Path, port: int | None = None):
+
+class PrefectServer:
+    """`prefect server start` on loopback with a PREFECT_HOME of its own: on SQLite there, or
+    on PostgreSQL with ``database_url`` (``postgresql+asyncpg://…``; then ``pids`` counts the
+    cluster's processes too, ``db_port``)."""
+
+    def __init__(self, home: Path, port: int | None = None, database_url: str | None = None,
+                 db_port: int | None = None):
+        self.database_url, self.db_port = database_url, db_port
         self.home, self.port = home, port or free_port()
         self.url = f"http://127.0.0.1:{self.port}/api"
         self.popen: subprocess.Popen | None = None
@@ -122,6 +132,8 @@ class PrefectServer:
         env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
         env.update(QUIET, PREFECT_HOME=str(self.home), PREFECT_SERVER_API_HOST="127.0.0.1",
                    PREFECT_SERVER_API_PORT=str(self.port), PREFECT_UI_ENABLED="false")
+        if self.database_url:
+            env["PREFECT_SERVER_DATABASE_CONNECTION_URL"] = self.database_url
         cli = shutil.which("prefect", path=str(Path(sys.executable).parent)) or "prefect"
         self._log = open(self.home / "server.log", "ab")  # noqa: SIM115 - closed in stop
         started = time.monotonic()
@@ -139,7 +151,8 @@ class PrefectServer:
 
     @property
     def pids(self) -> list[int]:
-        return tree(self.popen.pid) if self.popen and self.popen.poll() is None else []
+        own = tree(self.popen.pid) if self.popen and self.popen.poll() is None else []
+        return own + (postgres_pids(self.db_port) if self.db_port else [])
 
     def stop(self) -> None:
         if self.popen is None or self.popen.poll() is not None:

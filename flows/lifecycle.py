@@ -7,6 +7,7 @@ Parameters and results are request references only; personal data never reaches 
 
 from prefect import flow
 from prefect.artifacts import acreate_markdown_artifact
+from prefect.context import SyncClientContext
 from prefect.runtime import flow_run
 
 from flows import inputs
@@ -30,14 +31,17 @@ class RequestEnded(Exception):
 
 @flow(name="request-lifecycle", flow_run_name="{reference}", log_prints=False)
 async def lifecycle(reference: str) -> str:  # async: see flows/waits.py
-    _remember_run(reference)
-    if _status(reference) not in FINAL:
-        try:
-            await _run_stages(reference)
-        except RequestEnded:
-            pass
-    send_notices()
-    return str(_status(reference))
+    # An async flow's engine keeps no API client for sync tasks: without this each task run
+    # would build its own (an SSL context each, a third of the run's CPU, bench/lifecycle.py).
+    with SyncClientContext.get_or_create():
+        _remember_run(reference)
+        if _status(reference) not in FINAL:
+            try:
+                await _run_stages(reference)
+            except RequestEnded:
+                pass
+        send_notices()
+        return str(_status(reference))
 
 
 def _still_open(reference: str) -> None:

@@ -18,7 +18,7 @@ heartbeat thread; the async engine keeps the heartbeats and ends the run at once
 from prefect.exceptions import FlowPauseTimeout
 from prefect.flow_runs import apause_flow_run, asuspend_flow_run
 from prefect.input import RunInput
-from prefect.runtime import deployment
+from prefect.context import FlowRunContext, SyncClientContext
 
 from models.settings import get_settings
 
@@ -28,7 +28,7 @@ OPERATOR_WAIT_SECONDS = 14 * 24 * 3600  # a paused run gives up after two weeks,
 async def ask(form: type[RunInput], *, key: str, description: str, timeout_seconds: int | None = None):
     """The person's answer, or None when the wait timed out."""
     form = form.with_initial_data(description=description)
-    if deployment.id:
+    if _deployment_run():
         return await asuspend_flow_run(wait_for_input=form, key=key, timeout=None)
     try:
         return await apause_flow_run(wait_for_input=form, key=key, poll_interval=get_settings().pause_poll_seconds,
@@ -39,7 +39,7 @@ async def ask(form: type[RunInput], *, key: str, description: str, timeout_secon
 
 async def wait_for_requester(*, key: str, timeout_seconds: int) -> bool:
     """Wait until the requester acts (the API resumes the run) or the deadline passes."""
-    if deployment.id:
+    if _deployment_run():
         await asuspend_flow_run(key=key, timeout=None)
         return True
     try:
@@ -47,6 +47,11 @@ async def wait_for_requester(*, key: str, timeout_seconds: int) -> bool:
         return True
     except FlowPauseTimeout:
         return False
+
+
+def _deployment_run() -> bool:
+    """From the run's own context (``prefect.runtime.deployment.id`` asks the API each time)."""
+    return FlowRunContext.get().flow_run.deployment_id is not None
 
 
 def wake(flow_run_id: str | None, run_input: dict | None = None, *, settle_seconds: float = 0.0) -> bool:
@@ -59,20 +64,19 @@ def wake(flow_run_id: str | None, run_input: dict | None = None, *, settle_secon
     import time
     from uuid import UUID
 
-    from prefect.client.orchestration import get_client
     from prefect.flow_runs import resume_flow_run
 
     if not flow_run_id:
         return False
     give_up, pause = time.monotonic() + settle_seconds, 0.02
-    with get_client(sync_client=True) as client:
+    with SyncClientContext.get_or_create() as context:  # one client for the look and the resume
         while True:
-            state = client.read_flow_run(UUID(flow_run_id)).state
+            state = context.client.read_flow_run(UUID(flow_run_id)).state
             if state is not None and state.is_paused():
                 break
             if state is None or not state.is_running() or time.monotonic() >= give_up:
                 return False
             time.sleep(pause)
             pause = min(pause * 2, 0.5)
-    resume_flow_run(UUID(flow_run_id), run_input=run_input)
+        resume_flow_run(UUID(flow_run_id), run_input=run_input)
     return True
