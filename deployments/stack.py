@@ -132,6 +132,12 @@ def start_intake(settings, api_url: str, env: dict[str, str], logs: Path) -> tup
     return proc, url
 
 
+def server_environment(settings) -> dict[str, str]:
+    """The Prefect server's own database, when one is configured (else SQLite in its home)."""
+    url = settings.prefect_database_url
+    return {"PREFECT_SERVER_DATABASE_CONNECTION_URL": url.get_secret_value()} if url else {}
+
+
 def start_stack(settings, *, api_url: str | None = None, say=print) -> Stack:
     """Everything, or nothing: on any failure whatever was started is stopped again."""
     data_dir = Path(settings.data_dir).resolve()
@@ -156,9 +162,11 @@ def start_stack(settings, *, api_url: str | None = None, say=print) -> Stack:
             raise RuntimeError(f"PREFECT_API_URL={explicit} does not answer; start it, or unset "
                                "PREFECT_API_URL and `up` starts a server of its own")
         else:
-            say(f"starting the Prefect server on port {settings.prefect_port} (SQLite in {home})…")
+            where = "PostgreSQL" if settings.prefect_database_url else f"SQLite in {home}"
+            say(f"starting the Prefect server on port {settings.prefect_port} ({where})…")
             stack.server = start_server(home, port=settings.prefect_port, host=settings.prefect_host,
-                                        ui=True, log_path=logs / "prefect-server.log")
+                                        ui=True, log_path=logs / "prefect-server.log",
+                                        extra_env=server_environment(settings))
             wait_until_ready(stack.api_url, timeout=120, proc=stack.server)
         stack.timings["server"] = time.monotonic() - started
         ensure_work_pool(stack.api_url)

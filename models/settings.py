@@ -109,6 +109,15 @@ class Settings(BaseSettings):
     # --- running on one machine (madoguchi up, deployments/local.py) -----------------------
     prefect_host: str = Field(default="127.0.0.1", description="Where `up` serves the Prefect API and UI.")
     prefect_port: int = Field(default=4200, description="Port of the Prefect server `up` starts.")
+    prefect_database_url: SecretStr | None = Field(
+        default=None,
+        description=(
+            "Database of the Prefect server `up` starts: SQLite in the data folder when unset; "
+            "`postgresql+asyncpg://…` in production. Prefect's SQLite server answers 503 "
+            "(database is locked) to concurrent runs: 33-37 requests/min against 75 on "
+            "PostgreSQL (bench/lifecycle.py (d))."
+        ),
+    )
     intake_port: int = Field(default=8000, description="Port of the intake service (web form, API).")
     mail_stub_port: int = Field(default=3030, description="Port of the SendGrid-compatible stub.")
     intake_rate_per_client: int = Field(
