@@ -105,8 +105,7 @@ class FlowRequest:
         """As a person would: once the code's email is sent, read it for ``READING_SECONDS``,
         enter the code and wake the run as the intake API does (``web.actions.wake_run``).
         Nothing here polls Prefect; the app database says when the mail went out."""
-        from flows.waits import wake
-        from web.actions import WAKE_SETTLE_SECONDS
+        from flows.waits import REQUESTER_WAKE_SETTLE_SECONDS, wake
 
         while not done.is_set() and time.perf_counter() - started < timeout:
             if code_mail_sent(self.settings, self.reference):
@@ -115,7 +114,7 @@ class FlowRequest:
                 assert enter_code(self.settings, self.reference), "no code notice"
                 with unit_of_work(self.settings) as session:
                     run_id = load_request(session, self.reference).flow_run_id
-                self.woke = wake(run_id, settle_seconds=WAKE_SETTLE_SECONDS)
+                self.woke = wake(run_id, settle_seconds=REQUESTER_WAKE_SETTLE_SECONDS)
                 self.woken_at = time.perf_counter() - started
                 return
             done.wait(0.05)

@@ -73,10 +73,10 @@ def code(reference: str, one_time_code: str = typer.Argument(..., metavar="CODE"
         verdict = identity.submit_code(session, settings, reference, one_time_code.strip(), now=utcnow())
     typer.echo(f"{reference}: {verdict}")
     if verdict in (Verdict.VERIFIED, Verdict.REFUSED):
-        from flows.waits import wake
+        from flows.waits import REQUESTER_WAKE_SETTLE_SECONDS, wake
 
         with local_prefect():
-            woken = wake(_load(reference).flow_run_id)
+            woken = wake(_load(reference).flow_run_id, settle_seconds=REQUESTER_WAKE_SETTLE_SECONDS)
         typer.echo("the flow run goes on" if woken else
                    "its flow run is not waiting yet: it finds the new state when it gets there")
     elif verdict is not Verdict.ALREADY_VERIFIED:

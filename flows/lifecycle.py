@@ -5,6 +5,8 @@ Every stage's outcome is in the app database, so the flow is re-entrant: run aga
 crash, a resume or by hand, it skips what is done and goes on where the request stands.
 Parameters and results are request references only; personal data never reaches Prefect."""
 
+from collections import Counter
+
 from prefect import flow
 from prefect.artifacts import acreate_markdown_artifact
 from prefect.context import SyncClientContext
@@ -19,6 +21,7 @@ from services import clarification, closing, fees, identity
 from services.clock import open_pause
 from services.common import load_request, move
 from services.fulfilment import registry_for
+from services.requester_waits import again, clarification_key, identity_key
 from tasks.fulfilment import fulfil
 from tasks.request import complete_request, propose_review, send_notices, start_identity
 
@@ -67,6 +70,7 @@ async def verify_identity(reference: str) -> bool:
     """True once verified; False when the request was closed or refused on identity. A
     refusal waits for the privacy officer, who may send it back for an operator's check."""
     state = identity.IdentityState(start_identity(reference))
+    waits = Counter()  # keys waited on in this run: a wake with nothing changed waits anew
     send_notices()
     settings = get_settings()
     while True:
@@ -75,14 +79,14 @@ async def verify_identity(reference: str) -> bool:
                 request = load_request(session, reference)
                 check = identity.current_check(session, request)
                 pause = open_pause(session, request)
-                method, key = check.method, f"identity-{check.codes_issued}-{check.attempts}"
+                method, key = check.method, identity_key(check)
                 answered = identity.state_of(session, request) is not identity.IdentityState.PENDING
                 seconds_left = int((pause.deadline_at - utcnow()).total_seconds()) if pause else 0
             if answered:  # the requester was quicker than this run: no wait
                 pass
             elif method == "documents":
                 await _identity_by_operator(reference, settings, check.id)
-            elif not await wait_for_requester(key=key, timeout_seconds=max(seconds_left, 1)):
+            elif not await wait_for_requester(key=again(key, waits), timeout_seconds=max(seconds_left, 1)):
                 _close(reference, Status.REFUSED, Outcome.REFUSED, [ReasonCode.IDENTITY_NOT_VERIFIED])
                 return False
             _still_open(reference)
@@ -130,6 +134,7 @@ async def review(reference: str) -> tuple[Outcome, list[ReasonCode]]:
                                     description=f"{reference}: 事前審査の結果")
     invalid = 0  # answers refused as invalid in this round; replays repeat them identically
     refused_answer = ""  # why the last answer was refused, shown above the form asked again
+    waits = Counter()  # keys waited on in this run: a wake with nothing changed waits anew
     supported = {info.key: info.actions for info in registry_for(settings)}
     while True:
         _still_open(reference)
@@ -143,7 +148,8 @@ async def review(reference: str) -> tuple[Outcome, list[ReasonCode]]:
         if waiting:
             seconds_left = int((pause.deadline_at - utcnow()).total_seconds())
             send_notices()
-            if not await wait_for_requester(key=f"clarification-{asked}", timeout_seconds=max(seconds_left, 1)):
+            if not await wait_for_requester(key=again(clarification_key(asked), waits),
+                                            timeout_seconds=max(seconds_left, 1)):
                 _close(reference, Status.CLOSED, None, [ReasonCode.CLARIFICATION_NOT_RECEIVED])
                 raise RequestEnded(reference)
             continue

@@ -1,7 +1,8 @@
 """The scheduled monitors (PRODUCT.md §6), deployed from prefect.yaml:
 
 - ``sla-monitor`` every 15 minutes: requester waits past their deadline are closed and their
-  runs woken; requests at 70 % of their time are warned about and overdue ones escalated to
+  runs woken; runs still waiting for a requester action already taken (a lost wake-up) are
+  woken; requests at 70 % of their time are warned about and overdue ones escalated to
   the privacy officer; contractors due for reassessment or with a certificate expiring are
   reported; the work queue artifact is refreshed; the notices go out.
 - ``daily-digest`` every morning: the day's overview, as an artifact and one email.
@@ -17,6 +18,7 @@ from tasks.monitor import (
     close_overdue_waits,
     publish_digest,
     wake_closed_runs,
+    wake_stale_waits,
 )
 from tasks.request import send_notices
 
@@ -25,10 +27,11 @@ from tasks.request import send_notices
 def sla_monitor() -> dict:
     closed = close_overdue_waits()
     woken = wake_closed_runs(closed) if closed else 0
+    stale = wake_stale_waits()
     checked = check_deadlines()
     contractors = check_contractors()
     sent = send_notices()
-    return {"closed": len(closed), "woken": woken, **checked, "contractors": len(contractors),
+    return {"closed": len(closed), "woken": woken, "stale_woken": stale, **checked, "contractors": len(contractors),
             "sent": sent["sent"]}
 
 

@@ -23,6 +23,7 @@ from prefect.context import FlowRunContext, SyncClientContext
 from models.settings import get_settings
 
 OPERATOR_WAIT_SECONDS = 14 * 24 * 3600  # a paused run gives up after two weeks, like the clock
+REQUESTER_WAKE_SETTLE_SECONDS = 5.0  # from a run's last look at the request to its pause: ms
 
 
 async def ask(form: type[RunInput], *, key: str, description: str, timeout_seconds: int | None = None):

@@ -42,6 +42,51 @@ def wake_closed_runs(closed: list[tuple[str, str | None]]) -> int:
     return woken
 
 
+@task(task_run_name="wake-stale-waits", retries=2, retry_delay_seconds=10)
+def wake_stale_waits() -> int:
+    """Wake the lifecycle runs still waiting for a requester action already taken: the
+    intake's wake was lost (Prefect down at that moment, the intake stopped before it ran)."""
+    from services.common import RequestNotFound
+    from services.requester_waits import stale
+
+    settings, logger, woken = get_settings(), get_run_logger(), 0
+    for run_id, reference, key in _paused_lifecycle_runs():
+        try:
+            with unit_of_work(settings) as session:
+                if not stale(session, reference, key):
+                    continue
+            woken += wake(run_id)
+        except RequestNotFound:
+            continue
+        except Exception as exc:  # noqa: BLE001 - one run's trouble must not stop the others
+            logger.warning("could not wake the run of %s: %s", reference, type(exc).__name__)
+    return woken
+
+
+def _paused_lifecycle_runs(page: int = 200) -> list[tuple[str, str, str]]:
+    """(run id, reference, pause key) of every paused or suspended request-lifecycle run."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        FlowFilter,
+        FlowFilterName,
+        FlowRunFilter,
+        FlowRunFilterState,
+        FlowRunFilterStateType,
+    )
+    from prefect.client.schemas.objects import StateType
+
+    flows = FlowFilter(name=FlowFilterName(any_=["request-lifecycle"]))
+    paused = FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.PAUSED])))
+    found = []
+    with get_client(sync_client=True) as client:
+        while True:
+            runs = client.read_flow_runs(flow_filter=flows, flow_run_filter=paused, limit=page, offset=len(found))
+            found += [(str(r.id), r.parameters.get("reference", ""), r.state.state_details.pause_key or "")
+                      for r in runs]
+            if len(runs) < page:
+                return found
+
+
 @task(task_run_name="check-deadlines", retries=2, retry_delay_seconds=10)
 def check_deadlines() -> dict:
     """Warn and escalate (each once), then publish the operators' work queue."""

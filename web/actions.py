@@ -14,7 +14,6 @@ from services.common import RequestNotFound, load_request
 from services.status import authorised, public_view
 
 log = logging.getLogger("madoguchi.intake")
-WAKE_SETTLE_SECONDS = 5.0  # from the run's last look at the request to its pause: milliseconds
 
 
 class NotFound(Exception):
@@ -83,11 +82,11 @@ def withdraw(settings: Settings, reference: str, token: str | None) -> Done:
 def wake_run(settings: Settings, reference: str) -> None:
     """Resume the request's waiting run. Best effort: a run on its way to the wait is given a
     few seconds to get there; a run not started yet finds the new state when it starts."""
-    from flows.waits import wake
+    from flows.waits import REQUESTER_WAKE_SETTLE_SECONDS, wake
 
     with unit_of_work(settings) as session:
         run_id = load_request(session, reference).flow_run_id
     try:
-        wake(run_id, settle_seconds=WAKE_SETTLE_SECONDS)
+        wake(run_id, settle_seconds=REQUESTER_WAKE_SETTLE_SECONDS)
     except Exception as exc:  # noqa: BLE001 - Prefect down, or the run moved on: logged, not raised
         log.warning("could not wake the flow run of a request: %s", type(exc).__name__)

@@ -70,6 +70,30 @@ def test_a_requester_wait_past_its_deadline_is_closed_and_its_run_woken(desk):
     assert [n.state for n in kinds(desk, "decision")] == ["sent"]
 
 
+def test_a_run_whose_wake_was_lost_is_woken_by_the_monitor_and_goes_on(autopilot):
+    from mail import inbox
+    from services import clarification, identity
+
+    settings = autopilot
+    reference = submit(settings, "purpose_notification")
+    run = Run(reference)
+    run.wait_until_paused()  # for the one-time code
+    code = inbox.latest_code(settings.sendgrid_host, reference)
+    with unit_of_work(settings) as session:  # entered; the intake's wake never reached Prefect
+        identity.submit_code(session, settings, reference, code, now=utcnow())
+    other = submit(settings, "purpose_notification")
+    waiting = Run(other)
+    waiting.wait_until_paused()  # still waiting for its code: not stale, left alone
+    report = sla_monitor()
+    assert report["stale_woken"] == 1
+    assert run.join() == "completed"
+    assert sla_monitor()["stale_woken"] == 0
+    with unit_of_work(settings) as session:  # let the other one go
+        clarification.withdraw(session, settings, other, now=utcnow())
+    waiting.answer()
+    assert waiting.join() == "withdrawn"
+
+
 def test_warning_and_escalation_once_and_a_work_queue_without_personal_data(desk):
     from tasks.monitor import ui_url
 

@@ -9,6 +9,7 @@ from prefect import flow
 from prefect.runtime import flow_run
 
 from flows.waits import wait_for_requester, wake
+from tests.flows.conftest import Run, enter_code, submit
 
 
 @flow(name="late-pause")
@@ -60,3 +61,14 @@ def test_settling_does_not_wait_for_a_run_that_has_ended(prefect_api):
     started = time.monotonic()
     assert wake(run_id, settle_seconds=10) is False  # Completed: nothing will pause any more
     assert time.monotonic() - started < 2
+
+
+def test_a_lifecycle_resumed_with_nothing_entered_waits_again_on_a_new_key(autopilot):
+    """The Resume button in Prefect's UI on a wait for the code: Prefect answers a second pause
+    on the same key at once, so the same key would spin; the run waits on a new one."""
+    reference = submit(autopilot, "purpose_notification")
+    run = Run(reference)
+    run.answer()  # no code entered
+    run.wait_until_paused(after=1)  # identity-1-0-again-1
+    enter_code(autopilot, reference, run)
+    assert run.join() == "completed"

@@ -1,0 +1,49 @@
+"""The keys of the lifecycle's waits for the requester, and which of them went stale.
+
+A run waits on a key derived from the request (``identity-<codes sent>-<attempts>``,
+``clarification-<questions asked>``); the requester's action changes the request and the
+intake wakes the run. Woken with nothing changed (the Resume button in Prefect's UI), it waits
+again on ``<key>-again-<n>``: Prefect answers a pause on a key it has seen at once, so the
+same key again would spin. When that wake is lost (Prefect down at that moment, the intake
+stopped before its background wake ran), the run would sleep on a key that no longer
+matches the request: the SLA monitor finds such runs with :func:`stale` and wakes them."""
+
+import re
+from collections import Counter
+
+from sqlmodel import Session
+
+from models.rules.vocabulary import WaitingFor
+from services import clarification, identity
+from services.common import load_request
+
+_IDENTITY = re.compile(r"(identity-\d+-\d+)(?:-again-\d+)?")
+_CLARIFICATION = re.compile(r"(clarification-\d+)(?:-again-\d+)?")
+
+
+def identity_key(check) -> str:
+    return f"identity-{check.codes_issued}-{check.attempts}"
+
+
+def clarification_key(asked: int) -> str:
+    return f"clarification-{asked}"
+
+
+def again(key: str, seen: Counter) -> str:
+    """The key for this wait: ``key`` the first time in a run, then ``key-again-<n>``."""
+    seen[key] += 1
+    return key if seen[key] == 1 else f"{key}-again-{seen[key] - 1}"
+
+
+def stale(session: Session, reference: str, pause_key: str) -> bool:
+    """True when a run paused on ``pause_key`` waits for a requester action already taken
+    (or for a request no longer waiting for the requester); operator waits are never stale."""
+    request = load_request(session, reference)
+    if found := _IDENTITY.fullmatch(pause_key):
+        if request.waiting_for != WaitingFor.ONE_TIME_CODE:
+            return True
+        return found[1] != identity_key(identity.current_check(session, request))
+    if found := _CLARIFICATION.fullmatch(pause_key):
+        return request.waiting_for != WaitingFor.CLARIFICATION or \
+            found[1] != clarification_key(clarification.asked(request))
+    return False

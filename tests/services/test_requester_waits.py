@@ -1,0 +1,58 @@
+"""The keys of the requester's waits: a repeated wait gets a new key, and a paused key is
+stale once the request has moved past it (operator waits never are)."""
+
+from collections import Counter
+from datetime import datetime, timezone
+
+import pytest
+
+from models.db import unit_of_work
+from models.requests import RequestCreate
+from models.rules.vocabulary import WaitingFor
+from services import intake
+from services.common import load_request
+from services.requester_waits import again, stale
+
+NOW = datetime(2026, 11, 26, 3, 0, tzinfo=timezone.utc)
+
+
+def test_a_key_waited_on_again_in_the_same_run_gets_a_suffix():
+    seen = Counter()
+    assert [again("identity-1-0", seen) for _ in range(3)] == [
+        "identity-1-0", "identity-1-0-again-1", "identity-1-0-again-2"]
+    assert again("identity-1-1", seen) == "identity-1-1"
+
+
+@pytest.fixture
+def request_ref(settings):
+    from models.schema import upgrade
+
+    upgrade(settings)
+    body = {"request_type": "disclosure",
+            "principal": {"name": "山田 太郎", "email": "taro@example.co.jp", "phone": "03-1234-5678"}}
+    with unit_of_work(settings) as session:
+        return intake.submit(session, settings, RequestCreate.model_validate(body), now=NOW).reference
+
+
+@pytest.mark.parametrize("key", ["identity-1-0", "identity-1-0-again-2", "clarification-0"])
+def test_a_requester_wait_is_stale_once_the_request_no_longer_waits_for_it(settings, request_ref, key):
+    with unit_of_work(settings) as session:
+        assert load_request(session, request_ref).waiting_for is None
+        assert stale(session, request_ref, key)
+
+
+def test_a_clarification_wait_on_the_current_question_is_not_stale(settings, request_ref):
+    with unit_of_work(settings) as session:
+        request = load_request(session, request_ref)
+        request.waiting_for = WaitingFor.CLARIFICATION
+        session.add(request)
+    with unit_of_work(settings) as session:
+        assert not stale(session, request_ref, "clarification-0")
+        assert not stale(session, request_ref, "clarification-0-again-1")
+        assert stale(session, request_ref, "clarification-1")  # a question never asked
+
+
+@pytest.mark.parametrize("key", ["review-0-0-0", "payment", "identity-review-3", "approval-0"])
+def test_operator_waits_are_never_stale(settings, request_ref, key):
+    with unit_of_work(settings) as session:
+        assert not stale(session, request_ref, key)
