@@ -15,10 +15,10 @@ The flows that wait are async flows (their stages are plain blocking code betwee
 awaits): Prefect's sync engine holds every run open for a second at its end, joining its
 heartbeat thread; the async engine keeps the heartbeats and ends the run at once."""
 
+from prefect.context import FlowRunContext, SyncClientContext
 from prefect.exceptions import FlowPauseTimeout
 from prefect.flow_runs import apause_flow_run, asuspend_flow_run
 from prefect.input import RunInput
-from prefect.context import FlowRunContext, SyncClientContext
 
 from models.settings import get_settings
 
