@@ -15,7 +15,7 @@ from sqlmodel import Session
 
 from models.rules.vocabulary import WaitingFor
 from services import clarification, identity
-from services.common import load_request
+from services.common import RequestNotFound, load_request
 
 _IDENTITY = re.compile(r"(identity-\d+-\d+)(?:-again-\d+)?")
 _CLARIFICATION = re.compile(r"(clarification-\d+)(?:-again-\d+)?")
@@ -37,13 +37,17 @@ def again(key: str, seen: Counter) -> str:
 
 def stale(session: Session, reference: str, pause_key: str) -> bool:
     """True when a run paused on ``pause_key`` waits for a requester action already taken
-    (or for a request no longer waiting for the requester); operator waits are never stale."""
-    request = load_request(session, reference)
-    if found := _IDENTITY.fullmatch(pause_key):
-        if request.waiting_for != WaitingFor.ONE_TIME_CODE:
-            return True
-        return found[1] != identity_key(identity.current_check(session, request))
-    if found := _CLARIFICATION.fullmatch(pause_key):
-        return request.waiting_for != WaitingFor.CLARIFICATION or \
-            found[1] != clarification_key(clarification.asked(request))
-    return False
+    (or for a request no longer waiting for the requester); operator waits, and runs of
+    requests this database does not know, are never stale."""
+    identity_wait, clarification_wait = _IDENTITY.fullmatch(pause_key), _CLARIFICATION.fullmatch(pause_key)
+    if not (identity_wait or clarification_wait):
+        return False
+    try:
+        request = load_request(session, reference)
+    except RequestNotFound:
+        return False
+    if identity_wait:
+        return request.waiting_for != WaitingFor.ONE_TIME_CODE or \
+            identity_wait[1] != identity_key(identity.current_check(session, request))
+    return request.waiting_for != WaitingFor.CLARIFICATION or \
+        clarification_wait[1] != clarification_key(clarification.asked(request))

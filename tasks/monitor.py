@@ -46,18 +46,15 @@ def wake_closed_runs(closed: list[tuple[str, str | None]]) -> int:
 def wake_stale_waits() -> int:
     """Wake the lifecycle runs still waiting for a requester action already taken: the
     intake's wake was lost (Prefect down at that moment, the intake stopped before it ran)."""
-    from services.common import RequestNotFound
     from services.requester_waits import stale
 
     settings, logger, woken = get_settings(), get_run_logger(), 0
-    for run_id, reference, key in _paused_lifecycle_runs():
+    with unit_of_work(settings) as session:
+        todo = [(run_id, reference) for run_id, reference, key in _paused_lifecycle_runs()
+                if stale(session, reference, key)]
+    for run_id, reference in todo:
         try:
-            with unit_of_work(settings) as session:
-                if not stale(session, reference, key):
-                    continue
             woken += wake(run_id)
-        except RequestNotFound:
-            continue
         except Exception as exc:  # noqa: BLE001 - one run's trouble must not stop the others
             logger.warning("could not wake the run of %s: %s", reference, type(exc).__name__)
     return woken

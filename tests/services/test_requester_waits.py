@@ -56,3 +56,8 @@ def test_a_clarification_wait_on_the_current_question_is_not_stale(settings, req
 def test_operator_waits_are_never_stale(settings, request_ref, key):
     with unit_of_work(settings) as session:
         assert not stale(session, request_ref, key)
+
+
+def test_a_run_of_a_request_this_database_does_not_know_is_left_alone(settings, request_ref):
+    with unit_of_work(settings) as session:
+        assert not stale(session, "R-000000-NOSUCH", "identity-1-0")
