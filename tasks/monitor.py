@@ -33,13 +33,7 @@ def close_overdue_waits() -> list[tuple[str, str | None]]:
 def wake_closed_runs(closed: list[tuple[str, str | None]]) -> int:
     """Wake each closed request's waiting run, which then sees the request ended and finishes.
     Best effort: a run that cannot be woken now is logged; its request is closed either way."""
-    logger, woken = get_run_logger(), 0
-    for reference, flow_run_id in closed:
-        try:
-            woken += wake(flow_run_id)
-        except Exception as exc:  # noqa: BLE001 - one run's trouble must not stop the others
-            logger.warning("could not wake the run of %s: %s", reference, type(exc).__name__)
-    return woken
+    return _wake_each(closed)
 
 
 @task(task_run_name="wake-stale-waits", retries=2, retry_delay_seconds=10)
@@ -48,14 +42,19 @@ def wake_stale_waits() -> int:
     intake's wake was lost (Prefect down at that moment, the intake stopped before it ran)."""
     from services.requester_waits import stale
 
-    settings, logger, woken = get_settings(), get_run_logger(), 0
-    with unit_of_work(settings) as session:
-        todo = [(run_id, reference) for run_id, reference, key in _paused_lifecycle_runs()
+    with unit_of_work(get_settings()) as session:
+        todo = [(reference, run_id) for run_id, reference, key in _paused_lifecycle_runs()
                 if stale(session, reference, key)]
-    for run_id, reference in todo:
+    return _wake_each(todo)
+
+
+def _wake_each(runs: list[tuple[str, str | None]]) -> int:
+    """Wake each (reference, run id); one run's trouble is logged and does not stop the others."""
+    logger, woken = get_run_logger(), 0
+    for reference, flow_run_id in runs:
         try:
-            woken += wake(run_id)
-        except Exception as exc:  # noqa: BLE001 - one run's trouble must not stop the others
+            woken += wake(flow_run_id)
+        except Exception as exc:  # noqa: BLE001 - best effort, see the callers
             logger.warning("could not wake the run of %s: %s", reference, type(exc).__name__)
     return woken
 
