@@ -13,7 +13,7 @@ from prefect.artifacts import acreate_markdown_artifact
 from prefect.runtime import flow_run
 
 from flows import contractor_inputs as inputs
-from flows.waits import ask
+from flows.waits import ask, one_client
 from models.contractors import ContractorStatus as S
 from models.db import unit_of_work, utcnow
 from models.settings import get_settings
@@ -23,6 +23,7 @@ from tasks.contractors import assess_application, reassess_contractor, register_
 
 
 @flow(name="contractor-onboarding", flow_run_name="{reference}", log_prints=False)
+@one_client
 async def contractor(reference: str) -> str:  # async: see flows/waits.py
     _remember_run(reference)
     if _status(reference) in (S.APPLIED, S.AWAITING_APPROVAL):

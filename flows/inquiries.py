@@ -14,7 +14,7 @@ from prefect.input import RunInput
 from prefect.runtime import flow_run
 from pydantic import Field
 
-from flows.waits import ask
+from flows.waits import ask, one_client
 from models.db import unit_of_work, utcnow
 from models.settings import get_settings
 from services import inquiries as service
@@ -28,6 +28,7 @@ class InquiryAnswer(RunInput):
 
 
 @flow(name="inquiry", flow_run_name="{reference}", log_prints=False)
+@one_client
 async def inquiry(reference: str) -> str:  # async: see flows/waits.py
     settings = get_settings()
     with unit_of_work(settings) as session:

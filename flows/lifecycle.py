@@ -9,11 +9,10 @@ from collections import Counter
 
 from prefect import flow
 from prefect.artifacts import acreate_markdown_artifact
-from prefect.context import SyncClientContext
 from prefect.runtime import flow_run
 
 from flows import inputs
-from flows.waits import ask, wait_for_requester
+from flows.waits import ask, one_client, wait_for_requester
 from models.db import unit_of_work, utcnow
 from models.rules.vocabulary import Outcome, ReasonCode, Status, WaitingFor
 from models.settings import get_settings
@@ -33,18 +32,16 @@ class RequestEnded(Exception):
 
 
 @flow(name="request-lifecycle", flow_run_name="{reference}", log_prints=False)
+@one_client
 async def lifecycle(reference: str) -> str:  # async: see flows/waits.py
-    # An async flow's engine keeps no API client for sync tasks: without this each task run
-    # would build its own (an SSL context each, a third of the run's CPU, bench/lifecycle.py).
-    with SyncClientContext.get_or_create():
-        _remember_run(reference)
-        if _status(reference) not in FINAL:
-            try:
-                await _run_stages(reference)
-            except RequestEnded:
-                pass
-        send_notices()
-        return str(_status(reference))
+    _remember_run(reference)
+    if _status(reference) not in FINAL:
+        try:
+            await _run_stages(reference)
+        except RequestEnded:
+            pass
+    send_notices()
+    return str(_status(reference))
 
 
 def _still_open(reference: str) -> None:

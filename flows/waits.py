@@ -13,7 +13,12 @@ finds its request ended and stops.
 
 The flows that wait are async flows (their stages are plain blocking code between the
 awaits): Prefect's sync engine holds every run open for a second at its end, joining its
-heartbeat thread; the async engine keeps the heartbeats and ends the run at once."""
+heartbeat thread; the async engine keeps the heartbeats and ends the run at once. An async
+flow's engine keeps no API client for sync tasks, so such a flow is wrapped in
+:func:`one_client`: otherwise every task run builds its own client (an SSL context each, a
+third of a lifecycle run's CPU in bench/lifecycle.py)."""
+
+import functools
 
 from prefect.context import FlowRunContext, SyncClientContext
 from prefect.exceptions import FlowPauseTimeout
@@ -24,6 +29,15 @@ from models.settings import get_settings
 
 OPERATOR_WAIT_SECONDS = 14 * 24 * 3600  # a paused run gives up after two weeks, like the clock
 REQUESTER_WAKE_SETTLE_SECONDS = 5.0  # from a run's last look at the request to its pause: ms
+
+
+def one_client(flow_fn):
+    """Under ``@flow``: the async flow's sync tasks, waits and wakes share one API client."""
+    @functools.wraps(flow_fn)
+    async def with_one_client(*args, **kwargs):
+        with SyncClientContext.get_or_create():
+            return await flow_fn(*args, **kwargs)
+    return with_one_client
 
 
 async def ask(form: type[RunInput], *, key: str, description: str, timeout_seconds: int | None = None):

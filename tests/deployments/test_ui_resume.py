@@ -12,7 +12,6 @@ test-artifacts/prefect-ui/ and their paths printed."""
 import re
 import shutil
 import time
-from pathlib import Path
 
 import httpx
 import pytest
@@ -20,20 +19,12 @@ import pytest
 from models.audit import trail_of
 from models.db import unit_of_work
 from tests.deployments.up import PROJECT, Up
-from tests.web.test_browser import ARGS, chromium  # noqa: F401  (the fixture: skip without Chromium, fail in CI)
+from tests.web.test_browser import ARGS, chromium, shot  # noqa: F401  (the fixture: skip without Chromium, fail in CI)
 
 pytestmark = [pytest.mark.deployment, pytest.mark.browser]
 
 ARTIFACTS = PROJECT / "test-artifacts" / "prefect-ui"
 OPERATOR = "ui-operator-sato"
-
-
-def shot(page, name: str) -> Path:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    path = ARTIFACTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
-    print(f"screenshot: {path}")
-    return path
 
 
 def test_operator_answers_the_review_form_in_the_prefect_ui(tmp_path, chromium):  # noqa: F811
@@ -61,7 +52,7 @@ def test_operator_answers_the_review_form_in_the_prefect_ui(tmp_path, chromium):
                     resume = page.get_by_role("button", name="Resume")
                     expect(resume).to_be_visible()
                     expect(page.get_by_text("Suspended").first).to_be_visible()
-                    shot(page, "1-suspended-run")
+                    shot(page, "1-suspended-run", ARTIFACTS)
 
                     resume.click()
                     dialog = page.get_by_role("dialog")
@@ -80,7 +71,7 @@ def test_operator_answers_the_review_form_in_the_prefect_ui(tmp_path, chromium):
                     expect(field("Customers Action").locator(".p-select-button__value")).to_have_text("grant")
                     operator.fill(OPERATOR)
                     expect(operator).to_have_value(OPERATOR)
-                    shot(page, "2-review-form")
+                    shot(page, "2-review-form", ARTIFACTS)
 
                     dialog.get_by_role("button", name="Submit").click()
                     expect(dialog).to_be_hidden()
@@ -88,7 +79,7 @@ def test_operator_answers_the_review_form_in_the_prefect_ui(tmp_path, chromium):
                     up.suspended_with(run_id, "suspended-payment")
                     page.reload()
                     expect(page.get_by_text("Suspended").first).to_be_visible()
-                    shot(page, "3-after-resume")
+                    shot(page, "3-after-resume", ARTIFACTS)
                 finally:
                     browser.close()
 
