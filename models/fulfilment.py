@@ -51,3 +51,4 @@ class Notice(SQLModel, table=True):
     sent_at: datetime | None = timestamp(nullable=True)
     attempts: int = Field(default=0, description="claims so far: each one may have sent once")
     claimed_at: datetime | None = timestamp(nullable=True)
+    next_attempt_at: datetime | None = timestamp(nullable=True)  # after a temporary failure
