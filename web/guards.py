@@ -85,9 +85,12 @@ def set_csrf_cookie(request: Request, response) -> None:
         response.set_cookie(CSRF_COOKIE, new, httponly=True, samesite="strict", max_age=12 * 3600)
 
 
-def csrf_ok(request: Request, submitted: str | None) -> bool:
+def csrf_ok(request: Request, submitted) -> bool:
+    """Compared as bytes: ``compare_digest`` refuses a non-ASCII str (a 500, not a 403); a
+    file sent in the token's place is no token."""
     cookie = request.cookies.get(CSRF_COOKIE)
-    return bool(cookie and submitted) and hmac.compare_digest(cookie, submitted)
+    return bool(cookie and isinstance(submitted, str) and submitted) and hmac.compare_digest(
+        cookie.encode(), submitted.encode())
 
 
 async def access_log(request: Request, call_next):

@@ -40,6 +40,29 @@ def test_form_without_csrf_is_refused_and_writes_nothing(client, web_settings):
     assert row_counts(web_settings) == before
 
 
+def test_non_ascii_csrf_token_or_cookie_is_refused_not_a_server_error(client, web_settings):
+    """``hmac.compare_digest`` raises on a non-ASCII str: every form must still answer 403."""
+    before = row_counts(web_settings)
+    token = csrf_of(client.get("/").text)
+    forms = {"/": FORM, "/status": {"reference": "R-000101-ZZZZZZ", "token": "x"},
+             "/status/withdraw": {"reference": "R-000101-ZZZZZZ", "token": "x"},
+             "/inquiry": {"kind": "inquiry", "name": "山田 太郎", "email": "taro@example.co.jp", "body": "質問"},
+             "/opt-out": {"email": "taro@example.co.jp"}}
+    for path, data in forms.items():
+        assert client.post(path, data={**data, "csrf_token": "トークン" + token}).status_code == 403, path
+        # the token's place taken by a file upload
+        assert client.post(path, data=data, files={"csrf_token": ("t", token.encode(), "text/plain")}
+                           ).status_code == 403, path
+    cookies = dict(client.cookies)
+    client.cookies.clear()
+    for path, data in forms.items():  # a non-ASCII cookie (sent as raw UTF-8 bytes)
+        answer = client.post(path, data={**data, "csrf_token": "é"},
+                             headers={"cookie": f"{CSRF_COOKIE}=é".encode()})
+        assert answer.status_code == 403, path
+    client.cookies.update(cookies)
+    assert row_counts(web_settings) == before
+
+
 def test_english_errors_next_to_their_fields(client, web_settings):
     answer = submit_form(client, language="en", principal_email="not-an-address", principal_phone="phone?",
                          delivery="postal")
