@@ -85,6 +85,14 @@ class RequestCreate(BaseModel):
     details: DetailsIn = PField(default_factory=DetailsIn)
 
     @model_validator(mode="after")
+    def _principal_asks_for_themself(self) -> "RequestCreate":
+        """``requester.role = principal`` is the principal asking for themself (CONTRACT.md):
+        no agent, as when ``requester`` is left out (kept, it made a second principal party)."""
+        if self.requester is not None and self.requester.role is Role.PRINCIPAL:
+            self.requester = None
+        return self
+
+    @model_validator(mode="after")
     def _type_specific(self) -> "RequestCreate":
         if self.request_type is RequestType.CORRECTION and not self.details.corrections:
             raise ValueError("a correction request needs at least one entry in details.corrections")

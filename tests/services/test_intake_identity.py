@@ -117,3 +117,17 @@ def test_an_agent_is_asked_for_documents_and_checked_by_an_operator(desk):
                                 now=NOW + timedelta(days=2))
         assert state is identity.IdentityState.FAILED
         assert identity.refusal_reason(session, load_request(session, reference)) is ReasonCode.AGENT_AUTHORITY_NOT_SHOWN
+
+
+def test_a_requester_with_the_role_principal_is_the_principal_alone(desk):
+    """CONTRACT.md: ``role`` is ``principal`` when the principal asks for themself, whether
+    ``requester`` is left out or given with that role; either way one party, who gets the code."""
+    settings, registry = desk
+    reference = submit(settings, requester={"role": "principal", "name": "山田 太郎", "email": "other@example.jp"})
+    with unit_of_work(settings) as session:
+        assert identity.start(session, settings, reference, registry=registry,
+                              now=NOW) is identity.IdentityState.PENDING
+        request = load_request(session, reference)
+        parties = session.exec(select(Party).where(Party.request_id == request.id)).all()
+        assert [(p.role, p.is_requester, p.email) for p in parties] == [("principal", True, PRINCIPAL["email"])]
+    assert [n.recipient_email for n in notices(settings, "one_time_code")] == [PRINCIPAL["email"]]
