@@ -29,7 +29,7 @@ from pathlib import Path
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 PREFECT_FILE = PROJECT_DIR / "prefect.yaml"
 WORK_POOL = "madoguchi"
-WORK_POOL_TYPE = "process"
+WORK_POOL_TYPE = "madoguchi-threads"  # deployments.worker: runs on threads of one process
 
 QUIET = {  # offline: no telemetry, no analytics
     "DO_NOT_TRACK": "1",
@@ -248,10 +248,13 @@ def wait_until_ready(api_url: str, *, timeout: float = 60, proc: Managed | None 
 # --- (a) work pool -------------------------------------------------------------------------
 
 def ensure_work_pool(api_url: str | None = None, name: str = WORK_POOL) -> bool:
-    """Create the process work pool when it is missing; True when it was created."""
+    """Create the work pool when it is missing; True when it was created. A pool of another
+    type (a data folder from before the thread worker) is replaced: `deploy_all` attaches the
+    deployments to the new one right after."""
     from prefect.client.schemas.actions import WorkPoolCreate
     from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
-    from prefect.workers.process import ProcessWorker
+
+    from deployments.worker import ThreadWorker
 
     with _api(api_url) as client:
         try:
@@ -259,15 +262,14 @@ def ensure_work_pool(api_url: str | None = None, name: str = WORK_POOL) -> bool:
         except ObjectNotFound:
             pass
         else:
-            if pool.type != WORK_POOL_TYPE:
-                raise RuntimeError(f"work pool {name!r} exists with type {pool.type!r}, "
-                                   f"not {WORK_POOL_TYPE!r}")
-            return False
+            if pool.type == WORK_POOL_TYPE:
+                return False
+            client.delete_work_pool(name)
         try:
             client.create_work_pool(WorkPoolCreate(
                 name=name, type=WORK_POOL_TYPE,
-                description="madoguchi: flow runs as processes on this machine",
-                base_job_template=ProcessWorker.get_default_base_job_template()))
+                description="madoguchi: flow runs on threads of a long-lived worker process",
+                base_job_template=ThreadWorker.get_default_base_job_template()))
         except ObjectAlreadyExists:  # created meanwhile by someone else
             return False
         return True
@@ -313,20 +315,22 @@ def deploy_all(api_url: str, *, prefect_file: Path = PREFECT_FILE, prefect_home:
 
 def start_worker(api_url: str, *, pool: str = WORK_POOL, prefect_home: Path | None = None,
                  extra_env: dict[str, str] | None = None, log_path: Path | None = None,
-                 query_seconds: int = 1, name: str | None = None) -> Managed:
-    """`prefect worker start --pool madoguchi --type process` in a process group of its own.
+                 query_seconds: int = 1, name: str | None = None, limit: int | None = None) -> Managed:
+    """madoguchi's thread worker (`deployments.worker`) in a process group of its own.
 
-    Flow runs inherit the worker's environment: pass the app's settings (MADOGUCHI_DATA_DIR,
+    Flow runs share the worker's environment: pass the app's settings (MADOGUCHI_DATA_DIR,
     MADOGUCHI_SECRET_KEY, …) in extra_env. Polls every query_seconds (Prefect's default is
     10 s, which makes a trigger take 8-12 s to start)."""
     env = prefect_env(api_url, prefect_home=prefect_home, extra={
         "PREFECT_WORKER_QUERY_SECONDS": str(query_seconds),
         **(extra_env or {}),
     })
-    argv = [*_prefect_cli(), "worker", "start", "--pool", pool, "--type", WORK_POOL_TYPE]
+    argv = [sys.executable, "-m", "deployments.worker", "--pool", pool]
     if name:
         argv += ["--name", name]
-    return _spawn("prefect-worker", argv, env=env, cwd=PROJECT_DIR, log_path=log_path)
+    if limit:
+        argv += ["--limit", str(limit)]
+    return _spawn(name or "prefect-worker", argv, env=env, cwd=PROJECT_DIR, log_path=log_path)
 
 
 def stop_worker(worker: Managed, timeout: float = 15) -> int | None:

@@ -1,6 +1,7 @@
-"""A wait frees the worker: the lifecycle deployment on a process work pool, a real worker,
-a principal's request suspended while it waits for the one-time code — with no process left
-running for it — and finished after the code is entered and the run woken.
+"""A wait frees the worker: the lifecycle deployment on madoguchi's work pool, a real thread
+worker allowed one run at a time, a principal's request suspended while it waits for the
+one-time code — its slot free for the next request's run, no process spawned for either —
+and finished after the code is entered and the run woken.
 
 Prints how long trigger → running and resume → completed take."""
 
@@ -59,7 +60,7 @@ def worker(prefect_server, app_env, tmp_path):
     assert local.ensure_work_pool(prefect_server.url) is False  # there already: left alone
     assert set(local.deploy_all(prefect_server.url, prefect_home=home)) == set(local.deployment_names())
     proc = local.start_worker(prefect_server.url, prefect_home=home, extra_env=env,
-                              log_path=tmp_path / "worker.log")
+                              log_path=tmp_path / "worker.log", limit=1)
     try:
         yield proc
     finally:
@@ -67,20 +68,6 @@ def worker(prefect_server, app_env, tmp_path):
         local.stop_worker(proc)
         assert not proc.alive()
         assert not [p for p in below if local.running(p)], "processes left behind"
-
-
-def processes_of(flow_run_id) -> list[int]:
-    """Living processes that run this flow run (the engine has its id in its environment)."""
-    marker = f"PREFECT__FLOW_RUN_ID={flow_run_id}".encode()
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if marker in (entry / "environ").read_bytes().split(b"\0"):
-                    found.append(int(entry.name))
-            except OSError:
-                pass
-    return found
 
 
 def children(worker) -> list[str]:
@@ -105,7 +92,7 @@ def test_a_wait_for_the_requester_frees_the_worker(prefect_server, app_env, work
     from flows.waits import wake
 
     settings, _ = app_env
-    reference = submit(settings, "disclosure")
+    references = [submit(settings, "disclosure"), submit(settings, "disclosure")]
 
     def state(run_id):
         with get_client(sync_client=True) as client:
@@ -118,12 +105,11 @@ def test_a_wait_for_the_requester_frees_the_worker(prefect_server, app_env, work
                            if s.type == state_type and s.timestamp.timestamp() >= after)
         return times[0]
 
-    def wait_for(run_id, predicate, what, timeout, seen=None):
+    def wait_for(run_id, predicate, what, timeout):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             current = state(run_id)
-            if seen is not None and processes_of(run_id):
-                seen.append(time.monotonic())
+            assert children(worker) == [], "the worker spawned a process for a flow run"
             if current is not None and predicate(current):
                 return current
             if current is not None and current.is_final():
@@ -137,48 +123,44 @@ def test_a_wait_for_the_requester_frees_the_worker(prefect_server, app_env, work
 
     with temporary_settings({PREFECT_API_URL: prefect_server.url}):
         triggered = time.time()
-        run = run_deployment(name=DEPLOYMENT, parameters={"reference": reference}, timeout=0)
-        seen = []
-        wait_for(run.id, lambda s: s.is_running() or s.is_paused(), "running", 30, seen)
-        to_running = first(run.id, StateType.RUNNING, triggered) - triggered
-        suspended = wait_for(run.id, lambda s: s.is_paused(), "suspension", 30, seen)
-        assert suspended.name == "Suspended" and suspended.state_details.pause_reschedule
-        assert seen, "never saw the flow-run process (so its absence would prove nothing)"
+        runs = [run_deployment(name=DEPLOYMENT, parameters={"reference": ref}, timeout=0)
+                for ref in references]
+        to_running = []
+        for run in runs:  # one slot: the second starts only once the first is suspended
+            suspended = wait_for(run.id, lambda s: s.is_paused(), "suspension", 30)
+            assert suspended.name == "Suspended" and suspended.state_details.pause_reschedule
+            to_running.append(first(run.id, StateType.RUNNING, triggered) - triggered)
+        with unit_of_work(settings) as session:
+            for reference, run in zip(references, runs, strict=True):
+                request = load_request(session, reference)
+                assert request.flow_run_id == str(run.id)
+                assert request.status not in FINAL
 
-        deadline = time.monotonic() + 15  # the engine reports Suspended, then exits
-        while (processes_of(run.id) or children(worker)) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert processes_of(run.id) == [], "a process still runs the suspended flow run"
-        assert children(worker) == [], "the worker still has a child process"
-        assert state(run.id).is_paused()
+        # Each requester types the code from the email; the API wakes the run.
+        resumed = time.time()
+        for reference, run in zip(references, runs, strict=True):
+            code = inbox.latest_code(mail_stub.url, reference)
+            with unit_of_work(settings) as session:
+                assert identity.submit_code(session, settings, reference, code, now=utcnow()) \
+                    is identity.Verdict.VERIFIED
+            assert wake(str(run.id))
+        for run in runs:
+            assert wait_for(run.id, lambda s: s.is_completed(), "completion", 45).is_completed()
+        to_completed = max(first(run.id, StateType.COMPLETED, resumed) for run in runs) - resumed
+
+    for reference in references:
         with unit_of_work(settings) as session:
             request = load_request(session, reference)
-            assert request.flow_run_id == str(run.id)
-            assert request.status not in FINAL
-
-        # The requester types the code from the email; the API wakes the run.
-        code = inbox.latest_code(mail_stub.url, reference)
-        with unit_of_work(settings) as session:
-            assert identity.submit_code(session, settings, reference, code, now=utcnow()) \
-                is identity.Verdict.VERIFIED
-        resumed = time.time()
-        assert wake(str(run.id))
-        finished = wait_for(run.id, lambda s: s.is_completed(), "completion", 45)
-        to_completed = first(run.id, StateType.COMPLETED, resumed) - resumed
-
-    with unit_of_work(settings) as session:
-        request = load_request(session, reference)
-        status = request.status
-        notices = [(n.kind, n.state, n.attempts) for n in session.exec(
-            select(Notice).where(Notice.request_id == request.id).order_by(Notice.id))]
-    assert finished.is_completed()
-    assert status == Status.COMPLETED, status
-    # Replayed from the top after the resume, and still every notice sent exactly once: the
-    # decision notice too (with persisted results, the zero-argument send_notices task would
-    # come back "Cached" and deliver nothing).
-    kinds = [k for k, _, _ in notices]
-    assert kinds[:2] == ["acknowledgement", "one_time_code"] and kinds[-1] == "decision", kinds
-    assert len(kinds) == len(set(kinds)), kinds
-    assert all(state == "sent" and attempts == 1 for _, state, attempts in notices), notices
-    print(f"\ndeployment run {reference}: trigger → running {to_running:.1f} s, "
-          f"resume → completed {to_completed:.1f} s")
+            status = request.status
+            notices = [(n.kind, n.state, n.attempts) for n in session.exec(
+                select(Notice).where(Notice.request_id == request.id).order_by(Notice.id))]
+        assert status == Status.COMPLETED, status
+        # Replayed from the top after the resume, and still every notice sent exactly once: the
+        # decision notice too (with persisted results, the zero-argument send_notices task would
+        # come back "Cached" and deliver nothing).
+        kinds = [k for k, _, _ in notices]
+        assert kinds[:2] == ["acknowledgement", "one_time_code"] and kinds[-1] == "decision", kinds
+        assert len(kinds) == len(set(kinds)), kinds
+        assert all(state == "sent" and attempts == 1 for _, state, attempts in notices), notices
+    print(f"\ndeployment runs: trigger → running {to_running[0]:.1f} s and {to_running[1]:.1f} s "
+          f"(one slot), resume → both completed {to_completed:.1f} s")
