@@ -10,7 +10,7 @@ from mail import optout, webhook
 from models.settings import Settings, get_settings
 from web import api, contact, pages
 from web.actions import NotFound
-from web.guards import access_log
+from web.guards import BodyLimit, access_log
 
 MAX_BODY_BYTES = 11 * 1024 * 1024  # a 10 MB document and its multipart envelope
 
@@ -40,16 +40,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def not_found(_request: Request, _exc: NotFound):
         return JSONResponse({"detail": "not found"}, status_code=404)
 
+    app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
+
     @app.middleware("http")
-    async def limit_body(request: Request, call_next):
+    async def nul_path(request: Request, call_next):
         if "\x00" in request.scope.get("path", ""):  # names nothing; PostgreSQL would refuse the query
             return JSONResponse({"detail": "not found"}, status_code=404)
-        length = request.headers.get("content-length", "")
-        if length.isdigit() and int(length) > MAX_BODY_BYTES:
-            return JSONResponse({"detail": "the request body is too large"}, status_code=413)
         return await call_next(request)
 
-    app.middleware("http")(access_log)
+    app.middleware("http")(access_log)  # added last: the outermost, it logs every answer
     app.include_router(api.router)
     app.include_router(pages.router)
     app.include_router(contact.router)

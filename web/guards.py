@@ -10,11 +10,13 @@ import time
 from collections import deque
 
 from fastapi import HTTPException, Request
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 log = logging.getLogger("madoguchi.access")
 CSRF_COOKIE = "madoguchi_csrf"
+TOO_LARGE = "the request body is too large"
 
 
 class RateLimiter:
@@ -67,6 +69,34 @@ def refuse_nul(model: BaseModel) -> None:
         raise ValidationError.from_exception_data(type(model).__name__, [
             InitErrorDetails(type=PydanticCustomError("string_nul", "must not contain a NUL character"),
                              loc=loc, input="") for loc in found])
+
+
+class BodyLimit:
+    """A request body over ``max_bytes`` is a 413: said so by its Content-Length, or counted as
+    it streams in when it has none (chunked), before anything reads past the cap. Plain ASGI:
+    the count wraps ``receive``, which an ``http`` middleware cannot do."""
+
+    def __init__(self, app, max_bytes: int) -> None:
+        self.app, self.max_bytes = app, max_bytes
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        length = dict(scope["headers"]).get(b"content-length", b"")
+        if length.isdigit() and int(length) > self.max_bytes:
+            return await JSONResponse({"detail": TOO_LARGE}, status_code=413)(scope, receive, send)
+        seen = 0
+
+        async def counted():
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:  # answered by the app's HTTPException handler
+                    raise HTTPException(status_code=413, detail=TOO_LARGE)
+            return message
+
+        await self.app(scope, counted, send)
 
 
 def client_of(request: Request) -> str:

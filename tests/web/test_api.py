@@ -3,6 +3,7 @@ reference and a wrong token, field errors that do not echo the input, the one-ti
 document uploads, clarification and withdrawal, rate limits, and an access log without
 personal data."""
 
+import json
 import logging
 from pathlib import Path
 
@@ -152,6 +153,34 @@ def test_documents_are_checked_by_content_and_stored_sealed(client, web_settings
     assert PDF not in sealed and b"%PDF" not in sealed and "山田".encode() not in sealed
     assert len(sealed) > len(PDF)
     assert unseal(web_settings, reference, sealed) == PDF
+
+
+def test_a_chunked_body_is_counted_against_the_size_limit(client, web_settings):
+    """No Content-Length (chunked): the bytes are counted as they stream in, and past the cap
+    the answer is 413, nothing written; a chunked body under the cap is taken as usual."""
+    reference, bearer = submitted(client)
+
+    def chunked(data: bytes, size: int = 1024 * 1024):
+        yield from (data[i:i + size] for i in range(0, len(data), size))
+
+    padded = json.dumps(body()).encode() + b" " * (12 * 1024 * 1024)  # valid JSON, over the cap
+    before = row_counts(web_settings)
+    answer = client.post("/api/requests", content=chunked(padded), headers={"content-type": "application/json"})
+    assert answer.status_code == 413 and answer.json() == {"detail": "the request body is too large"}
+    assert row_counts(web_settings) == before
+    upload = client.build_request("POST", f"/api/requests/{reference}/documents", headers=bearer,
+                                  data={"kind": "identity_document"},
+                                  files={"file": ("big.pdf", b"%PDF-" + b"0" * (12 * 1024 * 1024), "application/pdf")})
+    streamed = client.post(f"/api/requests/{reference}/documents", content=chunked(upload.read()),
+                           headers={**bearer, "content-type": upload.headers["content-type"]})
+    assert streamed.status_code == 413
+    assert client.post("/", content=chunked(b"csrf_token=x&scope=" + b"a" * (12 * 1024 * 1024)),
+                       headers={"content-type": "application/x-www-form-urlencoded"}).status_code == 413
+    with unit_of_work(web_settings) as session:
+        assert not session.exec(select(Document)).all()
+    small = client.post("/api/requests", content=chunked(json.dumps(body()).encode(), 7),
+                        headers={"content-type": "application/json"})
+    assert small.status_code == 201, small.text
 
 
 def test_clarification_only_when_asked(client, web_settings):
