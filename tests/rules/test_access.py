@@ -1,0 +1,139 @@
+"""Issue 12: who may answer which wait, four eyes on a sign-off, destructive API calls."""
+
+import pytest
+
+from models.rules.access import (
+    AccountRole as R,
+    SignOff,
+    may_call,
+    may_resume,
+    name_problems,
+    password_problems,
+    person_of,
+    wait_for,
+)
+
+# every key the flows wait on today (flows/lifecycle.py, provision.py, contractors.py, inquiries.py)
+KEYS = {
+    "identity-1-0": "one_time_code", "identity-2-1-again-3": "one_time_code",
+    "clarification-0": "clarification", "clarification-1-again-1": "clarification",
+    "identity-review-7": "document_review", "review-0-0-0": "review", "review-2-1-3": "review",
+    "payment": "payment", "failure-billing-3": "system_failure", "answer-0": "inquiry_answer",
+    "approval-0": "sign_off", "identity-approval-7": "identity_sign_off", "provision-1": "provision",
+    "contractor-approval-0": "contractor_approval", "deletion-certificate": "deletion_certificate",
+}
+
+
+@pytest.mark.parametrize("key,kind", KEYS.items())
+def test_every_wait_of_the_flows_has_its_rule(key, kind):
+    assert wait_for(key).kind == kind
+
+
+@pytest.mark.parametrize("key", ["", "approval", "approval-1-x", "review-1", "identity-review-x", "something-new"])
+def test_an_unknown_wait_is_answered_by_nobody(key):
+    assert wait_for(key) is None
+    for role in (R.OPERATOR, R.OFFICER, R.ADMIN):
+        assert not may_resume(role, "sato", key, has_input=True).allowed
+
+
+def test_a_review_and_a_document_review_need_an_operator():
+    for key in ("review-0-0-0", "identity-review-3", "payment", "failure-orders-2", "answer-1"):
+        assert may_resume(R.OPERATOR, "sato", key, has_input=True).allowed
+        assert not may_resume(R.ADMIN, "root", key, has_input=True).allowed
+        assert not may_resume(R.SERVICE, "svc", key, has_input=True).allowed
+
+
+def test_a_sign_off_needs_the_officer():
+    for key in ("approval-0", "identity-approval-3", "provision-0", "contractor-approval-1", "deletion-certificate"):
+        verdict = may_resume(R.OPERATOR, "sato", key, has_input=True)
+        assert not verdict.allowed and "officer" in verdict.reason
+        assert may_resume(R.OFFICER, "suzuki", key, has_input=True).allowed
+
+
+def test_four_eyes_the_officer_cannot_sign_off_their_own_decision():
+    for key in ("approval-1", "identity-approval-4"):
+        verdict = may_resume(R.OFFICER, "suzuki", key, has_input=True,
+                             deciders=frozenset({"operator:suzuki", "operator:sato"}))
+        assert not verdict.allowed and "four eyes" in verdict.reason
+        assert may_resume(R.OFFICER, "suzuki", key, has_input=True,
+                          deciders=frozenset({"operator:sato", "autopilot"})).allowed
+
+
+def test_an_officer_may_do_an_operators_work():
+    assert may_resume(R.OFFICER, "suzuki", "review-0-0-0", has_input=True).allowed
+
+
+def test_the_requesters_waits_are_woken_by_the_service_only():
+    for key in ("identity-1-0", "clarification-2-again-1"):
+        assert may_resume(R.SERVICE, "svc", key, has_input=False).allowed
+        for role in (R.OPERATOR, R.OFFICER, R.ADMIN):
+            assert not may_resume(role, "sato", key, has_input=False).allowed
+
+
+def test_the_service_wakes_any_wait_but_answers_no_form():
+    """The monitor wakes the run of a request it closed (e.g. an unpaid fee) without input."""
+    for key in ("payment", "approval-0", "review-0-0-0", "unknown-key"):
+        assert may_resume(R.SERVICE, "svc", key, has_input=False).allowed
+        assert not may_resume(R.SERVICE, "svc", key, has_input=True).allowed
+
+
+def test_person_of_an_audited_actor():
+    assert person_of("operator:sato") == person_of("sato") == "sato"
+    assert person_of("autopilot") == "autopilot"
+
+
+@pytest.mark.parametrize("method,path", [
+    ("DELETE", "/flow_runs/6f1c"), ("DELETE", "/deployments/6f1c"), ("DELETE", "/flows/6f1c"),
+    ("DELETE", "/block_documents/6f1c"), ("POST", "/flow_runs/6f1c/set_state"),
+    ("POST", "/task_runs/6f1c/set_state"), ("POST", "/flow_runs/6f1c/input"),
+    ("POST", "/deployments/"), ("PATCH", "/deployments/6f1c"), ("PATCH", "/work_pools/madoguchi"),
+])
+def test_destructive_calls_are_for_admins(method, path):
+    assert may_call(R.ADMIN, method, path).allowed
+    for role in (R.OPERATOR, R.OFFICER):
+        assert not may_call(role, method, path).allowed
+
+
+@pytest.mark.parametrize("method,path", [
+    ("POST", "/flow_runs/6f1c/set_state"), ("POST", "/task_runs/6f1c/set_state"),
+    ("POST", "/flow_runs/6f1c/input"), ("DELETE", "/flow_runs/6f1c/input/paused-1-response"),
+    ("DELETE", "/work_pools/madoguchi"), ("POST", "/deployments/"),
+])
+def test_the_service_makes_the_calls_workers_and_flows_make(method, path):
+    assert may_call(R.SERVICE, method, path).allowed
+
+
+@pytest.mark.parametrize("method,path", [
+    ("DELETE", "/flow_runs/6f1c"), ("DELETE", "/deployments/6f1c"), ("DELETE", "/variables/name/x"),
+])
+def test_the_service_deletes_nothing_else(method, path):
+    assert not may_call(R.SERVICE, method, path).allowed
+
+
+@pytest.mark.parametrize("method,path", [
+    ("GET", "/flow_runs/6f1c"), ("POST", "/flow_runs/filter"), ("POST", "/flow_runs/6f1c/resume"),
+    ("POST", "/deployments/filter"), ("POST", "/deployments/6f1c/create_flow_run"), ("GET", "/admin/version"),
+])
+def test_reading_and_resuming_are_open_to_every_account(method, path):
+    for role in R:
+        assert may_call(role, method, path).allowed
+
+
+def test_account_names_are_ascii_login_names():
+    assert name_problems("sato") == name_problems("ops.sato-2") == []
+    for bad in ("", "a", "Sato", "佐藤", "sato:x", "1sato", "x" * 41, "sa to"):
+        assert name_problems(bad)
+
+
+def test_passwords_are_long_and_do_not_hold_the_name():
+    assert password_problems("correct horse battery", "sato") == []
+    assert password_problems("short", "sato")
+    assert password_problems("sato-is-my-password", "sato")
+    assert password_problems(" padded password ", "sato")
+    assert password_problems("x" * 257, "sato")
+
+
+def test_sign_offs_say_what_they_cover():
+    assert wait_for("approval-0").four_eyes is SignOff.REVIEW
+    assert wait_for("identity-approval-1").four_eyes is SignOff.IDENTITY
+    assert wait_for("review-0-0-0").four_eyes is None
