@@ -48,17 +48,19 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 
 def make_engine(url: str) -> Engine:
-    """An engine with the settings every caller needs; creates the SQLite folder if missing."""
+    """An engine with the settings every caller needs; creates the SQLite folder if missing.
+    ``hide_parameters``: a database error's text (which Prefect stores when a task fails)
+    must not carry the bound values, i.e. emails, names, codes."""
     if url.startswith("sqlite"):
         from pathlib import Path
 
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False})
+        engine = create_engine(url, connect_args={"check_same_thread": False}, hide_parameters=True)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, hide_parameters=True)
 
 
 @lru_cache

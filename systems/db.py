@@ -54,12 +54,13 @@ def dispose() -> None:
 
 
 def _create(url: str) -> Engine:
+    """``hide_parameters``: an error's text (stored by Prefect) never carries the subject's data."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True)
+        return create_engine(url, pool_pre_ping=True, hide_parameters=True)
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"timeout": 5})
+    engine = create_engine(url, connect_args={"timeout": 5}, hide_parameters=True)
 
     @event.listens_for(engine, "connect")
     def _pragmas(dbapi_conn, _record):  # WAL: readers do not block the writer

@@ -74,7 +74,7 @@ def _drop(url: str, metadata) -> None:
 
 def _bulk_engine(url: str):
     """A throwaway engine tuned for one big load (no fsync on SQLite: it is rebuilt anyway)."""
-    engine = create_engine(url)
+    engine = create_engine(url, hide_parameters=True)  # an error's text carries no customer data
     if make_url(url).get_backend_name() == "sqlite":
         @event.listens_for(engine, "connect")
         def _fast(dbapi_conn, _record):

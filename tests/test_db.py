@@ -1,0 +1,47 @@
+"""A database error's text never carries the values bound to its statement: Prefect stores the
+text of whatever a task raises, and those values are emails, names and codes."""
+
+import pytest
+from sqlalchemy import insert
+from sqlalchemy.exc import IntegrityError
+
+from models.db import unit_of_work
+from models.requests import Party
+from models.schema import upgrade
+from systems import db as systems_db
+from systems.registry import build_registry
+
+EMAIL, NAME = "taro.hidden@example.co.jp", "秘密 太郎"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def any_settings(request):
+    return request.getfixturevalue("settings" if request.param == "sqlite" else "pg_settings")
+
+
+def test_an_app_database_error_hides_the_bound_values(any_settings):
+    upgrade(any_settings)
+    with pytest.raises(IntegrityError) as raised:  # no request 999999: a foreign-key violation
+        with unit_of_work(any_settings) as session:
+            session.add(Party(request_id=999_999, role="principal", is_requester=True, name=NAME, email=EMAIL))
+    text = f"{raised.value}\n{raised.value!r}"
+    assert "parameters hidden" in text
+    assert EMAIL not in text and NAME not in text
+
+
+def test_a_demo_system_error_hides_the_bound_values(settings):
+    registry = build_registry(settings)
+    try:
+        definition = registry.definition("customers")
+        engine = systems_db.ensure_schema(registry.url("customers"), definition.metadata)
+        row = {"customer_id": "C0000001", "email": EMAIL, "contact_name": NAME}
+        with engine.begin() as conn:
+            conn.execute(insert(definition.metadata.tables["customers"]).values(row))
+        with pytest.raises(IntegrityError) as raised, engine.begin() as conn:  # the same key again
+            conn.execute(insert(definition.metadata.tables["customers"]).values(row))
+        text = f"{raised.value}\n{raised.value!r}"
+        assert "parameters hidden" in text
+        assert EMAIL not in text and NAME not in text
+    finally:
+        registry.dispose()
+        systems_db.dispose()
