@@ -13,6 +13,7 @@ from sqlalchemy import Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from models.columns import enum_field, json_field, timestamp
+from models.rules.deadlines import jst_date
 from models.rules.vocabulary import (
     FINAL_STATUSES,
     Delivery,
@@ -28,9 +29,10 @@ _REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read ou
 
 
 def new_reference(now: datetime) -> str:
-    """``R-YYMMDD-XXXXXX``: sortable by day, unguessable within it."""
+    """``R-YYMMDD-XXXXXX``: sortable by day (Japan's, as the desk and the requester read it),
+    unguessable within it."""
     suffix = "".join(secrets.choice(_REFERENCE_ALPHABET) for _ in range(6))
-    return f"R-{now:%y%m%d}-{suffix}"
+    return f"R-{jst_date(now):%y%m%d}-{suffix}"
 
 
 # --- public input -------------------------------------------------------------------------
