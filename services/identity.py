@@ -5,13 +5,24 @@ are checked by an operator from the documents they send."""
 from datetime import datetime
 from enum import StrEnum
 
+from sqlalchemy import func, update
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
 from mail.outbox import enqueue
 from models.requests import IdentityCheck, Party, Request
 from models.rules.deadlines import jst_date
 from models.rules.identity import Contact, match_principal
-from models.rules.one_time_code import CODE_TTL, CodeState, CodeStatus, Verdict, check_code, generate_code, issue_code
+from models.rules.one_time_code import (
+    CODE_TTL,
+    MAX_ATTEMPTS,
+    CodeState,
+    CodeStatus,
+    Verdict,
+    check_code,
+    generate_code,
+    issue_code,
+)
 from models.rules.vocabulary import ReasonCode, Role, Status, WaitingFor
 from models.settings import Settings
 from services import clock
@@ -153,12 +164,14 @@ def resend_code(session: Session, settings: Settings, reference: str, *, now: da
 
 def submit_code(session: Session, settings: Settings, reference: str, code: str, *,
                 now: datetime) -> Verdict:
-    """The requester's answer; the attempt is counted whatever its outcome."""
+    """The requester's answer. Its attempt is counted first, in the database, so that answers
+    arriving at once each take one of the code's attempts or find none left."""
+    counted = _count_attempt(session, reference, now=now)
     request = load_request(session, reference)
     check = current_check(session, request)
     if check is None or check.method != "one_time_code":
         return Verdict.NO_CODE
-    state, verdict = check_code(_code_state(check), code, now=now, secret=_secret(settings))
+    state, verdict = check_code(_code_state(check), code, counted=counted, now=now, secret=_secret(settings))
     _store(check, state)
     if verdict is Verdict.VERIFIED:
         check.decided_by, check.decided_at = "requester", now
@@ -168,6 +181,23 @@ def submit_code(session: Session, settings: Settings, reference: str, code: str,
     audit(session, settings, actor="requester", action=f"request.identity.code_{verdict}",
           reference=reference, now=now, attempts=state.attempts)
     return verdict
+
+
+def _count_attempt(session: Session, reference: str, *, now: datetime) -> bool:
+    """One attempt on the request's live code, if it has one: a conditional update, the first
+    statement of the transaction, so it takes the lock (SQLite's database lock, PostgreSQL's row
+    lock) before anything is read and concurrent answers queue behind it."""
+    checks, latest = IdentityCheck.__table__, aliased(IdentityCheck)
+    current = (select(func.max(latest.id)).join(Request, Request.id == latest.request_id)
+               .where(Request.reference == reference).scalar_subquery())
+    counted = session.execute(
+        update(checks)
+        .where(checks.c.id == current, checks.c.method == "one_time_code", checks.c.state == "pending",
+               checks.c.code_hash.is_not(None), checks.c.expires_at > now, checks.c.attempts < MAX_ATTEMPTS)
+        .values(attempts=checks.c.attempts + 1)
+        .returning(checks.c.id)
+    ).first()
+    return counted is not None
 
 
 def decide(session: Session, settings: Settings, reference: str, *, verified: bool,

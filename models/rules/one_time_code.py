@@ -4,6 +4,11 @@ A pure state machine: (state, event) → (new state, verdict). The state holds o
 the code (keyed with the application's secret), never the code. Limits: a code lives 10
 minutes and allows 3 attempts; a request gets at most 3 codes; then the check fails and the
 request is refused with ``identity_not_verified``.
+
+An attempt is counted before the comparison, and only on a live code (pending, unexpired,
+fewer than ``MAX_ATTEMPTS`` counted). Answers can arrive at once, so the count is the
+database's, one conditional update (services/identity.submit_code); counted from a state read
+beforehand, six parallel answers were counted as one.
 """
 
 import hmac
@@ -42,7 +47,7 @@ class CodeState:
     status: CodeStatus = CodeStatus.PENDING
     code_hash: str | None = None
     expires_at: datetime | None = None
-    attempts: int = 0          # failed attempts on the current code
+    attempts: int = 0          # attempts counted on the current code
     codes_issued: int = 0
 
 
@@ -61,10 +66,6 @@ def hash_code(code: str, secret: bytes) -> str:
     return hmac.new(secret, normalise_code(code).encode(), sha256).hexdigest()
 
 
-def _spent(state: CodeState, now: datetime) -> bool:
-    return state.code_hash is None or now >= state.expires_at or state.attempts >= MAX_ATTEMPTS
-
-
 def issue_code(state: CodeState, code: str, *, now: datetime, secret: bytes) -> tuple[CodeState, Verdict]:
     """Replace the current code with ``code`` (from ``generate_code``), unless the limit is reached."""
     if state.status is CodeStatus.VERIFIED:
@@ -75,24 +76,25 @@ def issue_code(state: CodeState, code: str, *, now: datetime, secret: bytes) -> 
                      codes_issued=state.codes_issued + 1), Verdict.ISSUED
 
 
-def check_code(state: CodeState, submitted: str, *, now: datetime, secret: bytes) -> tuple[CodeState, Verdict]:
-    """Compare in constant time. A dead code (expired or out of attempts) is not compared at
-    all; when it was the last code the request may get, the check fails for good."""
+def check_code(state: CodeState, submitted: str, *, counted: bool, now: datetime,
+               secret: bytes) -> tuple[CodeState, Verdict]:
+    """Judge one answer. ``state`` is read after counting the attempt, ``counted`` says whether
+    there was one to count. The comparison is in constant time; a dead code (expired, or its
+    attempts counted for other answers) is not compared at all, and when it was the last code
+    the request may get, the check fails for good."""
     if state.status is CodeStatus.VERIFIED:
         return state, Verdict.ALREADY_VERIFIED
     if state.status is CodeStatus.FAILED:
         return state, Verdict.REFUSED
     if state.code_hash is None:
         return state, Verdict.NO_CODE
-    if _spent(state, now):
-        if state.codes_issued >= MAX_CODES:
-            return replace(state, status=CodeStatus.FAILED), Verdict.REFUSED
-        return state, Verdict.EXPIRED if now >= state.expires_at else Verdict.EXHAUSTED
+    last = state.codes_issued >= MAX_CODES
+    if now >= state.expires_at:
+        return (replace(state, status=CodeStatus.FAILED), Verdict.REFUSED) if last else (state, Verdict.EXPIRED)
+    if not counted:  # the answer that took the last attempt decides what becomes of the check
+        return state, Verdict.REFUSED if last else Verdict.EXHAUSTED
     if hmac.compare_digest(state.code_hash, hash_code(submitted, secret)):
         return replace(state, status=CodeStatus.VERIFIED, code_hash=None), Verdict.VERIFIED
-    state = replace(state, attempts=state.attempts + 1)
     if state.attempts < MAX_ATTEMPTS:
         return state, Verdict.WRONG
-    if state.codes_issued >= MAX_CODES:
-        return replace(state, status=CodeStatus.FAILED), Verdict.REFUSED
-    return state, Verdict.EXHAUSTED
+    return (replace(state, status=CodeStatus.FAILED), Verdict.REFUSED) if last else (state, Verdict.EXHAUSTED)

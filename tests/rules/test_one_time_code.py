@@ -1,13 +1,15 @@
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 from hypothesis import given, settings, strategies as st
 
 from models.rules.one_time_code import (
+    MAX_ATTEMPTS,
     MAX_CODES,
     CodeState,
     CodeStatus,
     Verdict as V,
-    check_code,
+    check_code as judge,
     generate_code,
     hash_code,
     issue_code,
@@ -21,6 +23,16 @@ def issued(code="123456", state=CodeState(), now=T0):
     state, verdict = issue_code(state, code, now=now, secret=SECRET)
     assert verdict is V.ISSUED
     return state
+
+
+def check_code(state: CodeState, submitted: str, *, now: datetime, secret: bytes):
+    """One answer as services/identity.submit_code gives it: the database counts the attempt
+    first, on a live code only, then the rule judges."""
+    counted = (state.status is CodeStatus.PENDING and state.code_hash is not None
+               and now < state.expires_at and state.attempts < MAX_ATTEMPTS)
+    if counted:
+        state = replace(state, attempts=state.attempts + 1)
+    return judge(state, submitted, counted=counted, now=now, secret=secret)
 
 
 def test_rules_4_codes_are_six_digits():
@@ -106,6 +118,18 @@ def test_property_never_more_than_three_codes_nor_three_attempts(events):
         assert state.attempts <= 3
     if state.status is CodeStatus.FAILED:
         assert issue_code(state, "123456", now=now, secret=SECRET)[1] is V.REFUSED
+
+
+def test_rules_4_an_answer_that_found_no_attempt_left_is_not_compared():
+    """Two answers took the last attempts: a third arriving with them is not judged, even
+    when it is right; the one that took the last attempt of the last code decides."""
+    state = replace(issued("123456"), attempts=MAX_ATTEMPTS)
+    assert judge(state, "123456", counted=False, now=T0, secret=SECRET) == (state, V.EXHAUSTED)
+    for _ in range(MAX_CODES - 1):
+        state = issued(state=state)
+    state = replace(state, attempts=MAX_ATTEMPTS)
+    assert judge(state, "123456", counted=False, now=T0, secret=SECRET) == (state, V.REFUSED)
+    assert judge(state, "000000", counted=True, now=T0, secret=SECRET)[0].status is CodeStatus.FAILED
 
 
 def test_rules_4_full_width_digits_from_a_japanese_ime_match():
