@@ -1,16 +1,20 @@
 """``madoguchi operator``: the decisions an operator or the privacy officer gives in the
 Prefect UI, from the command line. Each answers the form the waiting flow run shows, so the
-flow applies it exactly as if it came from the UI (and audits the operator)."""
+flow applies it exactly as if it came from the UI (and audits the operator).
+
+The accounts people log in with (``add``, ``list``, ``disable``, ``password``) live in
+cli/accounts.py and are commands of this group too."""
 
 import typer
 from sqlmodel import select
 
+from cli import accounts
 from models.db import unit_of_work
 from models.requests import Request
 from models.rules.vocabulary import FINAL_STATUSES
 from services.common import load_request
 
-app = typer.Typer(no_args_is_help=True, help="Operator and privacy-officer decisions.")
+app = typer.Typer(no_args_is_help=True, help="Operator and privacy-officer decisions; operator accounts.")
 
 
 def _answer(reference: str, run_input: dict) -> None:
@@ -113,3 +117,9 @@ def system(reference: str, system_key: str,
                    err=True)
         raise typer.Exit(1)
     _answer(reference, {"decision": decision, "reason": reason, "operator": operator})
+
+
+app.command("add")(accounts.add)
+app.command("list")(accounts.list_)
+app.command("disable")(accounts.disable)
+app.command("password")(accounts.password)
