@@ -1,11 +1,11 @@
 """Marketing opt-out (特定電子メール法, policy §5.3): the signed unsubscribe link, the form API,
 the consent ledger and SendGrid's unsubscribe group.
 
-The token is ``base64url(address).base64url(HMAC-SHA256)`` under a key derived from the
-secret key. It never expires: the law wants the link in every advertising mail to keep
-working, and all a token can do is stop advertising to its own address. It does carry the
-address (encoded, not encrypted), so the intake app must keep query strings out of its
-access log. Service notices (orders, requests, important or urgent notices) never look at
+The token is ``base64url(address).<key id>.base64url(HMAC-SHA256)`` under a key derived from
+the secret key the id names, so a link keeps working after a key rotation. It never
+expires: the law wants the link in every advertising mail to keep working, and all a token
+can do is stop advertising to its own address. It does carry the address (encoded, not
+encrypted), so the intake app must keep query strings out of its access log. Service notices (orders, requests, important or urgent notices) never look at
 the ledger and never use the unsubscribe group.
 """
 
@@ -28,13 +28,13 @@ from mail.port import SendError
 from mail.render import render_page
 from models.db import unit_of_work, utcnow
 from models.ledgers import ConsentEvent
-from models.settings import Settings, get_settings
+from models.settings import Settings, UnknownKey, get_settings
 
 log = logging.getLogger(__name__)
 
 
-def _key(settings: Settings) -> bytes:
-    return hashlib.sha256(b"madoguchi-unsubscribe:" + settings.secret_key.get_secret_value().encode()).digest()
+def _key(secret: str) -> bytes:
+    return hashlib.sha256(b"madoguchi-unsubscribe:" + secret.encode()).digest()
 
 
 def _b64(data: bytes) -> str:
@@ -47,17 +47,18 @@ def _unb64(text: str) -> bytes:
 
 def make_token(settings: Settings, email: str) -> str:
     address = email.strip().lower().encode()
-    return f"{_b64(address)}.{_b64(hmac.new(_key(settings), address, hashlib.sha256).digest())}"
+    signature = hmac.new(_key(settings.secret_key.get_secret_value()), address, hashlib.sha256).digest()
+    return f"{_b64(address)}.{settings.key_id}.{_b64(signature)}"
 
 
 def read_token(settings: Settings, token: str) -> str | None:
     """The address a token was made for, or ``None`` if it was not made by us."""
     try:
-        encoded, signature = token.split(".", 1)
+        encoded, kid, signature = token.split(".")
         address = _unb64(encoded)
-        expected = hmac.new(_key(settings), address, hashlib.sha256).digest()
+        expected = hmac.new(_key(settings.secret_for(kid)), address, hashlib.sha256).digest()
         return address.decode() if hmac.compare_digest(expected, _unb64(signature)) else None
-    except (ValueError, binascii.Error, UnicodeDecodeError):
+    except (ValueError, binascii.Error, UnicodeDecodeError, UnknownKey):
         return None
 
 

@@ -2,17 +2,22 @@
 
 Anyone who edits, inserts, deletes or reorders rows in the database breaks the chain, and
 :func:`verify_chain` names the event. The key comes from the secret key, so a person with
-only database access cannot recompute a forged chain.
+only database access cannot recompute a forged chain; every MAC starts with its key's id, so
+the chain stays verifiable across key rotations. The SLA monitor signs the head into a file
+outside the database (:func:`write_checkpoint`): a tail cut off together with the head row,
+put back as it was before, shows against it.
 """
 
+import base64
 import csv
 import hashlib
 import hmac
 import json
+import os
 import re
 import sys
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,6 +26,7 @@ from sqlalchemy import update
 from sqlmodel import Field, Session, SQLModel, select
 
 from models.columns import json_field, timestamp
+from models.settings import key_id
 
 GENESIS_HASH = "0" * 64
 # Japanese phone numbers (10–11 digits from 0, with or without separators, or +81); ids,
@@ -59,11 +65,38 @@ class AuditHead(SQLModel, table=True):
     mac: str = Field(default="", description="HMAC of (seq, last_hash): the tip cannot be rewound")
 
 
-def head_mac(key: bytes, seq: int, last_hash: str) -> str:
-    return hmac.new(key, f"head:{seq}:{last_hash}".encode(), hashlib.sha256).hexdigest()
+@dataclass(frozen=True)
+class AuditKey:
+    """One secret's chain key, named by the secret's key id."""
+
+    id: str
+    mac_key: bytes = field(repr=False)
+
+    def sign(self, message: str) -> str:
+        """``<key id>:<HMAC-SHA256, base64url>``: 52 characters, within the 64 of a hash column."""
+        digest = hmac.new(self.mac_key, message.encode(), hashlib.sha256).digest()
+        return f"{self.id}:{base64.urlsafe_b64encode(digest).rstrip(b'=').decode()}"
 
 
-def seal_genesis(session: Session, key: bytes) -> None:
+def audit_key(secret: str) -> AuditKey:
+    return AuditKey(key_id(secret), hashlib.sha256(b"madoguchi-audit-chain:" + secret.encode()).digest())
+
+
+def _valid(keys: dict[str, AuditKey], message: str, mac: str) -> bool:
+    """Whether the key ``mac`` names signed ``message``; a MAC naming no key of ours is not."""
+    key = keys.get(mac.partition(":")[0])
+    return key is not None and hmac.compare_digest(key.sign(message), mac)
+
+
+def _head_message(seq: int, last_hash: str) -> str:
+    return f"head:{seq}:{last_hash}"
+
+
+def head_mac(key: AuditKey, seq: int, last_hash: str) -> str:
+    return key.sign(_head_message(seq, last_hash))
+
+
+def seal_genesis(session: Session, key: AuditKey) -> None:
     """Sign the empty chain's tip, so that wiping the trail back to "new" is found too."""
     head = session.get(AuditHead, 1)
     if head is not None and head.seq == 0 and not head.mac:
@@ -71,12 +104,8 @@ def seal_genesis(session: Session, key: bytes) -> None:
         session.add(head)
 
 
-def audit_key(secret: str) -> bytes:
-    return hashlib.sha256(b"madoguchi-audit-chain:" + secret.encode()).digest()
-
-
-def chain_hash(key: bytes, seq: int, prev_hash: str, event: AuditEventBase) -> str:
-    payload = json.dumps(
+def _payload(seq: int, prev_hash: str, event: AuditEventBase) -> str:
+    return json.dumps(
         {
             "seq": seq,
             "prev": prev_hash,
@@ -91,7 +120,10 @@ def chain_hash(key: bytes, seq: int, prev_hash: str, event: AuditEventBase) -> s
         ensure_ascii=False,
         separators=(",", ":"),
     )
-    return hmac.new(key, payload.encode(), hashlib.sha256).hexdigest()
+
+
+def chain_hash(key: AuditKey, seq: int, prev_hash: str, event: AuditEventBase) -> str:
+    return key.sign(_payload(seq, prev_hash, event))
 
 
 def check_details(details: Any, path: str = "details") -> None:
@@ -123,7 +155,7 @@ def current_flow_run_id() -> str | None:
 def record(
     session: Session,
     *,
-    key: bytes,
+    key: AuditKey,
     at: datetime,
     actor: str,
     action: str,
@@ -168,14 +200,18 @@ class Finding:
     message: str
 
 
-def verify_chain(key: bytes, events: Sequence[AuditEvent], head: AuditHead) -> list[Finding]:
-    """Every break in the chain, each naming the event where it shows.
+def verify_chain(keys: Iterable[AuditKey], events: Sequence[AuditEvent], head: AuditHead,
+                 checkpoint: "Checkpoint | None" = None) -> list[Finding]:
+    """Every break in the chain, each naming the event where it shows; ``keys``: every key
+    that may have signed (the keyring), ``checkpoint``: the latest one written.
 
     The original order is rebuilt by following the links from the genesis (and from just
     after any gap); an event's place in that walk tells an edit from a move or a forgery.
     """
+    by_id = {key.id: key for key in keys}
+
     def valid_at(e: AuditEvent, seq: int) -> bool:
-        return hmac.compare_digest(chain_hash(key, seq, e.prev_hash, e), e.hash)
+        return _valid(by_id, _payload(seq, e.prev_hash, e), e.hash)
 
     known = {e.hash for e in events}
     by_prev: dict[str, list[AuditEvent]] = {}
@@ -212,13 +248,95 @@ def verify_chain(key: bytes, events: Sequence[AuditEvent], head: AuditHead) -> l
             findings.append(Finding(e.seq, "reordered", f"event #{e.seq} ({e.action}) was event #{place}"))
         expected = e.seq + 1
     last = events[-1].seq if events else 0
-    if not hmac.compare_digest(head.mac, head_mac(key, head.seq, head.last_hash)):
+    if not _valid(by_id, _head_message(head.seq, head.last_hash), head.mac):
         findings.append(Finding(head.seq, "edited", "the chain's tip was rewritten: events cut off the end or the trail replaced"))
     elif head.seq > last:
         findings.append(Finding(last + 1, "deleted", f"events #{last + 1}–#{head.seq} cut off the end"))
     elif events and head.last_hash != events[-1].hash:
         findings.append(Finding(last, "inserted", f"event #{last} is not the chain's recorded tip"))
+    if checkpoint is not None:
+        findings += _against(by_id, checkpoint, {e.seq: e for e in events}, last)
     return findings
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """The chain's head as the SLA monitor saw it, signed, one line of an append-only file."""
+
+    at: datetime
+    seq: int
+    last_hash: str
+    mac: str
+
+    @staticmethod
+    def message(at: datetime, seq: int, last_hash: str) -> str:
+        return f"checkpoint:{at.astimezone(UTC).isoformat()}:{seq}:{last_hash}"
+
+    def line(self) -> str:
+        return json.dumps({"at": self.at.astimezone(UTC).isoformat(), "seq": self.seq,
+                           "hash": self.last_hash, "mac": self.mac}) + "\n"
+
+    @classmethod
+    def parse(cls, line: str) -> "Checkpoint":
+        """One line of the file; ValueError if it is not one."""
+        try:
+            row = json.loads(line)
+            return cls(datetime.fromisoformat(row["at"]), int(row["seq"]), str(row["hash"]), str(row["mac"]))
+        except (KeyError, TypeError, ValueError):
+            raise ValueError("not a checkpoint line") from None
+
+    def described(self) -> str:
+        return (f"the checkpoint of {self.at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC saw entry #{self.seq} "
+                f"with hash {self.last_hash}")
+
+
+def _against(keys: dict[str, AuditKey], checkpoint: Checkpoint, by_seq: dict[int, AuditEvent],
+             last: int) -> list[Finding]:
+    """What the chain lost since the checkpoint: its tail (put back head row and all), or the
+    entry the checkpoint saw, cut and written again."""
+    message = Checkpoint.message(checkpoint.at, checkpoint.seq, checkpoint.last_hash)
+    if not _valid(keys, message, checkpoint.mac):
+        return [Finding(checkpoint.seq, "edited", f"the checkpoint file was changed: {checkpoint.described()}, "
+                                                  "but no key of ours signed that")]
+    if checkpoint.seq > last:
+        return [Finding(last + 1, "truncated", f"the chain ends at entry #{last} but {checkpoint.described()}")]
+    seen = by_seq.get(checkpoint.seq)
+    if seen is not None and seen.hash != checkpoint.last_hash:  # a missing one is named as deleted
+        return [Finding(checkpoint.seq, "truncated",
+                        f"entry #{checkpoint.seq} is not the one {checkpoint.described()}: the chain was cut "
+                        "and written again")]
+    return []
+
+
+def latest_checkpoint(path: Path) -> Checkpoint | None:
+    """The file's last line (the file only grows, and lines are short)."""
+    if not path.exists():
+        return None
+    with path.open("rb") as fh:
+        fh.seek(max(0, fh.seek(0, os.SEEK_END) - 4096))
+        lines = fh.read().decode(errors="replace").splitlines()
+    return Checkpoint.parse(lines[-1]) if lines and lines[-1].strip() else None
+
+
+def write_checkpoint(session: Session, key: AuditKey, path: Path, now: datetime) -> Checkpoint:
+    """Sign the head into the file; idempotent by head: an unchanged head adds no line."""
+    head = session.get(AuditHead, 1) or AuditHead()
+    try:
+        latest = latest_checkpoint(path)
+    except ValueError:
+        latest = None  # a torn last line: the new one is what verify reads
+    if latest is not None and (latest.seq, latest.last_hash) == (head.seq, head.last_hash):
+        return latest
+    checkpoint = Checkpoint(now, head.seq, head.last_hash,
+                            key.sign(Checkpoint.message(now, head.seq, head.last_hash)))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    try:
+        os.write(fd, checkpoint.line().encode())
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return checkpoint
 
 
 def load_chain(session: Session) -> tuple[list[AuditEvent], AuditHead]:

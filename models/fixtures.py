@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, select
 
-from models.audit import record
+from models.audit import AuditKey, record
 from models.ledgers import ProvisionRecord
 from models.requests import Party, Request, new_reference
 from models.rules.provision import record_retention_until
@@ -21,7 +21,7 @@ def _jst_noon(day: date | datetime) -> datetime:
     return datetime.combine(day, time(12), tzinfo=ZoneInfo("Asia/Tokyo"))
 
 
-def load_fixture_into_app(session: Session, fixture, *, now: datetime, audit_key: bytes) -> dict[str, int]:
+def load_fixture_into_app(session: Session, fixture, *, now: datetime, audit_key: AuditKey) -> dict[str, int]:
     """Write each customer's provisions and prior requests; skips what an earlier load wrote."""
     counts = {"provision_records": 0, "prior_requests": 0}
     for customer in fixture.customers:

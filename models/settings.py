@@ -4,17 +4,67 @@ Nothing here runs at import time: callers ask for :func:`get_settings` when they
 so tests can point the app at a temporary folder before anything connects.
 """
 
+import hashlib
+import os
+import secrets
+import stat
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SECRET_KEY = "dev-only-change-me"
+KEYRING_FILE = "secret.key"
+
+
+class UnknownKey(LookupError):
+    """A value names a key id that is in neither MADOGUCHI_SECRET_KEY nor the keyring file."""
+
+
+def key_id(secret: str) -> str:
+    """The short name a stored value carries of the key that signed or sealed it: a
+    fingerprint, so a key given in the environment is named without any bookkeeping."""
+    return hashlib.sha256(b"madoguchi-key-id:" + secret.encode()).hexdigest()[:8]
+
+
+def read_keyring(path: Path) -> list[str]:
+    """The keys of the keyring file, oldest first; refused if others may read it."""
+    if not path.exists():
+        return []
+    if path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise PermissionError(f"{path} is readable by others: chmod 600 {path}")
+    return [line.strip() for line in path.read_text().splitlines() if line.strip()]
+
+
+def _write_private(path: Path, keys: list[str], *, replace: bool) -> None:
+    """Write the whole file at once, mode 0600; ``replace=False`` keeps a file another
+    process created first (the first run of several processes at once)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write("".join(f"{key}\n" for key in keys))
+        fh.flush()
+        os.fsync(fh.fileno())
+    try:
+        if replace:
+            os.replace(temporary, path)
+        else:
+            os.link(temporary, path)
+    except FileExistsError:
+        pass
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def new_key() -> str:
+    return secrets.token_urlsafe(32)
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="MADOGUCHI_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="MADOGUCHI_", env_file=".env", extra="ignore",
+                                      hide_input_in_errors=True)  # errors must not print the key
 
     data_dir: Path = Field(
         default=Path(".data"),
@@ -31,9 +81,13 @@ class Settings(BaseSettings):
             "postgresql+psycopg://u@127.0.0.1/{system}. Default: one SQLite file per system."
         ),
     )
-    secret_key: SecretStr = Field(
-        default=SecretStr(DEV_SECRET_KEY),
-        description="Signs tokens and derives the key that encrypts disclosure packages.",
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description=(
+            "The key that signs the audit chain, codes and tokens and seals packages and "
+            "documents. Unset: the newest key of data_dir/secret.key, made on first run (every "
+            "host sharing the app database must then share that file)."
+        ),
     )
     autopilot: bool = Field(
         default=False, description="Demos and tests only: take the pre-screen's proposals."
@@ -135,11 +189,73 @@ class Settings(BaseSettings):
         """The API of the Prefect server `up` runs (used when PREFECT_API_URL is not set)."""
         return f"http://{self.prefect_host}:{self.prefect_port}/api"
 
+    audit_checkpoint_file: Path | None = Field(
+        default=None,
+        description=(
+            "Append-only file where the SLA monitor signs the audit chain's head, outside the app "
+            "database: data_dir/audit-checkpoints.jsonl."
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _load_secret(self) -> "Settings":
+        """Take the newest key of the keyring file (made on the first run) unless one is given;
+        outside autopilot (demos and tests) refuse the development key."""
+        if self.secret_key is None:
+            keys = read_keyring(self.keyring_path)
+            if not keys:
+                _write_private(self.keyring_path, [new_key()], replace=False)
+                keys = read_keyring(self.keyring_path)
+            self.secret_key = SecretStr(keys[-1])
+        if self.uses_dev_secret and not self.autopilot:
+            raise ValueError("MADOGUCHI_SECRET_KEY is the development default: unset it (a random "
+                             "key is made in the data folder) or set your own")
+        return self
+
     @property
     def uses_dev_secret(self) -> bool:
         """The development key signs the audit chain and encrypts packages: fine for a demo,
         never for real data."""
         return self.secret_key.get_secret_value() == DEV_SECRET_KEY
+
+    @property
+    def keyring_path(self) -> Path:
+        return Path(self.data_dir) / KEYRING_FILE
+
+    @property
+    def audit_checkpoint_path(self) -> Path:
+        return self.audit_checkpoint_file or Path(self.data_dir) / "audit-checkpoints.jsonl"
+
+    @property
+    def key_id(self) -> str:
+        """The id of the key new values are signed and sealed with."""
+        return key_id(self.secret_key.get_secret_value())
+
+    def secrets(self) -> list[str]:
+        """Every key that may have written something: the keyring's, oldest first, then the
+        current one. Read afresh, so a long-running process sees a rotation made since."""
+        current = self.secret_key.get_secret_value()
+        return [key for key in read_keyring(self.keyring_path) if key != current] + [current]
+
+    def secret_for(self, kid: str) -> str:
+        """The key a stored value names; :class:`UnknownKey` if it is not ours."""
+        if kid == self.key_id:
+            return self.secret_key.get_secret_value()
+        found = next((key for key in self.secrets() if key_id(key) == kid), None)
+        if found is None:
+            raise UnknownKey(f"key {kid} is not in the keyring")
+        return found
+
+    def rotate_secret(self) -> str:
+        """Add a new random key to the keyring file and return it; the keys before it stay
+        readable. A key given in the environment goes into the file too, so it stays readable
+        once the variable is unset."""
+        keys = read_keyring(self.keyring_path)
+        given = self.secret_key.get_secret_value()
+        keys += [] if given in keys else [given]
+        keys.append(new_key())
+        _write_private(self.keyring_path, keys, replace=True)
+        return keys[-1]
 
     @property
     def app_database_url(self) -> str:

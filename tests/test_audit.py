@@ -29,7 +29,7 @@ def chain(settings):
 def _verify(settings, key):
     with unit_of_work(settings) as session:
         events, head = load_chain(session)
-        return [(f.seq, f.kind) for f in verify_chain(key, events, head)]
+        return [(f.seq, f.kind) for f in verify_chain([key], events, head)]
 
 
 def _sql(settings, statement: str, **params):
@@ -191,7 +191,7 @@ def test_concurrent_appends_keep_one_chain(settings):
     with unit_of_work(settings) as session:
         events, head = load_chain(session)
     assert head.seq == len(events) == 100
-    assert verify_chain(key, events, head) == []
+    assert verify_chain([key], events, head) == []
 
 
 @pytest.mark.postgres

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
+from models.audit import audit_key
 from models.db import unit_of_work
 from models.fixtures import load_fixture_into_app
 from models.fulfilment import Notice
@@ -57,7 +58,7 @@ def prepare_example(settings):
     fixture = read_fixture(FIXTURE)
     load_fixture_into_systems(fixture, settings)
     with unit_of_work(settings) as session:
-        load_fixture_into_app(session, fixture, now=_now(), audit_key=b"fixture")
+        load_fixture_into_app(session, fixture, now=_now(), audit_key=audit_key("fixture"))
     return settings
 
 

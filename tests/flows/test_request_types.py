@@ -4,6 +4,7 @@ support the request and refused (signed off, with reasons) where they do not."""
 
 import json
 
+from models.audit import audit_key
 from models.db import unit_of_work, utcnow
 from models.fixtures import load_fixture_into_app
 from systems.fixture import Fixture
@@ -87,7 +88,7 @@ def test_stop_of_a_provision_made_without_consent_stops_it_where_systems_provide
                                                 "basis": "none", "provided_at": "2026-05-01"}])
     with unit_of_work(settings) as session:
         load_fixture_into_app(session, Fixture.model_validate({"customers": [unlawful]}), now=utcnow(),
-                              audit_key=b"fixture")
+                              audit_key=audit_key("fixture"))
     reference = _walk(settings, "stop_third_party_provision",
                       details={"ground_codes": ["provision_without_consent"]})
     request = request_of(settings, reference)

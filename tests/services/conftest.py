@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
+from models.audit import audit_key
 from models.db import unit_of_work
 from models.fixtures import load_fixture_into_app
 from models.requests import DecisionItem, DetailsIn, Party, Request, new_reference
@@ -39,7 +40,7 @@ def review_desk(settings):
         fixture = Fixture.model_validate({"customers": [subject]})
         load_fixture_into_systems(fixture, settings)
         with unit_of_work(settings) as session:
-            load_fixture_into_app(session, fixture, now=REVIEW_NOW, audit_key=b"k")
+            load_fixture_into_app(session, fixture, now=REVIEW_NOW, audit_key=audit_key("k"))
         return subject
 
     yield settings, registry, load

@@ -3,6 +3,7 @@ a worker reads them, the CONTRACT.md example subject in the app and demo systems
 
 import pytest
 
+from models.audit import audit_key
 from models.db import unit_of_work
 from models.fixtures import load_fixture_into_app
 from models.schema import upgrade
@@ -34,7 +35,7 @@ def task_env(tmp_path, monkeypatch, prefect_api):
     fixture = Fixture.model_validate({"customers": [contract_subject()]})
     load_fixture_into_systems(fixture, settings)
     with unit_of_work(settings) as session:
-        load_fixture_into_app(session, fixture, now=REVIEW_NOW, audit_key=b"k")
+        load_fixture_into_app(session, fixture, now=REVIEW_NOW, audit_key=audit_key("k"))
     with temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
         yield configure, build_registry(settings)
     systems_db.dispose()
