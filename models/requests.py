@@ -8,7 +8,8 @@ classes are only ever built from it or from the database, never from raw input.
 import secrets
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field as PField, model_validator
+from pydantic import BaseModel, ConfigDict, EmailStr, Field as PField, ValidationError, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
 from sqlalchemy import Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
@@ -36,6 +37,16 @@ def new_reference(now: datetime) -> str:
 
 
 # --- public input -------------------------------------------------------------------------
+
+def _refuse(model: BaseModel, problems: list[tuple[tuple, str]]):
+    """``model`` when there are no problems, else a validation error next to each field a
+    problem names (a ``ValueError`` would land on the model as a whole)."""
+    if not problems:
+        return model
+    raise ValidationError.from_exception_data(type(model).__name__, [
+        InitErrorDetails(type=PydanticCustomError("value_error", message), loc=loc, input=None)
+        for loc, message in problems])
+
 
 class PartyIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -71,10 +82,16 @@ class DetailsIn(BaseModel):
     ground_codes: list[GroundCode] = PField(default_factory=list)
 
     @model_validator(mode="after")
-    def _postal_needs_address(self) -> "DetailsIn":
-        if self.delivery is Delivery.POSTAL and not self.postal_address:
-            raise ValueError("postal_address is required when delivery is postal")
-        return self
+    def _deliverable_once_each(self) -> "DetailsIn":
+        """Post needs an address to post to; a field corrected twice in one request would be
+        two decision items under one key, which the review can never store."""
+        problems = []
+        if self.delivery is Delivery.POSTAL and not (self.postal_address or "").strip():
+            problems.append((("postal_address",), "postal_address is required when delivery is postal"))
+        fields = [c.field for c in self.corrections]
+        problems += [(("corrections", i, "field"), "this field is already corrected by an earlier entry")
+                     for i, name in enumerate(fields) if name in fields[:i]]
+        return _refuse(self, problems)
 
 
 class RequestCreate(BaseModel):
@@ -97,7 +114,8 @@ class RequestCreate(BaseModel):
     @model_validator(mode="after")
     def _type_specific(self) -> "RequestCreate":
         if self.request_type is RequestType.CORRECTION and not self.details.corrections:
-            raise ValueError("a correction request needs at least one entry in details.corrections")
+            return _refuse(self, [(("details", "corrections"),
+                                   "a correction request needs at least one entry in details.corrections")])
         return self
 
     @property

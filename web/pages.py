@@ -65,7 +65,7 @@ def body_from_form(form, lang: str) -> dict:
     return body
 
 
-def form_field(loc: tuple, message: str) -> str:
+def form_field(loc: tuple) -> str:
     """Where on the form an error of ``RequestCreate`` belongs."""
     parts = [str(p) for p in loc]
     if parts[:2] == ["requester", "role"]:
@@ -76,18 +76,13 @@ def form_field(loc: tuple, message: str) -> str:
         return f"correction_{parts[-1]}" if len(parts) > 3 else "correction_requested"
     if parts[:1] == ["details"] and len(parts) > 1:
         return parts[1]
-    if parts in ([], ["details"]):  # a model validator's own error: its message names the field
-        if "postal_address" in message:
-            return "postal_address"
-        if "correction" in message:
-            return "correction_requested"
     return parts[0] if parts else "form"
 
 
 def field_errors(exc: ValidationError, labels) -> dict[str, str]:
     errors: dict[str, str] = {}
     for error in exc.errors():
-        field = form_field(error["loc"], error["msg"])
+        field = form_field(error["loc"])
         message = labels.errors.get(f"{field}:{error['type']}") or labels.errors.get(error["type"]) or error["msg"]
         errors.setdefault(field, message)
     return errors

@@ -74,8 +74,35 @@ def test_field_errors_name_the_field_and_do_not_echo_the_input(client, web_setti
         assert secret not in answer.text
     assert row_counts(web_settings) == before
 
-    correction = client.post("/api/requests", json=body(request_type="correction"))
-    assert correction.status_code == 422 and "corrections" in correction.text
+
+
+@pytest.mark.parametrize("changes, field", [
+    ({"request_type": "correction"}, "details.corrections"),
+    ({"details": {"delivery": "postal"}}, "details.postal_address"),
+    ({"details": {"delivery": "postal", "postal_address": " \u3000 "}}, "details.postal_address"),
+    ({"request_type": "correction", "details": {"corrections": [
+        {"field": "phone", "requested": "090-1111-2222"}, {"field": "email", "requested": "new@example.jp"},
+        {"field": "phone", "requested": "090-3333-4444"}]}}, "details.corrections.2.field"),
+    ({"requester": {"role": "appointed_agent"}}, "requester.name"),
+    ({"requester": {"role": "legal_representative", "name": "代理 花子"}}, "requester.email"),
+])
+def test_what_the_lifecycle_could_never_process_is_refused_naming_the_field(client, web_settings, changes, field):
+    """A correction without corrections, post without an address, a field corrected twice (two
+    decision items under one key: the review could never store them), an agent who is not named
+    or cannot be written to: 422 on that field, nothing written."""
+    before = row_counts(web_settings)
+    answer = client.post("/api/requests", json=body(**changes))
+    assert answer.status_code == 422, answer.text
+    assert field in {e["field"] for e in answer.json()["detail"]}, answer.json()
+    assert row_counts(web_settings) == before
+
+
+def test_the_principal_as_requester_and_each_field_corrected_once_are_taken(client, web_settings):
+    themself = body(requester={"role": "principal", "name": "山田 太郎", "email": "taro@example.co.jp"})
+    assert client.post("/api/requests", json=themself).status_code == 201
+    corrections = [{"field": "phone", "requested": "090-1111-2222"}, {"field": "email", "requested": "n@example.jp"}]
+    taken = client.post("/api/requests", json=body(request_type="correction", details={"corrections": corrections}))
+    assert taken.status_code == 201, taken.text
 
 
 @pytest.fixture
