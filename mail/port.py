@@ -1,8 +1,9 @@
 """The email port: the one call the outbox makes to hand a rendered message to a provider.
 
-Adapters raise :class:`TransientSendError` (worth retrying later), :class:`PermanentSendError`
-(an operator must look: the provider's own words are kept) or :class:`InDoubtSendError`
-(the request left and no answer came back, so it may or may not have been accepted).
+Adapters make one try per call and raise :class:`TransientSendError` (worth retrying later:
+the outbox schedules the next try), :class:`PermanentSendError` (an operator must look: the
+provider's own words are kept) or :class:`InDoubtSendError` (the request left and no answer
+came back, so it may or may not have been accepted).
 """
 
 from dataclasses import dataclass, field
@@ -34,7 +35,11 @@ class SendError(Exception):
 
 
 class TransientSendError(SendError):
-    pass
+    """Worth another try later; ``retry_after`` is the provider's own wait, when it gave one."""
+
+    def __init__(self, text: str, retry_after: float | None = None) -> None:
+        super().__init__(text)
+        self.retry_after = retry_after
 
 
 class PermanentSendError(SendError):

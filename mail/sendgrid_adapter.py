@@ -1,18 +1,16 @@
 """The email port on SendGrid's v3 mail send, through the official ``sendgrid`` client.
 
-429 and 5xx are retried here a bounded number of times (exponential backoff with jitter,
-``Retry-After`` honoured up to a cap) and then reported as transient; any other 4xx is
-permanent and keeps SendGrid's own error text for the operator. A read timeout means the
-request left and no answer came back: that is in doubt, never retried blindly, because
-SendGrid has no idempotency header (the outbox reconciles it, see ``mail/outbox.py``).
+One try per call, with a short timeout: 429, 5xx and a connection that fails before the
+request left are transient (with SendGrid's ``Retry-After``, if any), and the outbox tries
+again later with backoff (``mail/outbox.py``), so a slow or failing SendGrid never holds up a
+delivery call. Any other 4xx is permanent and keeps SendGrid's own error text for the
+operator. A read timeout means the request left and no answer came back: that is in doubt,
+never retried blindly, because SendGrid has no idempotency header (the outbox reconciles it).
 """
 
 import http.client
 import json
 import logging
-import random
-import time
-from collections.abc import Callable
 from urllib.error import URLError
 
 from python_http_client.exceptions import HTTPError
@@ -61,15 +59,13 @@ def _retry_after(exc: HTTPError) -> float | None:
 
 
 class SendGridAdapter:
-    def __init__(self, settings: Settings, client: SendGridAPIClient | None = None,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(self, settings: Settings, client: SendGridAPIClient | None = None) -> None:
         # python_http_client logs payloads and headers (addresses, the API key) at DEBUG.
         logging.getLogger("python_http_client").setLevel(logging.INFO)
         self.settings = settings
         self.client = client or SendGridAPIClient(api_key=resolve_api_key(settings),
                                                   host=settings.sendgrid_host)
         self.client.client.timeout = settings.sendgrid_timeout_seconds
-        self.sleep = sleep
 
     def payload(self, message: OutgoingMessage) -> dict:
         s = self.settings
@@ -97,35 +93,21 @@ class SendGridAdapter:
                                "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
         return body
 
-    def _backoff(self, attempt: int, retry_after: float | None) -> float:
-        s = self.settings
-        wait = s.sendgrid_backoff_seconds * 2 ** (attempt - 1) * random.uniform(0.5, 1.0)
-        if retry_after is not None:
-            wait = retry_after + random.uniform(0, s.sendgrid_backoff_seconds)
-        return min(wait, s.sendgrid_max_backoff_seconds)
-
     def send(self, message: OutgoingMessage) -> SendResult:
-        payload = self.payload(message)
-        last = ""
-        for attempt in range(1, self.settings.sendgrid_max_attempts + 1):
-            try:
-                response = self.client.send(payload)
-            except HTTPError as exc:
-                if exc.status_code != 429 and exc.status_code < 500:
-                    raise PermanentSendError(error_text(exc)) from None
-                last, retry_after = error_text(exc), _retry_after(exc)
-            except URLError as exc:  # raised before a complete request left: nothing sent
-                last, retry_after = f"connection failed: {type(exc.reason).__name__}", None
-            except (TimeoutError, http.client.HTTPException, ConnectionError) as exc:
-                raise InDoubtSendError(f"no answer from SendGrid: {type(exc).__name__}") from None
-            else:
-                message_id = response.headers.get("X-Message-Id")
-                if not message_id:
-                    raise InDoubtSendError(f"SendGrid {response.status_code} without X-Message-Id")
-                return SendResult(provider_message_id=message_id)
-            if attempt < self.settings.sendgrid_max_attempts:
-                self.sleep(self._backoff(attempt, retry_after))
-        raise TransientSendError(f"gave up after {self.settings.sendgrid_max_attempts} tries: {last}")
+        try:
+            response = self.client.send(self.payload(message))
+        except HTTPError as exc:
+            if exc.status_code != 429 and exc.status_code < 500:
+                raise PermanentSendError(error_text(exc)) from None
+            raise TransientSendError(error_text(exc), _retry_after(exc)) from None
+        except URLError as exc:  # raised before a complete request left: nothing sent
+            raise TransientSendError(f"connection failed: {type(exc.reason).__name__}") from None
+        except (TimeoutError, http.client.HTTPException, ConnectionError) as exc:
+            raise InDoubtSendError(f"no answer from SendGrid: {type(exc).__name__}") from None
+        message_id = response.headers.get("X-Message-Id")
+        if not message_id:
+            raise InDoubtSendError(f"SendGrid {response.status_code} without X-Message-Id")
+        return SendResult(provider_message_id=message_id)
 
     def find_sent(self, idempotency_key: str) -> SendResult | None:
         """Email Activity lookup by our ``custom_args`` key. Needs SendGrid's paid activity
@@ -152,10 +134,20 @@ class SendGridAdapter:
             raise TransientSendError(type(exc).__name__) from None
 
 
+class MailNotConfigured(RuntimeError):
+    """No SendGrid key where real mail is expected."""
+
+
 def email_port(settings: Settings):
-    """SendGrid when a key is configured, else the file outbox under the data folder."""
+    """SendGrid when a key is configured; the file outbox under the data folder only in a demo
+    (autopilot), since elsewhere it would leave every requester without their mail."""
     if settings.sendgrid_api_key_block or settings.sendgrid_api_key:
         return SendGridAdapter(settings)
+    if not settings.autopilot:
+        raise MailNotConfigured(
+            "no SendGrid API key: set MADOGUCHI_SENDGRID_API_KEY (or MADOGUCHI_SENDGRID_API_KEY_BLOCK, "
+            "a Prefect Secret block); mail goes to the file outbox only in a demo (MADOGUCHI_AUTOPILOT=1), "
+            "and `madoguchi up` without a key sends it to its SendGrid stub")
     from mail.file_adapter import FileOutbox
 
     return FileOutbox(settings.mail_outbox_dir or settings.data_dir / "outbox",

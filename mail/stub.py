@@ -2,8 +2,10 @@
 
 It speaks the parts of the v3 API madoguchi uses (mail send with SendGrid's validation
 errors, unsubscribe-group suppressions, the Email Activity query by ``unique_args``), lists
-what it received at ``GET /messages`` (CONTRACT.md) and takes per-test faults at
-``POST /_faults``. It signs event-webhook posts with its own ECDSA P-256 key, as SendGrid
+what it received at ``GET /messages`` (CONTRACT.md) and takes faults at ``POST /_faults``: a
+status (429, 5xx, 400…) with ``Retry-After`` or a slow answer, for the next ``count`` sends or,
+with ``seconds``, for every send in that time (an outage), in order; ``DELETE /_faults`` ends
+them. It signs event-webhook posts with its own ECDSA P-256 key, as SendGrid
 does; ``GET /_public_key`` gives the key for ``MADOGUCHI_SENDGRID_WEBHOOK_PUBLIC_KEY``.
 
 Run it with ``python -m mail.stub --port 3030``; tests use :class:`SendGridStub` in-process.
@@ -77,14 +79,19 @@ class StubState:
         return base64.b64encode(der).decode()
 
     def next_fault(self) -> dict | None:
+        """The fault this send meets: the first one queued, consumed by count or by time."""
         with self.lock:
-            if not self.faults:
-                return None
-            fault = self.faults[0]
-            fault["count"] -= 1
-            if fault["count"] <= 0:
+            while self.faults:
+                fault = self.faults[0]
+                if fault["until"] is None:
+                    fault["count"] -= 1
+                    if fault["count"] <= 0:
+                        self.faults.pop(0)
+                    return fault
+                if time.monotonic() < fault["until"]:
+                    return fault
                 self.faults.pop(0)
-            return fault
+            return None
 
     def sign(self, body: bytes, timestamp: str) -> str:
         signature = self.private_key.sign(timestamp.encode() + body, ec.ECDSA(hashes.SHA256()))
@@ -192,10 +199,15 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             return self._reply(400, {"errors": [_error("Bad Request", None)]})
         if path == "/_faults":
-            fault = {"status": None, "retry_after": None, "delay": 0.0, "count": 1, **(body or {})}
+            fault = {"status": None, "retry_after": None, "delay": 0.0, "count": 1, "seconds": None,
+                     **(body or {})}
+            try:
+                fault["until"] = time.monotonic() + float(fault["seconds"]) if fault["seconds"] else None
+            except (TypeError, ValueError):
+                return self._reply(400, {"errors": [_error("seconds must be a number", "seconds")]})
             with self.state.lock:
                 self.state.faults.append(fault)
-            return self._reply(201, fault)
+            return self._reply(201, {k: v for k, v in fault.items() if k != "until"})
         if path == "/_webhook":
             self.state.webhook_url = (body or {}).get("url")
             return self._reply(200, {"url": self.state.webhook_url})

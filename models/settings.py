@@ -90,7 +90,11 @@ class Settings(BaseSettings):
         ),
     )
     autopilot: bool = Field(
-        default=False, description="Demos and tests only: take the pre-screen's proposals."
+        default=False,
+        description=(
+            "Demos and tests only: take the pre-screen's proposals; without a SendGrid key, mail "
+            "goes to the file outbox (refused otherwise)."
+        ),
     )
     timezone: str = "Asia/Tokyo"
 
@@ -113,11 +117,22 @@ class Settings(BaseSettings):
     sendgrid_webhook_public_key: str | None = Field(
         default=None, description="Base64 ECDSA public key of SendGrid's signed event webhook."
     )
-    sendgrid_timeout_seconds: float = 10.0
-    sendgrid_max_attempts: int = Field(default=5, description="Tries per send on 429/5xx.")
-    sendgrid_backoff_seconds: float = Field(default=0.5, description="First backoff; doubles.")
+    sendgrid_timeout_seconds: float = Field(
+        default=5.0, description="One SendGrid call; a slow SendGrid must not hold up delivery."
+    )
+    sendgrid_max_attempts: int = Field(
+        default=12,
+        description="Tries of one notice on 429/5xx/connection errors before it is failed (12-24 min).",
+    )
+    sendgrid_backoff_seconds: float = Field(
+        default=2.0, description="Wait before a notice's second try; doubles on each try."
+    )
     sendgrid_max_backoff_seconds: float = Field(
-        default=30.0, description="Cap on one wait, Retry-After included."
+        default=300.0, description="Cap on one wait between tries, Retry-After included."
+    )
+    mail_delivery_budget_seconds: float = Field(
+        default=10.0,
+        description="One delivery call sends no new notice after this long; the rest waits for the next.",
     )
     mail_from_email: str = "privacy@bizraku.example.jp"
     mail_from_name: str = "ビズらくヘルプデスク"

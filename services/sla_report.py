@@ -1,19 +1,24 @@
-"""What operators and the privacy officer read: the work queue (most urgent first, with the
-link to each waiting run, where the operator resumes it) and the daily digest. Built from the
-monitor's rows (services/sla.py): references, codes and dates, never a name or an address."""
+"""What operators and the privacy officer read: the work queue (mail that could not be sent,
+then the open requests most urgent first, with the link to each waiting run, where the
+operator resumes it) and the daily digest. Built from the monitor's rows (services/sla.py) and
+the failed notices: references, codes and dates, never a name or an address."""
 
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from sqlalchemy import func, select
 from sqlmodel import Session
 
-from mail.outbox import enqueue
+from mail.outbox import enqueue, notice_ref, redact
+from models.fulfilment import Notice
+from models.requests import Request
 from models.rules.deadlines import JST, SlaStage, jst_date
 from models.settings import Settings
 from services.common import audit
 from services.sla import ContractorDue, OpenRequest, notice_exists, run_url
 
 WORK_QUEUE_ROWS = 500  # the most urgent first; the description counts them all
+FAILED_MAIL_ROWS = 100  # the newest first
 WHAT = {"reassessment": "再評価期限", "certification_expiry": "認証の有効期限"}
 
 
@@ -37,6 +42,25 @@ def work_queue(rows: list[OpenRequest], *, now: datetime, ui_url: str) -> list[d
         "残り": "時計停止中" if row.paused else time_left(row.due_at, now),
         "フロー実行": run_url(ui_url, row) if row.flow_run_id else "",
     } for row in rows]
+
+
+def failed_mail(session: Session, *, ui_url: str, limit: int = FAILED_MAIL_ROWS) -> tuple[list[dict], int]:
+    """The work queue's rows for notices that could not be sent (outbox state ``failed``: the
+    requester or officer was told nothing), newest first, and how many there are. The error is
+    SendGrid's text without addresses; the link is the request's run, else the work queue."""
+    rows = session.execute(
+        select(Notice, Request.flow_run_id).outerjoin(Request, Request.id == Notice.request_id)
+        .where(Notice.state == "failed").order_by(Notice.id.desc()).limit(limit)).all()
+    total = session.execute(select(func.count()).select_from(Notice).where(Notice.state == "failed")).scalar_one()
+    return [{
+        "受付番号": notice_ref(notice),
+        "種別": f"メール {notice.kind}",
+        "状態": f"送信失敗: {redact(notice.last_error or '')[:200]}",
+        "待ち": "",
+        "回答期限": "",
+        "残り": f"{notice.attempts}回試行",
+        "フロー実行": f"{ui_url}/runs/flow-run/{flow_run_id}" if flow_run_id else f"{ui_url}/artifacts/key/work-queue",
+    } for notice, flow_run_id in rows], total
 
 
 @dataclass(frozen=True)

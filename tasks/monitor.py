@@ -85,12 +85,14 @@ def _paused_lifecycle_runs(page: int = 200) -> list[tuple[str, str, str]]:
 
 @task(task_run_name="check-deadlines", retries=2, retry_delay_seconds=10)
 def check_deadlines() -> dict:
-    """Warn and escalate (each once), then publish the operators' work queue."""
+    """Warn and escalate (each once), then publish the operators' work queue: mail that could
+    not be sent first, then the open requests."""
     settings, now, ui = get_settings(), utcnow(), ui_url()
     with unit_of_work(settings) as session:
         due = sla.due_notices(session, now=now)
         queue = sla.open_requests(session, limit=sla_report.WORK_QUEUE_ROWS)
         total = sla.count_open(session)
+        failed_mail, failed_total = sla_report.failed_mail(session, ui_url=ui)
     sent = sla.Sent([], [])
     for start in range(0, len(due), sla.NOTICE_BATCH):  # no long write lock on a backlog
         with unit_of_work(settings) as session:
@@ -98,8 +100,9 @@ def check_deadlines() -> dict:
         sent.warnings += batch.warnings
         sent.escalations += batch.escalations
     create_table_artifact(
-        key="work-queue", table=sla_report.work_queue(queue, now=now, ui_url=ui),
-        description=f"未完了の請求 {total}件（期限の近い順に{len(queue)}件、{now.astimezone(JST):%Y-%m-%d %H:%M} 時点）。"
+        key="work-queue", table=failed_mail + sla_report.work_queue(queue, now=now, ui_url=ui),
+        description=(f"送信できなかったメール {failed_total}件（先頭、新しい順）。" if failed_total else "")
+                    + f"未完了の請求 {total}件（期限の近い順に{len(queue)}件、{now.astimezone(JST):%Y-%m-%d %H:%M} 時点）。"
                     "フロー実行のページで再開（Resume）します。")
     return {"open": total, "warnings": len(sent.warnings), "escalations": len(sent.escalations)}
 

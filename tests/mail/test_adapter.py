@@ -2,12 +2,13 @@
 
 import logging
 
+import pytest
 from pydantic import SecretStr
 
 from mail.file_adapter import FileOutbox
 from mail.outbox import deliver_pending, enqueue
 from mail.port import OutgoingMessage
-from mail.sendgrid_adapter import SendGridAdapter, email_port, resolve_api_key
+from mail.sendgrid_adapter import MailNotConfigured, SendGridAdapter, email_port, resolve_api_key
 from models.db import unit_of_work
 from tests.mail.conftest import CONTEXTS
 
@@ -39,8 +40,10 @@ def test_sandbox_mode_and_categories_from_settings(mail_settings):
     assert payload["custom_args"] == {"notice_key": "k", "reference": "R-1"}
 
 
-def test_without_sendgrid_the_file_outbox_is_used(settings, mail_settings):
-    assert isinstance(email_port(settings), FileOutbox)
+def test_without_sendgrid_the_file_outbox_is_for_a_demo_only(settings, mail_settings):
+    with pytest.raises(MailNotConfigured, match="MADOGUCHI_SENDGRID_API_KEY"):
+        email_port(settings)
+    assert isinstance(email_port(settings.model_copy(update={"autopilot": True})), FileOutbox)
     assert isinstance(email_port(mail_settings), SendGridAdapter)
 
 

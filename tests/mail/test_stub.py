@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 
@@ -85,3 +86,21 @@ def test_unknown_paths_are_404(stub_server):
     with pytest.raises(urllib.error.HTTPError) as caught:
         urllib.request.urlopen(request, timeout=5)
     assert caught.value.code == 404
+
+
+def test_a_fault_for_a_while_answers_every_send_until_it_ends(client, stub):
+    stub.fault(status=503, seconds=0.5)
+    for _ in range(3):
+        with pytest.raises(Exception) as caught:
+            client.send(GOOD)
+        assert caught.value.status_code == 503
+    time.sleep(0.5)
+    assert client.send(GOOD).status_code == 202
+    assert len(stub.messages()) == 1
+
+
+def test_a_fault_with_a_bad_duration_is_refused(stub):
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        stub.fault(status=503, seconds="a while")
+    assert caught.value.code == 400
+    assert json.loads(caught.value.read())["errors"][0]["field"] == "seconds"
