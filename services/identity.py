@@ -119,25 +119,32 @@ def _customer_record(registry: Registry, subject: SubjectIdentity) -> dict | Non
 
 
 def _code_state(check: IdentityCheck) -> CodeState:
+    """The rules' state; the stored hash is ``<key id>:<hash>``, the rules see the hash."""
     status = {"pending": CodeStatus.PENDING, "verified": CodeStatus.VERIFIED}.get(check.state, CodeStatus.FAILED)
-    return CodeState(status, check.code_hash, check.expires_at, check.attempts, check.codes_issued)
+    code_hash = check.code_hash.partition(":")[2] if check.code_hash else None
+    return CodeState(status, code_hash, check.expires_at, check.attempts, check.codes_issued)
 
 
-def _store(check: IdentityCheck, state: CodeState) -> None:
+def _store(check: IdentityCheck, state: CodeState, kid: str) -> None:
     check.state = {CodeStatus.PENDING: "pending", CodeStatus.VERIFIED: "verified"}.get(state.status, "failed")
-    check.code_hash, check.expires_at = state.code_hash, state.expires_at
+    check.code_hash = f"{kid}:{state.code_hash}" if state.code_hash else None
+    check.expires_at = state.expires_at
     check.attempts, check.codes_issued = state.attempts, state.codes_issued
 
 
-def _secret(settings: Settings) -> bytes:
-    return settings.secret_key.get_secret_value().encode()
+def _code_key(settings: Settings, check: IdentityCheck) -> tuple[str, bytes]:
+    """The key id and key a code is checked with: the one its hash names, so that a code sent
+    just before a key rotation still works."""
+    kid = check.code_hash.partition(":")[0] if check.code_hash else settings.key_id
+    return kid, settings.secret_for(kid).encode()
 
 
 def _send_code(session: Session, settings: Settings, request: Request, check: IdentityCheck,
                principal: Party, *, now: datetime) -> Verdict:
     code = generate_code()
-    state, verdict = issue_code(_code_state(check), code, now=now, secret=_secret(settings))
-    _store(check, state)
+    state, verdict = issue_code(_code_state(check), code, now=now,
+                                secret=settings.secret_key.get_secret_value().encode())
+    _store(check, state, settings.key_id)
     session.add(check)
     if verdict is Verdict.ISSUED:
         clock.pause(session, request, WaitingFor.ONE_TIME_CODE, now=now)
@@ -171,8 +178,9 @@ def submit_code(session: Session, settings: Settings, reference: str, code: str,
     check = current_check(session, request)
     if check is None or check.method != "one_time_code":
         return Verdict.NO_CODE
-    state, verdict = check_code(_code_state(check), code, counted=counted, now=now, secret=_secret(settings))
-    _store(check, state)
+    kid, secret = _code_key(settings, check)
+    state, verdict = check_code(_code_state(check), code, counted=counted, now=now, secret=secret)
+    _store(check, state, kid)
     if verdict is Verdict.VERIFIED:
         check.decided_by, check.decided_at = "requester", now
         clock.resume(session, request, now=now)
