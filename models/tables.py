@@ -2,6 +2,6 @@
 
 from sqlmodel import SQLModel
 
-from models import audit, contractors, fulfilment, ledgers, operators, packages, requests  # noqa: F401
+from models import audit, contractors, fulfilment, ledgers, operators, packages, requests, restarts  # noqa: F401
 
 metadata = SQLModel.metadata
