@@ -198,6 +198,20 @@ class Settings(BaseSettings):
     dispatch_interval_seconds: float = Field(
         default=2.0, description="How often `up` gives requests pending dispatch their flow run."
     )
+    workers: int = Field(default=1, description="Worker processes `up` starts (deployments/worker.py).")
+    worker_limit: int = Field(
+        default=8,
+        description=(
+            "Flow runs one worker executes at once (threads of its process): the most it hands "
+            "the Prefect server together. A waiting (suspended) run holds no slot."
+        ),
+    )
+    run_max_restarts: int = Field(
+        default=4, description="Restarts of a case's dead flow run before people are told (services/recovery.py)."
+    )
+    run_restart_pause_seconds: float = Field(
+        default=15.0, description="Pause before the first restart; four times longer before each next one."
+    )
 
     @property
     def prefect_api_url(self) -> str:
