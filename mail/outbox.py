@@ -183,7 +183,7 @@ def _transition(settings: Settings, notice_id: int, from_state: str, now: dateti
         if notice.state in FINAL_STATES and any(key in notice.context for key in SECRET_CONTEXT):
             notice.context = {k: REMOVED if k in SECRET_CONTEXT else v for k, v in notice.context.items()}
             session.add(notice)
-        escalated = notice.state == "failed" and from_state != "failed" and _escalate(session, settings, notice, now)
+        escalated = notice.state == "failed" and _escalate(session, settings, notice, now)
         if action:
             audit_notice(session, settings, notice, action, now, attempts=notice.attempts,
                          **({"error": redact(notice.last_error)} if notice.last_error else {}),
