@@ -76,12 +76,13 @@ async def verify_identity(reference: str) -> bool:
                 request = load_request(session, reference)
                 check = identity.current_check(session, request)
                 pause = open_pause(session, request)
-                method, key = check.method, identity_key(check)
+                key = identity_key(check)
                 answered = identity.state_of(session, request) is not identity.IdentityState.PENDING
+                by_operator = check.method == "documents" and request.waiting_for != WaitingFor.DOCUMENTS
                 seconds_left = int((pause.deadline_at - utcnow()).total_seconds()) if pause else 0
             if answered:  # the requester was quicker than this run: no wait
                 pass
-            elif method == "documents":
+            elif by_operator:  # an agent's documents are all there (or a principal by post or phone)
                 await _identity_by_operator(reference, settings, check.id)
             elif not await wait_for_requester(key=again(key, waits), timeout_seconds=max(seconds_left, 1)):
                 _close(reference, Status.REFUSED, Outcome.REFUSED, [ReasonCode.IDENTITY_NOT_VERIFIED])
@@ -107,15 +108,16 @@ async def verify_identity(reference: str) -> bool:
 
 async def _identity_by_operator(reference: str, settings, check_id: int) -> None:
     if settings.autopilot:
-        answer, actor = inputs.IdentityReview(), "autopilot"
-    else:
-        answer = await ask(inputs.IdentityReview, key=f"identity-review-{check_id}",
-                           description=f"**{reference}**: 代理人の本人確認書類と代理権を証する書類を確認してください。")
-        actor = f"operator:{answer.operator}"
+        with unit_of_work(settings) as session:
+            identity.decide_by_autopilot(session, settings, reference, now=utcnow())
+        return
+    answer = await ask(inputs.IdentityReview, key=f"identity-review-{check_id}",
+                       description=f"**{reference}**: 代理人の本人確認書類と代理権を証する書類を確認してください。")
     verified = answer.outcome == inputs.IdentityOutcome.VERIFIED
     with unit_of_work(settings) as session:
         identity.decide(session, settings, reference, verified=verified,
-                        reason=None if verified else ReasonCode(str(answer.outcome)), actor=actor, now=utcnow())
+                        reason=None if verified else ReasonCode(str(answer.outcome)),
+                        actor=f"operator:{answer.operator}", now=utcnow())
 
 
 # --- review and approval -------------------------------------------------------------------

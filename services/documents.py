@@ -1,7 +1,8 @@
 """Identity and authority documents uploaded by an agent (RULES.md §4): checked for size and
 type, sealed with AES-GCM (the same sealing as disclosure packages) and stored under the data
-folder, never under anything the web server serves. An upload while the request waits for
-documents starts the clock again and hands the request to the operator's identity review."""
+folder, never under anything the web server serves. The upload that completes what the request
+waits for (RULES.md §4: the agent's own identity document and their authority) starts the
+clock again and hands the request to the operator's identity review."""
 
 import hashlib
 import uuid
@@ -13,13 +14,14 @@ from sqlmodel import Session
 
 from disclosure.crypto import seal
 from models.requests import Document
+from models.rules.identity import DocumentKind
 from models.rules.vocabulary import Status, WaitingFor
 from models.settings import Settings
-from services import clock
+from services import clock, identity
 from services.common import audit, load_request, move
 
 MAX_BYTES = 10 * 1024 * 1024
-KINDS = ("identity_document", "agent_identity_document", "power_of_attorney", "legal_representation")
+KINDS = tuple(kind.value for kind in DocumentKind)
 # Magic numbers, so a renamed executable is not taken for a scan because of its name.
 SIGNATURES = {"application/pdf": (b"%PDF-",), "image/jpeg": (b"\xff\xd8\xff",),
               "image/png": (b"\x89PNG\r\n\x1a\n",)}
@@ -36,7 +38,7 @@ class DocumentRejected(ValueError):
 @dataclass(frozen=True)
 class Received:
     document_id: int
-    resumed: bool  # the request was waiting for documents and goes on to review
+    resumed: bool  # the request waited for documents, has them all now and goes on to review
 
 
 def check(kind: str, content_type: str, data: bytes) -> str:
@@ -67,7 +69,7 @@ def receive(session: Session, settings: Settings, reference: str, *, kind: str, 
                         size_bytes=len(data), sha256=hashlib.sha256(data).hexdigest(), uploaded_at=now)
     session.add(document)
     session.flush()
-    resumed = request.waiting_for == WaitingFor.DOCUMENTS
+    resumed = request.waiting_for == WaitingFor.DOCUMENTS and not identity.missing_documents(session, request)
     if resumed:
         clock.resume(session, request, now=now)
         move(session, settings, request, Status.IDENTITY_VERIFICATION, now=now, actor="requester")

@@ -10,9 +10,10 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
 from mail.outbox import enqueue
-from models.requests import IdentityCheck, Party, Request
+from models.requests import Document, IdentityCheck, Party, Request
 from models.rules.deadlines import jst_date
-from models.rules.identity import Contact, match_principal
+from models.rules.identity import Contact, Requirement, document_kinds, match_principal
+from models.rules.identity import missing_documents as documents_lacking
 from models.rules.one_time_code import (
     CODE_TTL,
     MAX_ATTEMPTS,
@@ -31,10 +32,6 @@ from systems.identity import SubjectIdentity, expand_identity
 from systems.registry import Registry
 
 CUSTOMER_MASTER, CUSTOMER_PROFILE = "customers", "customer_profile"  # where the §1.1 details are
-AGENT_DOCUMENTS = {
-    Role.LEGAL_REPRESENTATIVE: ["agent_identity_document", "legal_representation"],
-    Role.APPOINTED_AGENT: ["agent_identity_document", "power_of_attorney"],
-}
 
 
 class IdentityState(StrEnum):
@@ -98,15 +95,29 @@ def start(session: Session, settings: Settings, reference: str, *, registry: Reg
     else:
         agent = requester_of(session, request)
         session.add(IdentityCheck(request_id=request.id, party_id=agent.id, method="documents"))
-        pause = clock.pause(session, request, WaitingFor.DOCUMENTS, now=now)
-        enqueue(session, kind="documents_needed", language=request.language, recipient_email=agent.email,
-                idempotency_key=f"{reference}:documents_needed", request_id=request.id, now=now,
-                context={"reference": reference, "required_documents": AGENT_DOCUMENTS[request.role],
-                         "deadline": jst_date(pause.deadline_at).isoformat(),
-                         "upload_url": f"{settings.mail_public_base_url}/requests/{reference}/documents"})
-        move(session, settings, request, Status.AWAITING_REQUESTER, now=now,
-             waiting_for=WaitingFor.DOCUMENTS)
+        missing = missing_documents(session, request)
+        if missing:  # none when the agent uploaded them all before this run started
+            _ask_for_documents(session, settings, request, agent, missing, now=now)
     return IdentityState.PENDING
+
+
+def missing_documents(session: Session, request: Request) -> tuple[Requirement, ...]:
+    """What the request's documents cannot show yet (nothing for a principal)."""
+    uploaded = session.exec(select(Document.kind).where(Document.request_id == request.id)).all()
+    return documents_lacking(request.role, uploaded)
+
+
+def _ask_for_documents(session: Session, settings: Settings, request: Request, agent: Party,
+                       missing: tuple[Requirement, ...], *, now: datetime) -> None:
+    """The request waits for the agent's uploads; the clock pauses meanwhile."""
+    pause = clock.pause(session, request, WaitingFor.DOCUMENTS, now=now)
+    enqueue(session, kind="documents_needed", language=request.language, recipient_email=agent.email,
+            idempotency_key=f"{request.reference}:documents_needed", request_id=request.id, now=now,
+            context={"reference": request.reference,
+                     "required_documents": [str(k) for r in missing for k in document_kinds(r)],
+                     "deadline": jst_date(pause.deadline_at).isoformat(),
+                     "upload_url": f"{settings.mail_public_base_url}/requests/{request.reference}/documents"})
+    move(session, settings, request, Status.AWAITING_REQUESTER, now=now, waiting_for=WaitingFor.DOCUMENTS)
 
 
 def _customer_record(registry: Registry, subject: SubjectIdentity) -> dict | None:
@@ -228,6 +239,14 @@ def decide(session: Session, settings: Settings, reference: str, *, verified: bo
     audit(session, settings, actor=actor, action="request.identity.decided", reference=reference, now=now,
           verified=verified, reason=str(reason) if reason else None)
     return state_of(session, request)
+
+
+def decide_by_autopilot(session: Session, settings: Settings, reference: str, *, now: datetime) -> IdentityState:
+    """Autopilot (demos and tests) takes an operator's place, never more: an agent whose
+    documents cannot show their identity and authority is not verified."""
+    missing = missing_documents(session, load_request(session, reference))
+    return decide(session, settings, reference, verified=not missing, reason=missing[0].reason if missing else None,
+                  actor="autopilot", now=now)
 
 
 def refusal_reason(session: Session, request: Request) -> ReasonCode:

@@ -1,12 +1,13 @@
 """The keys of the lifecycle's waits for the requester, and which of them went stale.
 
 A run waits on a key derived from the request (``identity-<codes sent>-<attempts>``,
-``clarification-<questions asked>``); the requester's action changes the request and the
-intake wakes the run. Woken with nothing changed (the Resume button in Prefect's UI), it waits
-again on ``<key>-again-<n>``: Prefect answers a pause on a key it has seen at once, so the
-same key again would spin. When that wake is lost (Prefect down at that moment, the intake
-stopped before its background wake ran), the run would sleep on a key that no longer
-matches the request: the SLA monitor finds such runs with :func:`stale` and wakes them."""
+``documents-<identity check>``, ``clarification-<questions asked>``); the requester's action
+changes the request and the intake wakes the run. Woken with nothing changed (the Resume
+button in Prefect's UI), it waits again on ``<key>-again-<n>``: Prefect answers a pause on a
+key it has seen at once, so the same key again would spin. When that wake is lost (Prefect
+down at that moment, the intake stopped before its background wake ran), the run would sleep
+on a key that no longer matches the request: the SLA monitor finds such runs with
+:func:`stale` and wakes them."""
 
 import re
 from collections import Counter
@@ -17,11 +18,15 @@ from models.rules.vocabulary import WaitingFor
 from services import clarification, identity
 from services.common import RequestNotFound, load_request
 
-_IDENTITY = re.compile(r"(identity-\d+-\d+)(?:-again-\d+)?")
+_IDENTITY = re.compile(r"(identity-\d+-\d+|documents-\d+)(?:-again-\d+)?")
 _CLARIFICATION = re.compile(r"(clarification-\d+)(?:-again-\d+)?")
 
 
 def identity_key(check) -> str:
+    """A one-time code's wait changes key with every code and attempt; the agent's documents
+    are waited for until all are there."""
+    if check.method == "documents":
+        return f"documents-{check.id}"
     return f"identity-{check.codes_issued}-{check.attempts}"
 
 
@@ -47,7 +52,8 @@ def stale(session: Session, reference: str, pause_key: str) -> bool:
     except RequestNotFound:
         return False
     if identity_wait:
-        return request.waiting_for != WaitingFor.ONE_TIME_CODE or \
+        waits_for = WaitingFor.DOCUMENTS if identity_wait[1].startswith("documents") else WaitingFor.ONE_TIME_CODE
+        return request.waiting_for != waits_for or \
             identity_wait[1] != identity_key(identity.current_check(session, request))
     return request.waiting_for != WaitingFor.CLARIFICATION or \
         clarification_wait[1] != clarification_key(clarification.asked(request))

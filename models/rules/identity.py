@@ -87,6 +87,38 @@ REQUIREMENTS: dict[Role, tuple[Requirement, ...]] = {
 }
 
 
+class DocumentKind(StrEnum):
+    """What a requester says an uploaded file is; an operator judges whether it shows it."""
+
+    IDENTITY_DOCUMENT = "identity_document"              # the principal's own, for the postal route
+    AGENT_IDENTITY_DOCUMENT = "agent_identity_document"
+    POWER_OF_ATTORNEY = "power_of_attorney"
+    LEGAL_REPRESENTATION = "legal_representation"        # family register, resident record or guardianship
+
+
+SHOWS: dict[DocumentKind, frozenset[Evidence]] = {
+    DocumentKind.IDENTITY_DOCUMENT: frozenset({Evidence.IDENTITY_DOCUMENT_COPY}),
+    DocumentKind.AGENT_IDENTITY_DOCUMENT: frozenset({Evidence.AGENT_IDENTITY_DOCUMENT}),
+    DocumentKind.POWER_OF_ATTORNEY: frozenset({Evidence.POWER_OF_ATTORNEY}),
+    DocumentKind.LEGAL_REPRESENTATION: frozenset({Evidence.FAMILY_REGISTER_OR_RESIDENT_RECORD,
+                                                  Evidence.GUARDIANSHIP_REGISTRY_CERTIFICATE}),
+}
+
+
+def missing_documents(role: Role, uploaded: Iterable[str]) -> tuple[Requirement, ...]:
+    """The requirements of ``role`` that one document can meet and no uploaded kind could: an
+    agent's own identity and their authority. Until none is left an operator has nothing to
+    judge, and nobody may verify the agent. A principal has none: the code, post or phone
+    prove them (the postal route's copy goes with a registered-mail reply)."""
+    shown = frozenset().union(*(SHOWS[DocumentKind(kind)] for kind in uploaded))
+    return tuple(r for r in REQUIREMENTS[Role(role)] if document_kinds(r) and not r.any_of & shown)
+
+
+def document_kinds(requirement: Requirement) -> tuple[DocumentKind, ...]:
+    """The kinds of document that can meet ``requirement`` on their own."""
+    return tuple(kind for kind, shows in SHOWS.items() if shows & requirement.any_of)
+
+
 class IdentityStatus(StrEnum):
     VERIFIED = "verified"
     MISSING = "missing"

@@ -1,5 +1,6 @@
 """Helpers for the lifecycle tests that read what a run left behind: the request, its
-fulfilment actions, audit events, the demo systems' key ledgers, and the operator CLI."""
+fulfilment actions, audit events, the demo systems' key ledgers; the operator CLI and an
+agent's uploads."""
 
 import json
 import time
@@ -8,8 +9,9 @@ from sqlalchemy import select as sa_select
 from sqlmodel import select
 
 from models.audit import AuditEvent
-from models.db import unit_of_work
+from models.db import unit_of_work, utcnow
 from models.fulfilment import FulfilmentAction
+from services import documents
 from services.common import load_request
 from systems import db as systems_db
 from systems.fixture import load_fixture_into_systems
@@ -91,3 +93,22 @@ def sent_keys(stub) -> list[str]:
     from mail.sendgrid_adapter import CUSTOM_ARG_KEY
 
     return [m["custom_args"][CUSTOM_ARG_KEY] for m in stub.state.messages]
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+def upload(settings, reference: str, kind: str) -> bool:
+    """An agent's upload, as the API takes it; True when the run is to be woken."""
+    with unit_of_work(settings) as session:
+        return documents.receive(session, settings, reference, kind=kind, content_type="image/png", data=PNG,
+                                 now=utcnow()).resumed
+
+
+def upload_agent_documents(settings, reference: str, run) -> None:
+    """The appointed agent's identity document and power of attorney, once the run waits for
+    them; then the wake the API gives."""
+    run.wait_until_paused()
+    upload(settings, reference, "agent_identity_document")
+    assert upload(settings, reference, "power_of_attorney")
+    run.answer()

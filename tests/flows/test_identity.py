@@ -2,7 +2,9 @@
 they are decides how they prove it (CONTRACT.md, RULES.md §4)."""
 
 from tests.flows.conftest import PRINCIPAL, Run, enter_code, notices_of, submit
-from tests.flows.support import request_of
+from tests.flows.support import events_of, request_of, upload
+
+AGENT = {"role": "appointed_agent", "name": "代理 花子", "email": "agent@example.jp", "phone": "03-9999-0000"}
 
 
 def test_a_requester_with_the_role_principal_is_the_principal_asking_for_themself(autopilot):
@@ -16,3 +18,39 @@ def test_a_requester_with_the_role_principal_is_the_principal_asking_for_themsel
     notices = notices_of(settings, reference)
     assert [n.kind for n in notices] == ["acknowledgement", "one_time_code", "fee_request", "decision"]
     assert {n.recipient_email for n in notices} == {PRINCIPAL["email"]}
+
+
+def test_an_agent_waits_for_their_documents_then_autopilot_verifies_and_it_goes_on(autopilot):
+    """Issue 12 §4: autopilot took the operator form's default and verified an agent who had
+    uploaded nothing. The run waits for the agent's identity document and their authority;
+    a wake before both are there finds it still waiting."""
+    settings = autopilot
+    reference = submit(settings, "disclosure", requester=AGENT)
+    run = Run(reference)
+    run.wait_until_paused()
+    assert _waiting(settings, reference) == ("awaiting_requester", "documents")
+    [needed] = [n for n in notices_of(settings, reference) if n.kind == "documents_needed"]
+    assert (needed.recipient_email, needed.context["required_documents"]) == (
+        AGENT["email"], ["agent_identity_document", "power_of_attorney"])
+
+    assert not upload(settings, reference, "agent_identity_document")
+    run.answer()  # woken all the same (the Resume button): it waits again
+    run.wait_until_paused()
+    assert _waiting(settings, reference) == ("awaiting_requester", "documents")
+    assert events_of(settings, reference, "request.identity.decided") == []
+
+    assert upload(settings, reference, "power_of_attorney")  # the API wakes the run
+    run.answer()
+    assert run.join() == "completed"
+    request = request_of(settings, reference)
+    assert request.outcome == "granted"
+    [decided] = events_of(settings, reference, "request.identity.decided")
+    assert (decided.actor, decided.details["verified"]) == ("autopilot", True)
+    notices = notices_of(settings, reference)
+    assert [n.kind for n in notices] == ["acknowledgement", "documents_needed", "fee_request", "decision"]
+    assert {n.recipient_email for n in notices} == {AGENT["email"]}
+
+
+def _waiting(settings, reference) -> tuple[str, str | None]:
+    request = request_of(settings, reference)
+    return str(request.status), request.waiting_for and str(request.waiting_for)

@@ -9,7 +9,15 @@ from models.db import unit_of_work
 from models.requests import DecisionItem
 from services.common import load_request
 from tests.flows.conftest import PRINCIPAL, Run, enter_code, notices_of, submit
-from tests.flows.support import actions_of, events_of, ledgers, operator, reload_subject, request_of
+from tests.flows.support import (
+    actions_of,
+    events_of,
+    ledgers,
+    operator,
+    reload_subject,
+    request_of,
+    upload_agent_documents,
+)
 
 GROUNDS = {"orders": "harm_to_life_or_property", "billing": "business_interference",
            "points": "other_law_violation", "analytics": "other_law_procedure"}
@@ -60,6 +68,8 @@ def test_an_agent_without_authority_is_refused_by_the_operator(desk):
     run = Run(reference)
     run.wait_until_paused()
     assert _status(settings, reference) == ("awaiting_requester", "documents")
+    upload_agent_documents(settings, reference, run)
+    run.wait_until_paused()  # the operator's form
     operator("identity", reference, "--refuse", "agent_authority_not_shown", "--operator", "suzuki")
     run.wait_until_paused()
     operator("approve", reference, "--officer", "tanaka")
@@ -79,6 +89,7 @@ def test_an_identity_refusal_sent_back_by_the_officer_is_checked_again(desk):
     settings = desk
     reference = submit(settings, "purpose_notification", requester=AGENT)
     run = Run(reference)
+    upload_agent_documents(settings, reference, run)
     run.wait_until_paused()
     operator("identity", reference, "--refuse", "agent_authority_not_shown", "--operator", "suzuki")
     run.wait_until_paused()

@@ -2,11 +2,15 @@ import pytest
 
 from models.rules.identity import (
     REQUIREMENTS,
+    SHOWS,
     Contact,
+    DocumentKind as D,
     Evidence as E,
     IdentityStatus as S,
     assess_identity,
+    document_kinds,
     match_principal,
+    missing_documents,
 )
 from models.rules.vocabulary import ReasonCode as R, Role
 
@@ -16,6 +20,31 @@ def keys(verdict):
 
 
 # --- evidence per role (Art. 37; Order Arts. 12–13) ------------------------------------------
+
+def kinds(requirements):
+    return [k for r in requirements for k in document_kinds(r)]
+
+
+@pytest.mark.parametrize(("role", "authority"), [(Role.APPOINTED_AGENT, D.POWER_OF_ATTORNEY),
+                                                 (Role.LEGAL_REPRESENTATIVE, D.LEGAL_REPRESENTATION)])
+def test_order_art13_an_agent_uploads_their_own_identity_document_and_their_authority(role, authority):
+    assert kinds(missing_documents(role, [])) == [D.AGENT_IDENTITY_DOCUMENT, authority]
+    [authority_missing] = missing_documents(role, [D.AGENT_IDENTITY_DOCUMENT, D.IDENTITY_DOCUMENT])
+    assert authority_missing.reason is R.AGENT_AUTHORITY_NOT_SHOWN
+    [identity_missing] = missing_documents(role, [authority, authority])
+    assert identity_missing.reason is R.IDENTITY_NOT_VERIFIED
+    uploaded = [D.AGENT_IDENTITY_DOCUMENT, authority]
+    assert missing_documents(role, uploaded) == ()
+    # the uploads are what an operator then judges: accepted, they meet every requirement
+    accepted = {E.RECORD_MATCH} | set().union(*(SHOWS[k] for k in uploaded))
+    if authority is D.LEGAL_REPRESENTATION:
+        accepted -= {E.FAMILY_REGISTER_OR_RESIDENT_RECORD}  # a guardian's certificate alone will do
+    assert assess_identity(role, accepted).status is S.VERIFIED
+
+
+def test_rules_4_a_principal_is_never_asked_to_upload_documents():
+    assert missing_documents(Role.PRINCIPAL, []) == ()
+
 
 def test_art37_principal_needs_record_match_and_one_time_code():
     assert assess_identity(Role.PRINCIPAL, {E.RECORD_MATCH, E.ONE_TIME_CODE}).status is S.VERIFIED

@@ -4,6 +4,7 @@ then match the principal and confirm a one-time code, or hand an agent to an ope
 import json
 from datetime import timedelta
 
+import pytest
 from sqlmodel import select
 
 from models.audit import AuditEvent
@@ -11,7 +12,7 @@ from models.db import unit_of_work
 from models.requests import ClockPause, Party, RequestCreate
 from models.rules.one_time_code import Verdict
 from models.rules.vocabulary import ReasonCode, Status, WaitingFor
-from services import identity, intake
+from services import documents, identity, intake
 from services.common import load_request
 from services.intake import token_hash
 from tests.services.conftest import PRINCIPAL, REVIEW_NOW as NOW, notices, submit
@@ -97,6 +98,66 @@ def test_details_that_do_not_match_the_customer_record_fail(desk):
         assert identity.start(session, settings, reference, registry=registry,
                               now=NOW) is identity.IdentityState.FAILED
     assert notices(settings, "one_time_code") == []
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+def upload(settings, reference: str, kind: str) -> documents.Received:
+    with unit_of_work(settings) as session:
+        return documents.receive(session, settings, reference, kind=kind, content_type="image/png", data=PNG,
+                                 now=NOW + timedelta(hours=1))
+
+
+def waiting_for(settings, reference: str) -> tuple[Status, WaitingFor | None]:
+    with unit_of_work(settings) as session:
+        request = load_request(session, reference)
+        return request.status, request.waiting_for
+
+
+@pytest.mark.parametrize(("role", "authority"), [("appointed_agent", "power_of_attorney"),
+                                                 ("legal_representative", "legal_representation")])
+def test_an_agent_waits_for_their_identity_document_and_their_authority(desk, role, authority):
+    settings, registry = desk
+    reference = submit(settings, requester={"role": role, "name": "代理 花子", "email": "agent@example.jp"})
+    with unit_of_work(settings) as session:
+        identity.start(session, settings, reference, registry=registry, now=NOW)
+    [docs] = notices(settings, "documents_needed")
+    assert docs.context["required_documents"] == ["agent_identity_document", authority]
+    waiting = (Status.AWAITING_REQUESTER, WaitingFor.DOCUMENTS)
+    assert waiting_for(settings, reference) == waiting
+    assert not upload(settings, reference, "agent_identity_document").resumed
+    assert not upload(settings, reference, "identity_document").resumed  # not the agent's authority
+    assert waiting_for(settings, reference) == waiting
+    assert upload(settings, reference, authority).resumed
+    assert waiting_for(settings, reference) == (Status.IDENTITY_VERIFICATION, None)
+    with unit_of_work(settings) as session:
+        assert identity.decide_by_autopilot(session, settings, reference,
+                                            now=NOW + timedelta(hours=2)) is identity.IdentityState.VERIFIED
+
+
+def test_autopilot_never_verifies_an_agent_without_their_documents(desk):
+    settings, registry = desk
+    reference = submit(settings, requester={"role": "appointed_agent", "name": "代理 花子", "email": "agent@example.jp"})
+    with unit_of_work(settings) as session:
+        identity.start(session, settings, reference, registry=registry, now=NOW)
+    upload(settings, reference, "agent_identity_document")
+    with unit_of_work(settings) as session:
+        assert identity.decide_by_autopilot(session, settings, reference,
+                                            now=NOW + timedelta(hours=2)) is identity.IdentityState.FAILED
+        assert identity.refusal_reason(session, load_request(session, reference)) is ReasonCode.AGENT_AUTHORITY_NOT_SHOWN
+
+
+def test_an_agent_who_uploaded_everything_before_the_check_is_not_asked_again(desk):
+    settings, registry = desk
+    reference = submit(settings, requester={"role": "appointed_agent", "name": "代理 花子", "email": "agent@example.jp"})
+    for kind in ("power_of_attorney", "agent_identity_document"):
+        assert not upload(settings, reference, kind).resumed  # nothing waits yet
+    with unit_of_work(settings) as session:
+        assert identity.start(session, settings, reference, registry=registry,
+                              now=NOW + timedelta(hours=2)) is identity.IdentityState.PENDING
+    assert waiting_for(settings, reference) == (Status.IDENTITY_VERIFICATION, None)
+    assert notices(settings, "documents_needed") == []
 
 
 def test_an_agent_is_asked_for_documents_and_checked_by_an_operator(desk):

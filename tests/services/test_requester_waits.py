@@ -7,10 +7,10 @@ from datetime import datetime, timezone
 import pytest
 
 from models.db import unit_of_work
-from models.requests import RequestCreate
+from models.requests import IdentityCheck, RequestCreate
 from models.rules.vocabulary import WaitingFor
 from services import intake
-from services.common import load_request
+from services.common import load_request, principal_of
 from services.requester_waits import again, stale
 
 NOW = datetime(2026, 11, 26, 3, 0, tzinfo=timezone.utc)
@@ -34,7 +34,7 @@ def request_ref(settings):
         return intake.submit(session, settings, RequestCreate.model_validate(body), now=NOW).reference
 
 
-@pytest.mark.parametrize("key", ["identity-1-0", "identity-1-0-again-2", "clarification-0"])
+@pytest.mark.parametrize("key", ["identity-1-0", "identity-1-0-again-2", "documents-1", "clarification-0"])
 def test_a_requester_wait_is_stale_once_the_request_no_longer_waits_for_it(settings, request_ref, key):
     with unit_of_work(settings) as session:
         assert load_request(session, request_ref).waiting_for is None
@@ -50,6 +50,25 @@ def test_a_clarification_wait_on_the_current_question_is_not_stale(settings, req
         assert not stale(session, request_ref, "clarification-0")
         assert not stale(session, request_ref, "clarification-0-again-1")
         assert stale(session, request_ref, "clarification-1")  # a question never asked
+
+
+def test_a_documents_wait_is_stale_once_the_request_no_longer_waits_for_documents(settings, request_ref):
+    with unit_of_work(settings) as session:
+        request = load_request(session, request_ref)
+        check = IdentityCheck(request_id=request.id, party_id=principal_of(session, request).id, method="documents")
+        session.add(check)
+        request.waiting_for = WaitingFor.DOCUMENTS
+        session.add(request)
+        session.flush()
+        key = f"documents-{check.id}"
+    with unit_of_work(settings) as session:
+        assert not stale(session, request_ref, key) and not stale(session, request_ref, f"{key}-again-1")
+        assert stale(session, request_ref, "identity-0-0")  # a code's wait, while documents are awaited
+        request = load_request(session, request_ref)
+        request.waiting_for = None
+        session.add(request)
+    with unit_of_work(settings) as session:
+        assert stale(session, request_ref, key)
 
 
 @pytest.mark.parametrize("key", ["review-0-0-0", "payment", "identity-review-3", "approval-0"])
