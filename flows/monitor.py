@@ -4,8 +4,10 @@
   runs woken; runs still waiting for a requester action already taken (a lost wake-up) are
   woken; requests at 70 % of their time are warned about and overdue ones escalated to
   the privacy officer; contractors due for reassessment or with a certificate expiring are
-  reported; the work queue artifact is refreshed; the notices go out.
-- ``daily-digest`` every morning: the day's overview, as an artifact and one email.
+  reported; the work queue artifact is refreshed; the notices go out; the audit chain's head is
+  signed into the checkpoint file, outside the app database.
+- ``daily-digest`` every morning: the day's overview, as an artifact and one email, with a
+  fresh audit checkpoint.
 
 No parameters: the monitors read the app database, and everything they write to Prefect is
 references, codes and dates."""
@@ -15,6 +17,7 @@ from prefect import flow
 from tasks.monitor import (
     check_contractors,
     check_deadlines,
+    checkpoint_audit,
     close_overdue_waits,
     publish_digest,
     wake_closed_runs,
@@ -31,12 +34,13 @@ def sla_monitor() -> dict:
     checked = check_deadlines()
     contractors = check_contractors()
     sent = send_notices()
+    checkpoint = checkpoint_audit()
     return {"closed": len(closed), "woken": woken, "stale_woken": stale, **checked, "contractors": len(contractors),
-            "sent": sent["sent"]}
+            "sent": sent["sent"], "checkpoint": checkpoint["seq"]}
 
 
 @flow(name="daily-digest", log_prints=False)
 def daily_digest() -> dict:
-    report = publish_digest()
+    report = publish_digest(checkpoint_audit())
     sent = send_notices()
     return {**report, "sent": sent["sent"]}

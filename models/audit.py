@@ -285,6 +285,10 @@ class Checkpoint:
         except (KeyError, TypeError, ValueError):
             raise ValueError("not a checkpoint line") from None
 
+    def as_dict(self) -> dict:
+        """What the monitor reports and the digest shows: the head it saw, and when."""
+        return {"seq": self.seq, "hash": self.last_hash, "at": self.at.astimezone(UTC).isoformat()}
+
     def described(self) -> str:
         return (f"the checkpoint of {self.at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC saw entry #{self.seq} "
                 f"with hash {self.last_hash}")

@@ -73,18 +73,20 @@ class Digest:
     due_today: list[dict]  # due by 18:00 today (JST)
     warning: list[dict]    # past 70 %, due later
     contractors: list[dict]
+    checkpoint: dict | None = None  # the audit chain's signed head: seq, hash, at (JST)
 
     def context(self, ui_url: str) -> dict:
         """The digest email's context (JSON, references only)."""
         return {"day": self.day.isoformat(), "open_count": self.open_count, "by_status": self.by_status,
                 "counts": self.counts, "overdue": self.overdue, "due_today": self.due_today,
-                "warning": self.warning, "contractors": self.contractors,
+                "warning": self.warning, "contractors": self.contractors, "checkpoint": self.checkpoint,
                 "ui_url": f"{ui_url}/artifacts/key/work-queue"}
 
 
 def digest(rows: list[OpenRequest], contractors: list[ContractorDue], *, now: datetime,
-           ui_url: str, limit: int = 30) -> Digest:
-    """The day's overview for the privacy officer: counts and the requests that need a look."""
+           ui_url: str, limit: int = 30, checkpoint: dict | None = None) -> Digest:
+    """The day's overview for the privacy officer: counts and the requests that need a look,
+    and the audit checkpoint (``Checkpoint.as_dict``), a copy of the head outside our systems."""
     def entry(row: OpenRequest) -> dict:
         return {"reference": row.reference, "status": row.status,
                 "due_date": jst_date(row.due_at).isoformat(), "url": run_url(ui_url, row)}
@@ -101,8 +103,10 @@ def digest(rows: list[OpenRequest], contractors: list[ContractorDue], *, now: da
         elif stage is SlaStage.WARNING:
             lists["due_today" if jst_date(row.due_at) == today else "warning"].append(entry(row))
     counts = {name: len(found) for name, found in lists.items()} | {"paused": paused}
+    if checkpoint is not None:
+        checkpoint = {**checkpoint, "at": f"{datetime.fromisoformat(checkpoint['at']).astimezone(JST):%Y-%m-%d %H:%M}"}
     return Digest(today, len(rows), dict(sorted(by_status.items())), counts,
-                  *(found[:limit] for found in lists.values()), [c.as_dict() for c in contractors])
+                  *(found[:limit] for found in lists.values()), [c.as_dict() for c in contractors], checkpoint)
 
 
 def send_digest(session: Session, settings: Settings, day_digest: Digest, *, now: datetime,
@@ -131,4 +135,7 @@ def digest_markdown(day_digest: Digest) -> str:
     if d.contractors:
         lines += ["", "## 業務委託先の監督", ""]
         lines += [f"- {c['reference']}: {WHAT[c['what']]} {c['due_date']}" for c in d.contractors]
+    if d.checkpoint:
+        cp = d.checkpoint
+        lines += ["", f"監査証跡のチェックポイント: #{cp['seq']} `{cp['hash']}`（{cp['at']} 時点）"]
     return "\n".join(lines) + "\n"

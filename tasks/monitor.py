@@ -5,6 +5,7 @@ from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from flows.waits import wake
+from models.audit import audit_key, write_checkpoint
 from models.db import unit_of_work, utcnow
 from models.rules.deadlines import JST
 from models.settings import get_settings
@@ -115,13 +116,27 @@ def check_contractors() -> list[str]:
         return sla.notify_contractors(session, settings, sla.contractors_due(session, now=now), now=now)
 
 
+@task(task_run_name="audit-checkpoint", retries=2, retry_delay_seconds=10)
+def checkpoint_audit() -> dict:
+    """Sign the audit chain's head into the checkpoint file, outside the app database: a tail
+    cut off with the head row put back as it was shows against it (`madoguchi audit verify`).
+    Reports the head's number and hash, which name no one."""
+    settings = get_settings()
+    with unit_of_work(settings) as session:
+        checkpoint = write_checkpoint(session, audit_key(settings.secret_key.get_secret_value()),
+                                      settings.audit_checkpoint_path, utcnow())
+    return checkpoint.as_dict()
+
+
 @task(task_run_name="daily-digest", retries=2, retry_delay_seconds=10)
-def publish_digest() -> dict:
-    """The day's digest: a markdown artifact every run, one email to the privacy officer a day."""
+def publish_digest(checkpoint: dict | None = None) -> dict:
+    """The day's digest: a markdown artifact every run, one email to the privacy officer a day;
+    it carries the audit checkpoint, so the officer's mailbox keeps a copy of the head too."""
     settings, now, ui = get_settings(), utcnow(), ui_url()
     with unit_of_work(settings) as session:
         rows = sla.open_requests(session)
-        day = sla_report.digest(rows, sla.contractors_due(session, now=now), now=now, ui_url=ui)
+        day = sla_report.digest(rows, sla.contractors_due(session, now=now), now=now, ui_url=ui,
+                                checkpoint=checkpoint)
         emailed = sla_report.send_digest(session, settings, day, now=now, ui_url=ui)
     create_markdown_artifact(key="sla-digest", markdown=sla_report.digest_markdown(day),
                              description=f"日次ダイジェスト {day.day.isoformat()}")

@@ -6,7 +6,18 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import text
 
-from models.audit import audit_key, export_trail, load_chain, record, trail_of, verify_chain
+from models.audit import (
+    Checkpoint,
+    audit_key,
+    export_trail,
+    head_mac,
+    latest_checkpoint,
+    load_chain,
+    record,
+    trail_of,
+    verify_chain,
+    write_checkpoint,
+)
 from models.db import unit_of_work
 from models.schema import upgrade
 
@@ -202,3 +213,115 @@ def test_chain_on_postgresql_verifies_and_finds_an_edit(pg_settings):
     assert _verify(pg_settings, key) == []
     _sql(pg_settings, "UPDATE audit_event SET actor = 'someone' WHERE seq = 2")
     assert _verify(pg_settings, key) == [(2, "edited")]
+
+
+def _checkpoint(settings, key, at=T0 + timedelta(hours=1)):
+    with unit_of_work(settings) as session:
+        return write_checkpoint(session, key, settings.audit_checkpoint_path, at)
+
+
+def _verify_against(settings, key):
+    with unit_of_work(settings) as session:
+        events, head = load_chain(session)
+    return verify_chain([key], events, head, latest_checkpoint(settings.audit_checkpoint_path))
+
+
+def _head(settings):
+    with unit_of_work(settings) as session:
+        head = load_chain(session)[1]
+        return head.seq, head.last_hash, head.mac
+
+
+def test_a_checkpoint_is_appended_once_per_head_in_a_private_file(chain):
+    settings, key = chain
+    first = _checkpoint(settings, key)
+    assert _checkpoint(settings, key, at=T0 + timedelta(hours=2)) == first  # same head: no new line
+    with unit_of_work(settings) as session:
+        record(session, key=key, at=T0, actor="system", action="request.step.6", subject_ref="R-A")
+    second = _checkpoint(settings, key, at=T0 + timedelta(hours=3))
+    path = settings.audit_checkpoint_path
+    assert (first.seq, second.seq) == (6, 7) and len(path.read_text().splitlines()) == 2
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+    assert latest_checkpoint(path) == second and _verify_against(settings, key) == []
+
+
+def _cut_tail_after_checkpoint(settings, key):
+    """The head row saved at entry #6 (MAC and all), two more events, the monitor's checkpoint,
+    then the tail cut and the saved row put back; returns the events before the cut."""
+    seq, last_hash, mac = _head(settings)
+    with unit_of_work(settings) as session:
+        for i in (6, 7):
+            record(session, key=key, at=T0 + timedelta(minutes=i), actor="system",
+                   action=f"request.step.{i}", subject_ref="R-A")
+    with unit_of_work(settings) as session:
+        events, _ = load_chain(session)
+    _checkpoint(settings, key)
+    _sql(settings, "DELETE FROM audit_event WHERE seq > :seq", seq=seq)
+    _sql(settings, "UPDATE audit_head SET seq = :seq, last_hash = :h, mac = :m", seq=seq, h=last_hash, m=mac)
+    return events
+
+
+def test_a_cut_tail_with_an_older_head_row_put_back_fails_against_the_checkpoint(chain):
+    settings, key = chain
+    events = _cut_tail_after_checkpoint(settings, key)
+    assert _verify(settings, key) == []  # all the database alone can tell
+    (finding,) = _verify_against(settings, key)
+    assert (finding.seq, finding.kind) == (7, "truncated")
+    assert finding.message == ("the chain ends at entry #6 but the checkpoint of 2026-11-26 10:00:00 UTC saw "
+                               f"entry #8 with hash {events[-1].hash}")
+
+
+def test_the_command_names_a_cut_tail(chain, monkeypatch):
+    from typer.testing import CliRunner
+
+    from cli import app
+    from models.settings import get_settings
+
+    settings, key = chain
+    events = _cut_tail_after_checkpoint(settings, key)
+    monkeypatch.setenv("MADOGUCHI_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("MADOGUCHI_SECRET_KEY", settings.secret_key.get_secret_value())
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(app, ["audit", "verify"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 1
+    assert "TRUNCATED #7: the chain ends at entry #6 but the checkpoint of 2026-11-26 10:00:00 UTC" in result.output
+    assert f"saw entry #8 with hash {events[-1].hash}" in result.output
+
+
+def test_a_chain_cut_and_written_again_past_the_checkpoint_is_named(chain):
+    settings, key = chain
+    with unit_of_work(settings) as session:
+        events, _ = load_chain(session)
+    _checkpoint(settings, key)
+    _sql(settings, "DELETE FROM audit_event WHERE seq >= 5")
+    _sql(settings, "UPDATE audit_head SET seq = 4, last_hash = :h, mac = :m", h=events[3].hash,
+         m=head_mac(key, 4, events[3].hash))
+    with unit_of_work(settings) as session:  # the desk goes on writing: #5 and #6 again, other ones
+        for i in (5, 6):
+            record(session, key=key, at=T0 + timedelta(days=1), actor="system", action="request.other",
+                   subject_ref="R-A")
+    assert [(f.seq, f.kind) for f in _verify_against(settings, key)] == [(6, "truncated")]
+
+
+def test_an_edited_checkpoint_line_is_named(chain):
+    settings, key = chain
+    checkpoint = _checkpoint(settings, key)
+    path = settings.audit_checkpoint_path
+    path.write_text(path.read_text().replace('"seq": 6', '"seq": 3'))
+    assert [(f.seq, f.kind) for f in _verify_against(settings, key)] == [(3, "edited")]
+    assert checkpoint.seq == 6
+
+
+def test_events_signed_before_and_after_a_rotation_verify_with_the_keyring(chain):
+    settings, old = chain
+    new = audit_key("the next key")
+    with unit_of_work(settings) as session:
+        record(session, key=new, at=T0, actor="system", action="request.step.6", subject_ref="R-A")
+    with unit_of_work(settings) as session:
+        events, head = load_chain(session)
+    assert [e.hash.partition(":")[0] for e in events] == [old.id] * 6 + [new.id]
+    assert verify_chain([old, new], events, head) == []
+    assert [(f.seq, f.kind) for f in verify_chain([new], events, head)] == [(i, "edited") for i in range(1, 7)]

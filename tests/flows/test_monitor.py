@@ -9,6 +9,7 @@ from uuid import uuid4
 from sqlmodel import select
 
 from flows.monitor import daily_digest, sla_monitor
+from models.audit import latest_checkpoint, load_chain
 from models.db import unit_of_work, utcnow
 from models.fulfilment import Notice
 from models.requests import RequestCreate
@@ -105,6 +106,11 @@ def test_warning_and_escalation_once_and_a_work_queue_without_personal_data(desk
 
     first, again = sla_monitor(), sla_monitor()
     assert (first["warnings"], first["escalations"]) == (1, 1)
+    with unit_of_work(desk) as session:  # the head the run left, signed into the file; the
+        _, head = load_chain(session)      # second run, which wrote nothing, added no line
+    checkpoint = latest_checkpoint(desk.audit_checkpoint_path)
+    assert first["checkpoint"] == again["checkpoint"] == checkpoint.seq == head.seq > 0
+    assert len(desk.audit_checkpoint_path.read_text().splitlines()) == 1
     assert (again["warnings"], again["escalations"]) == (0, 0)
     (warning,), (escalation,) = kinds(desk, "sla_warning"), kinds(desk, "privacy_officer_escalation")
     assert (warning.context["reference"], escalation.context["reference"]) == (warned, late)
@@ -118,8 +124,15 @@ def test_warning_and_escalation_once_and_a_work_queue_without_personal_data(desk
     assert rows[late]["残り"].startswith("超過") and rows[warned]["残り"].startswith("残り")
 
     assert daily_digest()["emailed"] and not daily_digest()["emailed"]
-    assert len(kinds(desk, "daily_digest")) == 1
+    (mailed,) = kinds(desk, "daily_digest")
     digest = latest_artifact("sla-digest")
     assert late in digest.data and warned in digest.data
+    # Each digest run signs the head anew: the mail carries the one of the day's first run (the
+    # head the monitor left), the artifact the latest run's.
+    assert (mailed.context["checkpoint"]["seq"], mailed.context["checkpoint"]["hash"]) == (
+        checkpoint.seq, checkpoint.last_hash)
+    latest = latest_checkpoint(desk.audit_checkpoint_path)
+    assert latest.seq > checkpoint.seq
+    assert f"監査証跡のチェックポイント: #{latest.seq} `{latest.last_hash}`" in digest.data
     shown = json.dumps([queue.model_dump(mode="json"), digest.model_dump(mode="json")], ensure_ascii=False)
     assert not [value for value in PRINCIPAL.values() if value in shown]

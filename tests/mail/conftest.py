@@ -106,6 +106,7 @@ CONTEXTS = {
                                   "url": "http://prefect.test/runs/flow-run/2"}],
                      "due_today": [], "contractors": [{"reference": "C-261201-ABCDEF", "what": "certification_expiry",
                                                       "due_date": "2026-12-20"}],
+                     "checkpoint": {"seq": 42, "hash": "0123abcd:" + "A" * 43, "at": "2026-12-01 09:00"},
                      "ui_url": "http://prefect.test/artifacts/key/work-queue"},
 }
 
