@@ -28,6 +28,7 @@ from models.settings import Settings, get_settings
 from services import intake
 from tests.postgres import create_database
 from tests.web.conftest import body, csrf_of
+from tests.web.strategies import ODD_TEXT
 from tests.web.support import row_counts
 from web import api
 from web.app import create_app
@@ -111,19 +112,6 @@ def assert_field_errors(answer: dict) -> None:
 
 # --- the JSON submission, mutated from a valid body -----------------------------------------
 
-# Text that is valid in some fields and not in others: control characters (PostgreSQL refuses
-# a NUL in text), full-width and non-Latin address look-alikes, huge values, near-miss enums.
-SPECIAL = ["", " ", "\x00", "a\x00b", "\x1b[31m", "null", "ｔａｒｏ＠ｅｘａｍｐｌｅ．ｊｐ", "山田@例え.jp", "a@b",
-           "a" * 5000, "山" * 3000, "disclosure ", "DISCLOSURE", "appointed-agent", "postal",
-           "<script>alert(1)</script>", "'; DROP TABLE request; --", "\u202e\u200b", "😀" * 300,
-           "R-000000-AAAAAA"]
-ODD_TEXT = st.one_of(
-    st.sampled_from(SPECIAL),
-    st.text(max_size=30),
-    st.text(alphabet=st.characters(codec="utf-8", categories=["Cc", "Cf", "Lo", "So", "Zs"]), min_size=1,
-            max_size=20),
-    st.text(alphabet=st.characters(codec="utf-8"), min_size=1, max_size=10).map(lambda s: s * 500),
-)
 ODD_VALUE = st.one_of(ODD_TEXT, ODD_TEXT, ODD_TEXT, st.none(), st.booleans(), st.integers(),
                       st.floats(allow_nan=False, allow_infinity=False), st.lists(st.text(max_size=5), max_size=3),
                       st.dictionaries(st.text(max_size=5), st.integers(), max_size=2), st.just(_DROP := object()))
