@@ -196,3 +196,17 @@ def test_the_database_refuses_a_second_unrevoked_package(desk, stored):
     twin = DisclosurePackage(**row.model_dump(exclude={"id"}))
     with pytest.raises(IntegrityError), unit_of_work(desk) as session:
         session.add(twin)
+
+
+def test_a_package_sealed_before_a_key_rotation_still_opens(desk, stored):
+    from models.settings import Settings
+
+    reference, receipt = stored
+    desk.rotate_secret()
+    try:
+        rotated = Settings(data_dir=desk.data_dir)  # a process started after the rotation
+        assert rotated.key_id != desk.key_id
+        name, data = _open(rotated, reference, receipt.token)
+        assert name == f"{reference}.zip" and zipfile.is_zipfile(io.BytesIO(data))
+    finally:
+        desk.keyring_path.unlink(missing_ok=True)  # the module's desk goes on with its given key alone
