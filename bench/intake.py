@@ -185,8 +185,9 @@ def start(folder: Path, interval: float):
     upgrade(settings)
     started = time.monotonic()
     running = stack_mod.start_stack(settings, say=lambda _line: None)
-    local.stop_worker(running.worker)  # no worker: the runs stay Scheduled (see the docstring)
-    running.worker = None
+    for worker in running.workers:  # no worker: the runs stay Scheduled (see the docstring)
+        local.stop_worker(worker)
+    running.workers = []
     return running, time.monotonic() - started
 
 

@@ -1,17 +1,26 @@
 """`madoguchi up`: the whole system on one machine, in the foreground.
 
-A Prefect server (unless one answers already), the work pool, the deployments and a worker
-(`deployments.local`); the SendGrid stub (unless a real SendGrid key is configured) and the
-intake service; then, in this process, the dispatcher loop, which gives every submitted
-request its flow run and delivers pending notices. Ctrl-C/SIGTERM stops everything."""
+A Prefect server (unless one answers already), the work pool, the deployments, madoguchi's
+automations and its workers (`deployments.local`, `deployments.worker`); the SendGrid stub
+(unless a real SendGrid key is configured) and the intake service; then, in this process,
+the dispatcher loop, which gives every submitted request its flow run and restarts the case
+runs that died (`deployments.recovery`), and a mail thread that delivers pending notices
+(a slow SendGrid never holds up dispatch).
+
+`up` supervises what it started: a child that exits is logged and started again (at most
+``RESTARTS`` times within ``RESTART_WINDOW_SECONDS``; then `up` stops, since something is
+wrong that a restart does not cure). Ctrl-C/SIGTERM stops everything."""
 
 from __future__ import annotations
 
 import os
 import signal
 import sys
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 from pydantic import SecretStr
@@ -32,6 +41,15 @@ from deployments.local import (
 )
 
 STUB_API_KEY = "SG.local-stub"  # the stub takes any bearer key; real keys come from the environment
+RESTARTS, RESTART_WINDOW_SECONDS = 5, 300
+RECOVERY_INTERVAL_SECONDS = 5.0
+RECOVERY_OVERLAP = timedelta(minutes=2)  # runs that ended since the last look, with a margin
+WORKER_ENV = {
+    # heartbeats every 30 s (Prefect's minimum) drive the zombie automation (deployments/automations.py)
+    "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": "30",
+    # the server answers 503 while SQLite is locked: the client waits and tries again (2, 4, 8… s)
+    "PREFECT_CLIENT_MAX_RETRIES": "8",
+}
 
 
 @dataclass
@@ -43,22 +61,40 @@ class Stack:
     data_dir: Path
     settings: object  # the app's settings as the children see them (stub, intake URL)
     server: Managed | None = None
-    worker: Managed | None = None
+    workers: list[Managed] = field(default_factory=list)
     services: list[Managed] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     stub_url: str | None = None
     intake_url: str | None = None
+    starters: dict[str, Callable[[], Managed]] = field(default_factory=dict)  # name → start it again
+    restarts: list[float] = field(default_factory=list)  # when children were started again
 
     @property
     def ui_url(self) -> str:
         return self.api_url.rstrip("/").removesuffix("/api")
 
     def processes(self) -> list[Managed]:
-        return [p for p in (*reversed(self.services), self.worker, self.server) if p is not None]
+        return [p for p in (*reversed(self.services), *self.workers, self.server) if p is not None]
 
     def dead(self) -> Managed | None:
         """A process that has exited although nobody stopped it."""
         return next((p for p in self.processes() if not p.alive()), None)
+
+    def restart(self, dead: Managed) -> Managed:
+        """Start a child that exited again, in its place; RuntimeError when children keep
+        dying (more than RESTARTS in RESTART_WINDOW_SECONDS) or it cannot be started."""
+        now = time.monotonic()
+        self.restarts = [t for t in self.restarts if now - t < RESTART_WINDOW_SECONDS] + [now]
+        if len(self.restarts) > RESTARTS or dead.name not in self.starters:
+            raise RuntimeError(f"{dead.name} exited ({dead.popen.returncode}) and children keep dying")
+        stop_process(dead, timeout=5)  # its log closed, whatever it left behind ended
+        new = self.starters[dead.name]()
+        if dead is self.server:
+            self.server = new
+        for group in (self.workers, self.services):
+            if dead in group:
+                group[group.index(dead)] = new
+        return new
 
     def stop(self) -> None:
         """Front to back: intake, the stub, the worker (and its flow runs), then the server."""
@@ -140,6 +176,8 @@ def server_environment(settings) -> dict[str, str]:
 
 def start_stack(settings, *, api_url: str | None = None, say=print) -> Stack:
     """Everything, or nothing: on any failure whatever was started is stopped again."""
+    from deployments.automations import ensure_automations
+
     data_dir = Path(settings.data_dir).resolve()
     home, logs = data_dir / "prefect", data_dir / "logs"
     home.mkdir(parents=True, exist_ok=True)
@@ -153,6 +191,7 @@ def start_stack(settings, *, api_url: str | None = None, say=print) -> Stack:
             say(f"starting the SendGrid stub on port {settings.mail_stub_port}…")
             stub, stub_url, key = start_stub(settings, logs)
             stack.services.append(stub)
+            stack.starters[stub.name] = lambda: start_stub(settings, logs)[0]
         stack.stub_url = stub_url
         stack.settings = app_settings(settings, stub_url=stub_url, webhook_key=key)
         env = app_environment(stack.settings)
@@ -164,25 +203,44 @@ def start_stack(settings, *, api_url: str | None = None, say=print) -> Stack:
         else:
             where = "PostgreSQL" if settings.prefect_database_url else f"SQLite in {home}"
             say(f"starting the Prefect server on port {settings.prefect_port} ({where})…")
-            stack.server = start_server(home, port=settings.prefect_port, host=settings.prefect_host,
-                                        ui=True, log_path=logs / "prefect-server.log",
-                                        extra_env=server_environment(settings))
-            wait_until_ready(stack.api_url, timeout=120, proc=stack.server)
+
+            def server() -> Managed:
+                proc = start_server(home, port=settings.prefect_port, host=settings.prefect_host, ui=True,
+                                    log_path=logs / "prefect-server.log", extra_env=server_environment(settings))
+                wait_until_ready(stack.api_url, timeout=120, proc=proc)
+                return proc
+
+            stack.server = server()
+            stack.starters[stack.server.name] = server
         stack.timings["server"] = time.monotonic() - started
         ensure_work_pool(stack.api_url)
         say(f"registering the deployments of {PREFECT_FILE.name}…")
         deploy_all(stack.api_url, prefect_home=home, extra_env=env)
+        ensure_automations(stack.api_url)
         stack.timings["deployments"] = time.monotonic() - started
-        stack.worker = start_worker(stack.api_url, prefect_home=home, extra_env=env,
-                                    log_path=logs / "worker.log", name="madoguchi-local")
+        for n in range(1, settings.workers + 1):
+            stack.workers.append(_worker(stack, n, home, {**env, **WORKER_ENV}, logs))
         say(f"starting the intake service on port {settings.intake_port}…")
         intake, stack.intake_url = start_intake(settings, stack.api_url, env, logs)
         stack.services.append(intake)
+        stack.starters[intake.name] = lambda: start_intake(settings, stack.api_url, env, logs)[0]
         stack.timings["ready"] = time.monotonic() - started
     except BaseException:
         stack.stop()
         raise
     return stack
+
+
+def _worker(stack: Stack, n: int, home: Path, env: dict[str, str], logs: Path) -> Managed:
+    """Worker n (named, so its runs show which worker took them), restartable."""
+    settings, name = stack.settings, f"madoguchi-worker-{n}"
+
+    def start() -> Managed:
+        return start_worker(stack.api_url, prefect_home=home, extra_env=env, log_path=logs / f"worker-{n}.log",
+                            name=name, limit=settings.worker_limit)
+
+    stack.starters[name] = start
+    return start()
 
 
 def _banner(stack: Stack, say) -> None:
@@ -204,51 +262,108 @@ def _banner(stack: Stack, say) -> None:
 
 
 def _round(stack: Stack, say, outage: bool) -> bool:
-    """One dispatch round and one delivery of pending notices; True while Prefect is away."""
+    """One dispatch round; True while Prefect is away."""
     from deployments import dispatch
-    from mail.outbox import deliver_pending
-    from mail.sendgrid_adapter import email_port
 
-    settings = stack.settings
     try:
-        result = dispatch.dispatch_round(settings, api_url=stack.api_url)
+        result = dispatch.dispatch_round(stack.settings, api_url=stack.api_url)
     except Exception as exc:  # noqa: BLE001 - e.g. the app database briefly locked
         result = dispatch.Round(error=f"{type(exc).__name__}: {exc}")
     for reference in result.dispatched:
         say(f"dispatched {reference}")
     if result.error and not outage:
         say(f"dispatch paused: {result.error}; {len(result.pending)} request(s) stay pending")
-    try:
-        deliver_pending(settings, email_port(settings))
-    except Exception as exc:  # noqa: BLE001 - the next round tries again
-        say(f"mail delivery paused: {type(exc).__name__}")
     return bool(result.error)
+
+
+def _recover(stack: Stack, say, since) -> None:
+    """Restart the case runs that died since ``since`` (None: every open case, at start)."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from deployments import recovery
+
+    try:
+        with temporary_settings({PREFECT_API_URL: stack.api_url}):
+            if since is None:
+                done = recovery.recover_all(stack.settings, ui_url=stack.ui_url)
+            else:
+                done = recovery.recover_recent(stack.settings, since=since, ui_url=stack.ui_url)
+    except Exception as exc:  # noqa: BLE001 - Prefect away: the next round looks again
+        say(f"recovery paused: {type(exc).__name__}")
+        return
+    for reference in done.restarted:
+        say(f"restarting {reference}: its flow run died")
+    for reference in done.escalated:
+        say(f"escalated {reference}: its flow run keeps dying (work queue, privacy officer)")
+
+
+def _deliver_mail(stack: Stack, stop: threading.Event, say) -> None:
+    """The mail thread: pending notices out every dispatch interval, apart from dispatch."""
+    from mail.outbox import deliver_pending
+    from mail.sendgrid_adapter import email_port
+
+    port = email_port(stack.settings)
+    while not stop.is_set():
+        try:
+            deliver_pending(stack.settings, port)
+        except Exception as exc:  # noqa: BLE001 - the next round tries again
+            say(f"mail delivery paused: {type(exc).__name__}")
+        stop.wait(stack.settings.dispatch_interval_seconds)
+
+
+def _run_monitor_once(stack: Stack, say) -> None:
+    """The SLA monitor once at start, so the work queue `up` prints a link to is there at once
+    (its schedule runs it every 15 minutes after that)."""
+    from prefect.deployments import run_deployment
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    try:
+        with temporary_settings({PREFECT_API_URL: stack.api_url}):
+            run_deployment(name="sla-monitor/sla-monitor", timeout=0, as_subflow=False)
+    except Exception as exc:  # noqa: BLE001 - the schedule runs it in a quarter of an hour anyway
+        say(f"the first SLA monitor run could not be started: {type(exc).__name__}")
 
 
 def run_up(settings, *, say=print, api_url: str | None = None) -> int:
     """Start the stack, dispatch every few seconds until SIGINT/SIGTERM/SIGHUP, then stop
     everything. Returns the exit code."""
+    from models.db import utcnow
+
     def interrupt(signum, _frame):
         raise KeyboardInterrupt(signal.Signals(signum).name)
 
     previous = {s: signal.signal(s, interrupt) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
     stack = None
     code = 0
+    stop_mail = threading.Event()
     try:
         stack = start_stack(settings, api_url=api_url, say=say)
         _banner(stack, say)
+        threading.Thread(target=_deliver_mail, args=(stack, stop_mail, say), name="mail", daemon=True).start()
+        _run_monitor_once(stack, say)
+        looked, next_look = utcnow(), 0.0
+        _recover(stack, say, None)
         outage = False
         while True:
             outage = _round(stack, say, outage)
+            if time.monotonic() >= next_look:
+                now = utcnow()
+                _recover(stack, say, looked - RECOVERY_OVERLAP)
+                looked, next_look = now, time.monotonic() + RECOVERY_INTERVAL_SECONDS
             dead = stack.dead()
             if dead is not None:
-                say(f"{dead.name} exited ({dead.popen.returncode}); stopping. Its log:\n{dead.log_tail()}")
-                code = 1
-                break
+                say(f"{dead.name} exited ({dead.popen.returncode}); starting it again. Its log:\n{dead.log_tail()}")
+                try:
+                    stack.restart(dead)
+                except Exception as exc:  # noqa: BLE001 - cannot be cured by restarting: stop
+                    say(f"stopping: {exc}")
+                    code = 1
+                    break
             time.sleep(settings.dispatch_interval_seconds)
     except KeyboardInterrupt:
         say("\nstopping…")
     finally:
+        stop_mail.set()
         for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             signal.signal(s, signal.SIG_IGN)  # a second Ctrl-C must not cut the stop short
         try:

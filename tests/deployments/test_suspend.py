@@ -16,11 +16,9 @@ from mail import inbox
 from models.db import unit_of_work, utcnow
 from models.fulfilment import Notice
 from models.rules.vocabulary import Status
-from models.settings import get_settings
 from services import identity
 from services.common import load_request
-from systems import db as systems_db
-from tests.flows.conftest import prepare_example, submit
+from tests.flows.conftest import submit
 
 DEPLOYMENT = "request-lifecycle/request-lifecycle"
 FINAL = {Status.COMPLETED, Status.REFUSED, Status.WITHDRAWN, Status.CLOSED}
@@ -29,45 +27,8 @@ pytestmark = pytest.mark.deployment
 
 
 @pytest.fixture
-def app_env(tmp_path, monkeypatch, mail_stub):
-    """The app's settings, in this process and for the worker: a data folder, migrated,
-    the example subject seeded; autopilot for the steps a person would take at the desk;
-    mail through the SendGrid adapter to the stub."""
-    env = {
-        "MADOGUCHI_SENDGRID_HOST": mail_stub.url,
-        "MADOGUCHI_SENDGRID_API_KEY": "SG.test",
-        "MADOGUCHI_DATA_DIR": str(tmp_path / "data"),
-        "MADOGUCHI_SECRET_KEY": "deployment-test",
-        "MADOGUCHI_AUTOPILOT": "1",
-        "MADOGUCHI_FULFILMENT_RETRY_BASE_SECONDS": "0.05",
-    }
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
-    get_settings.cache_clear()
-    settings = prepare_example(get_settings())
-    yield settings, env
-    systems_db.dispose()
-    get_settings.cache_clear()
-
-
-@pytest.fixture
-def worker(prefect_server, app_env, tmp_path):
-    """The work pool, the deployments from prefect.yaml and a worker polling every second."""
-    _, env = app_env
-    home = tmp_path / "prefect-client"
-    home.mkdir()
-    local.ensure_work_pool(prefect_server.url)
-    assert local.ensure_work_pool(prefect_server.url) is False  # there already: left alone
-    assert set(local.deploy_all(prefect_server.url, prefect_home=home)) == set(local.deployment_names())
-    proc = local.start_worker(prefect_server.url, prefect_home=home, extra_env=env,
-                              log_path=tmp_path / "worker.log", limit=1)
-    try:
-        yield proc
-    finally:
-        below = local.descendants(proc.pid)
-        local.stop_worker(proc)
-        assert not proc.alive()
-        assert not [p for p in below if local.running(p)], "processes left behind"
+def worker_limit() -> int:
+    return 1  # one slot: a second run starts only when the first one's wait frees it
 
 
 def children(worker) -> list[str]:

@@ -1,0 +1,154 @@
+"""Nothing waits forever unseen: a request whose flow run died is started again by the recovery
+sweep, on the real path (the lifecycle deployment, madoguchi's thread worker, a real server),
+goes on where it stood and finishes with every notice sent once; one whose run keeps dying
+is escalated once; one whose run Prefect no longer knows gets a new one."""
+
+import time
+import uuid
+from datetime import timedelta
+
+import pytest
+from sqlmodel import select
+
+from deployments import recovery
+from deployments.dispatch import dispatch_round
+from flows.waits import wake
+from mail import inbox
+from models.audit import AuditEvent
+from models.db import unit_of_work, utcnow
+from models.fulfilment import Notice
+from models.restarts import RunRestart
+from models.rules.vocabulary import Status
+from models.settings import get_settings
+from services import identity
+from services import recovery as service
+from services.common import load_request
+from tests.flows.conftest import submit
+
+pytestmark = pytest.mark.deployment
+UI = "http://127.0.0.1:4200"
+
+
+@pytest.fixture
+def desk(app_env, prefect_server, worker, monkeypatch):
+    """A desk whose restarts come at once (0.2 s, then 0.8 s…)."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    monkeypatch.setenv("MADOGUCHI_RUN_RESTART_PAUSE_SECONDS", "0.2")
+    get_settings.cache_clear()
+    with temporary_settings({PREFECT_API_URL: prefect_server.url}):
+        yield get_settings()
+
+
+def state_of(run_id: str):
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        return client.read_flow_run(uuid.UUID(run_id)).state
+
+
+def current_run(settings, reference: str) -> str:
+    with unit_of_work(settings) as session:
+        return load_request(session, reference).flow_run_id
+
+
+def until(predicate, what: str, timeout: float = 40):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = predicate()
+        if found:
+            return found
+        time.sleep(0.2)
+    raise AssertionError(f"no {what} after {timeout} s")
+
+
+def suspended(settings, reference: str) -> str:
+    """The request's current run, once it waits for the requester."""
+    def waiting():
+        run_id = current_run(settings, reference)
+        state = run_id and state_of(run_id)
+        return run_id if state is not None and state and state.is_paused() else None
+    return until(waiting, f"suspended run of {reference}")
+
+
+def kill(run_id: str) -> None:
+    """What the worker does when a run cannot be submitted (or the zombie automation when
+    its process died): the run ends Crashed."""
+    from prefect.client.orchestration import get_client
+    from prefect.states import Crashed
+
+    with get_client(sync_client=True) as client:
+        client.set_flow_run_state(uuid.UUID(run_id), Crashed(message="test: the process died"), force=True)
+
+
+def sweep(settings, since):
+    return recovery.recover_recent(settings, since=since, ui_url=UI)
+
+
+def test_a_dead_run_is_started_again_and_the_request_finishes(desk, mail_stub):
+    settings, since = desk, utcnow() - timedelta(seconds=1)
+    reference = submit(settings, "disclosure")
+    assert dispatch_round(settings).dispatched == [reference]
+    first = suspended(settings, reference)
+
+    kill(first)
+    done = sweep(settings, since)
+    assert done.restarted == [reference] and done.escalated == []
+    assert sweep(settings, since).restarted == []  # the same death seen again: nothing more
+    second = suspended(settings, reference)
+    assert second != first
+
+    code = inbox.latest_code(mail_stub.url, reference)
+    with unit_of_work(settings) as session:
+        assert identity.submit_code(session, settings, reference, code, now=utcnow()) is identity.Verdict.VERIFIED
+    assert wake(second)
+    until(lambda: state_of(second).is_completed(), "completion")
+
+    with unit_of_work(settings) as session:
+        request = load_request(session, reference)
+        assert request.status == Status.COMPLETED
+        kinds = [n.kind for n in session.exec(select(Notice).where(Notice.request_id == request.id))]
+        restart = session.exec(select(RunRestart).where(RunRestart.reference == reference)).one()
+        actions = [e.action for e in session.exec(select(AuditEvent).where(AuditEvent.subject_ref == reference))]
+    assert len(kinds) == len(set(kinds)), kinds  # each notice once, across the two runs
+    assert (restart.restarts, restart.dead_run_id, restart.dead_state, restart.escalated_at) == (1, first, "Crashed", None)
+    assert "request.run_restarted" in actions
+
+
+def test_a_run_that_keeps_dying_is_escalated_once(desk, monkeypatch):
+    monkeypatch.setenv("MADOGUCHI_RUN_MAX_RESTARTS", "1")
+    get_settings.cache_clear()
+    settings, since = get_settings(), utcnow() - timedelta(seconds=1)
+    reference = submit(settings, "disclosure")
+    dispatch_round(settings)
+    kill(suspended(settings, reference))
+    assert sweep(settings, since).restarted == [reference]
+
+    last = suspended(settings, reference)
+    kill(last)
+    done = sweep(settings, since)
+    assert (done.restarted, done.escalated) == ([], [reference])
+    assert sweep(settings, since).escalated == []  # told once
+
+    with unit_of_work(settings) as session:
+        escalations = [n for n in session.exec(select(Notice).where(Notice.kind == "privacy_officer_escalation"))]
+        queue = service.escalated(session)
+        assert load_request(session, reference).flow_run_id == last
+    assert [n.idempotency_key for n in escalations] == [f"request:{reference}:run-dead:{last}"]
+    assert escalations[0].recipient_email == settings.mail_privacy_officer_email
+    assert [(r.reference, r.restarts, r.dead_state) for r in queue] == [(reference, 1, "Crashed")]
+
+
+def test_a_run_prefect_does_not_know_is_replaced(desk):
+    settings = desk
+    reference = submit(settings, "disclosure")
+    with unit_of_work(settings) as session:  # e.g. the Prefect database was reset
+        request = load_request(session, reference)
+        request.flow_run_id = str(uuid.uuid4())
+        session.add(request)
+    done = recovery.recover_all(settings, ui_url=UI)
+    assert done.restarted == [reference]
+    assert suspended(settings, reference)
+    with unit_of_work(settings) as session:
+        row = session.exec(select(RunRestart).where(RunRestart.reference == reference)).one()
+    assert row.dead_state == "Missing"
