@@ -73,6 +73,20 @@ def test_english_errors_next_to_their_fields(client, web_settings):
     assert 'value="not-an-address"' in answer.text and 'value="山田 太郎"' in answer.text
 
 
+def test_what_the_lifecycle_could_never_process_is_shown_next_to_its_field(client, web_settings):
+    before = row_counts(web_settings)
+    for changes, field, message in [
+            ({"request_type": "correction"}, "correction_requested", "訂正等を求める項目と訂正後の内容を入力してください。"),
+            ({"delivery": "postal", "postal_address": "\u3000"}, "postal_address", "郵送をご希望の場合は送付先住所を入力してください。"),
+            ({"role": "appointed_agent"}, "requester_name", None)]:
+        answer = submit_form(client, **changes)
+        assert answer.status_code == 422, changes
+        errors = dict(re.findall(r'<p class="error" id="([a-z_]+)-error">([^<]+)</p>', answer.text))
+        assert field in errors, (changes, errors)
+        assert message is None or errors[field] == message, errors
+    assert row_counts(web_settings) == before
+
+
 def test_submitted_page_to_status_page_and_withdraw(client, web_settings):
     done = submit_form(client, include_third_party_records="on", ground_codes=["leak_occurred"])
     assert done.status_code == 200 and "ご請求を受け付けました" in done.text
