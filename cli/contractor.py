@@ -48,9 +48,16 @@ def _start(reference: str, step: str) -> None:
     typer.echo(f"{reference}: flow run {run.id}")
 
 
-def _answer(reference: str, run_input: dict) -> None:
+def _answer(reference: str, form, **values) -> None:
+    """Answer ``form`` of flows/contractor_inputs.py with ``values`` (choices by code)."""
+    from flows.forms import filled
     from flows.waits import wake
 
+    try:
+        run_input = filled(form, **values)
+    except ValidationError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
     if not wake(_load(reference).flow_run_id, run_input):
         typer.echo(f"{reference}: its flow run is not waiting for a decision", err=True)
         raise typer.Exit(1)
@@ -111,12 +118,10 @@ def approve(reference: str, reject: bool = typer.Option(False, help="Reject the 
                                                     "data_not_necessary | other"),
             officer: str = typer.Option("privacy-officer", help="Your name, for the audit trail")) -> None:
     """The privacy officer's decision on an assessed contractor."""
-    from flows.contractor_inputs import RejectReason
+    from flows.contractor_inputs import ContractorApproval
 
-    if reason not in set(RejectReason):
-        typer.echo(f"unknown reason {reason!r}", err=True)
-        raise typer.Exit(2)
-    _answer(reference, {"decision": "reject" if reject else "approve", "reason": reason, "officer": officer})
+    _answer(reference, ContractorApproval, decision="reject" if reject else "approve", reason=reason,
+            officer=officer)
 
 
 @app.command()
@@ -173,5 +178,7 @@ def certificate(reference: str, number: str = typer.Argument(..., help="The cert
                 returned: bool = typer.Option(False, help="The data was returned, not deleted"),
                 officer: str = typer.Option("privacy-officer")) -> None:
     """Record the contractor's deletion (or return) certificate on its waiting run."""
-    _answer(reference, {"disposition": "returned" if returned else "deleted", "certificate": number,
-                        "officer": officer})
+    from flows.contractor_inputs import DeletionCertificate
+
+    _answer(reference, DeletionCertificate, disposition="returned" if returned else "deleted", certificate=number,
+            officer=officer)

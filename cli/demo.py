@@ -11,6 +11,8 @@ import httpx
 import typer
 
 from cli.operator import review_input
+from flows import inputs
+from flows.forms import filled
 from mail import inbox
 from models.db import unit_of_work
 from models.settings import get_settings
@@ -113,11 +115,12 @@ def _act(view: dict, reference: str, intake: str, stub: str, bearer: dict, done:
             _step("the operator confirms the pre-screen's proposal on the review form (Resume in the UI)")
             done.add("review")
     elif status == "awaiting_approval" and "approval" not in done:
-        if _resume(reference, {"approve": True, "officer": "demo-officer"}):
+        if _resume(reference, filled(inputs.Approval, approve="approve", officer="demo-officer")):
             _step("the privacy officer signs off the refusal")
             done.add("approval")
     elif waiting == "payment" and "payment" not in done:
-        if _resume(reference, {"paid": True, "method": "bank_transfer", "operator": "demo-operator"}):
+        if _resume(reference, filled(inputs.Payment, paid="paid", method="bank_transfer",
+                                     operator="demo-operator")):
             _step(f"the fee of ¥{view['fee']['amount_yen']:,} is paid; the operator confirms it")
             done.add("payment")
 

@@ -17,7 +17,22 @@ from services.common import load_request
 app = typer.Typer(no_args_is_help=True, help="Operator and privacy-officer decisions; operator accounts.")
 
 
-def _answer(reference: str, run_input: dict) -> None:
+def _answer(reference: str, form: str, **values) -> None:
+    """Answer the form ``form`` of flows/inputs.py with ``values`` (choices by code)."""
+    from pydantic import ValidationError
+
+    from flows import inputs
+    from flows.forms import filled
+
+    try:
+        run_input = filled(getattr(inputs, form), **values)
+    except ValidationError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+    _wake(reference, run_input)
+
+
+def _wake(reference: str, run_input: dict) -> None:
     from flows.waits import wake
 
     with unit_of_work() as session:
@@ -44,7 +59,7 @@ def identity(reference: str,
              refuse: str | None = typer.Option(None, help="identity_not_verified | agent_authority_not_shown"),
              operator: str = typer.Option("operator", help="Your name, for the audit trail")) -> None:
     """The identity check of an agent (or of a principal by post or phone)."""
-    _answer(reference, {"outcome": refuse or "verified", "operator": operator})
+    _answer(reference, "IdentityReview", outcome=refuse or "verified", operator=operator)
 
 
 @app.command()
@@ -62,20 +77,21 @@ def review(reference: str,
     except ValueError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from None
-    _answer(reference, answer)
+    _wake(reference, answer)
 
 
 def review_input(reference: str, items: list[str], clarify: str, operator: str) -> dict:
     """The review form's answer: the pre-screen's proposal with ``ITEM=ACTION[:REASON]``
     changes. Raises LookupError when nothing waits for review, ValueError for a bad item."""
-    from flows.inputs import decisions_from, field_name, review_form
+    from flows.forms import filled
+    from flows.inputs import field_name, proposed_answer, review_form
     from services.review import undecided
 
     with unit_of_work() as session:
         pending = undecided(session, reference)
     if not pending:
         raise LookupError(f"{reference}: nothing waits for review")
-    answer = review_form(pending)(operator=operator, clarification=clarify).model_dump(mode="json")
+    answer = {"operator": operator, "clarification": clarify, **proposed_answer(pending)}
     known = {i["item_key"] for i in pending}
     for spec in items:
         key, _, decision = spec.partition("=")
@@ -84,27 +100,26 @@ def review_input(reference: str, items: list[str], clarify: str, operator: str) 
             raise ValueError(f"unknown item or no action in {spec!r}; items: {', '.join(sorted(known))}")
         answer[f"{field_name(key)}__action"] = action
         answer[f"{field_name(key)}__reason"] = reason or "none"
-    decisions_from(review_form(pending).model_validate(answer), pending)  # refuse bad values here
-    return answer
+    return filled(review_form(pending), **answer)  # refuses bad values here (ValueError)
 
 
 @app.command()
 def approve(reference: str, send_back: bool = typer.Option(False, help="Send the decision back to review"),
             officer: str = typer.Option("privacy-officer")) -> None:
     """The privacy officer's sign-off of a refusal or partial refusal."""
-    _answer(reference, {"approve": not send_back, "officer": officer})
+    _answer(reference, "Approval", approve="send_back" if send_back else "approve", officer=officer)
 
 
 @app.command()
 def payment(reference: str, unpaid: bool = typer.Option(False, help="The fee was not paid"),
             method: str = typer.Option("bank_transfer"), operator: str = typer.Option("operator")) -> None:
     """Confirm that the fee was paid."""
-    _answer(reference, {"paid": not unpaid, "method": method, "operator": operator})
+    _answer(reference, "Payment", paid="unpaid" if unpaid else "paid", method=method, operator=operator)
 
 
 @app.command()
 def system(reference: str, system_key: str,
-           decision: str = typer.Option("retry", help="retry | skip | done_by_hand"),
+           decision: str = typer.Option(..., help="retry | skip | done_by_hand"),
            reason: str = typer.Option("", help="Why it is skipped"),
            operator: str = typer.Option("operator")) -> None:
     """What to do about a system that keeps failing (the run asks about one system at a time)."""
@@ -116,7 +131,7 @@ def system(reference: str, system_key: str,
         typer.echo(f"{reference}: the run asks about {failing[0] if failing else 'no system'}, not {system_key}",
                    err=True)
         raise typer.Exit(1)
-    _answer(reference, {"decision": decision, "reason": reason, "operator": operator})
+    _answer(reference, "SystemFailure", decision=decision, reason=reason, operator=operator)
 
 
 app.command("add")(accounts.add)

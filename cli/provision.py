@@ -68,10 +68,12 @@ def decide(reference: str, refuse: bool = typer.Option(False, help="Refuse inste
            note: str = typer.Option("", help="Why (no personal data)"),
            officer: str = typer.Option("privacy-officer")) -> None:
     """The privacy officer's decision on the waiting review run (provide, or --refuse)."""
+    from flows.forms import filled
+    from flows.provision import ProvisionDecision
     from flows.waits import wake
 
-    if not wake(_load(reference).flow_run_id,
-                {"decision": "refuse" if refuse else "provide", "note": note, "officer": officer}):
+    answer = filled(ProvisionDecision, decision="refuse" if refuse else "provide", note=note, officer=officer)
+    if not wake(_load(reference).flow_run_id, answer):
         typer.echo(f"{reference}: its flow run is not waiting for a decision", err=True)
         raise typer.Exit(1)
     typer.echo(f"{reference}: answered; the flow run goes on")

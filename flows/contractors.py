@@ -52,10 +52,10 @@ async def _select(reference: str) -> None:
         if settings.autopilot:
             approve, reason, actor = proposal["proposal"] == "approve", None, "autopilot"
         else:
-            answer = await ask(inputs.approval_form(proposal["proposal"]), key=f"contractor-approval-{invalid}",
+            answer = await ask(inputs.ContractorApproval, who="officer", key=f"contractor-approval-{invalid}",
                                description=markdown)
-            approve, actor = answer.decision == inputs.OfficerDecision.APPROVE, f"officer:{answer.officer}"
-            reason = None if approve else str(answer.reason)
+            approve, actor = answer.decision.code == "approve", f"officer:{answer.officer}"
+            reason = None if approve else answer.reason.code
         try:
             with unit_of_work(settings) as session:
                 service.decide(session, settings, reference, approve=approve, reason=reason,
@@ -69,9 +69,9 @@ async def _record_certificate(reference: str) -> None:
     if settings.autopilot:
         disposition, certificate, actor = "deleted", "autopilot", "autopilot"
     else:
-        answer = await ask(inputs.DeletionCertificate, key="deletion-certificate",
+        answer = await ask(inputs.DeletionCertificate, who="officer", key="deletion-certificate",
                            description=inputs.offboarding_markdown(reference))
-        disposition, certificate = str(answer.disposition), answer.certificate
+        disposition, certificate = answer.disposition.code, answer.certificate
         actor = f"officer:{answer.officer}"
     with unit_of_work(settings) as session:
         supervision.record_disposal(session, settings, reference, disposition=disposition,

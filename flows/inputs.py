@@ -1,88 +1,77 @@
-"""The forms operators and the privacy officer fill in on a waiting flow run (Prefect UI), and
-that ``madoguchi operator`` fills in from the command line. Labels are Japanese: operators
-read Japanese. Defaults come from the pre-screen, so confirming is one click."""
-
-from enum import StrEnum
+"""The forms operators and the privacy officer fill in on a waiting request run (Prefect UI),
+and that ``madoguchi operator`` fills in from the command line. No decision has a default:
+the pre-screen's proposal is shown above the form and a person chooses (see flows/forms.py
+for the Japanese titles and labels)."""
 
 import pydantic
-from pydantic import Field
-from prefect.input import RunInput
 
+from flows.forms import Form, Required, choice, field, simple_form, templates, wait_text, words
 from models.rules.decisions import ItemAction
+from models.rules.reasons import reason_texts
 from models.rules.vocabulary import ReasonCode
 
+IdentityReview = simple_form(
+    "IdentityReview",
+    outcome=choice("identity_outcome", ["verified", "identity_not_verified", "agent_authority_not_shown"]),
+    operator=Required)
 
-class IdentityOutcome(StrEnum):
-    VERIFIED = "verified"
-    IDENTITY_NOT_VERIFIED = "identity_not_verified"
-    AGENT_AUTHORITY_NOT_SHOWN = "agent_authority_not_shown"
+Approval = simple_form("Approval", approve=choice("approval", ["approve", "send_back"]), officer=Required)
+
+Payment = simple_form("Payment", paid=choice("payment", ["paid", "unpaid"]), method=(str, "bank_transfer"),
+                      operator=Required)
+
+SystemFailure = simple_form("SystemFailure", decision=choice("failure", ["retry", "skip", "done_by_hand"]),
+                            reason=(str, ""), operator=Required)
+
+Action = choice("item_action", list(ItemAction))
+# A reason code, or none: an explicit "none" reads better than an optional field in the UI.
+Reason = choice("reason", ["none", *ReasonCode])
 
 
-class IdentityReview(RunInput):
-    outcome: IdentityOutcome = Field(
-        IdentityOutcome.VERIFIED,
-        description="本人確認の結果（代理人は本人確認書類と代理権を証する書類を確認）",
-    )
-    operator: str = Field("operator", description="確認した担当者")
-
-
-# A reason code, or none: an enum with an explicit "none" renders better than Optional in the UI.
-Reason = StrEnum("Reason", {"NONE": "none", **{c.name: c.value for c in ReasonCode}})
-
-
-def review_form(items: list[dict]) -> type[RunInput]:
-    """One action and one reason per decision item, pre-filled with the pre-screen's proposal.
-
-    ``items``: ``item_key``, ``proposed_action``, ``proposed_reasons`` (references only)."""
-    fields: dict = {
-        "operator": (str, Field("operator", description="判断した担当者")),
-        "clarification": (str, Field("", description=(
-            "請求内容が不明確な場合の質問（記入すると、判断せずに請求者へ確認を依頼し、期限を停止します）"))),
-    }
+def review_form(items: list[dict]) -> type[Form]:
+    """One action and one reason per decision item, to be chosen (the proposal is above the
+    form). ``items``: ``item_key``, ``proposed_action``, ``proposed_reasons`` (references only)."""
+    fields = {"operator": field("FeasibilityReview", "operator", Required),
+              "clarification": field("FeasibilityReview", "clarification", str, "")}
     for item in items:
-        name = field_name(item["item_key"])
-        reasons = item.get("proposed_reasons") or []
-        fields[f"{name}__action"] = (ItemAction, Field(
-            ItemAction(item["proposed_action"]), description=f"{item['item_key']}: 判断"))
-        fields[f"{name}__reason"] = (Reason, Field(
-            Reason(reasons[0]) if reasons else Reason.NONE,
-            description=f"{item['item_key']}: 理由コード（開示しない・一部のみの場合は必須）"))
-    return pydantic.create_model("FeasibilityReview", __base__=RunInput, **fields)
+        name, key = field_name(item["item_key"]), item["item_key"]
+        fields[f"{name}__action"] = field("FeasibilityReview", "action", Action, item=key)
+        fields[f"{name}__reason"] = field("FeasibilityReview", "reason", Reason, "none", item=key)
+    return pydantic.create_model("FeasibilityReview", __base__=Form, **fields)
 
 
 def field_name(item_key: str) -> str:
     return item_key.replace(":", "__").replace("*", "any").replace("-", "_")
 
 
-def decisions_from(form: RunInput, items: list[dict]) -> dict[str, tuple[str, list[str]]]:
+def proposed_answer(items: list[dict]) -> dict[str, str]:
+    """The review form's item fields as the pre-screen proposes them (codes): what the command
+    line and the demo submit unless told otherwise."""
+    answer = {}
+    for item in items:
+        reasons = item.get("proposed_reasons") or []
+        answer[f"{field_name(item['item_key'])}__action"] = str(item["proposed_action"])
+        answer[f"{field_name(item['item_key'])}__reason"] = str(reasons[0]) if reasons else "none"
+    return answer
+
+
+def decisions_from(form: Form, items: list[dict]) -> dict[str, tuple[str, list[str]]]:
     """The form's answer as the review service takes it: item_key → (action, reason codes)."""
-    values = form.model_dump()
     out = {}
     for item in items:
         name = field_name(item["item_key"])
-        action, reason = values[f"{name}__action"], values[f"{name}__reason"]
-        out[item["item_key"]] = (str(action), [] if reason == Reason.NONE else [str(reason)])
+        action, reason = getattr(form, f"{name}__action").code, getattr(form, f"{name}__reason").code
+        out[item["item_key"]] = (action, [] if reason == "none" else [reason])
     return out
 
 
-class Approval(RunInput):
-    approve: bool = Field(True, description="不開示・一部開示の判断を承認する（オフにすると差し戻し）")
-    officer: str = Field("privacy-officer", description="個人情報保護管理責任者")
-
-
-class Payment(RunInput):
-    paid: bool = Field(True, description="手数料の入金を確認した")
-    method: str = Field("bank_transfer", description="支払方法（bank_transfer, card, postal_order など）")
-    operator: str = Field("operator", description="確認した担当者")
-
-
-class FailureChoice(StrEnum):
-    RETRY = "retry"
-    SKIP = "skip"
-    DONE_BY_HAND = "done_by_hand"
-
-
-class SystemFailure(RunInput):
-    decision: FailureChoice = Field(FailureChoice.RETRY, description="再試行・理由を付けてスキップ・手作業で完了")
-    reason: str = Field("", description="スキップの理由（スキップ時は必須）")
-    operator: str = Field("operator", description="判断した担当者")
+def review_markdown(summary, refused: dict[str, list[str]] | None = None) -> str:
+    """What the operator reads above the review form: each system's record count, the
+    proposal and its reasons with the words the requester would be sent (no personal data);
+    with ``refused``, why the last answer was not taken."""
+    codes = [c for item in summary.items for c in item.reasons]
+    return templates().get_template("review.ja.md").render(
+        reference=summary.reference, request_type=str(summary.request_type), outcome=str(summary.outcome),
+        items=summary.items, actions=words()["choices"]["item_action"], reasons=words()["choices"]["reason"],
+        messages=reason_texts(codes, "ja", summary.request_type),
+        refused=wait_text("refused_answer", problems=sorted(refused.items())) + "\n\n" if refused else "")

@@ -12,8 +12,8 @@ from uuid import UUID
 from prefect import flow
 from prefect.input import RunInput
 from prefect.runtime import flow_run
-from pydantic import Field
 
+from flows.forms import Required, simple_form
 from flows.waits import ask, one_client
 from models.db import unit_of_work, utcnow
 from models.settings import get_settings
@@ -21,10 +21,9 @@ from services import inquiries as service
 from tasks.request import send_notices
 
 
-class InquiryAnswer(RunInput):
-    answer: str = Field("", description=(
-        "お客様への回答文（メールでそのまま送信されます。空欄のまま送ると回答にはならず、再度お待ちします）"))
-    operator: str = Field("operator", description="回答した担当者")
+# An empty answer is no answer: the run asks again. The command line stores the answer itself
+# and gives only the operator.
+InquiryAnswer = simple_form("InquiryAnswer", answer=(str, ""), operator=Required)
 
 
 @flow(name="inquiry", flow_run_name="{reference}", log_prints=False)
@@ -43,7 +42,7 @@ async def inquiry(reference: str) -> str:  # async: see flows/waits.py
             status = service.load_inquiry(session, reference).status
         if status != service.OPEN:
             break
-        answer = await ask(InquiryAnswer, key=f"answer-{empty}", description=markdown)
+        answer = await ask(InquiryAnswer, who="operator", key=f"answer-{empty}", description=markdown)
         text = answer.answer.strip() if answer is not None else ""
         if not text:
             empty += 1

@@ -12,6 +12,7 @@ from prefect.artifacts import acreate_markdown_artifact
 from prefect.runtime import flow_run
 
 from flows import inputs
+from flows.forms import wait_text
 from flows.waits import ask, one_client, wait_for_requester
 from models.db import unit_of_work, utcnow
 from models.rules.vocabulary import Outcome, ReasonCode, Status, WaitingFor
@@ -97,7 +98,7 @@ async def verify_identity(reference: str) -> bool:
             reason = identity.refusal_reason(session, request)
             check_id = identity.current_check(session, request).id
         approved, officer = await _officer_approves(reference, settings, key=f"identity-approval-{check_id}",
-                                                    what="本人確認不成立による拒否")
+                                                    what=wait_text("identity_refusal"))
         if approved:
             _close(reference, Status.REFUSED, Outcome.REFUSED, [reason], actor=officer)
             return False
@@ -111,12 +112,12 @@ async def _identity_by_operator(reference: str, settings, check_id: int) -> None
         with unit_of_work(settings) as session:
             identity.decide_by_autopilot(session, settings, reference, now=utcnow())
         return
-    answer = await ask(inputs.IdentityReview, key=f"identity-review-{check_id}",
-                       description=f"**{reference}**: 代理人の本人確認書類と代理権を証する書類を確認してください。")
-    verified = answer.outcome == inputs.IdentityOutcome.VERIFIED
+    answer = await ask(inputs.IdentityReview, who="operator", key=f"identity-review-{check_id}",
+                       description=wait_text("identity_review", reference=reference))
+    verified = answer.outcome.code == "verified"
     with unit_of_work(settings) as session:
         identity.decide(session, settings, reference, verified=verified,
-                        reason=None if verified else ReasonCode(str(answer.outcome)),
+                        reason=None if verified else ReasonCode(answer.outcome.code),
                         actor=f"operator:{answer.operator}", now=utcnow())
 
 
@@ -132,7 +133,7 @@ async def review(reference: str) -> tuple[Outcome, list[ReasonCode]]:
     await acreate_markdown_artifact(key=f"review-{reference.lower()}", markdown=markdown,
                                     description=f"{reference}: 事前審査の結果")
     invalid = 0  # answers refused as invalid in this round; replays repeat them identically
-    refused_answer = ""  # why the last answer was refused, shown above the form asked again
+    refused_answer = None  # why the last answer was refused, shown above the form asked again
     waits = Counter()  # keys waited on in this run: a wake with nothing changed waits anew
     supported = {info.key: info.actions for info in registry_for(settings)}
     while True:
@@ -163,8 +164,8 @@ async def review(reference: str) -> tuple[Outcome, list[ReasonCode]]:
         if settings.autopilot:
             decisions, actor = None, "autopilot"
         else:
-            answer = await ask(inputs.review_form(pending), key=f"review-{round_}-{asked}-{invalid}",
-                               description=refused_answer + markdown)
+            answer = await ask(inputs.review_form(pending), who="operator", key=f"review-{round_}-{asked}-{invalid}",
+                               description=inputs.review_markdown(summary, refused_answer))
             decisions, actor = inputs.decisions_from(answer, pending), f"operator:{answer.operator}"
             if answer.clarification.strip():
                 with unit_of_work(settings) as session:
@@ -177,8 +178,7 @@ async def review(reference: str) -> tuple[Outcome, list[ReasonCode]]:
                                supported=supported)
         except service.DecisionInvalid as exc:
             invalid += 1
-            refused_answer = "**前回の回答は受け付けられませんでした:** " + "; ".join(
-                f"`{key}`: {', '.join(messages)}" for key, messages in sorted(exc.problems.items())) + "\n\n"
+            refused_answer = exc.problems
     with unit_of_work(settings) as session:
         return service.outcome(session, reference)
 
@@ -189,7 +189,7 @@ async def _sign_off(reference: str, settings, round_: int) -> None:
     with unit_of_work(settings) as session:
         move(session, settings, load_request(session, reference), Status.AWAITING_APPROVAL, now=utcnow())
     approve, actor = await _officer_approves(reference, settings, key=f"approval-{round_}",
-                                             what="不開示・一部開示の判断")
+                                             what=wait_text("review_refusal"))
     with unit_of_work(settings) as session:
         service.approve(session, settings, reference, approved=approve, actor=actor, now=utcnow())
 
@@ -198,8 +198,9 @@ async def _officer_approves(reference: str, settings, *, key: str, what: str) ->
     """The privacy officer's word on a refusal, and who gave it (autopilot: yes)."""
     if settings.autopilot:
         return True, "autopilot"
-    answer = await ask(inputs.Approval, key=key, description=f"**{reference}**: {what}の承認をお願いします。")
-    return answer.approve, f"officer:{answer.officer}"
+    answer = await ask(inputs.Approval, who="officer", key=key,
+                       description=wait_text("approval", reference=reference, what=what))
+    return answer.approve.code == "approve", f"officer:{answer.officer}"
 
 
 # --- fee -----------------------------------------------------------------------------------
@@ -216,10 +217,10 @@ async def collect_fee(reference: str, outcome: Outcome) -> bool:
         paid, method, actor = True, "autopilot", "autopilot"
     else:
         send_notices()  # the fee request reaches the requester before the wait
-        answer = await ask(inputs.Payment, key="payment", timeout_seconds=max(seconds_left, 1),
-                           description=f"**{reference}**: 手数料の入金を確認してください。")
+        answer = await ask(inputs.Payment, who="operator", key="payment", timeout_seconds=max(seconds_left, 1),
+                           description=wait_text("payment", reference=reference))
         _still_open(reference)
-        paid = answer is not None and answer.paid
+        paid = answer is not None and answer.paid.code == "paid"
         method, actor = (answer.method, f"operator:{answer.operator}") if answer else ("", "system")
     if not paid:
         _close(reference, Status.CLOSED, None, [ReasonCode.UNPAID_FEE])
@@ -247,12 +248,14 @@ async def fulfil_across_systems(reference: str) -> None:
         if not failing:
             return
         for planned in failing:
-            answer = await ask(inputs.SystemFailure, key=f"failure-{planned.system_key}-{planned.attempts}",
-                               description=f"**{reference}**: {planned.system_key} への {planned.action} が再試行後も失敗しています。")
+            answer = await ask(inputs.SystemFailure, who="operator",
+                               key=f"failure-{planned.system_key}-{planned.attempts}",
+                               description=wait_text("failure", reference=reference, system=planned.system_key,
+                                                     action=planned.action))
             _still_open(reference)
             with unit_of_work(settings) as session:
                 service.resolve(session, settings, reference, planned.system_key, planned.action,
-                                decision=str(answer.decision), reason=answer.reason or None,
+                                decision=answer.decision.code, reason=answer.reason or None,
                                 actor=f"operator:{answer.operator}", now=utcnow())
 
 

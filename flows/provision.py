@@ -3,35 +3,20 @@ proposes, the privacy officer decides on a form in the Prefect UI (or ``madoguch
 decide``), a provision writes its record. Re-entrant like the lifecycle: a decided review
 returns at once; the only parameter is the review's reference."""
 
-from enum import StrEnum
-
-import pydantic
 from prefect import flow
 from prefect.artifacts import acreate_markdown_artifact
-from prefect.input import RunInput
 from prefect.runtime import flow_run
-from pydantic import Field
 
+from flows.forms import Required, choice, simple_form, wait_text
 from flows.waits import ask, one_client
 from models.db import unit_of_work, utcnow
 from models.settings import get_settings
 from services import provision as service
 
 
-class Provide(StrEnum):
-    PROVIDE = "provide"
-    REFUSE = "refuse"
-
-
-def decision_form(proposed: str) -> type[RunInput]:
-    """The officer's form, pre-filled with the proposal (a default keeps the field's
-    description, ``with_initial_data`` would not)."""
-    return pydantic.create_model(
-        "ProvisionDecision", __base__=RunInput,
-        decision=(Provide, Field(Provide(proposed), description="提供する・提供しない（法的根拠がなければ提供できません）")),
-        note=(str, Field("", description="判断の理由・メモ（個人情報は記入しないでください）")),
-        officer=(str, Field("privacy-officer", description="判断した個人情報保護管理責任者")),
-    )
+# The officer's form; the proposal is in the text above it, the decision is the officer's.
+ProvisionDecision = simple_form("ProvisionDecision", decision=choice("provide", ["provide", "refuse"]),
+                                note=(str, ""), officer=Required)
 
 
 @flow(name="provision-review", flow_run_name="{reference}", log_prints=False)
@@ -49,13 +34,12 @@ async def provision_review(reference: str) -> str:  # async: see flows/waits.py
     invalid = 0  # provisions refused as without basis; a replay repeats them identically
     while True:
         if settings.autopilot:
-            provide, actor, note = proposal["proposed"] == Provide.PROVIDE, "autopilot", ""
+            provide, actor, note = proposal["proposed"] == "provide", "autopilot", ""
         else:
-            warning = ("\n\n**前回の「提供する」は受け付けられませんでした: 法令上の根拠がありません。**"
-                       if invalid else "")
-            answer = await ask(decision_form(proposal["proposed"]), key=f"provision-{invalid}",
+            warning = "\n\n" + wait_text("refused_provision") if invalid else ""
+            answer = await ask(ProvisionDecision, who="officer", key=f"provision-{invalid}",
                                description=markdown + warning)
-            provide, actor, note = answer.decision == Provide.PROVIDE, f"officer:{answer.officer}", answer.note
+            provide, actor, note = answer.decision.code == "provide", f"officer:{answer.officer}", answer.note
         try:
             with unit_of_work(settings) as session:
                 return service.decide(session, settings, reference, provide=provide, actor=actor,

@@ -6,6 +6,11 @@ A run started by hand in a process (tests, ``python -m``) is paused instead. Eac
 key derived from the request's state, so a replayed wait finds its answer and a new wait
 gets a new key.
 
+Whose wait it is shows in its key (the run's state details): an operator's or the privacy
+officer's form waits on ``operator-…`` or ``officer-…``, with that line above the form; the
+requester's waits (``identity-…``, ``clarification-…``) have no form. A wake without input
+(the requester acted) resumes only the requester's waits, an answer only a form.
+
 Deadlines: a paused run times out itself and closes the request. A suspended run has no
 timeout, because Prefect would mark it Failed at expiry with no code of ours running; the
 deadline monitor closes such a request in the app database and wakes the run, which then
@@ -19,16 +24,22 @@ flow's engine keeps no API client for sync tasks, so such a flow is wrapped in
 third of a lifecycle run's CPU in bench/lifecycle.py)."""
 
 import functools
+from collections import Counter
+from typing import Literal
 
+import pydantic
 from prefect.context import FlowRunContext, SyncClientContext
 from prefect.exceptions import FlowPauseTimeout
 from prefect.flow_runs import apause_flow_run, asuspend_flow_run
 from prefect.input import RunInput
 
+from flows.forms import words
 from models.settings import get_settings
+from services.requester_waits import again
 
 OPERATOR_WAIT_SECONDS = 14 * 24 * 3600  # a paused run gives up after two weeks, like the clock
 REQUESTER_WAKE_SETTLE_SECONDS = 5.0  # from a run's last look at the request to its pause: ms
+Who = Literal["operator", "officer"]
 
 
 def one_client(flow_fn):
@@ -40,16 +51,31 @@ def one_client(flow_fn):
     return with_one_client
 
 
-async def ask(form: type[RunInput], *, key: str, description: str, timeout_seconds: int | None = None):
-    """The person's answer, or None when the wait timed out."""
-    form = form.with_initial_data(description=description)
-    if _deployment_run():
-        return await asuspend_flow_run(wait_for_input=form, key=key, timeout=None)
-    try:
-        return await apause_flow_run(wait_for_input=form, key=key, poll_interval=get_settings().pause_poll_seconds,
-                                     timeout=timeout_seconds or OPERATOR_WAIT_SECONDS)
-    except FlowPauseTimeout:
-        return None
+async def ask(form: type[RunInput], *, who: Who, key: str, description: str,
+              timeout_seconds: int | None = None):
+    """The person's answer, or None when the wait timed out. An answer the form does not take
+    (the run was set Running by hand: nothing was chosen) is asked for again on a new key,
+    ``<key>-again-<n>``: the same key would be answered at once with the same nothing."""
+    form = form.with_initial_data(description=f"{words()['who'][who]}\n\n{description}")
+    seen = Counter()  # a replay meets the same answers in the same order, so the same keys
+    while True:
+        wait_key = again(f"{who}-{key}", seen)
+        try:
+            if _deployment_run():
+                return await asuspend_flow_run(wait_for_input=form, key=wait_key, timeout=None)
+            return await apause_flow_run(wait_for_input=form, key=wait_key,
+                                         poll_interval=get_settings().pause_poll_seconds,
+                                         timeout=timeout_seconds or OPERATOR_WAIT_SECONDS)
+        except FlowPauseTimeout:
+            return None
+        except pydantic.ValidationError:
+            continue
+
+
+def whose(pause_key: str | None) -> str:
+    """``operator``, ``officer`` or ``requester``: who the wait on ``pause_key`` is for."""
+    who, _, _ = (pause_key or "").partition("-")
+    return who if who in words()["who"] else "requester"
 
 
 async def wait_for_requester(*, key: str, timeout_seconds: int) -> bool:
@@ -71,7 +97,9 @@ def _deployment_run() -> bool:
 
 def wake(flow_run_id: str | None, run_input: dict | None = None, *, settle_seconds: float = 0.0) -> bool:
     """Resume a run that waits (after the requester or an operator acted); False if it is not
-    waiting, e.g. not yet there: it will find the new state when it gets there.
+    waiting, e.g. not yet there: it will find the new state when it gets there. Without
+    ``run_input`` (the requester acted) only a requester's wait is resumed, with it only an
+    operator's or officer's form: False for the other's wait, which stays as it is.
 
     A requester can act in the moment between the run's last look at the request and its
     pause; woken then, the run is not paused yet and would sleep to the deadline. With
@@ -88,6 +116,8 @@ def wake(flow_run_id: str | None, run_input: dict | None = None, *, settle_secon
         while True:
             state = context.client.read_flow_run(UUID(flow_run_id)).state
             if state is not None and state.is_paused():
+                if (whose(state.state_details.pause_key) == "requester") != (run_input is None):
+                    return False
                 break
             if state is None or not state.is_running() or time.monotonic() >= give_up:
                 return False

@@ -63,7 +63,7 @@ def test_an_inquiry_answered_on_the_form_is_emailed_once_and_leaves_nothing_pers
                       ensure_ascii=False)
     assert reference in held  # the search reaches the run and its form
     keys = {i.key for i in inputs}
-    assert "paused-answer-0-response" in keys and "paused-answer-1-response" not in keys  # moved to the app DB
+    assert "paused-operator-answer-0-response" in keys and "paused-operator-answer-1-response" not in keys  # moved to the app DB
     held += json.dumps([json.loads(i.value) for i in inputs], ensure_ascii=False)
     for personal in (NAME, "山田", EMAIL, "A-100", "江東区", ANSWER):
         assert personal not in held, personal

@@ -78,7 +78,7 @@ def test_police_inquiry_with_its_written_inquiry_is_provided_and_recorded(desk, 
     reference = enter(settings, tmp_path, {**POLICE, "document_ref": "豊洲署刑組第123号"})
     run = ticket_run(provision_review, reference)
     run_id = run.wait_until_paused()
-    assert wake(run_id, {"decision": "provide", "note": "", "officer": "sato"})  # the UI's Resume form
+    assert wake(run_id, {"decision": "提供する", "note": "", "officer": "sato"})  # the UI's Resume form
     assert run.join() == "provided"
     [record] = records_of(settings, reference)
     assert (record.recipient, record.subject_email, record.items, record.basis) == (

@@ -1,0 +1,102 @@
+"""How a form on a waiting run reads to a Japanese operator, the words taken from
+``flows/templates/forms.ja.toml``: every field titled and described, every choice listed by
+its Japanese label, no decision pre-filled (a Resume with nothing chosen is refused by the
+Prefect server, which validates the input against the form's JSON schema).
+
+Prefect's UI lists an enum's *values* as they are, so a choice's value is its label and its
+name is the code the flow acts on (``answer.field.code``). Code that answers a form (the
+command line, the demo, tests) gives codes; :class:`Form` turns them into labels, and
+:func:`filled` gives the input as the UI would send it."""
+
+import tomllib
+from collections.abc import Iterable
+from enum import StrEnum
+from functools import cache
+from pathlib import Path
+from typing import Annotated, Any, get_args
+
+import pydantic
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from prefect.input import RunInput
+from pydantic import Field, StringConstraints, WithJsonSchema
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+# Typed text that must be filled in (a name for the audit trail, a certificate number): never a stand-in.
+Required = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+
+
+class Choice(StrEnum):
+    """One choice of a form: the value is the Japanese label, the name the code."""
+
+    @property
+    def code(self) -> str:
+        return self.name
+
+
+@cache
+def words() -> dict:
+    return tomllib.loads((TEMPLATES / "forms.ja.toml").read_text("utf-8"))
+
+
+@cache
+def templates() -> Environment:
+    return Environment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined, autoescape=False,
+                       keep_trailing_newline=True)
+
+
+def wait_text(name: str, **context: Any) -> str:
+    """The text above a form (``[waits]``), rendered."""
+    return templates().from_string(words()["waits"][name]).render(**context)
+
+
+def choice(kind: str, codes: Iterable[str]) -> Any:
+    """The choices ``codes`` of ``[choices.<kind>]``, as a field type whose JSON schema lists
+    the labels in place (a ``$ref`` to a shared definition would lend the field its title)."""
+    labels = words()["choices"][kind]
+    codes = [str(c) for c in codes]
+    enum = Choice(kind, {code: labels[code] for code in codes})
+    if len(enum) != len(codes):  # two codes with one label: the second would be lost
+        raise ValueError(f"[choices.{kind}]: every choice needs its own label")
+    return Annotated[enum, WithJsonSchema({"type": "string", "enum": [m.value for m in enum]})]
+
+
+class Form(RunInput):
+    """A form that takes a choice by its code as well as by its label."""
+
+    @pydantic.model_validator(mode="before")
+    @classmethod
+    def _labels_for_codes(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        for name, field in cls.model_fields.items():
+            enum, value = field.annotation, data.get(name)
+            if isinstance(enum, type) and issubclass(enum, Choice) and isinstance(value, str) \
+                    and value in enum.__members__:
+                data[name] = enum[value]
+        return data
+
+
+def field(form_name: str, key: str, annotation: Any, *default: Any, **context: str) -> tuple:
+    """A field of ``form_name`` titled and described by ``[forms.<form_name>].<key>`` (which
+    may use ``context``, e.g. ``{item}``); without ``default`` it must be filled in. A
+    choice's default is given by its code."""
+    text = words()["forms"][form_name][key]
+    enum = get_args(annotation)[0] if get_args(annotation) else annotation
+    if default and isinstance(enum, type) and issubclass(enum, Choice):  # a code: the UI shows the label
+        default = (enum[default[0]],)
+    return annotation, Field(*default, title=text["title"].format(**context),
+                             description=text["description"].format(**context))
+
+
+def simple_form(name: str, **fields: Any) -> type[Form]:
+    """A form whose fields are named as their words: field → type, or (type, default)."""
+    return pydantic.create_model(name, __base__=Form, **{
+        f: field(name, f, *(spec if isinstance(spec, tuple) else (spec,))) for f, spec in fields.items()})
+
+
+def filled(form_type: type[Form], **values: Any) -> dict:
+    """The run input a person would submit on ``form_type`` (choices given by code); raises
+    ``pydantic.ValidationError`` for values the form does not take."""
+    return form_type(**values).model_dump(mode="json")

@@ -1,0 +1,115 @@
+"""The operator's and officer's forms: no decision by default, Japanese titles and labels, the
+pre-screen's summary above the review form, and waits that say whose they are. The refusals
+are the real Prefect server's, on a real paused lifecycle run."""
+
+import json
+import re
+from uuid import UUID
+
+import pytest
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.responses import SetStateStatus
+from prefect.input import keyset_from_paused_state
+from prefect.states import Running
+
+from flows import contractor_inputs, inputs
+from flows.forms import filled
+from flows.inquiries import InquiryAnswer
+from flows.provision import ProvisionDecision
+from flows.waits import wake
+from tests.flows.conftest import Run, enter_code, submit
+from tests.flows.support import events_of, operator, request_of
+
+FORMS = [inputs.IdentityReview, inputs.Approval, inputs.Payment, inputs.SystemFailure,
+         inputs.review_form([{"item_key": "customers", "proposed_action": "grant", "proposed_reasons": []}]),
+         contractor_inputs.ContractorApproval, contractor_inputs.DeletionCertificate, ProvisionDecision,
+         InquiryAnswer]
+DECISIONS = {"IdentityReview": "outcome", "Approval": "approve", "Payment": "paid", "SystemFailure": "decision",
+             "FeasibilityReview": "customers__action", "ContractorApproval": "decision",
+             "DeletionCertificate": "disposition", "ProvisionDecision": "decision"}
+JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
+
+
+@pytest.mark.parametrize("form", FORMS, ids=lambda f: f.__name__)
+def test_every_field_has_a_japanese_title_and_no_decision_or_name_has_a_default(form):
+    schema = form.model_json_schema()
+    for name, prop in schema["properties"].items():
+        assert JAPANESE.search(prop["title"]), (name, prop["title"])
+        for label in prop.get("enum", []):  # what Prefect's UI lists
+            assert JAPANESE.search(label), (name, label)
+    required = set(schema["required"])
+    assert {"operator", "officer"} & set(schema["properties"]) <= required
+    if form.__name__ in DECISIONS:
+        assert DECISIONS[form.__name__] in required
+
+
+def test_choices_are_given_by_code_and_read_back_as_codes():
+    answer = filled(inputs.Approval, approve="send_back", officer="佐藤")
+    assert answer == {"approve": "差し戻す（担当者が判断し直す）", "officer": "佐藤"}
+    assert inputs.Approval(**answer).approve.code == "send_back"
+    with pytest.raises(ValueError):
+        filled(inputs.Payment, paid="paid", operator=" ")  # a name must be typed
+
+
+def _state(run_id):
+    with get_client(sync_client=True) as client:
+        return client.read_flow_run(UUID(run_id)).state
+
+
+def test_an_empty_resume_is_refused_and_the_run_keeps_waiting_on_its_operator_form(desk):
+    settings = desk
+    reference = submit(settings, "disclosure")
+    run = Run(reference)
+    enter_code(settings, reference, run)
+    run_id = run.wait_until_paused()
+    state = _state(run_id)
+    assert state.state_details.pause_key == "operator-review-0-0-0"  # whose wait it is
+    keyset = keyset_from_paused_state(state)
+
+    with get_client(sync_client=True) as client:  # the form the UI renders, as the server holds it
+        schema = json.loads(client.read_flow_run_input(UUID(run_id), keyset["schema"]))
+        description = client.read_flow_run_input(UUID(run_id), keyset["description"])
+        refused = client.resume_flow_run(UUID(run_id), run_input={})  # Resume with nothing chosen
+        refused_name = client.resume_flow_run(UUID(run_id), run_input={
+            **filled(inputs.review_form([{"item_key": "customers", "proposed_action": "grant"}]),
+                     customers__action="grant", operator="x"), "operator": ""})
+    props = schema["properties"]
+    assert props["operator"]["title"] == "判断した担当者" and "default" not in props["operator"]
+    assert props["customers__action"]["title"] == "customers：判断"
+    assert props["customers__action"]["enum"] == ["実施する", "代替措置をとる", "実施しない", "保有していない"]
+    assert "default" not in props["customers__action"] and "customers__action" in schema["required"]
+    assert "担当者の判断待ち" in description and reference in description
+    assert "| `customers` | 顧客マスタ | 1 | 実施する |" in description  # counts and the proposal
+    assert "山田" not in description and "taro@" not in description
+
+    assert refused.status == SetStateStatus.REJECT and "required" in refused.details.reason
+    assert refused_name.status == SetStateStatus.REJECT
+    assert not wake(run_id)  # the requester's action does not answer the operator's form
+    assert _state(run_id).is_paused() and _state(run_id).state_details.pause_key == "operator-review-0-0-0"
+    assert request_of(settings, reference).status == "review"
+
+    with get_client(sync_client=True) as client:  # set Running by hand: no answer at all
+        client.set_flow_run_state(UUID(run_id), Running(), force=True)
+    run.wait_until_paused(after=1)  # asked again: operator-review-0-0-0-again-1
+    assert _state(run_id).state_details.pause_key == "operator-review-0-0-0-again-1"
+    operator("review", reference, "--operator", "sato")
+    run.wait_until_paused()
+    assert _state(run_id).state_details.pause_key == "operator-payment"
+    operator("payment", reference, "--operator", "sato")
+    assert run.join() == "completed"
+    assert {e.actor for e in events_of(settings, reference, "request.review.decided")} == {"operator:sato"}
+
+
+def test_an_answer_does_not_resume_a_wait_for_the_requester(desk):
+    settings = desk
+    reference = submit(settings, "purpose_notification")
+    run = Run(reference)
+    run_id = run.wait_until_paused()  # for the one-time code
+    assert not wake(run_id, filled(inputs.Payment, paid="paid", operator="sato"))
+    assert _state(run_id).is_paused()
+    enter_code(settings, reference, run)
+    run.wait_until_paused(after=0)
+    operator("review", reference)
+    run.wait_until_paused()  # the fee
+    operator("payment", reference)
+    assert run.join() == "completed"
