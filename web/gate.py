@@ -123,6 +123,8 @@ class Gate:
 
     async def http(self, request: Request) -> Response:
         path = request.url.path
+        if _dot_segments(path):
+            return JSONResponse({"detail": "Not Found"}, status_code=404)
         if not (request.method == "GET" and path in OPEN_PATHS):
             caller = await self.caller(request.headers.get("authorization"))
             if caller is None:
@@ -143,9 +145,11 @@ class Gate:
         headers = [(k, v) for k, v in request.headers.items() if k not in _HOP_BY_HOP and k != "content-length"]
         if self.upstream_auth:
             headers.append(("authorization", _basic(self.upstream_auth)))
+        target = request.scope.get("raw_path", request.url.path.encode()).decode("latin-1")
+        if request.url.query:
+            target += f"?{request.url.query}"
         upstream = await self.client.send(
-            self.client.build_request(request.method, request.url.path, params=request.url.query,
-                                      headers=headers, content=body), stream=True)
+            self.client.build_request(request.method, target, headers=headers, content=body), stream=True)
         response = StreamingResponse(upstream.aiter_raw(), status_code=upstream.status_code,
                                      background=BackgroundTask(upstream.aclose))
         response.raw_headers = [(k, v) for k, v in upstream.headers.raw
@@ -213,6 +217,9 @@ class Gate:
         """Prefect's streams authenticate with the header, or with a first ``{"type": "auth",
         "token": "name:password"}`` message (the "prefect" subprotocol); the token is replaced
         with the upstream's own before it is passed on."""
+        if _dot_segments(client.url.path):
+            await client.close(code=1008)
+            return
         caller = await self.caller(client.headers.get("authorization"))
         prefect_protocol = "prefect" in client.scope.get("subprotocols", [])
         if caller is None and not prefect_protocol:
@@ -267,6 +274,13 @@ async def _pump(client: WebSocket, upstream) -> None:
             await client.close()
         except (RuntimeError, WebSocketDisconnect):  # the client closed first
             pass
+
+
+def _dot_segments(path: str) -> bool:
+    """``/api/../api/x`` or ``//x``: the URL sent on would be normalised into another path than
+    the one the rules were checked against. Prefect's own paths never look like this."""
+    segments = path.split("/")[1:]
+    return any(s in (".", "..") for s in segments) or "" in segments[:-1]
 
 
 def _basic(credential: str) -> str:
