@@ -11,11 +11,11 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlmodel import Session, select
 
 from models.operators import OperatorAccount
-from models.requests import DecisionItem
+from models.requests import DecisionItem, Request
 from models.rules.access import AccountRole, SignOff, name_problems, password_problems
 from models.settings import Settings
 from services import identity
-from services.common import audit, load_request
+from services.common import audit
 
 _HASHER = PasswordHasher()
 _NO_SUCH_ACCOUNT = _HASHER.hash("no such account: the same work as a real check")
@@ -86,9 +86,13 @@ def authenticate(session: Session, name: str, password: str) -> OperatorAccount 
     return account if account is not None and account.enabled else None
 
 
-def deciders(session: Session, reference: str, sign_off: SignOff) -> frozenset[str]:
-    """The actors who made the decision a sign-off of ``reference`` covers, as audited."""
-    request = load_request(session, reference)
+def deciders(session: Session, flow_run_id: str, sign_off: SignOff) -> frozenset[str] | None:
+    """The actors who made the decision a sign-off covers, as audited; None when no request
+    has this flow run. The run is found by the id the app database keeps, not by the run's
+    parameters, which anyone who may edit the run could change."""
+    request = session.exec(select(Request).where(Request.flow_run_id == flow_run_id)).first()
+    if request is None:
+        return None
     if sign_off is SignOff.IDENTITY:
         check = identity.current_check(session, request)
         found = {check.decided_by} if check else set()

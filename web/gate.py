@@ -45,12 +45,11 @@ from models.db import unit_of_work
 from models.rules.access import PEOPLE_WHO_DECIDE, AccountRole, SignOff, may_call, may_resume, wait_for
 from models.settings import Settings, get_settings
 from services import accounts
-from services.common import RequestNotFound
 
 REMEMBER_SECONDS = 30.0
 CHALLENGE = {"WWW-Authenticate": 'Basic realm="madoguchi", charset="UTF-8"'}
 OPEN_PATHS = frozenset({"/api/health", "/api/ready"})  # probes: no data, Prefect leaves them open too
-RESUME = re.compile(r"/flow_runs/(?P<id>[0-9a-fA-F-]{36})/resume")
+RESUME = re.compile(r"/flow_runs/(?P<id>[^/]+)/resume")  # any spelling of the id Prefect accepts
 _HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
                          "trailer", "trailers", "transfer-encoding", "upgrade", "host", "authorization"})
 _METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
@@ -187,8 +186,7 @@ class Gate:
         pause_key = (state.get("state_details") or {}).get("pause_key") or ""
         wait, deciders = wait_for(pause_key), frozenset()
         if wait is not None and wait.four_eyes and caller.role in PEOPLE_WHO_DECIDE:
-            deciders = await run_in_threadpool(self._deciders, (run.get("parameters") or {}).get("reference"),
-                                               wait.four_eyes)
+            deciders = await run_in_threadpool(self._deciders, run["id"], wait.four_eyes)
             if deciders is None:
                 return JSONResponse({"detail": "four eyes: this run's request is not known"}, status_code=403)
         verdict = may_resume(caller.role, caller.name, pause_key, has_input=body.get("run_input") is not None,
@@ -199,14 +197,9 @@ class Gate:
             body["run_input"] = {**(body.get("run_input") or {}), "actor": caller.name}
         return await self.forward(request, json.dumps(body).encode())
 
-    def _deciders(self, reference: object, sign_off: SignOff) -> frozenset[str] | None:
-        if not isinstance(reference, str):
-            return None
+    def _deciders(self, flow_run_id: str, sign_off: SignOff) -> frozenset[str] | None:
         with unit_of_work(self.settings) as session:
-            try:
-                return accounts.deciders(session, reference, sign_off)
-            except RequestNotFound:
-                return None
+            return accounts.deciders(session, flow_run_id, sign_off)
 
     def _upstream_headers(self) -> dict[str, str]:
         return {"authorization": _basic(self.upstream_auth)} if self.upstream_auth else {}

@@ -124,6 +124,7 @@ API_RULES: tuple[ApiRule, ...] = (
     ApiRule("DELETE", re.compile(r"/work_pools/[^/]+"), _MACHINES),  # `up` replaces an old pool
     ApiRule("DELETE", re.compile(r"/.*"), _ADMIN),
     ApiRule("POST", re.compile(r"/(?:flow_runs|task_runs)/[^/]+/set_state"), _MACHINES),  # workers, engine
+    ApiRule("PATCH", re.compile(r"/flow_runs/[^/]+"), _MACHINES),  # e.g. its parameters
     # a run's inputs are its forms and their answers: only the flow writes them, and an answer
     # arrives through the resume (where the gate checks and stamps it)
     ApiRule("POST", re.compile(r"/flow_runs/[^/]+/input(?:/.*)?"), _MACHINES),
@@ -136,6 +137,7 @@ API_RULES: tuple[ApiRule, ...] = (
 
 def may_call(role: AccountRole, method: str, path: str) -> Verdict:
     """May this account make an API call? ``path`` is relative to ``/api``."""
+    path = path.rstrip("/") or "/"  # Prefect redirects ``…/set_state/`` to ``…/set_state``
     for rule in API_RULES:
         if rule.method == method.upper() and rule.path.fullmatch(path):
             if role in rule.roles:

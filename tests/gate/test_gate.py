@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 import uvicorn
+from sqlmodel import select
 from prefect import flow, task
 from prefect.flow_runs import apause_flow_run
 from prefect.input import RunInput
@@ -154,6 +155,14 @@ def state_of(gate: str, run_id: str) -> str:
         return client.get(f"/api/flow_runs/{run_id}").raise_for_status().json()["state"]["type"]
 
 
+def remember_run(settings: Settings, reference: str, run_id: str) -> None:
+    """What the lifecycle does first: the request keeps its run's id."""
+    with unit_of_work(settings) as session:
+        request = session.exec(select(Request).where(Request.reference == reference)).one()
+        request.flow_run_id = run_id
+        session.add(request)
+
+
 def reviewed_by(settings: Settings, actor: str) -> str:
     """A request whose review ``actor`` decided, waiting for the officer's sign-off."""
     with unit_of_work(settings) as session:
@@ -201,10 +210,15 @@ def test_a_sign_off_needs_the_officer_who_did_not_decide_and_the_run_input_names
     waiting = Waiting(gate, reference, key="approval-0")
     run_id = waiting.run_id()
     answer = {"run_input": {"decision": "approve", "actor": "privacy-officer"}}  # a typed name
+    with as_("suzuki", gate) as suzuki:  # a run no request knows: four eyes cannot be checked
+        refused = suzuki.post(f"/api/flow_runs/{run_id}/resume", json=answer)
+        assert refused.status_code == 403 and "not known" in refused.json()["detail"]
+    remember_run(desk, reference, run_id)
 
     with as_("sato", gate) as sato:  # an operator cannot sign off
-        refused = sato.post(f"/api/flow_runs/{run_id}/resume", json=answer)
-        assert refused.status_code == 403 and "officer" in refused.json()["detail"]
+        for spelling in (run_id, run_id.replace("-", "")):  # Prefect takes either
+            refused = sato.post(f"/api/flow_runs/{spelling}/resume", json=answer)
+            assert refused.status_code == 403 and "officer" in refused.json()["detail"]
     with as_("tanaka", gate) as tanaka:  # four eyes
         refused = tanaka.post(f"/api/flow_runs/{run_id}/resume", json=answer)
         assert refused.status_code == 403 and "four eyes" in refused.json()["detail"]

@@ -87,6 +87,7 @@ def test_person_of_an_audited_actor():
     ("DELETE", "/block_documents/6f1c"), ("POST", "/flow_runs/6f1c/set_state"),
     ("POST", "/task_runs/6f1c/set_state"), ("POST", "/flow_runs/6f1c/input"),
     ("POST", "/deployments/"), ("PATCH", "/deployments/6f1c"), ("PATCH", "/work_pools/madoguchi"),
+    ("PATCH", "/flow_runs/6f1c"), ("POST", "/flow_runs/6f1c/set_state/"), ("DELETE", "/flow_runs/6f1c/"),
 ])
 def test_destructive_calls_are_for_admins(method, path):
     assert may_call(R.ADMIN, method, path).allowed
