@@ -38,9 +38,9 @@ def test_walk_a_request_through_by_hand(tmp_path):
         to_code = time.monotonic() - submitted
 
         with temporary_settings({PREFECT_API_URL: up.api_url}):
-            assert up.suspended_with(run_id, "suspended-review")
+            assert up.suspended_with(run_id, "suspended-operator-review")
             assert "answered" in up.cli("operator", "review", reference)
-            assert {"paid", "method", "operator"} <= set(up.suspended_with(run_id, "suspended-payment"))
+            assert {"paid", "method", "operator"} <= set(up.suspended_with(run_id, "suspended-operator-payment"))
             assert "answered" in up.cli("operator", "payment", reference)
             up.until(lambda: up.request(reference).status == "completed", "completion", 45)
 
