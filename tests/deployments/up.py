@@ -88,7 +88,7 @@ class Up:
                 return value
             assert self.proc.poll() is None, f"up exited while waiting for {what}:\n{self.log()}"
             time.sleep(0.25)
-        worker_log = (self.settings.data_dir / "logs" / "worker.log").read_text(errors="replace")[-3000:]
+        worker_log = (self.settings.data_dir / "logs" / "worker-1.log").read_text(errors="replace")[-3000:]
         raise AssertionError(f"no {what} after {timeout} s\n{self.log()}\n{worker_log}")
 
     def cli(self, *args: str, timeout: float = 60) -> str:
