@@ -107,43 +107,44 @@ def may_resume(role: AccountRole, name: str, pause_key: str, *, has_input: bool,
     return Verdict(True)
 
 
-@dataclass(frozen=True)
-class ApiRule:
-    """Calls matching ``method`` and ``path`` (relative to ``/api``) are for ``roles`` only."""
-    method: str
-    path: re.Pattern
-    roles: frozenset[AccountRole]
+# --- API calls ---------------------------------------------------------------------------------
+# Reads (GET, and the POSTs that only query) are open to every account. People may write only
+# what their work needs; the service writes what workers, flows and `up` write, deletes only
+# what they delete; an admin may do anything (but answers no form: see may_resume).
 
-
-_MACHINES = frozenset({AccountRole.ADMIN, AccountRole.SERVICE})
-_ADMIN = frozenset({AccountRole.ADMIN})
-
-# First match wins; a call no rule matches is open to every account (reads, filters, resume).
-API_RULES: tuple[ApiRule, ...] = (
-    ApiRule("DELETE", re.compile(r"/flow_runs/[^/]+/input/[^/]+"), _MACHINES),  # a flow forgets an answer
-    ApiRule("DELETE", re.compile(r"/work_pools/[^/]+"), _MACHINES),  # `up` replaces an old pool
-    ApiRule("DELETE", re.compile(r"/.*"), _ADMIN),
-    ApiRule("POST", re.compile(r"/(?:flow_runs|task_runs)/[^/]+/set_state"), _MACHINES),  # workers, engine
-    ApiRule("PATCH", re.compile(r"/flow_runs/[^/]+"), _MACHINES),  # e.g. its parameters
-    # a run's inputs are its forms and their answers: only the flow writes them, and an answer
-    # arrives through the resume (where the gate checks and stamps it)
-    ApiRule("POST", re.compile(r"/flow_runs/[^/]+/input(?:/.*)?"), _MACHINES),
-    # what a worker runs: deployments and pools define code and commands
-    ApiRule("POST", re.compile(r"/deployments/?"), _MACHINES),
-    ApiRule("PATCH", re.compile(r"/deployments/[^/]+"), _MACHINES),
-    ApiRule("PATCH", re.compile(r"/work_pools/[^/]+"), _MACHINES),
+_QUERIES = re.compile(r"/ui/.+|/(?:.+/)?(?:filter|count|paginate|history|lateness|concurrency_status)"
+                      r"|/events/count-by/[^/]+")
+_PEOPLE_WRITE = (
+    ("POST", re.compile(r"/flow_runs/[^/]+/resume")),  # checked against the wait by may_resume
+    ("POST", re.compile(r"/deployments/[^/]+/create_flow_run")),  # run a process by hand
+    ("PUT", re.compile(r"/saved_searches")),  # the UI's saved filters
 )
+_SERVICE_DELETES = (
+    ("DELETE", re.compile(r"/flow_runs/[^/]+/input/[^/]+")),  # a flow forgets an answer it stored
+    ("DELETE", re.compile(r"/work_pools/[^/]+")),  # `up` replaces a pool of an older type
+)
+_DESTRUCTIVE = (("DELETE", re.compile(r"/.*")), ("POST", re.compile(r"/.+/bulk_delete")),
+                ("PUT", re.compile(r"/admin/.*")))
+
+
+def _matches(rules, method: str, path: str) -> bool:
+    return any(m == method and p.fullmatch(path) for m, p in rules)
 
 
 def may_call(role: AccountRole, method: str, path: str) -> Verdict:
     """May this account make an API call? ``path`` is relative to ``/api``."""
-    path = path.rstrip("/") or "/"  # Prefect redirects ``…/set_state/`` to ``…/set_state``
-    for rule in API_RULES:
-        if rule.method == method.upper() and rule.path.fullmatch(path):
-            if role in rule.roles:
-                return Verdict(True)
-            return Verdict(False, f"{method.upper()} {path} is for the role {' or '.join(sorted(rule.roles))}")
-    return Verdict(True)
+    method, path = method.upper(), path.rstrip("/") or "/"  # Prefect redirects ``…/x/`` to ``…/x``
+    if method in ("GET", "HEAD", "OPTIONS") or (method == "POST" and _QUERIES.fullmatch(path)):
+        return Verdict(True)
+    if role is AccountRole.ADMIN:
+        return Verdict(True)
+    if role is AccountRole.SERVICE:
+        if _matches(_DESTRUCTIVE, method, path) and not _matches(_SERVICE_DELETES, method, path):
+            return Verdict(False, f"{method} {path} is for an admin")
+        return Verdict(True)
+    if _matches(_PEOPLE_WRITE, method, path):
+        return Verdict(True)
+    return Verdict(False, f"{method} {path} is for an admin")
 
 
 def name_problems(name: str) -> list[str]:
