@@ -78,12 +78,26 @@ def up(
                                         help="Also load these customers (CONTRACT.md format); loading twice adds nothing"),
     prefect_port: int | None = typer.Option(None, help="Port of the Prefect server (default MADOGUCHI_PREFECT_PORT, 4200)"),
     no_prefect: bool = typer.Option(False, "--no-prefect", help="Only migrate and seed, start nothing"),
+    production: bool = typer.Option(False, "--production", help=(
+        "PostgreSQL for the app, the systems and Prefect, Redis for Prefect's messaging; run here "
+        "from the machine's packages unless MADOGUCHI_DATABASE_URL / MADOGUCHI_PREFECT_DATABASE_URL / "
+        "MADOGUCHI_REDIS_URL are given")),
+    workers: int | None = typer.Option(None, min=1, help="Worker processes (default MADOGUCHI_WORKERS, 1)"),
 ) -> None:
     """The whole system on this machine: migrate, seed the demo systems once, then a Prefect
-    server, the work pool, the deployments, a worker and the dispatcher, until Ctrl-C."""
+    server, the work pool, the deployments, the workers and the dispatcher, until Ctrl-C."""
     settings = get_settings()
+    infra = []
+    if production:
+        from deployments.production import start_infrastructure
+
+        infra = start_infrastructure(settings, say=typer.echo)
+        get_settings.cache_clear()
+        settings = get_settings()
     if prefect_port is not None:
         settings = settings.model_copy(update={"prefect_port": prefect_port})
+    if workers is not None:
+        settings = settings.model_copy(update={"workers": workers})
     _warn_if_dev_secret(settings)
     upgrade(settings)
     entries = summary(settings)
@@ -97,10 +111,14 @@ def up(
     typer.echo("demo systems: " + ", ".join(f"{e['key']} ({sum(e['rows'].values()):,} rows)" for e in entries))
     typer.echo(f"app database: {_where(settings.app_database_url)}   (details: madoguchi systems)")
     if no_prefect:
+        from deployments.local import stop_process
+
+        for proc, _ in infra:
+            stop_process(proc)
         return
     from deployments.stack import run_up
 
-    raise typer.Exit(run_up(settings, say=typer.echo))
+    raise typer.Exit(run_up(settings, say=typer.echo, infra=infra))
 
 
 def _warn_if_dev_secret(settings: Settings) -> None:

@@ -61,6 +61,7 @@ class Stack:
     data_dir: Path
     settings: object  # the app's settings as the children see them (stub, intake URL)
     server: Managed | None = None
+    infra: list[Managed] = field(default_factory=list)  # production: PostgreSQL, Redis (stopped last)
     workers: list[Managed] = field(default_factory=list)
     services: list[Managed] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
@@ -74,7 +75,8 @@ class Stack:
         return self.api_url.rstrip("/").removesuffix("/api")
 
     def processes(self) -> list[Managed]:
-        return [p for p in (*reversed(self.services), *self.workers, self.server) if p is not None]
+        return [p for p in (*reversed(self.services), *self.workers, self.server, *reversed(self.infra))
+                if p is not None]
 
     def dead(self) -> Managed | None:
         """A process that has exited although nobody stopped it."""
@@ -91,7 +93,7 @@ class Stack:
         new = self.starters[dead.name]()
         if dead is self.server:
             self.server = new
-        for group in (self.workers, self.services):
+        for group in (self.workers, self.services, self.infra):
             if dead in group:
                 group[group.index(dead)] = new
         return new
@@ -174,8 +176,9 @@ def server_environment(settings) -> dict[str, str]:
     return {"PREFECT_SERVER_DATABASE_CONNECTION_URL": url.get_secret_value()} if url else {}
 
 
-def start_stack(settings, *, api_url: str | None = None, say=print) -> Stack:
-    """Everything, or nothing: on any failure whatever was started is stopped again."""
+def start_stack(settings, *, api_url: str | None = None, say=print, infra=()) -> Stack:
+    """Everything, or nothing: on any failure whatever was started is stopped again. ``infra``:
+    processes already started for it, with the way to start each again (production mode)."""
     from deployments.automations import ensure_automations
 
     data_dir = Path(settings.data_dir).resolve()
@@ -184,6 +187,9 @@ def start_stack(settings, *, api_url: str | None = None, say=print) -> Stack:
     logs.mkdir(parents=True, exist_ok=True)
     explicit = api_url or os.environ.get("PREFECT_API_URL")
     stack = Stack(api_url=explicit or settings.prefect_api_url, data_dir=data_dir, settings=settings)
+    for proc, again in infra:
+        stack.infra.append(proc)
+        stack.starters[proc.name] = again
     started = time.monotonic()
     try:
         stub_url = key = None
@@ -324,7 +330,7 @@ def _run_monitor_once(stack: Stack, say) -> None:
         say(f"the first SLA monitor run could not be started: {type(exc).__name__}")
 
 
-def run_up(settings, *, say=print, api_url: str | None = None) -> int:
+def run_up(settings, *, say=print, api_url: str | None = None, infra=()) -> int:
     """Start the stack, dispatch every few seconds until SIGINT/SIGTERM/SIGHUP, then stop
     everything. Returns the exit code."""
     from models.db import utcnow
@@ -337,7 +343,7 @@ def run_up(settings, *, say=print, api_url: str | None = None) -> int:
     code = 0
     stop_mail = threading.Event()
     try:
-        stack = start_stack(settings, api_url=api_url, say=say)
+        stack = start_stack(settings, api_url=api_url, say=say, infra=infra)
         _banner(stack, say)
         threading.Thread(target=_deliver_mail, args=(stack, stop_mail, say), name="mail", daemon=True).start()
         _run_monitor_once(stack, say)

@@ -199,6 +199,11 @@ class Settings(BaseSettings):
         default=2.0, description="How often `up` gives requests pending dispatch their flow run."
     )
     workers: int = Field(default=1, description="Worker processes `up` starts (deployments/worker.py).")
+    postgres_port: int = Field(default=55432, description="`up --production`: port of the PostgreSQL it runs.")
+    redis_port: int = Field(default=56379, description="`up --production`: port of the Redis it runs.")
+    redis_url: str | None = Field(
+        default=None, description="Redis for Prefect's messaging in production; unset: `up --production` runs one."
+    )
     worker_limit: int = Field(
         default=8,
         description=(
