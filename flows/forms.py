@@ -70,12 +70,17 @@ class Form(RunInput):
         if not isinstance(data, dict):
             return data
         data = dict(data)
-        for name, field in cls.model_fields.items():
-            enum, value = field.annotation, data.get(name)
-            if isinstance(enum, type) and issubclass(enum, Choice) and isinstance(value, str) \
-                    and value in enum.__members__:
+        for name, info in cls.model_fields.items():
+            enum, value = _choices_of(info.annotation), data.get(name)
+            if enum and isinstance(value, str) and value in enum.__members__:
                 data[name] = enum[value]
         return data
+
+
+def _choices_of(annotation: Any) -> type[Choice] | None:
+    """The Choice enum of a field type (made by :func:`choice`, or as pydantic keeps it)."""
+    enum = get_args(annotation)[0] if get_args(annotation) else annotation
+    return enum if isinstance(enum, type) and issubclass(enum, Choice) else None
 
 
 def field(form_name: str, key: str, annotation: Any, *default: Any, **context: str) -> tuple:
@@ -83,8 +88,7 @@ def field(form_name: str, key: str, annotation: Any, *default: Any, **context: s
     may use ``context``, e.g. ``{item}``); without ``default`` it must be filled in. A
     choice's default is given by its code."""
     text = words()["forms"][form_name][key]
-    enum = get_args(annotation)[0] if get_args(annotation) else annotation
-    if default and isinstance(enum, type) and issubclass(enum, Choice):  # a code: the UI shows the label
+    if default and (enum := _choices_of(annotation)):  # a code: the UI shows the label
         default = (enum[default[0]],)
     return annotation, Field(*default, title=text["title"].format(**context),
                              description=text["description"].format(**context))

@@ -6,9 +6,9 @@ for the Japanese titles and labels)."""
 import pydantic
 
 from flows.forms import Form, Required, choice, field, simple_form, templates, wait_text, words
-from models.rules.decisions import ItemAction
+from models.rules.decisions import ItemAction, allowed_item_codes
 from models.rules.reasons import reason_texts
-from models.rules.vocabulary import ReasonCode
+from models.rules.vocabulary import ReasonCode, RequestType
 
 IdentityReview = simple_form(
     "IdentityReview",
@@ -24,8 +24,10 @@ SystemFailure = simple_form("SystemFailure", decision=choice("failure", ["retry"
                             reason=(str, ""), operator=Required)
 
 Action = choice("item_action", list(ItemAction))
-# A reason code, or none: an explicit "none" reads better than an optional field in the UI.
-Reason = choice("reason", ["none", *ReasonCode])
+# A reason code that fits an item of some request type, or none: an explicit "none" reads
+# better than an optional field in the UI.
+Reason = choice("reason", ["none", *(c for c in ReasonCode
+                                     if any(c in allowed_item_codes(t) for t in RequestType))])
 
 
 def review_form(items: list[dict]) -> type[Form]:
