@@ -235,6 +235,10 @@ class Gate:
         if caller is None:
             await client.close(code=1008, reason="Unauthorized")
             return
+        stream = client.url.path.removeprefix("/api")  # a stream in (events) writes like a POST
+        if not may_call(caller.role, "POST" if stream.endswith("/in") else "GET", stream.removesuffix("/in")).allowed:
+            await client.close(code=1008, reason="Forbidden")
+            return
         url = re.sub(r"^http", "ws", self.upstream) + client.url.path + (f"?{client.url.query}" if client.url.query else "")
         async with websockets.connect(url, subprotocols=["prefect"] if prefect_protocol else None,
                                       additional_headers=self._upstream_headers()) as upstream:

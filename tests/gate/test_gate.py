@@ -6,6 +6,7 @@ import asyncio
 import base64
 import contextvars
 import http.client
+import json
 import threading
 import time
 from datetime import UTC, datetime
@@ -13,6 +14,7 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 import uvicorn
+import websockets
 from sqlmodel import select
 from prefect import flow, task
 from prefect.flow_runs import apause_flow_run
@@ -263,6 +265,27 @@ def test_a_review_is_for_an_operator_and_deleting_a_run_for_an_admin(gate, desk)
     with as_("root", gate) as admin:
         assert admin.delete(f"/api/flow_runs/{run_id}").status_code == 204
         assert admin.get(f"/api/flow_runs/{run_id}").status_code == 404
+
+
+def test_people_send_no_events_the_service_does(gate):
+    """Events may trigger automations: the stream in is the service's, like POST /api/events."""
+    import websockets.sync.client as ws
+
+    url = gate.replace("http", "ws") + "/api/events/in"
+    with ws.connect(url, subprotocols=["prefect"], additional_headers={"Authorization": basic("svc")}) as stream:
+        stream.send('{"type": "auth", "token": null}')
+        assert json.loads(stream.recv(timeout=10))["type"] == "auth_success"
+    with ws.connect(url, subprotocols=["prefect"], additional_headers={"Authorization": basic("sato")}) as stream:
+        stream.send('{"type": "auth", "token": null}')
+        with pytest.raises(websockets.ConnectionClosed):
+            stream.recv(timeout=10)
+    with ws.connect(url, subprotocols=["prefect"]) as stream:  # the token alone, as task workers send it
+        stream.send(json.dumps({"type": "auth", "token": f"svc:{PASSWORD['svc']}"}))
+        assert json.loads(stream.recv(timeout=10))["type"] == "auth_success"
+    with ws.connect(url, subprotocols=["prefect"]) as stream:
+        stream.send(json.dumps({"type": "auth", "token": "svc:wrong password"}))
+        with pytest.raises(websockets.ConnectionClosed):
+            stream.recv(timeout=10)
 
 
 def test_a_resume_body_that_is_not_json_is_a_422(gate):
