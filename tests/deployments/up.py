@@ -26,13 +26,14 @@ MADOGUCHI = [str(Path(sys.executable).parent / "madoguchi")]
 
 
 class Up:
-    def __init__(self, tmp_path: Path, secret: str):
+    def __init__(self, tmp_path: Path, secret: str, *args: str, **env: str):
         self.env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "MADOGUCHI_"))}
         self.env.update({"MADOGUCHI_DATA_DIR": str(tmp_path / "data"), "MADOGUCHI_SECRET_KEY": secret,
                          "MADOGUCHI_PREFECT_PORT": str(local.free_port()),
                          "MADOGUCHI_INTAKE_PORT": str(local.free_port()),
                          "MADOGUCHI_MAIL_STUB_PORT": str(local.free_port()),
-                         "MADOGUCHI_DISPATCH_INTERVAL_SECONDS": "1"})
+                         "MADOGUCHI_DISPATCH_INTERVAL_SECONDS": "1", **env})
+        self.args = args
         self.settings = Settings(data_dir=tmp_path / "data", secret_key=secret)
         self.ui = f"http://127.0.0.1:{self.env['MADOGUCHI_PREFECT_PORT']}"
         self.api_url = f"{self.ui}/api"
@@ -44,11 +45,11 @@ class Up:
 
     def __enter__(self) -> "Up":
         with open(self.log_path, "wb") as log:
-            self.proc = subprocess.Popen([*MADOGUCHI, "up", "--fixture", str(FIXTURE)], env=self.env,
+            self.proc = subprocess.Popen([*MADOGUCHI, "up", "--fixture", str(FIXTURE), *self.args], env=self.env,
                                          cwd=PROJECT, stdout=log, stderr=subprocess.STDOUT,
                                          stdin=subprocess.DEVNULL, start_new_session=True)
         try:
-            self.until(lambda: "madoguchi is up" in self.log(), "ready", 90)
+            self.until(lambda: "madoguchi is up" in self.log(), "ready", 180)
         except BaseException:
             self.stop()
             raise
@@ -76,6 +77,12 @@ class Up:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
+
+    def below_now(self) -> list[int]:
+        """up's processes now (those started again after a death included in left_behind)."""
+        now = local.descendants(self.proc.pid)
+        self.below += [p for p in now if p not in self.below]
+        return now
 
     def left_behind(self) -> list[int]:
         return [p for p in self.below if local.running(p)]
