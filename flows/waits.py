@@ -125,3 +125,25 @@ def wake(flow_run_id: str | None, run_input: dict | None = None, *, settle_secon
             pause = min(pause * 2, 0.5)
         resume_flow_run(UUID(flow_run_id), run_input=run_input)
     return True
+
+
+def end_wait(flow_run_id: str | None) -> bool:
+    """The case ended while its run waited (withdrawn, closed by a monitor): a wait for the
+    requester is woken, and the run sees the end and stops; a wait on an operator's or the
+    officer's form is cancelled, since no answer can matter any more (a requester's wake may
+    not answer a person's form). False when the run is not waiting."""
+    from uuid import UUID
+
+    from prefect.states import Cancelled
+
+    if not flow_run_id:
+        return False
+    with SyncClientContext.get_or_create() as context:
+        state = context.client.read_flow_run(UUID(flow_run_id)).state
+        if state is None or not state.is_paused():
+            return False
+        if whose(state.state_details.pause_key) == "requester":
+            return wake(flow_run_id)
+        context.client.set_flow_run_state(UUID(flow_run_id), Cancelled(message="the request ended while it waited"),
+                                          force=True)
+    return True

@@ -4,7 +4,7 @@ app database through services/sla.py; results are counts and references, never p
 from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
-from flows.waits import wake
+from flows.waits import end_wait, wake
 from models.audit import audit_key, write_checkpoint
 from models.db import unit_of_work, utcnow
 from models.rules.deadlines import JST
@@ -32,9 +32,10 @@ def close_overdue_waits() -> list[tuple[str, str | None]]:
 
 @task(task_run_name="wake-closed-runs")
 def wake_closed_runs(closed: list[tuple[str, str | None]]) -> int:
-    """Wake each closed request's waiting run, which then sees the request ended and finishes.
-    Best effort: a run that cannot be woken now is logged; its request is closed either way."""
-    return _wake_each(closed)
+    """End each closed request's wait: a run waiting for the requester is woken, sees the
+    request ended and finishes; one waiting on a person's form is cancelled. Best effort: a
+    run that cannot be reached now is logged; its request is closed either way."""
+    return _wake_each(closed, end_wait)
 
 
 @task(task_run_name="wake-stale-waits", retries=2, retry_delay_seconds=10)
@@ -49,12 +50,12 @@ def wake_stale_waits() -> int:
     return _wake_each(todo)
 
 
-def _wake_each(runs: list[tuple[str, str | None]]) -> int:
+def _wake_each(runs: list[tuple[str, str | None]], how=wake) -> int:
     """Wake each (reference, run id); one run's trouble is logged and does not stop the others."""
     logger, woken = get_run_logger(), 0
     for reference, flow_run_id in runs:
         try:
-            woken += wake(flow_run_id)
+            woken += how(flow_run_id)
         except Exception as exc:  # noqa: BLE001 - best effort, see the callers
             logger.warning("could not wake the run of %s: %s", reference, type(exc).__name__)
     return woken

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from models.db import unit_of_work, utcnow
 from models.rules.one_time_code import Verdict
+from models.rules.vocabulary import FINAL_STATUSES
 from models.settings import Settings
 from services import clarification, documents, identity
 from services.common import RequestNotFound, load_request
@@ -80,13 +81,16 @@ def withdraw(settings: Settings, reference: str, token: str | None) -> Done:
 
 
 def wake_run(settings: Settings, reference: str) -> None:
-    """Resume the request's waiting run. Best effort: a run on its way to the wait is given a
-    few seconds to get there; a run not started yet finds the new state when it starts."""
-    from flows.waits import REQUESTER_WAKE_SETTLE_SECONDS, wake
+    """Resume the request's waiting run (end its wait, when the request ended: a withdrawal).
+    Best effort: a run on its way to the wait is given a few seconds to get there; a run not
+    started yet finds the new state when it starts."""
+    from flows.waits import REQUESTER_WAKE_SETTLE_SECONDS, end_wait, wake
 
     with unit_of_work(settings) as session:
-        run_id = load_request(session, reference).flow_run_id
+        request = load_request(session, reference)
+        run_id, ended = request.flow_run_id, request.status in FINAL_STATUSES
     try:
-        wake(run_id, settle_seconds=REQUESTER_WAKE_SETTLE_SECONDS)
+        if not (ended and end_wait(run_id)):
+            wake(run_id, settle_seconds=REQUESTER_WAKE_SETTLE_SECONDS)
     except Exception as exc:  # noqa: BLE001 - Prefect down, or the run moved on: logged, not raised
         log.warning("could not wake the flow run of a request: %s", type(exc).__name__)
