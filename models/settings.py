@@ -167,6 +167,11 @@ class Settings(BaseSettings):
         ),
     )
 
+    system_fault_rate: float = Field(
+        default=0.0, ge=0.0, le=1.0,
+        description="Demos and fault tests: this share of every system's actions fails transiently.",
+    )
+
     pause_poll_seconds: float = Field(
         default=0.25,
         description=(

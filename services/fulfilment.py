@@ -273,12 +273,12 @@ def registry_for(settings: Settings) -> Registry:
     with _registries_lock:
         registry = _registries.get(cache_key)
         if registry is None:
-            latency, faults = settings.system_latency_seconds, settings.system_faults
+            latency, faults, rate = settings.system_latency_seconds, settings.system_faults, settings.system_fault_rate
 
             def wrap(key: str, connector: Connector) -> Connector:
-                return _FaultyActions(connector, latency=latency, fail_first=faults.get(key, 0))
+                return _FaultyActions(connector, latency=latency, fail_first=faults.get(key, 0), fail_rate=rate)
 
-            registry = build_registry(settings, wrap=wrap if latency or faults else None,
+            registry = build_registry(settings, wrap=wrap if latency or faults or rate else None,
                                       extra=lambda: registered_systems(settings))
             for key in registry.keys():  # built here, under the lock: one fault budget each
                 registry.connector(key)

@@ -5,6 +5,7 @@ Use as the registry's ``wrap``: ``build_registry(s, wrap=lambda key, c: Faulty(c
 
 from __future__ import annotations
 
+import random
 import threading
 import time
 from typing import Any
@@ -15,14 +16,16 @@ CALLS = ("locate", "export", "rectify", "erase", "restrict", "stop_provision")
 
 
 class Faulty:
-    """The same protocol as ``inner``; each call waits ``latency`` seconds and the first
-    ``fail_first`` calls raise :class:`TransientSystemError` before reaching ``inner``."""
+    """The same protocol as ``inner``; each call waits ``latency`` seconds, and the first
+    ``fail_first`` calls, then a ``fail_rate`` share of the others, raise
+    :class:`TransientSystemError` before reaching ``inner``."""
 
-    def __init__(self, inner: Connector, *, latency: float = 0.0, fail_first: int = 0):
+    def __init__(self, inner: Connector, *, latency: float = 0.0, fail_first: int = 0, fail_rate: float = 0.0):
         self.inner, self.key = inner, inner.key
-        self.latency, self.failures_left = latency, fail_first
+        self.latency, self.failures_left, self.fail_rate = latency, fail_first, fail_rate
         self.calls = 0
         self._lock = threading.Lock()
+        self._random = random.Random(inner.key)
 
     def _gate(self, name: str) -> None:
         if self.latency:
@@ -31,6 +34,7 @@ class Faulty:
             self.calls += 1
             failing = self.failures_left > 0
             self.failures_left -= failing
+            failing = failing or (self.fail_rate > 0 and self._random.random() < self.fail_rate)
         if failing:
             raise TransientSystemError(self.key, f"{name}: injected fault")
 

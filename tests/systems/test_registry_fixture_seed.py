@@ -126,3 +126,18 @@ def test_identity_survives_a_round_trip_through_json():
     identity = SubjectIdentity.of(" Taro@Example.co.jp ").merged({"phones": {"03-1234-5678"}})
     assert identity.email == "taro@example.co.jp" and identity.phone_numbers == ("0312345678",)
     assert SubjectIdentity.from_dict(json.loads(json.dumps(identity.to_dict()))) == identity
+
+
+def test_faulty_wrapper_fails_a_share_of_calls_at_random(world):
+    registry, reload = world
+    identity = reload()
+    wrapped = build_registry(registry.settings, wrap=lambda key, c: Faulty(c, fail_rate=0.3))
+    connector = wrapped.connector("orders")
+    outcomes = []
+    for _ in range(200):
+        try:
+            connector.locate(identity)
+            outcomes.append(True)
+        except TransientSystemError:
+            outcomes.append(False)
+    assert 40 <= outcomes.count(False) <= 80, outcomes.count(False)  # about 30 % (seeded per system)
