@@ -130,23 +130,24 @@ class Gate:
                 if path == "/api" or path.startswith("/api/"):  # the UI shows its login page on this
                     return JSONResponse({"exception_message": "Unauthorized"}, status_code=401)
                 return PlainTextResponse("Unauthorized", status_code=401, headers=CHALLENGE)
-            if path.startswith("/api/"):
-                verdict = may_call(caller.role, request.method, path.removeprefix("/api"))
-                if not verdict.allowed:
-                    return JSONResponse({"detail": verdict.reason}, status_code=403)
-                if request.method == "POST" and (resume := RESUME.fullmatch(path.removeprefix("/api"))):
-                    return await self.resume(request, caller, resume["id"])
-            elif path.endswith("/ui-settings"):
+            verdict = may_call(caller.role, request.method, path.removeprefix("/api"))
+            if not verdict.allowed:
+                return JSONResponse({"detail": verdict.reason}, status_code=403)
+            if request.method == "POST" and (resume := RESUME.fullmatch(path.removeprefix("/api"))):
+                return await self.resume(request, caller, resume["id"])
+            if path.endswith("/ui-settings"):
                 return await self.ui_settings(request)
         return await self.forward(request, await request.body())
 
-    async def forward(self, request: Request, body: bytes) -> Response:
+    async def forward(self, request: Request, body: bytes, target: str | None = None) -> Response:
+        """Pass the request on (to ``target`` instead of its own path and query, if given)."""
         headers = [(k, v) for k, v in request.headers.items() if k not in _HOP_BY_HOP and k != "content-length"]
         if self.upstream_auth:
             headers.append(("authorization", _basic(self.upstream_auth)))
-        target = request.scope.get("raw_path", request.url.path.encode()).decode("latin-1")
-        if request.url.query:
-            target += f"?{request.url.query}"
+        if target is None:
+            target = request.scope.get("raw_path", request.url.path.encode()).decode("latin-1")
+            if request.url.query:
+                target += f"?{request.url.query}"
         upstream = await self.client.send(
             self.client.build_request(request.method, target, headers=headers, content=body), stream=True)
         response = StreamingResponse(upstream.aiter_raw(), status_code=upstream.status_code,
@@ -166,7 +167,8 @@ class Gate:
         return JSONResponse(found)
 
     async def resume(self, request: Request, caller: Caller, flow_run_id: str) -> Response:
-        """Check the wait the run is on, stamp the caller's name into the input, resume."""
+        """Check the wait the run is on, stamp the caller's name into the input, resume the run
+        that was checked (by the id Prefect gave back, however the caller spelled it)."""
         try:
             body = json.loads(await request.body() or b"{}")
         except ValueError:
@@ -195,7 +197,7 @@ class Gate:
             return JSONResponse({"detail": verdict.reason}, status_code=403)
         if caller.role is not AccountRole.SERVICE:
             body["run_input"] = {**(body.get("run_input") or {}), "actor": caller.name}
-        return await self.forward(request, json.dumps(body).encode())
+        return await self.forward(request, json.dumps(body).encode(), f"/api/flow_runs/{run['id']}/resume")
 
     def _deciders(self, flow_run_id: str, sign_off: SignOff) -> frozenset[str] | None:
         with unit_of_work(self.settings) as session:

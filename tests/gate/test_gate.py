@@ -78,6 +78,11 @@ def gate(upstream, desk):
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
+        from prefect.events.worker import EventsWorker
+        from prefect.logging.handlers import APILogWorker
+
+        APILogWorker.drain_all(timeout=10)  # the flows' logs and events go while the gate is there
+        EventsWorker.drain_all(timeout=10)
         server.should_exit = True
         thread.join(10)
 
