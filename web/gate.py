@@ -191,8 +191,7 @@ class Gate:
             deciders = await run_in_threadpool(self._deciders, run["id"], wait.four_eyes)
             if deciders is None:
                 return JSONResponse({"detail": "four eyes: this run's request is not known"}, status_code=403)
-        verdict = may_resume(caller.role, caller.name, pause_key, has_input=body.get("run_input") is not None,
-                             deciders=deciders)
+        verdict = may_resume(caller.role, caller.name, pause_key, deciders=deciders)
         if not verdict.allowed:
             return JSONResponse({"detail": verdict.reason}, status_code=403)
         if caller.role is not AccountRole.SERVICE:

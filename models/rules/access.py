@@ -5,8 +5,9 @@ Pure data and functions: the gate (web/gate.py) reads the run's pause key and th
 the app database says who made the decision being signed off, and these rules decide.
 
 A run waits on a key its flow chooses (flows/lifecycle.py, provision.py, contractors.py,
-inquiries.py). Each key belongs to one kind of wait; a key no rule names is answered by
-nobody: a new wait needs its line in :data:`WAITS` before a person can resume it.
+inquiries.py; a person's form is ``operator-…`` or ``officer-…``, see flows/waits.ask). Each key
+belongs to one kind of wait; a key no rule names is answered by no person: a new form needs
+its line in :data:`WAITS` before anyone can answer it.
 """
 
 import re
@@ -50,22 +51,30 @@ _OPERATOR_WORK = PEOPLE_WHO_DECIDE  # an officer may do an operator's work, then
 _OFFICER = frozenset({AccountRole.OFFICER})
 _SERVICE = frozenset({AccountRole.SERVICE})
 
+PERSON_WAIT = re.compile(r"(?:operator|officer)-.+")  # flows/waits.ask: "<who>-<key>"
+_AGAIN = r"(?:-again-\d+)?"  # the same wait asked again (flows/waits.py, services/requester_waits.py)
+
+
+def _key(pattern: str) -> re.Pattern:
+    return re.compile(pattern + _AGAIN)
+
+
 WAITS: tuple[Wait, ...] = (
     # the requester's own waits: the intake and the monitor wake them after the requester acts
-    Wait("one_time_code", re.compile(r"identity-\d+-\d+(?:-again-\d+)?"), _SERVICE),
-    Wait("clarification", re.compile(r"clarification-\d+(?:-again-\d+)?"), _SERVICE),
-    # an operator's word
-    Wait("document_review", re.compile(r"identity-review-\d+"), _OPERATOR_WORK),
-    Wait("review", re.compile(r"review-\d+-\d+-\d+"), _OPERATOR_WORK),
-    Wait("payment", re.compile(r"payment"), _OPERATOR_WORK),
-    Wait("system_failure", re.compile(r"failure-.+-\d+"), _OPERATOR_WORK),
-    Wait("inquiry_answer", re.compile(r"answer-\d+"), _OPERATOR_WORK),
-    # the privacy officer's word
-    Wait("sign_off", re.compile(r"approval-\d+"), _OFFICER, SignOff.REVIEW),
-    Wait("identity_sign_off", re.compile(r"identity-approval-\d+"), _OFFICER, SignOff.IDENTITY),
-    Wait("provision", re.compile(r"provision-\d+"), _OFFICER),
-    Wait("contractor_approval", re.compile(r"contractor-approval-\d+"), _OFFICER),
-    Wait("deletion_certificate", re.compile(r"deletion-certificate"), _OFFICER),
+    Wait("one_time_code", _key(r"identity-\d+-\d+"), _SERVICE),
+    Wait("clarification", _key(r"clarification-\d+"), _SERVICE),
+    # an operator's word (flows/waits.ask names the key "operator-…")
+    Wait("document_review", _key(r"operator-identity-review-\d+"), _OPERATOR_WORK),
+    Wait("review", _key(r"operator-review-\d+-\d+-\d+"), _OPERATOR_WORK),
+    Wait("payment", _key(r"operator-payment"), _OPERATOR_WORK),
+    Wait("system_failure", _key(r"operator-failure-[\w.-]+?-\d+"), _OPERATOR_WORK),
+    Wait("inquiry_answer", _key(r"operator-answer-\d+"), _OPERATOR_WORK),
+    # the privacy officer's word ("officer-…")
+    Wait("sign_off", _key(r"officer-approval-\d+"), _OFFICER, SignOff.REVIEW),
+    Wait("identity_sign_off", _key(r"officer-identity-approval-\d+"), _OFFICER, SignOff.IDENTITY),
+    Wait("provision", _key(r"officer-provision-\d+"), _OFFICER),
+    Wait("contractor_approval", _key(r"officer-contractor-approval-\d+"), _OFFICER),
+    Wait("deletion_certificate", _key(r"officer-deletion-certificate"), _OFFICER),
 )
 
 
@@ -85,18 +94,20 @@ def person_of(actor: str) -> str:
     return actor.partition(":")[2] if ":" in actor else actor
 
 
-def may_resume(role: AccountRole, name: str, pause_key: str, *, has_input: bool,
+def may_resume(role: AccountRole, name: str, pause_key: str, *,
                deciders: frozenset[str] = frozenset()) -> Verdict:
     """May this account resume a run waiting on ``pause_key``? ``deciders`` are the people who
     made the decision a sign-off covers (four eyes).
 
-    The service account only wakes runs: a wake without input makes a run look at the app
-    database again (the requester acted, a deadline passed); it never answers a person's form."""
+    The service account wakes only the requester's waits (the requester acted, a deadline
+    passed): every key that is not a person's form, so a requester's wait added later is
+    woken too. A person answers only a form a rule names."""
     wait = wait_for(pause_key)
     if role is AccountRole.SERVICE:
-        if has_input and (wait is None or not wait.requester):
-            return Verdict(False, "the service account wakes runs; it does not answer a person's form")
-        return Verdict(True)
+        requesters = wait.requester if wait else not PERSON_WAIT.fullmatch(pause_key)
+        if requesters:
+            return Verdict(True)
+        return Verdict(False, "the service account wakes the requester's waits; a person answers this form")
     if wait is None:
         return Verdict(False, f"no rule names the wait {pause_key!r}")
     if role not in wait.roles:

@@ -113,6 +113,9 @@ def noted(reference: str) -> str:
 @flow(name="gate-test-wait", flow_run_name="{reference}")
 async def waits_for_a_person(reference: str, key: str) -> dict:
     noted(reference)  # a task run: recorded from the events the flow sends over the websocket
+    if not key.startswith(("operator-", "officer-")):  # the requester's wait: no form, a wake
+        await apause_flow_run(key=key, timeout=120, poll_interval=0.5)
+        return {"run": str(current_run.id), "woken": True}
     answer = await apause_flow_run(wait_for_input=Answer, key=key, timeout=120, poll_interval=0.5)
     return {"run": str(current_run.id), "decision": answer.decision, "actor": answer.actor}
 
@@ -214,7 +217,7 @@ def test_with_credentials_the_ui_and_the_api_answer(gate):
 
 def test_a_sign_off_needs_the_officer_who_did_not_decide_and_the_run_input_names_who_answered(gate, desk):
     reference = reviewed_by(desk, "operator:tanaka")  # tanaka, an officer, did the review
-    waiting = Waiting(gate, reference, key="approval-0")
+    waiting = Waiting(gate, reference, key="officer-approval-0")
     run_id = waiting.run_id()
     answer = {"run_input": {"decision": "approve", "actor": "privacy-officer"}}  # a typed name
     with as_("suzuki", gate) as suzuki:  # a run no request knows: four eyes cannot be checked
@@ -248,7 +251,7 @@ def test_a_sign_off_needs_the_officer_who_did_not_decide_and_the_run_input_names
 
 
 def test_a_review_is_for_an_operator_and_deleting_a_run_for_an_admin(gate, desk):
-    waiting = Waiting(gate, "R-REVIEW-GATE", key="review-0-0-0")
+    waiting = Waiting(gate, "R-REVIEW-GATE", key="operator-review-0-0-0")
     run_id = waiting.run_id()
     with as_("root", gate) as admin:  # an admin decides nothing
         assert admin.post(f"/api/flow_runs/{run_id}/resume", json={"run_input": {"decision": "x"}}).status_code == 403
@@ -270,6 +273,18 @@ def test_a_review_is_for_an_operator_and_deleting_a_run_for_an_admin(gate, desk)
     with as_("root", gate) as admin:
         assert admin.delete(f"/api/flow_runs/{run_id}").status_code == 204
         assert admin.get(f"/api/flow_runs/{run_id}").status_code == 404
+
+
+def test_the_service_wakes_the_requesters_wait_and_nobody_else_does(gate):
+    waiting = Waiting(gate, "R-REQUESTER-GATE", key="clarification-0")
+    run_id = waiting.run_id()
+    for person in ("sato", "suzuki", "root"):
+        with as_(person, gate) as client:
+            assert client.post(f"/api/flow_runs/{run_id}/resume", json={"run_input": None}).status_code == 403
+    assert state_of(gate, run_id) == "PAUSED"
+    with as_("svc", gate) as service:  # as flows.waits.wake does after the requester acted
+        assert service.post(f"/api/flow_runs/{run_id}/resume", json={"run_input": None}).status_code == 201
+    assert waiting.join() == {"run": run_id, "woken": True}
 
 
 def test_people_send_no_events_the_service_does(gate):

@@ -17,11 +17,18 @@ from models.rules.access import (
 KEYS = {
     "identity-1-0": "one_time_code", "identity-2-1-again-3": "one_time_code",
     "clarification-0": "clarification", "clarification-1-again-1": "clarification",
-    "identity-review-7": "document_review", "review-0-0-0": "review", "review-2-1-3": "review",
-    "payment": "payment", "failure-billing-3": "system_failure", "answer-0": "inquiry_answer",
-    "approval-0": "sign_off", "identity-approval-7": "identity_sign_off", "provision-1": "provision",
-    "contractor-approval-0": "contractor_approval", "deletion-certificate": "deletion_certificate",
+    "operator-identity-review-7": "document_review", "operator-review-0-0-0": "review",
+    "operator-review-2-1-3-again-1": "review", "operator-payment": "payment",
+    "operator-payment-again-2": "payment", "operator-failure-billing-3": "system_failure",
+    "operator-failure-delivery_contractor-1-again-1": "system_failure", "operator-answer-0": "inquiry_answer",
+    "officer-approval-0": "sign_off", "officer-approval-1-again-1": "sign_off",
+    "officer-identity-approval-7": "identity_sign_off", "officer-provision-1": "provision",
+    "officer-contractor-approval-0": "contractor_approval", "officer-deletion-certificate": "deletion_certificate",
 }
+OPERATOR_WORK = ["operator-review-0-0-0", "operator-identity-review-3", "operator-payment",
+                 "operator-failure-orders-2", "operator-answer-1"]
+OFFICER_WORK = ["officer-approval-0", "officer-identity-approval-3", "officer-provision-0",
+                "officer-contractor-approval-1", "officer-deletion-certificate"]
 
 
 @pytest.mark.parametrize("key,kind", KEYS.items())
@@ -29,52 +36,51 @@ def test_every_wait_of_the_flows_has_its_rule(key, kind):
     assert wait_for(key).kind == kind
 
 
-@pytest.mark.parametrize("key", ["", "approval", "approval-1-x", "review-1", "identity-review-x", "something-new"])
-def test_an_unknown_wait_is_answered_by_nobody(key):
+@pytest.mark.parametrize("key", ["", "approval-0", "review-0-0-0", "operator-approval-0", "officer-review-0-0-0",
+                                 "officer-approval-1-x", "operator-review-1", "operator-something-new"])
+def test_a_wait_no_rule_names_is_answered_by_no_person(key):
     assert wait_for(key) is None
     for role in (R.OPERATOR, R.OFFICER, R.ADMIN):
-        assert not may_resume(role, "sato", key, has_input=True).allowed
+        assert not may_resume(role, "sato", key).allowed
 
 
 def test_a_review_and_a_document_review_need_an_operator():
-    for key in ("review-0-0-0", "identity-review-3", "payment", "failure-orders-2", "answer-1"):
-        assert may_resume(R.OPERATOR, "sato", key, has_input=True).allowed
-        assert not may_resume(R.ADMIN, "root", key, has_input=True).allowed
-        assert not may_resume(R.SERVICE, "svc", key, has_input=True).allowed
+    for key in OPERATOR_WORK:
+        assert may_resume(R.OPERATOR, "sato", key).allowed
+        assert not may_resume(R.ADMIN, "root", key).allowed
 
 
 def test_a_sign_off_needs_the_officer():
-    for key in ("approval-0", "identity-approval-3", "provision-0", "contractor-approval-1", "deletion-certificate"):
-        verdict = may_resume(R.OPERATOR, "sato", key, has_input=True)
+    for key in OFFICER_WORK:
+        verdict = may_resume(R.OPERATOR, "sato", key)
         assert not verdict.allowed and "officer" in verdict.reason
-        assert may_resume(R.OFFICER, "suzuki", key, has_input=True).allowed
+        assert may_resume(R.OFFICER, "suzuki", key).allowed
+        assert not may_resume(R.ADMIN, "root", key).allowed
 
 
 def test_four_eyes_the_officer_cannot_sign_off_their_own_decision():
-    for key in ("approval-1", "identity-approval-4"):
-        verdict = may_resume(R.OFFICER, "suzuki", key, has_input=True,
-                             deciders=frozenset({"operator:suzuki", "operator:sato"}))
+    for key in ("officer-approval-1", "officer-identity-approval-4"):
+        verdict = may_resume(R.OFFICER, "suzuki", key, deciders=frozenset({"operator:suzuki", "operator:sato"}))
         assert not verdict.allowed and "four eyes" in verdict.reason
-        assert may_resume(R.OFFICER, "suzuki", key, has_input=True,
-                          deciders=frozenset({"operator:sato", "autopilot"})).allowed
+        assert may_resume(R.OFFICER, "suzuki", key, deciders=frozenset({"operator:sato", "autopilot"})).allowed
+    assert may_resume(R.OFFICER, "suzuki", "officer-provision-0", deciders=frozenset({"suzuki"})).allowed
 
 
 def test_an_officer_may_do_an_operators_work():
-    assert may_resume(R.OFFICER, "suzuki", "review-0-0-0", has_input=True).allowed
+    assert may_resume(R.OFFICER, "suzuki", "operator-review-0-0-0").allowed
 
 
 def test_the_requesters_waits_are_woken_by_the_service_only():
-    for key in ("identity-1-0", "clarification-2-again-1"):
-        assert may_resume(R.SERVICE, "svc", key, has_input=False).allowed
+    for key in ("identity-1-0", "clarification-2-again-1", "documents-1"):  # and one added later
+        assert may_resume(R.SERVICE, "svc", key).allowed
         for role in (R.OPERATOR, R.OFFICER, R.ADMIN):
-            assert not may_resume(role, "sato", key, has_input=False).allowed
+            assert not may_resume(role, "sato", key).allowed
 
 
-def test_the_service_wakes_any_wait_but_answers_no_form():
-    """The monitor wakes the run of a request it closed (e.g. an unpaid fee) without input."""
-    for key in ("payment", "approval-0", "review-0-0-0", "unknown-key"):
-        assert may_resume(R.SERVICE, "svc", key, has_input=False).allowed
-        assert not may_resume(R.SERVICE, "svc", key, has_input=True).allowed
+def test_the_service_answers_no_persons_form():
+    for key in [*OPERATOR_WORK, *OFFICER_WORK, "operator-something-new", "officer-something-new"]:
+        verdict = may_resume(R.SERVICE, "svc", key)
+        assert not verdict.allowed and "person" in verdict.reason
 
 
 def test_person_of_an_audited_actor():
@@ -145,6 +151,6 @@ def test_passwords_are_long_and_do_not_hold_the_name():
 
 
 def test_sign_offs_say_what_they_cover():
-    assert wait_for("approval-0").four_eyes is SignOff.REVIEW
-    assert wait_for("identity-approval-1").four_eyes is SignOff.IDENTITY
-    assert wait_for("review-0-0-0").four_eyes is None
+    assert wait_for("officer-approval-0").four_eyes is SignOff.REVIEW
+    assert wait_for("officer-identity-approval-1").four_eyes is SignOff.IDENTITY
+    assert wait_for("operator-review-0-0-0").four_eyes is None
