@@ -43,7 +43,7 @@ BODY = {"request_type": "disclosure", "language": "ja",
 class Up:
     """`madoguchi up` as a user starts it, on free ports in a folder of its own."""
 
-    def __init__(self, folder: Path, args):
+    def __init__(self, folder: Path, args, **env: str):
         self.folder = folder
         self.env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "MADOGUCHI_"))}
         self.env.update({
@@ -52,7 +52,7 @@ class Up:
             "MADOGUCHI_MAIL_STUB_PORT": str(free_port()), "MADOGUCHI_POSTGRES_PORT": str(free_port()),
             "MADOGUCHI_REDIS_PORT": str(free_port()),
             "MADOGUCHI_INTAKE_RATE_PER_EMAIL": "100000", "MADOGUCHI_INTAKE_RATE_PER_CLIENT": "100000",
-            "MADOGUCHI_WORKER_LIMIT": str(args.limit)})
+            "MADOGUCHI_WORKER_LIMIT": str(args.limit), **env})
         self.intake = f"http://127.0.0.1:{self.env['MADOGUCHI_INTAKE_PORT']}"
         self.stub = f"http://127.0.0.1:{self.env['MADOGUCHI_MAIL_STUB_PORT']}"
         self.argv = [*MADOGUCHI, "up", "--fixture", str(PROJECT / "tests" / "fixtures" / "contract_example.json"),
@@ -94,18 +94,22 @@ class Sampler(threading.Thread):
 
 
 def requester(client: httpx.Client, stub: str, ref: str, token: str, deadline: float) -> float | None:
-    """Enter the code from the inbox when the request waits for it; the time it went final."""
+    """Enter the code from the inbox when the request waits for it; the time it went final.
+    A requester whose page does not answer (the intake restarting) tries again."""
     auth = {"Authorization": f"Bearer {token}"}
     entered = False
     while time.monotonic() < deadline:
-        state = client.get(f"/api/requests/{ref}", headers=auth).json()
-        if state["status"] in FINAL:
-            return time.monotonic()
-        if not entered and state.get("waiting_for") == "one_time_code":
-            code = code_for(stub, ref)
-            if code:
-                answer = client.post(f"/api/requests/{ref}/identity-code", json={"code": code}, headers=auth)
-                entered = answer.status_code < 300
+        try:
+            state = client.get(f"/api/requests/{ref}", headers=auth).json()
+            if state["status"] in FINAL:
+                return time.monotonic()
+            if not entered and state.get("waiting_for") == "one_time_code":
+                code = code_for(stub, ref)
+                if code:
+                    answer = client.post(f"/api/requests/{ref}/identity-code", json={"code": code}, headers=auth)
+                    entered = answer.status_code < 300
+        except (httpx.HTTPError, ValueError, KeyError):
+            pass
         time.sleep(0.5)
     return None
 
@@ -119,38 +123,62 @@ def code_for(stub: str, ref: str) -> str | None:
         return None
 
 
+def submit(client: httpx.Client, body: dict, tries: int = 20) -> httpx.Response | None:
+    """One submission, tried again while the intake does not answer (None: never accepted)."""
+    for _ in range(tries):
+        try:
+            return client.post("/api/requests", json=body)
+        except httpx.HTTPError:
+            time.sleep(1)
+    return None
+
+
+def load(up: Up, requests: int, timeout: float, fault=None) -> dict:
+    """N requests at once, their requesters, until all are final or the time is up; ``fault``
+    is called once the submissions are in (its figures join the result)."""
+    pids = tree(up.proc.pid)
+    cpu_before = cpu_seconds(pids)
+    sampler = Sampler(up.proc.pid)
+    sampler.start()
+    client = httpx.Client(base_url=up.intake, timeout=60)
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=min(requests, 32)) as pool:
+        answers = list(pool.map(lambda _: submit(client, BODY), range(requests)))
+    submitted = {a.json()["reference"]: (a.json()["status_token"], time.monotonic())
+                 for a in answers if a is not None and a.status_code == 201}
+    deadline = started + timeout
+    extra = {}
+    with ThreadPoolExecutor(max_workers=len(submitted) + 1) as pool:
+        if fault is not None:
+            extra_future = pool.submit(fault, up)
+        done = dict(zip(submitted, pool.map(
+            lambda ref: requester(client, up.stub, ref, submitted[ref][0], deadline), submitted)))
+        if fault is not None:
+            extra = extra_future.result()
+    ended = [t for t in done.values() if t is not None]
+    sampler.stop.set()
+    cpu = cpu_seconds(tree(up.proc.pid)) - cpu_before
+    waits = sorted(t - submitted[ref][1] for ref, t in done.items() if t is not None)
+    return {
+        "requests": requests, "lost": requests - len(submitted),
+        "final": len(ended), "stuck": len(submitted) - len(ended),
+        "per_min": len(ended) / ((max(ended) - started) / 60) if ended else 0.0,
+        "median_s": waits[len(waits) // 2] if waits else None,
+        "p95_s": waits[max(int(len(waits) * 0.95) - 1, 0)] if waits else None,
+        "cpu_per_request_s": cpu / max(len(ended), 1),
+        "peak_rss_mb": sampler.peak / 2**20, "references": sorted(submitted),
+        "last_final_at": max(ended) if ended else None, **extra,
+    }
+
+
 def run(args) -> dict:
     folder = Path(tempfile.mkdtemp(prefix="bench-e2e-"))
     try:
         with Up(folder, args) as up:
-            pids = tree(up.proc.pid)
-            cpu_before = cpu_seconds(pids)
-            sampler = Sampler(up.proc.pid)
-            sampler.start()
-            client = httpx.Client(base_url=up.intake, timeout=60)
-            started = time.monotonic()
-            with ThreadPoolExecutor(max_workers=min(args.requests, 32)) as pool:
-                answers = list(pool.map(lambda _: client.post("/api/requests", json=BODY), range(args.requests)))
-            submitted = {a.json()["reference"]: (a.json()["status_token"], time.monotonic())
-                         for a in answers if a.status_code == 201}
-            deadline = started + args.timeout
-            with ThreadPoolExecutor(max_workers=len(submitted) or 1) as pool:
-                done = dict(zip(submitted, pool.map(
-                    lambda ref: requester(client, up.stub, ref, submitted[ref][0], deadline), submitted)))
-            ended = [t for t in done.values() if t is not None]
-            sampler.stop.set()
-            cpu = cpu_seconds(tree(up.proc.pid)) - cpu_before
-            waits = sorted(t - submitted[ref][1] for ref, t in done.items() if t is not None)
-            return {
-                "mode": "production" if args.production else "default", "workers": args.workers,
-                "requests": args.requests, "lost": args.requests - len(submitted),
-                "final": len(ended), "stuck": len(submitted) - len(ended),
-                "per_min": len(ended) / ((max(ended) - started) / 60) if ended else 0.0,
-                "median_s": waits[len(waits) // 2] if waits else None,
-                "p95_s": waits[int(len(waits) * 0.95) - 1 if len(waits) > 1 else 0] if waits else None,
-                "cpu_per_request_s": cpu / max(len(ended), 1),
-                "peak_rss_mb": sampler.peak / 2**20, "cpu_note": f"{len(pids)} processes at start",
-            }
+            figures = load(up, args.requests, args.timeout)
+        figures.pop("references")
+        figures.pop("last_final_at")
+        return {"mode": "production" if args.production else "default", "workers": args.workers, **figures}
     finally:
         if not args.keep:
             shutil.rmtree(folder, ignore_errors=True)

@@ -42,6 +42,7 @@ from deployments.local import (
 
 STUB_API_KEY = "SG.local-stub"  # the stub takes any bearer key; real keys come from the environment
 RESTARTS, RESTART_WINDOW_SECONDS = 5, 300
+SERVER_SILENT_SECONDS = 30  # a server process that is alive but has not answered this long is restarted
 RECOVERY_INTERVAL_SECONDS = 5.0
 RECOVERY_OVERLAP = timedelta(minutes=2)  # runs that ended since the last look, with a margin
 WORKER_ENV = {
@@ -69,6 +70,7 @@ class Stack:
     intake_url: str | None = None
     starters: dict[str, Callable[[], Managed]] = field(default_factory=dict)  # name → start it again
     restarts: list[float] = field(default_factory=list)  # when children were started again
+    silent_since: float | None = None  # since when the server we started has not answered
 
     @property
     def ui_url(self) -> str:
@@ -79,8 +81,19 @@ class Stack:
                 if p is not None]
 
     def dead(self) -> Managed | None:
-        """A process that has exited although nobody stopped it."""
-        return next((p for p in self.processes() if not p.alive()), None)
+        """A process that has exited although nobody stopped it, or the server we started
+        when it has not answered for SERVER_SILENT_SECONDS (its serving process gone)."""
+        exited = next((p for p in self.processes() if not p.alive()), None)
+        if exited is not None or self.server is None:
+            return exited
+        if reachable(f"{self.api_url}/health", timeout=2):
+            self.silent_since = None
+        elif self.silent_since is None:
+            self.silent_since = time.monotonic()
+        elif time.monotonic() - self.silent_since > SERVER_SILENT_SECONDS:
+            self.silent_since = None
+            return self.server
+        return None
 
     def restart(self, dead: Managed) -> Managed:
         """Start a child that exited again, in its place; RuntimeError when children keep
@@ -358,7 +371,8 @@ def run_up(settings, *, say=print, api_url: str | None = None, infra=()) -> int:
                 looked, next_look = now, time.monotonic() + RECOVERY_INTERVAL_SECONDS
             dead = stack.dead()
             if dead is not None:
-                say(f"{dead.name} exited ({dead.popen.returncode}); starting it again. Its log:\n{dead.log_tail()}")
+                what = f"exited ({dead.popen.returncode})" if not dead.alive() else "stopped answering"
+                say(f"{dead.name} {what}; starting it again. Its log:\n{dead.log_tail()}")
                 try:
                     stack.restart(dead)
                 except Exception as exc:  # noqa: BLE001 - cannot be cured by restarting: stop
