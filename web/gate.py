@@ -240,7 +240,9 @@ class Gate:
         if not may_call(caller.role, "POST" if stream.endswith("/in") else "GET", stream.removesuffix("/in")).allowed:
             await client.close(code=1008, reason="Forbidden")
             return
-        url = re.sub(r"^http", "ws", self.upstream) + client.url.path + (f"?{client.url.query}" if client.url.query else "")
+        url = re.sub(r"^http", "ws", self.upstream) + client.url.path
+        if client.url.query:
+            url += f"?{client.url.query}"
         async with websockets.connect(url, subprotocols=["prefect"] if prefect_protocol else None,
                                       additional_headers=self._upstream_headers()) as upstream:
             if first is not None:

@@ -268,7 +268,8 @@ def test_a_review_is_for_an_operator_and_deleting_a_run_for_an_admin(gate, desk)
         assert connection.getresponse().status == 404
         connection.close()
         assert state_of(gate, run_id) == "PAUSED"
-        assert sato.post(f"/api/flow_runs/{run_id}/resume", json={"run_input": {"decision": "grant"}}).status_code == 201
+        resumed = sato.post(f"/api/flow_runs/{run_id}/resume", json={"run_input": {"decision": "grant"}})
+        assert resumed.status_code == 201
     assert waiting.join()["actor"] == "sato"
     with as_("root", gate) as admin:
         assert admin.delete(f"/api/flow_runs/{run_id}").status_code == 204

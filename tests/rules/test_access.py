@@ -100,7 +100,8 @@ def test_destructive_calls_are_for_admins(method, path):
 
 
 @pytest.mark.parametrize("method,path", [
-    ("POST", "/flow_runs/6f1c/set_state"), ("POST", "/flow_runs/6f1c/set_state/"), ("POST", "/flow_runs/bulk_set_state"),
+    ("POST", "/flow_runs/6f1c/set_state"), ("POST", "/flow_runs/6f1c/set_state/"),
+    ("POST", "/flow_runs/bulk_set_state"),
     ("POST", "/task_runs/6f1c/set_state"), ("PATCH", "/flow_runs/6f1c"), ("POST", "/flow_runs/6f1c/input"),
     ("POST", "/deployments/"), ("PATCH", "/deployments/6f1c"), ("POST", "/deployments/6f1c/pause_deployment"),
     ("PATCH", "/work_pools/madoguchi"), ("POST", "/automations/"), ("PUT", "/automations/6f1c"),
