@@ -114,7 +114,7 @@ def twice(up: Up, references: list[str]) -> dict:
     """Side effects done twice: mails received twice by the stub (a one-time code may be sent
     again by design, so only acknowledgements and decisions count), system actions applied
     twice for one request (the systems' idempotency ledgers)."""
-    from sqlalchemy import create_engine, text
+    from sqlalchemy import create_engine, inspect, text
 
     from mail.inbox import kind_of, messages
 
@@ -126,6 +126,8 @@ def twice(up: Up, references: list[str]) -> dict:
     for url in database_urls(up)[1]:
         engine = create_engine(url)
         with engine.connect() as conn:
+            if not inspect(conn).has_table("applied_actions"):  # a system that never acts (contractor API)
+                continue
             keys = [row[0] for row in conn.execute(text("SELECT idempotency_key FROM applied_actions"))]
         engine.dispose()
         per = collections.Counter(next((r for r in references if r in key), key) for key in keys)
