@@ -50,3 +50,27 @@ def mail_stub():
 
     with SendGridStub() as stub:
         yield stub
+
+
+_EXIT_STATUS = pytest.StashKey[int]()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    session.config.stash[_EXIT_STATUS] = int(exitstatus)
+
+
+def pytest_unconfigure(config):
+    """Prefect drains its log and event services at interpreter exit, retrying without end
+    when their server is gone. Drain them now, for a bounded time; if anything is still queued
+    (for a server some test stopped), say so and exit with pytest's own status instead of
+    hanging."""
+    import sys
+
+    from tests.prefect_api import drain_services
+
+    left = drain_services(timeout=20)
+    if left:
+        sys.stderr.write(f"Prefect services still held items for a stopped server: {left}\n")
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(config.stash.get(_EXIT_STATUS, 1))

@@ -7,6 +7,7 @@ from deployments import local
 from deployments.stack import server_environment
 from models.settings import Settings
 from tests.postgres import create_database
+from tests.prefect_api import prefect_at
 
 
 def test_without_a_database_url_the_server_keeps_sqlite_in_its_home(tmp_path):
@@ -23,13 +24,12 @@ def test_the_prefect_server_runs_on_postgresql_and_records_flow_runs(pg_server, 
     try:
         local.wait_until_ready(server.url, timeout=120, proc=server)
         from prefect import flow
-        from prefect.settings import PREFECT_API_URL, temporary_settings
 
         @flow(name="on-postgres")
         def on_postgres() -> int:
             return 7
 
-        with temporary_settings({PREFECT_API_URL: server.url}):
+        with prefect_at(server.url):
             assert on_postgres() == 7
     finally:
         local.stop_process(server)

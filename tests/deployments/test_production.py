@@ -11,6 +11,7 @@ import pytest
 
 from models.settings import Settings
 from tests.deployments.up import Up
+from tests.prefect_api import prefect_at
 
 pytestmark = pytest.mark.deployment
 
@@ -29,7 +30,6 @@ def worker_pid(up: Up, n: int) -> int | None:
 def test_production_mode_with_two_workers_survives_a_killed_worker(tmp_path):
     import redis
     from prefect.client.orchestration import get_client
-    from prefect.settings import PREFECT_API_URL, temporary_settings
 
     pg_port, redis_port = (str(p) for p in (_free(), _free()))
     with Up(tmp_path, "production-test", "--production", "--workers", "2", MADOGUCHI_AUTOPILOT="1",
@@ -47,7 +47,7 @@ def test_production_mode_with_two_workers_survives_a_killed_worker(tmp_path):
 
         reference, _, run_id = up.submit_and_verify()
         up.until(lambda: up.request(reference).status == "completed", "completion", 90)
-        with temporary_settings({PREFECT_API_URL: up.api_url}):
+        with prefect_at(up.api_url):
             with get_client(sync_client=True) as client:
                 workers = {w.name for w in client.read_workers_for_work_pool("madoguchi")}
                 assert client.read_flow_run(UUID(run_id)).state.is_final()

@@ -24,6 +24,7 @@ from services import identity
 from services import recovery as service
 from services.common import load_request
 from tests.flows.conftest import submit
+from tests.prefect_api import prefect_at
 
 pytestmark = pytest.mark.deployment
 UI = "http://127.0.0.1:4200"
@@ -32,11 +33,10 @@ UI = "http://127.0.0.1:4200"
 @pytest.fixture
 def desk(app_env, prefect_server, worker, monkeypatch):
     """A desk whose restarts come at once (0.2 s, then 0.8 s…)."""
-    from prefect.settings import PREFECT_API_URL, temporary_settings
 
     monkeypatch.setenv("MADOGUCHI_RUN_RESTART_PAUSE_SECONDS", "0.2")
     get_settings.cache_clear()
-    with temporary_settings({PREFECT_API_URL: prefect_server.url}):
+    with prefect_at(prefect_server.url):
         yield get_settings()
 
 

@@ -19,6 +19,7 @@ from models.rules.vocabulary import Status
 from services import identity
 from services.common import load_request
 from tests.flows.conftest import submit
+from tests.prefect_api import prefect_at
 
 DEPLOYMENT = "request-lifecycle/request-lifecycle"
 FINAL = {Status.COMPLETED, Status.REFUSED, Status.WITHDRAWN, Status.CLOSED}
@@ -48,7 +49,6 @@ def test_a_wait_for_the_requester_frees_the_worker(prefect_server, app_env, work
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.objects import StateType
     from prefect.deployments import run_deployment
-    from prefect.settings import PREFECT_API_URL, temporary_settings
 
     from flows.waits import wake
 
@@ -82,7 +82,7 @@ def test_a_wait_for_the_requester_frees_the_worker(prefect_server, app_env, work
         raise AssertionError(f"no {what} after {timeout} s (state {current and current.name})\n"
                              f"{worker.log_tail()}")
 
-    with temporary_settings({PREFECT_API_URL: prefect_server.url}):
+    with prefect_at(prefect_server.url):
         triggered = time.time()
         runs = [run_deployment(name=DEPLOYMENT, parameters={"reference": ref}, timeout=0)
                 for ref in references]

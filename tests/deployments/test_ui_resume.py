@@ -24,6 +24,7 @@ from models.db import unit_of_work
 from services.review import undecided
 from tests.deployments.up import PROJECT, Up
 from tests.web.test_browser import ARGS, chromium, shot  # noqa: F401  (the fixture: skip without Chromium, fail in CI)
+from tests.prefect_api import prefect_at
 
 pytestmark = [pytest.mark.deployment, pytest.mark.browser]
 
@@ -33,7 +34,6 @@ OPERATOR = "ui-operator-sato"
 
 def test_operator_answers_the_review_form_in_the_prefect_ui(tmp_path, chromium):  # noqa: F811
     from playwright.sync_api import expect, sync_playwright
-    from prefect.settings import PREFECT_API_URL, temporary_settings
 
     shutil.rmtree(ARTIFACTS, ignore_errors=True)
     started = time.monotonic()
@@ -43,7 +43,7 @@ def test_operator_answers_the_review_form_in_the_prefect_ui(tmp_path, chromium):
         def request():
             return up.request(reference)
 
-        with temporary_settings({PREFECT_API_URL: up.api_url}):
+        with prefect_at(up.api_url):
             up.suspended_with(run_id, "suspended-operator-review")
             assert request().status == "review"
 

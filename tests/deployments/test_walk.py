@@ -18,13 +18,13 @@ import pytest
 from deployments import stack
 from mail import inbox
 from tests.deployments.up import Up
+from tests.prefect_api import prefect_at
 
 pytestmark = pytest.mark.deployment
 
 
 def test_walk_a_request_through_by_hand(tmp_path):
     from prefect.client.orchestration import get_client
-    from prefect.settings import PREFECT_API_URL, temporary_settings
 
     started = time.monotonic()
     with Up(tmp_path, "walk-test") as up:
@@ -37,7 +37,7 @@ def test_walk_a_request_through_by_hand(tmp_path):
         reference, bearer, run_id = up.submit_and_verify()
         to_code = time.monotonic() - submitted
 
-        with temporary_settings({PREFECT_API_URL: up.api_url}):
+        with prefect_at(up.api_url):
             assert up.suspended_with(run_id, "suspended-operator-review")
             assert "answered" in up.cli("operator", "review", reference)
             assert {"paid", "method", "operator"} <= set(up.suspended_with(run_id, "suspended-operator-payment"))

@@ -30,6 +30,7 @@ from models.schema import upgrade
 from models.settings import Settings
 from services import accounts
 from web.gate import create_gate
+from tests.prefect_api import drain_services
 
 UPSTREAM_AUTH = "gate:upstream-secret-for-tests"
 PASSWORD = {"sato": "operator password 1", "suzuki": "officer password 1", "tanaka": "officer password 2",
@@ -78,11 +79,7 @@ def gate(upstream, desk):
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
-        from prefect.events.worker import EventsWorker
-        from prefect.logging.handlers import APILogWorker
-
-        APILogWorker.drain_all(timeout=10)  # the flows' logs and events go while the gate is there
-        EventsWorker.drain_all(timeout=10)
+        drain_services()  # the flows' logs and events go while the gate is there
         server.should_exit = True
         thread.join(10)
 
