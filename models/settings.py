@@ -200,6 +200,13 @@ class Settings(BaseSettings):
     intake_rate_per_email: int = Field(
         default=20, description="Submissions and inquiries for one email address an hour."
     )
+    max_documents_per_request: int = Field(
+        default=10, ge=1, description="Documents an agent may upload for one request (10 MB each)."
+    )
+    document_retention_days: int = Field(
+        default=30, ge=0,
+        description="Days after a request closes before the SLA monitor deletes its uploaded files.",
+    )
     dispatch_interval_seconds: float = Field(
         default=2.0, description="How often `up` gives requests pending dispatch their flow run."
     )
