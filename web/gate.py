@@ -290,3 +290,11 @@ def _basic(credential: str) -> str:
 def create_gate(upstream: str, *, settings: Settings | None = None, upstream_auth: str | None = None) -> Starlette:
     """The gate as an ASGI app, e.g. ``uvicorn.run(create_gate("http://127.0.0.1:4201"), port=4200)``."""
     return Gate(upstream, settings=settings, upstream_auth=upstream_auth).app()
+
+
+def gate_from_settings() -> Starlette:
+    """The gate `madoguchi up` runs (``uvicorn --factory web.gate:gate_from_settings``): in front
+    of the Prefect server on the internal port, holding the service credential it requires."""
+    settings = get_settings()
+    return create_gate(settings.prefect_api_url.removesuffix("/api"), settings=settings,
+                       upstream_auth=settings.service_auth())
