@@ -206,18 +206,20 @@ class IdentityCheck(SQLModel, table=True):
 
 
 class Document(SQLModel, table=True):
-    """An uploaded identity or authority document; the file lives outside the web root."""
+    """An uploaded identity or authority document; the file lives outside the web root. Once
+    purged (after the request closed), the file is gone and only what the audit needs stays."""
 
     __tablename__ = "document"
 
     id: int | None = Field(default=None, primary_key=True)
     request_id: int = Field(foreign_key="request.id", index=True)
     kind: str
-    stored_path: str
+    stored_path: str | None  # None once purged
     content_type: str
     size_bytes: int
     sha256: str
     uploaded_at: datetime = timestamp()
+    purged_at: datetime | None = timestamp(nullable=True)
 
 
 class ClockPause(SQLModel, table=True):
