@@ -1,24 +1,43 @@
-"""Operator accounts: added, listed, disabled, given a new password, checked at the gate; and
-who made the decision a sign-off covers (the four eyes of models/rules/access.py).
+"""Operator accounts: added, listed, disabled, given a new password, checked at the gate and
+at the command line's login; who made the decision a sign-off covers, and so whether an
+account may answer a run's wait (the four eyes of models/rules/access.py).
 
 Every change is audited in the same transaction, under the subject ``account:<name>``; the
 trail never holds a password or its hash."""
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlmodel import Session, select
 
+from models.db import unit_of_work
 from models.operators import OperatorAccount
 from models.requests import DecisionItem, Request
-from models.rules.access import AccountRole, SignOff, name_problems, password_problems
+from models.rules.access import (
+    PEOPLE_WHO_DECIDE,
+    AccountRole,
+    SignOff,
+    Verdict,
+    may_resume,
+    name_problems,
+    password_problems,
+    wait_for,
+)
 from models.settings import Settings
 from services import identity
 from services.common import audit
 
 _HASHER = PasswordHasher()
 _NO_SUCH_ACCOUNT = _HASHER.hash("no such account: the same work as a real check")
+
+
+@dataclass(frozen=True)
+class Caller:
+    """A logged-in account, as the gate and the command line know it."""
+    name: str
+    role: AccountRole
 
 
 class AccountInvalid(ValueError):
@@ -84,6 +103,25 @@ def authenticate(session: Session, name: str, password: str) -> OperatorAccount 
     except (VerificationError, InvalidHashError):
         return None
     return account if account is not None and account.enabled else None
+
+
+def login(session: Session, name: str, password: str) -> Caller | None:
+    """The enabled account with this name and password as a :class:`Caller`, else None."""
+    account = authenticate(session, name, password)
+    return Caller(account.name, AccountRole(account.role)) if account else None
+
+
+def resume_verdict(settings: Settings, caller: Caller, pause_key: str, flow_run_id: str) -> Verdict:
+    """May ``caller`` answer the run ``flow_run_id`` waiting on ``pause_key``? The one decision
+    the gate and the command line both take before a resume: the role the wait needs, and for
+    a sign-off, four eyes (the app database is asked only then)."""
+    wait, found = wait_for(pause_key), frozenset()
+    if wait is not None and wait.four_eyes and caller.role in PEOPLE_WHO_DECIDE:
+        with unit_of_work(settings) as session:
+            found = deciders(session, flow_run_id, wait.four_eyes)
+        if found is None:
+            return Verdict(False, "four eyes: this run's request is not known")
+    return may_resume(caller.role, caller.name, pause_key, deciders=found)
 
 
 def deciders(session: Session, flow_run_id: str, sign_off: SignOff) -> frozenset[str] | None:

@@ -29,7 +29,6 @@ import re
 import secrets
 import time
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 
 import httpx
 import websockets
@@ -42,9 +41,10 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from models.db import unit_of_work
-from models.rules.access import PEOPLE_WHO_DECIDE, AccountRole, SignOff, may_call, may_resume, wait_for
+from models.rules.access import AccountRole, may_call
 from models.settings import Settings, get_settings
 from services import accounts
+from services.accounts import Caller
 
 REMEMBER_SECONDS = 30.0
 CHALLENGE = {"WWW-Authenticate": 'Basic realm="madoguchi", charset="UTF-8"'}
@@ -53,12 +53,6 @@ RESUME = re.compile(r"/flow_runs/(?P<id>[^/]+)/resume")  # any spelling of the i
 _HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
                          "trailer", "trailers", "transfer-encoding", "upgrade", "host", "authorization"})
 _METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
-
-
-@dataclass(frozen=True)
-class Caller:
-    name: str
-    role: AccountRole
 
 
 class Gate:
@@ -115,8 +109,7 @@ class Gate:
         if scheme.lower() != "basic" or not colon:
             return None
         with unit_of_work(self.settings) as session:
-            account = accounts.authenticate(session, name, password)
-            return Caller(account.name, AccountRole(account.role)) if account else None
+            return accounts.login(session, name, password)
 
     # --- HTTP ---------------------------------------------------------------------------------
 
@@ -186,21 +179,12 @@ class Gate:
             return JSONResponse({"state": None, "status": "ABORT", "details": {
                 "type": "abort_details", "reason": "Cannot resume a flow run that is not paused."}})
         pause_key = (state.get("state_details") or {}).get("pause_key") or ""
-        wait, deciders = wait_for(pause_key), frozenset()
-        if wait is not None and wait.four_eyes and caller.role in PEOPLE_WHO_DECIDE:
-            deciders = await run_in_threadpool(self._deciders, run["id"], wait.four_eyes)
-            if deciders is None:
-                return JSONResponse({"detail": "four eyes: this run's request is not known"}, status_code=403)
-        verdict = may_resume(caller.role, caller.name, pause_key, deciders=deciders)
+        verdict = await run_in_threadpool(accounts.resume_verdict, self.settings, caller, pause_key, run["id"])
         if not verdict.allowed:
             return JSONResponse({"detail": verdict.reason}, status_code=403)
         if caller.role is not AccountRole.SERVICE:
             body["run_input"] = {**(body.get("run_input") or {}), "actor": caller.name}
         return await self.forward(request, json.dumps(body).encode(), f"/api/flow_runs/{run['id']}/resume")
-
-    def _deciders(self, flow_run_id: str, sign_off: SignOff) -> frozenset[str] | None:
-        with unit_of_work(self.settings) as session:
-            return accounts.deciders(session, flow_run_id, sign_off)
 
     def _upstream_headers(self) -> dict[str, str]:
         return {"authorization": _basic(self.upstream_auth)} if self.upstream_auth else {}
