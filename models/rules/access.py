@@ -118,6 +118,15 @@ def may_resume(role: AccountRole, name: str, pause_key: str, *,
     return Verdict(True)
 
 
+def may_view_documents(role: AccountRole) -> Verdict:
+    """May this account open an agent's uploaded documents (the gate's viewer)? Those who judge
+    them: an operator verifies, the officer signs off a refusal. An admin runs Prefect and the
+    service wakes runs: neither reads identity documents."""
+    if role in PEOPLE_WHO_DECIDE:
+        return Verdict(True)
+    return Verdict(False, f"documents are for an operator or the officer, not {role}")
+
+
 # --- API calls ---------------------------------------------------------------------------------
 # Reads (GET, and the POSTs that only query) are open to every account. People may write only
 # what their work needs; the service writes what workers, flows and `up` write, deletes only

@@ -7,6 +7,7 @@ from models.rules.access import (
     SignOff,
     may_call,
     may_resume,
+    may_view_documents,
     name_problems,
     password_problems,
     person_of,
@@ -155,3 +156,8 @@ def test_sign_offs_say_what_they_cover():
     assert wait_for("officer-approval-0").four_eyes is SignOff.REVIEW
     assert wait_for("officer-identity-approval-1").four_eyes is SignOff.IDENTITY
     assert wait_for("operator-review-0-0-0").four_eyes is None
+
+
+def test_only_those_who_judge_documents_view_them():
+    assert may_view_documents(R.OPERATOR).allowed and may_view_documents(R.OFFICER).allowed
+    assert not may_view_documents(R.ADMIN).allowed and not may_view_documents(R.SERVICE).allowed
