@@ -24,14 +24,17 @@ app = typer.Typer(no_args_is_help=True, help="Submit a request, enter its one-ti
 
 @contextmanager
 def local_prefect():
-    """Talk to the Prefect server `madoguchi up` runs when PREFECT_API_URL is not set (else
-    Prefect would start a temporary server of its own, which knows no run)."""
-    from prefect.settings import PREFECT_API_URL, temporary_settings
+    """Talk to the Prefect server `madoguchi up` runs, with the service credential, when
+    PREFECT_API_URL is not set (else Prefect would start a temporary server of its own, which
+    knows no run)."""
+    from prefect.settings import PREFECT_API_AUTH_STRING, PREFECT_API_URL, temporary_settings
 
     if PREFECT_API_URL.value():
         yield
         return
-    with temporary_settings({PREFECT_API_URL: get_settings().prefect_api_url}):
+    settings = get_settings()
+    with temporary_settings({PREFECT_API_URL: settings.prefect_api_url,
+                             PREFECT_API_AUTH_STRING: settings.service_auth()}):
         yield
 
 

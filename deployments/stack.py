@@ -1,7 +1,9 @@
 """`madoguchi up`: the whole system on one machine, in the foreground.
 
-A Prefect server (unless one answers already), the work pool, the deployments, madoguchi's
-automations and its workers (`deployments.local`, `deployments.worker`); the SendGrid stub
+A Prefect server (unless one answers already) on a loopback port, taking nothing without the
+service credential, and in front of it the gate (web/gate.py), where people log in to the UI
+and API with their own account; the work pool, the deployments, madoguchi's automations and its
+workers (`deployments.local`, `deployments.worker`), which use the service credential; the SendGrid stub
 (unless a real SendGrid key is configured) and the intake service; then, in this process,
 the dispatcher loop, which gives every submitted request its flow run and restarts the case
 runs that died (`deployments.recovery`), and a mail thread that delivers pending notices
@@ -58,7 +60,7 @@ class Stack:
     """What `madoguchi up` runs: a Prefect server (None when one was already reachable), the
     work pool, the deployments, a worker, and the services (mail stub, intake)."""
 
-    api_url: str
+    api_url: str  # the Prefect server, for madoguchi's own parts (service credential)
     data_dir: Path
     settings: object  # the app's settings as the children see them (stub, intake URL)
     server: Managed | None = None
@@ -68,13 +70,24 @@ class Stack:
     timings: dict[str, float] = field(default_factory=dict)
     stub_url: str | None = None
     intake_url: str | None = None
+    gate_url: str | None = None  # where people reach the UI and API; None: Prefect's own address
+    api_auth: str | None = None  # the service credential our server requires
     starters: dict[str, Callable[[], Managed]] = field(default_factory=dict)  # name → start it again
     restarts: list[float] = field(default_factory=list)  # when children were started again
     silent_since: float | None = None  # since when the server we started has not answered
 
     @property
     def ui_url(self) -> str:
-        return self.api_url.rstrip("/").removesuffix("/api")
+        return self.gate_url or self.api_url.rstrip("/").removesuffix("/api")
+
+    def client(self):
+        """Prefect's client settings for this process: our server, with the service credential."""
+        from prefect.settings import PREFECT_API_AUTH_STRING, PREFECT_API_URL, temporary_settings
+
+        updates = {PREFECT_API_URL: self.api_url}
+        if self.api_auth:
+            updates[PREFECT_API_AUTH_STRING] = self.api_auth
+        return temporary_settings(updates)
 
     def processes(self) -> list[Managed]:
         return [p for p in (*reversed(self.services), *self.workers, self.server, *reversed(self.infra))
@@ -175,6 +188,16 @@ def start_stub(settings, logs: Path) -> tuple[Managed, str, str]:
     return proc, url, httpx.get(f"{url}/_public_key", timeout=5).json()["public_key"]
 
 
+def start_gate(settings, env: dict[str, str], logs: Path) -> Managed:
+    """The gate on the people's port, in front of the server on the internal one."""
+    argv = [sys.executable, "-m", "uvicorn", "--factory", "web.gate:gate_from_settings",
+            "--host", settings.prefect_host, "--port", str(settings.prefect_port),
+            "--log-level", "warning", "--no-access-log"]
+    proc = _spawn("gate", argv, env={**os.environ, **QUIET, **env}, cwd=PROJECT_DIR, log_path=logs / "gate.log")
+    wait_for(f"{settings.prefect_ui_url}/api/health", proc)
+    return proc
+
+
 def start_intake(settings, api_url: str, env: dict[str, str], logs: Path) -> tuple[Managed, str]:
     url = f"http://127.0.0.1:{settings.intake_port}"
     proc = _spawn("intake", [sys.executable, "-m", "web", "--port", str(settings.intake_port)],
@@ -184,9 +207,12 @@ def start_intake(settings, api_url: str, env: dict[str, str], logs: Path) -> tup
 
 
 def server_environment(settings) -> dict[str, str]:
-    """The Prefect server's own database, when one is configured (else SQLite in its home)."""
-    url = settings.prefect_database_url
-    return {"PREFECT_SERVER_DATABASE_CONNECTION_URL": url.get_secret_value()} if url else {}
+    """The service credential the server requires; its own database, when one is configured
+    (else SQLite in its home)."""
+    env = {"PREFECT_SERVER_API_AUTH_STRING": settings.service_auth()}
+    if url := settings.prefect_database_url:
+        env["PREFECT_SERVER_DATABASE_CONNECTION_URL"] = url.get_secret_value()
+    return env
 
 
 def start_stack(settings, *, api_url: str | None = None, say=print, infra=()) -> Stack:
@@ -214,6 +240,9 @@ def start_stack(settings, *, api_url: str | None = None, say=print, infra=()) ->
         stack.stub_url = stub_url
         stack.settings = app_settings(settings, stub_url=stub_url, webhook_key=key)
         env = app_environment(stack.settings)
+        if not explicit:  # our server: every part of ours sends the service credential
+            stack.api_auth = settings.service_auth()
+            env.update(PREFECT_API_AUTH_STRING=stack.api_auth, PREFECT_UI_URL=settings.prefect_ui_url)
         if reachable(f"{stack.api_url}/health"):
             say(f"using the Prefect server already running at {stack.api_url}")
         elif explicit:
@@ -221,21 +250,28 @@ def start_stack(settings, *, api_url: str | None = None, say=print, infra=()) ->
                                "PREFECT_API_URL and `up` starts a server of its own")
         else:
             where = "PostgreSQL" if settings.prefect_database_url else f"SQLite in {home}"
-            say(f"starting the Prefect server on port {settings.prefect_port} ({where})…")
+            say(f"starting the Prefect server on port {settings.prefect_internal_port} ({where})…")
 
             def server() -> Managed:
-                proc = start_server(home, port=settings.prefect_port, host=settings.prefect_host, ui=True,
+                proc = start_server(home, port=settings.prefect_internal_port, ui=True,
                                     log_path=logs / "prefect-server.log", extra_env=server_environment(settings))
                 wait_until_ready(stack.api_url, timeout=120, proc=proc)
                 return proc
 
             stack.server = server()
             stack.starters[stack.server.name] = server
+        if not explicit:
+            say(f"starting the login gate on port {settings.prefect_port}…")
+            gate = start_gate(stack.settings, env, logs)
+            stack.services.append(gate)
+            stack.starters[gate.name] = lambda: start_gate(stack.settings, env, logs)
+            stack.gate_url = settings.prefect_ui_url
         stack.timings["server"] = time.monotonic() - started
-        ensure_work_pool(stack.api_url)
-        say(f"registering the deployments of {PREFECT_FILE.name}…")
-        deploy_all(stack.api_url, prefect_home=home, extra_env=env)
-        ensure_automations(stack.api_url)
+        with stack.client():
+            ensure_work_pool(stack.api_url)
+            say(f"registering the deployments of {PREFECT_FILE.name}…")
+            deploy_all(stack.api_url, prefect_home=home, extra_env=env)
+            ensure_automations(stack.api_url)
         stack.timings["deployments"] = time.monotonic() - started
         for n in range(1, settings.workers + 1):
             stack.workers.append(_worker(stack, n, home, {**env, **WORKER_ENV}, logs))
@@ -269,7 +305,7 @@ def _banner(stack: Stack, say) -> None:
     say(f"  request form    {stack.intake_url}/        (English: {stack.intake_url}/?lang=en)")
     say(f"  status page     {stack.intake_url}/status")
     say(f"  API             {stack.intake_url}/docs")
-    say(f"  Prefect UI      {stack.ui_url}")
+    say(f"  Prefect UI      {stack.ui_url}   (log in with your operator account)")
     say(f"  waiting runs    {stack.ui_url}/runs?state=Paused&state=Suspended")
     say(f"  work queue      {stack.ui_url}/artifacts/key/work-queue   (SLA monitor, every 15 min)")
     if stack.stub_url:
@@ -277,7 +313,18 @@ def _banner(stack: Stack, say) -> None:
     else:
         say(f"  mail            SendGrid at {settings.sendgrid_host}")
     say(f"  data, logs      {stack.data_dir}, {stack.data_dir / 'logs'}")
+    if stack.gate_url and not _has_accounts(settings):
+        say("No operator account yet: `madoguchi operator add NAME --role officer|operator|admin` "
+            "makes one (README, \"Operators and logging in\").")
     say("Try `madoguchi demo` in another terminal. Ctrl-C stops everything.")
+
+
+def _has_accounts(settings) -> bool:
+    from models.db import unit_of_work
+    from services import accounts
+
+    with unit_of_work(settings) as session:
+        return bool(accounts.accounts(session))
 
 
 def _round(stack: Stack, say, outage: bool) -> bool:
@@ -297,16 +344,13 @@ def _round(stack: Stack, say, outage: bool) -> bool:
 
 def _recover(stack: Stack, say, since) -> None:
     """Restart the case runs that died since ``since`` (None: every open case, at start)."""
-    from prefect.settings import PREFECT_API_URL, temporary_settings
-
     from deployments import recovery
 
     try:
-        with temporary_settings({PREFECT_API_URL: stack.api_url}):
-            if since is None:
-                done = recovery.recover_all(stack.settings, ui_url=stack.ui_url)
-            else:
-                done = recovery.recover_recent(stack.settings, since=since, ui_url=stack.ui_url)
+        if since is None:
+            done = recovery.recover_all(stack.settings, ui_url=stack.ui_url)
+        else:
+            done = recovery.recover_recent(stack.settings, since=since, ui_url=stack.ui_url)
     except Exception as exc:  # noqa: BLE001 - Prefect away: the next round looks again
         say(f"recovery paused: {type(exc).__name__}")
         return
@@ -334,19 +378,43 @@ def _run_monitor_once(stack: Stack, say) -> None:
     """The SLA monitor once at start, so the work queue `up` prints a link to is there at once
     (its schedule runs it every 15 minutes after that)."""
     from prefect.deployments import run_deployment
-    from prefect.settings import PREFECT_API_URL, temporary_settings
 
     try:
-        with temporary_settings({PREFECT_API_URL: stack.api_url}):
-            run_deployment(name="sla-monitor/sla-monitor", timeout=0, as_subflow=False)
+        run_deployment(name="sla-monitor/sla-monitor", timeout=0, as_subflow=False)
     except Exception as exc:  # noqa: BLE001 - the schedule runs it in a quarter of an hour anyway
         say(f"the first SLA monitor run could not be started: {type(exc).__name__}")
+
+
+def _supervise(stack: Stack, say) -> int:
+    """Dispatch, recover and restart dead children until interrupted; 1 when a restart does
+    not cure it."""
+    from models.db import utcnow
+
+    _run_monitor_once(stack, say)
+    looked, next_look = utcnow(), 0.0
+    _recover(stack, say, None)
+    outage = False
+    while True:
+        outage = _round(stack, say, outage)
+        if time.monotonic() >= next_look:
+            now = utcnow()
+            _recover(stack, say, looked - RECOVERY_OVERLAP)
+            looked, next_look = now, time.monotonic() + RECOVERY_INTERVAL_SECONDS
+        dead = stack.dead()
+        if dead is not None:
+            what = f"exited ({dead.popen.returncode})" if not dead.alive() else "stopped answering"
+            say(f"{dead.name} {what}; starting it again. Its log:\n{dead.log_tail()}")
+            try:
+                stack.restart(dead)
+            except Exception as exc:  # noqa: BLE001 - cannot be cured by restarting: stop
+                say(f"stopping: {exc}")
+                return 1
+        time.sleep(stack.settings.dispatch_interval_seconds)
 
 
 def run_up(settings, *, say=print, api_url: str | None = None, infra=()) -> int:
     """Start the stack, dispatch every few seconds until SIGINT/SIGTERM/SIGHUP, then stop
     everything. Returns the exit code."""
-    from models.db import utcnow
 
     def interrupt(signum, _frame):
         raise KeyboardInterrupt(signal.Signals(signum).name)
@@ -359,27 +427,8 @@ def run_up(settings, *, say=print, api_url: str | None = None, infra=()) -> int:
         stack = start_stack(settings, api_url=api_url, say=say, infra=infra)
         _banner(stack, say)
         threading.Thread(target=_deliver_mail, args=(stack, stop_mail, say), name="mail", daemon=True).start()
-        _run_monitor_once(stack, say)
-        looked, next_look = utcnow(), 0.0
-        _recover(stack, say, None)
-        outage = False
-        while True:
-            outage = _round(stack, say, outage)
-            if time.monotonic() >= next_look:
-                now = utcnow()
-                _recover(stack, say, looked - RECOVERY_OVERLAP)
-                looked, next_look = now, time.monotonic() + RECOVERY_INTERVAL_SECONDS
-            dead = stack.dead()
-            if dead is not None:
-                what = f"exited ({dead.popen.returncode})" if not dead.alive() else "stopped answering"
-                say(f"{dead.name} {what}; starting it again. Its log:\n{dead.log_tail()}")
-                try:
-                    stack.restart(dead)
-                except Exception as exc:  # noqa: BLE001 - cannot be cured by restarting: stop
-                    say(f"stopping: {exc}")
-                    code = 1
-                    break
-            time.sleep(settings.dispatch_interval_seconds)
+        with stack.client():
+            code = _supervise(stack, say)
     except KeyboardInterrupt:
         say("\nstopping…")
     finally:

@@ -148,7 +148,7 @@ def next_attempt_at(settings: Settings, attempts: int, now: datetime, retry_afte
 
 
 def work_queue_url(settings: Settings) -> str:
-    return f"{settings.prefect_api_url.removesuffix('/api')}/artifacts/key/work-queue"
+    return f"{settings.prefect_ui_url}/artifacts/key/work-queue"
 
 
 def _escalate(session: Session, settings: Settings, notice: Notice, now: datetime) -> bool:

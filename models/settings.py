@@ -16,6 +16,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SECRET_KEY = "dev-only-change-me"
 KEYRING_FILE = "secret.key"
+SERVICE_AUTH_FILE = "prefect-service.key"
+SERVICE_ACCOUNT = "madoguchi-service"
 
 
 class UnknownKey(LookupError):
@@ -182,7 +184,24 @@ class Settings(BaseSettings):
 
     # --- running on one machine (madoguchi up, deployments/local.py) -----------------------
     prefect_host: str = Field(default="127.0.0.1", description="Where `up` serves the Prefect API and UI.")
-    prefect_port: int = Field(default=4200, description="Port of the Prefect server `up` starts.")
+    prefect_port: int = Field(
+        default=4200, description="Port of the Prefect UI and API for people, behind madoguchi's login (web/gate.py)."
+    )
+    prefect_internal_port: int = Field(
+        default=4201,
+        description=(
+            "Port of the Prefect server itself, on loopback only: it takes nothing without the "
+            "service credential, which only madoguchi's own parts hold."
+        ),
+    )
+    prefect_service_auth: SecretStr | None = Field(
+        default=None,
+        description=(
+            "`name:password` the Prefect server `up` starts requires (PREFECT_SERVER_API_AUTH_STRING) "
+            "and madoguchi's workers, dispatcher, intake and CLI send. Unset: data_dir/"
+            f"{SERVICE_AUTH_FILE}, made on the first run (mode 0600)."
+        ),
+    )
     prefect_database_url: SecretStr | None = Field(
         default=None,
         description=(
@@ -232,8 +251,23 @@ class Settings(BaseSettings):
 
     @property
     def prefect_api_url(self) -> str:
-        """The API of the Prefect server `up` runs (used when PREFECT_API_URL is not set)."""
-        return f"http://{self.prefect_host}:{self.prefect_port}/api"
+        """The API of the Prefect server `up` runs, for madoguchi's own parts with the service
+        credential (used when PREFECT_API_URL is not set)."""
+        return f"http://127.0.0.1:{self.prefect_internal_port}/api"
+
+    @property
+    def prefect_ui_url(self) -> str:
+        """The Prefect UI (and API) as people reach it: through the gate, with their account."""
+        return f"http://{self.prefect_host}:{self.prefect_port}"
+
+    def service_auth(self) -> str:
+        """The service credential (``name:password``) for the Prefect server `up` runs."""
+        if self.prefect_service_auth is not None:
+            return self.prefect_service_auth.get_secret_value()
+        path = Path(self.data_dir) / SERVICE_AUTH_FILE
+        if not path.exists():
+            _write_private(path, [f"{SERVICE_ACCOUNT}:{new_key()}"], replace=False)
+        return read_keyring(path)[0]
 
     audit_checkpoint_file: Path | None = Field(
         default=None,

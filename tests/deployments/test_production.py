@@ -11,7 +11,6 @@ import pytest
 
 from models.settings import Settings
 from tests.deployments.up import Up
-from tests.prefect_api import prefect_at
 
 pytestmark = pytest.mark.deployment
 
@@ -47,7 +46,7 @@ def test_production_mode_with_two_workers_survives_a_killed_worker(tmp_path):
 
         reference, _, run_id = up.submit_and_verify()
         up.until(lambda: up.request(reference).status == "completed", "completion", 90)
-        with prefect_at(up.api_url):
+        with up.client():
             with get_client(sync_client=True) as client:
                 workers = {w.name for w in client.read_workers_for_work_pool("madoguchi")}
                 assert client.read_flow_run(UUID(run_id)).state.is_final()

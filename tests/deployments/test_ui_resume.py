@@ -24,7 +24,6 @@ from models.db import unit_of_work
 from services.review import undecided
 from tests.deployments.up import PROJECT, Up
 from tests.web.test_browser import ARGS, chromium, shot  # noqa: F401  (the fixture: skip without Chromium, fail in CI)
-from tests.prefect_api import prefect_at
 
 pytestmark = [pytest.mark.deployment, pytest.mark.browser]
 
@@ -43,7 +42,7 @@ def test_operator_answers_the_review_form_in_the_prefect_ui(tmp_path, chromium):
         def request():
             return up.request(reference)
 
-        with prefect_at(up.api_url):
+        with up.client():
             up.suspended_with(run_id, "suspended-operator-review")
             assert request().status == "review"
 

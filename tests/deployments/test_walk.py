@@ -18,7 +18,6 @@ import pytest
 from deployments import stack
 from mail import inbox
 from tests.deployments.up import Up
-from tests.prefect_api import prefect_at
 
 pytestmark = pytest.mark.deployment
 
@@ -37,7 +36,7 @@ def test_walk_a_request_through_by_hand(tmp_path):
         reference, bearer, run_id = up.submit_and_verify()
         to_code = time.monotonic() - submitted
 
-        with prefect_at(up.api_url):
+        with up.client():
             assert up.suspended_with(run_id, "suspended-operator-review")
             assert "answered" in up.cli("operator", "review", reference)
             assert {"paid", "method", "operator"} <= set(up.suspended_with(run_id, "suspended-operator-payment"))

@@ -18,6 +18,7 @@ from mail import inbox
 from models.db import unit_of_work
 from models.settings import Settings
 from services.common import load_request
+from tests.prefect_api import prefect_at
 
 PROJECT = Path(__file__).resolve().parents[2]
 EXAMPLE = PROJECT / "examples" / "request.json"
@@ -30,13 +31,14 @@ class Up:
         self.env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "MADOGUCHI_"))}
         self.env.update({"MADOGUCHI_DATA_DIR": str(tmp_path / "data"), "MADOGUCHI_SECRET_KEY": secret,
                          "MADOGUCHI_PREFECT_PORT": str(local.free_port()),
+                         "MADOGUCHI_PREFECT_INTERNAL_PORT": str(local.free_port()),
                          "MADOGUCHI_INTAKE_PORT": str(local.free_port()),
                          "MADOGUCHI_MAIL_STUB_PORT": str(local.free_port()),
                          "MADOGUCHI_DISPATCH_INTERVAL_SECONDS": "1", **env})
         self.args = args
         self.settings = Settings(data_dir=tmp_path / "data", secret_key=secret)
-        self.ui = f"http://127.0.0.1:{self.env['MADOGUCHI_PREFECT_PORT']}"
-        self.api_url = f"{self.ui}/api"
+        self.ui = f"http://127.0.0.1:{self.env['MADOGUCHI_PREFECT_PORT']}"  # the gate: people log in
+        self.api_url = f"http://127.0.0.1:{self.env['MADOGUCHI_PREFECT_INTERNAL_PORT']}/api"  # the server
         self.intake = f"http://127.0.0.1:{self.env['MADOGUCHI_INTAKE_PORT']}"
         self.stub = f"http://127.0.0.1:{self.env['MADOGUCHI_MAIL_STUB_PORT']}"
         self.log_path = tmp_path / "up.log"
@@ -77,6 +79,12 @@ class Up:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
+
+    def client(self):
+        """This process's Prefect client at up's server, with the service credential."""
+        from prefect.settings import PREFECT_API_AUTH_STRING
+
+        return prefect_at(self.api_url, {PREFECT_API_AUTH_STRING: self.settings.service_auth()})
 
     def below_now(self) -> list[int]:
         """up's processes now (those started again after a death included in left_behind)."""
@@ -128,7 +136,7 @@ class Up:
 
     def suspended_with(self, run_id: str, form_prefix: str) -> dict:
         """The run is Suspended and shows a form whose schema is stored (what Resume renders):
-        the form's properties. Needs PREFECT_API_URL pointing at ``api_url``."""
+        the form's properties. Inside :meth:`client`."""
         from prefect.client.orchestration import get_client
 
         def check():
