@@ -4,8 +4,9 @@
   runs woken; runs still waiting for a requester action already taken (a lost wake-up) are
   woken; requests at 70 % of their time are warned about and overdue ones escalated to
   the privacy officer; contractors due for reassessment or with a certificate expiring are
-  reported; the work queue artifact is refreshed; the notices go out; the audit chain's head is
-  signed into the checkpoint file, outside the app database.
+  reported; the work queue artifact is refreshed; the notices go out; agents' uploaded files
+  are deleted once their request closed long enough ago; the audit chain's head is signed into
+  the checkpoint file, outside the app database.
 - ``daily-digest`` every morning: the day's overview, as an artifact and one email, with a
   fresh audit checkpoint.
 
@@ -20,6 +21,7 @@ from tasks.monitor import (
     checkpoint_audit,
     close_overdue_waits,
     publish_digest,
+    purge_documents,
     wake_closed_runs,
     wake_stale_waits,
 )
@@ -34,9 +36,10 @@ def sla_monitor() -> dict:
     checked = check_deadlines()
     contractors = check_contractors()
     sent = send_notices()
+    purged = purge_documents()
     checkpoint = checkpoint_audit()
     return {"closed": len(closed), "woken": woken, "stale_woken": stale, **checked, "contractors": len(contractors),
-            "sent": sent["sent"], "checkpoint": checkpoint["seq"]}
+            "sent": sent["sent"], "purged": purged, "checkpoint": checkpoint["seq"]}
 
 
 @flow(name="daily-digest", log_prints=False)

@@ -2,18 +2,22 @@
 type, sealed with AES-GCM (the same sealing as disclosure packages) and stored under the data
 folder, never under anything the web server serves. The upload that completes what the request
 waits for (RULES.md §4: the agent's own identity document and their authority) starts the
-clock again and hands the request to the operator's identity review."""
+clock again and hands the request to the operator's identity review. An operator or the
+officer opens them through the gate's viewer (web/documents_view.py), each opening audited;
+the files are purged a set number of days after the request closes."""
 
 import hashlib
 import uuid
+from contextlib import suppress
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlmodel import Session
+from sqlalchemy import func, update
+from sqlmodel import Session, select
 
-from disclosure.crypto import seal
-from models.requests import Document
+from disclosure.crypto import seal, unseal
+from models.requests import Document, Request
 from models.rules.identity import DocumentKind
 from models.rules.vocabulary import Status, WaitingFor
 from models.settings import Settings
@@ -58,9 +62,13 @@ def check(kind: str, content_type: str, data: bytes) -> str:
 def receive(session: Session, settings: Settings, reference: str, *, kind: str, content_type: str,
             data: bytes, now: datetime) -> Received:
     actual = check(kind, content_type, data)
+    _lock(session, reference, now=now)
     request = load_request(session, reference)
     if request.status.is_final:
         raise DocumentRejected("file", "this request has ended")
+    held = session.exec(select(func.count(Document.id)).where(Document.request_id == request.id)).one()
+    if held >= settings.max_documents_per_request:
+        raise DocumentRejected("file", f"at most {settings.max_documents_per_request} files per request")
     folder = Path(settings.data_dir) / "documents" / reference
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{uuid.uuid4().hex}.sealed"
@@ -76,3 +84,54 @@ def receive(session: Session, settings: Settings, reference: str, *, kind: str, 
     audit(session, settings, actor="requester", action="request.document.received", reference=reference,
           now=now, document_id=document.id, kind=kind, size_bytes=len(data))
     return Received(document.id, resumed)
+
+
+def _lock(session: Session, reference: str, *, now: datetime) -> None:
+    """Write the request row first (SQLite's database lock, PostgreSQL's row lock), so that
+    uploads arriving at once count the documents one after the other and none passes the cap."""
+    session.execute(update(Request).where(Request.reference == reference).values(updated_at=now))
+
+
+def of_request(session: Session, settings: Settings, reference: str, *, actor: str,
+               now: datetime) -> list[Document]:
+    """A request's documents, oldest first, for a person who judges them (audited)."""
+    request = load_request(session, reference)
+    found = session.exec(select(Document).where(Document.request_id == request.id).order_by(Document.id)).all()
+    audit(session, settings, actor=actor, action="request.documents.listed", reference=reference, now=now,
+          documents=len(found))
+    return list(found)
+
+
+def opened(session: Session, settings: Settings, document_id: int, *, actor: str,
+           now: datetime) -> tuple[Document, bytes] | None:
+    """The document and its decrypted bytes (audited); None when there is no such document or
+    its file was purged."""
+    found = session.exec(select(Document, Request.reference).join(Request, Request.id == Document.request_id)
+                         .where(Document.id == document_id)).first()
+    if found is None or found[0].stored_path is None:
+        return None
+    document, reference = found
+    data = unseal(settings, reference, Path(document.stored_path).read_bytes())
+    audit(session, settings, actor=actor, action="request.document.viewed", reference=reference, now=now,
+          document_id=document.id)
+    return document, data
+
+
+def purge(session: Session, settings: Settings, *, now: datetime) -> list[int]:
+    """Delete the files of requests closed ``document_retention_days`` ago or more; the rows
+    stay (kind, type, size, sha256) and say when. Run again, it finds nothing more to do; a run
+    cut short after deleting a file marks it the next time."""
+    cutoff = now - timedelta(days=settings.document_retention_days)
+    due = session.exec(select(Document, Request.reference).join(Request, Request.id == Document.request_id)
+                       .where(Request.closed_at <= cutoff, Document.purged_at.is_(None))
+                       .order_by(Document.id)).all()
+    for document, reference in due:
+        path = Path(document.stored_path)
+        path.unlink(missing_ok=True)
+        with suppress(OSError):
+            path.parent.rmdir()  # the request's folder, once its last file is gone
+        document.stored_path, document.purged_at = None, now
+        session.add(document)
+        audit(session, settings, actor="system", action="request.document.purged", reference=reference,
+              now=now, document_id=document.id)
+    return [document.id for document, _ in due]

@@ -9,7 +9,7 @@ from models.audit import audit_key, write_checkpoint
 from models.db import unit_of_work, utcnow
 from models.rules.deadlines import JST
 from models.settings import get_settings
-from services import sla, sla_report
+from services import documents, sla, sla_report
 from services.deadlines import close_overdue
 
 
@@ -115,6 +115,15 @@ def check_contractors() -> list[str]:
     settings, now = get_settings(), utcnow()
     with unit_of_work(settings) as session:
         return sla.notify_contractors(session, settings, sla.contractors_due(session, now=now), now=now)
+
+
+@task(task_run_name="purge-documents", retries=2, retry_delay_seconds=10)
+def purge_documents() -> int:
+    """Delete agents' uploaded files a set number of days after their request closed
+    (``document_retention_days``); how many."""
+    settings = get_settings()
+    with unit_of_work(settings) as session:
+        return len(documents.purge(session, settings, now=utcnow()))
 
 
 @task(task_run_name="audit-checkpoint", retries=2, retry_delay_seconds=10)
