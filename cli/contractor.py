@@ -3,7 +3,8 @@
 Steps that start work (apply, reassess, offboard) record it through the services, then start
 the contractor's run of the ``contractor-onboarding`` deployment, which goes on where the
 contractor stands. The privacy officer's decisions (approve, certificate) answer the form the
-waiting run shows in the Prefect UI, so the flow applies them as if they came from the UI."""
+waiting run shows in the Prefect UI, as the account logged in with ``--user`` (cli/login.py),
+so the flow applies them as if they came from the UI."""
 
 import json
 from pathlib import Path
@@ -12,6 +13,7 @@ import typer
 from pydantic import BaseModel, ValidationError
 
 from cli.files import read_model
+from cli.login import USER, answer_as, login
 from models.contractor_application import (
     CertificateIn,
     ContractorApplication,
@@ -48,20 +50,16 @@ def _start(reference: str, step: str) -> None:
     typer.echo(f"{reference}: flow run {run.id}")
 
 
-def _answer(reference: str, form, **values) -> None:
-    """Answer ``form`` of flows/contractor_inputs.py with ``values`` (choices by code)."""
+def _answer(reference: str, user: str, form, **values) -> None:
+    """Answer ``form`` of flows/contractor_inputs.py with ``values`` (choices by code) as ``user``."""
     from flows.forms import filled
-    from flows.waits import wake
 
     try:
         run_input = filled(form, **values)
     except ValidationError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from None
-    if not wake(_load(reference).flow_run_id, run_input):
-        typer.echo(f"{reference}: its flow run is not waiting for a decision", err=True)
-        raise typer.Exit(1)
-    typer.echo(f"{reference}: answered; the flow run goes on")
+    answer_as(reference, _load(reference).flow_run_id, login(user), run_input)
 
 
 @app.command()
@@ -116,12 +114,11 @@ def show(reference: str) -> None:
 def approve(reference: str, reject: bool = typer.Option(False, help="Reject the contractor"),
             reason: str = typer.Option("none", help="security_insufficient | contract_incomplete | "
                                                     "data_not_necessary | other"),
-            officer: str = typer.Option("privacy-officer", help="Your name, for the audit trail")) -> None:
+            user: str = USER) -> None:
     """The privacy officer's decision on an assessed contractor."""
     from flows.contractor_inputs import ContractorApproval
 
-    _answer(reference, ContractorApproval, decision="reject" if reject else "approve", reason=reason,
-            officer=officer)
+    _answer(reference, user, ContractorApproval, decision="reject" if reject else "approve", reason=reason)
 
 
 @app.command()
@@ -176,9 +173,9 @@ def offboard(reference: str, officer: str = typer.Option("privacy-officer")) -> 
 @app.command()
 def certificate(reference: str, number: str = typer.Argument(..., help="The certificate's number"),
                 returned: bool = typer.Option(False, help="The data was returned, not deleted"),
-                officer: str = typer.Option("privacy-officer")) -> None:
+                user: str = USER) -> None:
     """Record the contractor's deletion (or return) certificate on its waiting run."""
     from flows.contractor_inputs import DeletionCertificate
 
-    _answer(reference, DeletionCertificate, disposition="returned" if returned else "deleted", certificate=number,
-            officer=officer)
+    _answer(reference, user, DeletionCertificate, disposition="returned" if returned else "deleted",
+            certificate=number)

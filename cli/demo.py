@@ -1,26 +1,34 @@
 """``madoguchi demo``: one request walked to its notice on the system ``madoguchi up`` runs, as
 its people would: the requester through the intake API and their inbox (the SendGrid stub),
-the operator and the privacy officer through the same resume API as the Prefect UI's forms.
-Every step is printed with where to watch it in the Prefect UI."""
+the operator and the privacy officer through the same resume API as the Prefect UI's forms,
+as the demo's own accounts (``demo-operator``, ``demo-officer``) and checked by the same
+rules as the command line's decisions (cli/login.py). Every step is printed with where to
+watch it in the Prefect UI."""
 
 import json
+import secrets
 import time
 from pathlib import Path
 
 import httpx
 import typer
 
+from cli.login import NotWaiting, Refused, decide
 from cli.operator import review_input
 from flows import inputs
 from flows.forms import filled
 from mail import inbox
-from models.db import unit_of_work
+from models.db import unit_of_work, utcnow
+from models.rules.access import AccountRole
 from models.settings import get_settings
+from services import accounts
+from services.accounts import Caller
 from services.common import load_request
 
 PROJECT = Path(__file__).resolve().parent.parent
 EXAMPLE_SUBJECT = PROJECT / "tests" / "fixtures" / "contract_example.json"  # 山田 太郎 of CONTRACT.md
 EXAMPLE_REQUEST = PROJECT / "examples" / "request.json"
+PEOPLE = {"demo-operator": AccountRole.OPERATOR, "demo-officer": AccountRole.OFFICER}
 
 
 def _step(text: str) -> None:
@@ -32,15 +40,38 @@ def _flow_run(reference: str) -> str | None:
         return load_request(session, reference).flow_run_id
 
 
-def _resume(reference: str, run_input: dict) -> bool:
-    """Answer the waiting run's form; False while the run has not reached the form yet."""
+def _people() -> dict[str, Caller]:
+    """The demo's operator and officer: added with a random password (printed, to log in to
+    the Prefect UI as them) when missing, as they are when present."""
+    settings = get_settings()
+    people = {}
+    for name, role in PEOPLE.items():
+        with unit_of_work(settings) as session:
+            account = accounts.find(session, name)
+            if account is None:
+                password = secrets.token_urlsafe(18)
+                account = accounts.add(session, settings, name, role, password, actor="demo", now=utcnow())
+                typer.echo(f"  account {name} ({role}) added, password {password}")
+            if not account.enabled:
+                typer.echo(f"the demo's account {name} is disabled", err=True)
+                raise typer.Exit(1)
+            people[str(role)] = Caller(account.name, AccountRole(account.role))
+    return people
+
+
+def _resume(reference: str, caller: Caller, run_input: dict) -> bool:
+    """Answer the waiting run's form as ``caller``; False while the run has not reached the
+    form yet. A refusal by the rules ends the demo."""
     from cli.request import local_prefect
-    from flows.waits import wake
 
     try:
         with local_prefect():
-            return wake(_flow_run(reference), run_input)
-    except RuntimeError:  # the run waits for another form than this one (yet)
+            decide(caller, _flow_run(reference), run_input)
+        return True
+    except Refused as exc:
+        typer.echo(f"{reference}: {caller.name} refused: {exc}", err=True)
+        raise typer.Exit(1) from None
+    except RuntimeError:  # not waiting, or waiting for another form than this one (yet)
         return False
 
 
@@ -63,6 +94,8 @@ def demo(request_file: Path = typer.Option(EXAMPLE_REQUEST, "--request", exists=
 
     _step("the example customer 山田 太郎 goes into the demo systems (loading twice adds nothing)")
     seed(customers=200, fixture=EXAMPLE_SUBJECT, random_seed=0)
+    _step("the operator and the privacy officer decide as the demo's accounts")
+    people = _people()
     body = json.loads(request_file.read_text(encoding="utf-8"))
     _step(f"the requester submits a {body['request_type']} request: POST {intake}/api/requests")
     answer = httpx.post(f"{intake}/api/requests", json=body, timeout=10)
@@ -89,7 +122,7 @@ def demo(request_file: Path = typer.Option(EXAMPLE_REQUEST, "--request", exists=
             _step(f"the dispatcher started its flow run: {ui}/runs/flow-run/{run_id}")
         if view["status"] in ("completed", "refused", "closed", "withdrawn"):
             break
-        _act(view, reference, intake, stub, bearer, done)
+        _act(view, reference, intake, stub, bearer, done, people)
         time.sleep(0.5)
     else:
         typer.echo(f"{reference}: not finished after {timeout:.0f} s; see {ui}", err=True)
@@ -97,7 +130,8 @@ def demo(request_file: Path = typer.Option(EXAMPLE_REQUEST, "--request", exists=
     _ending(view, reference, stub)
 
 
-def _act(view: dict, reference: str, intake: str, stub: str, bearer: dict, done: set[str]) -> None:
+def _act(view: dict, reference: str, intake: str, stub: str, bearer: dict, done: set[str],
+         people: dict[str, Caller]) -> None:
     """The next person's move, once each."""
     waiting, status = view["waiting_for"], view["status"]
     if waiting == "one_time_code" and "code" not in done and (code := inbox.latest_code(stub, reference)):
@@ -108,19 +142,18 @@ def _act(view: dict, reference: str, intake: str, stub: str, bearer: dict, done:
         done.add("code")
     elif status == "review" and "review" not in done:
         try:
-            answer = review_input(reference, [], "", "demo-operator")
+            answer = review_input(reference, [], "")
         except LookupError:
             return  # the pre-screen has not proposed yet
-        if _resume(reference, answer):
+        if _resume(reference, people["operator"], answer):
             _step("the operator confirms the pre-screen's proposal on the review form (Resume in the UI)")
             done.add("review")
     elif status == "awaiting_approval" and "approval" not in done:
-        if _resume(reference, filled(inputs.Approval, approve="approve", officer="demo-officer")):
+        if _resume(reference, people["officer"], filled(inputs.Approval, approve="approve")):
             _step("the privacy officer signs off the refusal")
             done.add("approval")
     elif waiting == "payment" and "payment" not in done:
-        if _resume(reference, filled(inputs.Payment, paid="paid", method="bank_transfer",
-                                     operator="demo-operator")):
+        if _resume(reference, people["operator"], filled(inputs.Payment, paid="paid", method="bank_transfer")):
             _step(f"the fee of ¥{view['fee']['amount_yen']:,} is paid; the operator confirms it")
             done.add("payment")
 

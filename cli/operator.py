@@ -1,6 +1,7 @@
 """``madoguchi operator``: the decisions an operator or the privacy officer gives in the
-Prefect UI, from the command line. Each answers the form the waiting flow run shows, so the
-flow applies it exactly as if it came from the UI (and audits the operator).
+Prefect UI, from the command line. Each logs the person in (``--user``, cli/login.py) and
+answers the form the waiting flow run shows, checked by the gate's rules, so the flow applies
+it exactly as if it came from the UI (and audits the account).
 
 The accounts people log in with (``add``, ``list``, ``disable``, ``password``) live in
 cli/accounts.py and are commands of this group too."""
@@ -9,6 +10,7 @@ import typer
 from sqlmodel import select
 
 from cli import accounts
+from cli.login import USER, answer_as, login
 from models.db import unit_of_work
 from models.requests import Request
 from models.rules.vocabulary import FINAL_STATUSES
@@ -17,8 +19,8 @@ from services.common import load_request
 app = typer.Typer(no_args_is_help=True, help="Operator and privacy-officer decisions; operator accounts.")
 
 
-def _answer(reference: str, form: str, **values) -> None:
-    """Answer the form ``form`` of flows/inputs.py with ``values`` (choices by code)."""
+def _answer(reference: str, user: str, form: str, **values) -> None:
+    """Answer the form ``form`` of flows/inputs.py with ``values`` (choices by code) as ``user``."""
     from pydantic import ValidationError
 
     from flows import inputs
@@ -29,18 +31,14 @@ def _answer(reference: str, form: str, **values) -> None:
     except ValidationError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from None
-    _wake(reference, run_input)
+    _decide(reference, user, run_input)
 
 
-def _wake(reference: str, run_input: dict) -> None:
-    from flows.waits import wake
-
+def _decide(reference: str, user: str, run_input: dict) -> None:
+    caller = login(user)
     with unit_of_work() as session:
         flow_run_id = load_request(session, reference).flow_run_id
-    if not wake(flow_run_id, run_input):
-        typer.echo(f"{reference}: its flow run is not waiting for a decision", err=True)
-        raise typer.Exit(1)
-    typer.echo(f"{reference}: answered; the flow run goes on")
+    answer_as(reference, flow_run_id, caller, run_input)
 
 
 @app.command()
@@ -57,30 +55,30 @@ def waiting() -> None:
 @app.command()
 def identity(reference: str,
              refuse: str | None = typer.Option(None, help="identity_not_verified | agent_authority_not_shown"),
-             operator: str = typer.Option("operator", help="Your name, for the audit trail")) -> None:
+             user: str = USER) -> None:
     """The identity check of an agent (or of a principal by post or phone)."""
-    _answer(reference, "IdentityReview", outcome=refuse or "verified", operator=operator)
+    _answer(reference, user, "IdentityReview", outcome=refuse or "verified")
 
 
 @app.command()
 def review(reference: str,
            item: list[str] = typer.Option([], "--item", help="ITEM_KEY=ACTION[:REASON], e.g. billing=refuse:harm_to_life_or_property"),
            clarify: str = typer.Option("", help="Ask the requester this question instead of deciding"),
-           operator: str = typer.Option("operator")) -> None:
+           user: str = USER) -> None:
     """Confirm the pre-screen's proposal, changing the items given with --item (or ask the
     requester to clarify)."""
     try:
-        answer = review_input(reference, item, clarify, operator)
+        run_input = review_input(reference, item, clarify)
     except LookupError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from None
     except ValueError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from None
-    _wake(reference, answer)
+    _decide(reference, user, run_input)
 
 
-def review_input(reference: str, items: list[str], clarify: str, operator: str) -> dict:
+def review_input(reference: str, items: list[str], clarify: str) -> dict:
     """The review form's answer: the pre-screen's proposal with ``ITEM=ACTION[:REASON]``
     changes. Raises LookupError when nothing waits for review, ValueError for a bad item."""
     from flows.forms import filled
@@ -91,7 +89,7 @@ def review_input(reference: str, items: list[str], clarify: str, operator: str) 
         pending = undecided(session, reference)
     if not pending:
         raise LookupError(f"{reference}: nothing waits for review")
-    answer = {"operator": operator, "clarification": clarify, **proposed_answer(pending)}
+    answer = {"clarification": clarify, **proposed_answer(pending)}
     known = {i["item_key"] for i in pending}
     for spec in items:
         key, _, decision = spec.partition("=")
@@ -105,23 +103,23 @@ def review_input(reference: str, items: list[str], clarify: str, operator: str) 
 
 @app.command()
 def approve(reference: str, send_back: bool = typer.Option(False, help="Send the decision back to review"),
-            officer: str = typer.Option("privacy-officer")) -> None:
+            user: str = USER) -> None:
     """The privacy officer's sign-off of a refusal or partial refusal."""
-    _answer(reference, "Approval", approve="send_back" if send_back else "approve", officer=officer)
+    _answer(reference, user, "Approval", approve="send_back" if send_back else "approve")
 
 
 @app.command()
 def payment(reference: str, unpaid: bool = typer.Option(False, help="The fee was not paid"),
-            method: str = typer.Option("bank_transfer"), operator: str = typer.Option("operator")) -> None:
+            method: str = typer.Option("bank_transfer"), user: str = USER) -> None:
     """Confirm that the fee was paid."""
-    _answer(reference, "Payment", paid="unpaid" if unpaid else "paid", method=method, operator=operator)
+    _answer(reference, user, "Payment", paid="unpaid" if unpaid else "paid", method=method)
 
 
 @app.command()
 def system(reference: str, system_key: str,
            decision: str = typer.Option(..., help="retry | skip | done_by_hand"),
            reason: str = typer.Option("", help="Why it is skipped"),
-           operator: str = typer.Option("operator")) -> None:
+           user: str = USER) -> None:
     """What to do about a system that keeps failing (the run asks about one system at a time)."""
     from services.fulfilment import pending_failures
 
@@ -131,7 +129,7 @@ def system(reference: str, system_key: str,
         typer.echo(f"{reference}: the run asks about {failing[0] if failing else 'no system'}, not {system_key}",
                    err=True)
         raise typer.Exit(1)
-    _answer(reference, "SystemFailure", decision=decision, reason=reason, operator=operator)
+    _answer(reference, user, "SystemFailure", decision=decision, reason=reason)
 
 
 app.command("add")(accounts.add)

@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from cli.files import read_model
+from cli.login import USER, answer_as, login
 from models.db import unit_of_work, utcnow
 from models.settings import get_settings
 from services import provision as service
@@ -66,14 +67,10 @@ def show(reference: str) -> None:
 @app.command()
 def decide(reference: str, refuse: bool = typer.Option(False, help="Refuse instead of providing"),
            note: str = typer.Option("", help="Why (no personal data)"),
-           officer: str = typer.Option("privacy-officer")) -> None:
+           user: str = USER) -> None:
     """The privacy officer's decision on the waiting review run (provide, or --refuse)."""
     from flows.forms import filled
     from flows.provision import ProvisionDecision
-    from flows.waits import wake
 
-    answer = filled(ProvisionDecision, decision="refuse" if refuse else "provide", note=note, officer=officer)
-    if not wake(_load(reference).flow_run_id, answer):
-        typer.echo(f"{reference}: its flow run is not waiting for a decision", err=True)
-        raise typer.Exit(1)
-    typer.echo(f"{reference}: answered; the flow run goes on")
+    run_input = filled(ProvisionDecision, decision="refuse" if refuse else "provide", note=note)
+    answer_as(reference, _load(reference).flow_run_id, login(user), run_input)

@@ -8,12 +8,11 @@ ContractorApproval = simple_form(
     "ContractorApproval", decision=choice("contractor_decision", ["approve", "reject"]),
     reason=(choice("reject_reason", ["none", "security_insufficient", "contract_incomplete",
                                      # more data than the work needs (RULES.md §7)
-                                     "data_not_necessary", "other"]), "none"),
-    officer=Required)
+                                     "data_not_necessary", "other"]), "none"))
 
 DeletionCertificate = simple_form(
     "DeletionCertificate", disposition=choice("disposition", ["deleted", "returned"]),
-    certificate=Required, officer=Required)
+    certificate=Required)
 
 
 def assessment_markdown(proposal: dict) -> str:

@@ -54,7 +54,7 @@ async def _select(reference: str) -> None:
         else:
             answer = await ask(inputs.ContractorApproval, who="officer", key=f"contractor-approval-{invalid}",
                                description=markdown)
-            approve, actor = answer.decision.code == "approve", f"officer:{answer.officer}"
+            approve, actor = answer.decision.code == "approve", f"officer:{answer.actor}"
             reason = None if approve else answer.reason.code
         try:
             with unit_of_work(settings) as session:
@@ -72,7 +72,7 @@ async def _record_certificate(reference: str) -> None:
         answer = await ask(inputs.DeletionCertificate, who="officer", key="deletion-certificate",
                            description=inputs.offboarding_markdown(reference))
         disposition, certificate = answer.disposition.code, answer.certificate
-        actor = f"officer:{answer.officer}"
+        actor = f"officer:{answer.actor}"
     with unit_of_work(settings) as session:
         supervision.record_disposal(session, settings, reference, disposition=disposition,
                                     certificate=certificate, actor=actor, now=utcnow())

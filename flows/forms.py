@@ -19,10 +19,11 @@ import pydantic
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from prefect.input import RunInput
 from pydantic import Field, StringConstraints, WithJsonSchema
+from pydantic.json_schema import SkipJsonSchema
 
 TEMPLATES = Path(__file__).parent / "templates"
 
-# Typed text that must be filled in (a name for the audit trail, a certificate number): never a stand-in.
+# Typed text that must be filled in (a certificate number): never a stand-in.
 Required = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 
 
@@ -62,7 +63,15 @@ def choice(kind: str, codes: Iterable[str]) -> Any:
 
 
 class Form(RunInput):
-    """A form that takes a choice by its code as well as by its label."""
+    """A form that takes a choice by its code as well as by its label, and says who answered:
+    ``actor``, the name of the account the gate (web/gate.py) or the command line logged in,
+    stamped over anything typed. It is not on the form: the JSON schema admits it only as a
+    pattern property, which the UI does not draw but the server's check of the input accepts
+    (the form forbids other keys). None: the run was resumed past the gate, nobody decided."""
+
+    model_config = pydantic.ConfigDict(json_schema_extra={"patternProperties": {"^actor$": {"type": "string"}}})
+
+    actor: SkipJsonSchema[str | None] = None
 
     @pydantic.model_validator(mode="before")
     @classmethod
@@ -101,6 +110,7 @@ def simple_form(name: str, **fields: Any) -> type[Form]:
 
 
 def filled(form_type: type[Form], **values: Any) -> dict:
-    """The run input a person would submit on ``form_type`` (choices given by code); raises
-    ``pydantic.ValidationError`` for values the form does not take."""
-    return form_type(**values).model_dump(mode="json")
+    """The run input a person would submit on ``form_type`` (choices given by code), with
+    ``actor`` only if given; raises ``pydantic.ValidationError`` for values the form does not take."""
+    answer = form_type(**values)
+    return answer.model_dump(mode="json", exclude=None if answer.actor else {"actor"})

@@ -5,23 +5,21 @@ for the Japanese titles and labels)."""
 
 import pydantic
 
-from flows.forms import Form, Required, choice, field, simple_form, templates, wait_text, words
+from flows.forms import Form, choice, field, simple_form, templates, wait_text, words
 from models.rules.decisions import ItemAction, allowed_item_codes
 from models.rules.reasons import reason_texts
 from models.rules.vocabulary import ReasonCode, RequestType
 
 IdentityReview = simple_form(
     "IdentityReview",
-    outcome=choice("identity_outcome", ["verified", "identity_not_verified", "agent_authority_not_shown"]),
-    operator=Required)
+    outcome=choice("identity_outcome", ["verified", "identity_not_verified", "agent_authority_not_shown"]))
 
-Approval = simple_form("Approval", approve=choice("approval", ["approve", "send_back"]), officer=Required)
+Approval = simple_form("Approval", approve=choice("approval", ["approve", "send_back"]))
 
-Payment = simple_form("Payment", paid=choice("payment", ["paid", "unpaid"]), method=(str, "bank_transfer"),
-                      operator=Required)
+Payment = simple_form("Payment", paid=choice("payment", ["paid", "unpaid"]), method=(str, "bank_transfer"))
 
 SystemFailure = simple_form("SystemFailure", decision=choice("failure", ["retry", "skip", "done_by_hand"]),
-                            reason=(str, ""), operator=Required)
+                            reason=(str, ""))
 
 Action = choice("item_action", list(ItemAction))
 # A reason code that fits an item of some request type, or none: an explicit "none" reads
@@ -33,8 +31,7 @@ Reason = choice("reason", ["none", *(c for c in ReasonCode
 def review_form(items: list[dict]) -> type[Form]:
     """One action and one reason per decision item, to be chosen (the proposal is above the
     form). ``items``: ``item_key``, ``proposed_action``, ``proposed_reasons`` (references only)."""
-    fields = {"operator": field("FeasibilityReview", "operator", Required),
-              "clarification": field("FeasibilityReview", "clarification", str, "")}
+    fields = {"clarification": field("FeasibilityReview", "clarification", str, "")}
     for item in items:
         name, key = field_name(item["item_key"]), item["item_key"]
         fields[f"{name}__action"] = field("FeasibilityReview", "action", Action, item=key)

@@ -13,7 +13,7 @@ from prefect import flow
 from prefect.input import RunInput
 from prefect.runtime import flow_run
 
-from flows.forms import Required, simple_form
+from flows.forms import simple_form
 from flows.waits import ask, one_client
 from models.db import unit_of_work, utcnow
 from models.settings import get_settings
@@ -22,8 +22,8 @@ from tasks.request import send_notices
 
 
 # An empty answer is no answer: the run asks again. The command line stores the answer itself
-# and gives only the operator.
-InquiryAnswer = simple_form("InquiryAnswer", answer=(str, ""), operator=Required)
+# and wakes the run with no text.
+InquiryAnswer = simple_form("InquiryAnswer", answer=(str, ""))
 
 
 @flow(name="inquiry", flow_run_name="{reference}", log_prints=False)
@@ -48,7 +48,7 @@ async def inquiry(reference: str) -> str:  # async: see flows/waits.py
             empty += 1
             continue
         with unit_of_work(settings) as session:
-            service.answer_inquiry(session, settings, reference, text, actor=f"operator:{answer.operator}",
+            service.answer_inquiry(session, settings, reference, text, actor=f"operator:{answer.actor}",
                                    now=utcnow())
         _forget(answer)
     send_notices()

@@ -118,7 +118,7 @@ async def _identity_by_operator(reference: str, settings, check_id: int) -> None
     with unit_of_work(settings) as session:
         identity.decide(session, settings, reference, verified=verified,
                         reason=None if verified else ReasonCode(answer.outcome.code),
-                        actor=f"operator:{answer.operator}", now=utcnow())
+                        actor=f"operator:{answer.actor}", now=utcnow())
 
 
 # --- review and approval -------------------------------------------------------------------
@@ -166,7 +166,7 @@ async def review(reference: str) -> tuple[Outcome, list[ReasonCode]]:
         else:
             answer = await ask(inputs.review_form(pending), who="operator", key=f"review-{round_}-{asked}-{invalid}",
                                description=inputs.review_markdown(summary, refused_answer))
-            decisions, actor = inputs.decisions_from(answer, pending), f"operator:{answer.operator}"
+            decisions, actor = inputs.decisions_from(answer, pending), f"operator:{answer.actor}"
             if answer.clarification.strip():
                 with unit_of_work(settings) as session:
                     clarification.ask(session, settings, reference, answer.clarification.strip(),
@@ -200,7 +200,7 @@ async def _officer_approves(reference: str, settings, *, key: str, what: str) ->
         return True, "autopilot"
     answer = await ask(inputs.Approval, who="officer", key=key,
                        description=wait_text("approval", reference=reference, what=what))
-    return answer.approve.code == "approve", f"officer:{answer.officer}"
+    return answer.approve.code == "approve", f"officer:{answer.actor}"
 
 
 # --- fee -----------------------------------------------------------------------------------
@@ -221,7 +221,7 @@ async def collect_fee(reference: str, outcome: Outcome) -> bool:
                            description=wait_text("payment", reference=reference))
         _still_open(reference)
         paid = answer is not None and answer.paid.code == "paid"
-        method, actor = (answer.method, f"operator:{answer.operator}") if answer else ("", "system")
+        method, actor = (answer.method, f"operator:{answer.actor}") if answer else ("", "system")
     if not paid:
         _close(reference, Status.CLOSED, None, [ReasonCode.UNPAID_FEE])
         return False
@@ -256,7 +256,7 @@ async def fulfil_across_systems(reference: str) -> None:
             with unit_of_work(settings) as session:
                 service.resolve(session, settings, reference, planned.system_key, planned.action,
                                 decision=answer.decision.code, reason=answer.reason or None,
-                                actor=f"operator:{answer.operator}", now=utcnow())
+                                actor=f"operator:{answer.actor}", now=utcnow())
 
 
 # --- bookkeeping ---------------------------------------------------------------------------

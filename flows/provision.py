@@ -7,7 +7,7 @@ from prefect import flow
 from prefect.artifacts import acreate_markdown_artifact
 from prefect.runtime import flow_run
 
-from flows.forms import Required, choice, simple_form, wait_text
+from flows.forms import choice, simple_form, wait_text
 from flows.waits import ask, one_client
 from models.db import unit_of_work, utcnow
 from models.settings import get_settings
@@ -16,7 +16,7 @@ from services import provision as service
 
 # The officer's form; the proposal is in the text above it, the decision is the officer's.
 ProvisionDecision = simple_form("ProvisionDecision", decision=choice("provide", ["provide", "refuse"]),
-                                note=(str, ""), officer=Required)
+                                note=(str, ""))
 
 
 @flow(name="provision-review", flow_run_name="{reference}", log_prints=False)
@@ -39,7 +39,7 @@ async def provision_review(reference: str) -> str:  # async: see flows/waits.py
             warning = "\n\n" + wait_text("refused_provision") if invalid else ""
             answer = await ask(ProvisionDecision, who="officer", key=f"provision-{invalid}",
                                description=markdown + warning)
-            provide, actor, note = answer.decision.code == "provide", f"officer:{answer.officer}", answer.note
+            provide, actor, note = answer.decision.code == "provide", f"officer:{answer.actor}", answer.note
         try:
             with unit_of_work(settings) as session:
                 return service.decide(session, settings, reference, provide=provide, actor=actor,

@@ -28,12 +28,12 @@ from collections import Counter
 from typing import Literal
 
 import pydantic
+from prefect import get_run_logger
 from prefect.context import FlowRunContext, SyncClientContext
 from prefect.exceptions import FlowPauseTimeout
 from prefect.flow_runs import apause_flow_run, asuspend_flow_run
-from prefect.input import RunInput
 
-from flows.forms import words
+from flows.forms import Form, words
 from models.settings import get_settings
 from services.requester_waits import again
 
@@ -51,25 +51,32 @@ def one_client(flow_fn):
     return with_one_client
 
 
-async def ask(form: type[RunInput], *, who: Who, key: str, description: str,
+async def ask(form: type[Form], *, who: Who, key: str, description: str,
               timeout_seconds: int | None = None):
     """The person's answer, or None when the wait timed out. An answer the form does not take
-    (the run was set Running by hand: nothing was chosen) is asked for again on a new key,
-    ``<key>-again-<n>``: the same key would be answered at once with the same nothing."""
+    (the run was set Running by hand: nothing was chosen), or one that says nobody's name
+    (resumed past the gate and the command line's login: ``actor`` unset), is no decision: it
+    is asked for again on a new key, ``<key>-again-<n>``; the same key would be answered at
+    once with the same input."""
     form = form.with_initial_data(description=f"{words()['who'][who]}\n\n{description}")
     seen = Counter()  # a replay meets the same answers in the same order, so the same keys
     while True:
         wait_key = again(f"{who}-{key}", seen)
         try:
             if _deployment_run():
-                return await asuspend_flow_run(wait_for_input=form, key=wait_key, timeout=None)
-            return await apause_flow_run(wait_for_input=form, key=wait_key,
-                                         poll_interval=get_settings().pause_poll_seconds,
-                                         timeout=timeout_seconds or OPERATOR_WAIT_SECONDS)
+                answer = await asuspend_flow_run(wait_for_input=form, key=wait_key, timeout=None)
+            else:
+                answer = await apause_flow_run(wait_for_input=form, key=wait_key,
+                                               poll_interval=get_settings().pause_poll_seconds,
+                                               timeout=timeout_seconds or OPERATOR_WAIT_SECONDS)
         except FlowPauseTimeout:
             return None
         except pydantic.ValidationError:
             continue
+        if answer.actor:
+            return answer
+        get_run_logger().warning("the answer on %s names no account (resumed past the gate): asked again",
+                                 wait_key)
 
 
 def whose(pause_key: str | None) -> str:

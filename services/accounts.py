@@ -56,7 +56,7 @@ def add(session: Session, settings: Settings, name: str, role: AccountRole, pass
         actor: str, now: datetime) -> OperatorAccount:
     problems = {field: found for field, found in
                 (("name", name_problems(name)), ("password", password_problems(password, name))) if found}
-    if not problems and _find(session, name) is not None:
+    if not problems and find(session, name) is not None:
         problems = {"name": ["an account with this name exists (disabled accounts keep their name)"]}
     if problems:
         raise AccountInvalid(problems)
@@ -97,7 +97,7 @@ def set_password(session: Session, settings: Settings, name: str, password: str,
 def authenticate(session: Session, name: str, password: str) -> OperatorAccount | None:
     """The enabled account with this name and password, else None. An unknown name costs the
     same hash check as a wrong password, so timing does not tell which names exist."""
-    account = _find(session, name)
+    account = find(session, name)
     try:
         _HASHER.verify(account.password_hash if account else _NO_SUCH_ACCOUNT, password)
     except (VerificationError, InvalidHashError):
@@ -139,12 +139,13 @@ def deciders(session: Session, flow_run_id: str, sign_off: SignOff) -> frozenset
     return frozenset(d for d in found if d)
 
 
-def _find(session: Session, name: str) -> OperatorAccount | None:
+def find(session: Session, name: str) -> OperatorAccount | None:
+    """The account with this name, enabled or not."""
     return session.exec(select(OperatorAccount).where(OperatorAccount.name == name)).first()
 
 
 def _load(session: Session, name: str) -> OperatorAccount:
-    account = _find(session, name)
+    account = find(session, name)
     if account is None:
         raise AccountNotFound(name)
     return account
