@@ -45,6 +45,7 @@ from models.rules.access import AccountRole, may_call
 from models.settings import Settings, get_settings
 from services import accounts
 from services.accounts import Caller
+from web import documents_view
 
 REMEMBER_SECONDS = 30.0
 CHALLENGE = {"WWW-Authenticate": 'Basic realm="madoguchi", charset="UTF-8"'}
@@ -76,7 +77,8 @@ class Gate:
                 self.client = client
                 yield
 
-        return Starlette(routes=[Route("/{path:path}", self.http, methods=_METHODS),
+        return Starlette(routes=[*documents_view.routes(self.caller, settings=self.settings, challenge=CHALLENGE),
+                                 Route("/{path:path}", self.http, methods=_METHODS),
                                  WebSocketRoute("/{path:path}", self.websocket)], lifespan=lifespan)
 
     # --- who is calling -----------------------------------------------------------------------

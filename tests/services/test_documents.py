@@ -103,7 +103,8 @@ def test_files_are_purged_after_the_retention_and_only_then(desk):
 
     with unit_of_work(desk) as session:  # a second run changes nothing
         assert documents.purge(session, desk, now=later + timedelta(days=1)) == []
-        purged = session.exec(select(AuditEvent).where(AuditEvent.action == "request.document.purged")).all()
+        purged = session.exec(select(AuditEvent).where(AuditEvent.action == "request.document.purged")
+                             .order_by(AuditEvent.seq)).all()
         assert [(e.actor, e.subject_ref, e.details) for e in purged] == [
             ("system", closed, {"document_id": first}), ("system", closed, {"document_id": second})]
     assert held(desk)[0].purged_at == later
