@@ -182,6 +182,19 @@ def test_documents_are_checked_by_content_and_stored_sealed(client, web_settings
     assert unseal(web_settings, reference, sealed) == PDF
 
 
+def test_uploads_past_the_cap_answer_422_on_the_file_field(web_settings):
+    capped = web_settings.model_copy(update={"max_documents_per_request": 2})
+    with TestClient(create_app(capped)) as client:
+        reference, bearer = submitted(client)
+        answers = [client.post(f"/api/requests/{reference}/documents", headers=bearer,
+                               data={"kind": "power_of_attorney"}, files={"file": ("p.png", PNG, "image/png")})
+                   for _ in range(3)]
+    assert [a.status_code for a in answers] == [201, 201, 422]
+    assert answers[2].json()["detail"][0]["field"] == "file"
+    with unit_of_work(web_settings) as session:
+        assert len(session.exec(select(Document)).all()) == 2
+
+
 def test_a_chunked_body_is_counted_against_the_size_limit(client, web_settings):
     """No Content-Length (chunked): the bytes are counted as they stream in, and past the cap
     the answer is 413, nothing written; a chunked body under the cap is taken as usual."""
