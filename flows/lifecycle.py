@@ -12,12 +12,13 @@ from prefect.artifacts import acreate_markdown_artifact
 from prefect.runtime import flow_run
 
 from flows import inputs
-from flows.forms import wait_text
+from flows.forms import wait_text, words
 from flows.waits import ask, one_client, wait_for_requester
 from models.db import unit_of_work, utcnow
+from models.rules.deadlines import JST
 from models.rules.vocabulary import Outcome, ReasonCode, Status, WaitingFor
 from models.settings import get_settings
-from services import clarification, closing, fees, identity
+from services import clarification, closing, documents, fees, identity
 from services.clock import open_pause
 from services.common import load_request, move
 from services.fulfilment import registry_for
@@ -112,8 +113,11 @@ async def _identity_by_operator(reference: str, settings, check_id: int) -> None
         with unit_of_work(settings) as session:
             identity.decide_by_autopilot(session, settings, reference, now=utcnow())
         return
+    with unit_of_work(settings) as session:  # listed above the form, each linked to the gate's viewer
+        uploaded = documents.uploaded(session, load_request(session, reference).id)
     answer = await ask(inputs.IdentityReview, who="operator", key=f"identity-review-{check_id}",
-                       description=wait_text("identity_review", reference=reference))
+                       description=wait_text("identity_review", reference=reference, documents=uploaded,
+                                             kinds=words()["document_kinds"], jst=JST))
     verified = answer.outcome.code == "verified"
     with unit_of_work(settings) as session:
         identity.decide(session, settings, reference, verified=verified,

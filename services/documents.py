@@ -95,11 +95,15 @@ def _lock(session: Session, reference: str, *, now: datetime) -> None:
 def of_request(session: Session, settings: Settings, reference: str, *, actor: str,
                now: datetime) -> list[Document]:
     """A request's documents, oldest first, for a person who judges them (audited)."""
-    request = load_request(session, reference)
-    found = session.exec(select(Document).where(Document.request_id == request.id).order_by(Document.id)).all()
+    found = uploaded(session, load_request(session, reference).id)
     audit(session, settings, actor=actor, action="request.documents.listed", reference=reference, now=now,
           documents=len(found))
-    return list(found)
+    return found
+
+
+def uploaded(session: Session, request_id: int) -> list[Document]:
+    """A request's documents, oldest first: what they are, never what they show."""
+    return list(session.exec(select(Document).where(Document.request_id == request_id).order_by(Document.id)))
 
 
 def opened(session: Session, settings: Settings, document_id: int, *, actor: str,

@@ -1,8 +1,17 @@
 """Identity on the lifecycle, end to end on Prefect's test server: who the requester says
 they are decides how they prove it (CONTRACT.md, RULES.md §4)."""
 
+import re
+from uuid import UUID
+
+from prefect.client.orchestration import get_client
+from prefect.input import keyset_from_paused_state
+
+from models.db import unit_of_work
+from services import documents
+from services.common import load_request
 from tests.flows.conftest import PRINCIPAL, Run, enter_code, notices_of, submit
-from tests.flows.support import events_of, request_of, upload
+from tests.flows.support import events_of, operator, request_of, upload, upload_agent_documents
 
 AGENT = {"role": "appointed_agent", "name": "代理 花子", "email": "agent@example.jp", "phone": "03-9999-0000"}
 
@@ -49,6 +58,33 @@ def test_an_agent_waits_for_their_documents_then_autopilot_verifies_and_it_goes_
     notices = notices_of(settings, reference)
     assert [n.kind for n in notices] == ["acknowledgement", "documents_needed", "fee_request", "decision"]
     assert {n.recipient_email for n in notices} == {AGENT["email"]}
+
+
+def test_the_operators_identity_form_lists_the_uploads_with_links_to_the_viewer(desk):
+    """Issue 12 §4: the operator judges the documents from the form: each is listed above it
+    (what it is, type, size, when) with a link to the gate's viewer; nothing it shows."""
+    settings = desk
+    reference = submit(settings, "disclosure", requester=AGENT)
+    run = Run(reference)
+    upload_agent_documents(settings, reference, run)
+    run_id = run.wait_until_paused()
+    with get_client(sync_client=True) as client:
+        state = client.read_flow_run(UUID(run_id)).state
+        description = client.read_flow_run_input(UUID(run_id), keyset_from_paused_state(state)["description"])
+    assert re.fullmatch(r"operator-identity-review-\d+", state.state_details.pause_key)
+    with unit_of_work(settings) as session:
+        uploaded = documents.uploaded(session, load_request(session, reference).id)
+    assert [d.kind for d in uploaded] == ["agent_identity_document", "power_of_attorney"]
+    links = re.findall(r"- \[(.+?)\]\((/desk/documents/\d+)\): PNG、1 KB、\d{4}-\d\d-\d\d \d\d:\d\d 提出", description)
+    assert links == [("代理人の本人確認書類", f"/desk/documents/{uploaded[0].id}"),
+                     ("委任状", f"/desk/documents/{uploaded[1].id}")]
+    assert f"(/desk/requests/{reference}/documents)" in description
+    assert AGENT["name"] not in description and AGENT["email"] not in description
+
+    operator("identity", reference, "--refuse", "agent_authority_not_shown", user="sato")
+    run.wait_until_paused()
+    operator("approve", reference, user="tanaka")
+    assert run.join() == "refused"
 
 
 def _waiting(settings, reference) -> tuple[str, str | None]:
