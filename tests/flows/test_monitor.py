@@ -4,6 +4,7 @@ work-queue and digest artifacts with references and links, and no personal data.
 
 import json
 from datetime import timedelta
+from pathlib import Path
 from uuid import uuid4
 
 from sqlmodel import select
@@ -12,13 +13,14 @@ from flows.monitor import daily_digest, sla_monitor
 from models.audit import latest_checkpoint, load_chain
 from models.db import unit_of_work, utcnow
 from models.fulfilment import Notice
-from models.requests import RequestCreate
+from models.requests import Document, RequestCreate
 from models.rules.deadlines import SlaStage, decision_clock
 from models.rules.vocabulary import Status
-from services import intake
+from services import closing, intake
 from services.clock import open_pause
 from services.common import load_request
 from tests.flows.conftest import PRINCIPAL, Run, submit
+from tests.flows.support import upload
 
 
 def submitted_at(settings, received) -> str:
@@ -136,3 +138,19 @@ def test_warning_and_escalation_once_and_a_work_queue_without_personal_data(desk
     assert f"監査証跡のチェックポイント: #{latest.seq} `{latest.last_hash}`" in digest.data
     shown = json.dumps([queue.model_dump(mode="json"), digest.model_dump(mode="json")], ensure_ascii=False)
     assert not [value for value in PRINCIPAL.values() if value in shown]
+
+
+def test_the_monitor_purges_the_files_of_requests_closed_longer_ago_than_the_retention(desk):
+    settings, now = desk, utcnow()
+    long_ago, lately = submit(settings), submit(settings)
+    for reference, closed_at in ((long_ago, now - timedelta(days=settings.document_retention_days, hours=1)),
+                                 (lately, now - timedelta(days=1))):
+        upload(settings, reference, "power_of_attorney")
+        with unit_of_work(settings) as session:
+            closing.close(session, settings, reference, status=Status.WITHDRAWN, outcome=None, reasons=[],
+                          now=closed_at)
+    with unit_of_work(settings) as session:
+        paths = [Path(d.stored_path) for d in session.exec(select(Document).order_by(Document.id))]
+
+    assert (sla_monitor()["purged"], sla_monitor()["purged"]) == (1, 0)
+    assert not paths[0].exists() and paths[1].exists()
