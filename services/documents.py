@@ -32,11 +32,12 @@ SIGNATURES = {"application/pdf": (b"%PDF-",), "image/jpeg": (b"\xff\xd8\xff",),
 
 
 class DocumentRejected(ValueError):
-    """Not accepted; ``field`` names the form field at fault (for a 422)."""
+    """Not accepted; ``field`` names the form field at fault (for a 422), ``reason`` what the
+    requester's page says when the field alone would mislead (a file fine in itself, one too many)."""
 
-    def __init__(self, field: str, message: str) -> None:
+    def __init__(self, field: str, message: str, reason: str | None = None) -> None:
         super().__init__(message)
-        self.field = field
+        self.field, self.reason = field, reason
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,8 @@ def receive(session: Session, settings: Settings, reference: str, *, kind: str, 
         raise DocumentRejected("file", "this request has ended")
     held = session.exec(select(func.count(Document.id)).where(Document.request_id == request.id)).one()
     if held >= settings.max_documents_per_request:
-        raise DocumentRejected("file", f"at most {settings.max_documents_per_request} files per request")
+        raise DocumentRejected("file", f"at most {settings.max_documents_per_request} files per request",
+                               reason="too_many")
     folder = Path(settings.data_dir) / "documents" / reference
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{uuid.uuid4().hex}.sealed"

@@ -146,7 +146,7 @@ async def status_page(request: Request, background: BackgroundTasks, action: str
     except actions.NotFound:
         return page(request, "lookup.html", lang, status=404, reference=reference, error="not_found")
     except documents.DocumentRejected as exc:
-        notice = actions.Done(f"rejected_{exc.field}")
+        notice = actions.Done(f"rejected_{exc.reason or exc.field}")
         view = caller(actions.view, reference, lang)
     return page(request, "status.html", lang, view=view, reference=reference, token=token,
                 notice=notice.result if notice else None)

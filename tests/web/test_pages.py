@@ -3,8 +3,11 @@ every POST, the status page behind reference and token, and its actions."""
 
 import re
 
+from fastapi.testclient import TestClient
+
 from tests.web.conftest import csrf_of
 from tests.web.support import request_of, row_counts
+from web.app import create_app
 from web.guards import CSRF_COOKIE
 
 FORM = {"request_type": "disclosure", "principal_name": "山田 太郎", "principal_email": "taro@example.co.jp",
@@ -117,3 +120,16 @@ def test_submitted_page_to_status_page_and_withdraw(client, web_settings):
 def test_links_in_mail_carry_the_reference_never_the_token(client):
     page = client.get("/requests/R-261201-ABCDEF/documents")
     assert page.status_code == 200 and 'value="R-261201-ABCDEF"' in page.text and 'name="token"' in page.text
+
+
+def test_a_document_past_the_cap_is_refused_with_its_own_message(web_settings):
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+    with TestClient(create_app(web_settings.model_copy(update={"max_documents_per_request": 1}))) as client:
+        done = submit_form(client)
+        reference = re.search(r'id="reference">([^<]+)<', done.text).group(1)
+        token = re.search(r'id="status-token">([^<]+)<', done.text).group(1)
+        form = {"csrf_token": csrf_of(done.text), "reference": reference, "token": token, "kind": "power_of_attorney"}
+        first, second = (client.post("/status/documents", data=form, files={"file": ("p.png", png, "image/png")})
+                         for _ in range(2))
+    assert 'id="notice">書類を受け付けました。' in first.text
+    assert 'id="notice">このご請求に提出できる書類の数の上限に達しているため' in second.text
