@@ -58,6 +58,30 @@ def cpu_seconds(pids: list[int]) -> float:
     return total / TICKS
 
 
+PARTS = (("prefect server", ("prefect.server", "prefect server start", "uvicorn --app-dir")),
+         ("gate", ("web.gate",)), ("worker", ("deployments.worker",)), ("intake", ("-m web",)),
+         ("mail stub", ("mail.stub",)), ("postgres", ("postgres",)), ("redis", ("redis-server",)),
+         ("up (dispatcher, recovery, mail)", ("madoguchi up",)))
+
+
+def part_of(pid: int) -> str:
+    """Which part of `up` a process is, by its command line."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return "gone"
+    return next((name for name, markers in PARTS if any(m in cmdline for m in markers)), "other")
+
+
+def cpu_by_part(pids: list[int]) -> dict[str, float]:
+    """CPU seconds of the given processes, summed by :func:`part_of`."""
+    parts: dict[str, float] = {}
+    for pid in pids:
+        name = part_of(pid)
+        parts[name] = parts.get(name, 0.0) + cpu_seconds([pid])
+    return parts
+
+
 def rss_bytes(pids: list[int]) -> int:
     total = 0
     for pid in pids:

@@ -29,11 +29,12 @@ from pathlib import Path
 
 import httpx
 
-from bench._procs import cpu_seconds, free_port, rss_bytes, tree
+from bench._procs import cpu_by_part, cpu_seconds, free_port, rss_bytes, tree
 
 PROJECT = Path(__file__).resolve().parent.parent
 MADOGUCHI = [str(Path(sys.executable).parent / "madoguchi")]
 FINAL = {"completed", "refused", "withdrawn", "closed"}
+POLL_SECONDS = 2.0  # a requester's status page looks again every 2 s (the intake's CPU counts in the figures)
 BODY = {"request_type": "disclosure", "language": "ja",
         "principal": {"name": "山田 太郎", "email": "taro@example.co.jp", "phone": "03-1234-5678",
                       "company": "株式会社サンプル", "login_id": "A1234567"},
@@ -48,7 +49,8 @@ class Up:
         self.env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "MADOGUCHI_"))}
         self.env.update({
             "MADOGUCHI_DATA_DIR": str(folder / "data"), "MADOGUCHI_AUTOPILOT": "1",
-            "MADOGUCHI_PREFECT_PORT": str(free_port()), "MADOGUCHI_INTAKE_PORT": str(free_port()),
+            "MADOGUCHI_PREFECT_PORT": str(free_port()), "MADOGUCHI_PREFECT_INTERNAL_PORT": str(free_port()),
+            "MADOGUCHI_INTAKE_PORT": str(free_port()),
             "MADOGUCHI_MAIL_STUB_PORT": str(free_port()), "MADOGUCHI_POSTGRES_PORT": str(free_port()),
             "MADOGUCHI_REDIS_PORT": str(free_port()),
             "MADOGUCHI_INTAKE_RATE_PER_EMAIL": "100000", "MADOGUCHI_INTAKE_RATE_PER_CLIENT": "100000",
@@ -110,7 +112,7 @@ def requester(client: httpx.Client, stub: str, ref: str, token: str, deadline: f
                     entered = answer.status_code < 300
         except (httpx.HTTPError, ValueError, KeyError):
             pass
-        time.sleep(0.5)
+        time.sleep(POLL_SECONDS)
     return None
 
 
@@ -138,6 +140,7 @@ def load(up: Up, requests: int, timeout: float, fault=None) -> dict:
     is called once the submissions are in (its figures join the result)."""
     pids = tree(up.proc.pid)
     cpu_before = cpu_seconds(pids)
+    parts_before = cpu_by_part(pids)
     sampler = Sampler(up.proc.pid)
     sampler.start()
     client = httpx.Client(base_url=up.intake, timeout=60)
@@ -158,6 +161,8 @@ def load(up: Up, requests: int, timeout: float, fault=None) -> dict:
     ended = [t for t in done.values() if t is not None]
     sampler.stop.set()
     cpu = cpu_seconds(tree(up.proc.pid)) - cpu_before
+    parts = {name: round((spent - parts_before.get(name, 0.0)) / max(len(ended), 1), 3)
+             for name, spent in cpu_by_part(tree(up.proc.pid)).items()}
     waits = sorted(t - submitted[ref][1] for ref, t in done.items() if t is not None)
     return {
         "requests": requests, "lost": requests - len(submitted),
@@ -165,7 +170,7 @@ def load(up: Up, requests: int, timeout: float, fault=None) -> dict:
         "per_min": len(ended) / ((max(ended) - started) / 60) if ended else 0.0,
         "median_s": waits[len(waits) // 2] if waits else None,
         "p95_s": waits[max(int(len(waits) * 0.95) - 1, 0)] if waits else None,
-        "cpu_per_request_s": cpu / max(len(ended), 1),
+        "cpu_per_request_s": cpu / max(len(ended), 1), "cpu_per_request_by_part_s": parts,
         "peak_rss_mb": sampler.peak / 2**20, "references": sorted(submitted),
         "last_final_at": max(ended) if ended else None, **extra,
     }
