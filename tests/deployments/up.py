@@ -80,6 +80,14 @@ class Up:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
+    def add_account(self, name: str, role: str) -> tuple[str, str]:
+        """An account made the way an administrator makes it; (name, password)."""
+        password = f"pw-{os.getpid()}-correct-horse-battery"
+        secret = self.log_path.parent / f"{name}.password"
+        secret.write_text(password + "\n")
+        self.cli("operator", "add", name, "--role", role, "--password-file", str(secret))
+        return name, password
+
     def client(self):
         """This process's Prefect client at up's server, with the service credential."""
         from prefect.settings import PREFECT_API_AUTH_STRING
@@ -106,9 +114,13 @@ class Up:
         worker_log = (self.settings.data_dir / "logs" / "worker-1.log").read_text(errors="replace")[-3000:]
         raise AssertionError(f"no {what} after {timeout} s\n{self.log()}\n{worker_log}")
 
-    def cli(self, *args: str, timeout: float = 60) -> str:
-        done = subprocess.run([*MADOGUCHI, *args], env=self.env, cwd=PROJECT, capture_output=True,
+    def cli(self, *args: str, timeout: float = 60, as_: tuple[str, str] | None = None, check: bool = True) -> str:
+        """``madoguchi ARGS`` beside up; ``as_``: logged in as (name, password)."""
+        env = {**self.env, **({"MADOGUCHI_USER": as_[0], "MADOGUCHI_PASSWORD": as_[1]} if as_ else {})}
+        done = subprocess.run([*MADOGUCHI, *args], env=env, cwd=PROJECT, capture_output=True,
                               text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+        if not check:
+            return done.stdout + done.stderr
         if done.returncode != 0:
             raise AssertionError(f"madoguchi {' '.join(args)} → {done.returncode}\n{done.stdout}\n{done.stderr}")
         return done.stdout
