@@ -32,15 +32,18 @@ def test_walk_a_request_through_by_hand(tmp_path):
         assert len(up.below) >= 4, up.below  # the server, the worker, the stub and intake
         assert f"{up.intake}/" in up.log() and f"{up.stub}/messages" in up.log()
 
+        operator = up.add_account("walk-sato", "operator")
         submitted = time.monotonic()
         reference, bearer, run_id = up.submit_and_verify()
         to_code = time.monotonic() - submitted
 
         with up.client():
             assert up.suspended_with(run_id, "suspended-operator-review")
-            assert "answered" in up.cli("operator", "review", reference)
-            assert {"paid", "method", "operator"} <= set(up.suspended_with(run_id, "suspended-operator-payment"))
-            assert "answered" in up.cli("operator", "payment", reference)
+            assert "refused" in up.cli("operator", "review", reference, as_=("walk-sato", "wrong"), check=False)
+            assert "answered by walk-sato" in up.cli("operator", "review", reference, as_=operator)
+            form = up.suspended_with(run_id, "suspended-operator-payment")
+            assert {"paid", "method"} <= set(form) and not {"operator", "actor"} & set(form)  # nobody types a name
+            assert "answered by walk-sato" in up.cli("operator", "payment", reference, as_=operator)
             up.until(lambda: up.request(reference).status == "completed", "completion", 45)
 
             def finished():
