@@ -85,7 +85,7 @@ def demo(request_file: Path = typer.Option(EXAMPLE_REQUEST, "--request", exists=
     settings = get_settings()
     intake = f"http://127.0.0.1:{settings.intake_port}"
     stub = f"http://127.0.0.1:{settings.mail_stub_port}"
-    ui = settings.prefect_api_url.removesuffix("/api")
+    ui = settings.prefect_ui_url
     try:
         httpx.get(f"{intake}/healthz", timeout=3).raise_for_status()
     except httpx.HTTPError:

@@ -14,11 +14,12 @@ from services.deadlines import close_overdue
 
 
 def ui_url() -> str:
-    """Prefect's UI address for links to runs: PREFECT_UI_URL, else the API's without ``/api``."""
+    """Prefect's UI address for links to runs: PREFECT_UI_URL (`up` sets the gate's), else the
+    API's without ``/api``, else the gate of the settings."""
     from prefect.settings import get_current_settings
 
     current = get_current_settings()
-    url = current.ui_url or (current.api.url or get_settings().prefect_api_url).removesuffix("/api")
+    url = current.ui_url or (current.api.url or "").removesuffix("/api") or get_settings().prefect_ui_url
     return url.rstrip("/")
 
 
