@@ -42,6 +42,22 @@ class ThreadWorkerResult(BaseWorkerResult):
 class ThreadJobConfiguration(BaseJobConfiguration):
     """No infrastructure to configure: the run executes in the worker's process."""
 
+    def prepare_for_flow_run(self, flow_run: FlowRun, deployment=None, flow=None, work_pool=None,
+                             worker_name: str | None = None, worker_id=None) -> None:
+        """What the worker's events and logs name (the run, its labels), without the
+        environment and command a spawned process would get: Prefect's default serialises
+        every setting into variables for each run, a sixth of this worker's CPU, for nothing."""
+        self._related_objects = {"deployment": deployment, "flow": flow, "flow-run": flow_run}
+        self.labels = {
+            **self._base_flow_run_labels(flow_run),
+            **self._base_work_pool_labels(work_pool),
+            **self._base_worker_name_label(worker_name),
+            **self._base_flow_labels(flow),
+            **self._base_deployment_labels(deployment),
+            **self.labels,
+        }
+        self.name = self.name or flow_run.name
+
 
 class ThreadVariables(BaseVariables):
     """Nothing per deployment: the worker's environment is the runs' environment."""
