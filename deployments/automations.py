@@ -5,7 +5,9 @@ heartbeats but stays Running for ever on Prefect's books. Prefect's documented a
 self-hosted servers ("detect zombie flows") is a proactive automation: after a heartbeat,
 expect another one (or the run to end or wait) within a bound, else mark it Crashed. The
 recovery sweep (deployments/recovery.py) then starts the open case's flow again. Flow runs
-send heartbeats every PREFECT_FLOWS_HEARTBEAT_FREQUENCY seconds (`up` sets it for workers)."""
+send heartbeats every PREFECT_FLOWS_HEARTBEAT_FREQUENCY seconds (`up` sets it for workers).
+A run a worker claimed and never started (the worker died in between) sends no heartbeat at
+all: a second automation crashes a run left Pending."""
 
 from __future__ import annotations
 
@@ -18,7 +20,16 @@ HEARTBEAT_SECONDS = 30  # Prefect's minimum: a lost run is noticed within about 
 ZOMBIE_AFTER_SECONDS = 90
 
 
-def zombie_automation():
+ENDED_OR_WAITING = {"prefect.flow-run.Completed", "prefect.flow-run.Failed", "prefect.flow-run.Cancelled",
+                    "prefect.flow-run.Crashed", "prefect.flow-run.Suspended", "prefect.flow-run.Paused"}
+STRANDED = "madoguchi: crash flow runs a worker claimed and never started"
+STRANDED_AFTER_SECONDS = 180  # a claimed run normally starts within seconds (p90 15 s under a burst)
+
+
+def _crash_unless(name: str, description: str, *, after: set[str], expect: set[str], within_seconds: int,
+                  message: str):
+    """A proactive automation: after an event of ``after`` for a flow run, one of ``expect``
+    must follow within the bound, else the run is marked Crashed (and recovered)."""
     from prefect.automations import AutomationCore
     from prefect.client.schemas.objects import StateType
     from prefect.events.actions import ChangeFlowRunState
@@ -26,30 +37,40 @@ def zombie_automation():
     from prefect.events.schemas.events import ResourceSpecification
 
     return AutomationCore(
-        name=ZOMBIES,
-        description="A run that stops sending heartbeats without ending or waiting is marked "
-                    "Crashed; madoguchi's recovery then starts its case again.",
-        trigger=EventTrigger(
-            after={"prefect.flow-run.heartbeat"},
-            expect={"prefect.flow-run.heartbeat", "prefect.flow-run.Completed", "prefect.flow-run.Failed",
-                    "prefect.flow-run.Cancelled", "prefect.flow-run.Crashed",
-                    "prefect.flow-run.Suspended", "prefect.flow-run.Paused"},
-            match=ResourceSpecification({"prefect.resource.id": ["prefect.flow-run.*"]}),
-            for_each={"prefect.resource.id"},
-            posture=Posture.Proactive,
-            threshold=1,
-            within=timedelta(seconds=ZOMBIE_AFTER_SECONDS),
-        ),
-        actions=[ChangeFlowRunState(state=StateType.CRASHED,
-                                    message=f"No heartbeat for {ZOMBIE_AFTER_SECONDS} s: its process died")],
+        name=name, description=description,
+        trigger=EventTrigger(after=after, expect=expect,
+                             match=ResourceSpecification({"prefect.resource.id": ["prefect.flow-run.*"]}),
+                             for_each={"prefect.resource.id"}, posture=Posture.Proactive, threshold=1,
+                             within=timedelta(seconds=within_seconds)),
+        actions=[ChangeFlowRunState(state=StateType.CRASHED, message=message)],
     )
+
+
+def zombie_automation():
+    return _crash_unless(
+        ZOMBIES, "A run that stops sending heartbeats without ending or waiting is marked Crashed; "
+                 "madoguchi's recovery then starts its case again.",
+        after={"prefect.flow-run.heartbeat"}, expect={"prefect.flow-run.heartbeat", *ENDED_OR_WAITING},
+        within_seconds=ZOMBIE_AFTER_SECONDS, message=f"No heartbeat for {ZOMBIE_AFTER_SECONDS} s: its process died")
+
+
+def stranded_automation(within_seconds: int = STRANDED_AFTER_SECONDS):
+    """A worker that dies between claiming a run (Pending) and starting it leaves the run
+    Pending for ever: no process of it exists to send a heartbeat (measured: kill -9 of the
+    worker during a burst left 3 of 50 requests so)."""
+    return _crash_unless(
+        STRANDED, "A run claimed by a worker (Pending) that does not start running is marked Crashed; "
+                  "madoguchi's recovery then starts its case again.",
+        after={"prefect.flow-run.Pending"}, expect={"prefect.flow-run.Running", *ENDED_OR_WAITING},
+        within_seconds=within_seconds,
+        message=f"Claimed by a worker but not started within {within_seconds} s: the worker died")
 
 
 def ensure_automations(api_url: str | None = None) -> list[str]:
     """Create madoguchi's automations that the server lacks; the names created."""
     created = []
     with _api(api_url) as client:
-        for automation in (zombie_automation(),):
+        for automation in (zombie_automation(), stranded_automation()):
             if not client.read_automations_by_name(automation.name):
                 client.create_automation(automation)
                 created.append(automation.name)

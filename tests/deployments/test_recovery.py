@@ -1,7 +1,8 @@
 """Nothing waits forever unseen: a request whose flow run died is started again by the recovery
 sweep, on the real path (the lifecycle deployment, madoguchi's thread worker, a real server),
 goes on where it stood and finishes with every notice sent once; one whose run keeps dying
-is escalated once; one whose run Prefect no longer knows gets a new one."""
+is escalated once; one whose run Prefect no longer knows gets a new one; one whose run a
+dead worker left Pending is crashed by the automation and started again."""
 
 import time
 import uuid
@@ -11,6 +12,7 @@ import pytest
 from sqlmodel import select
 
 from deployments import recovery
+from deployments.automations import stranded_automation
 from deployments.dispatch import dispatch_round
 from flows.waits import wake
 from mail import inbox
@@ -152,3 +154,25 @@ def test_a_run_prefect_does_not_know_is_replaced(desk):
     with unit_of_work(settings) as session:
         row = session.exec(select(RunRestart).where(RunRestart.reference == reference)).one()
     assert row.dead_state == "Missing"
+
+
+def test_a_run_a_dead_worker_left_pending_is_crashed_and_started_again(desk):
+    """A worker killed between claiming a run and starting it leaves it Pending: the stranded
+    automation (here with a 10 s bound, its least) crashes it, the sweep restarts the case."""
+    from prefect.client.orchestration import get_client
+    from prefect.states import Pending
+
+    settings, since = desk, utcnow() - timedelta(seconds=1)
+    reference = submit(settings, "disclosure")
+    dispatch_round(settings)
+    first = suspended(settings, reference)
+    with get_client(sync_client=True) as client:
+        automation = client.create_automation(stranded_automation(within_seconds=10))
+        try:
+            client.set_flow_run_state(uuid.UUID(first), Pending(), force=True)  # claimed; then the worker died
+            until(lambda: state_of(first).is_crashed(), "the stranded run crashed", 60)
+        finally:
+            client.delete_automation(automation)
+    assert "not started within 10 s" in state_of(first).message
+    assert sweep(settings, since).restarted == [reference]
+    assert suspended(settings, reference) != first
