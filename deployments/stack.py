@@ -47,6 +47,7 @@ RESTARTS, RESTART_WINDOW_SECONDS = 5, 300
 SERVER_SILENT_SECONDS = 30  # a server process that is alive but has not answered this long is restarted
 RECOVERY_INTERVAL_SECONDS = 5.0
 RECOVERY_OVERLAP = timedelta(minutes=2)  # runs that ended since the last look, with a margin
+LOST_WAKE_INTERVAL_SECONDS = 30.0  # the SLA monitor looks too, every 15 minutes
 WORKER_ENV = {
     # heartbeats every 30 s (Prefect's minimum) drive the zombie automation (deployments/automations.py)
     "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": "30",
@@ -75,6 +76,7 @@ class Stack:
     starters: dict[str, Callable[[], Managed]] = field(default_factory=dict)  # name → start it again
     restarts: list[float] = field(default_factory=list)  # when children were started again
     silent_since: float | None = None  # since when the server we started has not answered
+    next_wake_look: float = 0.0  # when the dispatcher next looks for lost requester wakes
 
     @property
     def ui_url(self) -> str:
@@ -354,10 +356,31 @@ def _recover(stack: Stack, say, since) -> None:
     except Exception as exc:  # noqa: BLE001 - Prefect away: the next round looks again
         say(f"recovery paused: {type(exc).__name__}")
         return
+    if since is None or time.monotonic() >= stack.next_wake_look:  # a requester's wake the intake lost
+        stack.next_wake_look = time.monotonic() + LOST_WAKE_INTERVAL_SECONDS
+        _wake_lost(stack, say)
     for reference in done.restarted:
         say(f"restarting {reference}: its flow run died")
     for reference in done.escalated:
         say(f"escalated {reference}: its flow run keeps dying (work queue, privacy officer)")
+
+
+def _wake_lost(stack: Stack, say) -> None:
+    """Wake the runs still waiting for what their requester already did (the intake's wake
+    gave up while Prefect was down or too busy)."""
+    from flows.waits import lost_wakes, wake
+
+    try:
+        lost = lost_wakes(stack.settings)
+    except Exception as exc:  # noqa: BLE001 - Prefect away: the next look tries again
+        say(f"looking for lost wakes paused: {type(exc).__name__}")
+        return
+    for reference, run_id in lost:
+        try:
+            if wake(run_id):
+                say(f"woke {reference}: its requester had acted, the wake was lost")
+        except Exception as exc:  # noqa: BLE001 - the next look tries again
+            say(f"could not wake {reference} yet: {type(exc).__name__}")
 
 
 def _deliver_mail(stack: Stack, stop: threading.Event, say) -> None:

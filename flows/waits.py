@@ -154,3 +154,38 @@ def end_wait(flow_run_id: str | None) -> bool:
         context.client.set_flow_run_state(UUID(flow_run_id), Cancelled(message="the request ended while it waited"),
                                           force=True)
     return True
+
+
+def paused_runs(flow_name: str = "request-lifecycle", page: int = 200) -> list[tuple[str, str, str]]:
+    """(run id, reference, pause key) of every paused or suspended run of ``flow_name``."""
+    from prefect.client.schemas.filters import (
+        FlowFilter,
+        FlowFilterName,
+        FlowRunFilter,
+        FlowRunFilterState,
+        FlowRunFilterStateType,
+    )
+    from prefect.client.schemas.objects import StateType
+
+    flows = FlowFilter(name=FlowFilterName(any_=[flow_name]))
+    paused = FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.PAUSED])))
+    found = []
+    with SyncClientContext.get_or_create() as context:
+        while True:
+            runs = context.client.read_flow_runs(flow_filter=flows, flow_run_filter=paused, limit=page,
+                                                 offset=len(found))
+            found += [(str(r.id), r.parameters.get("reference", ""), r.state.state_details.pause_key or "")
+                      for r in runs]
+            if len(runs) < page:
+                return found
+
+
+def lost_wakes(settings=None) -> list[tuple[str, str]]:
+    """(reference, run id) of the lifecycle runs still waiting for a requester action already
+    taken: the intake's wake was lost (Prefect down or too busy until its client gave up, the
+    intake stopped before it ran)."""
+    from models.db import unit_of_work
+    from services.requester_waits import stale
+
+    with unit_of_work(settings or get_settings()) as session:
+        return [(reference, run_id) for run_id, reference, key in paused_runs() if stale(session, reference, key)]

@@ -4,7 +4,7 @@ app database through services/sla.py; results are counts and references, never p
 from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
-from flows.waits import end_wait, wake
+from flows.waits import end_wait, lost_wakes, wake
 from models.audit import audit_key, write_checkpoint
 from models.db import unit_of_work, utcnow
 from models.rules.deadlines import JST
@@ -43,12 +43,7 @@ def wake_closed_runs(closed: list[tuple[str, str | None]]) -> int:
 def wake_stale_waits() -> int:
     """Wake the lifecycle runs still waiting for a requester action already taken: the
     intake's wake was lost (Prefect down at that moment, the intake stopped before it ran)."""
-    from services.requester_waits import stale
-
-    with unit_of_work(get_settings()) as session:
-        todo = [(reference, run_id) for run_id, reference, key in _paused_lifecycle_runs()
-                if stale(session, reference, key)]
-    return _wake_each(todo)
+    return _wake_each(lost_wakes())
 
 
 def _wake_each(runs: list[tuple[str, str | None]], how=wake) -> int:
@@ -60,30 +55,6 @@ def _wake_each(runs: list[tuple[str, str | None]], how=wake) -> int:
         except Exception as exc:  # noqa: BLE001 - best effort, see the callers
             logger.warning("could not wake the run of %s: %s", reference, type(exc).__name__)
     return woken
-
-
-def _paused_lifecycle_runs(page: int = 200) -> list[tuple[str, str, str]]:
-    """(run id, reference, pause key) of every paused or suspended request-lifecycle run."""
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import (
-        FlowFilter,
-        FlowFilterName,
-        FlowRunFilter,
-        FlowRunFilterState,
-        FlowRunFilterStateType,
-    )
-    from prefect.client.schemas.objects import StateType
-
-    flows = FlowFilter(name=FlowFilterName(any_=["request-lifecycle"]))
-    paused = FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.PAUSED])))
-    found = []
-    with get_client(sync_client=True) as client:
-        while True:
-            runs = client.read_flow_runs(flow_filter=flows, flow_run_filter=paused, limit=page, offset=len(found))
-            found += [(str(r.id), r.parameters.get("reference", ""), r.state.state_details.pause_key or "")
-                      for r in runs]
-            if len(runs) < page:
-                return found
 
 
 @task(task_run_name="check-deadlines", retries=2, retry_delay_seconds=10)

@@ -176,3 +176,26 @@ def test_a_run_a_dead_worker_left_pending_is_crashed_and_started_again(desk):
     assert "not started within 10 s" in state_of(first).message
     assert sweep(settings, since).restarted == [reference]
     assert suspended(settings, reference) != first
+
+
+def test_up_wakes_a_run_whose_requester_acted_while_the_wake_was_lost(desk, mail_stub, prefect_server):
+    """The intake's wake can give up (Prefect's SQLite answering 503 to a resume for a minute
+    under a burst, measured in bench/faults.py): `up` looks for such runs every half minute."""
+    from deployments import stack
+
+    settings = desk
+    reference = submit(settings, "disclosure")
+    dispatch_round(settings)
+    run = suspended(settings, reference)
+    code = inbox.latest_code(mail_stub.url, reference)
+    with unit_of_work(settings) as session:  # the intake's part; its wake never arrives
+        assert identity.submit_code(session, settings, reference, code, now=utcnow()) is identity.Verdict.VERIFIED
+    said = []
+    stack._wake_lost(stack.Stack(api_url=prefect_server.url, data_dir=settings.data_dir, settings=settings),
+                     said.append)
+    assert said == [f"woke {reference}: its requester had acted, the wake was lost"]
+    until(lambda: state_of(run).is_completed(), "completion")
+    said.clear()
+    stack._wake_lost(stack.Stack(api_url=prefect_server.url, data_dir=settings.data_dir, settings=settings),
+                     said.append)
+    assert said == []  # nothing lost any more
