@@ -1,4 +1,4 @@
-"""``madoguchi``: the one command line for people and scripts (CONTRACT.md "Command line")."""
+"""``madoguchi``: the one command line for people and scripts (docs/contract.md "Command line")."""
 
 import typer
 

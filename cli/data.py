@@ -26,7 +26,7 @@ def migrate() -> None:
 def seed(
     customers: int = typer.Option(200, min=1, help="Generated customers per demo system"),
     fixture: Path | None = typer.Option(None, exists=True, dir_okay=False,
-                                        help="Load these customers (CONTRACT.md format)"),
+                                        help="Load these customers (docs/contract.md format)"),
     random_seed: int = typer.Option(0, "--seed", help="Same seed, same data"),
 ) -> None:
     """Seed the demo systems with generated customers, or load a fixture file."""
@@ -75,7 +75,7 @@ def systems(as_json: bool = typer.Option(False, "--json", help="Machine-readable
 
 def up(
     fixture: Path | None = typer.Option(None, exists=True, dir_okay=False,
-                                        help="Also load these customers (CONTRACT.md format); loading twice adds nothing"),
+                                        help="Also load these customers (docs/contract.md format); loading twice adds nothing"),
     prefect_port: int | None = typer.Option(None, help="Port of the Prefect server (default MADOGUCHI_PREFECT_PORT, 4200)"),
     no_prefect: bool = typer.Option(False, "--no-prefect", help="Only migrate and seed, start nothing"),
     production: bool = typer.Option(False, "--production", help=(

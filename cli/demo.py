@@ -26,7 +26,7 @@ from services.accounts import Caller
 from services.common import load_request
 
 PROJECT = Path(__file__).resolve().parent.parent
-EXAMPLE_SUBJECT = PROJECT / "tests" / "fixtures" / "contract_example.json"  # 山田 太郎 of CONTRACT.md
+EXAMPLE_SUBJECT = PROJECT / "tests" / "fixtures" / "contract_example.json"  # 山田 太郎 of docs/contract.md
 EXAMPLE_REQUEST = PROJECT / "examples" / "request.json"
 PEOPLE = {"demo-operator": AccountRole.OPERATOR, "demo-officer": AccountRole.OFFICER}
 
@@ -76,7 +76,7 @@ def _resume(reference: str, caller: Caller, run_input: dict) -> bool:
 
 
 def demo(request_file: Path = typer.Option(EXAMPLE_REQUEST, "--request", exists=True, dir_okay=False,
-                                           help="The request body to submit (CONTRACT.md)"),
+                                           help="The request body to submit (docs/contract.md)"),
          timeout: float = typer.Option(180, help="Give up after this many seconds")) -> None:
     """Submit a sample request and walk it, step by step, to its decision notice (needs
     `madoguchi up` running)."""

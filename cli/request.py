@@ -51,7 +51,7 @@ def _load(reference: str):
 
 @app.command()
 def submit(file: Path = typer.Argument(..., exists=True, dir_okay=False,
-                                       help="A request body as JSON (CONTRACT.md \"Request body\")")) -> None:
+                                       help="A request body as JSON (docs/contract.md \"Request body\")")) -> None:
     """Submit a request: prints its reference and the requester's status token."""
     from services import intake
 

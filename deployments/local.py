@@ -84,7 +84,7 @@ _RUNNING: list[Managed] = []
 def _default_signals() -> None:
     """In the child before exec: SIGINT/SIGTERM back to their defaults. A parent started with
     SIGINT ignored (`cmd &` from a script) would hand that on, and a Prefect worker with SIGINT
-    ignored does not stop on SIGTERM (PREFECT-NOTES.md)."""
+    ignored does not stop on SIGTERM (docs/prefect.md)."""
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, signal.SIG_DFL)
 

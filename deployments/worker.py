@@ -2,7 +2,7 @@
 
 Prefect's process worker starts every flow run, and every resumed run, in a fresh Python
 interpreter: ~1–1.5 s of CPU importing Prefect and the project each time, which held
-`madoguchi up` to ~7 requests/min under a burst (PREFECT-NOTES.md). This worker type runs
+`madoguchi up` to ~7 requests/min under a burst (docs/prefect.md). This worker type runs
 each flow run on a thread of its own process instead, with its own event loop: the flows are
 imported once, a start or a resume costs only the engine's API calls, and a bounded pool of
 threads (``--limit``) is the most the worker ever hands the Prefect server at once.

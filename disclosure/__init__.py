@@ -1,4 +1,4 @@
-"""The disclosure package (PRODUCT.md §1 step 6): what each system holds about the subject,
+"""The disclosure package (docs/product.md §1 step 6): what each system holds about the subject,
 for people (HTML, PDF) and programs (JSON, CSV), encrypted at rest, fetched with a token.
 
 Plain functions, no Prefect: the lifecycle wraps :func:`build_and_store` in a task.

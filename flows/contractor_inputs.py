@@ -7,7 +7,7 @@ from flows.forms import Required, choice, simple_form, templates
 ContractorApproval = simple_form(
     "ContractorApproval", decision=choice("contractor_decision", ["approve", "reject"]),
     reason=(choice("reject_reason", ["none", "security_insufficient", "contract_incomplete",
-                                     # more data than the work needs (RULES.md §7)
+                                     # more data than the work needs (docs/rules.md §7)
                                      "data_not_necessary", "other"]), "none"))
 
 DeletionCertificate = simple_form(

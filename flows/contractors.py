@@ -1,4 +1,4 @@
-"""One contractor's run (PRODUCT.md §2, RULES.md §7): application → assessment and contract
+"""One contractor's run (docs/product.md §2, docs/rules.md §7): application → assessment and contract
 checklist (a hard blocker rejects) → the privacy officer's approval → registration in the
 system registry; later runs of the same flow score an audit report or the annual
 reassessment, and after offboarding began (``madoguchi contractor offboard``) record the

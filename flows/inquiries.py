@@ -1,4 +1,4 @@
-"""One inquiry or complaint (PRODUCT.md §5): its acknowledgement goes out, an operator answers
+"""One inquiry or complaint (docs/product.md §5): its acknowledgement goes out, an operator answers
 on a form in the Prefect UI (or ``madoguchi inquiry answer``), the answer goes out by email.
 
 The operator's answer text is the one thing that passes through Prefect (as the form's

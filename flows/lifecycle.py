@@ -1,4 +1,4 @@
-"""The lifecycle of one personal-information request (PRODUCT.md §1):
+"""The lifecycle of one personal-information request (docs/product.md §1):
 intake → identity → review → approval → fee → fulfilment → package → notice → close.
 
 Every stage's outcome is in the app database, so the flow is re-entrant: run again after a

@@ -1,4 +1,4 @@
-"""The scheduled monitors (PRODUCT.md §6), deployed from prefect.yaml:
+"""The scheduled monitors (docs/product.md §6), deployed from prefect.yaml:
 
 - ``sla-monitor`` every 15 minutes: requester waits past their deadline are closed and their
   runs woken; runs still waiting for a requester action already taken (a lost wake-up) are

@@ -1,4 +1,4 @@
-"""The review of one third-party provision request (PRODUCT.md §4): the statutory check
+"""The review of one third-party provision request (docs/product.md §4): the statutory check
 proposes, the privacy officer decides on a form in the Prefect UI (or ``madoguchi provision
 decide``), a provision writes its record. Re-entrant like the lifecycle: a decided review
 returns at once; the only parameter is the review's reference."""

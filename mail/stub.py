@@ -2,7 +2,7 @@
 
 It speaks the parts of the v3 API madoguchi uses (mail send with SendGrid's validation
 errors, unsubscribe-group suppressions, the Email Activity query by ``unique_args``), lists
-what it received at ``GET /messages`` (CONTRACT.md) and takes faults at ``POST /_faults``: a
+what it received at ``GET /messages`` (docs/contract.md) and takes faults at ``POST /_faults``: a
 status (429, 5xx, 400…) with ``Retry-After`` or a slow answer, for the next ``count`` sends or,
 with ``seconds``, for every send in that time (an outage), in order; ``DELETE /_faults`` ends
 them. It signs event-webhook posts with its own ECDSA P-256 key, as SendGrid

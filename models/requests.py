@@ -1,7 +1,7 @@
 """Personal-information requests: the request, its parties, identity checks, documents,
 decision items, fees and payments, and the clock pauses while waiting for the requester.
 
-``RequestCreate`` is the validated public input (CONTRACT.md request body); the ``table=True``
+``RequestCreate`` is the validated public input (docs/contract.md request body); the ``table=True``
 classes are only ever built from it or from the database, never from raw input.
 """
 
@@ -105,7 +105,7 @@ class RequestCreate(BaseModel):
 
     @model_validator(mode="after")
     def _principal_asks_for_themself(self) -> "RequestCreate":
-        """``requester.role = principal`` is the principal asking for themself (CONTRACT.md):
+        """``requester.role = principal`` is the principal asking for themself (docs/contract.md):
         no agent, as when ``requester`` is left out (kept, it made a second principal party)."""
         if self.requester is not None and self.requester.role is Role.PRINCIPAL:
             self.requester = None

@@ -1,4 +1,4 @@
-"""Supervising a registered contractor (GL 3-4-4, RULES.md §7): the periodic reassessment on
+"""Supervising a registered contractor (GL 3-4-4, docs/rules.md §7): the periodic reassessment on
 an audit report, and offboarding (access revoked, data returned or deleted, the deletion
 certificate recorded). No Prefect here; each step idempotent and audited."""
 

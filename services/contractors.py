@@ -1,4 +1,4 @@
-"""Contractor onboarding (PRODUCT.md §2, RULES.md §7): application → scored assessment and
+"""Contractor onboarding (docs/product.md §2, docs/rules.md §7): application → scored assessment and
 contract checklist → the privacy officer's decision → registration in the system registry.
 Supervision and offboarding are in ``services/contractor_supervision.py``.
 

@@ -1,7 +1,7 @@
-"""Identity and authority documents uploaded by an agent (RULES.md §4): checked for size and
+"""Identity and authority documents uploaded by an agent (docs/rules.md §4): checked for size and
 type, sealed with AES-GCM (the same sealing as disclosure packages) and stored under the data
 folder, never under anything the web server serves. The upload that completes what the request
-waits for (RULES.md §4: the agent's own identity document and their authority) starts the
+waits for (docs/rules.md §4: the agent's own identity document and their authority) starts the
 clock again and hands the request to the operator's identity review. An operator or the
 officer opens them through the gate's viewer (web/documents_view.py), each opening audited;
 the files are purged a set number of days after the request closes."""

@@ -1,4 +1,4 @@
-"""Fulfilment across systems (PRODUCT.md §1 step 5): the actions the decision calls for, one
+"""Fulfilment across systems (docs/product.md §1 step 5): the actions the decision calls for, one
 row per (system, action) with its idempotency key, each performed at most once.
 
 No Prefect here: ``tasks/fulfilment.py`` runs :func:`perform` concurrently with retries. Every

@@ -1,4 +1,4 @@
-"""Identity verification (RULES.md §4): the principal is matched to the customer record and
+"""Identity verification (docs/rules.md §4): the principal is matched to the customer record and
 confirms a one-time code sent to the registered email; an agent's own identity and authority
 are checked by an operator from the documents they send."""
 
@@ -48,7 +48,7 @@ def state_of(session: Session, request: Request) -> IdentityState:
 
 def reopen(session: Session, settings: Settings, reference: str, *, actor: str, now: datetime) -> None:
     """The privacy officer did not sign off an identity refusal: an operator checks again, by
-    the documents, post or phone routes (RULES.md §4)."""
+    the documents, post or phone routes (docs/rules.md §4)."""
     request = load_request(session, reference)
     session.add(IdentityCheck(request_id=request.id, party_id=requester_of(session, request).id,
                               method="documents"))

@@ -1,4 +1,4 @@
-"""Third-party provision (PRODUCT.md §4, RULES.md §5): a third party's request for someone's
+"""Third-party provision (docs/product.md §4, docs/rules.md §5): a third party's request for someone's
 personal data (a written police inquiry, a court, a tax office, a business partner) is entered
 by an operator, checked against the statutory grounds (``models.rules.provision``), decided by
 the privacy officer, and every provision made is written to the provision record.

@@ -1,4 +1,4 @@
-"""Feasibility review (PRODUCT.md §1 step 3): the pre-screen proposes a decision per item,
+"""Feasibility review (docs/product.md §1 step 3): the pre-screen proposes a decision per item,
 the operator confirms or changes it, and the privacy officer signs off every refusal or
 partial refusal. What leaves this module for the operator (``ProposalSummary``, its Markdown)
 carries references, counts and codes only: no personal data."""
@@ -29,7 +29,7 @@ GRANT_ACTIONS: dict[RequestType, SystemAction | None] = {
     RequestType.DISCLOSURE: None,
     RequestType.PURPOSE_NOTIFICATION: None,
 }
-# Answers that need no sign-off: everything else is a (partial) refusal (PRODUCT.md §1.3).
+# Answers that need no sign-off: everything else is a (partial) refusal (docs/product.md §1.3).
 PLAIN = frozenset({ItemAction.GRANT, ItemAction.NOT_HELD})
 
 

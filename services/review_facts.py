@@ -100,7 +100,7 @@ def _same(a: str | None, b: str | None) -> bool:
 
 
 def mailed_after_opt_out(rows: list[dict[str, Any]]) -> bool:
-    """Advertising mail sent to a subscription after it was opted out (RULES.md §1)."""
+    """Advertising mail sent to a subscription after it was opted out (docs/rules.md §1)."""
     opted_out = {r["subscriber_id"]: datetime.fromisoformat(r["opted_out_at"])
                  for r in rows if r.get("_category") == "subscriptions"
                  and r.get("opted_out") and r.get("opted_out_at")}

@@ -1,4 +1,4 @@
-"""The SLA monitor (PRODUCT.md §6): one indexed query finds the open requests that need a
+"""The SLA monitor (docs/product.md §6): one indexed query finds the open requests that need a
 notice now, a warning at 70 % of their time or an escalation at their due date, and has had
 none; each is then an email to the privacy officer through the outbox (its idempotency key
 makes it once), audited. The operators' work queue and the daily digest read the open
@@ -163,7 +163,7 @@ def notify_deadlines(session: Session, settings: Settings, rows: list[OpenReques
     return sent
 
 
-# --- contractors (RULES.md §7): reassessment and certification dates -----------------------
+# --- contractors (docs/rules.md §7): reassessment and certification dates -----------------------
 
 WATCHED_CONTRACTORS = (ContractorStatus.APPROVED, ContractorStatus.ACTIVE, ContractorStatus.SUSPENDED)
 CERTIFICATE_NOTICE_DAYS = 30

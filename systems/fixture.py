@@ -1,4 +1,4 @@
-"""Fixture subjects (CONTRACT.md "Systems and fixtures") written into the demo systems.
+"""Fixture subjects (docs/contract.md "Systems and fixtures") written into the demo systems.
 
 Only ``email`` and ``name`` are required; systems a customer's ``records`` does not list
 get a few generated records. ``third_party_provisions`` and ``prior_requests`` are modelled

@@ -1,4 +1,4 @@
-"""The JSON API of CONTRACT.md. Every write commits before it is answered; a requester's
+"""The JSON API of docs/contract.md. Every write commits before it is answered; a requester's
 action that a waiting flow run needs wakes the run after the answer has gone out, so a slow
 or absent Prefect never slows intake down."""
 

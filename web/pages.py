@@ -43,7 +43,7 @@ def page(request: Request, name: str, lang: str, *, status: int = 200, **context
 
 
 def body_from_form(form, lang: str) -> dict:
-    """The JSON body of CONTRACT.md from the form's flat fields; empty fields are left out so
+    """The JSON body of docs/contract.md from the form's flat fields; empty fields are left out so
     that a missing value reads "required", not "not a string"."""
     def given(**values):
         return {k: v.strip() if isinstance(v, str) else v for k, v in values.items() if v not in (None, "")}

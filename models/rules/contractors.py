@@ -1,5 +1,5 @@
 """Choosing and supervising contractors that handle personal data (Art. 25; GL 3-4-4;
-RULES.md §7 and §9; policy §3.1).
+docs/rules.md §7 and §9; policy §3.1).
 
 Selection: a scored security questionnaire over the GL 10 categories, certifications as
 extra points, and hard blockers that no score can outweigh. Contract: a clause-by-clause
@@ -61,7 +61,7 @@ class ContractorPolicy:
     certificate_points: Mapping[CertificationKind, int] = field(default_factory=lambda: {
         CertificationKind.ISMS: 10, CertificationKind.PRIVACY_MARK: 10})
     approved_countries: frozenset[str] = frozenset({HOME_COUNTRY})
-    max_breach_notice_days: int = 5          # RULES.md §7: about 3–5 days
+    max_breach_notice_days: int = 5          # docs/rules.md §7: about 3–5 days
     certificate_warning_days: int = 60
 
 

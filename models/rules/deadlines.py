@@ -1,6 +1,6 @@
 """The clocks: decision due dates, requester deadlines and leak-report deadlines.
 
-Calendar rules (CONTRACT.md "Fees and deadlines", RULES.md §6) are applied to dates in
+Calendar rules (docs/contract.md "Fees and deadlines", docs/rules.md §6) are applied to dates in
 Japan (Asia/Tokyo). A business day is a weekday that is neither a national holiday (incl.
 substitute and "citizens'" holidays, from the ``holidays`` library) nor in the 29 Dec – 3 Jan
 closure, which is also when government offices such as the PPC are closed.
@@ -75,7 +75,7 @@ def jst_date(instant: datetime) -> date:
 
 @dataclass(frozen=True)
 class Pause:
-    """Time awaiting the requester (CONTRACT.md ``awaiting_requester``): the clock stops."""
+    """Time awaiting the requester (docs/contract.md ``awaiting_requester``): the clock stops."""
 
     started_at: datetime
     ended_at: datetime | None = None  # open: still waiting

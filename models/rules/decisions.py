@@ -71,7 +71,7 @@ def allowed_item_codes(request_type: T) -> frozenset[R]:
 def decision_problems(request_type: T, action: ItemAction, reasons: Sequence[R | str]) -> list[str]:
     """Why an operator's final decision on one item is not acceptable; empty when it is.
 
-    Art. 36 and CONTRACT.md: anything but a plain grant carries at least one reason code, and
+    Art. 36 and docs/contract.md: anything but a plain grant carries at least one reason code, and
     the code must be a ground the law gives for this request type."""
     request_type, action = T(request_type), ItemAction(action)
     problems: list[str] = []

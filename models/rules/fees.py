@@ -1,4 +1,4 @@
-"""Fees for requests (Art. 38; RULES.md §3, CONTRACT.md "Fees and deadlines").
+"""Fees for requests (Art. 38; docs/rules.md §3, docs/contract.md "Fees and deadlines").
 
 Only purpose notification and disclosure (third-party provision records included) may carry a
 fee; correction, suspension, erasure and stop of provision never do. Postage is charged at cost

@@ -1,4 +1,4 @@
-"""Who may ask, and what proves it (Art. 37(1), (3); Cabinet Order Arts. 12–13; RULES.md §4).
+"""Who may ask, and what proves it (Art. 37(1), (3); Cabinet Order Arts. 12–13; docs/rules.md §4).
 
 Every requester's request must match a customer record (that is whose data it is about);
 the principal then proves control of it by any one route of §4: a one-time code sent to the
@@ -58,7 +58,7 @@ _MATCH = Requirement("principal_record", frozenset({Evidence.RECORD_MATCH}), R.I
 _AGENT_ID = Requirement("agent_identity", frozenset({Evidence.AGENT_IDENTITY_DOCUMENT}), R.IDENTITY_NOT_VERIFIED)
 
 REQUIREMENTS: dict[Role, tuple[Requirement, ...]] = {
-    # RULES.md §4 (Order Art. 12 practice): online, a one-time code to the registered email;
+    # docs/rules.md §4 (Order Art. 12 practice): online, a one-time code to the registered email;
     # by post, a copy of an identity document and a reply by registered mail to the address on
     # it; by phone, the registered details (the record match) and a call-back
     Role.PRINCIPAL: (
@@ -196,7 +196,7 @@ def match_principal(given: Contact, record: Contact) -> MatchResult:
     """The email must match the registered one (the one-time code goes there), and so must at
     least one of login ID, phone and company — among those the record holds and the requester
     gave. When the record holds none of them, the email alone is enough: we ask for no more
-    than we hold (RULES.md §4). A differing secondary field is reported but does not by itself
+    than we hold (docs/rules.md §4). A differing secondary field is reported but does not by itself
     fail the match: people change phones, and a correction request may be about exactly that.
     Names are not compared (spelling and spacing vary; the code proves control of the email)."""
     matched, mismatched = [], []

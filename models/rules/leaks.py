@@ -1,4 +1,4 @@
-"""Leaks, loss and damage (Art. 26; PPC Rules Arts. 7–10; RULES.md §6).
+"""Leaks, loss and damage (Art. 26; PPC Rules Arts. 7–10; docs/rules.md §6).
 
 A reportable case, actual or suspected, must be reported to the PPC (preliminary and final)
 and told to the people affected; it also gives each of them a ground for suspension or

@@ -1,4 +1,4 @@
-"""One-time codes to the registered email, the online identity check of RULES.md §4.
+"""One-time codes to the registered email, the online identity check of docs/rules.md §4.
 
 A pure state machine: (state, event) → (new state, verdict). The state holds only an HMAC of
 the code (keyed with the application's secret), never the code. Limits: a code lives 10

@@ -1,5 +1,5 @@
 """The automatic pre-screen: a proposed decision per item from what the data can tell
-(RULES.md §0–§2). An operator confirms or changes every proposal; the grounds that need a
+(docs/rules.md §0–§2). An operator confirms or changes every proposal; the grounds that need a
 person's judgement (Art. 33(2)(i) harm, (iii) other law, Art. 33(4)) are never proposed here.
 
 Only grounds the requester stated (``ground_codes``) are considered, and a stated ground counts
@@ -65,7 +65,7 @@ class Holding:
 
 @dataclass(frozen=True)
 class RecordedFacts:
-    """Facts on record that support a requester's ground (RULES.md §1)."""
+    """Facts on record that support a requester's ground (docs/rules.md §1)."""
 
     marketing_after_opt_out: bool = False   # advertising mail sent after an opt-out
     former_contact: bool = False            # no longer the customer's contact, still listed
@@ -201,7 +201,7 @@ def _correction_items(facts: RequestFacts) -> list[Item]:
 
 
 def ground_supported(ground: G, holding: Holding, recorded: RecordedFacts) -> bool:
-    """Whether a recorded fact supports a stated ground for this system (RULES.md §1: valid
+    """Whether a recorded fact supports a stated ground for this system (docs/rules.md §1: valid
     risks are marketing after an opt-out, weak security, a former contact still listed)."""
     key = holding.system_key
     ads_after_opt_out = holding.advertising and recorded.marketing_after_opt_out

@@ -1,4 +1,4 @@
-"""Giving personal data to someone else (Arts. 27–30; RULES.md §5).
+"""Giving personal data to someone else (Arts. 27–30; docs/rules.md §5).
 
 Prior consent is the rule; Art. 27(1) lists the exceptions, Art. 27(5) the cases that are not
 third-party provision at all, and Art. 28 adds conditions for recipients abroad (foreign

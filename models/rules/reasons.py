@@ -1,7 +1,7 @@
 """Reason codes as the requester reads them: legal basis and a plain-language message.
 
 Art. 36 asks the company to endeavour to explain every decision not to act, or to act
-differently; madoguchi always does (RULES.md §2). The words live in ``reason_codes.toml``
+differently; madoguchi always does (docs/rules.md §2). The words live in ``reason_codes.toml``
 beside this module so that they can be reviewed without reading code.
 """
 

@@ -1,4 +1,4 @@
-"""The words of the public contract (CONTRACT.md): request types, statuses, roles, codes.
+"""The words of the public contract (docs/contract.md): request types, statuses, roles, codes.
 
 Every value is the exact string the HTTP API, the CLI and the fixtures use.
 """
@@ -110,7 +110,7 @@ class ProvisionBasis(StrEnum):
 
     ``consent`` or a statutory exception of Art. 27(1); the last three are not third-party
     provision at all (Art. 27(5)). There is deliberately no "protect our rights" value: the
-    policy's broader wording counts only within these grounds (RULES.md §5).
+    policy's broader wording counts only within these grounds (docs/rules.md §5).
     """
 
     CONSENT = "consent"

@@ -1,4 +1,4 @@
-"""One desk per module: app database migrated, demo systems seeded with the CONTRACT.md
+"""One desk per module: app database migrated, demo systems seeded with the docs/contract.md
 example subject among five generated customers, and provision records in the ledger."""
 
 import json

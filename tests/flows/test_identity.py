@@ -1,5 +1,5 @@
 """Identity on the lifecycle, end to end on Prefect's test server: who the requester says
-they are decides how they prove it (CONTRACT.md, RULES.md §4)."""
+they are decides how they prove it (docs/contract.md, docs/rules.md §4)."""
 
 import re
 from uuid import UUID
@@ -17,7 +17,7 @@ AGENT = {"role": "appointed_agent", "name": "代理 花子", "email": "agent@exa
 
 
 def test_a_requester_with_the_role_principal_is_the_principal_asking_for_themself(autopilot):
-    """CONTRACT.md allows ``requester.role = principal``: one principal, a code to them."""
+    """docs/contract.md allows ``requester.role = principal``: one principal, a code to them."""
     settings = autopilot
     reference = submit(settings, "disclosure", requester={**PRINCIPAL, "role": "principal"})
     run = Run(reference)

@@ -53,7 +53,7 @@ def test_business_day_search_directions():
     assert business_day_on_or_before(date(2026, 11, 24)) == date(2026, 11, 24)
 
 
-# --- decision due date (CONTRACT.md, Art. 39) -----------------------------------------------
+# --- decision due date (docs/contract.md, Art. 39) -----------------------------------------------
 
 def test_art39_due_is_14_calendar_days_after_receipt_at_close_of_business_jst():
     clock = decision_clock(at(2026, 11, 2), now=at(2026, 11, 2))
@@ -195,7 +195,7 @@ def test_requester_deadline_on_closure_moves_forward_in_the_requesters_favour():
     assert requester_deadline(at(2026, 12, 17)).date() == date(2027, 1, 4)
 
 
-# --- leak reports (RULES.md §6) ---------------------------------------------------------------
+# --- leak reports (docs/rules.md §6) ---------------------------------------------------------------
 
 def test_rules_6_preliminary_report_day_5_counting_day_of_learning_as_day_1():
     assert leak_report_deadlines(date(2026, 11, 2), wrongful_purpose=False).preliminary == date(2026, 11, 6)

@@ -22,7 +22,7 @@ REVIEW_NOW = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)
 
 
 def contract_subject(**changes) -> dict:
-    """The CONTRACT.md example customer, with some keys changed."""
+    """The docs/contract.md example customer, with some keys changed."""
     customer = json.loads(CONTRACT_FIXTURE.read_text(encoding="utf-8"))["customers"][0]
     return {**customer, **changes}
 
@@ -31,7 +31,7 @@ def contract_subject(**changes) -> dict:
 def review_desk(settings):
     """Build the desk for one subject: app database migrated, systems and app ledgers
     loaded; returns ``(settings, registry, load)``, where ``load(**changes)`` loads the
-    CONTRACT.md example subject with those changes (call it once per test)."""
+    docs/contract.md example subject with those changes (call it once per test)."""
     upgrade(settings)
     registry = build_registry(settings)
 
@@ -51,7 +51,7 @@ def create_review_request(settings, registry, request_type: RequestType | str, *
                           email: str = "taro@example.co.jp", name: str = "山田 太郎",
                           received_at: datetime = REVIEW_NOW, **details) -> str:
     """A request past identity verification (status ``review``) for the subject with ``email``;
-    ``details`` as in the CONTRACT.md request body. Returns its reference."""
+    ``details`` as in the docs/contract.md request body. Returns its reference."""
     with unit_of_work(settings) as session:
         request = Request(
             reference=new_reference(received_at), request_type=RequestType(request_type),
@@ -69,7 +69,7 @@ def create_review_request(settings, registry, request_type: RequestType | str, *
 
 @pytest.fixture
 def fulfilment_desk(review_desk):
-    """The review desk with the CONTRACT.md example subject loaded; ``(settings, registry)``."""
+    """The review desk with the docs/contract.md example subject loaded; ``(settings, registry)``."""
     settings, registry, load = review_desk
     load()
     return settings, registry
@@ -99,7 +99,7 @@ PRINCIPAL = {"name": "山田 太郎", "email": "taro@example.co.jp", "phone": "0
 
 @pytest.fixture
 def desk(review_desk):
-    """The CONTRACT.md example subject loaded as it is; returns ``(settings, registry)``."""
+    """The docs/contract.md example subject loaded as it is; returns ``(settings, registry)``."""
     settings, registry, load = review_desk
     load()
     return settings, registry

@@ -181,7 +181,7 @@ def test_an_agent_is_asked_for_documents_and_checked_by_an_operator(desk):
 
 
 def test_a_requester_with_the_role_principal_is_the_principal_alone(desk):
-    """CONTRACT.md: ``role`` is ``principal`` when the principal asks for themself, whether
+    """docs/contract.md: ``role`` is ``principal`` when the principal asks for themself, whether
     ``requester`` is left out or given with that role; either way one party, who gets the code."""
     settings, registry = desk
     reference = submit(settings, requester={"role": "principal", "name": "山田 太郎", "email": "other@example.jp"})

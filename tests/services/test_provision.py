@@ -1,4 +1,4 @@
-"""Third-party provision review (RULES.md §5): entered, checked against the statutory
+"""Third-party provision review (docs/rules.md §5): entered, checked against the statutory
 grounds, decided; a provision writes its record (items of Rules Art. 20, kept three years),
 and the records the law requires appear in a later disclosure (Art. 33(5))."""
 

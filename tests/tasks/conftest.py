@@ -1,5 +1,5 @@
 """Task tests: real task runs on Prefect's test server, settings read from the environment as
-a worker reads them, the CONTRACT.md example subject in the app and demo systems."""
+a worker reads them, the docs/contract.md example subject in the app and demo systems."""
 
 import pytest
 

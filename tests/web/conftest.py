@@ -16,7 +16,7 @@ EXAMPLE = json.loads((Path(__file__).parent.parent / "fixtures" / "contract_exam
 
 
 def body(**changes) -> dict:
-    """A valid CONTRACT.md request body for the example customer."""
+    """A valid docs/contract.md request body for the example customer."""
     principal = {k: EXAMPLE[k] for k in ("name", "email", "phone", "company", "login_id")}
     return {"request_type": "disclosure", "language": "ja", "principal": principal,
             "details": {"scope": "注文履歴", "delivery": "electronic"}, **changes}

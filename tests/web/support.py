@@ -23,7 +23,7 @@ FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "contract_example.j
 
 @contextmanager
 def example_systems(settings):
-    """The demo systems holding the CONTRACT.md example customer; yields the registry."""
+    """The demo systems holding the docs/contract.md example customer; yields the registry."""
     load_fixture_into_systems(Fixture.model_validate(json.loads(FIXTURE.read_text(encoding="utf-8"))), settings)
     registry = build_registry(settings)
     try:

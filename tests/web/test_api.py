@@ -1,4 +1,4 @@
-"""The JSON API of CONTRACT.md, in-process: submission and status, one answer for an unknown
+"""The JSON API of docs/contract.md, in-process: submission and status, one answer for an unknown
 reference and a wrong token, field errors that do not echo the input, the one-time code,
 document uploads, clarification and withdrawal, rate limits, and an access log without
 personal data."""
