@@ -14,9 +14,10 @@ from models.db import unit_of_work
 from models.fixtures import load_fixture_into_app
 from models.fulfilment import Notice
 from models.requests import RequestCreate
+from models.rules.access import AccountRole
 from models.schema import upgrade
 from models.settings import get_settings
-from services import identity, intake
+from services import accounts, identity, intake
 from services.common import load_request
 from systems import db as systems_db
 from systems.fixture import load_fixture_into_systems, read_fixture
@@ -24,12 +25,16 @@ from systems.fixture import load_fixture_into_systems, read_fixture
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "contract_example.json"
 PRINCIPAL = {"name": "山田 太郎", "email": "taro@example.co.jp", "phone": "03-1234-5678",
              "company": "株式会社サンプル", "login_id": "A1234567"}
+# The people who decide, each with an account (one password for all, given to the command
+# line in MADOGUCHI_PASSWORD as tests.flows.support.operator does).
+PEOPLE = {"sato": AccountRole.OPERATOR, "suzuki": AccountRole.OPERATOR, "tanaka": AccountRole.OFFICER}
+PASSWORD = "correct horse battery staple"
 
 
 @pytest.fixture
 def desk(tmp_path, monkeypatch, prefect_api, mail_stub):
     """Settings in the environment (as a worker reads them), migrated, the example subject
-    seeded, mail through the SendGrid adapter to the stub."""
+    seeded, the :data:`PEOPLE`'s accounts added, mail through the SendGrid adapter to the stub."""
     monkeypatch.setenv("MADOGUCHI_SENDGRID_HOST", mail_stub.url)
     monkeypatch.setenv("MADOGUCHI_SENDGRID_API_KEY", "SG.test")
     monkeypatch.setenv("MADOGUCHI_SENDGRID_BACKOFF_SECONDS", "0.05")
@@ -39,6 +44,9 @@ def desk(tmp_path, monkeypatch, prefect_api, mail_stub):
     monkeypatch.setenv("MADOGUCHI_PAUSE_POLL_SECONDS", "0.5")  # waits notice a resume sooner
     get_settings.cache_clear()
     settings = prepare_example(get_settings())
+    with unit_of_work(settings) as session:
+        for name, role in PEOPLE.items():
+            accounts.add(session, settings, name, role, PASSWORD, actor="test", now=_now())
     yield settings
     systems_db.dispose()
     get_settings.cache_clear()

@@ -16,7 +16,7 @@ from services.common import load_request
 from systems import db as systems_db
 from systems.fixture import load_fixture_into_systems
 from systems.registry import build_registry
-from tests.flows.conftest import FIXTURE
+from tests.flows.conftest import FIXTURE, PASSWORD
 
 
 def subject(**changes) -> dict:
@@ -70,15 +70,22 @@ def customer_row(settings, email="taro@example.co.jp") -> dict:
         return dict(conn.execute(sa_select(table).where(table.c.email == email)).mappings().one())
 
 
-def operator(*args: str) -> str:
-    """``madoguchi operator …`` as an operator types it; fails the test on a non-zero exit."""
+def operator(*args: str, user: str = "sato") -> str:
+    """``madoguchi operator …`` as ``user`` types it, logged in with their password; fails the
+    test on a non-zero exit."""
+    result = madoguchi("operator", *args, user=user)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def madoguchi(*args: str, user: str | None = None, password: str = PASSWORD):
+    """``madoguchi …`` (logged in as ``user``, if given): the CliRunner's result."""
     from typer.testing import CliRunner
 
     from cli import app
 
-    result = CliRunner().invoke(app, ["operator", *args])
-    assert result.exit_code == 0, result.output
-    return result.output
+    env = {"MADOGUCHI_PASSWORD": password, **({"MADOGUCHI_USER": user} if user else {})}
+    return CliRunner().invoke(app, list(args), env=env)
 
 
 def wait_for(predicate, timeout: float = 30, what: str = "condition") -> None:

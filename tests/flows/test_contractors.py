@@ -6,9 +6,6 @@ a contractor rejected on a hard blocker without a wait; re-running changes nothi
 
 from sqlalchemy import insert, select as sa_select
 from sqlmodel import select
-from typer.testing import CliRunner
-
-from cli import app
 from models.audit import AuditEvent
 from models.requests import DecisionItem
 from models.db import unit_of_work, utcnow
@@ -19,7 +16,7 @@ from services.fulfilment import registry_for
 from systems import db as systems_db
 from systems.demo import delivery_contractor
 from tests.flows.conftest import FlowThread, Run, enter_code, submit
-from tests.flows.support import request_of
+from tests.flows.support import madoguchi, request_of
 from tests.services.test_contractors import application
 
 
@@ -47,7 +44,8 @@ def trail(settings, reference) -> list[str]:
 
 
 def cli(*args: str) -> None:
-    result = CliRunner().invoke(app, ["contractor", *args])
+    """``madoguchi contractor …`` as the privacy officer, logged in."""
+    result = madoguchi("contractor", *args, user="tanaka")
     assert result.exit_code == 0, result.output
 
 
@@ -70,11 +68,11 @@ def test_a_contractor_from_application_to_offboarding(desk, monkeypatch):
     run = contractor_run(reference)
     run.wait_until_paused()  # the privacy officer's approval
     assert key not in registry_for(settings).keys()
-    cli("approve", reference, "--officer", "cso")
+    cli("approve", reference)
     assert run.join() == "active"
     with unit_of_work(settings) as session:
         row = service.load_contractor(session, reference)
-        assert service.latest(session, row, "onboarding").approved_by == "officer:cso"
+        assert service.latest(session, row, "onboarding").approved_by == "officer:tanaka"
     assert row.next_reassessment_at is not None and row.certification_expires_at is not None
     assert key in registry_for(settings).keys()
 
@@ -99,7 +97,7 @@ def test_a_contractor_from_application_to_offboarding(desk, monkeypatch):
     assert key not in registry_for(settings).keys()
     run = contractor_run(reference)
     run.wait_until_paused()
-    cli("certificate", reference, "DEL-2026-0042", "--officer", "cso")
+    cli("certificate", reference, "DEL-2026-0042")
     assert run.join() == "offboarded"
     with unit_of_work(settings) as session:
         row = service.load_contractor(session, reference)

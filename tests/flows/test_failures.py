@@ -69,7 +69,7 @@ def test_a_system_that_keeps_failing_waits_and_is_skipped_by_the_operator(faults
     assert (action.state, action.attempts) == ("failed", 2)
     assert "TransientSystemError" in action.last_error
     operator("system", reference, "marketing", "--decision", "skip", "--reason", "配信停止を手作業で確認済み",
-             "--operator", "suzuki")
+             user="suzuki")
     assert run.join() == "completed"
     action = actions_of(settings, reference)[("marketing", "restrict")]
     assert (action.state, action.decided_by, action.note) == ("skipped", "operator:suzuki",

@@ -12,6 +12,7 @@ from prefect.client.schemas.responses import SetStateStatus
 from prefect.input import keyset_from_paused_state
 from prefect.states import Running
 
+from cli.operator import review_input
 from flows import contractor_inputs, inputs
 from flows.forms import filled
 from flows.inquiries import InquiryAnswer
@@ -31,24 +32,26 @@ JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 
 
 @pytest.mark.parametrize("form", FORMS, ids=lambda f: f.__name__)
-def test_every_field_has_a_japanese_title_and_no_decision_or_name_has_a_default(form):
+def test_every_field_has_a_japanese_title_no_decision_has_a_default_and_nobody_types_a_name(form):
     schema = form.model_json_schema()
     for name, prop in schema["properties"].items():
         assert JAPANESE.search(prop["title"]), (name, prop["title"])
         for label in prop.get("enum", []):  # what Prefect's UI lists
             assert JAPANESE.search(label), (name, label)
-    required = set(schema["required"])
-    assert {"operator", "officer"} & set(schema["properties"]) <= required
+    required = set(schema.get("required", []))
+    assert not {"operator", "officer", "actor"} & set(schema["properties"])  # the gate names who answered
+    assert schema["additionalProperties"] is False and set(schema["patternProperties"]) == {"^actor$"}
     if form.__name__ in DECISIONS:
         assert DECISIONS[form.__name__] in required
 
 
 def test_choices_are_given_by_code_and_read_back_as_codes():
-    answer = filled(inputs.Approval, approve="send_back", officer="佐藤")
-    assert answer == {"approve": "差し戻す（担当者が判断し直す）", "officer": "佐藤"}
+    answer = filled(inputs.Approval, approve="send_back")
+    assert answer == {"approve": "差し戻す（担当者が判断し直す）"}  # no actor: the gate or the login adds it
+    assert filled(inputs.Approval, approve="send_back", actor="tanaka") == {**answer, "actor": "tanaka"}
     assert inputs.Approval(**answer).approve.code == "send_back"
     with pytest.raises(ValueError):
-        filled(inputs.Payment, paid="paid", operator=" ")  # a name must be typed
+        filled(inputs.Payment, paid="paid", operator="佐藤")  # a typed name is not taken
 
 
 def _state(run_id):
@@ -56,7 +59,7 @@ def _state(run_id):
         return client.read_flow_run(UUID(run_id)).state
 
 
-def test_an_empty_resume_is_refused_and_the_run_keeps_waiting_on_its_operator_form(desk):
+def test_an_empty_resume_or_one_without_an_account_is_no_answer_and_the_run_keeps_waiting(desk):
     settings = desk
     reference = submit(settings, "disclosure")
     run = Run(reference)
@@ -70,11 +73,10 @@ def test_an_empty_resume_is_refused_and_the_run_keeps_waiting_on_its_operator_fo
         schema = json.loads(client.read_flow_run_input(UUID(run_id), keyset["schema"]))
         description = client.read_flow_run_input(UUID(run_id), keyset["description"])
         refused = client.resume_flow_run(UUID(run_id), run_input={})  # Resume with nothing chosen
-        refused_name = client.resume_flow_run(UUID(run_id), run_input={
-            **filled(inputs.review_form([{"item_key": "customers", "proposed_action": "grant"}]),
-                     customers__action="grant", operator="x"), "operator": ""})
+        refused_name = client.resume_flow_run(UUID(run_id), run_input={  # a typed name
+            **review_input(reference, [], ""), "operator": "sato"})
     props = schema["properties"]
-    assert props["operator"]["title"] == "判断した担当者" and "default" not in props["operator"]
+    assert "operator" not in props and "actor" not in props  # the UI shows no name to type
     assert props["customers__action"]["title"] == "customers：判断"
     assert props["customers__action"]["enum"] == ["実施する", "代替措置をとる", "実施しない", "保有していない"]
     assert "default" not in props["customers__action"] and "customers__action" in schema["required"]
@@ -92,10 +94,14 @@ def test_an_empty_resume_is_refused_and_the_run_keeps_waiting_on_its_operator_fo
         client.set_flow_run_state(UUID(run_id), Running(), force=True)
     run.wait_until_paused(after=1)  # asked again: operator-review-0-0-0-again-1
     assert _state(run_id).state_details.pause_key == "operator-review-0-0-0-again-1"
-    operator("review", reference, "--operator", "sato")
+    assert wake(run_id, review_input(reference, [], ""))  # resumed past the gate: nobody's answer
+    run.wait_until_paused(after=2)  # no decision: asked again
+    assert _state(run_id).state_details.pause_key == "operator-review-0-0-0-again-2"
+    assert not events_of(settings, reference, "request.review.decided")
+    operator("review", reference, user="sato")
     run.wait_until_paused()
     assert _state(run_id).state_details.pause_key == "operator-payment"
-    operator("payment", reference, "--operator", "sato")
+    operator("payment", reference, user="sato")
     assert run.join() == "completed"
     assert {e.actor for e in events_of(settings, reference, "request.review.decided")} == {"operator:sato"}
 
@@ -105,7 +111,7 @@ def test_an_answer_does_not_resume_a_wait_for_the_requester(desk):
     reference = submit(settings, "purpose_notification")
     run = Run(reference)
     run_id = run.wait_until_paused()  # for the one-time code
-    assert not wake(run_id, filled(inputs.Payment, paid="paid", operator="sato"))
+    assert not wake(run_id, filled(inputs.Payment, paid="paid", actor="sato"))
     assert _state(run_id).is_paused()
     enter_code(settings, reference, run)
     run.wait_until_paused(after=0)

@@ -39,9 +39,9 @@ def test_an_inquiry_answered_on_the_form_is_emailed_once_and_leaves_nothing_pers
     run = ticket_run(inquiry, reference)
     run_id = run.wait_until_paused(after=0)
     assert [(n.kind, n.state) for n in mail_of(settings, reference)] == [("inquiry_acknowledgement", "sent")]
-    assert wake(run_id, {"answer": "", "operator": "suzuki"})  # submitted empty: asked again
+    assert wake(run_id, {"answer": "", "actor": "suzuki"})  # submitted empty: asked again
     run.wait_until_paused(after=1)
-    assert wake(run_id, {"answer": ANSWER, "operator": "suzuki"})
+    assert wake(run_id, {"answer": ANSWER, "actor": "suzuki"})  # the actor as the gate stamps it
     assert run.join() == "answered"
 
     with unit_of_work(settings) as session:
@@ -74,7 +74,7 @@ def test_an_inquiry_answered_from_the_command_line(desk):
     reference = open_(settings, kind="inquiry", language="en", body="How long do you keep call recordings?")
     run = ticket_run(inquiry, reference)
     run.wait_until_paused()
-    output = cli("inquiry", "answer", reference, "--text", "We keep them for one year.", "--operator", "sato")
+    output = cli("inquiry", "answer", reference, "--text", "We keep them for one year.", user="sato")
     assert "the flow run sends it" in output
     assert run.join() == "answered"
     [ack, answer] = mail_of(settings, reference)

@@ -5,14 +5,17 @@ failure waits for the privacy officer; the decision notice carries each reason c
 from sqlmodel import select
 
 from mail import inbox
-from models.db import unit_of_work
+from models.db import unit_of_work, utcnow
 from models.requests import DecisionItem
+from models.rules.access import AccountRole
+from services import accounts
 from services.common import load_request
-from tests.flows.conftest import PRINCIPAL, Run, enter_code, notices_of, submit
+from tests.flows.conftest import PASSWORD, PRINCIPAL, Run, enter_code, notices_of, submit
 from tests.flows.support import (
     actions_of,
     events_of,
     ledgers,
+    madoguchi,
     operator,
     reload_subject,
     request_of,
@@ -53,7 +56,7 @@ def test_a_principal_whose_details_do_not_match_the_record_is_refused(desk):
     reference = submit(settings, "disclosure", principal=wrong)
     run = Run(reference)
     run.wait_until_paused()  # every refusal waits for the privacy officer
-    operator("approve", reference, "--officer", "tanaka")
+    operator("approve", reference, user="tanaka")
     assert run.join() == "refused"
     request = request_of(settings, reference)
     assert (request.outcome, request.reason_codes) == ("refused", ["identity_not_verified"])
@@ -70,9 +73,9 @@ def test_an_agent_without_authority_is_refused_by_the_operator(desk):
     assert _status(settings, reference) == ("awaiting_requester", "documents")
     upload_agent_documents(settings, reference, run)
     run.wait_until_paused()  # the operator's form
-    operator("identity", reference, "--refuse", "agent_authority_not_shown", "--operator", "suzuki")
+    operator("identity", reference, "--refuse", "agent_authority_not_shown", user="suzuki")
     run.wait_until_paused()
-    operator("approve", reference, "--officer", "tanaka")
+    operator("approve", reference, user="tanaka")
     assert run.join() == "refused"
     request = request_of(settings, reference)
     assert (request.outcome, request.reason_codes) == ("refused", ["agent_authority_not_shown"])
@@ -91,11 +94,11 @@ def test_an_identity_refusal_sent_back_by_the_officer_is_checked_again(desk):
     run = Run(reference)
     upload_agent_documents(settings, reference, run)
     run.wait_until_paused()
-    operator("identity", reference, "--refuse", "agent_authority_not_shown", "--operator", "suzuki")
+    operator("identity", reference, "--refuse", "agent_authority_not_shown", user="suzuki")
     run.wait_until_paused()
-    operator("approve", reference, "--send-back", "--officer", "tanaka")
+    operator("approve", reference, "--send-back", user="tanaka")
     run.wait_until_paused()
-    operator("identity", reference, "--operator", "suzuki")
+    operator("identity", reference, user="suzuki")
     run.wait_until_paused()  # now the review
     assert _status(settings, reference)[0] == "review"
     operator("review", reference)
@@ -115,13 +118,13 @@ def test_each_ground_chosen_by_the_operator_is_signed_off_and_partially_granted(
     run.wait_until_paused()
     assert _status(settings, reference) == ("review", None)
     operator("review", reference, *[a for key, code in GROUNDS.items()
-                                    for a in ("--item", f"{key}=refuse:{code}")], "--operator", "sato")
+                                    for a in ("--item", f"{key}=refuse:{code}")], user="sato")
     run.wait_until_paused()
     assert _status(settings, reference) == ("awaiting_approval", None)
-    operator("approve", reference, "--officer", "tanaka")
+    operator("approve", reference, user="tanaka")
     run.wait_until_paused()
     assert _status(settings, reference) == ("awaiting_requester", "payment")
-    operator("payment", reference, "--method", "card", "--operator", "sato")
+    operator("payment", reference, "--method", "card", user="sato")
     assert run.join() == "completed"
 
     request = request_of(settings, reference)
@@ -152,13 +155,13 @@ def test_a_refusal_sent_back_by_the_officer_is_reviewed_again_then_refused(desk)
     operator("review", reference, "--item", "purposes=refuse:business_interference")
     run.wait_until_paused()
     assert _status(settings, reference) == ("awaiting_approval", None)
-    operator("approve", reference, "--send-back", "--officer", "tanaka")
+    operator("approve", reference, "--send-back", user="tanaka")
     run.wait_until_paused()  # the review is asked again, from the proposal
     assert _status(settings, reference) == ("review", None)
     assert _items(settings, reference)["purposes"].final_action is None
-    operator("review", reference, "--item", "purposes=refuse:harm_to_life_or_property", "--operator", "sato")
+    operator("review", reference, "--item", "purposes=refuse:harm_to_life_or_property", user="sato")
     run.wait_until_paused()
-    operator("approve", reference, "--officer", "tanaka")
+    operator("approve", reference, user="tanaka")
     assert run.join() == "refused"
 
     request = request_of(settings, reference)
@@ -169,7 +172,49 @@ def test_a_refusal_sent_back_by_the_officer_is_reviewed_again_then_refused(desk)
     assert _actors(settings, reference, "request.approval.sent_back") == {"officer:tanaka"}
     decided = events_of(settings, reference, "request.review.decided")
     assert [(e.actor, e.details["decision"]) for e in decided] == [
-        ("operator:operator", "refuse"), ("operator:sato", "refuse")]
+        ("operator:sato", "refuse"), ("operator:sato", "refuse")]
+
+
+def test_the_command_line_decides_as_the_account_logged_in_and_only_as_the_rules_allow(desk):
+    """The gate's rules at the command line: a wrong password is no login, an operator cannot
+    sign off as the officer, the officer cannot sign off a review they decided themselves; a
+    refused call leaves the run waiting on the same form. The trail names the accounts."""
+    settings = desk
+    reference = submit(settings, "purpose_notification")
+    run = Run(reference)
+    enter_code(settings, reference, run)
+    run_id = run.wait_until_paused()
+    wrong = madoguchi("operator", "review", reference, user="sato", password="not sato's password")
+    assert wrong.exit_code == 1 and "sato: login refused" in wrong.output
+    assert _pause_key(run_id) == "operator-review-0-0-0"
+    operator("review", reference, "--item", "purposes=refuse:business_interference", user="tanaka")
+    run.wait_until_paused()
+    assert _pause_key(run_id) == "officer-approval-0"
+
+    as_officer = madoguchi("operator", "approve", reference, user="sato")
+    assert as_officer.exit_code == 1 and "needs the role officer, not operator" in as_officer.output
+    own_review = madoguchi("operator", "approve", reference, user="tanaka")
+    assert own_review.exit_code == 1 and "four eyes: tanaka made the decision" in own_review.output
+    assert _pause_key(run_id) == "officer-approval-0"  # still waiting, on the same form
+    assert request_of(settings, reference).status == "awaiting_approval"
+
+    with unit_of_work(settings) as session:
+        accounts.add(session, settings, "kato", AccountRole.OFFICER, PASSWORD, actor="test", now=utcnow())
+    operator("approve", reference, user="kato")
+    assert run.join() == "refused"
+    assert _actors(settings, reference, "request.review.decided") == {"operator:tanaka"}
+    assert _actors(settings, reference, "request.approval.granted") == {"officer:kato"}
+
+
+def _pause_key(run_id: str) -> str:
+    from uuid import UUID
+
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        state = client.read_flow_run(UUID(run_id)).state
+    assert state.is_paused()
+    return state.state_details.pause_key
 
 
 def test_an_unpaid_fee_closes_the_request(desk):
@@ -205,7 +250,7 @@ def test_erasure_of_billing_data_under_a_retention_duty_becomes_a_restriction(de
     assert _items(settings, reference)["billing"].final_action is None
     operator("review", reference, "--item", "billing=alternative:legal_retention_duty")
     run.wait_until_paused()
-    operator("approve", reference)
+    operator("approve", reference, user="tanaka")
     assert run.join() == "completed"
     request = request_of(settings, reference)
     assert request.outcome == "partially_granted"

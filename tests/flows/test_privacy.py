@@ -59,7 +59,7 @@ def _walk_a_disclosure(settings) -> str:
     run.wait_until_paused()
     operator("review", reference, "--item", "orders=refuse:harm_to_life_or_property")
     run.wait_until_paused()
-    operator("approve", reference)
+    operator("approve", reference, user="tanaka")
     run.wait_until_paused()
     operator("payment", reference)
     assert run.join() == "completed"

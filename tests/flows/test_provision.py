@@ -63,12 +63,12 @@ def test_police_inquiry_without_legal_basis_is_refused_even_when_the_officer_say
     reference = enter(settings, tmp_path, POLICE)  # no written inquiry (照会書)
     run = ticket_run(provision_review, reference)
     run.wait_until_paused(after=0)
-    cli("provision", "decide", reference, "--officer", "sato")  # "provide": not allowed
+    cli("provision", "decide", reference, user="tanaka")  # "provide": not allowed
     run.wait_until_paused(after=1)  # asked again, with the reason on the form
-    cli("provision", "decide", reference, "--refuse", "--note", "照会書なし", "--officer", "sato")
+    cli("provision", "decide", reference, "--refuse", "--note", "照会書なし", user="tanaka")
     assert run.join() == "refused"
     review = review_of(settings, reference)
-    assert (review.decided_by, review.proposal["problems"]) == ("officer:sato", ["no_written_request"])
+    assert (review.decided_by, review.proposal["problems"]) == ("officer:tanaka", ["no_written_request"])
     assert records_of(settings, reference) == []
     assert [e.action for e in events_of(settings, reference)][-1] == "provision.refused"
 
@@ -78,7 +78,7 @@ def test_police_inquiry_with_its_written_inquiry_is_provided_and_recorded(desk, 
     reference = enter(settings, tmp_path, {**POLICE, "document_ref": "豊洲署刑組第123号"})
     run = ticket_run(provision_review, reference)
     run_id = run.wait_until_paused()
-    assert wake(run_id, {"decision": "提供する", "note": "", "officer": "sato"})  # the UI's Resume form
+    assert wake(run_id, {"decision": "提供する", "note": "", "actor": "tanaka"})  # the UI's Resume, as the gate stamps it
     assert run.join() == "provided"
     [record] = records_of(settings, reference)
     assert (record.recipient, record.subject_email, record.items, record.basis) == (

@@ -7,6 +7,7 @@ from sqlmodel import select
 from models.db import unit_of_work
 from models.ledgers import Inquiry, ProvisionReview
 from tests.flows.conftest import FlowThread
+from tests.flows.support import madoguchi
 
 
 def run_id_of(reference: str) -> str | None:
@@ -20,12 +21,8 @@ def ticket_run(flow, reference: str) -> FlowThread:
     return FlowThread(flow, reference, run_id_of)
 
 
-def cli(*args: str) -> str:
-    """``madoguchi …`` as an operator types it; fails the test on a non-zero exit."""
-    from typer.testing import CliRunner
-
-    from cli import app
-
-    result = CliRunner().invoke(app, list(args))
+def cli(*args: str, user: str | None = None) -> str:
+    """``madoguchi …`` as ``user`` types it (logged in, if given); fails the test on a non-zero exit."""
+    result = madoguchi(*args, user=user)
     assert result.exit_code == 0, result.output
     return result.output
