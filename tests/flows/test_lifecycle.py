@@ -12,6 +12,7 @@ from models.fulfilment import FulfilmentAction
 from models.rules.vocabulary import Status
 from services.common import load_request
 from tests.flows.conftest import Run, enter_code, notices_of, submit
+from tests.flows.support import operator
 
 
 @pytest.fixture
@@ -83,10 +84,7 @@ def test_a_rerun_after_the_close_acts_on_nothing_and_sends_nothing(autopilot):
 
 
 def test_a_clarification_answered_lets_the_review_go_on(desk):
-    """Asked through the review form (here from the CLI), answered by the requester."""
-    from typer.testing import CliRunner
-
-    from cli import app
+    """Asked through the review form (here from the CLI, logged in), answered by the requester."""
     from services import clarification
 
     settings = desk
@@ -94,16 +92,15 @@ def test_a_clarification_answered_lets_the_review_go_on(desk):
     run = Run(reference)
     enter_code(settings, reference, run)
     run.wait_until_paused()
-    out = CliRunner().invoke(app, ["operator", "review", reference, "--clarify", "対象のサービスを教えてください"])
-    assert out.exit_code == 0, out.output
+    operator("review", reference, "--clarify", "対象のサービスを教えてください")
     _wait_for(lambda: _final(settings, reference).waiting_for == "clarification")
     with unit_of_work(settings) as session:
         assert clarification.answer(session, settings, reference, "注文履歴です", now=_utc())
     run.answer()
     run.wait_until_paused()  # back in review, decided by the operator this time
-    assert CliRunner().invoke(app, ["operator", "review", reference]).exit_code == 0
+    operator("review", reference)
     run.wait_until_paused()  # the fee
-    assert CliRunner().invoke(app, ["operator", "payment", reference]).exit_code == 0
+    operator("payment", reference)
     assert run.join() == "completed"
     kinds = [n.kind for n in notices_of(settings, reference)]
     assert "clarification_request" in kinds and kinds[-1] == "decision"
