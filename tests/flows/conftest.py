@@ -61,7 +61,7 @@ def autopilot(monkeypatch, desk):
 
 
 def prepare_example(settings):
-    """The app database migrated and the CONTRACT.md example subject in systems and app DB."""
+    """The app database migrated and the docs/contract.md example subject in systems and app DB."""
     upgrade(settings)
     fixture = read_fixture(FIXTURE)
     load_fixture_into_systems(fixture, settings)
