@@ -10,8 +10,11 @@ from tests.postgres import create_database
 from tests.prefect_api import prefect_at
 
 
-def test_without_a_database_url_the_server_keeps_sqlite_in_its_home(tmp_path):
-    assert server_environment(Settings(data_dir=tmp_path)) == {}
+def test_without_a_database_url_the_server_keeps_sqlite_in_its_home_and_requires_the_service_credential(tmp_path):
+    settings = Settings(data_dir=tmp_path)
+    assert server_environment(settings) == {"PREFECT_SERVER_API_AUTH_STRING": settings.service_auth()}
+    assert settings.service_auth() == Settings(data_dir=tmp_path).service_auth()  # made once, then read
+    assert (tmp_path / "prefect-service.key").stat().st_mode & 0o077 == 0
 
 
 def test_the_prefect_server_runs_on_postgresql_and_records_flow_runs(pg_server, tmp_path):
@@ -24,12 +27,13 @@ def test_the_prefect_server_runs_on_postgresql_and_records_flow_runs(pg_server, 
     try:
         local.wait_until_ready(server.url, timeout=120, proc=server)
         from prefect import flow
+        from prefect.settings import PREFECT_API_AUTH_STRING
 
         @flow(name="on-postgres")
         def on_postgres() -> int:
             return 7
 
-        with prefect_at(server.url):
+        with prefect_at(server.url, {PREFECT_API_AUTH_STRING: settings.service_auth()}):
             assert on_postgres() == 7
     finally:
         local.stop_process(server)
