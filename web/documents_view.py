@@ -41,14 +41,14 @@ def routes(caller: Callable[[str | None], Awaitable[Caller | None]], *, settings
     account or None), ``challenge`` its basic-auth challenge."""
 
     async def person(request: Request) -> str | Response:
-        """``operator:<name>`` for the audit, or the answer refusing the request."""
+        """``operator:<name>`` or ``officer:<name>`` for the audit, or the answer refusing the request."""
         found = await caller(request.headers.get("authorization"))
         if found is None:
             return PlainTextResponse("Unauthorized", status_code=401, headers={**challenge, **_PRIVATE})
         verdict = may_view_documents(found.role)
         if not verdict.allowed:
             return PlainTextResponse(verdict.reason, status_code=403, headers=_PRIVATE)
-        return f"operator:{found.name}"
+        return f"{found.role}:{found.name}"
 
     async def listing(request: Request) -> Response:
         actor = await person(request)

@@ -103,7 +103,7 @@ def test_an_operator_or_the_officer_sees_the_list_and_each_file_decrypted_audite
         assert "default-src 'none'" in policy and "script-src" not in policy
     assert "sandbox" in shown.headers["content-security-policy"]  # the PNG
 
-    actor = f"operator:{name}"
+    actor = f"{ROLES[name]}:{name}"  # the officer is audited as the officer
     assert viewed(settings) == [(actor, "request.documents.listed", {"documents": 2}),
                                 (actor, "request.document.viewed", {"document_id": pdf}),
                                 (actor, "request.document.viewed", {"document_id": png})]
