@@ -13,15 +13,18 @@ import typer
 from pydantic import BaseModel, ValidationError
 
 from cli.files import read_model
-from cli.login import USER, answer_as, login
+from cli.login import USER, answer_as, login, login_for
 from models.contractor_application import (
     CertificateIn,
     ContractorApplication,
     QuestionnaireIn,
 )
 from models.db import unit_of_work, utcnow
+from models.rules.access import AccountRole
 from models.settings import get_settings
 from services import contractors as service
+
+OFFICER_ONLY = frozenset({AccountRole.OFFICER})
 
 app = typer.Typer(no_args_is_help=True, help="Contractors: application, approval, supervision, offboarding.")
 DEPLOYMENT = "contractor-onboarding/contractor-onboarding"
@@ -127,9 +130,11 @@ def reassess(reference: str,
                                                 help="The audit report: questionnaire answers as JSON"),
              certificates: Path | None = typer.Option(None, exists=True, dir_okay=False,
                                                       help="Renewed certifications as a JSON list"),
-             officer: str = typer.Option("privacy-officer")) -> None:
+             user: str = USER) -> None:
     """Reassess now, on an audit report (or on the last answers), and start the run that scores it."""
     from services.contractor_supervision import NotSupervised, request_reassessment
+
+    caller = login_for(user, OFFICER_ONLY, "a reassessment")
 
     answers = read_model(report, QuestionnaireIn) if report else None
     certs = None
@@ -138,7 +143,7 @@ def reassess(reference: str,
     settings = get_settings()
     try:
         with unit_of_work(settings) as session:
-            row_id = request_reassessment(session, settings, reference, now=utcnow(), actor=f"officer:{officer}",
+            row_id = request_reassessment(session, settings, reference, now=utcnow(), actor=f"officer:{caller.name}",
                                           report=answers, certifications=certs)
     except NotSupervised:
         typer.echo(f"{reference}: not a registered contractor", err=True)
@@ -155,14 +160,16 @@ def _validated(model: type[BaseModel], value) -> BaseModel:
 
 
 @app.command()
-def offboard(reference: str, officer: str = typer.Option("privacy-officer")) -> None:
+def offboard(reference: str, user: str = USER) -> None:
     """End the contract: access is revoked at once; the run then waits for the deletion certificate."""
     from services.contractor_supervision import NotSupervised, revoke
+
+    caller = login_for(user, OFFICER_ONLY, "offboarding a contractor")
 
     settings = get_settings()
     try:
         with unit_of_work(settings) as session:
-            revoke(session, settings, reference, now=utcnow(), actor=f"officer:{officer}")
+            revoke(session, settings, reference, now=utcnow(), actor=f"officer:{caller.name}")
     except NotSupervised:
         typer.echo(f"{reference}: not a registered contractor", err=True)
         raise typer.Exit(1) from None

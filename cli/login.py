@@ -40,6 +40,16 @@ def login(name: str) -> Caller:
     return caller
 
 
+def login_for(name: str, roles: frozenset, what: str) -> Caller:
+    """:func:`login` for work only ``roles`` may record (not an answer to a form): who did it
+    is the account, never a typed name; exit 1 for another role."""
+    caller = login(name)
+    if caller.role not in roles:
+        typer.echo(f"{name}: {what} needs the role {' or '.join(sorted(roles))}, not {caller.role}", err=True)
+        raise typer.Exit(1)
+    return caller
+
+
 def waiting_on(flow_run_id: str | None) -> str | None:
     """The key of the person's form the run is paused on, else None."""
     from prefect.context import SyncClientContext

@@ -8,8 +8,9 @@ from pathlib import Path
 import typer
 
 from cli.files import read_model
-from cli.login import USER, answer_as, login
+from cli.login import USER, answer_as, login, login_for
 from models.db import unit_of_work, utcnow
+from models.rules.access import PEOPLE_WHO_DECIDE
 from models.settings import get_settings
 from services import provision as service
 
@@ -30,26 +31,28 @@ def _load(reference: str):
 @app.command()
 def request(file: Path = typer.Argument(..., exists=True, dir_okay=False,
                                         help="The third party's request as JSON (services.provision.ProvisionRequestCreate)"),
-            operator: str = typer.Option("operator", help="Your name, for the audit trail")) -> None:
+            user: str = USER) -> None:
     """Enter a third party's request (police inquiry, court, tax office, partner): prints its
     reference; the dispatcher of `madoguchi up` starts its review run."""
     data = read_model(file, service.ProvisionRequestCreate)
+    caller = login_for(user, PEOPLE_WHO_DECIDE, "entering a provision request")
     settings = get_settings()
     with unit_of_work(settings) as session:
-        reference = service.enter(session, settings, data, now=utcnow(), actor=f"operator:{operator}")
+        reference = service.enter(session, settings, data, now=utcnow(), actor=f"{caller.role}:{caller.name}")
     typer.echo(reference)
 
 
 @app.command()
 def consent(email: str, source: str = typer.Option(..., help="Where the consent was given, e.g. a signed form's id"),
             withdraw: bool = typer.Option(False, help="Record that the consent was withdrawn"),
-            operator: str = typer.Option("operator")) -> None:
+            user: str = USER) -> None:
     """Record the principal's consent to third-party provision (or its withdrawal)."""
+    caller = login_for(user, PEOPLE_WHO_DECIDE, "recording consent")
     settings = get_settings()
     with unit_of_work(settings) as session:
         event_id = service.record_consent(session, settings, email, source=source, now=utcnow(),
                                           event="withdrawn" if withdraw else "consented",
-                                          actor=f"operator:{operator}")
+                                          actor=f"{caller.role}:{caller.name}")
     typer.echo(f"consent event {event_id}")
 
 

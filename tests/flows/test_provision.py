@@ -24,7 +24,7 @@ from models.ledgers import ProvisionRecord
 from models.settings import get_settings
 from services import provision as service
 from tests.flows.conftest import Run, enter_code, submit
-from tests.flows.support import events_of
+from tests.flows.support import events_of, madoguchi
 from tests.flows.tickets import cli, ticket_run, run_id_of
 
 SUBJECT = {"email": "taro@example.co.jp", "name": "山田 太郎"}
@@ -45,7 +45,7 @@ def enter(settings, tmp_path, body: dict) -> str:
     """Entered as an operator does: ``madoguchi provision request FILE.json``."""
     path = tmp_path / "provision.json"
     path.write_text(json.dumps(body, ensure_ascii=False), encoding="utf-8")
-    return cli("provision", "request", str(path), "--operator", "tanaka").strip()
+    return cli("provision", "request", str(path), user="sato").strip()
 
 
 def review_of(settings, reference):
@@ -106,7 +106,7 @@ def test_consent_based_provision_without_consent_is_refused_on_autopilot(autopil
 
 def test_a_recorded_provision_appears_in_a_later_disclosure(autopilot, tmp_path):
     settings = autopilot
-    cli("provision", "consent", "taro@example.co.jp", "--source", "signed-form-17")
+    cli("provision", "consent", "taro@example.co.jp", "--source", "signed-form-17", user="sato")
     partner = enter(settings, tmp_path, PARTNER)
     police = enter(settings, tmp_path, {**POLICE, "document_ref": "照会書第9号"})
     assert asyncio.run(provision_review(partner)) == asyncio.run(provision_review(police)) == "provided"
@@ -125,3 +125,16 @@ def test_a_recorded_provision_appears_in_a_later_disclosure(autopilot, tmp_path)
     assert shown["株式会社オフィス便利"] == {"consent": True, "recipient": "株式会社オフィス便利",
                                          "principal": "山田 太郎", "data_items": ["name", "company"]}
     assert "警視庁豊洲警察署" not in shown  # an Art. 27(1) exception: recorded, never disclosed
+
+
+def test_work_recorded_from_the_command_line_names_the_account_and_needs_its_role(autopilot, tmp_path):
+    """Entering a provision request, consent, a reassessment, an offboarding: who did it is
+    the account that logged in, never a typed name."""
+    settings = autopilot
+    reference = enter(settings, tmp_path, PARTNER)  # entered as sato, an operator
+    assert [e.actor for e in events_of(settings, reference, "provision.received")] == ["operator:sato"]
+    refused = madoguchi("contractor", "offboard", "C-261201-ABCDEF", user="sato")
+    assert refused.exit_code == 1 and "needs the role officer" in refused.output
+    wrong = madoguchi("provision", "consent", "taro@example.co.jp", "--source", "form-1", user="sato",
+                      password="not the password")
+    assert wrong.exit_code == 1 and "login refused" in wrong.output
