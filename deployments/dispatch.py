@@ -57,21 +57,28 @@ def create_runs(todo: list[tuple[str, str]], parallel: int = 1) -> dict[str, str
     """``reference → run id`` (or the error that stopped it) for ``(reference, deployment)``
     pairs: one client and one deployment lookup per round, a few creations at a time, each
     with the reference as idempotency key (as ``run_deployment`` would, without its
-    per-call client and lookups, which held dispatch to about two runs a second)."""
+    per-call client and lookups, which held dispatch to about two runs a second). After the
+    first failure the round stops: the client's retries against a server that died would
+    otherwise hold the round for a minute per request."""
     from concurrent.futures import ThreadPoolExecutor
 
     from prefect.client.orchestration import get_client
+
+    failed: list[Exception] = []  # the server went away during the round: the rest wait for the next
 
     with get_client(sync_client=True) as client:
         deployment_ids = {name: client.read_deployment_by_name(name).id for name in {d for _, d in todo}}
 
         def create(item: tuple[str, str]) -> str | Exception:
             reference, deployment = item
+            if failed:
+                return failed[0]
             try:
                 run = client.create_flow_run_from_deployment(
                     deployment_ids[deployment], parameters={"reference": reference}, idempotency_key=reference)
                 return str(run.id)
             except Exception as exc:  # noqa: BLE001 - reported per reference; it stays pending
+                failed.append(exc)
                 return exc
 
         with ThreadPoolExecutor(max_workers=parallel) as pool:

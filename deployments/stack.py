@@ -83,10 +83,18 @@ class Stack:
         return self.gate_url or self.api_url.rstrip("/").removesuffix("/api")
 
     def client(self):
-        """Prefect's client settings for this process: our server, with the service credential."""
-        from prefect.settings import PREFECT_API_AUTH_STRING, PREFECT_API_URL, temporary_settings
+        """Prefect's client settings for this process: our server, with the service credential,
+        and one retry: dispatch, recovery and the wake sweep try again on their next round within
+        seconds, while the client's own backoff (2, 4, 8… s) against a server that died would
+        keep `up` from noticing it and starting it again."""
+        from prefect.settings import (
+            PREFECT_API_AUTH_STRING,
+            PREFECT_API_URL,
+            PREFECT_CLIENT_MAX_RETRIES,
+            temporary_settings,
+        )
 
-        updates = {PREFECT_API_URL: self.api_url}
+        updates = {PREFECT_API_URL: self.api_url, PREFECT_CLIENT_MAX_RETRIES: 1}
         if self.api_auth:
             updates[PREFECT_API_AUTH_STRING] = self.api_auth
         return temporary_settings(updates)
