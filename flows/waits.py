@@ -187,5 +187,6 @@ def lost_wakes(settings=None) -> list[tuple[str, str]]:
     from models.db import unit_of_work
     from services.requester_waits import stale
 
+    paused = paused_runs()  # asked before the session opens: no transaction held across HTTP calls
     with unit_of_work(settings or get_settings()) as session:
-        return [(reference, run_id) for run_id, reference, key in paused_runs() if stale(session, reference, key)]
+        return [(reference, run_id) for run_id, reference, key in paused if stale(session, reference, key)]
