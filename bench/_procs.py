@@ -4,7 +4,6 @@ from /proc (no psutil). Loopback only; every process started here is stopped by 
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -58,7 +57,7 @@ def cpu_seconds(pids: list[int]) -> float:
     return total / TICKS
 
 
-PARTS = (("prefect server", ("prefect.server", "prefect server start", "uvicorn --app-dir")),
+PARTS = (("prefect server", ("prefect.server", "deployments.prefect_server", "prefect server start", "uvicorn --app-dir")),
          ("gate", ("web.gate",)), ("worker", ("deployments.worker",)), ("intake", ("-m web",)),
          ("mail stub", ("mail.stub",)), ("postgres", ("postgres",)), ("redis", ("redis-server",)),
          ("up (dispatcher, recovery, mail)", ("madoguchi up",)))
@@ -158,11 +157,10 @@ class PrefectServer:
                    PREFECT_SERVER_API_PORT=str(self.port), PREFECT_UI_ENABLED="false")
         if self.database_url:
             env["PREFECT_SERVER_DATABASE_CONNECTION_URL"] = self.database_url
-        cli = shutil.which("prefect", path=str(Path(sys.executable).parent)) or "prefect"
         self._log = open(self.home / "server.log", "ab")  # noqa: SIM115 - closed in stop
         started = time.monotonic()
         self.popen = subprocess.Popen(
-            [cli, "server", "start", "--host", "127.0.0.1", "--port", str(self.port), "--no-ui",
+            [sys.executable, "-m", "deployments.prefect_server", "--host", "127.0.0.1", "--port", str(self.port), "--no-ui",
              "--analytics-off"],
             cwd=self.home, env=env, stdin=subprocess.DEVNULL, stdout=self._log,
             stderr=subprocess.STDOUT, start_new_session=True)

@@ -219,7 +219,7 @@ def start_server(prefect_home: Path, *, port: int | None = None, host: str = "12
     env.update({"PREFECT_HOME": str(prefect_home), "PREFECT_SERVER_API_HOST": host,
                 "PREFECT_SERVER_API_PORT": str(port)})
     env.update(extra_env or {})
-    argv = [*_prefect_cli(), "server", "start", "--host", host, "--port", str(port),
+    argv = [sys.executable, "-m", "deployments.prefect_server", "--host", host, "--port", str(port),
             "--ui" if ui else "--no-ui", "--analytics-off"]
     proc = _spawn("prefect-server", argv, env=env, cwd=prefect_home,
                   log_path=log_path or prefect_home / "server.log")
