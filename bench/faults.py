@@ -36,10 +36,10 @@ from bench.e2e import Up, load
 SCENARIOS = ("worker", "mid-fulfilment", "server", "intake", "mail", "systems")
 ENV = {"mid-fulfilment": {"MADOGUCHI_SYSTEM_LATENCY_SECONDS": "0.3"},
        "systems": {"MADOGUCHI_SYSTEM_FAULT_RATE": "0.3", "MADOGUCHI_FULFILMENT_RETRY_BASE_SECONDS": "0.5"}}
-# a word of the command line of the part to kill (the server: `prefect server start` and the
-# uvicorn process it serves from, both)
+# a word of the command line of the part to kill (the server: `python -m
+# deployments.prefect_server`, which serves in its own process)
 MARKERS = {"worker": (b"deployments.worker",), "mid-fulfilment": (b"deployments.worker",),
-           "server": (b"prefect.server.api.server:create_app", b"server"), "intake": (b"web",)}
+           "server": (b"deployments.prefect_server",), "intake": (b"web",)}
 
 
 def pids_of(up: Up, markers: tuple[bytes, ...]) -> list[int]:
@@ -101,6 +101,8 @@ def fault_for(scenario: str):
         at = time.monotonic()
         if scenario in MARKERS:
             pids = pids_of(up, MARKERS[scenario])
+            if not pids:  # a campaign that killed nothing must not read as a recovery
+                return {"fault": f"no process of {scenario} found to kill"}
             for pid in pids:
                 os.kill(pid, signal.SIGKILL)
             return {"fault_at": at, "killed": len(pids), "back_s": back_again(up, MARKERS[scenario], pids, at)}
@@ -163,6 +165,9 @@ def main(argv=None) -> None:
     for scenario in args.only.split(","):
         figures = scenario_run(scenario, args)
         print(json.dumps(figures, ensure_ascii=False), flush=True)
+        if "fault" in figures:
+            print(f"{scenario:15} {figures['mode']}: FAULT NOT INJECTED ({figures['fault']})", flush=True)
+            continue
         print(f"{scenario:15} {figures['mode']}: lost {figures['lost']}, stuck {figures['stuck']}, "
               f"mail twice {figures['mail_twice']}, actions twice {figures['actions_twice']}; "
               f"back after {figures.get('back_s')} s, all final {figures['drained_s'] and round(figures['drained_s'], 1)} s "
