@@ -51,7 +51,7 @@ LOST_WAKE_INTERVAL_SECONDS = 30.0  # the SLA monitor looks too, every 15 minutes
 WORKER_ENV = {
     # heartbeats every 30 s (Prefect's minimum) drive the zombie automation (deployments/automations.py)
     "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": "30",
-    # the server answers 503 while SQLite is locked: the client waits and tries again (2, 4, 8… s)
+    # a server that answers 503 or 429 (busy, restarting) is tried again after 2, 4, 8… s
     "PREFECT_CLIENT_MAX_RETRIES": "8",
 }
 
