@@ -51,6 +51,25 @@ def _date_en(value) -> str:
     return f"{d.day} {d:%B %Y}"
 
 
+def _grouped(items) -> list[dict]:
+    """A decision's items as lines: the parts with the same outcome and the same reasons listed
+    on one line, in the order they first appear, so that a reason reads once, not once for
+    each of up to eight systems."""
+    lines: dict[tuple, dict] = {}
+    for item in items:
+        reasons = tuple(item.get("reasons", ()))
+        line = lines.setdefault((item["outcome"], reasons),
+                                {"outcome": item["outcome"], "reasons": list(reasons), "parts": []})
+        line["parts"].append(item)
+    return list(lines.values())
+
+
+def _unstated(reasons, items) -> list[str]:
+    """The request's reasons that no item already gives (each reason is explained once)."""
+    given = {code for item in items for code in item.get("reasons", ())}
+    return [code for code in reasons if code not in given]
+
+
 def _yen_ja(amount) -> str:
     return f"{int(amount):,}円"
 
@@ -71,6 +90,8 @@ def _environment(language: str) -> Environment:
     )
     env.filters["date"] = _date_ja if language == "ja" else _date_en
     env.filters["yen"] = _yen_ja if language == "ja" else _yen_en
+    env.filters["grouped"] = _grouped
+    env.filters["unstated"] = _unstated
     env.globals["reason_info"] = reason_info
     env.globals["lang"] = language
     env.globals["labels"] = env.get_template(f"{language}/_labels.j2").module

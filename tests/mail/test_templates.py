@@ -68,3 +68,41 @@ def test_decision_items_say_not_held_not_carried_out_and_the_corrected_field(lan
     rendered = render("decision", language, context)
     for text in (rendered.text, rendered.html):
         assert all(w in text for w in words), text
+
+
+@pytest.mark.parametrize("language, line", [
+    ("ja", "・お客様情報（顧客マスタ）、ご注文・配送情報、メール配信リスト: ご請求のとおり対応しました"),
+    ("en", "- Customer record; Orders and deliveries; Marketing email list: done as you asked"),
+])
+def test_decision_items_with_the_same_outcome_and_reasons_share_one_line(language, line):
+    """Eight parts, three outcomes: each reason's paragraph appears once, after one line naming
+    its systems, and the request's reasons do not repeat what the parts already say."""
+    refused = {"outcome": "refused", "reasons": ["no_statutory_ground"]}
+    items = [{"system": "customers", "outcome": "granted", "reasons": []},
+             {"system": "orders", "outcome": "granted", "reasons": []},
+             {"system": "billing", **refused}, {"system": "marketing", "outcome": "granted"},
+             {"system": "points", **refused}, {"system": "support", **refused},
+             {"system": "analytics", **refused},
+             {"system": "delivery_contractor", "outcome": "refused", "reasons": ["alternative_measure"]}]
+    context = {**BASE, **CONTEXTS["decision"], "request_type": "suspension", "items": items,
+               "reasons": ["no_statutory_ground", "alternative_measure"]}
+    rendered = render("decision", language, context)
+    ground = reason_info("no_statutory_ground", language, "suspension")
+    assert line in rendered.text.splitlines()
+    for text in (rendered.text, rendered.html):
+        assert text.count(ground.message) == 1 and text.count(ground.basis) == 1
+        assert text.count(reason_info("alternative_measure", language, "suspension").message) == 1
+    assert rendered.html.count("<tr>") == 1 + 3  # the header, then one row per outcome and reasons
+    sep = "、" if language == "ja" else "; "  # English labels have commas of their own
+    labels = ("お問い合わせ履歴・通話録音", "閲覧・購買・広告閲覧履歴") if language == "ja" else \
+        ("Support tickets and call recordings", "Browsing, purchase and ad-view history")
+    assert sep.join(labels) in rendered.text and sep.join(labels) in rendered.html
+
+
+@pytest.mark.parametrize("language", ["ja", "en"])
+def test_decision_reasons_no_part_gives_are_still_listed(language):
+    items = [{"system": "orders", "outcome": "granted", "reasons": []}]
+    context = {**BASE, **CONTEXTS["decision"], "items": items, "outcome": "refused",
+               "reasons": ["identity_not_verified"]}
+    rendered = render("decision", language, context)
+    assert reason_info("identity_not_verified", language, "erasure").message in rendered.text
