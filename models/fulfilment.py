@@ -52,3 +52,4 @@ class Notice(SQLModel, table=True):
     attempts: int = Field(default=0, description="claims so far: each one may have sent once")
     claimed_at: datetime | None = timestamp(nullable=True)
     next_attempt_at: datetime | None = timestamp(nullable=True)  # after a temporary failure
+    policy_version: int | None = None  # the privacy policy in force when it was written (models/policy.py)

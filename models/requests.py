@@ -159,6 +159,7 @@ class Request(RequestBase, table=True):
     flow_run_id: str | None = Field(default=None, max_length=64)
     approved_by: str | None = None  # the privacy officer who signed off a (partial) refusal
     approved_at: datetime | None = timestamp(nullable=True)
+    policy_version: int | None = None  # the privacy policy in force when it was received (models/policy.py)
 
 
 class RequestPublic(RequestBase):

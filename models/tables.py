@@ -2,6 +2,7 @@
 
 from sqlmodel import SQLModel
 
-from models import audit, contractors, fulfilment, ledgers, operators, packages, requests, restarts  # noqa: F401
+from models import (  # noqa: F401
+    audit, contractors, fulfilment, ledgers, operators, packages, policy, requests, restarts)
 
 metadata = SQLModel.metadata
