@@ -12,6 +12,7 @@ from pathlib import Path
 
 import typer
 
+from cli.files import read_text
 from models.db import unit_of_work, utcnow
 from models.rules.access import AccountRole
 from models.settings import get_settings
@@ -57,7 +58,7 @@ def password(name: str, password_file: Path | None = PASSWORD_FILE) -> None:
 
 def _password(password_file: Path | None) -> str:
     if password_file is not None:
-        return (password_file.read_text(encoding="utf-8").splitlines() or [""])[0]
+        return (read_text(password_file).splitlines() or [""])[0]
     if not sys.stdin.isatty():
         return sys.stdin.readline().rstrip("\r\n")
     return typer.prompt("Password", hide_input=True, confirmation_prompt=True)

@@ -6,11 +6,10 @@ contractor stands. The privacy officer's decisions (approve, certificate) answer
 waiting run shows in the Prefect UI, as the account logged in with ``--user`` (cli/login.py),
 so the flow applies them as if they came from the UI."""
 
-import json
 from pathlib import Path
 
 import typer
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from cli.files import read_model
 from cli.login import USER, answer_as, login, login_for
@@ -137,9 +136,7 @@ def reassess(reference: str,
     caller = login_for(user, OFFICER_ONLY, "a reassessment")
 
     answers = read_model(report, QuestionnaireIn) if report else None
-    certs = None
-    if certificates:
-        certs = [_validated(CertificateIn, c) for c in json.loads(certificates.read_text(encoding="utf-8"))]
+    certs = read_model(certificates, list[CertificateIn]) if certificates else None
     settings = get_settings()
     try:
         with unit_of_work(settings) as session:
@@ -149,14 +146,6 @@ def reassess(reference: str,
         typer.echo(f"{reference}: not a registered contractor", err=True)
         raise typer.Exit(1) from None
     _start(reference, f"reassessment-{row_id}")
-
-
-def _validated(model: type[BaseModel], value) -> BaseModel:
-    try:
-        return model.model_validate(value)
-    except ValidationError as exc:
-        typer.echo(str(exc), err=True)
-        raise typer.Exit(2) from None
 
 
 @app.command()

@@ -2,15 +2,17 @@
 
 import json
 from pathlib import Path
+from typing import Any
 
 import typer
 
+from cli.files import Loc, place, read_model
 from models.audit import audit_key, record
 from models.db import unit_of_work, utcnow
 from models.fixtures import load_fixture_into_app
 from models.schema import upgrade
 from models.settings import Settings, get_settings
-from systems.fixture import load_fixture_into_systems, read_fixture
+from systems.fixture import Fixture, FixtureRejected, load_fixture_into_systems
 from systems.registry import summary
 from systems.seed import seed_systems
 
@@ -37,8 +39,13 @@ def seed(
         _audit(settings, "systems.seeded", {"customers": customers, "systems": sorted(reports)})
         typer.echo(f"seeded {len(reports)} demo systems with {customers} customers each")
         return
-    loaded = read_fixture(fixture)
-    customer_ids = load_fixture_into_systems(loaded, settings, seed=random_seed)
+    loaded = read_model(fixture, Fixture, where=customer_place)
+    try:
+        customer_ids = load_fixture_into_systems(loaded, settings, seed=random_seed)
+    except FixtureRejected as exc:
+        typer.echo(f"{customer_place(loaded.model_dump(), ('customers', exc.number - 1, exc.field))}: "
+                   f"{exc.problem}", err=True)
+        raise typer.Exit(2) from None
     with unit_of_work(settings) as session:
         counts = load_fixture_into_app(
             session, loaded, now=utcnow(), audit_key=_key(settings)
@@ -49,6 +56,17 @@ def seed(
         f"loaded {len(customer_ids)} customers; {counts['provision_records']} provision records, "
         f"{counts['prior_requests']} earlier requests into the app database"
     )
+
+
+def customer_place(data: Any, loc: Loc) -> str:
+    """A fixture error's place: the customer by number (from 1) and email, then the field,
+    e.g. ``customer 2 (hanako@example.co.jp), third_party_provisions.0.provided_at``."""
+    if len(loc) < 2 or loc[0] != "customers" or not isinstance(loc[1], int):
+        return place(data, loc)
+    customer = data["customers"][loc[1]]
+    email = customer.get("email") if isinstance(customer, dict) else None
+    who = f"customer {loc[1] + 1}" + (f" ({email})" if isinstance(email, str) else "")
+    return f"{who}, {place(data, loc[2:])}" if len(loc) > 2 else who
 
 
 def systems(as_json: bool = typer.Option(False, "--json", help="Machine-readable")) -> None:

@@ -5,7 +5,6 @@ as the demo's own accounts (``demo-operator``, ``demo-officer``) and checked by 
 rules as the command line's decisions (cli/login.py). Every step is printed with where to
 watch it in the Prefect UI."""
 
-import json
 import secrets
 import time
 from pathlib import Path
@@ -13,12 +12,14 @@ from pathlib import Path
 import httpx
 import typer
 
+from cli.files import read_json, validated
 from cli.login import NotWaiting, Refused, decide
 from cli.operator import review_input
 from flows import inputs
 from flows.forms import filled
 from mail import inbox
 from models.db import unit_of_work, utcnow
+from models.requests import RequestCreate
 from models.rules.access import AccountRole
 from models.settings import get_settings
 from services import accounts
@@ -82,6 +83,8 @@ def demo(request_file: Path = typer.Option(EXAMPLE_REQUEST, "--request", exists=
     `madoguchi up` running)."""
     from cli.data import seed
 
+    body = read_json(request_file)
+    validated(body, RequestCreate)  # a bad file is refused here, not by the intake halfway through
     settings = get_settings()
     intake = f"http://127.0.0.1:{settings.intake_port}"
     stub = f"http://127.0.0.1:{settings.mail_stub_port}"
@@ -96,7 +99,6 @@ def demo(request_file: Path = typer.Option(EXAMPLE_REQUEST, "--request", exists=
     seed(customers=200, fixture=EXAMPLE_SUBJECT, random_seed=0)
     _step("the operator and the privacy officer decide as the demo's accounts")
     people = _people()
-    body = json.loads(request_file.read_text(encoding="utf-8"))
     _step(f"the requester submits a {body['request_type']} request: POST {intake}/api/requests")
     answer = httpx.post(f"{intake}/api/requests", json=body, timeout=10)
     if answer.status_code != 201:

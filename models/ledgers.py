@@ -19,7 +19,7 @@ class ProvisionRecord(SQLModel, table=True):
     recipient: str
     recipient_address: str | None = None
     items: list = json_field(list)
-    basis: str
+    basis: str | None = None  # none: a provision without consent (a fixture's, docs/contract.md)
     consent_ref: str | None = None
     is_foreign: bool = False
     provided_at: datetime = timestamp()

@@ -17,6 +17,7 @@ from models.rules.vocabulary import Origin, RequestType
 from models.settings import Settings
 from systems.db import ensure_schema
 from systems.demo import DEFINITIONS
+from systems.demo import customers as customer_master
 from systems.identity import expand_identity, normalise_email
 from systems.registry import Registry
 from systems.world import SubjectData, World
@@ -49,7 +50,7 @@ class Provenance(_Open):
 class ThirdPartyProvision(_Open):
     recipient: str
     items: list[str] = Field(default_factory=list)
-    basis: str
+    basis: str | None = None  # left out or null: a provision without consent (docs/contract.md)
     provided_at: date
 
 
@@ -96,6 +97,25 @@ class FixtureCustomer(_Open):
 class Fixture(_Open):
     customers: list[FixtureCustomer]
 
+    @field_validator("customers")
+    @classmethod
+    def _one_login_each(cls, value: list[FixtureCustomer]) -> list[FixtureCustomer]:
+        """The customer master keys logins uniquely: two customers cannot share one."""
+        first: dict[str, int] = {}
+        for number, customer in enumerate(value):
+            if customer.login_id is not None and first.setdefault(customer.login_id, number) != number:
+                raise ValueError(f"customers {first[customer.login_id] + 1} and {number + 1} "
+                                 "have the same login_id")
+        return value
+
+
+class FixtureRejected(ValueError):
+    """A customer the systems cannot take as given; ``number`` counts from 1."""
+
+    def __init__(self, number: int, field: str, problem: str):
+        super().__init__(f"customer {number}, {field}: {problem}")
+        self.number, self.field, self.problem = number, field, problem
+
 
 def read_fixture(path: str | Path) -> Fixture:
     return Fixture.model_validate_json(Path(path).read_text(encoding="utf-8"))
@@ -103,13 +123,20 @@ def read_fixture(path: str | Path) -> Fixture:
 
 def load_fixture_into_systems(fixture: Fixture | dict[str, Any], settings: Settings, *,
                               seed: int = 0) -> list[str]:
-    """Write each fixture customer into every system; returns their customer ids."""
+    """Write each fixture customer into every system; returns their customer ids. A login
+    another customer of the systems has is refused (:class:`FixtureRejected`) before any
+    customer is written."""
     if not isinstance(fixture, Fixture):
         fixture = Fixture.model_validate(fixture)
     world = World(customers=0, seed=seed)
     registry = Registry(settings)
     engines = {key: ensure_schema(settings.system_database_url(key), d.metadata)
                for key, d in DEFINITIONS.items()}
+    with engines["customers"].connect() as conn:
+        for number, customer in enumerate(fixture.customers, 1):
+            holder = customer_master.login_holder(conn, customer.login_id) if customer.login_id else None
+            if holder not in (None, normalise_email(customer.email)):
+                raise FixtureRejected(number, "login_id", "another customer already has this login")
     customer_ids = []
     for number, customer in enumerate(fixture.customers):
         generated = world.customer(number)

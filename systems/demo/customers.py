@@ -72,6 +72,11 @@ def seed(world: World):
         yield customers, batch
 
 
+def login_holder(conn: Connection, login_id: str) -> str | None:
+    """The email of the customer who logs in as ``login_id``, if any (logins are unique)."""
+    return conn.execute(select(customers.c.email).where(customers.c.login_id == login_id)).scalar()
+
+
 def load_subject(conn: Connection, s: SubjectData, count: int, origin: Origin, world: World):
     """Insert or refresh the subject's master row; fills in the keys other systems need."""
     c = customers.c
