@@ -53,6 +53,7 @@ from mail.render import KINDS, MARKETING_KINDS, render
 from models.audit import audit_key, record
 from models.db import unit_of_work, utcnow
 from models.fulfilment import Notice
+from models.policy import version_in_force
 from models.requests import Request
 from models.rules.deadlines import jst_date
 from models.settings import Settings
@@ -71,15 +72,18 @@ def enqueue(session: Session, *, kind: str, language: str, recipient_email: str,
             idempotency_key: str, context: dict, request_id: int | None = None,
             now: datetime | None = None) -> Notice:
     """Write a notice in the caller's transaction; the same key again returns the first one.
+    It records the privacy policy version in force when it was written.
 
     The context is rendered once here so that a template hole fails the caller's transaction
     instead of the delivery."""
     if kind not in KINDS:
         raise ValueError(f"unknown notice kind {kind!r}")
     render(kind, language, {**_PLACEHOLDERS, **context})
+    now = now or utcnow()
     values = dict(kind=kind, language=language, recipient_email=recipient_email,
                   idempotency_key=idempotency_key, context=context, request_id=request_id,
-                  state="pending", attempts=0, created_at=now or utcnow())
+                  state="pending", attempts=0, created_at=now,
+                  policy_version=version_in_force(session, now))
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     session.execute(dialect.insert(Notice.__table__).values(**values)
                     .on_conflict_do_nothing(index_elements=["idempotency_key"]))

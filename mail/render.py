@@ -22,6 +22,7 @@ KINDS = (
     "privacy_officer_escalation", "sla_warning",
     "inquiry_acknowledgement", "inquiry_answer",
     "contractor_supervision", "daily_digest",
+    "policy_revision",
 )
 MARKETING_KINDS = frozenset({"marketing"})
 

@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlmodel import Session
 
 from mail.outbox import enqueue
+from models.policy import version_in_force
 from models.requests import Party, Request, RequestCreate, new_reference
 from models.rules.deadlines import decision_clock, jst_date
 from models.rules.vocabulary import Role
@@ -33,7 +34,7 @@ def submit(session: Session, settings: Settings, data: RequestCreate, *, now: da
         reference=new_reference(now), request_type=data.request_type, language=data.language,
         role=data.role, status_token_hash=token_hash(token),
         details=data.details.model_dump(mode="json"), received_at=now, updated_at=now,
-        due_at=decision_clock(now, now=now).due_at,
+        due_at=decision_clock(now, now=now).due_at, policy_version=version_in_force(session, now),
     )
     session.add(request)
     session.flush()

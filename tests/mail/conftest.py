@@ -108,6 +108,8 @@ CONTEXTS = {
                                                       "due_date": "2026-12-20"}],
                      "checkpoint": {"seq": 42, "hash": "0123abcd:" + "A" * 43, "at": "2026-12-01 09:00"},
                      "ui_url": "http://prefect.test/artifacts/key/work-queue"},
+    "policy_revision": {"reference": "policy-v2", "version": 2, "in_force_on": "2027-01-15",
+                        "changes": [{"change": "added", "label": "h", "text": "与信審査のため。"}]},
 }
 
 
