@@ -46,12 +46,16 @@ def _crash_unless(name: str, description: str, *, after: set[str], expect: set[s
     )
 
 
-def zombie_automation():
+def zombie_automation(within_seconds: int = ZOMBIE_AFTER_SECONDS):
+    """From Running on, not only from the first heartbeat: a worker killed a second after
+    starting a run (before its first heartbeat reached the server) left the run Running for
+    ever (the fault campaign, 1 of 50)."""
     return _crash_unless(
         ZOMBIES, "A run that stops sending heartbeats without ending or waiting is marked Crashed; "
                  "madoguchi's recovery then starts its case again.",
-        after={"prefect.flow-run.heartbeat"}, expect={"prefect.flow-run.heartbeat", *ENDED_OR_WAITING},
-        within_seconds=ZOMBIE_AFTER_SECONDS, message=f"No heartbeat for {ZOMBIE_AFTER_SECONDS} s: its process died")
+        after={"prefect.flow-run.Running", "prefect.flow-run.heartbeat"},
+        expect={"prefect.flow-run.heartbeat", *ENDED_OR_WAITING},
+        within_seconds=within_seconds, message=f"No heartbeat for {within_seconds} s: its process died")
 
 
 def stranded_automation(within_seconds: int = STRANDED_AFTER_SECONDS):
@@ -67,11 +71,15 @@ def stranded_automation(within_seconds: int = STRANDED_AFTER_SECONDS):
 
 
 def ensure_automations(api_url: str | None = None) -> list[str]:
-    """Create madoguchi's automations that the server lacks; the names created."""
+    """Create madoguchi's automations that the server lacks, and bring those it has up to
+    date (a server kept from an older version); the names created."""
     created = []
     with _api(api_url) as client:
         for automation in (zombie_automation(), stranded_automation()):
-            if not client.read_automations_by_name(automation.name):
+            existing = client.read_automations_by_name(automation.name)
+            for old in existing:
+                client.update_automation(old.id, automation)
+            if not existing:
                 client.create_automation(automation)
                 created.append(automation.name)
     return created

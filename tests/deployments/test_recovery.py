@@ -12,7 +12,7 @@ import pytest
 from sqlmodel import select
 
 from deployments import recovery
-from deployments.automations import stranded_automation
+from deployments.automations import stranded_automation, zombie_automation
 from deployments.dispatch import dispatch_round
 from flows.waits import wake
 from mail import inbox
@@ -174,6 +174,28 @@ def test_a_run_a_dead_worker_left_pending_is_crashed_and_started_again(desk):
         finally:
             client.delete_automation(automation)
     assert "not started within 10 s" in state_of(first).message
+    assert sweep(settings, since).restarted == [reference]
+    assert suspended(settings, reference) != first
+
+
+def test_a_run_whose_process_died_before_its_first_heartbeat_is_crashed_and_started_again(desk):
+    """A worker killed a second after starting a run: Running on the server, and no heartbeat
+    ever. The zombie automation (here with a 10 s bound) counts from Running too."""
+    from prefect.client.orchestration import get_client
+    from prefect.states import Running
+
+    settings, since = desk, utcnow() - timedelta(seconds=1)
+    reference = submit(settings, "disclosure")
+    dispatch_round(settings)
+    first = suspended(settings, reference)
+    with get_client(sync_client=True) as client:
+        automation = client.create_automation(zombie_automation(within_seconds=10))
+        try:
+            client.set_flow_run_state(uuid.UUID(first), Running(), force=True)  # started; then the worker died
+            until(lambda: state_of(first).is_crashed(), "the silent run crashed", 60)
+        finally:
+            client.delete_automation(automation)
+    assert "No heartbeat for 10 s" in state_of(first).message
     assert sweep(settings, since).restarted == [reference]
     assert suspended(settings, reference) != first
 
