@@ -2,7 +2,7 @@
 
 import typer
 
-from cli import audit, contractor, data, demo, inquiry, monitor, operator, provision, request, secret
+from cli import audit, contractor, data, demo, inquiry, monitor, operator, policy, provision, register, request, secret
 
 
 
@@ -19,8 +19,10 @@ app.add_typer(request.app, name="request")
 app.add_typer(provision.app, name="provision", callback=_local_prefect)
 app.add_typer(inquiry.app, name="inquiry", callback=_local_prefect)
 app.add_typer(contractor.app, name="contractor", callback=_local_prefect)
+app.add_typer(policy.app, name="policy", callback=_local_prefect)
 app.add_typer(monitor.app, name="monitor")
 app.add_typer(secret.app, name="secret")
+app.add_typer(register.app, name="register")
 app.command("migrate")(data.migrate)
 app.command("seed")(data.seed)
 app.command("systems")(data.systems)

@@ -34,7 +34,12 @@ class ProposalInvalid(ValueError):
 
 
 class PublishInvalid(ValueError):
-    """An approval the rules do not take (a date in force too soon): the officer is asked again."""
+    """An approval the rules do not take (a date in force before ``earliest``): the officer is
+    asked again."""
+
+    def __init__(self, message: str, earliest: date):
+        super().__init__(message)
+        self.earliest = earliest
 
 
 def reference(version: int) -> str:
@@ -115,7 +120,7 @@ def decide(session: Session, settings: Settings, version: int, *, approve: bool,
         earliest = rules.earliest_in_force(revision_of(row), jst_date(now))
         if in_force_on < earliest:
             raise PublishInvalid(f"in force on {in_force_on} is too soon: the earliest is {earliest}"
-                                 + (" (the customers are told first)" if row.needs_notice else ""))
+                                 + (" (the customers are told first)" if row.needs_notice else ""), earliest)
         row.status, row.published_at, row.in_force_on, row.approved_by = PUBLISHED, now, in_force_on, actor
     else:
         row.status, row.approved_by = REJECTED, actor

@@ -5,7 +5,7 @@ Pure data and functions: the gate (web/gate.py) reads the run's pause key and th
 the app database says who made the decision being signed off, and these rules decide.
 
 A run waits on a key its flow chooses (flows/lifecycle.py, provision.py, contractors.py,
-inquiries.py; a person's form is ``operator-…`` or ``officer-…``, see flows/waits.ask). Each key
+inquiries.py, policy.py; a person's form is ``operator-…`` or ``officer-…``, see flows/waits.ask). Each key
 belongs to one kind of wait; a key no rule names is answered by no person: a new form needs
 its line in :data:`WAITS` before anyone can answer it.
 """
@@ -75,6 +75,7 @@ WAITS: tuple[Wait, ...] = (
     Wait("provision", _key(r"officer-provision-\d+"), _OFFICER),
     Wait("contractor_approval", _key(r"officer-contractor-approval-\d+"), _OFFICER),
     Wait("deletion_certificate", _key(r"officer-deletion-certificate"), _OFFICER),
+    Wait("policy_approval", _key(r"officer-policy-approval-\d+"), _OFFICER),
 )
 
 
@@ -125,6 +126,14 @@ def may_view_documents(role: AccountRole) -> Verdict:
     if role in PEOPLE_WHO_DECIDE:
         return Verdict(True)
     return Verdict(False, f"documents are for an operator or the officer, not {role}")
+
+
+def may_read_register(role: AccountRole) -> Verdict:
+    """May this account read the request register (開示等請求管理台帳, issue 15)? It is the
+    privacy officer's record of the desk's work, names included when asked for."""
+    if role is AccountRole.OFFICER:
+        return Verdict(True)
+    return Verdict(False, f"the request register is for the privacy officer, not {role}")
 
 
 # --- API calls ---------------------------------------------------------------------------------
