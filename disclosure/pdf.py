@@ -97,3 +97,16 @@ def render_pdf(contents: Contents) -> bytes:
                       title=f"{title} {contents.reference}", author=t["company"],
                       subject=contents.reference, creator="madoguchi").build(story)
     return buffer.getvalue()
+
+
+def render_items_pdf(title: str, lead: list[str], items: list[tuple[str, str]], *, subject: str) -> bytes:
+    """A form-like document (a leak report's draft): a title, lead lines and an item table, in
+    the package's Japanese font; ``subject`` (a reference) is the only metadata."""
+    st = _styles()
+    story = [Paragraph(escape(title), st["h1"]), *(Paragraph(escape(line), st["body"]) for line in lead),
+             Spacer(1, 4 * mm), _table([["項目", "内容"], *map(list, items)], [_WIDTH * 0.35, _WIDTH * 0.65],
+                                       st["cell"])]
+    buffer = io.BytesIO()
+    SimpleDocTemplate(buffer, pagesize=A4, leftMargin=20 * mm, rightMargin=20 * mm, topMargin=18 * mm,
+                      bottomMargin=18 * mm, title=title, subject=subject, creator="madoguchi").build(story)
+    return buffer.getvalue()

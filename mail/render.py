@@ -23,6 +23,7 @@ KINDS = (
     "inquiry_acknowledgement", "inquiry_answer",
     "contractor_supervision", "daily_digest",
     "policy_revision",
+    "leak_notice", "leak_report_deadline",
 )
 MARKETING_KINDS = frozenset({"marketing"})
 

@@ -15,6 +15,7 @@ from models.rules.deadlines import jst_date
 from models.rules.prescreen import Correction, Holding, PriorRequest, RecordedFacts, RequestFacts
 from models.rules.vocabulary import Delivery, GroundCode, Origin, Role, SystemAction
 from services.common import principal_of, subject_of
+from services.incidents import leaked_systems
 from systems.protocol import Located
 from systems.registry import Registry
 
@@ -47,7 +48,8 @@ def gather_facts(session: Session, request: Request, *, registry: Registry) -> t
             actions=frozenset(SystemAction(a) for a in info.actions)))
     recorded = RecordedFacts(
         marketing_after_opt_out=mailed_after_opt_out(marketing_rows),
-        provision_bases=provision_bases(session, identity.email))
+        provision_bases=provision_bases(session, identity.email),
+        leaked_systems=leaked_systems(session, identity.customer_ids))
     facts = RequestFacts(
         request_type=request.request_type, received_on=jst_date(request.received_at),
         holdings=tuple(holdings),

@@ -5,13 +5,14 @@ and told to the people affected; it also gives each of them a ground for suspens
 erasure (Art. 35(5)).
 """
 
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
 from enum import StrEnum
 
-from models.rules.deadlines import LeakDeadlines, leak_report_deadlines
+from models.rules.deadlines import LeakDeadlines, SlaStage, business_day_on_or_before, leak_report_deadlines
 
 PEOPLE_THRESHOLD = 1_000
+WARN_BUSINESS_DAYS = 2  # before a report deadline, the privacy officer is warned
 
 
 class LeakCase(StrEnum):
@@ -21,6 +22,14 @@ class LeakCase(StrEnum):
     FINANCIAL_LOSS = "financial_loss"            # (ii) e.g. card numbers, bank log-ins
     WRONGFUL_PURPOSE = "wrongful_purpose"        # (iii) attack, insider theft, ransomware, skimming
     OVER_1000_PEOPLE = "over_1000_people"        # (iv)
+
+
+class Triage(StrEnum):
+    """The privacy officer's confirmation or correction of the rules' triage."""
+
+    REPORTABLE = "reportable"
+    REPORTABLE_WRONGFUL = "reportable_wrongful"  # reportable, with a wrongful purpose (60 days)
+    NOT_REPORTABLE = "not_reportable"
 
 
 class NoticeMethod(StrEnum):
@@ -74,6 +83,40 @@ def assess_leak(facts: LeakFacts) -> LeakAssessment:
         notice=NoticeMethod.INDIVIDUAL if facts.people_reachable else NoticeMethod.PUBLIC_NOTICE,
         grounds_erasure=True,
     )
+
+
+def confirm_triage(facts: LeakFacts, triage: Triage) -> LeakAssessment:
+    """The assessment the officer settles on: a wrongful purpose found or ruled out changes the
+    final deadline; a case the rules did not see (a suspicion) is still reportable."""
+    wrongful = triage is Triage.REPORTABLE_WRONGFUL
+    if triage is Triage.NOT_REPORTABLE:
+        return LeakAssessment(False, (), None, None, False)
+    facts = replace(facts, wrongful_purpose=wrongful, web_skimming=False, strongly_encrypted=False)
+    assessment = assess_leak(facts)
+    if assessment.reportable:
+        return assessment
+    return LeakAssessment(
+        reportable=True, cases=(), deadlines=leak_report_deadlines(facts.learned_on, wrongful_purpose=False),
+        notice=NoticeMethod.INDIVIDUAL if facts.people_reachable else NoticeMethod.PUBLIC_NOTICE,
+        grounds_erasure=True)
+
+
+def warn_on(due: date) -> date:
+    """Two business days before a report deadline, so a warning never falls in the closure."""
+    day = due
+    for _ in range(WARN_BUSINESS_DAYS):
+        day = business_day_on_or_before(day - timedelta(days=1))
+    return day
+
+
+def report_stage(due: date | None, filed_on: date | None, today: date) -> SlaStage:
+    """Where a PPC report's clock stands: warned before the deadline, escalated at it, and
+    nothing once it is filed."""
+    if due is None or filed_on is not None:
+        return SlaStage.ON_TRACK
+    if today >= due:
+        return SlaStage.OVERDUE
+    return SlaStage.WARNING if today >= warn_on(due) else SlaStage.ON_TRACK
 
 
 def contractor_must_report(told_company_promptly: bool) -> bool:

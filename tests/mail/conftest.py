@@ -110,6 +110,10 @@ CONTEXTS = {
                      "ui_url": "http://prefect.test/artifacts/key/work-queue"},
     "policy_revision": {"reference": "policy-v2", "version": 2, "in_force_on": "2027-01-15",
                         "changes": [{"change": "added", "label": "h", "text": "与信審査のため。"}]},
+    "leak_notice": {"reference": "L-261201-ABCDEF", "discovered_on": "2026-12-01",
+                    "data_items": ["メールアドレス", "電話番号"]},
+    "leak_report_deadline": {"reference": "L-261201-ABCDEF", "report": "preliminary", "stage": "warning",
+                             "due_date": "2026-12-07", "ui_url": "http://127.0.0.1:4200/runs"},
 }
 
 

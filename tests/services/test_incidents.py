@@ -1,0 +1,133 @@
+"""Leak incidents as the service layer keeps them (no Prefect): reported with the rules'
+triage, subjects by customer id only, confirmed by the officer, each notice written once, the
+drafts filed, and the ground a later erasure request of an affected customer finds."""
+
+from datetime import date, timedelta
+
+import pytest
+from pydantic import ValidationError
+from sqlmodel import select
+
+from models.audit import AuditEvent
+from models.db import unit_of_work
+from models.fulfilment import Notice
+from models.incidents import IncidentSubject
+from models.rules.leaks import Triage
+from models.rules.vocabulary import ReasonCode as R
+from services import incidents, review
+from tests.services.conftest import REVIEW_NOW as NOW, create_review_request
+
+EMAIL = "taro@example.co.jp"
+
+
+def body(**changes) -> dict:
+    return {"discovered_on": "2026-11-30", "systems": ["orders", "billing"], "data_items": ["氏名", "メールアドレス"],
+            "cause": "設定誤りにより注文履歴が外部から閲覧可能になっていた", "affected": [{"email": EMAIL}], **changes}
+
+
+def report(settings, registry, **changes) -> str:
+    with unit_of_work(settings) as session:
+        return incidents.report_incident(session, settings, incidents.IncidentReport.model_validate(body(**changes)),
+                                         systems=registry.keys(), actor="operator:sato", now=NOW)
+
+
+def test_a_report_is_triaged_by_the_rules_and_keeps_customer_ids_only(review_desk):
+    settings, registry, load = review_desk
+    load()
+    reference = report(settings, registry, financial_loss_risk=True)
+    with unit_of_work(settings) as session:
+        incident = incidents.load_incident(session, reference)
+        subjects = session.exec(select(IncidentSubject)).all()
+        events = session.exec(select(AuditEvent).where(AuditEvent.subject_ref == reference)).all()
+        assert (incident.reportable, incident.triage_cases, incident.notice_method) == (
+            True, ["financial_loss"], "individual")
+        # day 30 is 29 December, in the New Year closure: the final report is due on 4 January
+        assert (incident.preliminary_due, incident.final_due) == (date(2026, 12, 4), date(2027, 1, 4))
+        assert [(s.customer_id, s.language) for s in subjects] == list(
+            incidents.resolve_customers(settings, [incidents.AffectedCustomer(email=EMAIL)]).items())
+        assert [e.action for e in events] == ["incident.reported"]
+        assert EMAIL not in str(events[0].details) and EMAIL not in str(incident.model_dump())
+
+
+def test_a_small_ordinary_leak_is_not_reportable_and_encryption_exempts(review_desk):
+    settings, registry, load = review_desk
+    load()
+    with unit_of_work(settings) as session:
+        plain = incidents.load_incident(session, report(settings, registry))
+        assert (plain.reportable, plain.preliminary_due) == (False, None)
+        encrypted = incidents.load_incident(session, report(settings, registry, sensitive_data=True, encrypted=True))
+        assert encrypted.reportable is False
+
+
+@pytest.mark.parametrize(("changes", "loc"), [
+    ({"affected": [{"email": "nobody@example.com"}]}, ("affected", 0, "email")),
+    ({"affected": [{"customer_id": "C999999"}]}, ("affected", 0, "customer_id")),
+    ({"systems": ["orders", "payroll"]}, ("systems", 1)),
+    ({"discovered_on": "2099-01-01"}, ("discovered_on",)),
+])
+def test_a_bad_report_names_the_field(review_desk, changes, loc):
+    settings, registry, load = review_desk
+    load()
+    with pytest.raises(incidents.IncidentRejected) as caught:
+        report(settings, registry, **changes)
+    assert caught.value.loc == loc
+
+
+def test_the_input_model_refuses_what_makes_no_sense():
+    with pytest.raises(ValidationError):
+        incidents.IncidentReport.model_validate(body(affected=[{"email": EMAIL, "customer_id": "C1"}]))
+    with pytest.raises(ValidationError):
+        incidents.IncidentReport.model_validate(body(affected_people=0))
+    with pytest.raises(ValidationError):
+        incidents.IncidentReport.model_validate(body(systems=[]))
+
+
+def test_notices_are_written_once_each_and_the_officer_may_correct_the_triage(review_desk):
+    settings, registry, load = review_desk
+    load()
+    reference = report(settings, registry, affected_people=1500)  # more than 1,000: reportable
+    with unit_of_work(settings) as session:
+        incident = incidents.confirm(session, settings, reference, Triage.REPORTABLE_WRONGFUL,
+                                     actor="officer:tanaka", now=NOW)
+        assert incident.triage_cases == ["wrongful_purpose", "over_1000_people"]
+        assert incident.final_due == date(2027, 1, 28)
+        assert incident.notice_method == "public_notice"  # 1,500 people, one listed
+    for _ in range(2):
+        with unit_of_work(settings) as session:
+            incidents.write_notices(session, settings, reference, now=NOW)
+    with unit_of_work(settings) as session:
+        [notice] = session.exec(select(Notice).where(Notice.kind == "leak_notice")).all()
+        assert (notice.recipient_email, notice.idempotency_key.startswith(reference)) == (EMAIL, True)
+        assert incidents.notice_progress(session, incidents.load_incident(session, reference)) == (1, 1)
+
+
+def test_the_drafts_hold_the_art8_items_and_no_personal_data(review_desk):
+    settings, registry, load = review_desk
+    load()
+    reference = report(settings, registry, sensitive_data=True)
+    with unit_of_work(settings) as session:
+        paths = incidents.write_reports(session, settings, reference)
+        markdown = incidents.report_markdown(session, incidents.load_incident(session, reference), "preliminary")
+    assert all(label in markdown for _, label in incidents.ITEMS) and EMAIL not in markdown
+    assert open(paths["final"]["pdf"], "rb").read().startswith(b"%PDF")
+    table = open(paths["preliminary"]["csv"], encoding="utf-8-sig").read()
+    assert "提出期限,2026-12-04" in table and EMAIL not in table
+
+
+def test_a_later_erasure_request_finds_the_leak_ground_for_the_leaked_systems(review_desk):
+    settings, registry, load = review_desk
+    load()
+    reference = create_review_request(settings, registry, "erasure", ground_codes=["leak_occurred"])
+    with unit_of_work(settings) as session:
+        before = review.propose(session, settings, reference, registry=registry, now=NOW)
+    assert {i.item_key for i in before.items if i.reasons == [R.NO_STATUTORY_GROUND]} >= {"orders"}
+
+    report(settings, registry, sensitive_data=True)
+    later = create_review_request(settings, registry, "erasure", ground_codes=["leak_occurred"],
+                                  received_at=NOW + timedelta(days=1))
+    with unit_of_work(settings) as session:
+        after = {i.item_key: i for i in review.propose(session, settings, later, registry=registry,
+                                                       now=NOW + timedelta(days=1)).items}
+    assert (after["orders"].proposed_action, after["orders"].system_action) == ("grant", "erase")
+    assert after["billing"].reasons == [R.LEGAL_RETENTION_DUTY]  # erasure restricted: bookkeeping law
+    assert after["points"].reasons == [R.NO_STATUTORY_GROUND]  # not in the incident
