@@ -8,7 +8,7 @@ from fastapi.responses import JSONResponse
 from disclosure import download
 from mail import optout, webhook
 from models.settings import Settings, get_settings
-from web import api, contact, pages
+from web import api, contact, pages, policy
 from web.actions import NotFound
 from web.guards import BodyLimit, access_log
 
@@ -52,6 +52,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(api.router)
     app.include_router(pages.router)
     app.include_router(contact.router)
+    app.include_router(policy.router)
     app.include_router(optout.router, dependencies=[Depends(api.writes)])
     app.include_router(webhook.router)
     app.include_router(download.router)
