@@ -120,7 +120,7 @@ def register_table(lines: Iterable[Entry], *, now: datetime, lang: str = "ja",
                w["request_types"].get(e.request_type, str(e.request_type)), _day(e.received_at), _day(e.due_at),
                *(_day(e.reached.get(stage)) for stage in STAGES), _day(e.closed_at),
                w["statuses"].get(e.status, str(e.status)), w["results"].get(e.result, e.result),
-               w["on_time"][e.timeliness(now)], " ".join(e.reason_codes), e.fee_yen, e.postage_yen,
+               w["on_time"][e.timeliness(now)] or None, " ".join(e.reason_codes) or None, e.fee_yen, e.postage_yen,
                w["fee_states"].get(e.fee_state, e.fee_state) if e.fee_state else None]
         if with_names:
             row += [e.names[0] if e.names else None, e.names[1] if len(e.names) > 1 else None]

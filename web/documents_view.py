@@ -17,7 +17,7 @@ from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from models.db import unit_of_work, utcnow
-from models.rules.access import may_view_documents
+from models.rules.access import AccountRole, Verdict, may_view_documents
 from models.rules.deadlines import JST
 from models.settings import Settings
 from services import documents
@@ -32,23 +32,32 @@ _POLICY = "default-src 'none'; img-src 'self'; base-uri 'none'; form-action 'non
 PAGE_POLICY = f"{_POLICY}; style-src 'unsafe-inline'"
 FILE_POLICY = {"application/pdf": f"{_POLICY}; object-src 'self'",
                "image/jpeg": f"{_POLICY}; sandbox", "image/png": f"{_POLICY}; sandbox"}
-_PRIVATE = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
+PRIVATE = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
 
 
-def routes(caller: Callable[[str | None], Awaitable[Caller | None]], *, settings: Settings,
+Check = Callable[[str | None], Awaitable[Caller | None]]
+
+
+async def desk_person(request: Request, caller: Check, rule: Callable[[AccountRole], Verdict],
+                      challenge: dict[str, str]) -> str | Response:
+    """``<role>:<name>`` of the account calling, for the audit, when ``rule`` lets its role in;
+    else the answer refusing the request (401 with the challenge, 403 with the rule's reason)."""
+    found = await caller(request.headers.get("authorization"))
+    if found is None:
+        return PlainTextResponse("Unauthorized", status_code=401, headers={**challenge, **PRIVATE})
+    verdict = rule(found.role)
+    if not verdict.allowed:
+        return PlainTextResponse(verdict.reason, status_code=403, headers=PRIVATE)
+    return f"{found.role}:{found.name}"
+
+
+def routes(caller: Check, *, settings: Settings,
            challenge: dict[str, str]) -> list[Route]:
     """The viewer's routes; ``caller`` is the gate's check of an ``Authorization`` header (an
     account or None), ``challenge`` its basic-auth challenge."""
 
     async def person(request: Request) -> str | Response:
-        """``operator:<name>`` or ``officer:<name>`` for the audit, or the answer refusing the request."""
-        found = await caller(request.headers.get("authorization"))
-        if found is None:
-            return PlainTextResponse("Unauthorized", status_code=401, headers={**challenge, **_PRIVATE})
-        verdict = may_view_documents(found.role)
-        if not verdict.allowed:
-            return PlainTextResponse(verdict.reason, status_code=403, headers=_PRIVATE)
-        return f"{found.role}:{found.name}"
+        return await desk_person(request, caller, may_view_documents, challenge)
 
     async def listing(request: Request) -> Response:
         actor = await person(request)
@@ -58,11 +67,11 @@ def routes(caller: Callable[[str | None], Awaitable[Caller | None]], *, settings
         try:
             found = await run_in_threadpool(_listed, settings, reference, actor)
         except RequestNotFound:
-            return PlainTextResponse("Not Found", status_code=404, headers=_PRIVATE)
+            return PlainTextResponse("Not Found", status_code=404, headers=PRIVATE)
         html = _env.get_template("desk_documents.html").render(
             reference=reference, documents=found, kinds=_env.get_template("labels/ja.j2").module.document_kinds,
             jst=JST)
-        return HTMLResponse(html, headers={**_PRIVATE, "Content-Security-Policy": PAGE_POLICY})
+        return HTMLResponse(html, headers={**PRIVATE, "Content-Security-Policy": PAGE_POLICY})
 
     async def file(request: Request) -> Response:
         actor = await person(request)
@@ -70,10 +79,10 @@ def routes(caller: Callable[[str | None], Awaitable[Caller | None]], *, settings
             return actor
         found = await run_in_threadpool(_opened, settings, request.path_params["document_id"], actor)
         if found is None:
-            return PlainTextResponse("Not Found", status_code=404, headers=_PRIVATE)
+            return PlainTextResponse("Not Found", status_code=404, headers=PRIVATE)
         document, data = found
         return Response(data, media_type=document.content_type, headers={
-            **_PRIVATE, "Content-Security-Policy": FILE_POLICY[document.content_type],
+            **PRIVATE, "Content-Security-Policy": FILE_POLICY[document.content_type],
             "Content-Disposition": f'inline; filename="document-{document.id}{_SUFFIX[document.content_type]}"'})
 
     return [Route("/desk/requests/{reference}/documents", listing, methods=["GET"]),

@@ -45,7 +45,7 @@ from models.rules.access import AccountRole, may_call
 from models.settings import Settings, get_settings
 from services import accounts
 from services.accounts import Caller
-from web import documents_view
+from web import documents_view, register_view
 
 REMEMBER_SECONDS = 30.0
 CHALLENGE = {"WWW-Authenticate": 'Basic realm="madoguchi", charset="UTF-8"'}
@@ -78,6 +78,7 @@ class Gate:
                 yield
 
         return Starlette(routes=[*documents_view.routes(self.caller, settings=self.settings, challenge=CHALLENGE),
+                                 *register_view.routes(self.caller, settings=self.settings, challenge=CHALLENGE),
                                  Route("/{path:path}", self.http, methods=_METHODS),
                                  WebSocketRoute("/{path:path}", self.websocket)], lifespan=lifespan)
 
