@@ -21,6 +21,7 @@ from sqlmodel import select
 
 from models.db import unit_of_work, utcnow
 from models.ledgers import ProvisionRecord
+from models.policy import version_in_force
 from models.rules.provision import is_disclosable_record
 from models.rules.vocabulary import Origin, ProvisionBasis, RequestType
 from models.settings import Settings
@@ -105,6 +106,8 @@ class Contents:
     generated_at: datetime  # in the service's time zone: the date the requester reads
     systems: tuple[SystemSection, ...]
     provisions: tuple[ProvisionEntry, ...] | None  # None: not asked for
+    policy_version: int | None  # the privacy policy in force when it was made, linked from it
+    policy_url: str
 
     @property
     def is_purpose_notification(self) -> bool:
@@ -150,6 +153,7 @@ def gather(settings: Settings, reference: str, include_systems: Collection[str],
         if request.details.get("include_third_party_records"):
             provisions = _provisions(session, email, principal.name)
         request_type, language = RequestType(request.request_type), request.language
+        policy_version = version_in_force(session, now or utcnow())
 
     identity = subject_of(request) if request.subject else expand_identity(email, registry)
     exported = registry.across(lambda _key, connector: connector.export(identity),
@@ -171,4 +175,5 @@ def gather(settings: Settings, reference: str, include_systems: Collection[str],
     return Contents(reference=reference, request_type=request_type, language=language,
                     generated_at=(now or utcnow()).astimezone(ZoneInfo(settings.timezone)),
                     systems=tuple(sections),
-                    provisions=provisions)
+                    provisions=provisions, policy_version=policy_version,
+                    policy_url=f"{settings.mail_public_base_url.rstrip('/')}/policy/{policy_version}?lang={language}")

@@ -89,7 +89,8 @@ def render_pdf(contents: Contents) -> bytes:
                      for e in contents.provisions]
             story.append(_table(rows, [_WIDTH * 0.2, _WIDTH * 0.3, _WIDTH * 0.2,
                                        _WIDTH * 0.3], st["cell"]))
-    story += [Spacer(1, 6 * mm), p(t["footer"])]
+    story += [Spacer(1, 6 * mm), p(t["footer"]),
+              p(f'{t["policy_link"].format(contents.policy_version)}: {contents.policy_url}')]
 
     buffer = io.BytesIO()
     SimpleDocTemplate(buffer, pagesize=A4, leftMargin=20 * mm, rightMargin=20 * mm,

@@ -50,6 +50,7 @@ def render_json(contents: Contents) -> bytes:
                            "request_type": contents.request_type.value,
                            "language": contents.language,
                            "generated_at": contents.generated_at.isoformat(),
+                           "privacy_policy": {"version": contents.policy_version, "url": contents.policy_url},
                            "systems": systems}
     if contents.is_purpose_notification:
         doc["analysis_note"] = analysis_note(contents.language)

@@ -88,6 +88,14 @@ def test_json_round_trips_the_exported_records(desk, new_request, exported):
         if system["key"] != "support":
             assert system["records"] == exported[system["key"]]
     assert "third_party_provision_records" not in doc
+    assert doc["privacy_policy"] == {"version": 1, "url": "http://localhost:8000/policy/1?lang=ja"}
+
+
+@pytest.mark.parametrize("language", ["ja", "en"])
+def test_the_package_links_to_the_policy_in_force(desk, new_request, language):
+    html = files_of(desk, new_request(language=language))[1]["html"].decode()
+    assert f'href="http://localhost:8000/policy/1?lang={language}"' in html
+    assert ("第1版" if language == "ja" else "version 1") in html
 
 
 def test_csv_is_long_form_with_a_header(desk, new_request, exported):
