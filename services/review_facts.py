@@ -1,5 +1,6 @@
 """What the pre-screen needs to know about one request, read from the systems and the app
-database. The facts hold personal data (correctable values): they stay in this process."""
+database. The facts hold personal data (correctable values, when the customer last ordered):
+they stay in this process."""
 
 import unicodedata
 from collections.abc import Iterable
@@ -12,7 +13,8 @@ from sqlmodel import Session, select
 from models.ledgers import ProvisionRecord
 from models.requests import Party, Request
 from models.rules.deadlines import jst_date
-from models.rules.prescreen import Correction, Holding, PriorRequest, RecordedFacts, RequestFacts
+from models.rules.prescreen import (Correction, Holding, PriorRequest, RecordedFacts, RequestFacts,
+                                    still_needed)
 from models.rules.vocabulary import Delivery, GroundCode, Origin, Role, SystemAction
 from services.common import principal_of, subject_of
 from services.incidents import leaked_systems
@@ -20,6 +22,7 @@ from systems.protocol import Located
 from systems.registry import Registry
 
 MARKETING = "marketing"  # the system that sends advertising mail (policy purpose d)
+CUSTOMER_MASTER = "customers"  # the system that keeps the accounts and knows when one closed
 
 
 def gather_facts(session: Session, request: Request, *, registry: Registry) -> tuple[RequestFacts, dict[str, int]]:
@@ -35,23 +38,30 @@ def gather_facts(session: Session, request: Request, *, registry: Registry) -> t
         rows = connector.export(identity) if located.found and (fields or key == MARKETING) else []
         return located, rows
 
+    found = registry.across(look)
+    received_on = jst_date(request.received_at)
+    needed = still_needed(
+        found[CUSTOMER_MASTER][0].closed_on if CUSTOMER_MASTER in found else None,
+        max((located.last_active_on for located, _ in found.values() if located.last_active_on),
+            default=None),
+        received_on)
     holdings, counts, marketing_rows = [], {}, []
-    for key, (located, rows) in registry.across(look).items():
+    for key, (located, rows) in found.items():
         info = registry.info(key)
         if key == MARKETING:
             marketing_rows = rows
         counts[key] = located.total
         holdings.append(Holding(
             system_key=key, record_count=located.total, origin=origin_of(located),
-            retention_duty=info.retention is not None, advertising=key == MARKETING,
-            values=current_values(registry, key, rows, corrections),
+            retention_duty=info.retention is not None, still_needed=needed,
+            advertising=key == MARKETING, values=current_values(registry, key, rows, corrections),
             actions=frozenset(SystemAction(a) for a in info.actions)))
     recorded = RecordedFacts(
         marketing_after_opt_out=mailed_after_opt_out(marketing_rows),
         provision_bases=provision_bases(session, identity.email),
         leaked_systems=leaked_systems(session, identity.customer_ids))
     facts = RequestFacts(
-        request_type=request.request_type, received_on=jst_date(request.received_at),
+        request_type=request.request_type, received_on=received_on,
         holdings=tuple(holdings),
         ground_codes=frozenset(GroundCode(g) for g in details.get("ground_codes", [])),
         recorded=recorded, corrections=corrections,

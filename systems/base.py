@@ -77,6 +77,10 @@ class Part:
     ``erase``: ``anonymise`` nulls the ``anonymise`` columns (which must include the match
     key, so the row no longer leads back to the person); ``delete`` removes the rows;
     ``keep`` is for rows with nothing identifying once their parent is anonymised.
+
+    ``active`` names the columns that date the subject's use of the service (an order, an
+    invoice, a payment) and ``closed`` the one that dates the closing of the account a row
+    is: the facts that decide whether the data is still needed (docs/rules.md §1).
     """
 
     category: str
@@ -86,6 +90,8 @@ class Part:
     erase: Erasure
     anonymise: tuple[str, ...] = ()
     rectify: Mapping[str, str] = field(default_factory=dict)
+    active: tuple[str, ...] = ()
+    closed: str | None = None
 
     def has(self, column: str) -> bool:
         return column in self.table.c

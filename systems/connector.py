@@ -14,11 +14,13 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, and_, delete, insert, or_, select, update
 from sqlalchemy import exc as sa_exc
 
+from models.rules.deadlines import jst_date
 from models.rules.vocabulary import Origin, SystemAction
 from systems.base import Part, SystemDef, now
 from systems.db import ensure_schema, jsonable
@@ -27,6 +29,14 @@ from systems.protocol import (ActionNotSupported, ActionResult, Located, Permane
                               TransientSystemError)
 
 Effect = Callable[[Connection], dict[str, int]]
+
+
+def _day(value: date) -> date:
+    """A stored day, or a stored instant's day in Japan (SQLite gives UTC instants back
+    without their zone)."""
+    if isinstance(value, datetime):
+        return jst_date(value if value.tzinfo else value.replace(tzinfo=UTC))
+    return value
 
 
 @contextmanager
@@ -85,12 +95,15 @@ class DatabaseConnector:
         refs: dict[str, list[str]] = {}
         origins: set[Origin] = set()
         restricted = stopped = 0
+        closings: list[date | None] = []
+        active: list[date] = []
         with translated(self.key, "locate"), self._engine().connect() as conn:
             for part, condition in self._matches(identity):
                 t = part.table
                 flags = [t.c[name] for name in ("origin", "restricted_at", "provision_stopped_at")
                          if part.has(name)]
-                rows = conn.execute(select(t.c[part.ref], *flags).where(condition)).all()
+                dates = [t.c[name] for name in (*part.active, *filter(None, [part.closed]))]
+                rows = conn.execute(select(t.c[part.ref], *flags, *dates).where(condition)).all()
                 counts[part.category] = counts.get(part.category, 0) + len(rows)
                 refs.setdefault(part.category, []).extend(str(r[0]) for r in rows)
                 for row in rows:
@@ -99,7 +112,12 @@ class DatabaseConnector:
                         origins.add(Origin(m["origin"]))
                     restricted += m.get("restricted_at") is not None
                     stopped += m.get("provision_stopped_at") is not None
-        return Located(self.key, counts, refs, frozenset(origins), restricted, stopped)
+                    active.extend(_day(m[name]) for name in part.active if m[name] is not None)
+                    if part.closed:
+                        closings.append(m[part.closed] and _day(m[part.closed]))
+        closed_on = max(closings) if closings and None not in closings else None
+        return Located(self.key, counts, refs, frozenset(origins), restricted, stopped,
+                       closed_on=closed_on, last_active_on=max(active, default=None))
 
     def export(self, identity: SubjectIdentity) -> list[dict[str, Any]]:
         records = []

@@ -11,7 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, MetaData, create_engine, event
+from sqlalchemy import Engine, MetaData, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 
 _engines: dict[str, Engine] = {}
@@ -33,9 +33,24 @@ def ensure_schema(url: str, metadata: MetaData) -> Engine:
     marker = (url, id(metadata))
     if marker not in _schemas_ready:
         metadata.create_all(engine, checkfirst=True)
+        _add_new_columns(engine, metadata)
         with _lock:
             _schemas_ready.add(marker)
     return engine
+
+
+def _add_new_columns(engine: Engine, metadata: MetaData) -> None:
+    """A system seeded by an earlier version gains the nullable columns added since (e.g. the
+    customer master's ``closed_on``): the demo systems are demo data, without migrations, and
+    a system missing a column would fail every call on it."""
+    inspector = inspect(engine)
+    with engine.begin() as conn:
+        for table in metadata.sorted_tables:
+            held = {c["name"] for c in inspector.get_columns(table.name)}
+            for column in table.columns:
+                if column.name not in held and column.nullable:
+                    conn.execute(text(f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" '
+                                      f"{column.type.compile(engine.dialect)}"))
 
 
 def forget_schema(url: str) -> None:

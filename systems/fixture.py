@@ -75,6 +75,7 @@ class FixtureCustomer(_Open):
     provenance: list[Provenance] = Field(default_factory=list)
     third_party_provisions: list[ThirdPartyProvision] = Field(default_factory=list)
     prior_requests: list[PriorRequest] = Field(default_factory=list)
+    account_closed_at: date | None = None  # closed then: its records are dated before it
 
     @field_validator("records")
     @classmethod
@@ -148,7 +149,8 @@ def load_fixture_into_systems(fixture: Fixture | dict[str, Any], settings: Setti
             billing_department=customer.billing_department,
             billing_address=customer.billing_address,
             consented=customer.marketing.consented, opted_out=customer.marketing.opted_out,
-            mailed_after_opt_out=customer.marketing.mailed_after_opt_out)
+            mailed_after_opt_out=customer.marketing.mailed_after_opt_out,
+            closed_on=customer.account_closed_at)
         earlier = expand_identity(customer.email, registry)
         if earlier.found:
             for key in reversed(DEFINITIONS):  # the customer master last: it leads to the rest

@@ -1,14 +1,16 @@
 """The one protocol every system that holds personal data sits behind.
 
 Fulfilment only ever talks to :class:`Connector`; a demo database, a contractor's partner
-API and a fault-injecting wrapper all look the same to it. Results carry counts and
+API and a fault-injecting wrapper all look the same to it. Action results carry counts and
 internal record references, never personal data, so they may travel into Prefect results;
-the personal data itself (``export``) stays in the caller's process.
+the personal data itself (``export``) stays in the caller's process, and so does
+:class:`Located`, whose dates say when the subject last used the service.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from datetime import date
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from models.rules.vocabulary import Origin, SystemAction
@@ -39,7 +41,8 @@ class ActionNotSupported(PermanentSystemError):
 
 @dataclass(frozen=True)
 class Located:
-    """What one system holds about a subject: counts and references, no content."""
+    """What one system holds about a subject: counts and references, no content; and the
+    facts that decide whether it is still needed (days on the Japanese calendar)."""
 
     system: str
     counts: dict[str, int]
@@ -47,6 +50,10 @@ class Located:
     origins: frozenset[Origin] = frozenset()
     restricted: int = 0
     provision_stopped: int = 0
+    # the day the subject's account here was closed; None while any account of theirs is open
+    # (or the system keeps no accounts)
+    closed_on: date | None = None
+    last_active_on: date | None = None  # the subject's latest order, invoice or payment here
 
     @property
     def total(self) -> int:
@@ -55,11 +62,6 @@ class Located:
     @property
     def found(self) -> bool:
         return self.total > 0
-
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["origins"] = sorted(self.origins)
-        return data
 
 
 @dataclass(frozen=True)

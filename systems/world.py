@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import lru_cache
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import NamedTuple
 
 from faker import Faker
@@ -75,6 +75,7 @@ class SubjectData:
     consented: bool = True
     opted_out: bool = False
     mailed_after_opt_out: bool = False
+    closed_on: date | None = None  # the account was closed then: its records are older
 
 
 def mix64(i: int, salt: int) -> int:
@@ -118,8 +119,10 @@ class World:
         """Which customer row j of some table belongs to."""
         return mix(j, salt) % self.customers
 
-    def when(self, j: int, salt: int, days: int = 700) -> datetime:
-        return EPOCH + timedelta(seconds=mix(j, salt) % (days * 86400))
+    def when(self, j: int, salt: int, days: int = 700, until: date | None = None) -> datetime:
+        """A moment in the ``days`` after the epoch, or in the ``days`` before ``until``."""
+        start = EPOCH if until is None else datetime.combine(until, time(), UTC) - timedelta(days=days)
+        return start + timedelta(seconds=mix(j, salt) % (days * 86400))
 
     def customer(self, i: int) -> Customer:
         """Customer i, from two hashes sliced into pool indexes (this is the hot path)."""

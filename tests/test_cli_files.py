@@ -65,6 +65,7 @@ def test_a_provision_without_a_basis_loads_as_one_without_consent(madoguchi, tmp
      "customer 2 (hanako@example.co.jp), third_party_provisions.0.provided_at"),
     ({**HANAKO, "records": {"orders": -1}}, "customer 2 (hanako@example.co.jp), records"),
     ({**HANAKO, "records": {"warehouse": 1}}, "customer 2 (hanako@example.co.jp), records"),
+    ({**HANAKO, "account_closed_at": "2024-02-30"}, "customer 2 (hanako@example.co.jp), account_closed_at"),
     ({"email": "hanako@example.co.jp"}, "customer 2 (hanako@example.co.jp), name"),
     ({"name": "佐藤 花子"}, "customer 2, email"),
     ({**HANAKO, "login_id": TARO["login_id"]}, "customers: Value error, customers 1 and 2 have the same login_id"),

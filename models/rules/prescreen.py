@@ -21,6 +21,7 @@ from models.rules.decisions import (
     outcome_of,
     outcome_reasons,
 )
+from models.rules.deadlines import add_years
 from models.rules.provision import is_disclosable_record, is_lawful_record
 from models.rules.vocabulary import (
     Delivery,
@@ -48,6 +49,7 @@ class Holding:
     origin: Origin = Origin.COLLECTED
     retention_duty: bool = False     # another law requires keeping it (billing: bookkeeping)
     # some purpose of use still needs the data; "no longer needed" must hold for every purpose
+    # (``still_needed`` decides it from the account's closing and last activity)
     still_needed: bool = True
     advertising: bool = False        # used to send advertising mail (policy purpose d)
     electronic_copy: bool = True     # the system can produce an electronic copy
@@ -107,11 +109,27 @@ class RequestFacts:
 class PrescreenPolicy:
     """Art. 33(2)(ii) is exceptional: only repeated identical requests that are also complex.
     "Identical" = same type; "repeated" = at least ``repeat_min_prior`` earlier ones within
-    ``repeat_window_days``; "complex" = at least ``complex_min_records`` records to compile."""
+    ``repeat_window_days``; "complex" = at least ``complex_min_records`` records to compile.
+
+    Art. 35(5) "no longer needed": a closed account's data still serves the purposes of use
+    for ``after_care_years`` after the account closed or last had an order or billing
+    activity, whichever is later (docs/rules.md §1)."""
 
     repeat_window_days: int = 90
     repeat_min_prior: int = 2
     complex_min_records: int = 1_000
+    after_care_years: int = 1
+
+
+def still_needed(closed_on: date | None, last_active_on: date | None, today: date,
+                 policy: PrescreenPolicy = PrescreenPolicy()) -> bool:
+    """Whether any purpose of use still needs a subject's data (Art. 35(5), docs/rules.md §1):
+    while the account is open, yes (the customer may order again); once it is closed, until
+    the after-care period from the closing or the last order or billing activity ends."""
+    if closed_on is None:
+        return True
+    last = max(closed_on, last_active_on or closed_on)
+    return today < add_years(last, policy.after_care_years)
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ erasure into a restriction.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from sqlalchemy import (Column, Connection, DateTime, Index, Integer, MetaData, String, Table,
                         delete, insert)
@@ -46,12 +46,14 @@ PARTS = (
     Part("billing_accounts", accounts, by(accounts.c.account_no, "billing_accounts"), "account_no",
          "keep", (), {"name": "contact_name", "company": "company",
                       "billing_department": "department", "billing_address": "address"}),
-    Part("invoices", invoices, by(invoices.c.account_no, "billing_accounts"), "invoice_no", "keep"),
+    Part("invoices", invoices, by(invoices.c.account_no, "billing_accounts"), "invoice_no", "keep",
+         active=("issued_at", "paid_at")),
 )
 
 
-def _invoice(world: World, invoice_no: str, account_no: str, j: int, origin: str) -> dict:
-    issued = world.when(j, 32)
+def _invoice(world: World, invoice_no: str, account_no: str, j: int, origin: str,
+             until: date | None = None) -> dict:
+    issued = world.when(j, 32, until=until)
     amount = 1000 + (j * 7919) % 120_000
     return {"invoice_no": invoice_no, "account_no": account_no, "issued_at": issued,
             "due_at": issued + timedelta(days=30), "amount": amount, "tax": amount // 10,
@@ -90,7 +92,8 @@ def load_subject(conn: Connection, s: SubjectData, count: int, origin: Origin, w
     first = next_number(conn, invoices, "invoice_no", "INV-", 10)
     for k in range(count):
         conn.execute(insert(invoices).values(
-            _invoice(world, f"INV-{first + k:010d}", s.billing_account, first + k, origin.value)))
+            _invoice(world, f"INV-{first + k:010d}", s.billing_account, first + k, origin.value,
+                     s.closed_on)))
 
 
 

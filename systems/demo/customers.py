@@ -6,7 +6,7 @@ billing account and points member id that the other systems are keyed by.
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Connection, Index, MetaData, String, Table, insert, select, update
+from sqlalchemy import Column, Connection, Date, Index, MetaData, String, Table, insert, select, update
 
 from models.rules.vocabulary import Origin, SystemAction
 from systems.base import Category, Part, SystemDef, SystemInfo, applied_actions, by, record_columns
@@ -31,6 +31,7 @@ customers = Table(
     Column("postal_code", String(10)),
     Column("billing_account_no", String(16)),
     Column("points_member_id", String(16)),
+    Column("closed_on", Date),  # the day the customer closed the account (退会日)
     *record_columns(provision=True),
     Index("ix_customers_email", "email"),
     Index("ix_customers_phone", "phone"),
@@ -44,7 +45,7 @@ FIELDS = {"name": "contact_name", "email": "email", "phone": "phone", "company":
           "billing_department": "billing_department", "billing_address": "billing_address"}
 
 PARTS = (Part("customer_profile", customers, by(customers.c.email, "emails"), "customer_id",
-              "anonymise", IDENTIFYING, FIELDS),)
+              "anonymise", IDENTIFYING, FIELDS, closed="closed_on"),)
 
 
 def discover(conn: Connection, identity: SubjectIdentity) -> dict[str, set[str]]:
@@ -98,7 +99,7 @@ def load_subject(conn: Connection, s: SubjectData, count: int, origin: Origin, w
               "billing_department": s.billing_department or p.billing_department,
               "billing_address": s.billing_address or p.billing_address,
               "postal_code": p.postal_code, "billing_account_no": s.billing_account,
-              "points_member_id": s.member_id, "origin": origin.value,
+              "points_member_id": s.member_id, "closed_on": s.closed_on, "origin": origin.value,
               "restricted_at": None, "provision_stopped_at": None, "erased_at": None}
     if existing:
         conn.execute(update(customers).where(c.customer_id == s.customer_id).values(values))
@@ -111,7 +112,7 @@ DEF = SystemDef(
         key="customers", name_ja="顧客マスタ", name_en="Customer master",
         categories=(Category("customer_profile", "お客様情報", "Customer profile",
                              ("企業名", "担当者氏名", "メールアドレス", "電話番号", "業種", "役職", "職種",
-                              "請求先部署名", "請求先住所", "ログインID")),),
+                              "請求先部署名", "請求先住所", "ログインID", "退会日")),),
         actions=frozenset(SystemAction)),
     metadata=metadata, parts=PARTS, applied=applied_actions(metadata), seed=seed,
     load_subject=load_subject, discover=discover)

@@ -6,6 +6,8 @@ contractor knows.
 
 from __future__ import annotations
 
+from datetime import date
+
 from sqlalchemy import (Column, Connection, DateTime, Index, Integer, MetaData, String, Table,
                         insert, select)
 
@@ -57,7 +59,7 @@ PARTS = (
          ("customer_id", "delivery_company", "delivery_name", "delivery_phone",
           "delivery_postal_code", "delivery_address", "shipment_no"),
          {"name": "delivery_name", "phone": "delivery_phone", "company": "delivery_company",
-          "delivery_address": "delivery_address"}),
+          "delivery_address": "delivery_address"}, active=("ordered_at",)),
     Part("order_lines", order_lines, _lines_of, "line_id", "keep"),
 )
 
@@ -74,9 +76,10 @@ def shipment_no(j: int) -> str:
     return f"{400000000000 + j:012d}"
 
 
-def _order(world: World, order_id: str, customer, j: int, shipment: str, origin: str) -> dict:
+def _order(world: World, order_id: str, customer, j: int, shipment: str, origin: str,
+           until: date | None = None) -> dict:
     return {"order_id": order_id, "customer_id": customer.customer_id,
-            "ordered_at": world.when(j, 22), "status": "delivered", "total_amount": 0,
+            "ordered_at": world.when(j, 22, until=until), "status": "delivered", "total_amount": 0,
             "delivery_company": customer.company, "delivery_name": customer.name,
             "delivery_phone": customer.phone, "delivery_postal_code": customer.postal_code,
             "delivery_address": customer.billing_address, "shipment_no": shipment,
@@ -116,7 +119,7 @@ def load_subject(conn: Connection, s: SubjectData, count: int, origin: Origin, w
         billing_address=s.billing_address or world.customer(0).billing_address)
     for k in range(count):
         order_id, shipment = f"ORD{first + k:010d}", f"{ship + k:012d}"
-        order = _order(world, order_id, customer, first + k, shipment, origin.value)
+        order = _order(world, order_id, customer, first + k, shipment, origin.value, s.closed_on)
         lines = _lines(world, order_id, first + k)
         order["total_amount"] = sum(x["quantity"] * x["unit_price"] for x in lines)
         conn.execute(insert(orders).values(order))

@@ -1,13 +1,19 @@
 """The request types the lifecycle tests elsewhere leave out, end to end on autopilot:
-correction, suspension and stop of third-party provision, granted where the recorded facts
-support the request and refused (signed off, with reasons) where they do not."""
+correction, suspension, erasure as no longer needed and stop of third-party provision, granted
+where the recorded facts support the request and refused (signed off, with reasons) where they
+do not."""
 
 import json
+from datetime import timedelta
 
 from models.audit import audit_key
 from models.db import unit_of_work, utcnow
 from models.fixtures import load_fixture_into_app
+from models.rules.deadlines import jst_date
+from models.rules.vocabulary import SystemAction
 from systems.fixture import Fixture
+from systems.identity import expand_identity
+from systems.registry import build_registry
 from tests.flows.conftest import Run, enter_code, notices_of, submit
 from tests.flows.support import (actions_of, customer_row, events_of, ledgers,
                                  reload_subject, request_of, subject)
@@ -112,3 +118,35 @@ def test_stop_of_a_provision_with_consent_is_refused_without_a_statutory_ground(
     context = _decision(settings, reference)
     assert context["reasons"] == ["no_statutory_ground"]
     assert "no_statutory_ground" in json.dumps(context["items"])
+
+
+def test_erasure_for_an_account_closed_two_years_ago_erases_everywhere_but_billing(autopilot):
+    """No longer needed (Art. 35(5)), decided from the systems' facts: the account closed two
+    years ago and nothing was ordered or billed since. Every system that can erase does;
+    billing, which the Corporation Tax Act keeps, is restricted (legal_retention_duty)."""
+    settings = autopilot
+    closed = jst_date(utcnow()) - timedelta(days=730)
+    reload_subject(settings, account_closed_at=closed.isoformat())
+    reference = _walk(settings, "erasure", details={"ground_codes": ["no_longer_needed"]})
+    request = request_of(settings, reference)
+    assert (request.status, request.outcome, request.reason_codes) == (
+        "completed", "partially_granted", ["legal_retention_duty"])
+    registry = build_registry(settings)
+    erasing = {k for k in registry.keys() if SystemAction.ERASE in registry.info(k).actions}
+    actions = actions_of(settings, reference)
+    # support's data came through an authority's inquiry (the fixture): not held, not touched
+    assert set(actions) == {(k, "erase") for k in erasing - {"support"}} | {("billing", "restrict")}
+    assert all(a.state == "done" for a in actions.values())
+    assert not expand_identity("taro@example.co.jp", registry).customer_ids  # the master forgot them
+    items = {i["system"]: i for i in _decision(settings, reference)["items"]}
+    assert items["billing"] == {"system": "billing", "outcome": "restricted", "reasons": ["legal_retention_duty"]}
+    assert all(items[k]["outcome"] == "granted" for k in erasing - {"support"})
+
+
+def test_erasure_as_no_longer_needed_for_an_open_account_is_refused(autopilot):
+    settings = autopilot
+    reference = _walk(settings, "erasure", details={"ground_codes": ["no_longer_needed"]})
+    request = request_of(settings, reference)
+    assert (request.status, request.outcome, request.reason_codes) == (
+        "refused", "refused", ["no_statutory_ground"])
+    assert actions_of(settings, reference) == {}

@@ -13,6 +13,7 @@ from models.rules.prescreen import (
     ground_supported,
     is_business_interference,
     prescreen,
+    still_needed,
 )
 from models.rules.vocabulary import (
     Delivery,
@@ -241,6 +242,42 @@ def test_art35_5_no_longer_needed_must_hold_for_every_purpose_per_system():
     assert (items["analytics"].action, items["analytics"].system_action) == (A.GRANT, S.ERASE)
     assert items["orders"].reasons == (R.NO_STATUTORY_GROUND,)
     assert proposal.outcome is Outcome.PARTIALLY_GRANTED
+
+
+@pytest.mark.parametrize("closed_on, last_active_on, needed", [
+    (None, None, True),                             # an open account: the customer may order again
+    (None, date(2020, 1, 1), True),                 # however long ago the last order was
+    (date(2024, 11, 20), date(2024, 10, 1), False),  # closed two years ago, quiet since
+    (date(2025, 11, 21), None, True),               # closed a day short of a year ago
+    (date(2025, 11, 20), None, False),              # closed a year ago to the day
+    (date(2025, 11, 20), date(2024, 1, 1), False),
+    (date(2024, 11, 20), date(2026, 1, 5), True),    # an invoice paid after the closing restarts it
+])
+def test_art35_5_no_longer_needed_a_year_after_the_closing_or_the_last_activity(closed_on, last_active_on, needed):
+    assert still_needed(closed_on, last_active_on, RECEIVED) is needed
+
+
+def test_art35_5_after_care_from_a_leap_day_ends_on_28_february():
+    closed = date(2024, 2, 29)
+    assert still_needed(closed, None, date(2025, 2, 27))
+    assert not still_needed(closed, None, date(2025, 2, 28))
+    assert still_needed(closed, None, date(2025, 2, 28), PrescreenPolicy(after_care_years=2))
+
+
+def test_art35_5_a_closed_account_proposes_erasure_and_keeps_billing_restricted():
+    """Every system's data no longer needed: erased where the system can, billing restricted
+    until the bookkeeping period ends (Art. 35(2) proviso)."""
+    gone = not still_needed(date(2024, 11, 20), date(2024, 10, 1), RECEIVED)
+    holdings = tuple(Holding(h.system_key, h.record_count, retention_duty=h.retention_duty,
+                             advertising=h.advertising, still_needed=not gone,
+                             actions=BILLING_ACTIONS if h.system_key == "billing" else ALL)
+                     for h in demo_holdings())
+    proposal = prescreen(facts(T.ERASURE, holdings=holdings, ground_codes=frozenset({G.NO_LONGER_NEEDED})))
+    items = by_key(proposal)
+    assert (items["billing"].action, items["billing"].system_action, items["billing"].reasons) == (
+        A.ALTERNATIVE, S.RESTRICT, (R.LEGAL_RETENTION_DUTY,))
+    assert all((i.action, i.system_action) == (A.GRANT, S.ERASE) for k, i in items.items() if k != "billing")
+    assert (proposal.outcome, proposal.reasons) == (Outcome.PARTIALLY_GRANTED, (R.LEGAL_RETENTION_DUTY,))
 
 
 def test_art35_5_marketing_after_opt_out_grounds_suspension_of_the_marketing_data():

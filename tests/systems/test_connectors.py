@@ -2,6 +2,7 @@ import pytest
 from sqlalchemy import func, select
 
 from models.rules.vocabulary import Origin, SystemAction
+from systems import db
 from systems.connector import DatabaseConnector
 from systems.demo import DEFINITIONS
 from systems.identity import expand_identity
@@ -130,3 +131,55 @@ def test_actions_leave_data_that_is_not_the_companys_own(system_settings):
     assert support.restrict(identity, idempotency_key="R-1:support:restrict").affected == 0
     assert support.locate(identity).counts == before.counts
     assert registry.connector("points").erase(identity, idempotency_key="R-1:points:erase").affected > 0
+
+
+def test_locate_reports_the_account_closing_and_the_last_order_and_billing_activity(system_settings):
+    """The facts of "no longer needed" (docs/rules.md §1): the customer master's closing day,
+    orders' and invoices' latest day; a closed account's generated records all precede it."""
+    from datetime import date, timedelta
+
+    from systems.fixture import load_fixture_into_systems
+    from systems.registry import build_registry
+
+    registry = build_registry(system_settings)
+    load_fixture_into_systems({"customers": [SUBJECT]}, system_settings)
+    identity = expand_identity(SUBJECT["email"], registry)
+    located = {key: registry.connector(key).locate(identity) for key in registry.keys()}
+    assert located["customers"].closed_on is None  # open
+    assert all(located[k].last_active_on for k in ("orders", "billing"))
+    assert not any(located[k].last_active_on or located[k].closed_on
+                   for k in registry.keys() if k not in ("customers", "orders", "billing"))
+
+    closed = date(2024, 12, 5)
+    load_fixture_into_systems({"customers": [{**SUBJECT, "account_closed_at": closed.isoformat()}]},
+                              system_settings)
+    identity = expand_identity(SUBJECT["email"], registry)
+    assert registry.connector("customers").locate(identity).closed_on == closed
+    orders = [r for r in registry.connector("orders").export(identity) if r["_category"] == "orders"]
+    assert len(orders) == 3 and all(r["ordered_at"][:10] < closed.isoformat() for r in orders)
+    last = max(registry.connector(k).locate(identity).last_active_on for k in ("orders", "billing"))
+    assert closed - timedelta(days=700) < last <= closed + timedelta(days=20)  # the last invoice paid after
+
+
+def test_a_system_seeded_before_a_column_was_added_gains_it(system_settings):
+    """The customer master of an earlier version had no ``closed_on``: the first use adds it,
+    and the subject is found (and open) instead of every call failing."""
+    from sqlalchemy import create_engine, inspect, text
+
+    from systems.fixture import load_fixture_into_systems
+    from systems.registry import build_registry
+
+    load_fixture_into_systems({"customers": [SUBJECT]}, system_settings)
+    db.dispose()
+    url = system_settings.system_database_url("customers")
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("ALTER TABLE customers DROP COLUMN closed_on"))
+    engine.dispose()
+    registry = build_registry(system_settings)
+    identity = expand_identity(SUBJECT["email"], registry)
+    located = registry.connector("customers").locate(identity)
+    assert located.found and located.closed_on is None
+    engine = create_engine(url)
+    assert "closed_on" in {c["name"] for c in inspect(engine).get_columns("customers")}
+    engine.dispose()
