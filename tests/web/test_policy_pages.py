@@ -4,10 +4,10 @@ shown, and the request form linking to them."""
 from datetime import timedelta
 
 from models.db import unit_of_work, utcnow
+from models.policy import shipped
 from models.rules.deadlines import jst_date
 from models.rules.policy import NOTICE_LEAD_DAYS
 from services import policy as service
-from models.policy import shipped
 
 V1 = shipped()[0].text
 BILLING = "b)本サービスご利用代金のご請求のため。"
