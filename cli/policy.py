@@ -9,6 +9,7 @@ from pathlib import Path
 
 import typer
 
+from cli.files import read_text
 from cli.login import USER, answer_as, login, login_for
 from models.db import unit_of_work, utcnow
 from models.policy import PUBLISHED
@@ -49,12 +50,8 @@ def _start(version: int, attempt: str = "") -> None:
 def propose(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="The new policy text (UTF-8)"),
             user: str = USER) -> None:
     """Record a new text as the next version and start the run that asks the officer."""
+    text = read_text(file)
     caller = login_for(user, PEOPLE_WHO_DECIDE, "proposing a policy revision")
-    try:
-        text = file.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        typer.echo(f"{file}: not UTF-8 text", err=True)
-        raise typer.Exit(2) from None
     settings = get_settings()
     try:
         with unit_of_work(settings) as session:

@@ -96,12 +96,14 @@ def test_a_file_that_is_not_a_fixture_is_refused(madoguchi, tmp_path, content, m
     _refused(madoguchi("seed", "--fixture", _file(tmp_path, content)), message)
 
 
-@pytest.mark.parametrize("command", [
-    ("request", "submit"), ("provision", "request", "--user", "sato"), ("contractor", "apply"),
-    ("demo", "--request"), ("operator", "add", "someone", "--role", "operator", "--password-file"),
+@pytest.mark.parametrize("command, json_file", [
+    (("request", "submit"), True), (("provision", "request", "--user", "sato"), True),
+    (("contractor", "apply"), True), (("demo", "--request"), True),
+    (("operator", "add", "someone", "--role", "operator", "--password-file"), False),
+    (("policy", "propose", "--user", "sato"), False),
 ])
-def test_every_command_that_reads_a_file_refuses_a_bad_one(madoguchi, tmp_path, command):
+def test_every_command_that_reads_a_file_refuses_a_bad_one(madoguchi, tmp_path, command, json_file):
     _refused(madoguchi(*command, _file(tmp_path, b"\xff\xfe{")), "not UTF-8 text")
-    if "--password-file" not in command:
+    if json_file:
         _refused(madoguchi(*command, _file(tmp_path, "{'request_type': 1}")), "input.json: not JSON")
         _refused(madoguchi(*command, _file(tmp_path, [])), "(body): Input should be a valid dictionary")
