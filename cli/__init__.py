@@ -2,7 +2,8 @@
 
 import typer
 
-from cli import audit, contractor, data, demo, inquiry, monitor, operator, policy, provision, register, request, secret
+from cli import (audit, contractor, data, demo, incident, inquiry, monitor, operator, policy, provision, register,
+                 request, secret)
 
 
 
@@ -18,6 +19,7 @@ app.add_typer(operator.app, name="operator", callback=_local_prefect)
 app.add_typer(request.app, name="request")
 app.add_typer(provision.app, name="provision", callback=_local_prefect)
 app.add_typer(inquiry.app, name="inquiry", callback=_local_prefect)
+app.add_typer(incident.app, name="incident")
 app.add_typer(contractor.app, name="contractor", callback=_local_prefect)
 app.add_typer(policy.app, name="policy", callback=_local_prefect)
 app.add_typer(monitor.app, name="monitor")

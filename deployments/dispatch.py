@@ -19,8 +19,9 @@ from models.settings import Settings, get_settings
 from services import dispatch as service
 
 DEPLOYMENT = "request-lifecycle/request-lifecycle"
-# inquiries and provision reviews get theirs the same way (services.dispatch.TICKETS)
-TICKET_DEPLOYMENTS = {"inquiry": "inquiry/inquiry", "provision": "provision-review/provision-review"}
+# inquiries, provision reviews and leak incidents get theirs the same way (services.dispatch.TICKETS)
+TICKET_DEPLOYMENTS = {"inquiry": "inquiry/inquiry", "provision": "provision-review/provision-review",
+                      "incident": "incident-response/incident-response"}
 INTERVAL_SECONDS = 2.0
 
 log = logging.getLogger("madoguchi.dispatch")

@@ -26,6 +26,7 @@ from services import recovery as service
 log = logging.getLogger("madoguchi.recovery")
 
 FLOW_KINDS = {"request-lifecycle": "request", "inquiry": "inquiry", "provision-review": "provision",
+              "incident-response": "incident",
               "contractor-onboarding": "contractor"}
 PAGE = 200
 

@@ -10,11 +10,12 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
+from models.incidents import Incident
 from models.ledgers import Inquiry, ProvisionReview
 from models.requests import Request
 from models.rules.vocabulary import FINAL_STATUSES
 from models.settings import Settings
-from services import inquiries, provision
+from services import incidents, inquiries, provision
 from services.common import audit, load_request
 
 
@@ -43,14 +44,15 @@ def mark_dispatched(session: Session, settings: Settings, reference: str, flow_r
     return True
 
 
-# --- inquiries and provision reviews: one flow run each too ----------------------------------
+# --- inquiries, provision reviews and leak incidents: one flow run each too ----------------------
 
 TICKETS = {"inquiry": (Inquiry, Inquiry.status == inquiries.OPEN),
-           "provision": (ProvisionReview, ProvisionReview.status.not_in(provision.FINAL))}
+           "provision": (ProvisionReview, ProvisionReview.status.not_in(provision.FINAL)),
+           "incident": (Incident, Incident.status != incidents.CLOSED)}
 
 
 def pending_tickets(session: Session, *, limit: int = 100) -> list[tuple[str, str]]:
-    """``(kind, reference)`` of open inquiries and provision reviews without their flow run."""
+    """``(kind, reference)`` of open inquiries, provision reviews and incidents without their flow run."""
     out: list[tuple[str, str]] = []
     for kind, (table, still_open) in TICKETS.items():
         out += [(kind, ref) for ref in session.exec(

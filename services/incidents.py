@@ -19,6 +19,7 @@ from sqlmodel import Session, select
 
 from disclosure.pdf import render_items_pdf
 from mail.outbox import enqueue
+from models.fulfilment import Notice
 from models.incidents import Incident, IncidentSubject
 from models.requests import new_reference
 from models.rules.deadlines import jst_date
@@ -255,6 +256,13 @@ def notice_progress(session: Session, incident: Incident) -> tuple[int, int]:
     done = session.exec(select(func.count()).select_from(IncidentSubject).where(
         IncidentSubject.incident_id == incident.id, IncidentSubject.noticed_at.is_not(None))).one()
     return done, listed(session, incident)
+
+
+def notices_delivered(session: Session, reference: str) -> int:
+    """How many of the incident's notices have left the outbox (sent, or failed for good)."""
+    return session.exec(select(func.count()).select_from(Notice).where(
+        Notice.idempotency_key.like(notice_key(reference, "%")),
+        Notice.state.not_in(("pending", "sending")))).one()
 
 
 def record_public_notice(session: Session, settings: Settings, reference: str, text: str, *, actor: str,

@@ -15,6 +15,7 @@ from prefect.states import Running
 from cli.operator import review_input
 from flows import contractor_inputs, inputs
 from flows.forms import filled
+from flows.incidents import IncidentTriage, PublicNotice, ReportFiled
 from flows.inquiries import InquiryAnswer
 from flows.provision import ProvisionDecision
 from flows.waits import wake
@@ -24,8 +25,9 @@ from tests.flows.support import events_of, operator, request_of
 FORMS = [inputs.IdentityReview, inputs.Approval, inputs.Payment, inputs.SystemFailure,
          inputs.review_form([{"item_key": "customers", "proposed_action": "grant", "proposed_reasons": []}]),
          contractor_inputs.ContractorApproval, contractor_inputs.DeletionCertificate, ProvisionDecision,
-         InquiryAnswer]
-DECISIONS = {"IdentityReview": "outcome", "Approval": "approve", "Payment": "paid", "SystemFailure": "decision",
+         InquiryAnswer, IncidentTriage, PublicNotice, *ReportFiled.values()]
+DECISIONS = {"IncidentTriage": "triage", "ReportFiled": "filed_on", "PublicNotice": "public_notice",
+             "IdentityReview": "outcome", "Approval": "approve", "Payment": "paid", "SystemFailure": "decision",
              "FeasibilityReview": "customers__action", "ContractorApproval": "decision",
              "DeletionCertificate": "disposition", "ProvisionDecision": "decision"}
 JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
