@@ -184,7 +184,7 @@ def to_xlsx(sheets: list[tuple[str, list[str], list[list]]]) -> bytes:
 
 # --- the chart --------------------------------------------------------------------------------
 
-COLOURS = {"on_time": (31, 111, 235), "late": (217, 72, 15), "pending": (173, 181, 189)}
+COLOURS = {"on_time": "#1f6feb", "late": "#d9480f", "pending": "#adb5bd"}
 _SIZE, _MARGIN = (720, 300), (44, 22, 16, 36)  # left, top, right, bottom
 
 
@@ -229,8 +229,27 @@ def data_uri(png: bytes) -> str:
 
 # --- what the callers ask for -----------------------------------------------------------------
 
+PAGE_MONTHS, DIGEST_MONTHS = 12, 3  # the officer's page opens on a year; the digest shows a quarter
+
+
+def recent_months(today: date, count: int) -> tuple[date, date]:
+    """From the first day of the month ``count - 1`` months before ``today``'s, to ``today``."""
+    month = today.year * 12 + today.month - count
+    return date(month // 12, month % 12 + 1, 1), today
+
+
 def summary(session: Session, start: date, end: date, *, now: datetime) -> list[Tally]:
     return summarize(entries(session, start, end), start, end, now=now)
+
+
+def digest_part(tallies: list[Tally], lang: str = "ja") -> dict:
+    """The summary as the daily digest carries it (JSON, counts only): the table as text, the
+    chart inline and its legend with the colours."""
+    headings, rows = summary_table(tallies, lang)
+    w = words(lang)
+    return {"title": w["summary"]["title"], "headings": headings, "rows": [[_text(v) for v in row] for row in rows],
+            "chart": data_uri(chart_png(tallies)), "chart_title": w["chart"]["title"],
+            "legend": [[label, COLOURS[part], w["chart"]["colours"][part]] for part, label in w["chart"]["legend"].items()]}
 
 
 @dataclass(frozen=True)

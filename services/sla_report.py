@@ -74,19 +74,22 @@ class Digest:
     warning: list[dict]    # past 70 %, due later
     contractors: list[dict]
     checkpoint: dict | None = None  # the audit chain's signed head: seq, hash, at (JST)
+    register: dict | None = None  # the request register's recent months (services/register.py: digest_part)
 
     def context(self, ui_url: str) -> dict:
         """The digest email's context (JSON, references only)."""
         return {"day": self.day.isoformat(), "open_count": self.open_count, "by_status": self.by_status,
                 "counts": self.counts, "overdue": self.overdue, "due_today": self.due_today,
                 "warning": self.warning, "contractors": self.contractors, "checkpoint": self.checkpoint,
+                "register": self.register,
                 "ui_url": f"{ui_url}/artifacts/key/work-queue"}
 
 
 def digest(rows: list[OpenRequest], contractors: list[ContractorDue], *, now: datetime,
-           ui_url: str, limit: int = 30, checkpoint: dict | None = None) -> Digest:
+           ui_url: str, limit: int = 30, checkpoint: dict | None = None, register: dict | None = None) -> Digest:
     """The day's overview for the privacy officer: counts and the requests that need a look,
-    and the audit checkpoint (``Checkpoint.as_dict``), a copy of the head outside our systems."""
+    the audit checkpoint (``Checkpoint.as_dict``), a copy of the head outside our systems, and
+    the request register's summary of the recent months."""
     def entry(row: OpenRequest) -> dict:
         return {"reference": row.reference, "status": row.status,
                 "due_date": jst_date(row.due_at).isoformat(), "url": run_url(ui_url, row)}
@@ -106,7 +109,8 @@ def digest(rows: list[OpenRequest], contractors: list[ContractorDue], *, now: da
     if checkpoint is not None:
         checkpoint = {**checkpoint, "at": f"{datetime.fromisoformat(checkpoint['at']).astimezone(JST):%Y-%m-%d %H:%M}"}
     return Digest(today, len(rows), dict(sorted(by_status.items())), counts,
-                  *(found[:limit] for found in lists.values()), [c.as_dict() for c in contractors], checkpoint)
+                  *(found[:limit] for found in lists.values()), [c.as_dict() for c in contractors], checkpoint,
+                  register)
 
 
 def send_digest(session: Session, settings: Settings, day_digest: Digest, *, now: datetime,
@@ -135,6 +139,12 @@ def digest_markdown(day_digest: Digest) -> str:
     if d.contractors:
         lines += ["", "## 業務委託先の監督", ""]
         lines += [f"- {c['reference']}: {WHAT[c['what']]} {c['due_date']}" for c in d.contractors]
+    if d.register:
+        r = d.register
+        lines += ["", f"## {r['title']}", "", f"![{r['chart_title']}]({r['chart']})", "",
+                  "、".join(f"{name}: {label}" for label, _, name in r["legend"]), "",
+                  "| " + " | ".join(r["headings"]) + " |", "|" + "---|" * len(r["headings"]),
+                  *("| " + " | ".join(row) + " |" for row in r["rows"])]
     if d.checkpoint:
         cp = d.checkpoint
         lines += ["", f"監査証跡のチェックポイント: #{cp['seq']} `{cp['hash']}`（{cp['at']} 時点）"]

@@ -7,9 +7,9 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from flows.waits import end_wait, lost_wakes, wake
 from models.audit import audit_key, write_checkpoint
 from models.db import unit_of_work, utcnow
-from models.rules.deadlines import JST
+from models.rules.deadlines import JST, jst_date
 from models.settings import get_settings
-from services import documents, sla, sla_report
+from services import documents, register, sla, sla_report
 from services.deadlines import close_overdue
 
 
@@ -117,8 +117,9 @@ def publish_digest(checkpoint: dict | None = None) -> dict:
     settings, now, ui = get_settings(), utcnow(), ui_url()
     with unit_of_work(settings) as session:
         rows = sla.open_requests(session)
+        recent = register.summary(session, *register.recent_months(jst_date(now), register.DIGEST_MONTHS), now=now)
         day = sla_report.digest(rows, sla.contractors_due(session, now=now), now=now, ui_url=ui,
-                                checkpoint=checkpoint)
+                                checkpoint=checkpoint, register=register.digest_part(recent))
         emailed = sla_report.send_digest(session, settings, day, now=now, ui_url=ui)
     create_markdown_artifact(key="sla-digest", markdown=sla_report.digest_markdown(day),
                              description=f"日次ダイジェスト {day.day.isoformat()}")

@@ -27,19 +27,12 @@ _env = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"),
 # The page's own forms (the period, the download) submit to the page: form-action 'self'.
 POLICY = ("default-src 'none'; img-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'self'; "
           "style-src 'unsafe-inline'")
-SUMMARY_MONTHS = 12  # the page opens on the last year
-
-
-def default_period(today: date) -> tuple[date, date]:
-    """The first day of the month eleven months back, to today: a year of months."""
-    month = today.year * 12 + today.month - 1 - (SUMMARY_MONTHS - 1)
-    return date(month // 12, month % 12 + 1, 1), today
 
 
 def period(request: Request) -> tuple[date, date, dict[str, list[str]]]:
     """The ``from`` and ``to`` of the query (a year by default), and what is wrong with them."""
     days = []
-    for name, fallback in zip(("from", "to"), default_period(jst_date(utcnow()))):
+    for name, fallback in zip(("from", "to"), register.recent_months(jst_date(utcnow()), register.PAGE_MONTHS)):
         given = request.query_params.get(name, "")
         try:
             days.append(date.fromisoformat(given) if given else fallback)

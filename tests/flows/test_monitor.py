@@ -13,7 +13,7 @@ from flows.monitor import daily_digest, sla_monitor
 from models.audit import latest_checkpoint, load_chain
 from models.db import unit_of_work, utcnow
 from models.fulfilment import Notice
-from models.requests import Document, RequestCreate
+from models.requests import Document, Request, RequestCreate
 from models.rules.deadlines import SlaStage, decision_clock
 from models.rules.vocabulary import Status
 from services import closing, intake
@@ -129,6 +129,12 @@ def test_warning_and_escalation_once_and_a_work_queue_without_personal_data(desk
     (mailed,) = kinds(desk, "daily_digest")
     digest = latest_artifact("sla-digest")
     assert late in digest.data and warned in digest.data
+    # the request register's last three months, the chart inline (services/register.py)
+    assert "](data:image/png;base64," in digest.data
+    assert mailed.context["register"]["chart"].startswith("data:image/png;base64,")
+    with unit_of_work(desk) as session:  # every request of the desk is within the last three months
+        received = len(session.exec(select(Request.id)).all())
+    assert sum(int(row[2]) for row in mailed.context["register"]["rows"] if row[1] == "計") == received >= 2
     # Each digest run signs the head anew: the mail carries the one of the day's first run (the
     # head the monitor left), the artifact the latest run's.
     assert (mailed.context["checkpoint"]["seq"], mailed.context["checkpoint"]["hash"]) == (

@@ -6,6 +6,7 @@ from models.rules.access import (
     AccountRole as R,
     SignOff,
     may_call,
+    may_read_register,
     may_resume,
     may_view_documents,
     name_problems,
@@ -161,3 +162,8 @@ def test_sign_offs_say_what_they_cover():
 def test_only_those_who_judge_documents_view_them():
     assert may_view_documents(R.OPERATOR).allowed and may_view_documents(R.OFFICER).allowed
     assert not may_view_documents(R.ADMIN).allowed and not may_view_documents(R.SERVICE).allowed
+
+
+def test_the_request_register_is_the_officers():
+    assert may_read_register(R.OFFICER).allowed
+    assert not any(may_read_register(role).allowed for role in (R.OPERATOR, R.ADMIN, R.SERVICE))

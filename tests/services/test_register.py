@@ -4,6 +4,7 @@ withdrawal), some answered late; the register's lines and summary are checked ag
 database, its CSV and XLSX read back, the export with names audited under the officer's
 account, and the officer's page on the gate refused to everyone else."""
 
+import base64
 import csv
 import io
 import random
@@ -13,11 +14,12 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
-from PIL import Image
+from PIL import Image, ImageColor
 from sqlalchemy import String, case, func, select, type_coerce
 from typer.testing import CliRunner
 
 from cli import app
+from mail.render import render
 from models.audit import AuditEvent
 from models.db import unit_of_work
 from models.requests import Fee, Request, RequestCreate
@@ -27,7 +29,7 @@ from models.rules.register import STAGES
 from models.rules.vocabulary import FINAL_STATUSES, Outcome, ReasonCode, RequestType, Status
 from models.schema import upgrade
 from models.settings import Settings, get_settings
-from services import accounts, closing, fees, intake, register
+from services import accounts, closing, fees, intake, register, sla_report
 from services.common import load_request, move
 from tests.services.conftest import PRINCIPAL
 from web.gate import create_gate
@@ -204,7 +206,7 @@ def test_the_chart_draws_one_bar_per_month(month):
     assert image.format == "PNG" and image.size == (720, 300)
     colours = {colour: n for n, colour in image.convert("RGB").getcolors(maxcolors=720 * 300)}
     for part in ("on_time", "late", "pending"):
-        assert colours.get(register.COLOURS[part], 0) > 100, part
+        assert colours.get(ImageColor.getrgb(register.COLOURS[part]), 0) > 100, part
 
 
 @pytest.fixture
@@ -326,3 +328,26 @@ def test_bad_input_is_422_with_the_field(gate, params, field):
         assert gate.get("/desk/register/chart.png", params=params, auth=officer).status_code == 422
         page = gate.get("/desk/register", params=params, auth=officer)
         assert page.status_code == 422 and "class=\"error\"" in page.text
+
+
+def test_the_digest_carries_the_summary_and_the_chart(month):
+    settings, _ = month
+    with unit_of_work(settings) as session:
+        tallies = register.summary(session, *register.recent_months(date(2026, 12, 20), register.DIGEST_MONTHS),
+                                   now=NOW)
+        day = sla_report.digest([], [], now=NOW, ui_url="http://prefect.test", register=register.digest_part(tallies))
+        assert sla_report.send_digest(session, settings, day, now=NOW, ui_url="http://prefect.test")
+    part = day.context("http://prefect.test")["register"]
+    assert [row[:3] for row in part["rows"] if row[1] == "計"] == [["2026-10", "計", "1"], ["2026-11", "計", "40"],
+                                                                  ["2026-12", "計", "1"]]
+    november = next(t for t in tallies if t.month == "2026-11" and t.request_type is None)
+    assert ["2026-11", "計", "40", *map(str, november.results.values()), register.percent(november.on_time_rate)] in part["rows"]
+    png = io.BytesIO(base64.b64decode(part["chart"].removeprefix("data:image/png;base64,")))
+    assert Image.open(png).size == (720, 300)
+
+    markdown = sla_report.digest_markdown(day)
+    assert f"![月別の受付件数と期限内の回答]({part['chart']})" in markdown and "| 2026-11 | 計 | 40 |" in markdown
+    mail = render("daily_digest", "ja", {"base_url": "http://intake.test", **day.context("http://prefect.test")})
+    assert f'<img src="{part["chart"]}"' in mail.html and "期限内回答率" in mail.html
+    assert "2026-11 / 計 / 40" in mail.text
+    assert PRINCIPAL["name"] not in markdown + mail.html + mail.text
