@@ -144,7 +144,8 @@ def percent(rate: float | None) -> str:
     return "-" if rate is None else f"{rate:.0%}"
 
 
-def _text(value) -> str:
+def cell_text(value) -> str:
+    """A cell as the CSV and the digest print it: days ISO, rates in percent, none as empty."""
     if value is None:
         return ""
     if isinstance(value, float):
@@ -157,7 +158,7 @@ def to_csv(headings: list[str], rows: list[list]) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(headings)
-    writer.writerows([_text(v) for v in row] for row in rows)
+    writer.writerows([cell_text(v) for v in row] for row in rows)
     return out.getvalue().encode("utf-8-sig")
 
 
@@ -247,7 +248,7 @@ def digest_part(tallies: list[Tally], lang: str = "ja") -> dict:
     chart inline and its legend with the colours."""
     headings, rows = summary_table(tallies, lang)
     w = words(lang)
-    return {"title": w["summary"]["title"], "headings": headings, "rows": [[_text(v) for v in row] for row in rows],
+    return {"title": w["summary"]["title"], "headings": headings, "rows": [[cell_text(v) for v in row] for row in rows],
             "chart": data_uri(chart_png(tallies)), "chart_title": w["chart"]["title"],
             "legend": [[label, COLOURS[part], w["chart"]["colours"][part]] for part, label in w["chart"]["legend"].items()]}
 

@@ -184,7 +184,7 @@ def test_csv_and_xlsx_read_back_the_same_lines(month):
     assert as_csv.data.startswith("\ufeff".encode())
     read = list(csv.reader(io.StringIO(as_csv.data.decode("utf-8-sig"))))
     assert read[0] == headings and len(read) == 41
-    assert read[1:] == [[register._text(v) for v in row] for row in rows]
+    assert read[1:] == [[register.cell_text(v) for v in row] for row in rows]
 
     book = load_workbook(io.BytesIO(as_xlsx.data))
     assert book.sheetnames == ["台帳", "月別集計"]
@@ -351,3 +351,21 @@ def test_the_digest_carries_the_summary_and_the_chart(month):
     assert f'<img src="{part["chart"]}"' in mail.html and "期限内回答率" in mail.html
     assert "2026-11 / 計 / 40" in mail.text
     assert PRINCIPAL["name"] not in markdown + mail.html + mail.text
+
+
+@pytest.mark.postgres
+def test_the_register_reads_the_same_on_postgresql(pg_settings):
+    upgrade(pg_settings)
+    rng = random.Random(7)
+    at = datetime(2026, 11, 2, 10, tzinfo=JST).astimezone(UTC)
+    references = [_receive(pg_settings, at + timedelta(days=i), kind, agent=i == 1)
+                  for i, kind in enumerate((RequestType.DISCLOSURE, RequestType.ERASURE, RequestType.CORRECTION))]
+    for reference in references:
+        _live(pg_settings, reference, rng)
+    with unit_of_work(pg_settings) as session:
+        lines = register.entries(session, *NOVEMBER, with_names=True)
+        made = register.export(session, pg_settings, *NOVEMBER, suffix=".xlsx", actor="officer:suzuki", now=NOW,
+                               with_names=True)
+    assert [e.reference for e in lines] == references and all(e.reached for e in lines)
+    assert [e.names for e in lines] == [(PRINCIPAL["name"],), (PRINCIPAL["name"], AGENT["name"]), (PRINCIPAL["name"],)]
+    assert made.rows == 3 and load_workbook(io.BytesIO(made.data))["月別集計"].max_row == 5  # headings, 3 types, total
