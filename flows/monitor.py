@@ -4,7 +4,8 @@
   runs woken; runs still waiting for a requester action already taken (a lost wake-up) are
   woken; requests at 70 % of their time are warned about and overdue ones escalated to
   the privacy officer; contractors due for reassessment or with a certificate expiring are
-  reported; the work queue artifact is refreshed; the notices go out; agents' uploaded files
+  reported; leak reports to the PPC are warned about before their deadline and escalated at
+  it; the work queue artifact is refreshed; the notices go out; agents' uploaded files
   are deleted once their request closed long enough ago; the audit chain's head is signed into
   the checkpoint file, outside the app database.
 - ``daily-digest`` every morning: the day's overview, as an artifact and one email, with a
@@ -25,6 +26,7 @@ from tasks.monitor import (
     wake_closed_runs,
     wake_stale_waits,
 )
+from tasks.incidents import check_incident_deadlines
 from tasks.request import send_notices
 
 
@@ -35,10 +37,12 @@ def sla_monitor() -> dict:
     stale = wake_stale_waits()
     checked = check_deadlines()
     contractors = check_contractors()
+    incidents = check_incident_deadlines()
     sent = send_notices()
     purged = purge_documents()
     checkpoint = checkpoint_audit()
     return {"closed": len(closed), "woken": woken, "stale_woken": stale, **checked, "contractors": len(contractors),
+            "incident_deadlines": len(incidents),
             "sent": sent["sent"], "purged": purged, "checkpoint": checkpoint["seq"]}
 
 

@@ -20,11 +20,14 @@ from sqlmodel import Session
 from mail.outbox import enqueue
 from models.contractors import Contractor, ContractorStatus
 from models.fulfilment import Notice
+from models.incidents import Incident
 from models.requests import OPEN_REQUEST, Request
 from models.rules.deadlines import WARN_FRACTION, SlaStage, jst_date
+from models.rules.leaks import report_stage
 from models.rules.vocabulary import Status
 from models.settings import Settings
 from services.common import audit
+from services.incidents import CLOSED
 
 WARNING, ESCALATION = "sla_warning", "privacy_officer_escalation"
 NOTICE_BATCH = 200  # notices written per transaction: a backlog commits as it goes
@@ -221,3 +224,58 @@ def notify_contractors(session: Session, settings: Settings, due: list[Contracto
 def notice_exists(session: Session, key: str) -> bool:
     """Whether the outbox holds a notice with this key (by its unique index)."""
     return session.execute(select(Notice.id).where(Notice.idempotency_key == key)).first() is not None
+
+
+# --- leak incidents (docs/rules.md §6): the PPC reports' deadlines --------------------------------
+
+LEAK_REPORTS = ("preliminary", "final")
+
+
+@dataclass(frozen=True)
+class IncidentDue:
+    reference: str
+    report: str     # preliminary | final
+    stage: str      # warning (before the deadline) | overdue (at it)
+    due_date: date
+    flow_run_id: str | None
+
+    @property
+    def key(self) -> str:
+        return f"{self.reference}:leak_{self.report}_{self.stage}:{self.due_date.isoformat()}"
+
+    def as_dict(self) -> dict:
+        return {"reference": self.reference, "report": self.report, "stage": self.stage,
+                "due_date": self.due_date.isoformat()}
+
+
+def incidents_due(session: Session, *, now: datetime) -> list[IncidentDue]:
+    """The reports of reportable incidents not filed yet, warned before their deadline
+    (``leaks.warn_on``) and escalated at it (``leaks.report_stage``), earliest first."""
+    today = jst_date(now)
+    incidents = session.execute(select(Incident).where(Incident.reportable.is_(True), Incident.status != CLOSED)
+                                .order_by(Incident.id)).scalars()
+    due = []
+    for incident in incidents:
+        for report in LEAK_REPORTS:
+            deadline = getattr(incident, f"{report}_due")
+            stage = report_stage(deadline, getattr(incident, f"{report}_filed_on"), today)
+            if stage is not SlaStage.ON_TRACK:
+                due.append(IncidentDue(incident.reference, report, str(stage), deadline, incident.flow_run_id))
+    return sorted(due, key=lambda d: d.due_date)
+
+
+def notify_incidents(session: Session, settings: Settings, due: list[IncidentDue], *, now: datetime,
+                     ui_url: str) -> list[str]:
+    """Tell the privacy officer once per incident, report, stage and deadline; audited."""
+    sent = []
+    for item in due:
+        if notice_exists(session, item.key):
+            continue
+        url = f"{ui_url}/runs/flow-run/{item.flow_run_id}" if item.flow_run_id else f"{ui_url}/artifacts"
+        enqueue(session, kind="leak_report_deadline", language="ja",
+                recipient_email=settings.mail_privacy_officer_email, idempotency_key=item.key,
+                context={**item.as_dict(), "ui_url": url}, now=now)
+        audit(session, settings, actor="monitor", action=f"incident.{item.report}_{item.stage}",
+              reference=item.reference, now=now, due_date=item.due_date.isoformat())
+        sent.append(item.key)
+    return sent

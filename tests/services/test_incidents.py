@@ -2,7 +2,7 @@
 triage, subjects by customer id only, confirmed by the officer, each notice written once, the
 drafts filed, and the ground a later erasure request of an affected customer finds."""
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from pydantic import ValidationError
@@ -14,7 +14,7 @@ from models.fulfilment import Notice
 from models.incidents import IncidentSubject
 from models.rules.leaks import Triage
 from models.rules.vocabulary import ReasonCode as R
-from services import incidents, review
+from services import incidents, review, sla
 from tests.services.conftest import REVIEW_NOW as NOW, create_review_request
 
 EMAIL = "taro@example.co.jp"
@@ -25,10 +25,10 @@ def body(**changes) -> dict:
             "cause": "設定誤りにより注文履歴が外部から閲覧可能になっていた", "affected": [{"email": EMAIL}], **changes}
 
 
-def report(settings, registry, **changes) -> str:
+def report(settings, registry, now=NOW, **changes) -> str:
     with unit_of_work(settings) as session:
         return incidents.report_incident(session, settings, incidents.IncidentReport.model_validate(body(**changes)),
-                                         systems=registry.keys(), actor="operator:sato", now=NOW)
+                                         systems=registry.keys(), actor="operator:sato", now=now)
 
 
 def test_a_report_is_triaged_by_the_rules_and_keeps_customer_ids_only(review_desk):
@@ -131,3 +131,37 @@ def test_a_later_erasure_request_finds_the_leak_ground_for_the_leaked_systems(re
     assert (after["orders"].proposed_action, after["orders"].system_action) == ("grant", "erase")
     assert after["billing"].reasons == [R.LEGAL_RETENTION_DUTY]  # erasure restricted: bookkeeping law
     assert after["points"].reasons == [R.NO_STATUTORY_GROUND]  # not in the incident
+
+
+def jst_morning(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, 0, 30, tzinfo=UTC)  # 09:30 in Japan
+
+
+def test_the_monitor_warns_before_each_report_deadline_and_escalates_at_it_around_the_new_year(review_desk):
+    """Learned on Sunday 27 December: the preliminary report's fifth day falls in the closure, so
+    it is due on 4 January; its warning day, two business days before (28 and 25 December), has
+    come already, so the officer is warned at once."""
+    settings, registry, load = review_desk
+    load()
+    reference = report(settings, registry, now=jst_morning(date(2026, 12, 27)), discovered_on="2026-12-27",
+                       sensitive_data=True)
+
+    def monitor(day: date) -> list[str]:
+        with unit_of_work(settings) as session:
+            now = jst_morning(day)
+            return sla.notify_incidents(session, settings, sla.incidents_due(session, now=now), now=now,
+                                        ui_url="http://ui.test")
+
+    assert monitor(date(2026, 12, 27)) == [f"{reference}:leak_preliminary_warning:2027-01-04"]
+    assert monitor(date(2026, 12, 30)) == []  # once
+    assert monitor(date(2027, 1, 4)) == [f"{reference}:leak_preliminary_overdue:2027-01-04"]
+    with unit_of_work(settings) as session:
+        incidents.mark_filed(session, settings, reference, "preliminary", date(2027, 1, 4), actor="officer:tanaka",
+                             now=jst_morning(date(2027, 1, 4)))
+    # the final report: day 30 is 25 January (Monday); warned on the two business days before
+    assert monitor(date(2027, 1, 20)) == []
+    assert monitor(date(2027, 1, 21)) == [f"{reference}:leak_final_warning:2027-01-25"]
+    assert monitor(date(2027, 1, 25)) == [f"{reference}:leak_final_overdue:2027-01-25"]
+    with unit_of_work(settings) as session:
+        [mail] = session.exec(select(Notice).where(Notice.idempotency_key.like(f"{reference}:leak_final_overdue%")))
+        assert (mail.kind, mail.recipient_email) == ("leak_report_deadline", settings.mail_privacy_officer_email)
