@@ -128,6 +128,14 @@ def may_view_documents(role: AccountRole) -> Verdict:
     return Verdict(False, f"documents are for an operator or the officer, not {role}")
 
 
+def may_report_incident(role: AccountRole) -> Verdict:
+    """May this account report a leak incident (``POST /desk/api/incidents``)? Those who work the
+    desk: whoever learns of a leak reports it; the officer then confirms the triage."""
+    if role in PEOPLE_WHO_DECIDE:
+        return Verdict(True)
+    return Verdict(False, f"incidents are reported by an operator or the officer, not {role}")
+
+
 def may_read_register(role: AccountRole) -> Verdict:
     """May this account read the request register (開示等請求管理台帳, issue 15)? It is the
     privacy officer's record of the desk's work, names included when asked for."""
