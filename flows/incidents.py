@@ -43,7 +43,7 @@ async def incident_response(reference: str) -> str:  # async: see flows/waits.py
     if status == service.REPORTED:
         await acreate_markdown_artifact(key=f"{reference.lower()}-triage", markdown=markdown,
                                         description=f"{reference}: 漏えい等事案の判定")
-        answer = await _ask(IncidentTriage, "triage", markdown)
+        answer = await _ask(IncidentTriage, "incident-triage", markdown)
         with unit_of_work(settings) as session:
             service.confirm(session, settings, reference, Triage(answer.triage.code),
                             actor=f"officer:{answer.actor}", now=utcnow())
@@ -54,7 +54,7 @@ async def incident_response(reference: str) -> str:  # async: see flows/waits.py
         if method == NoticeMethod.INDIVIDUAL:
             notify_subjects(reference)
         elif not public_notice:
-            answer = await _ask(PublicNotice, "public-notice", f"**{reference}**: 本人へ通知できない方がいるため、"
+            answer = await _ask(PublicNotice, "incident-public-notice", f"**{reference}**: 本人へ通知できない方がいるため、"
                                                                 "公表（代替措置）を行い、その内容を記録してください。")
             with unit_of_work(settings) as session:
                 service.record_public_notice(session, settings, reference, answer.public_notice,
@@ -75,7 +75,7 @@ async def _file(settings, reference: str, report: str) -> None:
     await acreate_markdown_artifact(key=f"{reference.lower()}-{report}", markdown=markdown,
                                     description=f"{reference}: {REPORT_NAMES[report]}の下書き")
     if filed is None:
-        answer = await _ask(ReportFiled[report], f"{report}-filed",
+        answer = await _ask(ReportFiled[report], f"incident-{report}-filed",
                             f"{markdown}\n\nPDF・CSV: `madoguchi incident show {reference}`")
         with unit_of_work(settings) as session:
             service.mark_filed(session, settings, reference, report, answer.filed_on,

@@ -5,7 +5,7 @@ Pure data and functions: the gate (web/gate.py) reads the run's pause key and th
 the app database says who made the decision being signed off, and these rules decide.
 
 A run waits on a key its flow chooses (flows/lifecycle.py, provision.py, contractors.py,
-inquiries.py, policy.py; a person's form is ``operator-…`` or ``officer-…``, see flows/waits.ask). Each key
+inquiries.py, policy.py, incidents.py; a person's form is ``operator-…`` or ``officer-…``, see flows/waits.ask). Each key
 belongs to one kind of wait; a key no rule names is answered by no person: a new form needs
 its line in :data:`WAITS` before anyone can answer it.
 """
@@ -76,6 +76,9 @@ WAITS: tuple[Wait, ...] = (
     Wait("contractor_approval", _key(r"officer-contractor-approval-\d+"), _OFFICER),
     Wait("deletion_certificate", _key(r"officer-deletion-certificate"), _OFFICER),
     Wait("policy_approval", _key(r"officer-policy-approval-\d+"), _OFFICER),
+    Wait("incident_triage", _key(r"officer-incident-triage-\d+"), _OFFICER),
+    Wait("incident_public_notice", _key(r"officer-incident-public-notice-\d+"), _OFFICER),
+    Wait("incident_report_filed", _key(r"officer-incident-(?:preliminary|final)-filed-\d+"), _OFFICER),
 )
 
 

@@ -103,11 +103,11 @@ def test_an_incident_for_1000_customers_each_told_once_across_a_killed_run(desk,
     process = subprocess.Popen([sys.executable, str(script), reference, str(KILL_AFTER)], cwd=REPO, env=env,
                                stdout=subprocess.DEVNULL, stderr=log.open("wb"))
     try:
-        wait_for(lambda: paused(reference, "officer-triage") or process.poll() is not None, timeout=90,
+        wait_for(lambda: paused(reference, "officer-incident-triage") or process.poll() is not None, timeout=90,
                  what="the triage form")
         assert process.poll() is None, log.read_text()[-3000:]
         # the officer finds the attack was a wrongful purpose: reportable, final report in 60 days
-        assert wake(paused(reference, "officer-triage"), filled(IncidentTriage, triage="reportable_wrongful", actor="tanaka"))
+        assert wake(paused(reference, "officer-incident-triage"), filled(IncidentTriage, triage="reportable_wrongful", actor="tanaka"))
         assert process.wait(timeout=120) == -signal.SIGKILL
     finally:
         if process.poll() is None:
@@ -116,9 +116,9 @@ def test_an_incident_for_1000_customers_each_told_once_across_a_killed_run(desk,
 
     run = FlowThread(incident_response, reference, run_id_of)
     run_id = run.wait_until_paused(timeout=180)
-    assert paused(reference, "officer-preliminary-filed")
+    assert paused(reference, "officer-incident-preliminary-filed")
     assert wake(run_id, {"filed_on": "2026-12-04", "actor": "tanaka"})
-    wait_for(lambda: paused(reference, "officer-final-filed"), timeout=60, what="the final report's form")
+    wait_for(lambda: paused(reference, "officer-incident-final-filed"), timeout=60, what="the final report's form")
     assert wake(run_id, {"filed_on": "2027-01-20", "actor": "tanaka"})
     assert run.join() == incidents.CLOSED
 

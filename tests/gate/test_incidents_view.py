@@ -72,3 +72,13 @@ def test_a_body_that_is_not_json_is_a_422(gate):
     answer = client.post("/desk/api/incidents", content=b"{nope", headers={"content-type": "application/json"},
                          auth=("sato", PASSWORD["sato"]))
     assert answer.status_code == 422
+
+
+@pytest.mark.parametrize("key", ["officer-incident-triage-0", "officer-incident-public-notice-0",
+                                 "officer-incident-preliminary-filed-0", "officer-incident-final-filed-1-again-1"])
+def test_the_incident_forms_are_the_officers(key):
+    from models.rules.access import may_resume
+
+    assert may_resume(AccountRole.OFFICER, "suzuki", key).allowed
+    assert not may_resume(AccountRole.OPERATOR, "sato", key).allowed
+    assert not may_resume(AccountRole.SERVICE, "svc", key).allowed
