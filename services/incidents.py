@@ -319,8 +319,12 @@ CASE_LABELS = {"sensitive_data": "要配慮個人情報", "financial_loss": "財
 TO_BE_COMPLETED = "（記入してください）"
 
 
-def report_items(session: Session, incident: Incident) -> list[tuple[str, str]]:
-    """The Art. 8 items as (label, text): facts, counts and codes, never a person's data."""
+CAUSE_ELSEWHERE = "（PDF・CSV に記載。操作者の記述のため Prefect には表示しません）"
+
+
+def report_items(session: Session, incident: Incident, *, cause: str | None = None) -> list[tuple[str, str]]:
+    """The Art. 8 items as (label, text): facts, counts and codes, never a person's data; the
+    cause as the operator wrote it unless ``cause`` stands in for it."""
     done, total = notice_progress(session, incident)
     cases = "、".join(CASE_LABELS.get(c, c) for c in incident.triage_cases) or "規則第7条各号に該当する事由の疑い"
     systems = "、".join(incident.systems)
@@ -330,7 +334,7 @@ def report_items(session: Session, incident: Incident) -> list[tuple[str, str]]:
         "overview": f"{incident.discovered_on.isoformat()} に発覚（対象システム: {systems}）。該当事由: {cases}。"
                     f"{'高度な暗号化あり。' if incident.encrypted else ''}",
         "data_items": "、".join(incident.data_items), "people": f"{incident.affected_people} 名",
-        "cause": incident.cause, "secondary_damage": TO_BE_COMPLETED, "response_to_people": response,
+        "cause": incident.cause if cause is None else cause, "secondary_damage": TO_BE_COMPLETED, "response_to_people": response,
         "publication": incident.public_notice or TO_BE_COMPLETED, "prevention": TO_BE_COMPLETED,
         "other": f"madoguchi 事案番号 {incident.reference}",
     }
@@ -338,11 +342,12 @@ def report_items(session: Session, incident: Incident) -> list[tuple[str, str]]:
 
 
 def report_markdown(session: Session, incident: Incident, report: str) -> str:
-    """The draft as the Prefect artifact shows it (no personal data)."""
+    """The draft as the Prefect artifact shows it: no personal data, and not the cause, which is
+    free text an operator wrote."""
     due = getattr(incident, f"{report}_due")
     lines = [f"# {TITLES[report]} {incident.reference}", "",
              f"提出期限: {_iso(due) or '-'}（個人情報保護委員会へ）", "", "| 項目 | 内容 |", "|---|---|"]
-    lines += [f"| {label} | {text.replace('|', '｜')} |" for label, text in report_items(session, incident)]
+    lines += [f"| {label} | {text.replace('|', '｜')} |" for label, text in report_items(session, incident, cause=CAUSE_ELSEWHERE)]
     return "\n".join(lines) + "\n"
 
 

@@ -109,9 +109,10 @@ def test_the_drafts_hold_the_art8_items_and_no_personal_data(review_desk):
         paths = incidents.write_reports(session, settings, reference)
         markdown = incidents.report_markdown(session, incidents.load_incident(session, reference), "preliminary")
     assert all(label in markdown for _, label in incidents.ITEMS) and EMAIL not in markdown
+    assert body()["cause"] not in markdown  # free text stays out of Prefect
     assert open(paths["final"]["pdf"], "rb").read().startswith(b"%PDF")
     table = open(paths["preliminary"]["csv"], encoding="utf-8-sig").read()
-    assert "提出期限,2026-12-04" in table and EMAIL not in table
+    assert "提出期限,2026-12-04" in table and body()["cause"] in table and EMAIL not in table
 
 
 def test_a_later_erasure_request_finds_the_leak_ground_for_the_leaked_systems(review_desk):
@@ -165,3 +166,15 @@ def test_the_monitor_warns_before_each_report_deadline_and_escalates_at_it_aroun
     with unit_of_work(settings) as session:
         [mail] = session.exec(select(Notice).where(Notice.idempotency_key.like(f"{reference}:leak_final_overdue%")))
         assert (mail.kind, mail.recipient_email) == ("leak_report_deadline", settings.mail_privacy_officer_email)
+
+
+def test_an_open_incident_waits_for_its_run_from_the_dispatcher(review_desk):
+    from services import dispatch
+
+    settings, registry, load = review_desk
+    load()
+    reference = report(settings, registry)
+    with unit_of_work(settings) as session:
+        assert dispatch.pending_tickets(session) == [("incident", reference)]
+        dispatch.mark_ticket_dispatched(session, settings, "incident", reference, "run-1", now=NOW)
+        assert dispatch.pending_tickets(session) == []
