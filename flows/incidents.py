@@ -1,7 +1,8 @@
 """One leak incident (Art. 26; docs/rules.md §6): the rules' triage is confirmed or corrected
 by the privacy officer on a form, the PPC report drafts (Rules Art. 8) become artifacts and
-files, every affected customer is told once through the outbox (or the public notice that
-replaces it is recorded), and the officer marks each report filed.
+files, every listed customer is told once through the outbox (and, when not everyone affected
+is known, the public notice that reaches the others is recorded), and the officer marks each
+report filed.
 
 The run carries the incident's reference only; the customers and their addresses stay in the
 app database and the customer master. Re-entrant: the incident's row says what is done, so a
@@ -51,11 +52,10 @@ async def incident_response(reference: str) -> str:  # async: see flows/waits.py
         incident = service.load_incident(session, reference)
         reportable, method, public_notice = incident.reportable, incident.notice_method, incident.public_notice
     if reportable:
-        if method == NoticeMethod.INDIVIDUAL:
-            notify_subjects(reference)
-        elif not public_notice:
+        notify_subjects(reference)  # everyone listed; those not known are reached by the public notice
+        if method == NoticeMethod.PUBLIC_NOTICE and not public_notice:
             answer = await _ask(PublicNotice, "incident-public-notice", f"**{reference}**: 本人へ通知できない方がいるため、"
-                                                                "公表（代替措置）を行い、その内容を記録してください。")
+                                                                         "公表（代替措置）を行い、その内容を記録してください。")
             with unit_of_work(settings) as session:
                 service.record_public_notice(session, settings, reference, answer.public_notice,
                                              actor=f"officer:{answer.actor}", now=utcnow())

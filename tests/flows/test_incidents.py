@@ -177,3 +177,30 @@ def test_the_command_line_reports_lists_and_shows_and_refuses_a_bad_file_by_fiel
     file.write_text("{not json", "utf-8")
     assert madoguchi("incident", "report", str(file), user="sato").exit_code == 2
     assert madoguchi("incident", "show", "L-000000-NOSUCH").exit_code == 1
+
+
+def test_when_not_everyone_is_known_the_officer_records_the_public_notice(desk, mail_stub):
+    from flows.incidents import PublicNotice, ReportFiled
+
+    settings = desk
+    body = {"discovered_on": "2026-12-01", "systems": ["orders"], "data_items": ["注文履歴"], "cause": "誤送信",
+            "affected_people": 5000, "affected": [{"email": EMAIL}]}
+    with unit_of_work(settings) as session:
+        reference = incidents.report_incident(session, settings, incidents.IncidentReport.model_validate(body),
+                                              systems=("orders",), actor="operator:sato", now=utcnow())
+    run = FlowThread(incident_response, reference, run_id_of)
+    run_id = run.wait_until_paused()
+    assert wake(run_id, filled(IncidentTriage, triage="reportable", actor="tanaka"))
+    wait_for(lambda: paused(reference, "officer-incident-public-notice"), timeout=60, what="the public notice form")
+    assert wake(run_id, filled(PublicNotice, public_notice="2026-12-03 当社ウェブサイトのお知らせ", actor="tanaka"))
+    for report, day in (("preliminary", "2026-12-04"), ("final", "2026-12-25")):
+        wait_for(lambda: paused(reference, f"officer-incident-{report}-filed"), timeout=60, what=report)
+        assert wake(run_id, filled(ReportFiled[report], filed_on=day, actor="tanaka"))
+    assert run.join() == incidents.CLOSED
+    with unit_of_work(settings) as session:
+        incident = incidents.load_incident(session, reference)
+        assert (incident.notice_method, incident.public_notice) == ("public_notice", "2026-12-03 当社ウェブサイトのお知らせ")
+        assert incidents.report_markdown(session, incident, "final").count("当社ウェブサイトのお知らせ") == 2
+    [known] = incidents.resolve_customers(settings, [incidents.AffectedCustomer(email=EMAIL)])
+    assert sent_keys(mail_stub) == [incidents.notice_key(reference, known)]  # the one known is told too
+    assert [e.actor for e in events_of(settings, reference, "incident.public_notice")] == ["officer:tanaka"]
