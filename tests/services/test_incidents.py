@@ -178,3 +178,22 @@ def test_an_open_incident_waits_for_its_run_from_the_dispatcher(review_desk):
         assert dispatch.pending_tickets(session) == [("incident", reference)]
         dispatch.mark_ticket_dispatched(session, settings, "incident", reference, "run-1", now=NOW)
         assert dispatch.pending_tickets(session) == []
+
+
+def test_the_example_file_is_a_valid_report_on_the_demo_seed(settings):
+    from pathlib import Path
+
+    from models.schema import upgrade
+    from systems.registry import build_registry
+    from systems.seed import seed_systems
+
+    upgrade(settings)
+    seed_systems(settings, 3, keys=("customers",))
+    registry = build_registry(settings)
+    data = incidents.IncidentReport.model_validate_json(
+        (Path(__file__).parents[2] / "examples" / "incident.json").read_text("utf-8"))
+    with unit_of_work(settings) as session:
+        reference = incidents.report_incident(session, settings, data, systems=registry.keys(), actor="operator:sato",
+                                              now=NOW)
+        assert incidents.load_incident(session, reference).triage_cases == ["wrongful_purpose"]
+    registry.dispose()
