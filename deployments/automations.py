@@ -29,7 +29,13 @@ STRANDED_AFTER_SECONDS = 180  # a claimed run normally starts within seconds (p9
 def _crash_unless(name: str, description: str, *, after: set[str], expect: set[str], within_seconds: int,
                   message: str):
     """A proactive automation: after an event of ``after`` for a flow run, one of ``expect``
-    must follow within the bound, else the run is marked Crashed (and recovered)."""
+    must follow within the bound, else the run is marked Crashed (and recovered).
+
+    The ``after`` events are expected too. Prefect keeps one window per run and an ``after``
+    event inside an open window does not open a new one, unless it is also expected (then
+    it restarts the window, as heartbeats do). Without that, a run that went Pending →
+    Running → Suspended → Pending within the bound (a quick resume) was never watched
+    again: its worker killed then, it stayed Pending for ever (fault campaign, 5 of 50)."""
     from prefect.automations import AutomationCore
     from prefect.client.schemas.objects import StateType
     from prefect.events.actions import ChangeFlowRunState
@@ -38,7 +44,7 @@ def _crash_unless(name: str, description: str, *, after: set[str], expect: set[s
 
     return AutomationCore(
         name=name, description=description,
-        trigger=EventTrigger(after=after, expect=expect,
+        trigger=EventTrigger(after=after, expect=expect | after,
                              match=ResourceSpecification({"prefect.resource.id": ["prefect.flow-run.*"]}),
                              for_each={"prefect.resource.id"}, posture=Posture.Proactive, threshold=1,
                              within=timedelta(seconds=within_seconds)),

@@ -160,7 +160,7 @@ def test_a_run_a_dead_worker_left_pending_is_crashed_and_started_again(desk):
     """A worker killed between claiming a run and starting it leaves it Pending: the stranded
     automation (here with a 10 s bound, its least) crashes it, the sweep restarts the case."""
     from prefect.client.orchestration import get_client
-    from prefect.states import Pending
+    from prefect.states import Pending, Running, Suspended
 
     settings, since = desk, utcnow() - timedelta(seconds=1)
     reference = submit(settings, "disclosure")
@@ -169,7 +169,8 @@ def test_a_run_a_dead_worker_left_pending_is_crashed_and_started_again(desk):
     with get_client(sync_client=True) as client:
         automation = client.create_automation(stranded_automation(within_seconds=10))
         try:
-            client.set_flow_run_state(uuid.UUID(first), Pending(), force=True)  # claimed; then the worker died
+            for state in (Pending(), Running(), Suspended(), Pending()):  # resumed quickly; claimed; then the worker died
+                client.set_flow_run_state(uuid.UUID(first), state, force=True)
             until(lambda: state_of(first).is_crashed(), "the stranded run crashed", 60)
         finally:
             client.delete_automation(automation)
@@ -182,7 +183,7 @@ def test_a_run_whose_process_died_before_its_first_heartbeat_is_crashed_and_star
     """A worker killed a second after starting a run: Running on the server, and no heartbeat
     ever. The zombie automation (here with a 10 s bound) counts from Running too."""
     from prefect.client.orchestration import get_client
-    from prefect.states import Running
+    from prefect.states import Running, Suspended
 
     settings, since = desk, utcnow() - timedelta(seconds=1)
     reference = submit(settings, "disclosure")
@@ -191,7 +192,8 @@ def test_a_run_whose_process_died_before_its_first_heartbeat_is_crashed_and_star
     with get_client(sync_client=True) as client:
         automation = client.create_automation(zombie_automation(within_seconds=10))
         try:
-            client.set_flow_run_state(uuid.UUID(first), Running(), force=True)  # started; then the worker died
+            for state in (Running(), Suspended(), Running()):  # resumed quickly; then the worker died
+                client.set_flow_run_state(uuid.UUID(first), state, force=True)
             until(lambda: state_of(first).is_crashed(), "the silent run crashed", 60)
         finally:
             client.delete_automation(automation)
