@@ -59,6 +59,22 @@ def test_a_small_ordinary_leak_is_not_reportable_and_encryption_exempts(review_d
         assert encrypted.reportable is False
 
 
+@pytest.mark.parametrize(("changes", "cases"), [
+    ({"sensitive_data": True}, ["sensitive_data"]),
+    ({"financial_loss_risk": True}, ["financial_loss"]),
+    ({"improper_purpose": True}, ["wrongful_purpose"]),
+    ({"affected_people": 1000}, []),
+    ({"affected_people": 1001}, ["over_1000_people"]),
+    ({"sensitive_data": True, "improper_purpose": True, "affected_people": 1001, "encrypted": True}, []),
+])
+def test_a_report_is_triaged_case_by_case(review_desk, changes, cases):
+    settings, registry, load = review_desk
+    load()
+    with unit_of_work(settings) as session:
+        incident = incidents.load_incident(session, report(settings, registry, **changes))
+        assert (incident.triage_cases, incident.reportable) == (cases, bool(cases))
+
+
 @pytest.mark.parametrize(("changes", "loc"), [
     ({"affected": [{"email": "nobody@example.com"}]}, ("affected", 0, "email")),
     ({"affected": [{"customer_id": "C999999"}]}, ("affected", 0, "customer_id")),
