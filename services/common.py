@@ -7,6 +7,7 @@ from sqlmodel import Session, select
 
 from models.audit import audit_key, record
 from models.requests import Party, Request
+from models.rules.states import allowed
 from models.rules.vocabulary import Status, WaitingFor
 from models.settings import Settings
 from systems.identity import SubjectIdentity
@@ -14,6 +15,10 @@ from systems.identity import SubjectIdentity
 
 class RequestNotFound(LookupError):
     """No request has that reference (the message carries the reference only)."""
+
+
+class TransitionRefused(ValueError):
+    """A move the state machine does not allow (``models.rules.states``): a bug, not input."""
 
 
 def load_request(session: Session, reference: str) -> Request:
@@ -49,9 +54,13 @@ def audit(session: Session, settings: Settings, *, actor: str, action: str, refe
 
 def move(session: Session, settings: Settings, request: Request, status: Status, *, now: datetime,
          actor: str = "system", waiting_for: WaitingFor | None = None) -> None:
-    """Change a request's status (and what it waits for), audited; a no-op if unchanged."""
+    """Change a request's status (and what it waits for), audited; a no-op if unchanged,
+    :class:`TransitionRefused` if the lifecycle has no such step."""
     if request.status == status and request.waiting_for == waiting_for:
         return
+    if not allowed((request.status, request.waiting_for), (status, waiting_for)):
+        raise TransitionRefused(f"{request.reference}: {request.status}/{request.waiting_for} → "
+                                f"{status}/{waiting_for} is not a step of the lifecycle")
     audit(session, settings, actor=actor, action="request.status", reference=request.reference,
           now=now, status=str(status), previous=str(request.status),
           waiting_for=str(waiting_for) if waiting_for else None)

@@ -7,12 +7,13 @@ from models.rules.vocabulary import Status
 from services import clarification, fees, identity
 from services.common import load_request
 from services.deadlines import close_overdue
-from tests.services.conftest import REVIEW_NOW as NOW, notices, submit
+from tests.services.conftest import REVIEW_NOW as NOW, notices, submit, to_review
 
 
 def test_overdue_waits_close_with_their_reason(desk):
     settings, registry = desk
     code_ref, question_ref, fee_ref = submit(settings), submit(settings), submit(settings)
+    to_review(settings, question_ref, fee_ref)
     with unit_of_work(settings) as session:
         identity.start(session, settings, code_ref, registry=registry, now=NOW)
         clarification.ask(session, settings, question_ref, "どのサービスですか", actor="operator:sato", now=NOW)

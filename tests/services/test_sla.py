@@ -17,7 +17,7 @@ from models.rules.deadlines import decision_clock
 from models.schema import upgrade
 from services import clarification, intake, sla, sla_report
 from services.deadlines import close_overdue
-from tests.services.conftest import PRINCIPAL, notices, submit
+from tests.services.conftest import PRINCIPAL, notices, submit, to_review
 from tests.services.conftest import REVIEW_NOW as NOW
 
 CLOCK = decision_clock(NOW, now=NOW)  # every request here is received at NOW
@@ -61,6 +61,7 @@ def test_a_paused_clock_warns_nobody_and_a_moved_due_date_falls_due_again(desk):
     settings, _ = desk
     reference = submit(settings)
     assert monitor(settings, CLOCK.due_at + MINUTE).escalations == [reference]
+    to_review(settings, reference)
     with unit_of_work(settings) as session:  # the operator asks; the requester takes 10 days
         clarification.ask(session, settings, reference, "どのサービスですか", actor="operator:sato",
                           now=CLOCK.due_at + timedelta(hours=1))
@@ -113,6 +114,7 @@ def test_contractor_reassessment_and_certificate_expiry_reported_once_per_date(d
 def test_work_queue_and_digest_hold_references_not_personal_data(desk):
     settings, _ = desk
     late, paused = submit(settings), submit(settings)
+    to_review(settings, paused)
     with unit_of_work(settings) as session:
         clarification.ask(session, settings, paused, "どのサービスですか", actor="operator:sato", now=NOW)
     now = CLOCK.due_at + timedelta(hours=26)
