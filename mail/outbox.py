@@ -56,6 +56,7 @@ from models.fulfilment import Notice
 from models.policy import version_in_force
 from models.requests import Request
 from models.rules.deadlines import jst_date
+from models.rules.states import NoticeState
 from models.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -82,7 +83,7 @@ def enqueue(session: Session, *, kind: str, language: str, recipient_email: str,
     now = now or utcnow()
     values = dict(kind=kind, language=language, recipient_email=recipient_email,
                   idempotency_key=idempotency_key, context=context, request_id=request_id,
-                  state="pending", attempts=0, created_at=now,
+                  state=NoticeState.PENDING, attempts=0, created_at=now,
                   policy_version=version_in_force(session, now))
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     session.execute(dialect.insert(Notice.__table__).values(**values)
@@ -133,7 +134,8 @@ def audit_notice(session: Session, settings: Settings, notice: Notice, action: s
 # app database never keeps a usable code or link (only their hashes live elsewhere).
 SECRET_CONTEXT = ("code", "package_url")
 REMOVED = "(removed)"
-FINAL_STATES = frozenset({"sent", "failed", "suppressed", "in_doubt", "undeliverable"})
+FINAL_STATES = frozenset({NoticeState.SENT, NoticeState.FAILED, NoticeState.SUPPRESSED, NoticeState.IN_DOUBT,
+                          NoticeState.UNDELIVERABLE})
 NOTICE_FAILED = "notice_failed"  # the escalation the privacy officer gets
 
 
@@ -173,7 +175,7 @@ def _escalate(session: Session, settings: Settings, notice: Notice, now: datetim
     return True
 
 
-def _transition(settings: Settings, notice_id: int, from_state: str, now: datetime,
+def _transition(settings: Settings, notice_id: int, from_state: NoticeState, now: datetime,
                 action: str | None = None, *, where=(), **values) -> Notice | None:
     """Move one notice on from the state we believe it is in, in one transaction with its audit
     event, the removal of its secrets (final states) and the officer's escalation (failed);
@@ -187,20 +189,20 @@ def _transition(settings: Settings, notice_id: int, from_state: str, now: dateti
         if notice.state in FINAL_STATES and any(key in notice.context for key in SECRET_CONTEXT):
             notice.context = {k: REMOVED if k in SECRET_CONTEXT else v for k, v in notice.context.items()}
             session.add(notice)
-        escalated = notice.state == "failed" and _escalate(session, settings, notice, now)
+        escalated = notice.state == NoticeState.FAILED and _escalate(session, settings, notice, now)
         if action:
             audit_notice(session, settings, notice, action, now, attempts=notice.attempts,
                          **({"error": redact(notice.last_error)} if notice.last_error else {}),
                          **({"provider_message_id": notice.provider_message_id}
                             if notice.provider_message_id else {}),
                          **({"next_attempt_at": notice.next_attempt_at.isoformat()}
-                            if notice.state == "pending" and notice.next_attempt_at else {}),
+                            if notice.state == NoticeState.PENDING and notice.next_attempt_at else {}),
                          **({"escalated": True} if escalated else {}))
         return notice
 
 
 def _mark_sent(settings: Settings, notice_id: int, message_id: str, now: datetime) -> None:
-    _transition(settings, notice_id, "sending", now, "notice.sent", state="sent",
+    _transition(settings, notice_id, NoticeState.SENDING, now, "notice.sent", state=NoticeState.SENT,
                 provider_message_id=message_id, sent_at=now, last_error=None, next_attempt_at=None)
 
 
@@ -210,21 +212,23 @@ def reconcile(settings: Settings, port: EmailPort, now: datetime, report: Delive
     cutoff = now - timedelta(seconds=settings.mail_claim_timeout_seconds)
     with unit_of_work(settings) as session:
         stale = list(session.exec(select(Notice.id, Notice.idempotency_key).where(
-            Notice.state == "sending", Notice.claimed_at < cutoff)))
+            Notice.state == NoticeState.SENDING, Notice.claimed_at < cutoff)))
     for notice_id, key in stale:
         if time.monotonic() >= deadline:
             return
         try:
             found = port.find_sent(key)
         except LookupUnavailable as exc:
-            _transition(settings, notice_id, "sending", now, "notice.in_doubt", state="in_doubt",
+            _transition(settings, notice_id, NoticeState.SENDING, now, "notice.in_doubt",
+                        state=NoticeState.IN_DOUBT,
                         last_error=f"in doubt after a claim; provider lookup unavailable: {exc}")
             report.in_doubt.append(notice_id)
             continue
         if found:
             _mark_sent(settings, notice_id, found.provider_message_id, now)
         else:
-            _transition(settings, notice_id, "sending", now, state="pending", claimed_at=None)
+            _transition(settings, notice_id, NoticeState.SENDING, now, state=NoticeState.PENDING,
+                        claimed_at=None)
         report.reconciled.append(notice_id)
 
 
@@ -236,9 +240,10 @@ def _claim(settings: Settings, notice_id: int, now: datetime) -> Notice | None:
         opted_out = (notice is not None and notice.kind in MARKETING_KINDS
                      and is_opted_out(session, notice.recipient_email))
     if opted_out:
-        return _transition(settings, notice_id, "pending", now, where=(_due(now),), state="suppressed")
-    return _transition(settings, notice_id, "pending", now, where=(_due(now),), state="sending",
-                       claimed_at=now, attempts=Notice.attempts + 1)
+        return _transition(settings, notice_id, NoticeState.PENDING, now, where=(_due(now),),
+                           state=NoticeState.SUPPRESSED)
+    return _transition(settings, notice_id, NoticeState.PENDING, now, where=(_due(now),),
+                       state=NoticeState.SENDING, claimed_at=now, attempts=Notice.attempts + 1)
 
 
 def deliver_pending(settings: Settings, port: EmailPort, now: datetime | None = None,
@@ -250,7 +255,7 @@ def deliver_pending(settings: Settings, port: EmailPort, now: datetime | None = 
     report = DeliveryReport()
     reconcile(settings, port, now, report, deadline)
     with unit_of_work(settings) as session:
-        ids = list(session.exec(select(Notice.id).where(Notice.state == "pending", _due(now))
+        ids = list(session.exec(select(Notice.id).where(Notice.state == NoticeState.PENDING, _due(now))
                                 .order_by(Notice.id).limit(limit)))
     for notice_id in ids:
         if time.monotonic() >= deadline:
@@ -258,7 +263,7 @@ def deliver_pending(settings: Settings, port: EmailPort, now: datetime | None = 
         notice = _claim(settings, notice_id, now)
         if notice is None:
             continue
-        if notice.state == "suppressed":
+        if notice.state == NoticeState.SUPPRESSED:
             report.suppressed.append(notice_id)
             continue
         outcome = _send(settings, port, notice, now, report)
@@ -273,17 +278,19 @@ def _send(settings: Settings, port: EmailPort, notice: Notice, now: datetime, re
     try:
         message = outgoing(notice, settings)
     except (TemplateError, ValueError) as exc:  # e.g. a context edited after enqueue
-        return _settle(settings, notice, now, report, "failed", state="failed",
+        return _settle(settings, notice, now, report, "failed", state=NoticeState.FAILED,
                        last_error=f"rendering failed: {type(exc).__name__}: {exc}")
     try:
         result = port.send(message)
     except PermanentSendError as exc:
-        return _settle(settings, notice, now, report, "failed", state="failed", last_error=str(exc))
+        return _settle(settings, notice, now, report, "failed", state=NoticeState.FAILED,
+                       last_error=str(exc))
     except TransientSendError as exc:
         if notice.attempts >= settings.sendgrid_max_attempts:
-            return _settle(settings, notice, now, report, "failed", state="failed",
+            return _settle(settings, notice, now, report, "failed", state=NoticeState.FAILED,
                            last_error=f"gave up after {notice.attempts} tries: {exc}")
-        return _settle(settings, notice, now, report, "retry_later", state="pending", claimed_at=None,
+        return _settle(settings, notice, now, report, "retry_later", state=NoticeState.PENDING,
+                       claimed_at=None,
                        last_error=str(exc),
                        next_attempt_at=next_attempt_at(settings, notice.attempts, now, exc.retry_after))
     except InDoubtSendError as exc:
@@ -300,6 +307,6 @@ _ACTIONS = {"failed": "notice.failed", "retry_later": "notice.retry", "in_doubt"
 def _settle(settings: Settings, notice: Notice, now: datetime, report: DeliveryReport, outcome: str,
             **values) -> str:
     """Record the outcome of a try (audited) and report it."""
-    _transition(settings, notice.id, "sending", now, _ACTIONS[outcome], **values)
+    _transition(settings, notice.id, NoticeState.SENDING, now, _ACTIONS[outcome], **values)
     getattr(report, outcome).append(notice.id)
     return outcome

@@ -22,6 +22,7 @@ from mail.render import MARKETING_KINDS
 from mail.sendgrid_adapter import CUSTOM_ARG_KEY
 from models.db import unit_of_work, utcnow
 from models.fulfilment import Notice
+from models.rules.states import NoticeState
 from models.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -69,7 +70,7 @@ def apply_event(session: Session, settings: Settings, event: dict) -> None:
     notice.delivery_status = kind
     session.add(notice)
     if kind in _UNDELIVERABLE and notice.kind not in MARKETING_KINDS:
-        notice.state = "undeliverable"
+        notice.state = NoticeState.UNDELIVERABLE
         notice.last_error = f"{kind}: {event.get('reason') or event.get('type') or ''}"[:500]
         audit_notice(session, settings, notice, "notice.bounced", now, event=kind)
 

@@ -5,6 +5,7 @@ from datetime import datetime
 from sqlmodel import Field, SQLModel
 
 from models.columns import enum_field, json_field, timestamp
+from models.rules.states import ActionState, NoticeState
 from models.rules.vocabulary import SystemAction
 
 
@@ -21,7 +22,7 @@ class FulfilmentAction(SQLModel, table=True):
     system_key: str
     action: SystemAction = enum_field(SystemAction)
     idempotency_key: str = Field(unique=True, max_length=160)
-    state: str = "pending"  # pending | done | failed | skipped | done_by_hand
+    state: ActionState = enum_field(ActionState, ActionState.PENDING)
     attempts: int = 0
     affected: int | None = None
     last_error: str | None = Field(default=None, description="error class and code, never data")
@@ -42,8 +43,7 @@ class Notice(SQLModel, table=True):
     recipient_email: str
     idempotency_key: str = Field(unique=True, max_length=160)
     context: dict = json_field(dict)
-    # pending | sending (claimed) | sent | failed | suppressed | in_doubt | undeliverable: mail/outbox.py
-    state: str = Field(default="pending", index=True)
+    state: NoticeState = enum_field(NoticeState, NoticeState.PENDING, index=True)  # moved by mail/outbox.py
     delivery_status: str | None = None  # delivered | bounce | dropped | spamreport
     provider_message_id: str | None = None
     last_error: str | None = None

@@ -15,6 +15,7 @@ from sqlmodel import Field, SQLModel
 
 from models.columns import enum_field, json_field, timestamp
 from models.rules.deadlines import jst_date
+from models.rules.states import FeeState, IdentityState
 from models.rules.vocabulary import (
     FINAL_STATUSES,
     Delivery,
@@ -197,7 +198,7 @@ class IdentityCheck(SQLModel, table=True):
     request_id: int = Field(foreign_key="request.id", index=True)
     party_id: int = Field(foreign_key="party.id")
     method: str  # one_time_code | documents
-    state: str = "pending"  # pending | verified | failed
+    state: IdentityState = enum_field(IdentityState, IdentityState.PENDING)
     code_hash: str | None = None
     codes_issued: int = 0
     attempts: int = 0
@@ -267,7 +268,7 @@ class Fee(SQLModel, table=True):
     request_id: int = Field(foreign_key="request.id", unique=True)
     amount_yen: int
     postage_yen: int = 0
-    state: str = "requested"  # requested | paid | waived | unpaid
+    state: FeeState = enum_field(FeeState, FeeState.REQUESTED)
     requested_at: datetime = timestamp()
     due_at: datetime = timestamp()
 

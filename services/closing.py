@@ -8,6 +8,7 @@ from sqlmodel import Session, select
 from mail.outbox import enqueue
 from models.fulfilment import FulfilmentAction
 from models.requests import DecisionItem
+from models.rules.states import ActionState
 from models.rules.vocabulary import Outcome, ReasonCode, Status
 from models.settings import Settings
 from services import clock
@@ -20,7 +21,7 @@ def notice_items(session: Session, request_id: int) -> list[dict]:
     """Per decided item: the system, the field for a correction, what became of it. A system
     an operator skipped at fulfilment reads "not carried out", not "granted"."""
     skipped = set(session.exec(select(FulfilmentAction.system_key).where(
-        FulfilmentAction.request_id == request_id, FulfilmentAction.state == "skipped")))
+        FulfilmentAction.request_id == request_id, FulfilmentAction.state == ActionState.SKIPPED)))
     items = session.exec(select(DecisionItem).where(DecisionItem.request_id == request_id)
                          .order_by(DecisionItem.id)).all()
     out = []

@@ -9,6 +9,7 @@ from mail.outbox import enqueue
 from models.requests import Fee, Payment, Request
 from models.rules.deadlines import jst_date
 from models.rules.fees import fee_for
+from models.rules.states import FeeState
 from models.rules.vocabulary import Delivery, Outcome, Status, WaitingFor
 from models.settings import Settings
 from services import clock
@@ -52,10 +53,10 @@ def confirm_payment(session: Session, settings: Settings, reference: str, *, act
     fee = fee_of(session, request)
     if fee is None:
         raise LookupError(f"{reference}: no fee was asked for")
-    if fee.state != "paid":
+    if fee.state != FeeState.PAID:
         session.add(Payment(fee_id=fee.id, amount_yen=fee.amount_yen + fee.postage_yen, method=method,
                             provider_ref=provider_ref, confirmed_by=actor, paid_at=now))
-        fee.state = "paid"
+        fee.state = FeeState.PAID
         session.add(fee)
         clock.resume(session, request, now=now)
         move(session, settings, request, Status.FULFILMENT, now=now, actor=actor)

@@ -21,6 +21,7 @@ from sqlmodel import Session, select
 from models.db import unit_of_work, utcnow
 from models.fulfilment import FulfilmentAction, action_key
 from models.requests import DecisionItem, Request
+from models.rules.states import ActionState
 from models.rules.vocabulary import SystemAction
 from models.settings import Settings
 from services.common import audit, load_request, subject_of
@@ -32,8 +33,10 @@ from systems.registry import Registry, build_registry
 # what fulfilment asks of a system; an export goes into the disclosure package instead
 ACTING = frozenset({SystemAction.RECTIFY, SystemAction.ERASE, SystemAction.RESTRICT,
                     SystemAction.STOP_PROVISION})
-FINISHED = frozenset({"done", "skipped", "done_by_hand"})
 Decision = Literal["retry", "skip", "done_by_hand"]
+# where an operator's word leaves a failed action
+AFTER_DECISION: dict[str, ActionState] = {"retry": ActionState.PENDING, "skip": ActionState.SKIPPED,
+                                          "done_by_hand": ActionState.DONE_BY_HAND}
 
 
 @dataclass(frozen=True)
@@ -42,7 +45,7 @@ class PlannedAction:
 
     system_key: str
     action: SystemAction
-    state: str = "pending"
+    state: ActionState = ActionState.PENDING
     attempts: int = 0
 
     @classmethod
@@ -66,7 +69,7 @@ class ActionOutcome:
 
     @classmethod
     def of(cls, row: FulfilmentAction, *, replayed: bool = False) -> ActionOutcome:
-        return cls(row.system_key, str(row.action), row.state, row.attempts, row.affected,
+        return cls(row.system_key, str(row.action), str(row.state), row.attempts, row.affected,
                    replayed, row.last_error)
 
     def to_dict(self) -> dict:
@@ -157,7 +160,7 @@ def perform(settings: Settings, reference: str, system_key: str, action: SystemA
         # the write comes first: it takes the lock before anything is read
         counted = session.execute(
             update(FulfilmentAction)
-            .where(FulfilmentAction.idempotency_key == key, FulfilmentAction.state == "pending")
+            .where(FulfilmentAction.idempotency_key == key, FulfilmentAction.state == ActionState.PENDING)
             .values(attempts=FulfilmentAction.attempts + 1, updated_at=utcnow())
         ).rowcount
         if not counted:
@@ -174,9 +177,9 @@ def perform(settings: Settings, reference: str, system_key: str, action: SystemA
         raise
     except PermanentSystemError as exc:
         with unit_of_work(settings) as session:
-            return _finish(session, settings, reference, key, "failed", error=exc)
+            return _finish(session, settings, reference, key, ActionState.FAILED, error=exc)
     with unit_of_work(settings) as session:
-        return _finish(session, settings, reference, key, "done", affected=result.affected,
+        return _finish(session, settings, reference, key, ActionState.DONE, affected=result.affected,
                        replayed=result.replayed)
 
 
@@ -184,7 +187,7 @@ def _error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def _finish(session: Session, settings: Settings, reference: str, key: str, state: str, *,
+def _finish(session: Session, settings: Settings, reference: str, key: str, state: ActionState, *,
             affected: int | None = None, replayed: bool = False,
             error: BaseException | None = None) -> ActionOutcome:
     now = utcnow()
@@ -207,11 +210,11 @@ def give_up(settings: Settings, reference: str, system_key: str, action: SystemA
     key = action_key(reference, system_key, SystemAction(action))
     with unit_of_work(settings) as session:
         row = _row(session, key)
-        if row.state != "pending":
+        if row.state != ActionState.PENDING:
             return ActionOutcome.of(row)
         if row.last_error is None or not isinstance(error, TransientSystemError):
             row.last_error = type(error).__name__
-        row.state, row.updated_at = "failed", utcnow()
+        row.state, row.updated_at = ActionState.FAILED, utcnow()
         session.add(row)
         audit(session, settings, actor="system", action="fulfilment.failed", reference=reference,
               now=row.updated_at, system=system_key, system_action=str(row.action),
@@ -224,21 +227,21 @@ def give_up(settings: Settings, reference: str, system_key: str, action: SystemA
 def pending_failures(session: Session, reference: str) -> list[PlannedAction]:
     """Actions that failed after their retries and wait for an operator's decision."""
     request = load_request(session, reference)
-    return [PlannedAction.of(r) for r in _rows(session, request) if r.state == "failed"]
+    return [PlannedAction.of(r) for r in _rows(session, request) if r.state == ActionState.FAILED]
 
 
 def resolve(session: Session, settings: Settings, reference: str, system_key: str,
             action: SystemAction | str, *, decision: Decision, reason: str | None, actor: str,
             now: datetime) -> PlannedAction:
     """Retry (back to pending), skip (a reason is required) or record as done by hand."""
-    if decision not in ("retry", "skip", "done_by_hand"):
+    if decision not in AFTER_DECISION:
         raise ValueError(f"unknown decision {decision!r}")
     if decision == "skip" and not (reason and reason.strip()):
         raise ValueError("skipping a system needs a reason")
     row = _row(session, action_key(reference, system_key, SystemAction(action)))
-    if row.state != "failed":
+    if row.state != ActionState.FAILED:
         raise NotAwaitingDecision(f"{system_key}:{action} is {row.state}, not failed")
-    row.state = "pending" if decision == "retry" else ("skipped" if decision == "skip" else "done_by_hand")
+    row.state = AFTER_DECISION[decision]
     row.decided_by, row.note, row.updated_at = actor, reason, now
     session.add(row)
     # the reason may be free Japanese text: it stays on the row, the trail says one was given

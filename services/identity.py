@@ -3,7 +3,6 @@ confirms a one-time code sent to the registered email; an agent's own identity a
 are checked by an operator from the documents they send."""
 
 from datetime import datetime
-from enum import StrEnum
 
 from sqlalchemy import func, update
 from sqlalchemy.orm import aliased
@@ -24,6 +23,7 @@ from models.rules.one_time_code import (
     generate_code,
     issue_code,
 )
+from models.rules.states import IdentityState
 from models.rules.vocabulary import ReasonCode, Role, Status, WaitingFor
 from models.settings import Settings
 from services import clock
@@ -32,12 +32,6 @@ from systems.identity import SubjectIdentity, expand_identity
 from systems.registry import Registry
 
 CUSTOMER_MASTER, CUSTOMER_PROFILE = "customers", "customer_profile"  # where the §1.1 details are
-
-
-class IdentityState(StrEnum):
-    PENDING = "pending"      # waiting for a code or an operator
-    VERIFIED = "verified"
-    FAILED = "failed"
 
 
 def state_of(session: Session, request: Request) -> IdentityState:
@@ -81,7 +75,7 @@ def start(session: Session, settings: Settings, reference: str, *, registry: Reg
               now=now, matched=result.matched, fields=list(result.matched_fields))
         if not result.matched:
             session.add(IdentityCheck(request_id=request.id, party_id=principal.id, method="record_match",
-                                      state="failed", decided_by="system", decided_at=now))
+                                      state=IdentityState.FAILED, decided_by="system", decided_at=now))
             return IdentityState.FAILED
         principal.customer_ref = record.get("customer_id")
         session.add(principal)
@@ -131,13 +125,15 @@ def _customer_record(registry: Registry, subject: SubjectIdentity) -> dict | Non
 
 def _code_state(check: IdentityCheck) -> CodeState:
     """The rules' state; the stored hash is ``<key id>:<hash>``, the rules see the hash."""
-    status = {"pending": CodeStatus.PENDING, "verified": CodeStatus.VERIFIED}.get(check.state, CodeStatus.FAILED)
+    status = {IdentityState.PENDING: CodeStatus.PENDING,
+              IdentityState.VERIFIED: CodeStatus.VERIFIED}.get(check.state, CodeStatus.FAILED)
     code_hash = check.code_hash.partition(":")[2] if check.code_hash else None
     return CodeState(status, code_hash, check.expires_at, check.attempts, check.codes_issued)
 
 
 def _store(check: IdentityCheck, state: CodeState, kid: str) -> None:
-    check.state = {CodeStatus.PENDING: "pending", CodeStatus.VERIFIED: "verified"}.get(state.status, "failed")
+    check.state = {CodeStatus.PENDING: IdentityState.PENDING,
+                   CodeStatus.VERIFIED: IdentityState.VERIFIED}.get(state.status, IdentityState.FAILED)
     check.code_hash = f"{kid}:{state.code_hash}" if state.code_hash else None
     check.expires_at = state.expires_at
     check.attempts, check.codes_issued = state.attempts, state.codes_issued
@@ -211,7 +207,8 @@ def _count_attempt(session: Session, reference: str, *, now: datetime) -> bool:
                .where(Request.reference == reference).scalar_subquery())
     counted = session.execute(
         update(checks)
-        .where(checks.c.id == current, checks.c.method == "one_time_code", checks.c.state == "pending",
+        .where(checks.c.id == current, checks.c.method == "one_time_code",
+               checks.c.state == IdentityState.PENDING,
                checks.c.code_hash.is_not(None), checks.c.expires_at > now, checks.c.attempts < MAX_ATTEMPTS)
         .values(attempts=checks.c.attempts + 1)
         .returning(checks.c.id)
@@ -229,7 +226,7 @@ def decide(session: Session, settings: Settings, reference: str, *, verified: bo
         raise LookupError(f"{reference}: identity check not started")
     if not verified and reason not in (ReasonCode.IDENTITY_NOT_VERIFIED, ReasonCode.AGENT_AUTHORITY_NOT_SHOWN):
         raise ValueError("a failed identity check needs identity_not_verified or agent_authority_not_shown")
-    check.state = "verified" if verified else "failed"
+    check.state = IdentityState.VERIFIED if verified else IdentityState.FAILED
     check.decided_by, check.decided_at = actor, now
     session.add(check)
     if not verified:

@@ -13,6 +13,7 @@ from mail.outbox import enqueue, notice_ref, redact
 from models.fulfilment import Notice
 from models.requests import Request
 from models.rules.deadlines import JST, SlaStage, jst_date
+from models.rules.states import NoticeState
 from models.settings import Settings
 from services.common import audit
 from services.sla import ContractorDue, OpenRequest, notice_exists, run_url
@@ -50,8 +51,9 @@ def failed_mail(session: Session, *, ui_url: str, limit: int = FAILED_MAIL_ROWS)
     SendGrid's text without addresses; the link is the request's run, else the work queue."""
     rows = session.execute(
         select(Notice, Request.flow_run_id).outerjoin(Request, Request.id == Notice.request_id)
-        .where(Notice.state == "failed").order_by(Notice.id.desc()).limit(limit)).all()
-    total = session.execute(select(func.count()).select_from(Notice).where(Notice.state == "failed")).scalar_one()
+        .where(Notice.state == NoticeState.FAILED).order_by(Notice.id.desc()).limit(limit)).all()
+    total = session.execute(select(func.count()).select_from(Notice)
+                            .where(Notice.state == NoticeState.FAILED)).scalar_one()
     return [{
         "受付番号": notice_ref(notice),
         "種別": f"メール {notice.kind}",

@@ -11,6 +11,7 @@ from prefect.futures import wait
 from prefect.tasks import exponential_backoff
 
 from models.db import unit_of_work, utcnow
+from models.rules.states import ActionState
 from models.settings import get_settings
 from services.fulfilment import give_up, perform, plan, registry_for
 from systems.protocol import TransientSystemError
@@ -43,7 +44,7 @@ def fulfil(reference: str) -> list[dict]:
     its action is marked failed and reported, to wait for an operator's decision."""
     settings = get_settings()
     with unit_of_work(settings) as session:
-        pending = [p for p in plan(session, settings, reference, now=utcnow()) if p.state == "pending"]
+        pending = [p for p in plan(session, settings, reference, now=utcnow()) if p.state == ActionState.PENDING]
     act = act_on_system.with_options(
         retries=settings.fulfilment_retries,
         retry_delay_seconds=exponential_backoff(settings.fulfilment_retry_base_seconds))
