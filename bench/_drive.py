@@ -18,9 +18,10 @@ from mail.outbox import REMOVED
 from models.db import unit_of_work, utcnow
 from models.fulfilment import Notice
 from models.requests import RequestCreate
-from models.rules.vocabulary import Outcome, Status
-from services import fees, identity, intake
-from services.common import load_request, move
+from models.rules.states import ActionState, NoticeState
+from models.rules.vocabulary import Outcome
+from services import identity, intake
+from services.common import load_request
 
 READING_SECONDS = 0.5  # the code's email sent → the code entered; the same in both modes
 
@@ -125,76 +126,45 @@ def code_mail_sent(settings, reference: str) -> bool:
         request = load_request(session, reference)
         return session.exec(select(Notice.id).where(Notice.request_id == request.id,
                                                      Notice.kind == "one_time_code",
-                                                     Notice.state == "sent")).first() is not None
+                                                     Notice.state == NoticeState.SENT)).first() is not None
 
 
 # --- the same steps without Prefect --------------------------------------------------------
 
 def direct(settings, reference: str, *, workers: int = 8) -> str:
-    """The lifecycle's steps for an autopilot request in the flow's order, calling the task
-    bodies (``.fn``) and services directly; fulfilment on a thread pool like the task runner."""
-    from services import fulfilment
-    from services import review as review_service
+    """The lifecycle of an autopilot request without Prefect: the flow's services
+    (``services.lifecycle``) and task bodies (``.fn``) in the flow's order, the requester's
+    code entered after reading the mail; fulfilment on a thread pool like the task runner."""
+    from services import lifecycle as stages
+    from services.lifecycle import IdentityNext, ReviewNext
+    from services.review import ProposalSummary, summary_markdown
     from tasks.fulfilment import act_on_system
     from tasks.request import complete_request, propose_review, send_notices, start_identity
 
-    def status():
-        with unit_of_work(settings) as session:
-            return load_request(session, reference).status
-
-    status()
-    # identity: start, notices, the requester's code after reading the mail, the state read back
-    state = identity.IdentityState(start_identity.fn(reference))
+    start_identity.fn(reference)
     send_notices.fn()
-    if state is identity.IdentityState.PENDING:
+    if stages.identity_step(settings, reference).next is IdentityNext.REQUESTER:
         time.sleep(READING_SECONDS)
         enter_code(settings, reference)
-        with unit_of_work(settings) as session:
-            state = identity.state_of(session, load_request(session, reference))
-    if state is not identity.IdentityState.VERIFIED:
-        return str(status())
-    # review on autopilot, the officer's sign-off when a refusal needs it
-    summary = review_service.ProposalSummary.model_validate(propose_review.fn(reference))
-    review_service.summary_markdown(summary)
-    while True:
-        with unit_of_work(settings) as session:
-            pending = review_service.undecided(session, reference)
-            sign_off = not pending and review_service.awaiting_sign_off(session, reference)
-        if sign_off:
-            with unit_of_work(settings) as session:
-                move(session, settings, load_request(session, reference), Status.AWAITING_APPROVAL,
-                     now=utcnow())
-            with unit_of_work(settings) as session:
-                review_service.approve(session, settings, reference, approved=True, actor="autopilot",
-                                       now=utcnow())
-            continue
-        if not pending:
-            break
-        with unit_of_work(settings) as session:
-            review_service.decide(session, settings, reference, None, actor="autopilot", now=utcnow())
-    with unit_of_work(settings) as session:
-        outcome, reasons = review_service.outcome(session, reference)
-    # fee, paid on autopilot
-    with unit_of_work(settings) as session:
-        fee = fees.request_fee(session, settings, reference, outcome=outcome, now=utcnow())
-        unpaid = fee is not None and fee.state != "paid"
-    if unpaid:
+    if stages.identity_step(settings, reference).next is not IdentityNext.VERIFIED:
+        return str(stages.status(settings, reference))
+    summary_markdown(ProposalSummary.model_validate(propose_review.fn(reference)))
+    while (step := stages.review_step(settings, reference)).next is not ReviewNext.DECIDED:
+        if step.next is ReviewNext.SIGN_OFF:
+            stages.review_signed_off(settings, reference, approved=True, actor="autopilot")
+        else:
+            stages.decide_review(settings, reference, None, actor="autopilot")
+    outcome, reasons = stages.review_outcome(settings, reference)
+    if stages.fee_due(settings, reference, outcome) is not None:
         send_notices.fn()
-        with unit_of_work(settings) as session:
-            fees.confirm_payment(session, settings, reference, actor="autopilot", method="autopilot",
-                                 now=utcnow())
-    # fulfilment: every pending action at once
+        stages.confirm_payment(settings, reference, actor="autopilot", method="autopilot")
     if outcome != Outcome.REFUSED:
-        with unit_of_work(settings) as session:
-            request = load_request(session, reference)
-            if request.status != Status.FULFILMENT:
-                move(session, settings, request, Status.FULFILMENT, now=utcnow())
+        stages.start_fulfilment(settings, reference)
         perform_all(settings, reference, concurrent=True, workers=workers, act=act_on_system.fn)
-        with unit_of_work(settings) as session:
-            assert not fulfilment.pending_failures(session, reference)
+        assert not stages.failures(settings, reference)
     complete_request.fn(reference, str(outcome), [str(r) for r in reasons])
     send_notices.fn()
-    return str(status())
+    return str(stages.status(settings, reference))
 
 
 def perform_all(settings, reference: str, *, concurrent: bool, workers: int = 8, act=None) -> list[dict]:
@@ -202,7 +172,7 @@ def perform_all(settings, reference: str, *, concurrent: bool, workers: int = 8,
     from services.fulfilment import plan
 
     with unit_of_work(settings) as session:
-        pending = [p for p in plan(session, settings, reference, now=utcnow()) if p.state == "pending"]
+        pending = [p for p in plan(session, settings, reference, now=utcnow()) if p.state == ActionState.PENDING]
     calls = [(reference, p.system_key, str(p.action)) for p in pending]
     if not concurrent:
         return [act(*c) for c in calls]

@@ -216,12 +216,10 @@ def _to_fulfilment(desk: Desk) -> str:
     refusals: erase where the system can, restriction where it cannot or must retain),
     signed off and paid, standing at fulfilment. Steps made directly: only (c) is timed."""
     from _drive import enter_code
-    from models.db import unit_of_work, utcnow
-    from models.rules.vocabulary import Status, SystemAction
-    from services import fees
-    from services import review as rv
-    from services.common import load_request, move
+    from models.rules.vocabulary import SystemAction
+    from services import lifecycle as stages
     from services.fulfilment import registry_for
+    from services.lifecycle import ReviewNext
     from tasks.request import propose_review, start_identity
 
     settings = desk.settings
@@ -230,32 +228,25 @@ def _to_fulfilment(desk: Desk) -> str:
     enter_code(settings, ref)
     propose_review.fn(ref)
     registry = registry_for(settings)
-    with unit_of_work(settings) as session:
-        decisions = {}
-        for item in rv.undecided(session, ref):
-            key = item["item_key"]
-            if key not in registry.keys():
-                continue
-            info = registry.info(key)
-            if info.retention is not None:
-                decisions[key] = ("alternative", ["legal_retention_duty"])
-            elif SystemAction.ERASE in {SystemAction(a) for a in info.actions}:
-                decisions[key] = ("grant", [])
-            else:
-                decisions[key] = ("alternative", ["alternative_measure"])
-        rv.decide(session, settings, ref, decisions, actor="bench", now=utcnow())
-    with unit_of_work(settings) as session:
-        if rv.awaiting_sign_off(session, ref):
-            rv.approve(session, settings, ref, approved=True, actor="bench", now=utcnow())
-        outcome, _ = rv.outcome(session, ref)
-    with unit_of_work(settings) as session:
-        fee = fees.request_fee(session, settings, ref, outcome=outcome, now=utcnow())
-    with unit_of_work(settings) as session:
-        if fee is not None and fee.state != "paid":
-            fees.confirm_payment(session, settings, ref, actor="bench", method="bench", now=utcnow())
-        request = load_request(session, ref)
-        if request.status != Status.FULFILMENT:
-            move(session, settings, request, Status.FULFILMENT, now=utcnow())
+    decisions = {}
+    for item in stages.review_step(settings, ref).pending:
+        key = item["item_key"]
+        if key not in registry.keys():
+            continue
+        info = registry.info(key)
+        if info.retention is not None:
+            decisions[key] = ("alternative", ["legal_retention_duty"])
+        elif SystemAction.ERASE in {SystemAction(a) for a in info.actions}:
+            decisions[key] = ("grant", [])
+        else:
+            decisions[key] = ("alternative", ["alternative_measure"])
+    stages.decide_review(settings, ref, decisions, actor="bench")
+    if stages.review_step(settings, ref).next is ReviewNext.SIGN_OFF:
+        stages.review_signed_off(settings, ref, approved=True, actor="bench")
+    outcome, _ = stages.review_outcome(settings, ref)
+    if stages.fee_due(settings, ref, outcome) is not None:
+        stages.confirm_payment(settings, ref, actor="bench", method="bench")
+    stages.start_fulfilment(settings, ref)
     return ref
 
 
