@@ -51,7 +51,8 @@ def test_a_request_waits_for_exactly_what_the_contract_names_and_only_while_awai
     named = set(re.findall(r"`(\w+)`", _status_table()["awaiting_requester"].split(";")[1]))
     waits = {waiting_for for status, waiting_for in TRANSITIONS if status is Status.AWAITING_REQUESTER}
     assert {str(w) for w in waits} == named - {"waiting_for"} == {str(w) for w in WaitingFor}
-    assert all(waiting_for is None for status, waiting_for in TRANSITIONS if status is not Status.AWAITING_REQUESTER)
+    assert all(waiting_for is None for status, waiting_for in TRANSITIONS
+               if status is not Status.AWAITING_REQUESTER)
 
 
 def test_nothing_moves_a_request_out_of_a_final_status():
