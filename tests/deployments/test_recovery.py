@@ -156,9 +156,16 @@ def test_a_run_prefect_does_not_know_is_replaced(desk):
     assert row.dead_state == "Missing"
 
 
-def test_a_run_a_dead_worker_left_pending_is_crashed_and_started_again(desk):
-    """A worker killed between claiming a run and starting it leaves it Pending: the stranded
-    automation (here with a 10 s bound, its least) crashes it, the sweep restarts the case."""
+@pytest.mark.parametrize("automation, died_after, message", [
+    # a worker killed between claiming a run and starting it: the run stays Pending
+    (stranded_automation, ("Pending",), "not started within 10 s"),
+    # a worker killed a second after starting a run: Running, and no heartbeat ever
+    (zombie_automation, ("Running",), "No heartbeat for 10 s"),
+], ids=["claimed-never-started", "started-never-beat"])
+def test_a_run_whose_worker_died_is_crashed_and_started_again(desk, automation, died_after, message):
+    """The automation (here with a 10 s bound, its least) crashes the run, also after a quick
+    resume (Pending → Running → Suspended → again within the bound), and the sweep restarts
+    the case."""
     from prefect.client.orchestration import get_client
     from prefect.states import Pending, Running, Suspended
 
@@ -166,38 +173,16 @@ def test_a_run_a_dead_worker_left_pending_is_crashed_and_started_again(desk):
     reference = submit(settings, "disclosure")
     dispatch_round(settings)
     first = suspended(settings, reference)
+    states = {"Pending": Pending, "Running": Running}
     with get_client(sync_client=True) as client:
-        automation = client.create_automation(stranded_automation(within_seconds=10))
+        created = client.create_automation(automation(within_seconds=10))
         try:
-            for state in (Pending(), Running(), Suspended(), Pending()):  # resumed quickly; claimed; then the worker died
+            for state in (Pending(), Running(), Suspended(), *(states[name]() for name in died_after)):
                 client.set_flow_run_state(uuid.UUID(first), state, force=True)
-            until(lambda: state_of(first).is_crashed(), "the stranded run crashed", 60)
+            until(lambda: state_of(first).is_crashed(), "the dead worker's run crashed", 60)
         finally:
-            client.delete_automation(automation)
-    assert "not started within 10 s" in state_of(first).message
-    assert sweep(settings, since).restarted == [reference]
-    assert suspended(settings, reference) != first
-
-
-def test_a_run_whose_process_died_before_its_first_heartbeat_is_crashed_and_started_again(desk):
-    """A worker killed a second after starting a run: Running on the server, and no heartbeat
-    ever. The zombie automation (here with a 10 s bound) counts from Running too."""
-    from prefect.client.orchestration import get_client
-    from prefect.states import Running, Suspended
-
-    settings, since = desk, utcnow() - timedelta(seconds=1)
-    reference = submit(settings, "disclosure")
-    dispatch_round(settings)
-    first = suspended(settings, reference)
-    with get_client(sync_client=True) as client:
-        automation = client.create_automation(zombie_automation(within_seconds=10))
-        try:
-            for state in (Running(), Suspended(), Running()):  # resumed quickly; then the worker died
-                client.set_flow_run_state(uuid.UUID(first), state, force=True)
-            until(lambda: state_of(first).is_crashed(), "the silent run crashed", 60)
-        finally:
-            client.delete_automation(automation)
-    assert "No heartbeat for 10 s" in state_of(first).message
+            client.delete_automation(created)
+    assert message in state_of(first).message
     assert sweep(settings, since).restarted == [reference]
     assert suspended(settings, reference) != first
 
