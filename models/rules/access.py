@@ -139,6 +139,15 @@ def may_report_incident(role: AccountRole) -> Verdict:
     return Verdict(False, f"incidents are reported by an operator or the officer, not {role}")
 
 
+def may_enter_requests(role: AccountRole) -> Verdict:
+    """May this account enter a request the help desk received by phone, post, at the counter
+    or by email, and print and post its letters (issue 15)? Those who work the desk; the entry
+    is audited with their name."""
+    if role in PEOPLE_WHO_DECIDE:
+        return Verdict(True)
+    return Verdict(False, f"requests are entered by an operator or the officer, not {role}")
+
+
 def may_read_register(role: AccountRole) -> Verdict:
     """May this account read the request register (開示等請求管理台帳, issue 15)? It is the
     privacy officer's record of the desk's work, names included when asked for."""

@@ -6,6 +6,7 @@ from models.rules.access import (
     AccountRole as R,
     SignOff,
     may_call,
+    may_enter_requests,
     may_read_register,
     may_resume,
     may_view_documents,
@@ -167,3 +168,8 @@ def test_only_those_who_judge_documents_view_them():
 def test_the_request_register_is_the_officers():
     assert may_read_register(R.OFFICER).allowed
     assert not any(may_read_register(role).allowed for role in (R.OPERATOR, R.ADMIN, R.SERVICE))
+
+
+def test_the_help_desk_enters_requests():
+    assert may_enter_requests(R.OPERATOR).allowed and may_enter_requests(R.OFFICER).allowed
+    assert not may_enter_requests(R.ADMIN).allowed and not may_enter_requests(R.SERVICE).allowed

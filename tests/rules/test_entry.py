@@ -1,0 +1,36 @@
+"""Help-desk entry (models/rules/entry.py): the received day, case by case, and when the clock starts."""
+
+from datetime import UTC, date, datetime
+
+import pytest
+
+from models.rules.deadlines import JST
+from models.rules.entry import MAX_DAYS_BACK, Acknowledgement, entry_problems, received_instant
+
+TODAY = date(2026, 12, 7)
+EMAIL, LETTER = Acknowledgement.EMAIL, Acknowledgement.LETTER
+
+
+@pytest.mark.parametrize(("received_on", "problem"), [
+    (TODAY, None), (date(2026, 12, 6), None), (date(2026, 11, 6), None),  # 31 days back: still fine
+    (date(2026, 11, 5), "too_far_back"), (date(2026, 12, 8), "future"), (None, "required"),
+])
+def test_the_received_day_is_today_or_the_recent_past(received_on, problem):
+    found = entry_problems(received_on, TODAY, acknowledgement=EMAIL, postal_address=None)
+    assert found == ({"received_on": problem} if problem else {})
+    assert (TODAY - date(2026, 11, 6)).days == MAX_DAYS_BACK
+
+
+@pytest.mark.parametrize(("address", "problem"), [(None, True), ("  ", True), ("〒100-0005 東京都", False)])
+def test_a_letter_needs_an_address(address, problem):
+    found = entry_problems(TODAY, TODAY, acknowledgement=LETTER, postal_address=address)
+    assert found == ({"postal_address": "no_address"} if problem else {})
+    assert entry_problems(TODAY, TODAY, acknowledgement=EMAIL, postal_address=address) == {}
+
+
+def test_the_clock_starts_on_the_day_received():
+    now = datetime(2026, 12, 7, 1, 30, tzinfo=UTC)  # 10:30 in Japan
+    assert received_instant(date(2026, 12, 7), now) == now
+    assert received_instant(date(2026, 12, 3), now) == datetime(2026, 12, 3, tzinfo=JST)
+    late_evening = datetime(2026, 12, 6, 15, 30, tzinfo=UTC)  # already 7 December in Japan
+    assert received_instant(date(2026, 12, 7), late_evening) == late_evening
