@@ -116,6 +116,33 @@ def render(kind: str, language: str, context: dict) -> Rendered:
     )
 
 
+@dataclass(frozen=True)
+class LetterText:
+    subject: str
+    body: str
+    sender: str     # the date and the company's address block (``templates/<lang>/_letterhead.txt``)
+    recipient: str  # the address and name (``_recipient.txt``), for a window envelope
+
+
+def render_letter(kind: str, language: str, context: dict) -> LetterText:
+    """A notice as a letter: the email's subject and body blocks (not its email footer), the
+    company's address block dated ``context["dated"]`` and the recipient's ``name`` and
+    ``postal_address``; the PDF is mail/letter.py."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown notice kind {kind!r}")
+    if language not in LANGUAGES:
+        raise ValueError(f"unsupported language {language!r}")
+    env = _environment(language)
+    template = env.get_template(f"{language}/{kind}.txt")
+
+    def block(name: str) -> str:
+        return "".join(template.blocks[name](template.new_context(dict(context))))
+
+    return LetterText(subject=" ".join(block("subject").split()), body=block("body").strip("\n"),
+                      sender=env.get_template(f"{language}/_letterhead.txt").render(context).strip(),
+                      recipient=env.get_template(f"{language}/_recipient.txt").render(context).strip())
+
+
 def render_page(name: str, context: dict) -> str:
     """A small web page of the mail routers (``templates/pages/<name>.html``)."""
     return _environment("ja").get_template(f"pages/{name}.html").render(context)

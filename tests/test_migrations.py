@@ -12,7 +12,7 @@ EXPECTED = {
     "payment", "fulfilment_action", "notice", "audit_event", "audit_head", "contractor",
     "contractor_assessment", "provision_record", "consent_event", "inquiry",
     "disclosure_package", "provision_review", "operator_account", "run_restart", "policy_version",
-    "incident", "incident_subject",
+    "incident", "incident_subject", "letter",
 }
 
 
