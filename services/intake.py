@@ -1,10 +1,12 @@
 """Intake: a validated request is persisted, acknowledged and given a status token, in one
-transaction, before anything else happens to it (a request is never lost)."""
+transaction, before anything else happens to it (a request is never lost). The help desk
+enters a request it received by phone, post, at the counter or by email the same way
+(:func:`enter`), from the day it arrived, named in the audit as the person who entered it."""
 
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlmodel import Session
 
@@ -12,8 +14,10 @@ from mail.outbox import enqueue
 from models.policy import version_in_force
 from models.requests import Party, Request, RequestCreate, new_reference
 from models.rules.deadlines import decision_clock, jst_date
+from models.rules.entry import PROBLEMS, Acknowledgement, Channel, entry_problems, received_instant
 from models.rules.vocabulary import Role
 from models.settings import Settings
+from services import letters
 from services.common import audit
 
 
@@ -23,18 +27,31 @@ class Submitted:
     status_token: str  # shown to the requester once; only its hash is kept
 
 
+class EntryRejected(ValueError):
+    """A help-desk entry the request body allows but the entry does not: ``problems`` are
+    field: code of models/rules/entry.PROBLEMS."""
+
+    def __init__(self, problems: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{field}: {PROBLEMS[code]}" for field, code in problems.items()))
+        self.problems = problems
+
+
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
 def submit(session: Session, settings: Settings, data: RequestCreate, *, now: datetime,
-           channel: str = "web") -> Submitted:
+           channel: str = "web", received_at: datetime | None = None,
+           acknowledgement: Acknowledgement = Acknowledgement.EMAIL) -> Submitted:
+    """``received_at`` (default ``now``) starts the clock; the acknowledgement goes by email to
+    the requester, or as a letter the help desk prints (services/letters.py)."""
     token = secrets.token_urlsafe(24)
+    received_at = received_at or now
     request = Request(
-        reference=new_reference(now), request_type=data.request_type, language=data.language,
+        reference=new_reference(received_at), request_type=data.request_type, language=data.language,
         role=data.role, status_token_hash=token_hash(token),
-        details=data.details.model_dump(mode="json"), received_at=now, updated_at=now,
-        due_at=decision_clock(now, now=now).due_at, policy_version=version_in_force(session, now),
+        details=data.details.model_dump(mode="json"), received_at=received_at, updated_at=now,
+        due_at=decision_clock(received_at, now=now).due_at, policy_version=version_in_force(session, received_at),
     )
     session.add(request)
     session.flush()
@@ -44,13 +61,31 @@ def submit(session: Session, settings: Settings, data: RequestCreate, *, now: da
     if data.requester is not None:
         session.add(Party(request_id=request.id, is_requester=True, **data.requester.model_dump()))
     requester = data.requester or principal
-    enqueue(session, kind="acknowledgement", language=request.language,
-            recipient_email=str(requester.email), idempotency_key=f"{request.reference}:acknowledgement",
-            request_id=request.id, now=now,
-            context={"reference": request.reference, "request_type": str(request.request_type),
-                     "received_at": jst_date(now).isoformat(),
-                     "due_date": jst_date(request.due_at).isoformat()})
+    context = {"reference": request.reference, "request_type": str(request.request_type),
+               "received_at": jst_date(received_at).isoformat(), "due_date": jst_date(request.due_at).isoformat()}
+    if acknowledgement is Acknowledgement.LETTER:
+        letters.write(session, request, "acknowledgement", context, now=now)
+    else:
+        enqueue(session, kind="acknowledgement", language=request.language,
+                recipient_email=str(requester.email), idempotency_key=f"{request.reference}:acknowledgement",
+                request_id=request.id, now=now, context=context)
     audit(session, settings, actor=f"requester:{channel}", action="request.received",
           reference=request.reference, now=now, request_type=str(request.request_type),
           role=str(request.role), language=request.language)
     return Submitted(request.reference, token)
+
+
+def enter(session: Session, settings: Settings, data: RequestCreate, *, channel: Channel, received_on: date,
+          acknowledgement: Acknowledgement, actor: str, now: datetime) -> Submitted:
+    """A request the help desk received, entered by ``actor`` (``<role>:<name>`` of their login):
+    :func:`submit` from the day it arrived (:class:`EntryRejected` for a day in the future or too
+    far back, or a letter with no address), then the entry audited with who made it."""
+    problems = entry_problems(received_on, jst_date(now), acknowledgement=acknowledgement,
+                              postal_address=data.details.postal_address)
+    if problems:
+        raise EntryRejected(problems)
+    done = submit(session, settings, data, now=now, channel=str(channel),
+                  received_at=received_instant(received_on, now), acknowledgement=acknowledgement)
+    audit(session, settings, actor=actor, action="request.entered", reference=done.reference, now=now,
+          channel=str(channel), received_on=received_on.isoformat(), acknowledgement=str(acknowledgement))
+    return done

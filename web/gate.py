@@ -45,7 +45,7 @@ from models.rules.access import AccountRole, may_call
 from models.settings import Settings, get_settings
 from services import accounts
 from services.accounts import Caller
-from web import documents_view, incidents_view, register_view
+from web import desk_entry_view, documents_view, incidents_view, register_view
 
 REMEMBER_SECONDS = 30.0
 CHALLENGE = {"WWW-Authenticate": 'Basic realm="madoguchi", charset="UTF-8"'}
@@ -80,6 +80,7 @@ class Gate:
         return Starlette(routes=[*documents_view.routes(self.caller, settings=self.settings, challenge=CHALLENGE),
                                  *register_view.routes(self.caller, settings=self.settings, challenge=CHALLENGE),
                                  *incidents_view.routes(self.caller, settings=self.settings, challenge=CHALLENGE),
+                                 *desk_entry_view.routes(self.caller, settings=self.settings, challenge=CHALLENGE),
                                  Route("/{path:path}", self.http, methods=_METHODS),
                                  WebSocketRoute("/{path:path}", self.websocket)], lifespan=lifespan)
 
