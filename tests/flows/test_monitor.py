@@ -14,7 +14,8 @@ from models.audit import latest_checkpoint, load_chain
 from models.db import unit_of_work, utcnow
 from models.fulfilment import Notice
 from models.requests import Document, Request, RequestCreate
-from models.rules.deadlines import SlaStage, decision_clock
+from models.rules.deadlines import SlaStage, decision_clock, jst_date
+from models.rules.entry import Acknowledgement, Channel
 from models.rules.vocabulary import Status
 from services import closing, intake
 from services.clock import open_pause
@@ -102,6 +103,11 @@ def test_warning_and_escalation_once_and_a_work_queue_without_personal_data(desk
 
     now = utcnow()
     late, warned = submitted_at(desk, now - timedelta(days=16)), submitted_at(desk, in_warning_stage(now))
+    body = {"request_type": "disclosure", "principal": PRINCIPAL, "details": {"postal_address": "東京都千代田区"}}
+    with unit_of_work(desk) as session:  # entered by the help desk, its acknowledgement a letter still to post
+        posted = intake.enter(session, desk, RequestCreate.model_validate(body), channel=Channel.POST,
+                              received_on=jst_date(now), acknowledgement=Acknowledgement.LETTER,
+                              actor="operator:sato", now=now).reference
     run_id = str(uuid4())
     with unit_of_work(desk) as session:
         load_request(session, late).flow_run_id = run_id
@@ -121,6 +127,7 @@ def test_warning_and_escalation_once_and_a_work_queue_without_personal_data(desk
 
     queue = latest_artifact("work-queue")
     rows = {row["受付番号"]: row for row in json.loads(queue.data)}
+    assert (posted, "印刷待ちの書面") in [(row["受付番号"], row["状態"]) for row in json.loads(queue.data)]
     assert {late, warned} <= set(rows)
     assert rows[late]["フロー実行"] == f"{ui_url()}/runs/flow-run/{run_id}"
     assert rows[late]["残り"].startswith("超過") and rows[warned]["残り"].startswith("残り")
