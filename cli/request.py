@@ -1,10 +1,12 @@
 """``madoguchi request``: what a requester does, from the command line (the intake service's
-form and API do the same): submit a request, enter the one-time code, read its mail; and a
-request's status with no personal data in it. Everything goes through the services; the
+form and API do the same): submit a request, enter the one-time code, read its mail; a
+request the help desk received, entered by a person logged in (the gate's /desk/requests/new
+does the same); and a request's status with no personal data in it. Everything goes through the services; the
 dispatcher of ``madoguchi up`` gives a submitted request its flow run."""
 
 import json
 from contextlib import contextmanager
+from datetime import date
 from email import policy
 from email.parser import BytesParser
 from pathlib import Path
@@ -13,9 +15,12 @@ import httpx
 import typer
 
 from cli.files import read_model
+from cli.login import USER, login_for
 from models.db import unit_of_work, utcnow
 from models.requests import RequestCreate
+from models.rules.access import PEOPLE_WHO_DECIDE
 from models.rules.deadlines import jst_date
+from models.rules.entry import PROBLEMS, Acknowledgement, Channel
 from models.settings import get_settings
 from services.common import RequestNotFound, load_request
 
@@ -61,6 +66,45 @@ def submit(file: Path = typer.Argument(..., exists=True, dir_okay=False,
         done = intake.submit(session, settings, data, now=utcnow(), channel="cli")
     typer.echo(f"reference     {done.reference}")
     typer.echo(f"status token  {done.status_token}   (shown once; only its hash is kept)")
+    typer.echo("its flow run starts when the dispatcher of `madoguchi up` picks it up")
+
+
+_ENTRY_OPTIONS = {"received_on": "--received", "postal_address": "details.postal_address"}
+
+
+@app.command()
+def enter(file: Path = typer.Argument(..., dir_okay=False,
+                                      help="A request body as JSON (docs/contract.md \"Request body\")"),
+          channel: Channel = typer.Option(..., help="How the help desk received it"),
+          received: str = typer.Option(..., metavar="YYYY-MM-DD",
+                                       help="The day it was received (post: the day the letter arrived)"),
+          letter: bool = typer.Option(False, "--letter", help="Acknowledge by a letter to print, not by email"),
+          user: str = USER) -> None:
+    """Enter a request the help desk received by phone, post, at the counter or by email: the
+    clock runs from the day received; prints its reference and the requester's status token."""
+    from services import intake
+
+    data = read_model(file, RequestCreate)
+    try:
+        received_on = date.fromisoformat(received)
+    except ValueError:
+        typer.echo(f"--received: {PROBLEMS['required']}", err=True)
+        raise typer.Exit(2) from None
+    caller = login_for(user, PEOPLE_WHO_DECIDE, "entering a request")
+    settings = get_settings()
+    try:
+        with unit_of_work(settings) as session:
+            done = intake.enter(session, settings, data, channel=channel, received_on=received_on,
+                                acknowledgement=Acknowledgement.LETTER if letter else Acknowledgement.EMAIL,
+                                actor=f"{caller.role}:{caller.name}", now=utcnow())
+    except intake.EntryRejected as exc:
+        for field, problem in exc.problems.items():
+            typer.echo(f"{_ENTRY_OPTIONS[field]}: {PROBLEMS[problem]}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"reference     {done.reference}")
+    typer.echo(f"status token  {done.status_token}   (shown once; only its hash is kept)")
+    if letter:
+        typer.echo(f"acknowledgement: a letter to print at {settings.prefect_ui_url.rstrip('/')}/desk/letters")
     typer.echo("its flow run starts when the dispatcher of `madoguchi up` picks it up")
 
 

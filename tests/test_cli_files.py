@@ -98,6 +98,7 @@ def test_a_file_that_is_not_a_fixture_is_refused(madoguchi, tmp_path, content, m
 
 @pytest.mark.parametrize("command, json_file", [
     (("request", "submit"), True), (("provision", "request", "--user", "sato"), True),
+    (("request", "enter", "--channel", "post", "--received", "2026-12-01", "--user", "sato"), True),
     (("contractor", "apply"), True), (("demo", "--request"), True),
     (("incident", "report", "--user", "sato"), True),
     (("operator", "add", "someone", "--role", "operator", "--password-file"), False),
