@@ -14,7 +14,9 @@ from sqlmodel import select
 from disclosure.crypto import unseal
 from models.db import unit_of_work, utcnow
 from models.requests import Document
+from models.rules.vocabulary import Status
 from services import clarification
+from services.common import load_request
 from tests.web.conftest import body
 from tests.web.support import ask_for_code, example_systems, request_of, row_counts
 from web import api
@@ -229,6 +231,7 @@ def test_clarification_only_when_asked(client, web_settings):
     assert client.post(url, json={"text": "2025年の注文です"}, headers=bearer).status_code == 409
     assert client.post(url, json={"text": ""}, headers=bearer).status_code == 422
     with unit_of_work(web_settings) as session:
+        load_request(session, reference).status = Status.REVIEW  # where an operator asks (identity aside)
         clarification.ask(session, web_settings, reference, "対象の期間を教えてください", actor="operator:test",
                           now=utcnow())
     answered = client.post(url, json={"text": "2025年の注文です"}, headers=bearer)
