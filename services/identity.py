@@ -168,10 +168,11 @@ def _send_code(session: Session, settings: Settings, request: Request, check: Id
 
 
 def resend_code(session: Session, settings: Settings, reference: str, *, now: datetime) -> Verdict:
-    """A new code when the last one expired or ran out of attempts (at most three in all)."""
+    """A new code when the last one expired or ran out of attempts (at most three in all);
+    none for a request that has ended."""
     request = load_request(session, reference)
     check = current_check(session, request)
-    if check is None or check.method != "one_time_code":
+    if request.status.is_final or check is None or check.method != "one_time_code":
         return Verdict.NO_CODE
     return _send_code(session, settings, request, check, principal_of(session, request), now=now)
 
@@ -183,8 +184,8 @@ def submit_code(session: Session, settings: Settings, reference: str, code: str,
     counted = _count_attempt(session, reference, now=now)
     request = load_request(session, reference)
     check = current_check(session, request)
-    if check is None or check.method != "one_time_code":
-        return Verdict.NO_CODE
+    if request.status.is_final or check is None or check.method != "one_time_code":
+        return Verdict.NO_CODE  # an ended request (withdrawn meanwhile) awaits no code
     kid, secret = _code_key(settings, check)
     state, verdict = check_code(_code_state(check), code, counted=counted, now=now, secret=secret)
     _store(check, state, kid)

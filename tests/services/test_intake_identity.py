@@ -12,7 +12,7 @@ from models.db import unit_of_work
 from models.requests import ClockPause, Party, RequestCreate
 from models.rules.one_time_code import Verdict
 from models.rules.vocabulary import ReasonCode, Status, WaitingFor
-from services import documents, identity, intake
+from services import clarification, documents, identity, intake
 from services.common import load_request
 from services.intake import token_hash
 from tests.services.conftest import PRINCIPAL, REVIEW_NOW as NOW, notices, submit
@@ -67,6 +67,23 @@ def test_principal_gets_a_code_and_the_clock_pauses(desk):
         assert identity.state_of(session, request) is identity.IdentityState.VERIFIED
         assert request.status == Status.IDENTITY_VERIFICATION and request.waiting_for is None
         assert request.due_at >= due_before  # paused time extends the due date
+
+
+def test_a_request_withdrawn_while_its_code_is_valid_takes_no_code_and_stays_withdrawn(desk):
+    settings, registry = desk
+    reference = submit(settings)
+    with unit_of_work(settings) as session:
+        identity.start(session, settings, reference, registry=registry, now=NOW)
+    [code_notice] = notices(settings, "one_time_code")
+    with unit_of_work(settings) as session:
+        assert clarification.withdraw(session, settings, reference, now=NOW + timedelta(minutes=1))
+    with unit_of_work(settings) as session:
+        assert identity.submit_code(session, settings, reference, code_notice.context["code"],
+                                    now=NOW + timedelta(minutes=2)) is Verdict.NO_CODE
+        assert identity.resend_code(session, settings, reference, now=NOW + timedelta(minutes=2)) is Verdict.NO_CODE
+    with unit_of_work(settings) as session:
+        assert load_request(session, reference).status is Status.WITHDRAWN
+    assert len(notices(settings, "one_time_code")) == 1
 
 
 def test_three_codes_used_up_fail_identity(desk):
