@@ -26,7 +26,7 @@ def _paragraph(text: str, style: ParagraphStyle) -> Paragraph:
 
 def letter_pdf(kind: str, language: str, context: dict, *, reference: str) -> bytes:
     """The letter of notice ``kind``; ``context`` is the notice's, with ``dated``, ``name``,
-    ``postal_address`` and ``base_url`` added."""
+    ``postal_address``, ``base_url`` and perhaps ``status_token`` added."""
     text = render_letter(kind, language, context)
     if FONT not in pdfmetrics.getRegisteredFontNames():
         pdfmetrics.registerFont(UnicodeCIDFont(FONT))
@@ -36,6 +36,8 @@ def letter_pdf(kind: str, language: str, context: dict, *, reference: str) -> by
     story = [_paragraph(text.recipient, body), Spacer(1, 12 * mm), _paragraph(text.sender, right),
              _paragraph(text.subject, title)]
     story += [_paragraph(part, body) for part in text.body.split("\n\n") if part.strip()]
+    if text.token:
+        story += [Spacer(1, 4 * mm), _paragraph(text.token, body)]
     out = io.BytesIO()
     SimpleDocTemplate(out, pagesize=A4, leftMargin=25 * mm, rightMargin=20 * mm, topMargin=20 * mm,
                       bottomMargin=20 * mm, title=reference, author="", subject="", creator="madoguchi"

@@ -122,12 +122,13 @@ class LetterText:
     body: str
     sender: str     # the date and the company's address block (``templates/<lang>/_letterhead.txt``)
     recipient: str  # the address and name (``_recipient.txt``), for a window envelope
+    token: str      # the status token and where to use it (``_token.txt``), when the letter carries one
 
 
 def render_letter(kind: str, language: str, context: dict) -> LetterText:
     """A notice as a letter: the email's subject and body blocks (not its email footer), the
-    company's address block dated ``context["dated"]`` and the recipient's ``name`` and
-    ``postal_address``; the PDF is mail/letter.py."""
+    company's address block dated ``context["dated"]``, the recipient's ``name`` and
+    ``postal_address``, and the ``status_token`` when given; the PDF is mail/letter.py."""
     if kind not in KINDS:
         raise ValueError(f"unknown notice kind {kind!r}")
     if language not in LANGUAGES:
@@ -140,7 +141,9 @@ def render_letter(kind: str, language: str, context: dict) -> LetterText:
 
     return LetterText(subject=" ".join(block("subject").split()), body=block("body").strip("\n"),
                       sender=env.get_template(f"{language}/_letterhead.txt").render(context).strip(),
-                      recipient=env.get_template(f"{language}/_recipient.txt").render(context).strip())
+                      recipient=env.get_template(f"{language}/_recipient.txt").render(context).strip(),
+                      token=env.get_template(f"{language}/_token.txt").render(context).strip()
+                      if context.get("status_token") else "")
 
 
 def render_page(name: str, context: dict) -> str:

@@ -64,7 +64,7 @@ def submit(session: Session, settings: Settings, data: RequestCreate, *, now: da
     context = {"reference": request.reference, "request_type": str(request.request_type),
                "received_at": jst_date(received_at).isoformat(), "due_date": jst_date(request.due_at).isoformat()}
     if acknowledgement is Acknowledgement.LETTER:
-        letters.write(session, request, "acknowledgement", context, now=now)
+        letters.write(session, settings, request, "acknowledgement", context, now=now, status_token=token)
     else:
         enqueue(session, kind="acknowledgement", language=request.language,
                 recipient_email=str(requester.email), idempotency_key=f"{request.reference}:acknowledgement",

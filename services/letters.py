@@ -2,7 +2,14 @@
 that causes it, under its idempotency key, like an email in the outbox; it waits on the work
 queue as 「印刷待ちの書面」 until someone marks it sent. The PDF (mail/letter.py) is made when it
 is printed, with the requester's name and address read from the request then, so they are kept
-nowhere else; printing and posting are audited with the person's name."""
+nowhere else; printing and posting are audited with the person's name.
+
+An acknowledgement by letter carries the requester's status token, who has no other way to
+learn it: sealed with the secret key (disclosure/crypto.py, the reference as authenticated
+data) until the letter is posted, then forgotten, like a one-time code in the outbox."""
+
+import base64
+
 
 from dataclasses import dataclass
 from datetime import datetime
@@ -10,6 +17,7 @@ from datetime import datetime
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
+from disclosure.crypto import seal, unseal
 from mail.letter import letter_pdf
 from mail.render import render_letter
 from models.letters import Letter, letter_key
@@ -25,11 +33,18 @@ class Printed:
     data: bytes
 
 
-def write(session: Session, request: Request, kind: str, context: dict, *, now: datetime) -> Letter:
+SEALED_TOKEN = "sealed_status_token"  # the context key of a sealed status token
+
+
+def write(session: Session, settings: Settings, request: Request, kind: str, context: dict, *, now: datetime,
+          status_token: str | None = None) -> Letter:
     """Write a letter in the caller's transaction; the same key again returns the first one.
     Its text is rendered once here, so a hole in the template fails the caller, not the printing."""
     render_letter(kind, request.language, {**context, "dated": jst_date(now), "name": "-", "postal_address": "-",
-                                           "base_url": "-"})
+                                           "base_url": "-", "status_token": status_token})
+    if status_token is not None:
+        sealed = seal(settings, request.reference, status_token.encode())
+        context = {**context, SEALED_TOKEN: base64.b64encode(sealed).decode()}
     key = letter_key(request.reference, kind)
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     session.execute(dialect.insert(Letter.__table__).values(
@@ -54,6 +69,9 @@ def printed(session: Session, settings: Settings, letter_id: int, *, actor: str,
     context = {**found.context, "dated": jst_date(now), "name": requester.name,
                "postal_address": request.details.get("postal_address") or "",
                "base_url": settings.mail_public_base_url.rstrip("/")}
+    if SEALED_TOKEN in context:
+        context["status_token"] = unseal(settings, request.reference,
+                                         base64.b64decode(context.pop(SEALED_TOKEN))).decode()
     data = letter_pdf(found.kind, request.language, context, reference=request.reference)
     audit(session, settings, actor=actor, action="letter.printed", reference=request.reference, now=now,
           kind=found.kind, letter_id=found.id)
@@ -61,13 +79,15 @@ def printed(session: Session, settings: Settings, letter_id: int, *, actor: str,
 
 
 def mark_sent(session: Session, settings: Settings, letter_id: int, *, actor: str, now: datetime) -> bool | None:
-    """Record that the letter was posted (None: no such letter; False: it already was)."""
+    """Record that the letter was posted, and forget its status token (None: no such letter;
+    False: it already was)."""
     found = session.get(Letter, letter_id)
     if found is None:
         return None
     if found.sent_at is not None:
         return False
     found.sent_at, found.sent_by = now, actor
+    found.context = {k: v for k, v in found.context.items() if k != SEALED_TOKEN}
     session.add(found)
     reference = session.get(Request, found.request_id).reference
     audit(session, settings, actor=actor, action="letter.sent", reference=reference, now=now,

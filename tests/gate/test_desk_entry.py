@@ -126,6 +126,8 @@ def test_a_letter_received_days_ago_runs_from_that_day_and_is_answered_by_a_lett
     assert reference in text and "受け付けました" in text and ADDRESS in text and PRINCIPAL["name"] in text
     assert f"{arrived.year}年{arrived.month}月{arrived.day}日" in text  # the day it arrived
     assert "株式会社ビズらく" in text
+    token = re.search(r'id="token">([^<]+)<', answer.text).group(1)
+    assert token in text.replace("\n", "")  # a letter writer learns the status token from the letter
     assert [round(float(v)) for v in reader.pages[0].mediabox[2:]] == [595, 842]  # A4
     assert reader.metadata.title == reference
 
