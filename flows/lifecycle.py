@@ -49,6 +49,13 @@ def _still_open(reference: str) -> None:
         raise RequestEnded(reference)
 
 
+async def _ask(reference: str, form, **wait):
+    """A person's answer (``flows.waits.ask``), unless the request ended meanwhile."""
+    answer = await ask(form, **wait)
+    _still_open(reference)
+    return answer
+
+
 async def _run_stages(reference: str) -> None:
     if not await verify_identity(reference):
         return
@@ -90,10 +97,10 @@ async def _identity_by_operator(reference: str, settings, check_id: int) -> None
     if settings.autopilot:
         stages.identity_by_autopilot(settings, reference)
         return
-    answer = await ask(inputs.IdentityReview, who="operator", key=f"identity-review-{check_id}",
-                       description=wait_text("identity_review", reference=reference,
-                                             documents=stages.uploaded_documents(settings, reference),
-                                             kinds=words()["document_kinds"], jst=JST))
+    answer = await _ask(reference, inputs.IdentityReview, who="operator", key=f"identity-review-{check_id}",
+                        description=wait_text("identity_review", reference=reference,
+                                              documents=stages.uploaded_documents(settings, reference),
+                                              kinds=words()["document_kinds"], jst=JST))
     stages.identity_decided(settings, reference, answer.outcome.code, actor=f"operator:{answer.actor}")
 
 
@@ -125,8 +132,9 @@ async def review(reference: str) -> tuple[Outcome, list[ReasonCode]]:
         elif settings.autopilot:
             stages.decide_review(settings, reference, None, actor="autopilot")
         else:
-            answer = await ask(inputs.review_form(step.pending), who="operator", key=f"{step.key}-{invalid}",
-                               description=inputs.review_markdown(summary, refused_answer))
+            answer = await _ask(reference, inputs.review_form(step.pending), who="operator",
+                                key=f"{step.key}-{invalid}",
+                                description=inputs.review_markdown(summary, refused_answer))
             actor = f"operator:{answer.actor}"
             if answer.clarification.strip():
                 stages.ask_clarification(settings, reference, answer.clarification.strip(), actor=actor)
@@ -142,8 +150,8 @@ async def _officer_approves(reference: str, settings, *, key: str, what: str) ->
     """The privacy officer's word on a refusal, and who gave it (autopilot: yes)."""
     if settings.autopilot:
         return True, "autopilot"
-    answer = await ask(inputs.Approval, who="officer", key=key,
-                       description=wait_text("approval", reference=reference, what=what))
+    answer = await _ask(reference, inputs.Approval, who="officer", key=key,
+                        description=wait_text("approval", reference=reference, what=what))
     return answer.approve.code == "approve", f"officer:{answer.actor}"
 
 
@@ -159,9 +167,8 @@ async def collect_fee(reference: str, outcome: Outcome) -> bool:
         paid, method, actor = True, "autopilot", "autopilot"
     else:
         send_notices()  # the fee request reaches the requester before the wait
-        answer = await ask(inputs.Payment, who="operator", key="payment", timeout_seconds=seconds_left,
-                           description=wait_text("payment", reference=reference))
-        _still_open(reference)
+        answer = await _ask(reference, inputs.Payment, who="operator", key="payment", timeout_seconds=seconds_left,
+                            description=wait_text("payment", reference=reference))
         paid = answer is not None and answer.paid.code == "paid"
         method, actor = (answer.method, f"operator:{answer.actor}") if answer else ("", "system")
     if not paid:
@@ -183,10 +190,9 @@ async def fulfil_across_systems(reference: str) -> None:
         if not failing:
             return
         for planned in failing:
-            answer = await ask(inputs.SystemFailure, who="operator",
-                               key=f"failure-{planned.system_key}-{planned.attempts}",
-                               description=wait_text("failure", reference=reference, system=planned.system_key,
-                                                     action=planned.action))
-            _still_open(reference)
+            answer = await _ask(reference, inputs.SystemFailure, who="operator",
+                                key=f"failure-{planned.system_key}-{planned.attempts}",
+                                description=wait_text("failure", reference=reference, system=planned.system_key,
+                                                      action=planned.action))
             stages.resolve_failure(settings, reference, planned, decision=answer.decision.code,
                                    reason=answer.reason or None, actor=f"operator:{answer.actor}")
