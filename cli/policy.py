@@ -37,8 +37,8 @@ def _start(version: int, attempt: str = "") -> None:
     from prefect.deployments import run_deployment
 
     try:
-        run = run_deployment(name=DEPLOYMENT, parameters={"version": version}, timeout=0, as_subflow=False,
-                             idempotency_key=f"{service.reference(version)}{attempt}")
+        run = run_deployment(name=DEPLOYMENT, parameters={"reference": service.reference(version)}, timeout=0,
+                             as_subflow=False, idempotency_key=f"{service.reference(version)}{attempt}")
     except Exception as exc:  # noqa: BLE001 - the proposal is recorded; starting can be repeated
         typer.echo(f"version {version}: recorded, but its run could not be started ({type(exc).__name__}); "
                    f"start it with `madoguchi policy start {version}`", err=True)

@@ -19,9 +19,10 @@ from models.settings import Settings, get_settings
 from services import dispatch as service
 
 DEPLOYMENT = "request-lifecycle/request-lifecycle"
-# inquiries, provision reviews and leak incidents get theirs the same way (services.dispatch.TICKETS)
+# inquiries, provision reviews, leak incidents and policy revisions get theirs the same way (services.dispatch.TICKETS)
 TICKET_DEPLOYMENTS = {"inquiry": "inquiry/inquiry", "provision": "provision-review/provision-review",
-                      "incident": "incident-response/incident-response"}
+                      "incident": "incident-response/incident-response",
+                      "policy": "policy-revision/policy-revision"}
 INTERVAL_SECONDS = 2.0
 
 log = logging.getLogger("madoguchi.dispatch")

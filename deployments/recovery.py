@@ -26,7 +26,7 @@ from services import recovery as service
 log = logging.getLogger("madoguchi.recovery")
 
 FLOW_KINDS = {"request-lifecycle": "request", "inquiry": "inquiry", "provision-review": "provision",
-              "incident-response": "incident",
+              "incident-response": "incident", "policy-revision": "policy",
               "contractor-onboarding": "contractor"}
 PAGE = 200
 

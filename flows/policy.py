@@ -4,9 +4,10 @@ force on a form (or ``madoguchi policy approve``), publication, and, where a pur
 changed, the advance notice to every customer through the outbox.
 
 The policy's text is no personal data: it may be shown in Prefect. The customers' addresses
-stay in the app database and the demo systems; the run carries the version number only.
+stay in the app database and the demo systems; the run carries the version's reference only.
 Re-entrant: the version's status says what is done, and the notices' keys (one per version
-and customer) make a re-run write and send nothing twice. Autopilot does not approve a
+and customer) make a re-run write and send nothing twice; so a run that died is simply started
+again (services/recovery.py). Autopilot does not approve a
 revision: there is no proposal for the date in force."""
 
 from datetime import date
@@ -32,13 +33,16 @@ PolicyApproval = pydantic.create_model(
     in_force_on=field("PolicyApproval", "in_force_on", date, lead_days=str(NOTICE_LEAD_DAYS)))
 
 
-@flow(name="policy-revision", flow_run_name="policy-v{version}", log_prints=False)
+@flow(name="policy-revision", flow_run_name="{reference}", log_prints=False)
 @one_client
-async def policy_revision(version: int) -> str:  # async: see flows/waits.py
+async def policy_revision(reference: str) -> str:  # async: see flows/waits.py
+    """``reference`` is the version's ``policy-v<N>``, as for every case the dispatcher and the
+    recovery sweep start."""
     settings = get_settings()
     with unit_of_work(settings) as session:
-        row = service.remember_run(session, version, str(flow_run.id))
-        status, needs_notice, markdown = row.status, row.needs_notice, service.diff_markdown(session, row)
+        row = service.remember_run(session, reference, str(flow_run.id))
+        version, status, needs_notice = row.version, row.status, row.needs_notice
+        markdown = service.diff_markdown(session, row)
     if status == PROPOSED:
         await acreate_markdown_artifact(key=f"policy-v{version}-diff", markdown=markdown,
                                         description=f"プライバシーポリシー第{version}版の案：差分")

@@ -24,6 +24,7 @@ class PolicyVersion(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     version: int = Field(unique=True, index=True)
+    reference: str = Field(unique=True, index=True, max_length=32)  # policy-v<N>: its run's parameter, audit and notice keys
     status: str = Field(default=PROPOSED, max_length=16)  # proposed | published | rejected
     text: str = Field(sa_column=Column(Text, nullable=False))
     findings: list = json_field(list)  # models.rules.policy.Finding as dicts, against the version before
@@ -34,6 +35,7 @@ class PolicyVersion(SQLModel, table=True):
     published_at: datetime | None = timestamp(nullable=True)
     in_force_on: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
     approved_by: str | None = Field(default=None, max_length=64)
+    notified_at: datetime | None = timestamp(nullable=True)  # every customer's notice written
 
 
 @dataclass(frozen=True)

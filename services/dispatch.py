@@ -8,10 +8,11 @@ module: it is what the database says and does."""
 
 from datetime import datetime
 
-from sqlmodel import Session, select
+from sqlmodel import Session, and_, or_, select
 
 from models.incidents import Incident
 from models.ledgers import Inquiry, ProvisionReview
+from models.policy import PROPOSED, PUBLISHED, PolicyVersion
 from models.requests import Request
 from models.rules.vocabulary import FINAL_STATUSES
 from models.settings import Settings
@@ -44,15 +45,20 @@ def mark_dispatched(session: Session, settings: Settings, reference: str, flow_r
     return True
 
 
-# --- inquiries, provision reviews and leak incidents: one flow run each too ----------------------
+# --- inquiries, provision reviews, leak incidents and policy revisions: one flow run each too ----------------------
 
 TICKETS = {"inquiry": (Inquiry, Inquiry.status == inquiries.OPEN),
            "provision": (ProvisionReview, ProvisionReview.status.not_in(provision.FINAL)),
-           "incident": (Incident, Incident.status != incidents.CLOSED)}
+           "incident": (Incident, Incident.status != incidents.CLOSED),
+           # a revision is open till decided, and a published one with a notice till every notice is written
+           "policy": (PolicyVersion, or_(PolicyVersion.status == PROPOSED,
+                                         and_(PolicyVersion.status == PUBLISHED, PolicyVersion.needs_notice,
+                                              PolicyVersion.notified_at.is_(None))))}
 
 
 def pending_tickets(session: Session, *, limit: int = 100) -> list[tuple[str, str]]:
-    """``(kind, reference)`` of open inquiries, provision reviews and incidents without their flow run."""
+    """``(kind, reference)`` of open inquiries, provision reviews, incidents and policy revisions
+    without their flow run."""
     out: list[tuple[str, str]] = []
     for kind, (table, still_open) in TICKETS.items():
         out += [(kind, ref) for ref in session.exec(

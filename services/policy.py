@@ -86,7 +86,8 @@ def propose(session: Session, settings: Settings, text: str, *, actor: str, now:
     except rules.PolicyTextInvalid as exc:
         raise ProposalInvalid(str(exc)) from None
     number = session.exec(select(func.max(PolicyVersion.version))).one() + 1
-    row = PolicyVersion(version=number, status=PROPOSED, text=text, proposed_at=now, proposed_by=actor,
+    row = PolicyVersion(version=number, reference=reference(number), status=PROPOSED, text=text,
+                        proposed_at=now, proposed_by=actor,
                         findings=[asdict(f) for f in revision.findings], needs_notice=revision.needs_notice)
     session.add(row)
     session.flush()
@@ -96,9 +97,12 @@ def propose(session: Session, settings: Settings, text: str, *, actor: str, now:
     return row
 
 
-def remember_run(session: Session, version: int, flow_run_id: str) -> PolicyVersion:
-    """The run that may wait for the officer: the command line answers it through this id."""
-    row = load(session, version)
+def remember_run(session: Session, reference_: str, flow_run_id: str) -> PolicyVersion:
+    """The run that may wait for the officer: the command line answers it through this id, and
+    the dispatcher and the recovery sweep know the revision's run by it."""
+    row = session.exec(select(PolicyVersion).where(PolicyVersion.reference == reference_)).first()
+    if row is None:
+        raise PolicyNotFound(reference_)
     if row.flow_run_id != flow_run_id:
         row.flow_run_id = flow_run_id
         session.add(row)
@@ -152,9 +156,17 @@ def notify_customers(settings: Settings, session: Session, version: int, *, now:
     return batch[-1].customer_id if batch else None
 
 
-def notices_written(settings: Settings, session: Session, version: int, *, now: datetime, count: int) -> None:
-    audit(session, settings, actor="system", action="policy.customers_notified", reference=reference(version),
-          now=now, version=version, notices=count)
+def notices_written(settings: Settings, session: Session, version: int, *, now: datetime, count: int,
+                    before: int) -> None:
+    """Every customer's notice is written: the revision is no longer open (services/recovery.py);
+    audited when this run wrote some."""
+    row = load(session, version)
+    if row.notified_at is None:
+        row.notified_at = now
+        session.add(row)
+    if count > before:
+        audit(session, settings, actor="system", action="policy.customers_notified", reference=reference(version),
+              now=now, version=version, notices=count)
 
 
 def diff_markdown(session: Session, row: PolicyVersion) -> str:

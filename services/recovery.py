@@ -2,7 +2,8 @@
 number of times (models/rules/recovery.py), and then put in front of people — the work queue
 and an email to the privacy officer.
 
-A case is a request, an inquiry, a provision review, a leak incident or a contractor; each stores the id of
+A case is a request, an inquiry, a provision review, a leak incident, a policy revision or a
+contractor; each stores the id of
 its current run. A run *died* when it ended Crashed, Failed or Cancelled while its case is
 still open, or (for the one-run-per-case flows) ended Completed with the case still open.
 No Prefect in this module: the Prefect side (deployments/recovery.py) finds the dead runs,
@@ -33,7 +34,7 @@ CASES = {
     "contractor": (Contractor, Contractor.status.in_(CONTRACTOR_AT_WORK)),
 }
 # Flow runs that end only with their case: one of them Completed with its case open died too.
-ONE_RUN_PER_CASE = frozenset({"request", "inquiry", "provision", "incident"})
+ONE_RUN_PER_CASE = frozenset({"request", "inquiry", "provision", "incident", "policy"})
 RUN_DEAD = "run_dead"  # the privacy officer's escalation (mail/templates/*/_labels.j2)
 
 

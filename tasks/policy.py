@@ -25,9 +25,8 @@ def notify_customers(version: int) -> int:
             break
         log.info("policy v%s: %s notices written", version, _written(version))
     written = _written(version)
-    if written > before:
-        with unit_of_work(settings) as session:
-            service.notices_written(settings, session, version, now=utcnow(), count=written)
+    with unit_of_work(settings) as session:
+        service.notices_written(settings, session, version, now=utcnow(), count=written, before=before)
     return written
 
 

@@ -208,3 +208,56 @@ def test_up_wakes_a_run_whose_requester_acted_while_the_wake_was_lost(desk, mail
     stack._wake_lost(stack.Stack(api_url=prefect_server.url, data_dir=settings.data_dir, settings=settings),
                      said.append)
     assert said == []  # nothing lost any more
+
+
+def test_a_policy_revision_whose_run_died_is_started_again_and_tells_everyone_once(desk, mail_stub):
+    """A policy revision is a case like a request: the dispatcher gives it its run, the sweep
+    restarts it when it died waiting for the officer, and the new run asks again, publishes and
+    writes one notice per customer."""
+    from flows.forms import filled
+    from flows.policy import PolicyApproval
+    from models.policy import PUBLISHED, shipped
+    from models.rules.deadlines import jst_date
+    from models.rules.policy import NOTICE_LEAD_DAYS
+    from services import policy
+    from systems.fixture import load_fixture_into_systems
+    from tests.flows.support import sent_keys
+
+    settings, since = desk, utcnow() - timedelta(seconds=1)
+    load_fixture_into_systems({"customers": [{"name": "鈴木 花子", "email": "hanako@example.co.jp"}]}, settings)
+    billing = "b)本サービスご利用代金のご請求のため。"
+    with unit_of_work(settings) as session:
+        row = policy.propose(session, settings, shipped()[0].text.replace(billing, f"{billing}\n\n      h)与信審査のため。"),
+                             actor="operator:sato", now=utcnow())
+        reference = row.reference
+    assert reference == "policy-v2"
+    assert dispatch_round(settings).dispatched == [reference]
+
+    def waiting_run():
+        with unit_of_work(settings) as session:
+            run_id = policy.load(session, 2).flow_run_id
+        state = run_id and state_of(run_id)
+        return run_id if state is not None and state and state.is_paused() else None
+
+    first = until(waiting_run, "the revision's run waiting for the officer")
+    kill(first)
+    assert sweep(settings, since).restarted == [reference]
+    assert sweep(settings, since).restarted == []
+    second = until(lambda: (run := waiting_run()) != first and run, "the revision's second run")
+
+    in_force_on = jst_date(utcnow()) + timedelta(days=NOTICE_LEAD_DAYS)
+    assert wake(second, filled(PolicyApproval, decision="approve", in_force_on=in_force_on, actor="tanaka"))
+    until(lambda: state_of(second).is_completed(), "completion")
+
+    with unit_of_work(settings) as session:
+        row = policy.load(session, 2)
+        notices = list(session.exec(select(Notice).where(Notice.kind == "policy_revision")))
+        restart = session.exec(select(RunRestart).where(RunRestart.reference == reference)).one()
+        open_ = service.open_cases_with_runs(session, "policy")
+    assert (row.status, row.flow_run_id) == (PUBLISHED, second) and row.notified_at is not None
+    keys = [n.idempotency_key for n in notices]
+    assert sorted(keys) == sorted(set(keys)) and len(keys) >= 2  # every customer once (taro and hanako)
+    assert sorted(sent_keys(mail_stub)) == sorted(keys)
+    assert (restart.restarts, restart.dead_run_id, restart.dead_state) == (1, first, "Crashed")
+    assert open_ == []  # published and told: closed, the sweep leaves it alone
+    assert sweep(settings, since).restarted == []

@@ -32,9 +32,9 @@ NEW_PURPOSE = "与信審査および債権管理のため。"
 HANAKO = "hanako@example.co.jp"
 
 
-def run_id_of(version: int) -> str | None:
+def run_id_of(reference: str) -> str | None:
     with unit_of_work() as session:
-        return service.load(session, version).flow_run_id
+        return service.load(session, int(reference.removeprefix("policy-v"))).flow_run_id
 
 
 def policy_notices(settings, version: int) -> list[Notice]:
@@ -56,7 +56,7 @@ def test_a_new_purpose_is_approved_published_and_told_to_every_customer_once(des
     with unit_of_work(settings) as session:
         version = service.propose(session, settings, proposal.read_text(), actor="operator:sato", now=utcnow()).version
     assert version == 2
-    run = FlowThread(policy_revision, version, run_id_of)
+    run = FlowThread(policy_revision, "policy-v2", run_id_of)
     run_id = run.wait_until_paused(after=0)
 
     with get_client(sync_client=True) as client:
@@ -64,7 +64,7 @@ def test_a_new_purpose_is_approved_published_and_told_to_every_customer_once(des
         flow_run = client.read_flow_run(UUID(run_id))
     [diff] = [a for a in artifact if a.key == "policy-v2-diff"]
     assert NEW_PURPOSE in diff.data and "法18条1項" in diff.data and "```diff" in diff.data
-    assert (flow_run.name, flow_run.parameters) == ("policy-v2", {"version": 2})
+    assert (flow_run.name, flow_run.parameters) == ("policy-v2", {"reference": "policy-v2"})
 
     today = jst_date(utcnow())
     too_soon = today + timedelta(days=NOTICE_LEAD_DAYS - 1)
@@ -82,6 +82,7 @@ def test_a_new_purpose_is_approved_published_and_told_to_every_customer_once(des
     with unit_of_work(settings) as session:
         row = service.load(session, 2)
     assert (row.status, row.in_force_on, row.approved_by) == (PUBLISHED, in_force_on, "officer:tanaka")
+    assert row.notified_at is not None  # no longer an open case for the recovery sweep
     notices = policy_notices(settings, 2)
     assert sorted(n.recipient_email for n in notices) == sorted(["taro@example.co.jp", HANAKO])
     assert {(n.state, n.language, n.policy_version) for n in notices} == {("sent", "ja", 1)}
@@ -93,7 +94,7 @@ def test_a_new_purpose_is_approved_published_and_told_to_every_customer_once(des
     assert [e.actor for e in events_of(settings, "policy-v2", "policy.published")] == ["officer:tanaka"]
 
     keys = sent_keys(mail_stub)
-    assert asyncio.run(policy_revision(2)) == PUBLISHED  # a re-run writes and sends nothing twice
+    assert asyncio.run(policy_revision("policy-v2")) == PUBLISHED  # a re-run writes and sends nothing twice
     assert sent_keys(mail_stub) == keys and len(policy_notices(settings, 2)) == 2
     assert [n.attempts for n in policy_notices(settings, 2)] == [1, 1]
 
