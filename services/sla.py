@@ -235,46 +235,52 @@ LEAK_REPORTS = ("preliminary", "final")
 class IncidentDue:
     reference: str
     report: str     # preliminary | final
-    stage: str      # warning (before the deadline) | overdue (at it)
+    stage: str      # on_track | warning (before the deadline) | overdue (at it)
     due_date: date
+    days_left: int  # calendar days to the deadline in Japan: 0 on the day, negative past it
     flow_run_id: str | None
 
     @property
     def key(self) -> str:
         return f"{self.reference}:leak_{self.report}_{self.stage}:{self.due_date.isoformat()}"
 
+    def url(self, ui_url: str) -> str:
+        """The incident's run (its forms and report drafts), else the work queue."""
+        return f"{ui_url}/runs/flow-run/{self.flow_run_id}" if self.flow_run_id else f"{ui_url}/artifacts/key/work-queue"
+
     def as_dict(self) -> dict:
         return {"reference": self.reference, "report": self.report, "stage": self.stage,
-                "due_date": self.due_date.isoformat()}
+                "due_date": self.due_date.isoformat(), "days_left": self.days_left}
 
 
-def incidents_due(session: Session, *, now: datetime) -> list[IncidentDue]:
-    """The reports of reportable incidents not filed yet, warned before their deadline
-    (``leaks.warn_on``) and escalated at it (``leaks.report_stage``), earliest first."""
+def incident_deadlines(session: Session, *, now: datetime) -> list[IncidentDue]:
+    """Every PPC report of a reportable incident not filed yet, most urgent (earliest) first,
+    with where its clock stands (``leaks.report_stage``): the work queue's and the digest's
+    rows, and, from the warning day on, the officer's warnings."""
     today = jst_date(now)
     incidents = session.execute(select(Incident).where(Incident.reportable.is_(True), Incident.status != CLOSED)
                                 .order_by(Incident.id)).scalars()
     due = []
     for incident in incidents:
         for report in LEAK_REPORTS:
-            deadline = getattr(incident, f"{report}_due")
-            stage = report_stage(deadline, getattr(incident, f"{report}_filed_on"), today)
-            if stage is not SlaStage.ON_TRACK:
-                due.append(IncidentDue(incident.reference, report, str(stage), deadline, incident.flow_run_id))
+            deadline, filed_on = getattr(incident, f"{report}_due"), getattr(incident, f"{report}_filed_on")
+            if deadline is not None and filed_on is None:
+                due.append(IncidentDue(incident.reference, report, str(report_stage(deadline, filed_on, today)),
+                                       deadline, (deadline - today).days, incident.flow_run_id))
     return sorted(due, key=lambda d: d.due_date)
 
 
 def notify_incidents(session: Session, settings: Settings, due: list[IncidentDue], *, now: datetime,
                      ui_url: str) -> list[str]:
-    """Tell the privacy officer once per incident, report, stage and deadline; audited."""
+    """Tell the privacy officer once per incident, report, stage and deadline (warned before
+    it, escalated at it); audited."""
     sent = []
     for item in due:
-        if notice_exists(session, item.key):
+        if item.stage == SlaStage.ON_TRACK or notice_exists(session, item.key):
             continue
-        url = f"{ui_url}/runs/flow-run/{item.flow_run_id}" if item.flow_run_id else f"{ui_url}/artifacts"
         enqueue(session, kind="leak_report_deadline", language="ja",
                 recipient_email=settings.mail_privacy_officer_email, idempotency_key=item.key,
-                context={**item.as_dict(), "ui_url": url}, now=now)
+                context={**item.as_dict(), "ui_url": item.url(ui_url)}, now=now)
         audit(session, settings, actor="monitor", action=f"incident.{item.report}_{item.stage}",
               reference=item.reference, now=now, due_date=item.due_date.isoformat())
         sent.append(item.key)

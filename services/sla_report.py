@@ -1,6 +1,6 @@
 """What operators and the privacy officer read: the work queue (mail that could not be sent,
-then the open requests most urgent first, with the link to each waiting run, where the
-operator resumes it) and the daily digest. Built from the monitor's rows (services/sla.py) and
+then the leak incidents' PPC reports not filed yet, then the open requests, each most urgent
+first, with the link to each waiting run, where the operator resumes it) and the daily digest. Built from the monitor's rows (services/sla.py) and
 the failed notices: references, codes and dates, never a name or an address."""
 
 from dataclasses import dataclass
@@ -16,11 +16,12 @@ from models.rules.deadlines import JST, SlaStage, jst_date
 from models.rules.states import NoticeState
 from models.settings import Settings
 from services.common import audit
-from services.sla import ContractorDue, OpenRequest, notice_exists, run_url
+from services.sla import ContractorDue, IncidentDue, OpenRequest, notice_exists, run_url
 
 WORK_QUEUE_ROWS = 500  # the most urgent first; the description counts them all
 FAILED_MAIL_ROWS = 100  # the newest first
 WHAT = {"reassessment": "再評価期限", "certification_expiry": "認証の有効期限"}
+LEAK_REPORT = {"preliminary": "速報", "final": "確報"}
 
 
 def time_left(due_at: datetime | None, now: datetime) -> str:
@@ -30,6 +31,25 @@ def time_left(due_at: datetime | None, now: datetime) -> str:
     hours = int(abs((due_at - now).total_seconds()) // 3600)
     span = f"{hours // 24}日 {hours % 24}時間" if hours >= 24 else f"{hours}時間"
     return f"残り {span}" if due_at > now else f"超過 {span}"
+
+
+def days_left(days: int) -> str:
+    """「残り 3日」, 「本日が期限」 or 「超過 2日」: a PPC report's deadline is a day."""
+    return f"残り {days}日" if days > 0 else "本日が期限" if days == 0 else f"超過 {-days}日"
+
+
+def incident_queue(due: list[IncidentDue], *, ui_url: str) -> list[dict]:
+    """The work queue's rows for the PPC reports not filed yet (``sla.incident_deadlines``:
+    earliest first); the link is the incident's run, where the officer records the filing."""
+    return [{
+        "受付番号": d.reference,
+        "種別": f"漏えい等報告（{LEAK_REPORT[d.report]}）",
+        "状態": "未提出",
+        "待ち": "",
+        "回答期限": d.due_date.isoformat(),
+        "残り": days_left(d.days_left),
+        "フロー実行": d.url(ui_url),
+    } for d in due]
 
 
 def work_queue(rows: list[OpenRequest], *, now: datetime, ui_url: str) -> list[dict]:
@@ -75,6 +95,7 @@ class Digest:
     due_today: list[dict]  # due by 18:00 today (JST)
     warning: list[dict]    # past 70 %, due later
     contractors: list[dict]
+    incidents: list[dict]  # the PPC reports not filed yet, earliest first
     checkpoint: dict | None = None  # the audit chain's signed head: seq, hash, at (JST)
     register: dict | None = None  # the request register's recent months (services/register.py: digest_part)
 
@@ -82,15 +103,17 @@ class Digest:
         """The digest email's context (JSON, references only)."""
         return {"day": self.day.isoformat(), "open_count": self.open_count, "by_status": self.by_status,
                 "counts": self.counts, "overdue": self.overdue, "due_today": self.due_today,
-                "warning": self.warning, "contractors": self.contractors, "checkpoint": self.checkpoint,
+                "warning": self.warning, "contractors": self.contractors, "incidents": self.incidents,
+                "checkpoint": self.checkpoint,
                 "register": self.register,
                 "ui_url": f"{ui_url}/artifacts/key/work-queue"}
 
 
 def digest(rows: list[OpenRequest], contractors: list[ContractorDue], *, now: datetime,
-           ui_url: str, limit: int = 30, checkpoint: dict | None = None, register: dict | None = None) -> Digest:
+           ui_url: str, limit: int = 30, incidents: list[IncidentDue] = (), checkpoint: dict | None = None,
+           register: dict | None = None) -> Digest:
     """The day's overview for the privacy officer: counts and the requests that need a look,
-    the audit checkpoint (``Checkpoint.as_dict``), a copy of the head outside our systems, and
+    the leak reports not filed yet with their days left, the audit checkpoint (``Checkpoint.as_dict``), a copy of the head outside our systems, and
     the request register's summary of the recent months."""
     def entry(row: OpenRequest) -> dict:
         return {"reference": row.reference, "status": row.status,
@@ -111,8 +134,8 @@ def digest(rows: list[OpenRequest], contractors: list[ContractorDue], *, now: da
     if checkpoint is not None:
         checkpoint = {**checkpoint, "at": f"{datetime.fromisoformat(checkpoint['at']).astimezone(JST):%Y-%m-%d %H:%M}"}
     return Digest(today, len(rows), dict(sorted(by_status.items())), counts,
-                  *(found[:limit] for found in lists.values()), [c.as_dict() for c in contractors], checkpoint,
-                  register)
+                  *(found[:limit] for found in lists.values()), [c.as_dict() for c in contractors],
+                  [{**d.as_dict(), "url": d.url(ui_url)} for d in incidents], checkpoint, register)
 
 
 def send_digest(session: Session, settings: Settings, day_digest: Digest, *, now: datetime,
@@ -138,6 +161,10 @@ def digest_markdown(day_digest: Digest) -> str:
     for title, items in (("期限超過", d.overdue), ("本日が期限", d.due_today), ("期限注意（70%経過）", d.warning)):
         lines += ["", f"## {title}", ""]
         lines += [f"- [{r['reference']}]({r['url']}) 期限 {r['due_date']}（{r['status']}）" for r in items] or ["なし"]
+    if d.incidents:
+        lines += ["", "## 漏えい等報告（個人情報保護委員会）の提出期限", ""]
+        lines += [f"- [{i['reference']}]({i['url']}) {LEAK_REPORT[i['report']]} 期限 {i['due_date']}"
+                  f"（{days_left(i['days_left'])}）" for i in d.incidents]
     if d.contractors:
         lines += ["", "## 業務委託先の監督", ""]
         lines += [f"- {c['reference']}: {WHAT[c['what']]} {c['due_date']}" for c in d.contractors]

@@ -5,7 +5,7 @@ without a notice, each notice's key (incident, customer) adds nothing twice, and
 sends a claimed notice at most once. Only counts reach Prefect."""
 
 from prefect import get_run_logger, task
-from prefect.artifacts import create_progress_artifact, create_table_artifact, update_progress_artifact
+from prefect.artifacts import create_progress_artifact, update_progress_artifact
 
 from models.db import unit_of_work, utcnow
 from models.settings import get_settings
@@ -46,12 +46,9 @@ def _progress(reference: str) -> dict:
 @task(task_run_name="check-incident-deadlines", retries=2, retry_delay_seconds=10)
 def check_incident_deadlines() -> list[str]:
     """The SLA monitor's look at the PPC reports: the privacy officer warned before each
-    deadline and escalated at it (once each), and the reports due as the work queue's
-    ``incident-deadlines`` table (references and dates only)."""
+    deadline and escalated at it (once each). The reports not filed yet are on the work queue
+    (tasks/monitor.py ``check_deadlines``)."""
     settings, now = get_settings(), utcnow()
     with unit_of_work(settings) as session:
-        due = sla.incidents_due(session, now=now)
-        sent = sla.notify_incidents(session, settings, due, now=now, ui_url=ui_url())
-    create_table_artifact(key="incident-deadlines", table=[d.as_dict() for d in due] or [{"reference": "-"}],
-                          description="漏えい等報告の期限（速報・確報）: 期限前の警告と期限到来")
-    return sent
+        return sla.notify_incidents(session, settings, sla.incident_deadlines(session, now=now), now=now,
+                                    ui_url=ui_url())

@@ -60,7 +60,8 @@ def _wake_each(runs: list[tuple[str, str | None]], how=wake) -> int:
 @task(task_run_name="check-deadlines", retries=2, retry_delay_seconds=10)
 def check_deadlines() -> dict:
     """Warn and escalate (each once), then publish the operators' work queue: mail that could
-    not be sent first, then letters still to print and post, then the open requests."""
+    not be sent first, then the leak reports not filed yet, letters still to print and post,
+    then the open requests."""
     settings, now, ui = get_settings(), utcnow(), ui_url()
     with unit_of_work(settings) as session:
         due = sla.due_notices(session, now=now)
@@ -68,6 +69,7 @@ def check_deadlines() -> dict:
         total = sla.count_open(session)
         failed_mail, failed_total = sla_report.failed_mail(session, ui_url=ui)
         to_post = letters.queue_rows(session, ui_url=ui)
+        leak_reports = sla_report.incident_queue(sla.incident_deadlines(session, now=now), ui_url=ui)
     sent = sla.Sent([], [])
     for start in range(0, len(due), sla.NOTICE_BATCH):  # no long write lock on a backlog
         with unit_of_work(settings) as session:
@@ -75,8 +77,9 @@ def check_deadlines() -> dict:
         sent.warnings += batch.warnings
         sent.escalations += batch.escalations
     create_table_artifact(
-        key="work-queue", table=failed_mail + to_post + sla_report.work_queue(queue, now=now, ui_url=ui),
+        key="work-queue", table=failed_mail + leak_reports + to_post + sla_report.work_queue(queue, now=now, ui_url=ui),
         description=(f"送信できなかったメール {failed_total}件（先頭、新しい順）。" if failed_total else "")
+                    + (f"未提出の漏えい等報告 {len(leak_reports)}件（期限の近い順）。" if leak_reports else "")
                     + (f"印刷待ちの書面 {len(to_post)}件。" if to_post else "")
                     + f"未完了の請求 {total}件（期限の近い順に{len(queue)}件、{now.astimezone(JST):%Y-%m-%d %H:%M} 時点）。"
                     "フロー実行のページで再開（Resume）します。")
@@ -121,7 +124,7 @@ def publish_digest(checkpoint: dict | None = None) -> dict:
         rows = sla.open_requests(session)
         recent = register.summary(session, *register.recent_months(jst_date(now), register.DIGEST_MONTHS), now=now)
         day = sla_report.digest(rows, sla.contractors_due(session, now=now), now=now, ui_url=ui,
-                                checkpoint=checkpoint, register=register.digest_part(recent))
+                                incidents=sla.incident_deadlines(session, now=now), checkpoint=checkpoint, register=register.digest_part(recent))
         emailed = sla_report.send_digest(session, settings, day, now=now, ui_url=ui)
     create_markdown_artifact(key="sla-digest", markdown=sla_report.digest_markdown(day),
                              description=f"日次ダイジェスト {day.day.isoformat()}")

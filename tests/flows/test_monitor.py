@@ -13,6 +13,7 @@ from flows.monitor import daily_digest, sla_monitor
 from models.audit import latest_checkpoint, load_chain
 from models.db import unit_of_work, utcnow
 from models.fulfilment import Notice
+from models.incidents import Incident
 from models.requests import Document, Request, RequestCreate
 from models.rules.deadlines import SlaStage, decision_clock, jst_date
 from models.rules.entry import Acknowledgement, Channel
@@ -111,6 +112,10 @@ def test_warning_and_escalation_once_and_a_work_queue_without_personal_data(desk
     run_id = str(uuid4())
     with unit_of_work(desk) as session:
         load_request(session, late).flow_run_id = run_id
+        today = jst_date(now)  # a reportable leak: its preliminary report due in 3 days, the final in 30
+        session.add(Incident(reference="L-261201-ABCDEF", discovered_on=today, cause="誤送信", reportable=True,
+                             status="confirmed", preliminary_due=today + timedelta(days=3),
+                             final_due=today + timedelta(days=30), reported_by="operator:sato", created_at=now))
 
     first, again = sla_monitor(), sla_monitor()
     assert (first["warnings"], first["escalations"]) == (1, 1)
@@ -131,11 +136,15 @@ def test_warning_and_escalation_once_and_a_work_queue_without_personal_data(desk
     assert {late, warned} <= set(rows)
     assert rows[late]["フロー実行"] == f"{ui_url()}/runs/flow-run/{run_id}"
     assert rows[late]["残り"].startswith("超過") and rows[warned]["残り"].startswith("残り")
+    leaks = [(row["種別"], row["残り"]) for row in json.loads(queue.data) if row["受付番号"] == "L-261201-ABCDEF"]
+    assert leaks == [("漏えい等報告（速報）", "残り 3日"), ("漏えい等報告（確報）", "残り 30日")]
 
     assert daily_digest()["emailed"] and not daily_digest()["emailed"]
     (mailed,) = kinds(desk, "daily_digest")
     digest = latest_artifact("sla-digest")
     assert late in digest.data and warned in digest.data
+    assert "速報 期限" in digest.data and "（残り 3日）" in digest.data
+    assert [(i["report"], i["days_left"]) for i in mailed.context["incidents"]] == [("preliminary", 3), ("final", 30)]
     # the request register's last three months, the chart inline (services/register.py)
     assert "](data:image/png;base64," in digest.data
     assert mailed.context["register"]["chart"].startswith("data:image/png;base64,")

@@ -14,7 +14,7 @@ from models.fulfilment import Notice
 from models.incidents import IncidentSubject
 from models.rules.leaks import Triage
 from models.rules.vocabulary import ReasonCode as R
-from services import incidents, review, sla
+from services import incidents, review, sla, sla_report
 from tests.services.conftest import REVIEW_NOW as NOW, create_review_request
 
 EMAIL = "taro@example.co.jp"
@@ -166,11 +166,26 @@ def test_the_monitor_warns_before_each_report_deadline_and_escalates_at_it_aroun
     def monitor(day: date) -> list[str]:
         with unit_of_work(settings) as session:
             now = jst_morning(day)
-            return sla.notify_incidents(session, settings, sla.incidents_due(session, now=now), now=now,
+            return sla.notify_incidents(session, settings, sla.incident_deadlines(session, now=now), now=now,
                                         ui_url="http://ui.test")
+
+    def queue(day: date) -> list[tuple[str, str, str, str]]:
+        """The work queue's rows and the digest's list, which must agree."""
+        with unit_of_work(settings) as session:
+            due = sla.incident_deadlines(session, now=jst_morning(day))
+        rows = sla_report.incident_queue(due, ui_url="http://ui.test")
+        digest = sla_report.digest([], [], now=jst_morning(day), ui_url="http://ui.test", incidents=due)
+        assert [(i["reference"], i["due_date"]) for i in digest.context("http://ui.test")["incidents"]] == [
+            (r["受付番号"], r["回答期限"]) for r in rows]
+        assert all(f"（{r['残り']}）" in sla_report.digest_markdown(digest) for r in rows)
+        return [(r["受付番号"], r["種別"], r["回答期限"], r["残り"]) for r in rows]
 
     assert monitor(date(2026, 12, 27)) == [f"{reference}:leak_preliminary_warning:2027-01-04"]
     assert monitor(date(2026, 12, 30)) == []  # once
+    assert queue(date(2026, 12, 30)) == [  # both reports, the most urgent first, with the days left
+        (reference, "漏えい等報告（速報）", "2027-01-04", "残り 5日"),
+        (reference, "漏えい等報告（確報）", "2027-01-25", "残り 26日")]
+    assert queue(date(2027, 1, 4))[0][3] == "本日が期限"
     assert monitor(date(2027, 1, 4)) == [f"{reference}:leak_preliminary_overdue:2027-01-04"]
     with unit_of_work(settings) as session:
         incidents.mark_filed(session, settings, reference, "preliminary", date(2027, 1, 4), actor="officer:tanaka",
@@ -179,6 +194,7 @@ def test_the_monitor_warns_before_each_report_deadline_and_escalates_at_it_aroun
     assert monitor(date(2027, 1, 20)) == []
     assert monitor(date(2027, 1, 21)) == [f"{reference}:leak_final_warning:2027-01-25"]
     assert monitor(date(2027, 1, 25)) == [f"{reference}:leak_final_overdue:2027-01-25"]
+    assert queue(date(2027, 1, 27)) == [(reference, "漏えい等報告（確報）", "2027-01-25", "超過 2日")]  # filed: gone
     with unit_of_work(settings) as session:
         [mail] = session.exec(select(Notice).where(Notice.idempotency_key.like(f"{reference}:leak_final_overdue%")))
         assert (mail.kind, mail.recipient_email) == ("leak_report_deadline", settings.mail_privacy_officer_email)
