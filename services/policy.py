@@ -2,7 +2,7 @@
 published version by the rules (models/rules/policy.py), the privacy officer approves it with
 a date in force, it is published, and where a purpose of use changed every customer is told
 before that date through the outbox. The texts and the decisions live in the app database;
-the ``policy-revision`` flow run carries the version number only."""
+the ``policy-revision`` flow run carries the version's reference (``policy-v<N>``) only."""
 
 import difflib
 from dataclasses import asdict
