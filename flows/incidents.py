@@ -18,14 +18,13 @@ from prefect.runtime import flow_run
 from flows.forms import Form, Required, choice, field, simple_form
 from flows.waits import ask, one_client
 from models.db import unit_of_work, utcnow
-from models.rules.leaks import NoticeMethod, Triage
+from models.rules.leaks import REPORT_NAMES, NoticeMethod, Triage
 from models.settings import get_settings
 from services import incidents as service
 from tasks.incidents import notify_subjects
 
 IncidentTriage = simple_form("IncidentTriage", triage=choice("leak_triage", [t.value for t in Triage]))
 PublicNotice = simple_form("PublicNotice", public_notice=Required)
-REPORT_NAMES = {"preliminary": "速報", "final": "確報"}
 ReportFiled = {report: pydantic.create_model("ReportFiled", __base__=Form,
                                              filed_on=field("ReportFiled", "filed_on", date, report=name))
                for report, name in REPORT_NAMES.items()}

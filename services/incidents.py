@@ -23,7 +23,15 @@ from models.fulfilment import Notice
 from models.incidents import Incident, IncidentSubject
 from models.requests import new_reference
 from models.rules.deadlines import jst_date
-from models.rules.leaks import LeakAssessment, LeakFacts, NoticeMethod, Triage, assess_leak, confirm_triage
+from models.rules.leaks import (
+    REPORT_NAMES,
+    LeakAssessment,
+    LeakFacts,
+    NoticeMethod,
+    Triage,
+    assess_leak,
+    confirm_triage,
+)
 from models.settings import Settings
 from services.common import audit
 from services.identity import CUSTOMER_MASTER
@@ -313,7 +321,7 @@ ITEMS = (  # Rules Art. 8(1) (i)-(ix): the report's items, in the PPC form's ord
     ("people", "本人の数"), ("cause", "原因"), ("secondary_damage", "二次被害又はそのおそれの有無及びその内容"),
     ("response_to_people", "本人への対応の実施状況"), ("publication", "公表の実施状況"),
     ("prevention", "再発防止のための措置"), ("other", "その他参考となる事項"))
-TITLES = {"preliminary": "漏えい等報告（速報）", "final": "漏えい等報告（確報）"}
+TITLES = {report: f"漏えい等報告（{name}）" for report, name in REPORT_NAMES.items()}
 CASE_LABELS = {"sensitive_data": "要配慮個人情報", "financial_loss": "財産的被害のおそれ",
                "wrongful_purpose": "不正の目的によるおそれ", "over_1000_people": "1,000人を超える"}
 TO_BE_COMPLETED = "（記入してください）"

@@ -13,6 +13,7 @@ from mail.outbox import enqueue, notice_ref, redact
 from models.fulfilment import Notice
 from models.requests import Request
 from models.rules.deadlines import JST, SlaStage, jst_date
+from models.rules.leaks import REPORT_NAMES
 from models.rules.states import NoticeState
 from models.settings import Settings
 from services.common import audit
@@ -21,7 +22,6 @@ from services.sla import ContractorDue, IncidentDue, OpenRequest, notice_exists,
 WORK_QUEUE_ROWS = 500  # the most urgent first; the description counts them all
 FAILED_MAIL_ROWS = 100  # the newest first
 WHAT = {"reassessment": "再評価期限", "certification_expiry": "認証の有効期限"}
-LEAK_REPORT = {"preliminary": "速報", "final": "確報"}
 
 
 def time_left(due_at: datetime | None, now: datetime) -> str:
@@ -43,7 +43,7 @@ def incident_queue(due: list[IncidentDue], *, ui_url: str) -> list[dict]:
     earliest first); the link is the incident's run, where the officer records the filing."""
     return [{
         "受付番号": d.reference,
-        "種別": f"漏えい等報告（{LEAK_REPORT[d.report]}）",
+        "種別": f"漏えい等報告（{REPORT_NAMES[d.report]}）",
         "状態": "未提出",
         "待ち": "",
         "回答期限": d.due_date.isoformat(),
@@ -163,7 +163,7 @@ def digest_markdown(day_digest: Digest) -> str:
         lines += [f"- [{r['reference']}]({r['url']}) 期限 {r['due_date']}（{r['status']}）" for r in items] or ["なし"]
     if d.incidents:
         lines += ["", "## 漏えい等報告（個人情報保護委員会）の提出期限", ""]
-        lines += [f"- [{i['reference']}]({i['url']}) {LEAK_REPORT[i['report']]} 期限 {i['due_date']}"
+        lines += [f"- [{i['reference']}]({i['url']}) {REPORT_NAMES[i['report']]} 期限 {i['due_date']}"
                   f"（{days_left(i['days_left'])}）" for i in d.incidents]
     if d.contractors:
         lines += ["", "## 業務委託先の監督", ""]

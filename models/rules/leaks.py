@@ -32,6 +32,10 @@ class Triage(StrEnum):
     NOT_REPORTABLE = "not_reportable"
 
 
+# The PPC's names of the two reports (Rules Art. 8): the work queue, the drafts and the forms
+REPORT_NAMES = {"preliminary": "速報", "final": "確報"}
+
+
 class NoticeMethod(StrEnum):
     INDIVIDUAL = "individual"
     PUBLIC_NOTICE = "public_notice"   # Art. 26(2) proviso: when the people cannot be reached
