@@ -8,7 +8,7 @@ import asyncio
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlmodel import select
 
@@ -25,18 +25,34 @@ from services.common import load_request
 
 READING_SECONDS = 0.5  # the code's email sent → the code entered; the same in both modes
 
-RECORDS = {"orders": 2, "billing": 1, "points": 1, "support": 1, "analytics": 3,
-           "delivery_contractor": 1, "marketing": 1}
+RECORDS = {
+    "orders": 2,
+    "billing": 1,
+    "points": 1,
+    "support": 1,
+    "analytics": 3,
+    "delivery_contractor": 1,
+    "marketing": 1,
+}
 
 
 def fixture_subject(i: int, *, mailed_after_opt_out: bool) -> dict:
     """A demo subject with records in all eight systems; with advertising mail after an
     opt-out on record (a ground for erasing the marketing list: Art. 35(5))."""
-    return {"login_id": f"B{i:07d}", "company": "株式会社ベンチ", "name": f"試験 {i}号",
-            "email": f"bench{i}@example.co.jp", "phone": f"03-{5000 + i // 10000:04d}-{i % 10000:04d}",
-            "billing_address": "東京都千代田区丸の内1-1-1", "records": dict(RECORDS),
-            "marketing": {"consented": True, "opted_out": mailed_after_opt_out,
-                          "mailed_after_opt_out": mailed_after_opt_out}}
+    return {
+        "login_id": f"B{i:07d}",
+        "company": "株式会社ベンチ",
+        "name": f"試験 {i}号",
+        "email": f"bench{i}@example.co.jp",
+        "phone": f"03-{5000 + i // 10000:04d}-{i % 10000:04d}",
+        "billing_address": "東京都千代田区丸の内1-1-1",
+        "records": dict(RECORDS),
+        "marketing": {
+            "consented": True,
+            "opted_out": mailed_after_opt_out,
+            "mailed_after_opt_out": mailed_after_opt_out,
+        },
+    }
 
 
 def principal(subject: dict) -> dict:
@@ -53,9 +69,11 @@ def enter_code(settings, reference: str) -> bool:
     """The requester types the newest code of this request; False while there is none."""
     with unit_of_work(settings) as session:
         request = load_request(session, reference)
-        notice = session.exec(select(Notice).where(Notice.request_id == request.id,
-                                                   Notice.kind == "one_time_code")
-                              .order_by(Notice.id.desc())).first()
+        notice = session.exec(
+            select(Notice)
+            .where(Notice.request_id == request.id, Notice.kind == "one_time_code")
+            .order_by(Notice.id.desc())
+        ).first()
         if notice is None:
             return False
         code = notice.context["code"]
@@ -67,6 +85,7 @@ def enter_code(settings, reference: str) -> bool:
 
 
 # --- under Prefect -------------------------------------------------------------------------
+
 
 class FlowRequest:
     """One lifecycle flow run in a thread (as a worker runs it in its process), with the
@@ -85,7 +104,7 @@ class FlowRequest:
         def target():
             try:
                 self.result = asyncio.run(lifecycle(self.reference))
-                self.returned_at = datetime.now(timezone.utc)
+                self.returned_at = datetime.now(UTC)
             except BaseException as exc:  # noqa: BLE001 - reported
                 self.error = exc
             finally:
@@ -124,12 +143,20 @@ class FlowRequest:
 def code_mail_sent(settings, reference: str) -> bool:
     with unit_of_work(settings) as session:
         request = load_request(session, reference)
-        return session.exec(select(Notice.id).where(Notice.request_id == request.id,
-                                                     Notice.kind == "one_time_code",
-                                                     Notice.state == NoticeState.SENT)).first() is not None
+        return (
+            session.exec(
+                select(Notice.id).where(
+                    Notice.request_id == request.id,
+                    Notice.kind == "one_time_code",
+                    Notice.state == NoticeState.SENT,
+                )
+            ).first()
+            is not None
+        )
 
 
 # --- the same steps without Prefect --------------------------------------------------------
+
 
 def direct(settings, reference: str, *, workers: int = 8) -> str:
     """The lifecycle of an autopilot request without Prefect: the flow's services
@@ -172,7 +199,9 @@ def perform_all(settings, reference: str, *, concurrent: bool, workers: int = 8,
     from services.fulfilment import plan
 
     with unit_of_work(settings) as session:
-        pending = [p for p in plan(session, settings, reference, now=utcnow()) if p.state == ActionState.PENDING]
+        pending = [
+            p for p in plan(session, settings, reference, now=utcnow()) if p.state == ActionState.PENDING
+        ]
     calls = [(reference, p.system_key, str(p.action)) for p in pending]
     if not concurrent:
         return [act(*c) for c in calls]

@@ -39,8 +39,11 @@ def _copy_seed(url: str, key: str, world: World) -> dict[str, int]:
         for table in definition.metadata.sorted_tables:
             conn.execute(CreateTable(table))
     dialect = engine.dialect
-    indexes = [str(CreateIndex(i).compile(dialect=dialect))
-               for t in definition.metadata.sorted_tables for i in t.indexes]
+    indexes = [
+        str(CreateIndex(i).compile(dialect=dialect))
+        for t in definition.metadata.sorted_tables
+        for i in t.indexes
+    ]
     engine.dispose()
     rows: dict[str, int] = {}
     with psycopg.connect(_plain(url)) as conn:
@@ -62,10 +65,12 @@ def seed_fides(settings, server_url: str, *, customers: int, orders: int, others
     with psycopg.connect(f"{_plain(server_url)}/postgres", autocommit=True) as conn:
         for key in DEFINITIONS:
             conn.execute(f'CREATE DATABASE "{key}"')
-    sizes = {"customers": _copy_seed(settings.system_database_url("customers"), "customers",
-                                     World(customers)),
-             "orders": _copy_seed(settings.system_database_url("orders"), "orders",
-                                  _OrdersWorld(orders, customers))}
+    sizes = {
+        "customers": _copy_seed(settings.system_database_url("customers"), "customers", World(customers)),
+        "orders": _copy_seed(
+            settings.system_database_url("orders"), "orders", _OrdersWorld(orders, customers)
+        ),
+    }
     for key in DEFINITIONS:
         if key not in sizes:
             sizes[key] = seed_system(settings, key, others, 0)["rows"]

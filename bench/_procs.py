@@ -3,6 +3,7 @@ from /proc (no psutil). Loopback only; every process started here is stopped by 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -35,10 +36,19 @@ def cpu_seconds(pids: list[int]) -> float:
     return total / TICKS
 
 
-PARTS = (("prefect server", ("prefect.server", "deployments.prefect_server", "prefect server start", "uvicorn --app-dir")),
-         ("gate", ("web.gate",)), ("worker", ("deployments.worker",)), ("intake", ("-m web",)),
-         ("mail stub", ("mail.stub",)), ("postgres", ("postgres",)), ("redis", ("redis-server",)),
-         ("up (dispatcher, recovery, mail)", ("madoguchi up",)))
+PARTS = (
+    (
+        "prefect server",
+        ("prefect.server", "deployments.prefect_server", "prefect server start", "uvicorn --app-dir"),
+    ),
+    ("gate", ("web.gate",)),
+    ("worker", ("deployments.worker",)),
+    ("intake", ("-m web",)),
+    ("mail stub", ("mail.stub",)),
+    ("postgres", ("postgres",)),
+    ("redis", ("redis-server",)),
+    ("up (dispatcher, recovery, mail)", ("madoguchi up",)),
+)
 
 
 def part_of(pid: int) -> str:
@@ -119,8 +129,9 @@ class PrefectServer:
     on PostgreSQL with ``database_url`` (``postgresql+asyncpg://…``; then ``pids`` counts the
     cluster's processes too, ``db_port``)."""
 
-    def __init__(self, home: Path, port: int | None = None, database_url: str | None = None,
-                 db_port: int | None = None):
+    def __init__(
+        self, home: Path, port: int | None = None, database_url: str | None = None, db_port: int | None = None
+    ):
         self.database_url, self.db_port = database_url, db_port
         self.home, self.port = home, port or free_port()
         self.url = f"http://127.0.0.1:{self.port}/api"
@@ -131,17 +142,36 @@ class PrefectServer:
 
         self.home.mkdir(parents=True, exist_ok=True)
         env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
-        env.update(QUIET, PREFECT_HOME=str(self.home), PREFECT_SERVER_API_HOST="127.0.0.1",
-                   PREFECT_SERVER_API_PORT=str(self.port), PREFECT_UI_ENABLED="false")
+        env.update(
+            QUIET,
+            PREFECT_HOME=str(self.home),
+            PREFECT_SERVER_API_HOST="127.0.0.1",
+            PREFECT_SERVER_API_PORT=str(self.port),
+            PREFECT_UI_ENABLED="false",
+        )
         if self.database_url:
             env["PREFECT_SERVER_DATABASE_CONNECTION_URL"] = self.database_url
         self._log = open(self.home / "server.log", "ab")  # noqa: SIM115 - closed in stop
         started = time.monotonic()
         self.popen = subprocess.Popen(
-            [sys.executable, "-m", "deployments.prefect_server", "--host", "127.0.0.1", "--port", str(self.port), "--no-ui",
-             "--analytics-off"],
-            cwd=self.home, env=env, stdin=subprocess.DEVNULL, stdout=self._log,
-            stderr=subprocess.STDOUT, start_new_session=True)
+            [
+                sys.executable,
+                "-m",
+                "deployments.prefect_server",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--no-ui",
+                "--analytics-off",
+            ],
+            cwd=self.home,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         try:
             wait_until_ready(self.url, timeout=timeout)
         except TimeoutError:
@@ -158,17 +188,13 @@ class PrefectServer:
         if self.popen is None or self.popen.poll() is not None:
             return
         below = tree(self.popen.pid)
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.popen.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
         try:
             self.popen.wait(15)
         except subprocess.TimeoutExpired:
             for pid in below:
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
             self.popen.wait(5)
         self._log.close()

@@ -35,10 +35,18 @@ PROJECT = Path(__file__).resolve().parent.parent
 MADOGUCHI = [str(Path(sys.executable).parent / "madoguchi")]
 FINAL = {"completed", "refused", "withdrawn", "closed"}
 POLL_SECONDS = 2.0  # a requester's status page looks again every 2 s (the intake's CPU counts in the figures)
-BODY = {"request_type": "disclosure", "language": "ja",
-        "principal": {"name": "山田 太郎", "email": "taro@example.co.jp", "phone": "03-1234-5678",
-                      "company": "株式会社サンプル", "login_id": "A1234567"},
-        "details": {"scope": "注文履歴", "delivery": "electronic"}}
+BODY = {
+    "request_type": "disclosure",
+    "language": "ja",
+    "principal": {
+        "name": "山田 太郎",
+        "email": "taro@example.co.jp",
+        "phone": "03-1234-5678",
+        "company": "株式会社サンプル",
+        "login_id": "A1234567",
+    },
+    "details": {"scope": "注文履歴", "delivery": "electronic"},
+}
 
 
 class Up:
@@ -47,25 +55,46 @@ class Up:
     def __init__(self, folder: Path, args, **env: str):
         self.folder = folder
         self.env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "MADOGUCHI_"))}
-        self.env.update({
-            "MADOGUCHI_DATA_DIR": str(folder / "data"), "MADOGUCHI_AUTOPILOT": "1",
-            "MADOGUCHI_PREFECT_PORT": str(free_port()), "MADOGUCHI_PREFECT_INTERNAL_PORT": str(free_port()),
-            "MADOGUCHI_INTAKE_PORT": str(free_port()),
-            "MADOGUCHI_MAIL_STUB_PORT": str(free_port()), "MADOGUCHI_POSTGRES_PORT": str(free_port()),
-            "MADOGUCHI_REDIS_PORT": str(free_port()),
-            "MADOGUCHI_INTAKE_RATE_PER_EMAIL": "100000", "MADOGUCHI_INTAKE_RATE_PER_CLIENT": "100000",
-            "MADOGUCHI_WORKER_LIMIT": str(args.limit), **env})
+        self.env.update(
+            {
+                "MADOGUCHI_DATA_DIR": str(folder / "data"),
+                "MADOGUCHI_AUTOPILOT": "1",
+                "MADOGUCHI_PREFECT_PORT": str(free_port()),
+                "MADOGUCHI_PREFECT_INTERNAL_PORT": str(free_port()),
+                "MADOGUCHI_INTAKE_PORT": str(free_port()),
+                "MADOGUCHI_MAIL_STUB_PORT": str(free_port()),
+                "MADOGUCHI_POSTGRES_PORT": str(free_port()),
+                "MADOGUCHI_REDIS_PORT": str(free_port()),
+                "MADOGUCHI_INTAKE_RATE_PER_EMAIL": "100000",
+                "MADOGUCHI_INTAKE_RATE_PER_CLIENT": "100000",
+                "MADOGUCHI_WORKER_LIMIT": str(args.limit),
+                **env,
+            }
+        )
         self.intake = f"http://127.0.0.1:{self.env['MADOGUCHI_INTAKE_PORT']}"
         self.stub = f"http://127.0.0.1:{self.env['MADOGUCHI_MAIL_STUB_PORT']}"
-        self.argv = [*MADOGUCHI, "up", "--fixture", str(PROJECT / "tests" / "fixtures" / "contract_example.json"),
-                     "--workers", str(args.workers)] + (["--production"] if args.production else [])
+        self.argv = [
+            *MADOGUCHI,
+            "up",
+            "--fixture",
+            str(PROJECT / "tests" / "fixtures" / "contract_example.json"),
+            "--workers",
+            str(args.workers),
+        ] + (["--production"] if args.production else [])
         self.log = folder / "up.log"
         self.proc: subprocess.Popen | None = None
 
-    def __enter__(self) -> "Up":
+    def __enter__(self) -> Up:
         with open(self.log, "wb") as log:
-            self.proc = subprocess.Popen(self.argv, env=self.env, cwd=PROJECT, stdout=log, stderr=subprocess.STDOUT,
-                                         stdin=subprocess.DEVNULL, start_new_session=True)
+            self.proc = subprocess.Popen(
+                self.argv,
+                env=self.env,
+                cwd=PROJECT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
         deadline = time.monotonic() + 240
         while "madoguchi is up" not in self.log.read_text(errors="replace"):
             if self.proc.poll() is not None or time.monotonic() > deadline:
@@ -108,7 +137,9 @@ def requester(client: httpx.Client, stub: str, ref: str, token: str, deadline: f
             if not entered and state.get("waiting_for") == "one_time_code":
                 code = code_for(stub, ref)
                 if code:
-                    answer = client.post(f"/api/requests/{ref}/identity-code", json={"code": code}, headers=auth)
+                    answer = client.post(
+                        f"/api/requests/{ref}/identity-code", json={"code": code}, headers=auth
+                    )
                     entered = answer.status_code < 300
         except (httpx.HTTPError, ValueError, KeyError):
             pass
@@ -147,32 +178,47 @@ def load(up: Up, requests: int, timeout: float, fault=None) -> dict:
     started = time.monotonic()
     with ThreadPoolExecutor(max_workers=min(requests, 32)) as pool:
         answers = list(pool.map(lambda _: submit(client, BODY), range(requests)))
-    submitted = {a.json()["reference"]: (a.json()["status_token"], time.monotonic())
-                 for a in answers if a is not None and a.status_code == 201}
+    submitted = {
+        a.json()["reference"]: (a.json()["status_token"], time.monotonic())
+        for a in answers
+        if a is not None and a.status_code == 201
+    }
     deadline = started + timeout
     extra = {}
     with ThreadPoolExecutor(max_workers=len(submitted) + 1) as pool:
         if fault is not None:
             extra_future = pool.submit(fault, up)
-        done = dict(zip(submitted, pool.map(
-            lambda ref: requester(client, up.stub, ref, submitted[ref][0], deadline), submitted)))
+        done = dict(
+            zip(
+                submitted,
+                pool.map(lambda ref: requester(client, up.stub, ref, submitted[ref][0], deadline), submitted),
+                strict=False,
+            )
+        )
         if fault is not None:
             extra = extra_future.result()
     ended = [t for t in done.values() if t is not None]
     sampler.stop.set()
     cpu = cpu_seconds(tree(up.proc.pid)) - cpu_before
-    parts = {name: round((spent - parts_before.get(name, 0.0)) / max(len(ended), 1), 3)
-             for name, spent in cpu_by_part(tree(up.proc.pid)).items()}
+    parts = {
+        name: round((spent - parts_before.get(name, 0.0)) / max(len(ended), 1), 3)
+        for name, spent in cpu_by_part(tree(up.proc.pid)).items()
+    }
     waits = sorted(t - submitted[ref][1] for ref, t in done.items() if t is not None)
     return {
-        "requests": requests, "lost": requests - len(submitted),
-        "final": len(ended), "stuck": len(submitted) - len(ended),
+        "requests": requests,
+        "lost": requests - len(submitted),
+        "final": len(ended),
+        "stuck": len(submitted) - len(ended),
         "per_min": len(ended) / ((max(ended) - started) / 60) if ended else 0.0,
         "median_s": waits[len(waits) // 2] if waits else None,
         "p95_s": waits[max(int(len(waits) * 0.95) - 1, 0)] if waits else None,
-        "cpu_per_request_s": cpu / max(len(ended), 1), "cpu_per_request_by_part_s": parts,
-        "peak_rss_mb": sampler.peak / 2**20, "references": sorted(submitted),
-        "last_final_at": max(ended) if ended else None, **extra,
+        "cpu_per_request_s": cpu / max(len(ended), 1),
+        "cpu_per_request_by_part_s": parts,
+        "peak_rss_mb": sampler.peak / 2**20,
+        "references": sorted(submitted),
+        "last_final_at": max(ended) if ended else None,
+        **extra,
     }
 
 
@@ -199,10 +245,12 @@ def main(argv=None) -> None:
     parser.add_argument("--keep", action="store_true", help="keep the folder (logs) afterwards")
     figures = run(parser.parse_args(argv))
     print(json.dumps(figures, ensure_ascii=False))
-    print(f"{figures['mode']}, {figures['workers']} worker(s): {figures['final']}/{figures['requests']} final, "
-          f"{figures['lost']} lost, {figures['stuck']} stuck; {figures['per_min']:.1f} requests/min; "
-          f"submission → decision median {figures['median_s'] or 0:.1f} s, p95 {figures['p95_s'] or 0:.1f} s; "
-          f"{figures['cpu_per_request_s']:.2f} s CPU per request; peak memory {figures['peak_rss_mb']:.0f} MB")
+    print(
+        f"{figures['mode']}, {figures['workers']} worker(s): {figures['final']}/{figures['requests']} final, "
+        f"{figures['lost']} lost, {figures['stuck']} stuck; {figures['per_min']:.1f} requests/min; "
+        f"submission → decision median {figures['median_s'] or 0:.1f} s, p95 {figures['p95_s'] or 0:.1f} s; "
+        f"{figures['cpu_per_request_s']:.2f} s CPU per request; peak memory {figures['peak_rss_mb']:.0f} MB"
+    )
 
 
 if __name__ == "__main__":

@@ -34,12 +34,18 @@ from bench._procs import tree
 from bench.e2e import Up, load
 
 SCENARIOS = ("worker", "mid-fulfilment", "server", "intake", "mail", "systems")
-ENV = {"mid-fulfilment": {"MADOGUCHI_SYSTEM_LATENCY_SECONDS": "0.3"},
-       "systems": {"MADOGUCHI_SYSTEM_FAULT_RATE": "0.3", "MADOGUCHI_FULFILMENT_RETRY_BASE_SECONDS": "0.5"}}
+ENV = {
+    "mid-fulfilment": {"MADOGUCHI_SYSTEM_LATENCY_SECONDS": "0.3"},
+    "systems": {"MADOGUCHI_SYSTEM_FAULT_RATE": "0.3", "MADOGUCHI_FULFILMENT_RETRY_BASE_SECONDS": "0.5"},
+}
 # a word of the command line of the part to kill (the server: `python -m
 # deployments.prefect_server`, which serves in its own process)
-MARKERS = {"worker": (b"deployments.worker",), "mid-fulfilment": (b"deployments.worker",),
-           "server": (b"deployments.prefect_server",), "intake": (b"web",)}
+MARKERS = {
+    "worker": (b"deployments.worker",),
+    "mid-fulfilment": (b"deployments.worker",),
+    "server": (b"deployments.prefect_server",),
+    "intake": (b"web",),
+}
 
 
 def pids_of(up: Up, markers: tuple[bytes, ...]) -> list[int]:
@@ -55,7 +61,9 @@ def pids_of(up: Up, markers: tuple[bytes, ...]) -> list[int]:
     return found
 
 
-def back_again(up: Up, markers: tuple[bytes, ...], old: list[int], since: float, timeout: float = 180) -> float | None:
+def back_again(
+    up: Up, markers: tuple[bytes, ...], old: list[int], since: float, timeout: float = 180
+) -> float | None:
     """Seconds from ``since`` until a new process with ``markers`` runs."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -105,10 +113,17 @@ def fault_for(scenario: str):
                 return {"fault": f"no process of {scenario} found to kill"}
             for pid in pids:
                 os.kill(pid, signal.SIGKILL)
-            return {"fault_at": at, "killed": len(pids), "back_s": back_again(up, MARKERS[scenario], pids, at)}
+            return {
+                "fault_at": at,
+                "killed": len(pids),
+                "back_s": back_again(up, MARKERS[scenario], pids, at),
+            }
         if scenario == "mail":
-            httpx.post(f"{up.stub}/_faults", json={"status": 503, "seconds": 60}, timeout=5).raise_for_status()
+            httpx.post(
+                f"{up.stub}/_faults", json={"status": 503, "seconds": 60}, timeout=5
+            ).raise_for_status()
         return {"fault_at": at, "back_s": 0.0}
+
     return inject
 
 
@@ -168,10 +183,13 @@ def main(argv=None) -> None:
         if "fault" in figures:
             print(f"{scenario:15} {figures['mode']}: FAULT NOT INJECTED ({figures['fault']})", flush=True)
             continue
-        print(f"{scenario:15} {figures['mode']}: lost {figures['lost']}, stuck {figures['stuck']}, "
-              f"mail twice {figures['mail_twice']}, actions twice {figures['actions_twice']}; "
-              f"back after {figures.get('back_s')} s, all final {figures['drained_s'] and round(figures['drained_s'], 1)} s "
-              f"after the fault", flush=True)
+        print(
+            f"{scenario:15} {figures['mode']}: lost {figures['lost']}, stuck {figures['stuck']}, "
+            f"mail twice {figures['mail_twice']}, actions twice {figures['actions_twice']}; "
+            f"back after {figures.get('back_s')} s, all final {figures['drained_s'] and round(figures['drained_s'], 1)} s "
+            f"after the fault",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

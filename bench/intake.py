@@ -42,15 +42,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import httpx  # noqa: E402
-from sqlmodel import select  # noqa: E402
+import httpx
+from sqlmodel import select
 
-from deployments import dispatch, local  # noqa: E402
+from deployments import dispatch, local
 from deployments import stack as stack_mod
-from models.db import unit_of_work  # noqa: E402
-from models.requests import Request  # noqa: E402
-from models.schema import upgrade  # noqa: E402
-from models.settings import Settings  # noqa: E402
+from models.db import unit_of_work
+from models.requests import Request
+from models.schema import upgrade
+from models.settings import Settings
 
 SECRET = "bench-intake"
 PRINCIPAL = {"name": "負荷 試験", "phone": "03-1234-5678", "company": "株式会社ベンチ"}
@@ -76,9 +76,12 @@ class Load:
 
     def _one(self, client: httpx.Client, i: int, due: float) -> None:
         left = time.perf_counter()
-        body = {"request_type": "disclosure", "language": "ja",
-                "principal": {**PRINCIPAL, "email": f"bench-{self.tag}-{i}@example.jp"},
-                "details": {"scope": "注文履歴", "delivery": "electronic"}}
+        body = {
+            "request_type": "disclosure",
+            "language": "ja",
+            "principal": {**PRINCIPAL, "email": f"bench-{self.tag}-{i}@example.jp"},
+            "details": {"scope": "注文履歴", "delivery": "electronic"},
+        }
         try:
             answer = client.post(f"{self.url}/api/requests", json=body)
             outcome = answer.status_code
@@ -172,16 +175,27 @@ def exactly_once(settings: Settings, api_url: str, references: list[str]) -> dic
         per_reference.setdefault(reference, []).append(str(run.id))
     with unit_of_work(settings) as session:
         stored = dict(session.exec(select(Request.reference, Request.flow_run_id)).all())
-    once = [r for r in references if len(per_reference.get(r, [])) == 1 and stored.get(r) == per_reference[r][0]]
-    return {"runs": len(runs), "once": len(once), "none": sum(1 for r in references if r not in per_reference),
-            "several": sum(1 for r in references if len(per_reference.get(r, [])) > 1),
-            "unset": sum(1 for r in references if not stored.get(r))}
+    once = [
+        r for r in references if len(per_reference.get(r, [])) == 1 and stored.get(r) == per_reference[r][0]
+    ]
+    return {
+        "runs": len(runs),
+        "once": len(once),
+        "none": sum(1 for r in references if r not in per_reference),
+        "several": sum(1 for r in references if len(per_reference.get(r, [])) > 1),
+        "unset": sum(1 for r in references if not stored.get(r)),
+    }
 
 
 def start(folder: Path, interval: float):
-    settings = Settings(data_dir=folder, secret_key=SECRET, prefect_port=local.free_port(),
-                        intake_port=local.free_port(), mail_stub_port=local.free_port(),
-                        dispatch_interval_seconds=interval)
+    settings = Settings(
+        data_dir=folder,
+        secret_key=SECRET,
+        prefect_port=local.free_port(),
+        intake_port=local.free_port(),
+        mail_stub_port=local.free_port(),
+        dispatch_interval_seconds=interval,
+    )
     upgrade(settings)
     started = time.monotonic()
     running = stack_mod.start_stack(settings, say=lambda _line: None)
@@ -204,23 +218,33 @@ def run_once(kind: str, args) -> dict:
         def maybe_stop(elapsed: float) -> None:
             if kind == "outage" and state["stopped"] is None and elapsed >= down_at:
                 state["stopped"] = time.monotonic()
-                threading.Thread(target=local.stop_process, args=(stack.server,), kwargs={"timeout": 15}).start()
+                threading.Thread(
+                    target=local.stop_process, args=(stack.server,), kwargs={"timeout": 15}
+                ).start()
 
         with Dispatcher(stack, args.interval) as dispatcher:
             wall = load.run(on_tick=maybe_stop)
             load_end = time.monotonic()
             time.sleep(1)  # the last answers
             figures["pending_at_end"] = pending(settings, load.references)
-            print(f"[{kind}] load done: {len(load.references)} accepted, p50/p95/p99 "
-                  f"{percentile(load.latencies, 50):.0f}/{percentile(load.latencies, 95):.0f}/"
-                  f"{percentile(load.latencies, 99):.0f} ms; {figures['pending_at_end']} pending", flush=True)
+            print(
+                f"[{kind}] load done: {len(load.references)} accepted, p50/p95/p99 "
+                f"{percentile(load.latencies, 50):.0f}/{percentile(load.latencies, 95):.0f}/"
+                f"{percentile(load.latencies, 99):.0f} ms; {figures['pending_at_end']} pending",
+                flush=True,
+            )
             if kind == "outage":
                 assert not stack_mod.reachable(f"{stack.api_url}/health"), "the server is still up"
                 home = stack.data_dir / "prefect"
                 port = int(stack.api_url.rsplit(":", 1)[1].split("/")[0])
                 restarted = time.monotonic()
-                stack.server = local.start_server(home, port=port, host="127.0.0.1", ui=False,
-                                                  log_path=stack.data_dir / "logs" / "prefect-server.log")
+                stack.server = local.start_server(
+                    home,
+                    port=port,
+                    host="127.0.0.1",
+                    ui=False,
+                    log_path=stack.data_dir / "logs" / "prefect-server.log",
+                )
                 local.wait_until_ready(stack.api_url, timeout=120, proc=stack.server)
                 figures["restart_s"] = time.monotonic() - restarted
                 figures["down_s"] = time.monotonic() - state["stopped"]
@@ -229,12 +253,19 @@ def run_once(kind: str, args) -> dict:
                 time.sleep(0.5)
             figures["all_dispatched_after_load_s"] = time.monotonic() - load_end
             figures["left_pending"] = pending(settings, load.references)
-            figures["dispatcher_said"] = sorted(set(line.split(":")[0] for line in dispatcher.said))[:5]
-        figures.update(submitted=int(args.rate * args.seconds), accepted=len(load.references),
-                       errors=dict(load.errors), wall_s=wall,
-                       p50=percentile(load.latencies, 50), p95=percentile(load.latencies, 95),
-                       p99=percentile(load.latencies, 99), max=max(load.latencies),
-                       mean=statistics.fmean(load.latencies), late_p99=percentile(load.late, 99))
+            figures["dispatcher_said"] = sorted({line.split(":")[0] for line in dispatcher.said})[:5]
+        figures.update(
+            submitted=int(args.rate * args.seconds),
+            accepted=len(load.references),
+            errors=dict(load.errors),
+            wall_s=wall,
+            p50=percentile(load.latencies, 50),
+            p95=percentile(load.latencies, 95),
+            p99=percentile(load.latencies, 99),
+            max=max(load.latencies),
+            mean=statistics.fmean(load.latencies),
+            late_p99=percentile(load.late, 99),
+        )
         figures.update(exactly_once(settings, stack.api_url, load.references))
     finally:
         stack.stop()
@@ -248,19 +279,29 @@ def run_once(kind: str, args) -> dict:
 def report(f: dict) -> None:
     title = {"up": "(a) Prefect up", "outage": "(b) Prefect server stopped during the load, restarted after"}
     print(f"\n{title[f['kind']]}")
-    print(f"  stack ready in {f['ready_s']:.1f} s; {f['submitted']} submissions in {f['wall_s']:.1f} s "
-          f"({f['submitted'] / f['wall_s']:.1f}/s)")
+    print(
+        f"  stack ready in {f['ready_s']:.1f} s; {f['submitted']} submissions in {f['wall_s']:.1f} s "
+        f"({f['submitted'] / f['wall_s']:.1f}/s)"
+    )
     print(f"  accepted (201) {f['accepted']}, errors {sum(f['errors'].values())} {f['errors'] or ''}")
-    print(f"  latency ms  p50 {f['p50']:.1f}  p95 {f['p95']:.1f}  p99 {f['p99']:.1f}  max {f['max']:.1f}  "
-          f"(mean {f['mean']:.1f}; sends late by p99 {f['late_p99']:.1f})")
+    print(
+        f"  latency ms  p50 {f['p50']:.1f}  p95 {f['p95']:.1f}  p99 {f['p99']:.1f}  max {f['max']:.1f}  "
+        f"(mean {f['mean']:.1f}; sends late by p99 {f['late_p99']:.1f})"
+    )
     if f["kind"] == "outage":
-        print(f"  server down {f['down_s']:.1f} s (restart took {f['restart_s']:.1f} s); "
-              f"pending when the load ended: {f['pending_at_end']}")
+        print(
+            f"  server down {f['down_s']:.1f} s (restart took {f['restart_s']:.1f} s); "
+            f"pending when the load ended: {f['pending_at_end']}"
+        )
     else:
         print(f"  pending when the load ended: {f['pending_at_end']}")
-    print(f"  all dispatched {f['all_dispatched_after_load_s']:.1f} s after the load; left pending {f['left_pending']}")
-    print(f"  flow runs {f['runs']}; requests with exactly one run, stored as theirs: {f['once']} of "
-          f"{f['accepted']} (none {f['none']}, several {f['several']}, flow_run_id unset {f['unset']})")
+    print(
+        f"  all dispatched {f['all_dispatched_after_load_s']:.1f} s after the load; left pending {f['left_pending']}"
+    )
+    print(
+        f"  flow runs {f['runs']}; requests with exactly one run, stored as theirs: {f['once']} of "
+        f"{f['accepted']} (none {f['none']}, several {f['several']}, flow_run_id unset {f['unset']})"
+    )
     if f["dispatcher_said"]:
         print(f"  dispatcher: {'; '.join(f['dispatcher_said'])}")
 
@@ -271,19 +312,31 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=60.0, help="length of the load")
     parser.add_argument("--only", choices=["up", "outage"], help="one run only")
     parser.add_argument("--interval", type=float, default=1.0, help="dispatcher interval (s)")
-    parser.add_argument("--outage-start", type=float, default=0.2,
-                        help="when in the load the server is stopped, as a fraction of it")
+    parser.add_argument(
+        "--outage-start",
+        type=float,
+        default=0.2,
+        help="when in the load the server is stopped, as a fraction of it",
+    )
     parser.add_argument("--drain-timeout", type=float, default=600.0)
     parser.add_argument("--keep", action="store_true", help="keep the temporary folders (logs, databases)")
     args = parser.parse_args(argv)
 
     for key in [k for k in os.environ if k.startswith("PREFECT_")]:
         os.environ.pop(key)
-    os.environ.update({"MADOGUCHI_INTAKE_RATE_PER_CLIENT": "1000000", "MADOGUCHI_INTAKE_RATE_PER_EMAIL": "1000000",
-                       "MADOGUCHI_SECRET_KEY": SECRET, "DO_NOT_TRACK": "1",
-                       "PREFECT_SERVER_ANALYTICS_ENABLED": "false"})
-    print(f"intake bench: {args.rate:g} submissions/s for {args.seconds:g} s, open loop, "
-          f"dispatcher every {args.interval:g} s, no worker; {os.cpu_count()} cores")
+    os.environ.update(
+        {
+            "MADOGUCHI_INTAKE_RATE_PER_CLIENT": "1000000",
+            "MADOGUCHI_INTAKE_RATE_PER_EMAIL": "1000000",
+            "MADOGUCHI_SECRET_KEY": SECRET,
+            "DO_NOT_TRACK": "1",
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        }
+    )
+    print(
+        f"intake bench: {args.rate:g} submissions/s for {args.seconds:g} s, open loop, "
+        f"dispatcher every {args.interval:g} s, no worker; {os.cpu_count()} cores"
+    )
     results = [run_once(kind, args) for kind in ("up", "outage") if args.only in (None, kind)]
     for figures in results:
         report(figures)

@@ -61,13 +61,15 @@ def _task_runs(flow_run_ids: list[str], settle: float = 3.0) -> dict[str, int]:
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
     time.sleep(settle)
-    counts = {i: 0 for i in flow_run_ids}
+    counts = dict.fromkeys(flow_run_ids, 0)
     with get_client(sync_client=True) as client:
         offset = 0
         while True:
             page = client.read_task_runs(
                 flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[UUID(i) for i in flow_run_ids])),
-                limit=200, offset=offset)
+                limit=200,
+                offset=offset,
+            )
             for run in page:
                 counts[str(run.flow_run_id)] += 1
             if len(page) < 200:
@@ -77,16 +79,19 @@ def _task_runs(flow_run_ids: list[str], settle: float = 3.0) -> dict[str, int]:
 
 # --- the desk: app database, eight demo systems, demo subjects ------------------------------
 
+
 class Subjects:
     """Fresh demo subjects, one per request (a principal asking again would count as a
     repeated request in the pre-screen)."""
 
     def __init__(self, settings, count: int, mailed_after_opt_out: bool, start: int):
         from _drive import fixture_subject
+
         from systems.fixture import load_fixture_into_systems
 
-        self.items = [fixture_subject(start + i, mailed_after_opt_out=mailed_after_opt_out)
-                      for i in range(count)]
+        self.items = [
+            fixture_subject(start + i, mailed_after_opt_out=mailed_after_opt_out) for i in range(count)
+        ]
         load_fixture_into_systems({"customers": self.items}, settings)
 
     def take(self) -> dict:
@@ -101,19 +106,28 @@ class Desk:
         from models.settings import get_settings
         from systems.seed import seed_systems
 
-        _env(MADOGUCHI_DATA_DIR=root / "desk", MADOGUCHI_AUTOPILOT=1,
-             MADOGUCHI_SYSTEM_LATENCY_SECONDS=args.latency, MADOGUCHI_SECRET_KEY="bench-lifecycle")
+        _env(
+            MADOGUCHI_DATA_DIR=root / "desk",
+            MADOGUCHI_AUTOPILOT=1,
+            MADOGUCHI_SYSTEM_LATENCY_SECONDS=args.latency,
+            MADOGUCHI_SECRET_KEY="bench-lifecycle",
+        )
         self.settings = settings = get_settings()
         upgrade(settings)
         t = time.perf_counter()
         seed_systems(settings, customers=args.population)
         # (a): warm-up + requests, twice (direct, Prefect); (c): warm-up + two per rep; (d)
-        n_erasure = 2 * (1 + args.requests) + 1 + 2 * args.fulfil_reps + (args.throughput_requests + 1) // 2 + 2
+        n_erasure = (
+            2 * (1 + args.requests) + 1 + 2 * args.fulfil_reps + (args.throughput_requests + 1) // 2 + 2
+        )
         n_disclosure = 2 * (1 + args.requests) + args.throughput_requests // 2 + 2
         self.erasure = Subjects(settings, n_erasure, True, 0)
         self.disclosure = Subjects(settings, n_disclosure, False, 100_000)
-        print(f"desk: {args.population} customers per system seeded, {n_erasure + n_disclosure} "
-              f"request subjects loaded in {time.perf_counter() - t:.1f} s", flush=True)
+        print(
+            f"desk: {args.population} customers per system seeded, {n_erasure + n_disclosure} "
+            f"request subjects loaded in {time.perf_counter() - t:.1f} s",
+            flush=True,
+        )
 
     def submit(self, kind: str) -> str:
         from _drive import submit
@@ -121,25 +135,29 @@ class Desk:
         if kind == "erasure":
             # advertising mail after an opt-out is on record: the marketing list is erased,
             # the rest refused (no_statutory_ground) and signed off: a partial grant
-            return submit(self.settings, "erasure", self.erasure.take(),
-                          {"ground_codes": ["rights_harmed"]})
+            return submit(self.settings, "erasure", self.erasure.take(), {"ground_codes": ["rights_harmed"]})
         return submit(self.settings, "disclosure", self.disclosure.take())
 
 
 # --- (a) + (b) -----------------------------------------------------------------------------
 
+
 def part_ab(desk: Desk, server: PrefectServer, args) -> dict:
     from _drive import FlowRequest, direct
 
     kinds = ["erasure", "disclosure"] * args.requests
-    kinds = kinds[:args.requests * 2]
+    kinds = kinds[: args.requests * 2]
     # warm-up: imports, connections, the flow's registration; not counted
     for kind in ("erasure", "disclosure"):
         direct(desk.settings, desk.submit(kind))
         run = FlowRequest(desk.settings, desk.submit(kind)).run()
         assert run.error is None, run.error
-    out = {"direct": {"erasure": [], "disclosure": []}, "prefect": {"erasure": [], "disclosure": []},
-           "waits": [], "runs": []}
+    out = {
+        "direct": {"erasure": [], "disclosure": []},
+        "prefect": {"erasure": [], "disclosure": []},
+        "waits": [],
+        "runs": [],
+    }
     returned = []
     own0 = cpu_seconds([os.getpid()])
     for kind in kinds:
@@ -177,8 +195,10 @@ def _teardown(flow_run_ids: list[str], returned: list) -> list[float]:
     from prefect.client.orchestration import get_client
 
     with get_client(sync_client=True) as client:
-        return [(at - client.read_flow_run(UUID(run_id)).state.timestamp).total_seconds()
-                for run_id, at in zip(flow_run_ids, returned)]
+        return [
+            (at - client.read_flow_run(UUID(run_id)).state.timestamp).total_seconds()
+            for run_id, at in zip(flow_run_ids, returned, strict=False)
+        ]
 
 
 def print_ab(r: dict) -> None:
@@ -192,30 +212,38 @@ def print_ab(r: dict) -> None:
     alld = _median(r["direct"]["erasure"] + r["direct"]["disclosure"])
     allp = _median(r["prefect"]["erasure"] + r["prefect"]["disclosure"])
     print(f"    {'all':12} {alld:8.2f}s {allp:8.2f}s {allp - alld:+8.2f}s   (target: extra <= 1 s)")
-    print(f"    both modes: the code entered {READING_SECONDS:.1f}s after its email is sent; under "
-          f"Prefect that was {_median([c for c, _ in r['waits'] if c]):.2f}s after the start and the "
-          f"wake took {_median([w - c for c, w in r['waits'] if w]) * 1000:.0f} ms (medians); a woken run "
-          "notices at its next poll (MADOGUCHI_PAUSE_POLL_SECONDS)")
-    print(f"    of the Prefect wall time, {_median(r['teardown']) * 1000:.0f} ms (median) come after the run is "
-          "Completed on the server: the engine's teardown (a sync flow's engine spends ~1 s here joining "
-          "its heartbeat thread; the lifecycle flow is async)")
+    print(
+        f"    both modes: the code entered {READING_SECONDS:.1f}s after its email is sent; under "
+        f"Prefect that was {_median([c for c, _ in r['waits'] if c]):.2f}s after the start and the "
+        f"wake took {_median([w - c for c, w in r['waits'] if w]) * 1000:.0f} ms (medians); a woken run "
+        "notices at its next poll (MADOGUCHI_PAUSE_POLL_SECONDS)"
+    )
+    print(
+        f"    of the Prefect wall time, {_median(r['teardown']) * 1000:.0f} ms (median) come after the run is "
+        "Completed on the server: the engine's teardown (a sync flow's engine spends ~1 s here joining "
+        "its heartbeat thread; the lifecycle flow is async)"
+    )
     counts = list(r["task_runs"].values())
-    print("(b) task runs per request: "
-          f"median {_median(counts):.0f}, min {min(counts)}, max {max(counts)}; "
-          f"Prefect server CPU per request (sequential runs): {r['server_cpu_per_request'] * 1000:.0f} ms, "
-          f"of which {r['server_idle_per_request'] * 1000:.0f} ms its idle background "
-          f"({r['server_idle_cpu_per_s'] * 1000:.0f} ms/s with nothing running); CPU of the "
-          f"requesting process per request: {r['flow_cpu_per_request'] * 1000:.0f} ms under Prefect, "
-          f"{r['direct_cpu_per_request'] * 1000:.0f} ms direct")
+    print(
+        "(b) task runs per request: "
+        f"median {_median(counts):.0f}, min {min(counts)}, max {max(counts)}; "
+        f"Prefect server CPU per request (sequential runs): {r['server_cpu_per_request'] * 1000:.0f} ms, "
+        f"of which {r['server_idle_per_request'] * 1000:.0f} ms its idle background "
+        f"({r['server_idle_cpu_per_s'] * 1000:.0f} ms/s with nothing running); CPU of the "
+        f"requesting process per request: {r['flow_cpu_per_request'] * 1000:.0f} ms under Prefect, "
+        f"{r['direct_cpu_per_request'] * 1000:.0f} ms direct"
+    )
 
 
 # --- (c) -----------------------------------------------------------------------------------
+
 
 def _to_fulfilment(desk: Desk) -> str:
     """An erasure request decided for action on all eight systems (operator overrides the
     refusals: erase where the system can, restriction where it cannot or must retain),
     signed off and paid, standing at fulfilment. Steps made directly: only (c) is timed."""
     from _drive import enter_code
+
     from models.rules.vocabulary import SystemAction
     from services import lifecycle as stages
     from services.fulfilment import registry_for
@@ -251,9 +279,9 @@ def _to_fulfilment(desk: Desk) -> str:
 
 
 def part_c(desk: Desk, args) -> dict:
+    from _drive import perform_all
     from prefect import flow
 
-    from _drive import perform_all
     from tasks.fulfilment import act_on_system, fulfil
 
     timings: dict[str, list[float]] = {"concurrent": [], "sequential": []}
@@ -282,12 +310,15 @@ def part_c(desk: Desk, args) -> dict:
 
 def print_c(r: dict) -> None:
     c, s = _median(r["concurrent"]), _median(r["sequential"])
-    print(f"(c) fulfilment, {max(r['actions'])} actions on {SYSTEMS} systems, tasks inside a flow "
-          f"(median of {len(r['concurrent'])}): concurrent {c:.2f}s, one after another {s:.2f}s, "
-          f"ratio {c / s:.2f}x (target <= 0.3x)")
+    print(
+        f"(c) fulfilment, {max(r['actions'])} actions on {SYSTEMS} systems, tasks inside a flow "
+        f"(median of {len(r['concurrent'])}): concurrent {c:.2f}s, one after another {s:.2f}s, "
+        f"ratio {c / s:.2f}x (target <= 0.3x)"
+    )
 
 
 # --- (d) -----------------------------------------------------------------------------------
+
 
 def part_d(desk: Desk, server: PrefectServer, args) -> dict:
     """With the Prefect server on SQLite, concurrent runs meet its "database is locked" answers
@@ -296,8 +327,7 @@ def part_d(desk: Desk, server: PrefectServer, args) -> dict:
 
     from _drive import FlowRequest
 
-    refs = [desk.submit("erasure" if i % 2 == 0 else "disclosure")
-            for i in range(args.throughput_requests)]
+    refs = [desk.submit("erasure" if i % 2 == 0 else "disclosure") for i in range(args.throughput_requests)]
     cpu0, own0 = cpu_seconds(server.pids), cpu_seconds([os.getpid()])
     t = time.perf_counter()
     with ThreadPoolExecutor(max_workers=args.in_flight) as pool:
@@ -305,26 +335,35 @@ def part_d(desk: Desk, server: PrefectServer, args) -> dict:
     wall = time.perf_counter() - t
     failed = [(r.reference, r.result, repr(r.error)) for r in runs if r.error or r.result != "completed"]
     n = len(refs)
-    return {"n": n, "in_flight": args.in_flight, "wall": wall, "per_minute": n / wall * 60,
-            "latency": _median([r.seconds for r in runs]), "failed": failed,
-            "p95": sorted(r.seconds for r in runs)[int(0.95 * (n - 1))],
-            "lost_wakes": sum(r.woke is False for r in runs),
-            "server_cpu": (cpu_seconds(server.pids) - cpu0) / n,
-            "own_cpu": (cpu_seconds([os.getpid()]) - own0) / n,
-            "task_runs": _median(list(_task_runs([r.flow_run_id for r in runs if r.flow_run_id]).values()))}
+    return {
+        "n": n,
+        "in_flight": args.in_flight,
+        "wall": wall,
+        "per_minute": n / wall * 60,
+        "latency": _median([r.seconds for r in runs]),
+        "failed": failed,
+        "p95": sorted(r.seconds for r in runs)[int(0.95 * (n - 1))],
+        "lost_wakes": sum(r.woke is False for r in runs),
+        "server_cpu": (cpu_seconds(server.pids) - cpu0) / n,
+        "own_cpu": (cpu_seconds([os.getpid()]) - own0) / n,
+        "task_runs": _median(list(_task_runs([r.flow_run_id for r in runs if r.flow_run_id]).values())),
+    }
 
 
 def print_d(r: dict) -> None:
-    print(f"(d) throughput, {r['n']} requests (erasure/disclosure alternating), {r['in_flight']} flow "
-          f"runs in flight: {r['per_minute']:.0f} requests/min ({r['wall']:.1f}s wall; median "
-          f"{r['latency']:.1f}s, p95 {r['p95']:.1f}s per request; goal >= 60/min; wakes that found no "
-          f"waiting run: {r['lost_wakes']}). CPU per request: Prefect server "
-          f"{r['server_cpu'] * 1000:.0f} ms, flow process {r['own_cpu'] * 1000:.0f} ms; "
-          f"task runs per request {r['task_runs']:.0f}"
-          + (f"; FAILED {len(r['failed'])}: {r['failed'][:3]}" if r["failed"] else ""))
+    print(
+        f"(d) throughput, {r['n']} requests (erasure/disclosure alternating), {r['in_flight']} flow "
+        f"runs in flight: {r['per_minute']:.0f} requests/min ({r['wall']:.1f}s wall; median "
+        f"{r['latency']:.1f}s, p95 {r['p95']:.1f}s per request; goal >= 60/min; wakes that found no "
+        f"waiting run: {r['lost_wakes']}). CPU per request: Prefect server "
+        f"{r['server_cpu'] * 1000:.0f} ms, flow process {r['own_cpu'] * 1000:.0f} ms; "
+        f"task runs per request {r['task_runs']:.0f}"
+        + (f"; FAILED {len(r['failed'])}: {r['failed'][:3]}" if r["failed"] else "")
+    )
 
 
 # --- (e) the fides-like workload, in a process of its own ---------------------------------
+
 
 def part_e(args) -> dict:
     """Runs in a child process: PostgreSQL for the systems and the app database."""
@@ -332,6 +371,7 @@ def part_e(args) -> dict:
 
     from _drive import FlowRequest, submit
     from _pg import seed_fides
+
     from tests.postgres import cluster, create_database, find_pg_bin
 
     bin_dir = find_pg_bin()
@@ -341,18 +381,27 @@ def part_e(args) -> dict:
     with cluster(bin_dir) as server_url:
         port = server_url.rsplit(":", 1)[1]
         app_url = create_database(server_url, "app")
-        _env(MADOGUCHI_DATA_DIR=root / "fides", MADOGUCHI_AUTOPILOT=1,
-             MADOGUCHI_SYSTEM_LATENCY_SECONDS=args.fides_latency,
-             MADOGUCHI_SECRET_KEY="bench-lifecycle", MADOGUCHI_DATABASE_URL=app_url,
-             MADOGUCHI_SYSTEMS_DATABASE_URL=f"{server_url}/{{system}}")
+        _env(
+            MADOGUCHI_DATA_DIR=root / "fides",
+            MADOGUCHI_AUTOPILOT=1,
+            MADOGUCHI_SYSTEM_LATENCY_SECONDS=args.fides_latency,
+            MADOGUCHI_SECRET_KEY="bench-lifecycle",
+            MADOGUCHI_DATABASE_URL=app_url,
+            MADOGUCHI_SYSTEMS_DATABASE_URL=f"{server_url}/{{system}}",
+        )
         from models.schema import upgrade
         from models.settings import get_settings
 
         settings = get_settings()
         upgrade(settings)
         t = time.perf_counter()
-        sizes = seed_fides(settings, server_url, customers=args.fides_customers,
-                           orders=args.fides_orders, others=args.fides_others)
+        sizes = seed_fides(
+            settings,
+            server_url,
+            customers=args.fides_customers,
+            orders=args.fides_orders,
+            others=args.fides_others,
+        )
         seed_seconds = time.perf_counter() - t
         print(f"(e) seeded in {seed_seconds:.0f} s: {sizes}", flush=True)
         from systems.world import World
@@ -363,16 +412,27 @@ def part_e(args) -> dict:
 
         def who(i):
             c = world.customer(i)
-            return {"name": c.name, "email": c.email, "phone": c.phone, "company": c.company,
-                    "login_id": c.login_id}
+            return {
+                "name": c.name,
+                "email": c.email,
+                "phone": c.phone,
+                "company": c.company,
+                "login_id": c.login_id,
+            }
 
         for i in picks[:2]:  # warm-up
             run = FlowRequest(settings, submit(settings, "disclosure", who(i))).run()
             assert run.error is None and run.result == "completed", (run.result, run.error)
         refs = [submit(settings, "disclosure", who(i)) for i in picks[2:]]
-        server_pids = lambda: _tree(args.server_pid) + (  # noqa: E731
-            postgres_pids(args.server_db_port) if args.server_db_port else [])
-        groups = lambda: {"madoguchi": [os.getpid()], "prefect": server_pids(), "postgres": postgres_pids(port)}  # noqa: E731
+
+        def server_pids():
+            return _tree(args.server_pid) + (
+                postgres_pids(args.server_db_port) if args.server_db_port else []
+            )
+
+        def groups():
+            return {"madoguchi": [os.getpid()], "prefect": server_pids(), "postgres": postgres_pids(port)}
+
         before = {k: cpu_seconds(v) for k, v in groups().items()}
         with Sampler(groups) as sampler:
             t = time.perf_counter()
@@ -382,11 +442,19 @@ def part_e(args) -> dict:
         after = {k: cpu_seconds(v) for k, v in groups().items()}
         n = len(refs)
         failed = [(r.reference, r.result, repr(r.error)) for r in runs if r.error or r.result != "completed"]
-        return {"n": n, "in_flight": args.fides_in_flight, "wall": wall, "per_minute": n / wall * 60,
-                "latency": _median([r.seconds for r in runs]), "failed": failed,
-                "cpu_per_request": {k: (after[k] - before[k]) / n for k in after},
-                "peak_rss": sampler.peak, "peak_parts": sampler.peak_parts, "seed_seconds": seed_seconds,
-                "sizes": sizes}
+        return {
+            "n": n,
+            "in_flight": args.fides_in_flight,
+            "wall": wall,
+            "per_minute": n / wall * 60,
+            "latency": _median([r.seconds for r in runs]),
+            "failed": failed,
+            "cpu_per_request": {k: (after[k] - before[k]) / n for k in after},
+            "peak_rss": sampler.peak,
+            "peak_parts": sampler.peak_parts,
+            "seed_seconds": seed_seconds,
+            "sizes": sizes,
+        }
 
 
 def _tree(pid):
@@ -402,20 +470,25 @@ def print_e(r: dict) -> None:
     cpu = r["cpu_per_request"]
     total = cpu["madoguchi"] + cpu["prefect"]
     parts = ", ".join(f"{k} {v / 2**20:.0f} MB" for k, v in r["peak_parts"].items())
-    print(f"(e) fides-like workload, {r['n']} access requests, {r['in_flight']} in flight: "
-          f"{r['per_minute']:.0f} requests/min (fides ~300), median {r['latency']:.1f}s per request; "
-          f"CPU per request {total * 1000:.0f} ms madoguchi + Prefect server (flow process "
-          f"{cpu['madoguchi'] * 1000:.0f}, server {cpu['prefect'] * 1000:.0f}; PostgreSQL "
-          f"{cpu['postgres'] * 1000:.0f} more) (fides ~250 ms); peak resident "
-          f"{r['peak_rss'] / 2**20:.0f} MB ({parts}) (fides ~1.2 GB)"
-          + (f"; FAILED {len(r['failed'])}: {r['failed'][:3]}" if r["failed"] else ""))
+    print(
+        f"(e) fides-like workload, {r['n']} access requests, {r['in_flight']} in flight: "
+        f"{r['per_minute']:.0f} requests/min (fides ~300), median {r['latency']:.1f}s per request; "
+        f"CPU per request {total * 1000:.0f} ms madoguchi + Prefect server (flow process "
+        f"{cpu['madoguchi'] * 1000:.0f}, server {cpu['prefect'] * 1000:.0f}; PostgreSQL "
+        f"{cpu['postgres'] * 1000:.0f} more) (fides ~250 ms); peak resident "
+        f"{r['peak_rss'] / 2**20:.0f} MB ({parts}) (fides ~1.2 GB)"
+        + (f"; FAILED {len(r['failed'])}: {r['failed'][:3]}" if r["failed"] else "")
+    )
 
 
 # --- main ----------------------------------------------------------------------------------
 
+
 def arguments(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--requests", type=int, default=5, help="(a) requests per type and mode (default 5: 10 per mode)")
+    p.add_argument(
+        "--requests", type=int, default=5, help="(a) requests per type and mode (default 5: 10 per mode)"
+    )
     p.add_argument("--fulfil-reps", type=int, default=3, help="(c) requests per mode")
     p.add_argument("--throughput-requests", type=int, default=20, help="(d) requests")
     p.add_argument("--in-flight", type=int, default=8, help="(d) flow runs at once")
@@ -427,13 +500,23 @@ def arguments(argv=None):
     p.add_argument("--fides-customers", type=int, default=100_000)
     p.add_argument("--fides-orders", type=int, default=1_000_000)
     p.add_argument("--fides-others", type=int, default=1000, help="customers in the six other systems")
-    p.add_argument("--fides-latency", type=float, default=0.0, help="(e): real PostgreSQL, no simulated latency")
-    p.add_argument("--pause-poll", type=float, default=None,
-                   help="set MADOGUCHI_PAUSE_POLL_SECONDS (default 0.25 s) to "
-                        "see what the identity wait's polling costs")
-    p.add_argument("--prefect-db", choices=["sqlite", "postgres"], default="sqlite",
-                   help="the Prefect server's database: SQLite (the embedded default) or a "
-                        "throwaway PostgreSQL 15 cluster (production mode)")
+    p.add_argument(
+        "--fides-latency", type=float, default=0.0, help="(e): real PostgreSQL, no simulated latency"
+    )
+    p.add_argument(
+        "--pause-poll",
+        type=float,
+        default=None,
+        help="set MADOGUCHI_PAUSE_POLL_SECONDS (default 0.25 s) to "
+        "see what the identity wait's polling costs",
+    )
+    p.add_argument(
+        "--prefect-db",
+        choices=["sqlite", "postgres"],
+        default="sqlite",
+        help="the Prefect server's database: SQLite (the embedded default) or a "
+        "throwaway PostgreSQL 15 cluster (production mode)",
+    )
     p.add_argument("--keep", action="store_true", help="keep the temporary folder")
     # internal: the child process that runs (e)
     p.add_argument("--part", choices=["e"], help=argparse.SUPPRESS)
@@ -480,7 +563,10 @@ def main(argv=None) -> None:
         if not args.keep:
             stack.callback(shutil.rmtree, root, ignore_errors=True)
         server = _prefect_server(root, args, stack)
-        print(f"Prefect server on {args.prefect_db}: ready in {server.start():.1f} s at {server.url}", flush=True)
+        print(
+            f"Prefect server on {args.prefect_db}: ready in {server.start():.1f} s at {server.url}",
+            flush=True,
+        )
         stack.callback(server.stop)
         os.environ.update(QUIET, PREFECT_API_URL=server.url, PREFECT_HOME=str(root / "prefect"))
         _pause_poll(args)  # prefect is imported only now, with its API URL set
@@ -494,10 +580,23 @@ def main(argv=None) -> None:
         if not args.skip_fides:
             print("(e) starting PostgreSQL and seeding ...", flush=True)
             child = subprocess.run(
-                [sys.executable, __file__, "--part", "e", "--root", str(root), "--server-pid",
-                 str(server.popen.pid), *(["--server-db-port", str(server.db_port)] if server.db_port else []),
-                 *[a for a in (argv or sys.argv[1:])]],
-                capture_output=True, text=True, env=os.environ, timeout=900)
+                [
+                    sys.executable,
+                    __file__,
+                    "--part",
+                    "e",
+                    "--root",
+                    str(root),
+                    "--server-pid",
+                    str(server.popen.pid),
+                    *(["--server-db-port", str(server.db_port)] if server.db_port else []),
+                    *list(argv or sys.argv[1:]),
+                ],
+                capture_output=True,
+                text=True,
+                env=os.environ,
+                timeout=900,
+            )
             lines = [x for x in child.stdout.splitlines() if x.startswith("RESULT ")]
             for x in child.stdout.splitlines():
                 if not x.startswith("RESULT "):

@@ -18,15 +18,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import text  # noqa: E402
+from sqlalchemy import text
 
-from models.settings import Settings, get_settings  # noqa: E402
-from systems import db  # noqa: E402
-from systems.demo import DEFINITIONS  # noqa: E402
-from systems.identity import expand_identity  # noqa: E402
-from systems.registry import build_registry, row_counts  # noqa: E402
-from systems.seed import seed_systems  # noqa: E402
-from systems.world import World  # noqa: E402
+from models.settings import Settings, get_settings
+from systems import db
+from systems.demo import DEFINITIONS
+from systems.identity import expand_identity
+from systems.registry import build_registry, row_counts
+from systems.seed import seed_systems
+from systems.world import World
 
 
 def seeded(settings: Settings, customers: int, seed: int) -> float | None:
@@ -91,8 +91,10 @@ def main() -> None:
     settings = Settings(data_dir=get_settings().data_dir / "bench", systems_database_url=None)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     seconds = seeded(settings, args.customers, args.seed)
-    print(f"seeding 8 systems x {args.customers:,} customers: "
-          + ("reused" if seconds is None else f"{seconds:.1f} s"))
+    print(
+        f"seeding 8 systems x {args.customers:,} customers: "
+        + ("reused" if seconds is None else f"{seconds:.1f} s")
+    )
     registry = build_registry(settings)
     for info in registry:
         rows = sum(row_counts(registry, info.key).values())
@@ -105,7 +107,7 @@ def main() -> None:
     indexed, per_system = run(registry, emails)
     set_indexes(registry, present=False)
     try:
-        scanned, _ = run(registry, emails[:args.scan_subjects])
+        scanned, _ = run(registry, emails[: args.scan_subjects])
     finally:
         set_indexes(registry, present=True)
     registry.dispose()
@@ -115,8 +117,10 @@ def main() -> None:
     print(f"{'with indexes':<32}{len(indexed):>9}{fast:>11.2f}{p95(indexed):>9.2f}")
     print(f"{'indexes dropped (scan)':<32}{len(scanned):>9}{slow:>11.1f}{p95(scanned):>9.1f}")
     print(f"speed-up: {slow / fast:,.0f}x   (targets: <= 20 ms, >= 100x)")
-    print("\nper system, with indexes (median ms): " + ", ".join(
-        f"{k} {statistics.median(v):.2f}" for k, v in per_system.items()))
+    print(
+        "\nper system, with indexes (median ms): "
+        + ", ".join(f"{k} {statistics.median(v):.2f}" for k, v in per_system.items())
+    )
 
 
 if __name__ == "__main__":

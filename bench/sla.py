@@ -27,20 +27,25 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import insert, text  # noqa: E402
+from sqlalchemy import insert, text
 
-from models.db import captured_statements, get_engine, unit_of_work  # noqa: E402
-from models.requests import ClockPause, Party, Request  # noqa: E402
-from models.rules.deadlines import decision_clock, jst_date, requester_deadline  # noqa: E402
-from models.rules.vocabulary import RequestType, Status, WaitingFor  # noqa: E402
-from models.schema import upgrade  # noqa: E402
-from models.settings import Settings  # noqa: E402
-from services import sla, sla_report  # noqa: E402
-from services.deadlines import close_overdue  # noqa: E402
+from models.db import captured_statements, get_engine, unit_of_work
+from models.requests import ClockPause, Party, Request
+from models.rules.deadlines import decision_clock, jst_date, requester_deadline
+from models.rules.vocabulary import RequestType, Status, WaitingFor
+from models.schema import upgrade
+from models.settings import Settings
+from services import sla, sla_report
+from services.deadlines import close_overdue
 
 NOW = datetime(2026, 12, 10, 1, 0, tzinfo=UTC)  # a Thursday morning in Japan
-OPEN = [Status.RECEIVED, Status.IDENTITY_VERIFICATION, Status.REVIEW, Status.AWAITING_APPROVAL,
-        Status.FULFILMENT]
+OPEN = [
+    Status.RECEIVED,
+    Status.IDENTITY_VERIFICATION,
+    Status.REVIEW,
+    Status.AWAITING_APPROVAL,
+    Status.FULFILMENT,
+]
 
 
 def seed(settings: Settings, requests: int, closed: int, seed: int = 7) -> dict[str, int]:
@@ -60,27 +65,55 @@ def seed(settings: Settings, requests: int, closed: int, seed: int = 7) -> dict[
         received = NOW - timedelta(seconds=rnd.uniform(0, 16 if is_open else 400) * 86400)
         paused = is_open and i % 10 == 0
         status = Status.AWAITING_REQUESTER if paused else rnd.choice(OPEN) if is_open else Status.COMPLETED
-        rows.append({"reference": f"R-BENCH-{i:07d}", "status_token_hash": "", "role": "principal",
-                     "details": {}, "reason_codes": [], "received_at": received, "updated_at": received,
-                     "request_type": rnd.choice(list(RequestType)).value, "language": "ja",
-                     "status": status.value, "due_at": due(received),
-                     "waiting_for": WaitingFor.CLARIFICATION.value if paused else None,
-                     "flow_run_id": f"{i:08x}-0000-4000-8000-000000000000"})
+        rows.append(
+            {
+                "reference": f"R-BENCH-{i:07d}",
+                "status_token_hash": "",
+                "role": "principal",
+                "details": {},
+                "reason_codes": [],
+                "received_at": received,
+                "updated_at": received,
+                "request_type": rnd.choice(list(RequestType)).value,
+                "language": "ja",
+                "status": status.value,
+                "due_at": due(received),
+                "waiting_for": WaitingFor.CLARIFICATION.value if paused else None,
+                "flow_run_id": f"{i:08x}-0000-4000-8000-000000000000",
+            }
+        )
         if paused:
             asked = received + timedelta(days=1)
-            pauses.append({"request_id": i + 1, "waiting_for": WaitingFor.CLARIFICATION.value,
-                           "started_at": asked, "deadline_at": requester_deadline(asked)})
-            parties.append({"request_id": i + 1, "role": "principal", "is_requester": True,
-                            "name": "ベンチ", "email": f"bench{i}@example.invalid"})
+            pauses.append(
+                {
+                    "request_id": i + 1,
+                    "waiting_for": WaitingFor.CLARIFICATION.value,
+                    "started_at": asked,
+                    "deadline_at": requester_deadline(asked),
+                }
+            )
+            parties.append(
+                {
+                    "request_id": i + 1,
+                    "role": "principal",
+                    "is_requester": True,
+                    "name": "ベンチ",
+                    "email": f"bench{i}@example.invalid",
+                }
+            )
     with engine.begin() as conn:
         for start in range(0, total, 10_000):
-            conn.execute(insert(Request.__table__), rows[start:start + 10_000])
+            conn.execute(insert(Request.__table__), rows[start : start + 10_000])
         for table, batch in ((ClockPause, pauses), (Party, parties)):
             for start in range(0, len(batch), 10_000):
-                conn.execute(insert(table.__table__), batch[start:start + 10_000])
+                conn.execute(insert(table.__table__), batch[start : start + 10_000])
         conn.execute(text("ANALYZE"))
-    return {"open": requests, "closed": closed, "paused": len(pauses),
-            "past_deadline": sum(p["deadline_at"] < NOW for p in pauses)}
+    return {
+        "open": requests,
+        "closed": closed,
+        "paused": len(pauses),
+        "past_deadline": sum(p["deadline_at"] < NOW for p in pauses),
+    }
 
 
 def timed(fn, runs: int) -> tuple[float, object]:
@@ -111,8 +144,11 @@ def bench(settings: Settings, args) -> None:
     sizes = seed(settings, args.requests, args.closed)
     print(f"seeded {sizes} in {time.perf_counter() - started:.1f} s ({get_engine(settings).dialect.name})")
     print("plan of the monitor's query:", *plan(settings, lambda s: sla.due_notices(s, now=NOW)), sep="\n  ")
-    print("plan of close_overdue:", *plan(settings, lambda s: close_overdue(s, settings, now=NOW - timedelta(days=30))),
-          sep="\n  ")
+    print(
+        "plan of close_overdue:",
+        *plan(settings, lambda s: close_overdue(s, settings, now=NOW - timedelta(days=30))),
+        sep="\n  ",
+    )
 
     def decide():
         with unit_of_work(settings) as session:
@@ -128,8 +164,9 @@ def bench(settings: Settings, args) -> None:
         sent = sla.Sent([], [])
         for start in range(0, len(due), sla.NOTICE_BATCH):
             with unit_of_work(settings) as session:
-                batch = sla.notify_deadlines(session, settings, due[start:start + sla.NOTICE_BATCH], now=NOW,
-                                             ui_url="http://ui")
+                batch = sla.notify_deadlines(
+                    session, settings, due[start : start + sla.NOTICE_BATCH], now=NOW, ui_url="http://ui"
+                )
             sent.warnings += batch.warnings
             sent.escalations += batch.escalations
         return sent, sla_report.work_queue(queue, now=NOW, ui_url="http://ui"), total
@@ -144,15 +181,23 @@ def bench(settings: Settings, args) -> None:
     steady, (again, queue, _) = timed(monitor, args.runs)
     digest, summary = timed(day_digest, args.runs)
     close, closed = timed(lambda: _close(settings), 1)
-    print(f"open requests: {total:,}; due now: {sum(k == sla.WARNING for k in due):,} warnings, "
-          f"{sum(k == sla.ESCALATION for k in due):,} escalations (the backlog)")
+    print(
+        f"open requests: {total:,}; due now: {sum(k == sla.WARNING for k in due):,} warnings, "
+        f"{sum(k == sla.ESCALATION for k in due):,} escalations (the backlog)"
+    )
     print(f"query + decisions, backlog pending        median {backlog * 1000:7.0f} ms ({len(rows):,} rows)")
-    print(f"first pass, writes the backlog                   {first:7.1f} s  "
-          f"({len(sent.warnings):,} warnings + {len(sent.escalations):,} escalations)")
-    print(f"query + decisions, steady (target ≤ 1 s)  median {steady_decide * 1000:7.0f} ms "
-          f"({len(rows_after):,} rows)")
-    print(f"monitor pass, steady (+ work queue of {len(queue)}) median {steady * 1000:7.0f} ms "
-          f"({len(again.warnings) + len(again.escalations)} written)")
+    print(
+        f"first pass, writes the backlog                   {first:7.1f} s  "
+        f"({len(sent.warnings):,} warnings + {len(sent.escalations):,} escalations)"
+    )
+    print(
+        f"query + decisions, steady (target ≤ 1 s)  median {steady_decide * 1000:7.0f} ms "
+        f"({len(rows_after):,} rows)"
+    )
+    print(
+        f"monitor pass, steady (+ work queue of {len(queue)}) median {steady * 1000:7.0f} ms "
+        f"({len(again.warnings) + len(again.escalations)} written)"
+    )
     print(f"daily digest over all open requests       median {digest * 1000:7.0f} ms {summary.counts}")
     print(f"close_overdue ({closed:,} closed)                       {close * 1000:7.0f} ms")
 

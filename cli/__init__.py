@@ -2,9 +2,21 @@
 
 import typer
 
-from cli import (audit, contractor, data, demo, incident, inquiry, monitor, operator, policy, provision, register,
-                 request, secret)
-
+from cli import (
+    audit,
+    contractor,
+    data,
+    demo,
+    incident,
+    inquiry,
+    monitor,
+    operator,
+    policy,
+    provision,
+    register,
+    request,
+    secret,
+)
 
 
 def _local_prefect(ctx: typer.Context) -> None:

@@ -18,12 +18,20 @@ from models.rules.access import AccountRole
 from models.settings import get_settings
 from services import accounts as service
 
-PASSWORD_FILE = typer.Option(None, "--password-file", exists=True, dir_okay=False,
-                             help="Read the password from the first line of this file")
+PASSWORD_FILE = typer.Option(
+    None,
+    "--password-file",
+    exists=True,
+    dir_okay=False,
+    help="Read the password from the first line of this file",
+)
 
 
-def add(name: str, role: AccountRole = typer.Option(..., help="operator | officer | admin | service"),
-        password_file: Path | None = PASSWORD_FILE) -> None:
+def add(
+    name: str,
+    role: AccountRole = typer.Option(..., help="operator | officer | admin | service"),
+    password_file: Path | None = PASSWORD_FILE,
+) -> None:
     """Add an account."""
     password = _password(password_file)
     settings = get_settings()

@@ -32,8 +32,11 @@ def verify() -> None:
         typer.echo(f"audit trail BROKEN: {len(findings)} finding(s) in {len(events)} events", err=True)
         raise typer.Exit(1)
     typer.echo(f"audit trail intact: {len(events)} events, tip #{head.seq}")
-    typer.echo(f"checked against {checkpoint.described()}" if checkpoint else
-               f"no checkpoint yet in {path} (the SLA monitor writes one every run)")
+    typer.echo(
+        f"checked against {checkpoint.described()}"
+        if checkpoint
+        else f"no checkpoint yet in {path} (the SLA monitor writes one every run)"
+    )
 
 
 @app.command("export")

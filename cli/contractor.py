@@ -43,11 +43,19 @@ def _start(reference: str, step: str) -> None:
     from prefect.deployments import run_deployment
 
     try:
-        run = run_deployment(name=DEPLOYMENT, parameters={"reference": reference},
-                             idempotency_key=f"{reference}:{step}", timeout=0, as_subflow=False)
+        run = run_deployment(
+            name=DEPLOYMENT,
+            parameters={"reference": reference},
+            idempotency_key=f"{reference}:{step}",
+            timeout=0,
+            as_subflow=False,
+        )
     except Exception as exc:  # noqa: BLE001 - the step is recorded; starting can be repeated
-        typer.echo(f"{reference}: recorded, but its run could not be started ({type(exc).__name__}); "
-                   f"start it with `madoguchi contractor start {reference}`", err=True)
+        typer.echo(
+            f"{reference}: recorded, but its run could not be started ({type(exc).__name__}); "
+            f"start it with `madoguchi contractor start {reference}`",
+            err=True,
+        )
         raise typer.Exit(1) from None
     typer.echo(f"{reference}: flow run {run.id}")
 
@@ -65,8 +73,11 @@ def _answer(reference: str, user: str, form, **values) -> None:
 
 
 @app.command()
-def apply(file: Path = typer.Argument(..., exists=True, dir_okay=False,
-                                      help="An application as JSON (examples/contractor_application.json)")) -> None:
+def apply(
+    file: Path = typer.Argument(
+        ..., exists=True, dir_okay=False, help="An application as JSON (examples/contractor_application.json)"
+    ),
+) -> None:
     """Record an application and start its onboarding run; prints the reference."""
     data = read_model(file, ContractorApplication)
     settings = get_settings()
@@ -92,8 +103,10 @@ def list_() -> None:
     """Every contractor: status, registry key, next reassessment, first certificate expiry."""
     with unit_of_work() as session:
         for s in service.summaries(session):
-            typer.echo(f"{s.reference}  {s.status:<17} {s.system_key:<18} reassess {s.next_reassessment or '-':<10}  "
-                       f"cert {s.certification_expires or '-':<10}  {s.name}")
+            typer.echo(
+                f"{s.reference}  {s.status:<17} {s.system_key:<18} reassess {s.next_reassessment or '-':<10}  "
+                f"cert {s.certification_expires or '-':<10}  {s.name}"
+            )
 
 
 @app.command()
@@ -101,22 +114,34 @@ def show(reference: str) -> None:
     """One contractor: what it may reach, where data goes, its assessments, its flow run."""
     row = _load(reference)
     with unit_of_work() as session:
-        assessments = [(a.kind, a.score, a.verdict, a.blockers, a.missing_clauses, a.approved_by)
-                       for a in service.assessments(session, row)]
-    typer.echo(f"{row.reference}  {row.name}\nstatus      {row.status}\nsystem key  {service.system_key(reference)}")
+        assessments = [
+            (a.kind, a.score, a.verdict, a.blockers, a.missing_clauses, a.approved_by)
+            for a in service.assessments(session, row)
+        ]
+    typer.echo(
+        f"{row.reference}  {row.name}\nstatus      {row.status}\nsystem key  {service.system_key(reference)}"
+    )
     typer.echo(f"systems     {', '.join(row.systems)}\ncategories  {', '.join(row.data_categories)}")
-    typer.echo(f"countries   {', '.join(sorted({loc['country'] for loc in row.locations}))}"
-               f"\nsubcontract {len(row.subcontractors)}\nflow run    {row.flow_run_id or '-'}")
+    typer.echo(
+        f"countries   {', '.join(sorted({loc['country'] for loc in row.locations}))}"
+        f"\nsubcontract {len(row.subcontractors)}\nflow run    {row.flow_run_id or '-'}"
+    )
     for kind, score, verdict, blockers, missing, by in assessments:
-        typer.echo(f"- {kind}: {score if score is not None else '-'} {verdict or 'pending'}"
-                   f"  blockers [{', '.join(blockers)}]  missing [{', '.join(missing)}]  by {by or '-'}")
+        typer.echo(
+            f"- {kind}: {score if score is not None else '-'} {verdict or 'pending'}"
+            f"  blockers [{', '.join(blockers)}]  missing [{', '.join(missing)}]  by {by or '-'}"
+        )
 
 
 @app.command()
-def approve(reference: str, reject: bool = typer.Option(False, help="Reject the contractor"),
-            reason: str = typer.Option("none", help="security_insufficient | contract_incomplete | "
-                                                    "data_not_necessary | other"),
-            user: str = USER) -> None:
+def approve(
+    reference: str,
+    reject: bool = typer.Option(False, help="Reject the contractor"),
+    reason: str = typer.Option(
+        "none", help="security_insufficient | contract_incomplete | data_not_necessary | other"
+    ),
+    user: str = USER,
+) -> None:
     """The privacy officer's decision on an assessed contractor."""
     from flows.contractor_inputs import ContractorApproval
 
@@ -124,12 +149,16 @@ def approve(reference: str, reject: bool = typer.Option(False, help="Reject the 
 
 
 @app.command()
-def reassess(reference: str,
-             report: Path | None = typer.Option(None, exists=True, dir_okay=False,
-                                                help="The audit report: questionnaire answers as JSON"),
-             certificates: Path | None = typer.Option(None, exists=True, dir_okay=False,
-                                                      help="Renewed certifications as a JSON list"),
-             user: str = USER) -> None:
+def reassess(
+    reference: str,
+    report: Path | None = typer.Option(
+        None, exists=True, dir_okay=False, help="The audit report: questionnaire answers as JSON"
+    ),
+    certificates: Path | None = typer.Option(
+        None, exists=True, dir_okay=False, help="Renewed certifications as a JSON list"
+    ),
+    user: str = USER,
+) -> None:
     """Reassess now, on an audit report (or on the last answers), and start the run that scores it."""
     from services.contractor_supervision import NotSupervised, request_reassessment
 
@@ -140,8 +169,15 @@ def reassess(reference: str,
     settings = get_settings()
     try:
         with unit_of_work(settings) as session:
-            row_id = request_reassessment(session, settings, reference, now=utcnow(), actor=f"officer:{caller.name}",
-                                          report=answers, certifications=certs)
+            row_id = request_reassessment(
+                session,
+                settings,
+                reference,
+                now=utcnow(),
+                actor=f"officer:{caller.name}",
+                report=answers,
+                certifications=certs,
+            )
     except NotSupervised:
         typer.echo(f"{reference}: not a registered contractor", err=True)
         raise typer.Exit(1) from None
@@ -167,11 +203,19 @@ def offboard(reference: str, user: str = USER) -> None:
 
 
 @app.command()
-def certificate(reference: str, number: str = typer.Argument(..., help="The certificate's number"),
-                returned: bool = typer.Option(False, help="The data was returned, not deleted"),
-                user: str = USER) -> None:
+def certificate(
+    reference: str,
+    number: str = typer.Argument(..., help="The certificate's number"),
+    returned: bool = typer.Option(False, help="The data was returned, not deleted"),
+    user: str = USER,
+) -> None:
     """Record the contractor's deletion (or return) certificate on its waiting run."""
     from flows.contractor_inputs import DeletionCertificate
 
-    _answer(reference, user, DeletionCertificate, disposition="returned" if returned else "deleted",
-            certificate=number)
+    _answer(
+        reference,
+        user,
+        DeletionCertificate,
+        disposition="returned" if returned else "deleted",
+        certificate=number,
+    )

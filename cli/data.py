@@ -27,8 +27,9 @@ def migrate() -> None:
 
 def seed(
     customers: int = typer.Option(200, min=1, help="Generated customers per demo system"),
-    fixture: Path | None = typer.Option(None, exists=True, dir_okay=False,
-                                        help="Load these customers (docs/contract.md format)"),
+    fixture: Path | None = typer.Option(
+        None, exists=True, dir_okay=False, help="Load these customers (docs/contract.md format)"
+    ),
     random_seed: int = typer.Option(0, "--seed", help="Same seed, same data"),
 ) -> None:
     """Seed the demo systems with generated customers, or load a fixture file."""
@@ -43,15 +44,22 @@ def seed(
     try:
         customer_ids = load_fixture_into_systems(loaded, settings, seed=random_seed)
     except FixtureRejected as exc:
-        typer.echo(f"{customer_place(loaded.model_dump(), ('customers', exc.number - 1, exc.field))}: "
-                   f"{exc.problem}", err=True)
+        typer.echo(
+            f"{customer_place(loaded.model_dump(), ('customers', exc.number - 1, exc.field))}: {exc.problem}",
+            err=True,
+        )
         raise typer.Exit(2) from None
     with unit_of_work(settings) as session:
-        counts = load_fixture_into_app(
-            session, loaded, now=utcnow(), audit_key=_key(settings)
+        counts = load_fixture_into_app(session, loaded, now=utcnow(), audit_key=_key(settings))
+        record(
+            session,
+            key=_key(settings),
+            at=utcnow(),
+            actor="cli",
+            action="systems.fixture_loaded",
+            subject_ref="systems",
+            details={"customers": len(customer_ids), **counts},
         )
-        record(session, key=_key(settings), at=utcnow(), actor="cli", action="systems.fixture_loaded",
-               subject_ref="systems", details={"customers": len(customer_ids), **counts})
     typer.echo(
         f"loaded {len(customer_ids)} customers; {counts['provision_records']} provision records, "
         f"{counts['prior_requests']} earlier requests into the app database"
@@ -84,22 +92,35 @@ def systems(as_json: bool = typer.Option(False, "--json", help="Machine-readable
         typer.echo(f"  {'holds':<10} " + "、".join(c["name_ja"] for c in e["categories"]))
         typer.echo(f"  {'actions':<10} {', '.join(e['actions'])}")
         if retention:
-            typer.echo(f"  {'retention':<10} {retention['law_ja']} ({retention['years']}年): "
-                       "erasure becomes restriction")
+            typer.echo(
+                f"  {'retention':<10} {retention['law_ja']} ({retention['years']}年): "
+                "erasure becomes restriction"
+            )
         if e["contractor"]:
             typer.echo(f"  {'reached':<10} through contractor {e['contractor']}")
         typer.echo(f"  {'rows':<10} " + ", ".join(f"{t}={n:,}" for t, n in e["rows"].items()))
 
 
 def up(
-    fixture: Path | None = typer.Option(None, exists=True, dir_okay=False,
-                                        help="Also load these customers (docs/contract.md format); loading twice adds nothing"),
-    prefect_port: int | None = typer.Option(None, help="Port of the Prefect server (default MADOGUCHI_PREFECT_PORT, 4200)"),
+    fixture: Path | None = typer.Option(
+        None,
+        exists=True,
+        dir_okay=False,
+        help="Also load these customers (docs/contract.md format); loading twice adds nothing",
+    ),
+    prefect_port: int | None = typer.Option(
+        None, help="Port of the Prefect server (default MADOGUCHI_PREFECT_PORT, 4200)"
+    ),
     no_prefect: bool = typer.Option(False, "--no-prefect", help="Only migrate and seed, start nothing"),
-    production: bool = typer.Option(False, "--production", help=(
-        "PostgreSQL for the app, the systems and Prefect, Redis for Prefect's messaging; run here "
-        "from the machine's packages unless MADOGUCHI_DATABASE_URL / MADOGUCHI_PREFECT_DATABASE_URL / "
-        "MADOGUCHI_REDIS_URL are given")),
+    production: bool = typer.Option(
+        False,
+        "--production",
+        help=(
+            "PostgreSQL for the app, the systems and Prefect, Redis for Prefect's messaging; run here "
+            "from the machine's packages unless MADOGUCHI_DATABASE_URL / MADOGUCHI_PREFECT_DATABASE_URL / "
+            "MADOGUCHI_REDIS_URL are given"
+        ),
+    ),
     workers: int | None = typer.Option(None, min=1, help="Worker processes (default MADOGUCHI_WORKERS, 1)"),
 ) -> None:
     """The whole system on this machine: migrate, seed the demo systems once, then a Prefect
@@ -126,7 +147,9 @@ def up(
     if fixture is not None:
         seed(customers=200, fixture=fixture, random_seed=0)
     entries = summary(settings)
-    typer.echo("demo systems: " + ", ".join(f"{e['key']} ({sum(e['rows'].values()):,} rows)" for e in entries))
+    typer.echo(
+        "demo systems: " + ", ".join(f"{e['key']} ({sum(e['rows'].values()):,} rows)" for e in entries)
+    )
     typer.echo(f"app database: {_where(settings.app_database_url)}   (details: madoguchi systems)")
     if no_prefect:
         from deployments.local import stop_process
@@ -144,7 +167,8 @@ def _warn_if_dev_secret(settings: Settings) -> None:
         typer.secho(
             "warning: MADOGUCHI_SECRET_KEY is the development default; it keys the audit chain "
             "and encrypts disclosure packages. Set your own before holding real data.",
-            fg=typer.colors.YELLOW, err=True,
+            fg=typer.colors.YELLOW,
+            err=True,
         )
 
 
@@ -154,8 +178,15 @@ def _key(settings: Settings) -> bytes:
 
 def _audit(settings: Settings, action: str, details: dict) -> None:
     with unit_of_work(settings) as session:
-        record(session, key=_key(settings), at=utcnow(), actor="cli", action=action,
-               subject_ref="systems", details=details)
+        record(
+            session,
+            key=_key(settings),
+            at=utcnow(),
+            actor="cli",
+            action=action,
+            subject_ref="systems",
+            details=details,
+        )
 
 
 def _where(url: str) -> str:

@@ -13,7 +13,7 @@ import httpx
 import typer
 
 from cli.files import read_json, validated
-from cli.login import NotWaiting, Refused, decide
+from cli.login import Refused, decide
 from cli.operator import review_input
 from flows import inputs
 from flows.forms import filled
@@ -76,9 +76,16 @@ def _resume(reference: str, caller: Caller, run_input: dict) -> bool:
         return False
 
 
-def demo(request_file: Path = typer.Option(EXAMPLE_REQUEST, "--request", exists=True, dir_okay=False,
-                                           help="The request body to submit (docs/contract.md)"),
-         timeout: float = typer.Option(180, help="Give up after this many seconds")) -> None:
+def demo(
+    request_file: Path = typer.Option(
+        EXAMPLE_REQUEST,
+        "--request",
+        exists=True,
+        dir_okay=False,
+        help="The request body to submit (docs/contract.md)",
+    ),
+    timeout: float = typer.Option(180, help="Give up after this many seconds"),
+) -> None:
     """Submit a sample request and walk it, step by step, to its decision notice (needs
     `madoguchi up` running)."""
     from cli.data import seed
@@ -117,8 +124,10 @@ def demo(request_file: Path = typer.Option(EXAMPLE_REQUEST, "--request", exists=
         state = (view["status"], view["waiting_for"])
         if state != shown:
             shown = state
-            typer.echo(f"  status: {view['status']}" + (f" (waiting for {view['waiting_for']})"
-                                                        if view["waiting_for"] else ""))
+            typer.echo(
+                f"  status: {view['status']}"
+                + (f" (waiting for {view['waiting_for']})" if view["waiting_for"] else "")
+            )
         if "run" not in done and (run_id := _flow_run(reference)):
             done.add("run")
             _step(f"the dispatcher started its flow run: {ui}/runs/flow-run/{run_id}")
@@ -132,14 +141,25 @@ def demo(request_file: Path = typer.Option(EXAMPLE_REQUEST, "--request", exists=
     _ending(view, reference, stub)
 
 
-def _act(view: dict, reference: str, intake: str, stub: str, bearer: dict, done: set[str],
-         people: dict[str, Caller]) -> None:
+def _act(
+    view: dict,
+    reference: str,
+    intake: str,
+    stub: str,
+    bearer: dict,
+    done: set[str],
+    people: dict[str, Caller],
+) -> None:
     """The next person's move, once each."""
     waiting, status = view["waiting_for"], view["status"]
     if waiting == "one_time_code" and "code" not in done and (code := inbox.latest_code(stub, reference)):
         _step(f"the code mail reached the inbox ({stub}/messages); the requester enters {code}")
-        result = httpx.post(f"{intake}/api/requests/{reference}/identity-code", json={"code": code},
-                            headers=bearer, timeout=10).json()
+        result = httpx.post(
+            f"{intake}/api/requests/{reference}/identity-code",
+            json={"code": code},
+            headers=bearer,
+            timeout=10,
+        ).json()
         typer.echo(f"  → {result.get('result')}")
         done.add("code")
     elif status == "review" and "review" not in done:
@@ -154,15 +174,22 @@ def _act(view: dict, reference: str, intake: str, stub: str, bearer: dict, done:
         if _resume(reference, people["officer"], filled(inputs.Approval, approve="approve")):
             _step("the privacy officer signs off the refusal")
             done.add("approval")
-    elif waiting == "payment" and "payment" not in done:
-        if _resume(reference, people["operator"], filled(inputs.Payment, paid="paid", method="bank_transfer")):
-            _step(f"the fee of ¥{view['fee']['amount_yen']:,} is paid; the operator confirms it")
-            done.add("payment")
+    elif (
+        waiting == "payment"
+        and "payment" not in done
+        and _resume(
+            reference, people["operator"], filled(inputs.Payment, paid="paid", method="bank_transfer")
+        )
+    ):
+        _step(f"the fee of ¥{view['fee']['amount_yen']:,} is paid; the operator confirms it")
+        done.add("payment")
 
 
 def _ending(view: dict, reference: str, stub: str) -> None:
-    _step(f"{reference} {view['status']}: outcome {view['outcome'] or '-'}"
-          + (f", reasons {', '.join(r['code'] for r in view['reasons'])}" if view["reasons"] else ""))
+    _step(
+        f"{reference} {view['status']}: outcome {view['outcome'] or '-'}"
+        + (f", reasons {', '.join(r['code'] for r in view['reasons'])}" if view["reasons"] else "")
+    )
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         decision = [m for m in inbox.messages(stub, reference) if inbox.kind_of(m) == "decision"]

@@ -22,8 +22,10 @@ def list_open() -> None:
     with unit_of_work() as session:
         rows = session.exec(select(Inquiry).where(Inquiry.status == service.OPEN).order_by(Inquiry.id)).all()
     for q in rows:
-        typer.echo(f"{q.reference}  {q.kind:<9} {q.language}  {q.created_at:%Y-%m-%d}  "
-                   f"request {q.request_reference or '-'}  run {q.flow_run_id or '-'}")
+        typer.echo(
+            f"{q.reference}  {q.kind:<9} {q.language}  {q.created_at:%Y-%m-%d}  "
+            f"request {q.request_reference or '-'}  run {q.flow_run_id or '-'}"
+        )
 
 
 @app.command()
@@ -35,8 +37,18 @@ def show(reference: str) -> None:
         except service.InquiryNotFound:
             typer.echo(f"{reference}: no such inquiry", err=True)
             raise typer.Exit(1) from None
-    for key in ("reference", "kind", "language", "status", "name", "email", "request_reference",
-                "created_at", "answered_by", "answered_at"):
+    for key in (
+        "reference",
+        "kind",
+        "language",
+        "status",
+        "name",
+        "email",
+        "request_reference",
+        "created_at",
+        "answered_by",
+        "answered_at",
+    ):
         typer.echo(f"{key:<18} {getattr(q, key) or '-'}")
     typer.echo(f"\n{q.body}\n")
     if q.answer:
@@ -44,8 +56,9 @@ def show(reference: str) -> None:
 
 
 @app.command()
-def answer(reference: str, text: str = typer.Option(..., help="The answer, sent as it is by email"),
-           user: str = USER) -> None:
+def answer(
+    reference: str, text: str = typer.Option(..., help="The answer, sent as it is by email"), user: str = USER
+) -> None:
     """Answer an inquiry: stored, emailed once (by its flow run, woken here). The rules are
     those of the form the run waits on, or of the one it is about to show."""
     caller = login(user)
@@ -63,8 +76,9 @@ def answer(reference: str, text: str = typer.Option(..., help="The answer, sent 
         raise typer.Exit(1) from None
     with unit_of_work(settings) as session:
         try:
-            answered = service.answer_inquiry(session, settings, reference, text, actor=f"operator:{caller.name}",
-                                              now=utcnow())
+            answered = service.answer_inquiry(
+                session, settings, reference, text, actor=f"operator:{caller.name}", now=utcnow()
+            )
         except ValueError as exc:
             typer.echo(str(exc), err=True)
             raise typer.Exit(2) from None
@@ -76,5 +90,7 @@ def answer(reference: str, text: str = typer.Option(..., help="The answer, sent 
         woken = True
     except NotWaiting:
         woken = False
-    typer.echo(f"{reference}: answered; " + ("the flow run sends it" if woken else
-                                             "its flow run sends it when it gets there"))
+    typer.echo(
+        f"{reference}: answered; "
+        + ("the flow run sends it" if woken else "its flow run sends it when it gets there")
+    )

@@ -16,9 +16,13 @@ from models.settings import get_settings
 from services import accounts
 from services.accounts import Caller
 
-USER = typer.Option(..., "--user", envvar="MADOGUCHI_USER", show_envvar=True,
-                    help="Your account (`madoguchi operator add`); the password is read from "
-                         "MADOGUCHI_PASSWORD or asked for")
+USER = typer.Option(
+    ...,
+    "--user",
+    envvar="MADOGUCHI_USER",
+    show_envvar=True,
+    help="Your account (`madoguchi operator add`); the password is read from MADOGUCHI_PASSWORD or asked for",
+)
 
 
 class NotWaiting(RuntimeError):

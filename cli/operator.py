@@ -45,26 +45,35 @@ def _decide(reference: str, user: str, run_input: dict) -> None:
 def waiting() -> None:
     """Open requests: status, what they wait for, due date, flow run."""
     with unit_of_work() as session:
-        open_requests = session.exec(select(Request).where(Request.status.not_in(FINAL_STATUSES))
-                                     .order_by(Request.due_at)).all()
+        open_requests = session.exec(
+            select(Request).where(Request.status.not_in(FINAL_STATUSES)).order_by(Request.due_at)
+        ).all()
     for r in open_requests:
-        typer.echo(f"{r.reference}  {r.request_type:<27} {r.status:<22} {r.waiting_for or '-':<14} "
-                   f"due {r.due_at:%Y-%m-%d}  run {r.flow_run_id or '-'}")
+        typer.echo(
+            f"{r.reference}  {r.request_type:<27} {r.status:<22} {r.waiting_for or '-':<14} "
+            f"due {r.due_at:%Y-%m-%d}  run {r.flow_run_id or '-'}"
+        )
 
 
 @app.command()
-def identity(reference: str,
-             refuse: str | None = typer.Option(None, help="identity_not_verified | agent_authority_not_shown"),
-             user: str = USER) -> None:
+def identity(
+    reference: str,
+    refuse: str | None = typer.Option(None, help="identity_not_verified | agent_authority_not_shown"),
+    user: str = USER,
+) -> None:
     """The identity check of an agent (or of a principal by post or phone)."""
     _answer(reference, user, "IdentityReview", outcome=refuse or "verified")
 
 
 @app.command()
-def review(reference: str,
-           item: list[str] = typer.Option([], "--item", help="ITEM_KEY=ACTION[:REASON], e.g. billing=refuse:harm_to_life_or_property"),
-           clarify: str = typer.Option("", help="Ask the requester this question instead of deciding"),
-           user: str = USER) -> None:
+def review(
+    reference: str,
+    item: list[str] = typer.Option(
+        [], "--item", help="ITEM_KEY=ACTION[:REASON], e.g. billing=refuse:harm_to_life_or_property"
+    ),
+    clarify: str = typer.Option("", help="Ask the requester this question instead of deciding"),
+    user: str = USER,
+) -> None:
     """Confirm the pre-screen's proposal, changing the items given with --item (or ask the
     requester to clarify)."""
     try:
@@ -102,32 +111,44 @@ def review_input(reference: str, items: list[str], clarify: str) -> dict:
 
 
 @app.command()
-def approve(reference: str, send_back: bool = typer.Option(False, help="Send the decision back to review"),
-            user: str = USER) -> None:
+def approve(
+    reference: str,
+    send_back: bool = typer.Option(False, help="Send the decision back to review"),
+    user: str = USER,
+) -> None:
     """The privacy officer's sign-off of a refusal or partial refusal."""
     _answer(reference, user, "Approval", approve="send_back" if send_back else "approve")
 
 
 @app.command()
-def payment(reference: str, unpaid: bool = typer.Option(False, help="The fee was not paid"),
-            method: str = typer.Option("bank_transfer"), user: str = USER) -> None:
+def payment(
+    reference: str,
+    unpaid: bool = typer.Option(False, help="The fee was not paid"),
+    method: str = typer.Option("bank_transfer"),
+    user: str = USER,
+) -> None:
     """Confirm that the fee was paid."""
     _answer(reference, user, "Payment", paid="unpaid" if unpaid else "paid", method=method)
 
 
 @app.command()
-def system(reference: str, system_key: str,
-           decision: str = typer.Option(..., help="retry | skip | done_by_hand"),
-           reason: str = typer.Option("", help="Why it is skipped"),
-           user: str = USER) -> None:
+def system(
+    reference: str,
+    system_key: str,
+    decision: str = typer.Option(..., help="retry | skip | done_by_hand"),
+    reason: str = typer.Option("", help="Why it is skipped"),
+    user: str = USER,
+) -> None:
     """What to do about a system that keeps failing (the run asks about one system at a time)."""
     from services.fulfilment import pending_failures
 
     with unit_of_work() as session:
         failing = [p.system_key for p in pending_failures(session, reference)]
     if not failing or failing[0] != system_key:
-        typer.echo(f"{reference}: the run asks about {failing[0] if failing else 'no system'}, not {system_key}",
-                   err=True)
+        typer.echo(
+            f"{reference}: the run asks about {failing[0] if failing else 'no system'}, not {system_key}",
+            err=True,
+        )
         raise typer.Exit(1)
     _answer(reference, user, "SystemFailure", decision=decision, reason=reason)
 

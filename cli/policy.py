@@ -37,18 +37,28 @@ def _start(version: int, attempt: str = "") -> None:
     from prefect.deployments import run_deployment
 
     try:
-        run = run_deployment(name=DEPLOYMENT, parameters={"reference": service.reference(version)}, timeout=0,
-                             as_subflow=False, idempotency_key=f"{service.reference(version)}{attempt}")
+        run = run_deployment(
+            name=DEPLOYMENT,
+            parameters={"reference": service.reference(version)},
+            timeout=0,
+            as_subflow=False,
+            idempotency_key=f"{service.reference(version)}{attempt}",
+        )
     except Exception as exc:  # noqa: BLE001 - the proposal is recorded; starting can be repeated
-        typer.echo(f"version {version}: recorded, but its run could not be started ({type(exc).__name__}); "
-                   f"start it with `madoguchi policy start {version}`", err=True)
+        typer.echo(
+            f"version {version}: recorded, but its run could not be started ({type(exc).__name__}); "
+            f"start it with `madoguchi policy start {version}`",
+            err=True,
+        )
         raise typer.Exit(1) from None
     typer.echo(f"version {version}: flow run {run.id}")
 
 
 @app.command()
-def propose(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="The new policy text (UTF-8)"),
-            user: str = USER) -> None:
+def propose(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="The new policy text (UTF-8)"),
+    user: str = USER,
+) -> None:
     """Record a new text as the next version and start the run that asks the officer."""
     text = read_text(file)
     caller = login_for(user, PEOPLE_WHO_DECIDE, "proposing a policy revision")
@@ -83,9 +93,11 @@ def list_() -> None:
         rows = service.versions(session)
         current = service.in_force(session, now).version
     for r in rows:
-        typer.echo(f"{'*' if r.version == current else ' '} {r.version:>3}  {r.status:<9}  "
-                   f"in force {r.in_force_on or '-'!s:<10}  notice {'yes' if r.needs_notice else 'no ':<3}  "
-                   f"approved by {r.approved_by or '-'}")
+        typer.echo(
+            f"{'*' if r.version == current else ' '} {r.version:>3}  {r.status:<9}  "
+            f"in force {r.in_force_on or '-'!s:<10}  notice {'yes' if r.needs_notice else 'no ':<3}  "
+            f"approved by {r.approved_by or '-'}"
+        )
 
 
 @app.command()
@@ -95,18 +107,25 @@ def show(version: int, text: bool = typer.Option(False, "--text", help="Print th
     if text:
         typer.echo(row.text)
         return
-    typer.echo(f"version      {row.version}\nstatus       {row.status}\nin force on  {row.in_force_on or '-'}"
-               f"\nproposed     {row.proposed_at:%Y-%m-%d %H:%M} by {row.proposed_by}"
-               f"\napproved by  {row.approved_by or '-'}\nnotice       {'yes' if row.needs_notice else 'no'}"
-               f"\nflow run     {row.flow_run_id or '-'}")
+    typer.echo(
+        f"version      {row.version}\nstatus       {row.status}\nin force on  {row.in_force_on or '-'}"
+        f"\nproposed     {row.proposed_at:%Y-%m-%d %H:%M} by {row.proposed_by}"
+        f"\napproved by  {row.approved_by or '-'}\nnotice       {'yes' if row.needs_notice else 'no'}"
+        f"\nflow run     {row.flow_run_id or '-'}"
+    )
     for f in service.revision_of(row).findings:
-        typer.echo(f"- purpose {f.new_label or f.old_label} {f.change}: {' '.join((f.new_text or f.old_text).split())}")
+        typer.echo(
+            f"- purpose {f.new_label or f.old_label} {f.change}: {' '.join((f.new_text or f.old_text).split())}"
+        )
 
 
 @app.command()
-def approve(version: int,
-            in_force_on: str = typer.Option(..., "--in-force-on", help="The date in force, YYYY-MM-DD"),
-            reject: bool = typer.Option(False, help="Reject the proposal"), user: str = USER) -> None:
+def approve(
+    version: int,
+    in_force_on: str = typer.Option(..., "--in-force-on", help="The date in force, YYYY-MM-DD"),
+    reject: bool = typer.Option(False, help="Reject the proposal"),
+    user: str = USER,
+) -> None:
     """The privacy officer's decision on a proposed version, with its date in force."""
     from flows.forms import filled
     from flows.policy import PolicyApproval
@@ -119,8 +138,11 @@ def approve(version: int,
     row = _load(version)
     earliest = earliest_in_force(service.revision_of(row), jst_date(utcnow()))
     if not reject and row.status != PUBLISHED and day < earliest:
-        typer.echo(f"--in-force-on: {day} is too soon; the earliest is {earliest}"
-                   + (" (the customers are told first)" if row.needs_notice else ""), err=True)
+        typer.echo(
+            f"--in-force-on: {day} is too soon; the earliest is {earliest}"
+            + (" (the customers are told first)" if row.needs_notice else ""),
+            err=True,
+        )
         raise typer.Exit(2)
     run_input = filled(PolicyApproval, decision="reject" if reject else "approve", in_force_on=day)
     answer_as(service.reference(version), row.flow_run_id, login(user), run_input)

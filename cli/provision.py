@@ -29,9 +29,15 @@ def _load(reference: str):
 
 
 @app.command()
-def request(file: Path = typer.Argument(..., exists=True, dir_okay=False,
-                                        help="The third party's request as JSON (services.provision.ProvisionRequestCreate)"),
-            user: str = USER) -> None:
+def request(
+    file: Path = typer.Argument(
+        ...,
+        exists=True,
+        dir_okay=False,
+        help="The third party's request as JSON (services.provision.ProvisionRequestCreate)",
+    ),
+    user: str = USER,
+) -> None:
     """Enter a third party's request (police inquiry, court, tax office, partner): prints its
     reference; the dispatcher of `madoguchi up` starts its review run."""
     data = read_model(file, service.ProvisionRequestCreate)
@@ -43,16 +49,25 @@ def request(file: Path = typer.Argument(..., exists=True, dir_okay=False,
 
 
 @app.command()
-def consent(email: str, source: str = typer.Option(..., help="Where the consent was given, e.g. a signed form's id"),
-            withdraw: bool = typer.Option(False, help="Record that the consent was withdrawn"),
-            user: str = USER) -> None:
+def consent(
+    email: str,
+    source: str = typer.Option(..., help="Where the consent was given, e.g. a signed form's id"),
+    withdraw: bool = typer.Option(False, help="Record that the consent was withdrawn"),
+    user: str = USER,
+) -> None:
     """Record the principal's consent to third-party provision (or its withdrawal)."""
     caller = login_for(user, PEOPLE_WHO_DECIDE, "recording consent")
     settings = get_settings()
     with unit_of_work(settings) as session:
-        event_id = service.record_consent(session, settings, email, source=source, now=utcnow(),
-                                          event="withdrawn" if withdraw else "consented",
-                                          actor=f"{caller.role}:{caller.name}")
+        event_id = service.record_consent(
+            session,
+            settings,
+            email,
+            source=source,
+            now=utcnow(),
+            event="withdrawn" if withdraw else "consented",
+            actor=f"{caller.role}:{caller.name}",
+        )
     typer.echo(f"consent event {event_id}")
 
 
@@ -60,17 +75,36 @@ def consent(email: str, source: str = typer.Option(..., help="Where the consent 
 def show(reference: str) -> None:
     """The review in full, personal data included (read from the app database)."""
     review = _load(reference)
-    for key in ("reference", "status", "requester_kind", "recipient", "recipient_address", "basis",
-                "document_ref", "subject_name", "subject_email", "items", "facts", "proposal",
-                "decided_by", "note", "flow_run_id"):
+    for key in (
+        "reference",
+        "status",
+        "requester_kind",
+        "recipient",
+        "recipient_address",
+        "basis",
+        "document_ref",
+        "subject_name",
+        "subject_email",
+        "items",
+        "facts",
+        "proposal",
+        "decided_by",
+        "note",
+        "flow_run_id",
+    ):
         value = getattr(review, key)
-        typer.echo(f"{key:<18} {json.dumps(value, ensure_ascii=False) if isinstance(value, (dict, list)) else value}")
+        typer.echo(
+            f"{key:<18} {json.dumps(value, ensure_ascii=False) if isinstance(value, (dict, list)) else value}"
+        )
 
 
 @app.command()
-def decide(reference: str, refuse: bool = typer.Option(False, help="Refuse instead of providing"),
-           note: str = typer.Option("", help="Why (no personal data)"),
-           user: str = USER) -> None:
+def decide(
+    reference: str,
+    refuse: bool = typer.Option(False, help="Refuse instead of providing"),
+    note: str = typer.Option("", help="Why (no personal data)"),
+    user: str = USER,
+) -> None:
     """The privacy officer's decision on the waiting review run (provide, or --refuse)."""
     from flows.forms import filled
     from flows.provision import ProvisionDecision

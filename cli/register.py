@@ -21,14 +21,24 @@ _DAY = ["%Y-%m-%d"]
 
 @app.command("export")
 def export(
-    start: datetime = typer.Option(..., "--from", formats=_DAY, help="First day received (YYYY-MM-DD, Japan)"),
+    start: datetime = typer.Option(
+        ..., "--from", formats=_DAY, help="First day received (YYYY-MM-DD, Japan)"
+    ),
     end: datetime = typer.Option(..., "--to", formats=_DAY, help="Last day received (YYYY-MM-DD, Japan)"),
     output: Path = typer.Option(..., "--output", dir_okay=False, help="FILE.csv or FILE.xlsx"),
-    with_names: bool = typer.Option(False, "--with-names", help="Add the principal's and the agent's names "
-                                    "(the privacy officer only: log in with --user)"),
-    user: str | None = typer.Option(None, "--user", envvar="MADOGUCHI_USER", show_envvar=True,
-                                    help="The officer's account, for --with-names; the password is read "
-                                         "from MADOGUCHI_PASSWORD or asked for"),
+    with_names: bool = typer.Option(
+        False,
+        "--with-names",
+        help="Add the principal's and the agent's names (the privacy officer only: log in with --user)",
+    ),
+    user: str | None = typer.Option(
+        None,
+        "--user",
+        envvar="MADOGUCHI_USER",
+        show_envvar=True,
+        help="The officer's account, for --with-names; the password is read "
+        "from MADOGUCHI_PASSWORD or asked for",
+    ),
     language: str = typer.Option("ja", help="ja | en: the headings and labels"),
 ) -> None:
     """Write one line per request received from --from to --to, and print how many."""
@@ -54,8 +64,17 @@ def export(
         actor = f"{caller.role}:{caller.name}"
     settings = get_settings()
     with unit_of_work(settings) as session:
-        made = register.export(session, settings, start.date(), end.date(), suffix=suffix, actor=actor,
-                               now=utcnow(), with_names=with_names, lang=language)
+        made = register.export(
+            session,
+            settings,
+            start.date(),
+            end.date(),
+            suffix=suffix,
+            actor=actor,
+            now=utcnow(),
+            with_names=with_names,
+            lang=language,
+        )
         try:
             output.write_bytes(made.data)
         except OSError as exc:

@@ -38,8 +38,9 @@ def local_prefect():
         yield
         return
     settings = get_settings()
-    with temporary_settings({PREFECT_API_URL: settings.prefect_api_url,
-                             PREFECT_API_AUTH_STRING: settings.service_auth()}):
+    with temporary_settings(
+        {PREFECT_API_URL: settings.prefect_api_url, PREFECT_API_AUTH_STRING: settings.service_auth()}
+    ):
         yield
 
 
@@ -55,8 +56,11 @@ def _load(reference: str):
 
 
 @app.command()
-def submit(file: Path = typer.Argument(..., exists=True, dir_okay=False,
-                                       help="A request body as JSON (docs/contract.md \"Request body\")")) -> None:
+def submit(
+    file: Path = typer.Argument(
+        ..., exists=True, dir_okay=False, help='A request body as JSON (docs/contract.md "Request body")'
+    ),
+) -> None:
     """Submit a request: prints its reference and the requester's status token."""
     from services import intake
 
@@ -73,13 +77,17 @@ _ENTRY_OPTIONS = {"received_on": "--received", "postal_address": "details.postal
 
 
 @app.command()
-def enter(file: Path = typer.Argument(..., dir_okay=False,
-                                      help="A request body as JSON (docs/contract.md \"Request body\")"),
-          channel: Channel = typer.Option(..., help="How the help desk received it"),
-          received: str = typer.Option(..., metavar="YYYY-MM-DD",
-                                       help="The day it was received (post: the day the letter arrived)"),
-          letter: bool = typer.Option(False, "--letter", help="Acknowledge by a letter to print, not by email"),
-          user: str = USER) -> None:
+def enter(
+    file: Path = typer.Argument(
+        ..., dir_okay=False, help='A request body as JSON (docs/contract.md "Request body")'
+    ),
+    channel: Channel = typer.Option(..., help="How the help desk received it"),
+    received: str = typer.Option(
+        ..., metavar="YYYY-MM-DD", help="The day it was received (post: the day the letter arrived)"
+    ),
+    letter: bool = typer.Option(False, "--letter", help="Acknowledge by a letter to print, not by email"),
+    user: str = USER,
+) -> None:
     """Enter a request the help desk received by phone, post, at the counter or by email: the
     clock runs from the day received; prints its reference and the requester's status token."""
     from services import intake
@@ -94,9 +102,16 @@ def enter(file: Path = typer.Argument(..., dir_okay=False,
     settings = get_settings()
     try:
         with unit_of_work(settings) as session:
-            done = intake.enter(session, settings, data, channel=channel, received_on=received_on,
-                                acknowledgement=Acknowledgement.LETTER if letter else Acknowledgement.EMAIL,
-                                actor=f"{caller.role}:{caller.name}", now=utcnow())
+            done = intake.enter(
+                session,
+                settings,
+                data,
+                channel=channel,
+                received_on=received_on,
+                acknowledgement=Acknowledgement.LETTER if letter else Acknowledgement.EMAIL,
+                actor=f"{caller.role}:{caller.name}",
+                now=utcnow(),
+            )
     except intake.EntryRejected as exc:
         for field, problem in exc.problems.items():
             typer.echo(f"{_ENTRY_OPTIONS[field]}: {PROBLEMS[problem]}", err=True)
@@ -104,7 +119,9 @@ def enter(file: Path = typer.Argument(..., dir_okay=False,
     typer.echo(f"reference     {done.reference}")
     typer.echo(f"status token  {done.status_token}   (shown once; only its hash is kept)")
     if letter:
-        typer.echo(f"acknowledgement: a letter to print at {settings.prefect_ui_url.rstrip('/')}/desk/letters")
+        typer.echo(
+            f"acknowledgement: a letter to print at {settings.prefect_ui_url.rstrip('/')}/desk/letters"
+        )
     typer.echo("its flow run starts when the dispatcher of `madoguchi up` picks it up")
 
 
@@ -124,8 +141,11 @@ def code(reference: str, one_time_code: str = typer.Argument(..., metavar="CODE"
 
         with local_prefect():
             woken = wake(_load(reference).flow_run_id, settle_seconds=REQUESTER_WAKE_SETTLE_SECONDS)
-        typer.echo("the flow run goes on" if woken else
-                   "its flow run is not waiting yet: it finds the new state when it gets there")
+        typer.echo(
+            "the flow run goes on"
+            if woken
+            else "its flow run is not waiting yet: it finds the new state when it gets there"
+        )
     elif verdict is not Verdict.ALREADY_VERIFIED:
         raise typer.Exit(1)
 
@@ -135,12 +155,14 @@ def status(reference: str, as_json: bool = typer.Option(False, "--json")) -> Non
     """Status, what it waits for, due date, outcome and reasons (no personal data)."""
     request = _load(reference)
     shown = {
-        "reference": request.reference, "request_type": str(request.request_type),
+        "reference": request.reference,
+        "request_type": str(request.request_type),
         "status": str(request.status),
         "waiting_for": str(request.waiting_for) if request.waiting_for else None,
         "due": jst_date(request.due_at).isoformat() if request.due_at else None,
         "outcome": str(request.outcome) if request.outcome else None,
-        "reasons": list(request.reason_codes), "flow_run": request.flow_run_id,
+        "reasons": list(request.reason_codes),
+        "flow_run": request.flow_run_id,
     }
     if as_json:
         typer.echo(json.dumps(shown))

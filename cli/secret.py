@@ -29,11 +29,21 @@ def rotate() -> None:
     previous = settings.key_id
     new = key_id(settings.rotate_secret())  # the file first: an event must not name a key we lack
     with unit_of_work(settings) as session:
-        record(session, key=audit_key(settings.secret_for(new)), at=utcnow(), actor="cli",
-               action="secret.rotated", subject_ref="secret", details={"key_id": new, "previous": previous})
+        record(
+            session,
+            key=audit_key(settings.secret_for(new)),
+            at=utcnow(),
+            actor="cli",
+            action="secret.rotated",
+            subject_ref="secret",
+            details={"key_id": new, "previous": previous},
+        )
     typer.echo(f"new key {new} in {settings.keyring_path}; {previous} and older keys still read")
     if Settings().key_id != new:
-        typer.secho("MADOGUCHI_SECRET_KEY is set and stays the key new writes use: unset it for the "
-                    f"new key to take over (the old one is kept in {settings.keyring_path})",
-                    fg=typer.colors.YELLOW, err=True)
+        typer.secho(
+            "MADOGUCHI_SECRET_KEY is set and stays the key new writes use: unset it for the "
+            f"new key to take over (the old one is kept in {settings.keyring_path})",
+            fg=typer.colors.YELLOW,
+            err=True,
+        )
     typer.echo("restart `madoguchi up` so that every process signs and seals with the new key")

@@ -20,14 +20,21 @@ HEARTBEAT_SECONDS = 30  # Prefect's minimum: a lost run is noticed within about 
 ZOMBIE_AFTER_SECONDS = 90
 
 
-ENDED_OR_WAITING = {"prefect.flow-run.Completed", "prefect.flow-run.Failed", "prefect.flow-run.Cancelled",
-                    "prefect.flow-run.Crashed", "prefect.flow-run.Suspended", "prefect.flow-run.Paused"}
+ENDED_OR_WAITING = {
+    "prefect.flow-run.Completed",
+    "prefect.flow-run.Failed",
+    "prefect.flow-run.Cancelled",
+    "prefect.flow-run.Crashed",
+    "prefect.flow-run.Suspended",
+    "prefect.flow-run.Paused",
+}
 STRANDED = "madoguchi: crash flow runs a worker claimed and never started"
 STRANDED_AFTER_SECONDS = 180  # a claimed run normally starts within seconds (p90 15 s under a burst)
 
 
-def _crash_unless(name: str, description: str, *, after: set[str], expect: set[str], within_seconds: int,
-                  message: str):
+def _crash_unless(
+    name: str, description: str, *, after: set[str], expect: set[str], within_seconds: int, message: str
+):
     """A proactive automation: after an event of ``after`` for a flow run, one of ``expect``
     must follow within the bound, else the run is marked Crashed (and recovered).
 
@@ -43,11 +50,17 @@ def _crash_unless(name: str, description: str, *, after: set[str], expect: set[s
     from prefect.events.schemas.events import ResourceSpecification
 
     return AutomationCore(
-        name=name, description=description,
-        trigger=EventTrigger(after=after, expect=expect | after,
-                             match=ResourceSpecification({"prefect.resource.id": ["prefect.flow-run.*"]}),
-                             for_each={"prefect.resource.id"}, posture=Posture.Proactive, threshold=1,
-                             within=timedelta(seconds=within_seconds)),
+        name=name,
+        description=description,
+        trigger=EventTrigger(
+            after=after,
+            expect=expect | after,
+            match=ResourceSpecification({"prefect.resource.id": ["prefect.flow-run.*"]}),
+            for_each={"prefect.resource.id"},
+            posture=Posture.Proactive,
+            threshold=1,
+            within=timedelta(seconds=within_seconds),
+        ),
         actions=[ChangeFlowRunState(state=StateType.CRASHED, message=message)],
     )
 
@@ -57,11 +70,14 @@ def zombie_automation(within_seconds: int = ZOMBIE_AFTER_SECONDS):
     starting a run (before its first heartbeat reached the server) left the run Running for
     ever (the fault campaign, 1 of 50)."""
     return _crash_unless(
-        ZOMBIES, "A run that stops sending heartbeats without ending or waiting is marked Crashed; "
-                 "madoguchi's recovery then starts its case again.",
+        ZOMBIES,
+        "A run that stops sending heartbeats without ending or waiting is marked Crashed; "
+        "madoguchi's recovery then starts its case again.",
         after={"prefect.flow-run.Running", "prefect.flow-run.heartbeat"},
         expect={"prefect.flow-run.heartbeat", *ENDED_OR_WAITING},
-        within_seconds=within_seconds, message=f"No heartbeat for {within_seconds} s: its process died")
+        within_seconds=within_seconds,
+        message=f"No heartbeat for {within_seconds} s: its process died",
+    )
 
 
 def stranded_automation(within_seconds: int = STRANDED_AFTER_SECONDS):
@@ -69,11 +85,14 @@ def stranded_automation(within_seconds: int = STRANDED_AFTER_SECONDS):
     Pending for ever: no process of it exists to send a heartbeat (measured: kill -9 of the
     worker during a burst left 3 of 50 requests so)."""
     return _crash_unless(
-        STRANDED, "A run claimed by a worker (Pending) that does not start running is marked Crashed; "
-                  "madoguchi's recovery then starts its case again.",
-        after={"prefect.flow-run.Pending"}, expect={"prefect.flow-run.Running", *ENDED_OR_WAITING},
+        STRANDED,
+        "A run claimed by a worker (Pending) that does not start running is marked Crashed; "
+        "madoguchi's recovery then starts its case again.",
+        after={"prefect.flow-run.Pending"},
+        expect={"prefect.flow-run.Running", *ENDED_OR_WAITING},
         within_seconds=within_seconds,
-        message=f"Claimed by a worker but not started within {within_seconds} s: the worker died")
+        message=f"Claimed by a worker but not started within {within_seconds} s: the worker died",
+    )
 
 
 def ensure_automations(api_url: str | None = None) -> list[str]:

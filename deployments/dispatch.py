@@ -20,9 +20,12 @@ from services import dispatch as service
 
 DEPLOYMENT = "request-lifecycle/request-lifecycle"
 # inquiries, provision reviews, leak incidents and policy revisions get theirs the same way (services.dispatch.TICKETS)
-TICKET_DEPLOYMENTS = {"inquiry": "inquiry/inquiry", "provision": "provision-review/provision-review",
-                      "incident": "incident-response/incident-response",
-                      "policy": "policy-revision/policy-revision"}
+TICKET_DEPLOYMENTS = {
+    "inquiry": "inquiry/inquiry",
+    "provision": "provision-review/provision-review",
+    "incident": "incident-response/incident-response",
+    "policy": "policy-revision/policy-revision",
+}
 INTERVAL_SECONDS = 2.0
 
 log = logging.getLogger("madoguchi.dispatch")
@@ -77,7 +80,8 @@ def create_runs(todo: list[tuple[str, str]], parallel: int = 1) -> dict[str, str
                 return failed[0]
             try:
                 run = client.create_flow_run_from_deployment(
-                    deployment_ids[deployment], parameters={"reference": reference}, idempotency_key=reference)
+                    deployment_ids[deployment], parameters={"reference": reference}, idempotency_key=reference
+                )
                 return str(run.id)
             except Exception as exc:  # noqa: BLE001 - reported per reference; it stays pending
                 failed.append(exc)
@@ -135,8 +139,14 @@ def dispatch_pending(settings: Settings | None = None, *, api_url: str | None = 
     return dispatch_round(settings, api_url=api_url).dispatched
 
 
-def loop(stop: threading.Event, settings: Settings | None = None, *, api_url: str | None = None,
-         interval: float = INTERVAL_SECONDS, report=None) -> None:
+def loop(
+    stop: threading.Event,
+    settings: Settings | None = None,
+    *,
+    api_url: str | None = None,
+    interval: float = INTERVAL_SECONDS,
+    report=None,
+) -> None:
     """Dispatch every interval seconds until stop is set; report(round) after each round
     that did or failed something."""
     while not stop.is_set():

@@ -22,7 +22,7 @@ import socket
 import subprocess
 import sys
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,6 +38,7 @@ QUIET = {  # offline: no telemetry, no analytics
 
 
 # --- processes -----------------------------------------------------------------------------
+
 
 @dataclass
 class Managed:
@@ -65,11 +66,15 @@ class Managed:
         return stop_process(self, timeout=timeout)
 
 
-def _spawn(name: str, argv: list[str], *, env: dict[str, str], cwd: Path,
-           log_path: Path | None) -> Managed:
+def _spawn(name: str, argv: list[str], *, env: dict[str, str], cwd: Path, log_path: Path | None) -> Managed:
     log = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115 - closed in stop
     popen = subprocess.Popen(
-        argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+        argv,
+        cwd=cwd,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
         start_new_session=True,  # its own session and process group: stopped as a whole
         preexec_fn=_default_signals,
     )
@@ -126,10 +131,8 @@ def running(pid: int) -> bool:
 
 def _signal(pids: list[int], sig: int) -> None:
     for pid in pids:
-        try:
+        with suppress(ProcessLookupError, PermissionError):
             os.kill(pid, sig)
-        except (ProcessLookupError, PermissionError):
-            pass
 
 
 def stop_process(proc: Managed, timeout: float = 10) -> int | None:
@@ -137,19 +140,15 @@ def stop_process(proc: Managed, timeout: float = 10) -> int | None:
     SIGKILL to whatever is left after timeout. Returns the exit code."""
     if proc.alive():
         below = descendants(proc.pid)
-        try:
+        with suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
         _signal(below, signal.SIGTERM)
         try:
             proc.popen.wait(timeout)
         except subprocess.TimeoutExpired:
             below += [p for p in descendants(proc.pid) if p not in below]
-            try:
+            with suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
             _signal(below, signal.SIGKILL)
             proc.popen.wait(5)
         deadline = time.monotonic() + 5
@@ -166,8 +165,10 @@ def stop_process(proc: Managed, timeout: float = 10) -> int | None:
 
 # --- the environment -----------------------------------------------------------------------
 
-def prefect_env(api_url: str, *, prefect_home: Path | None = None,
-                extra: dict[str, str] | None = None) -> dict[str, str]:
+
+def prefect_env(
+    api_url: str, *, prefect_home: Path | None = None, extra: dict[str, str] | None = None
+) -> dict[str, str]:
     """The environment for a Prefect client process (deploy, worker, flow runs)."""
     env = dict(os.environ)
     env.update(QUIET)
@@ -194,12 +195,12 @@ def _api(api_url: str | None):
         with get_client(sync_client=True) as client:
             yield client
         return
-    with temporary_settings({PREFECT_API_URL: api_url}):
-        with get_client(sync_client=True) as client:
-            yield client
+    with temporary_settings({PREFECT_API_URL: api_url}), get_client(sync_client=True) as client:
+        yield client
 
 
 # --- server --------------------------------------------------------------------------------
+
 
 def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as sock:
@@ -207,22 +208,43 @@ def free_port(host: str = "127.0.0.1") -> int:
         return sock.getsockname()[1]
 
 
-def start_server(prefect_home: Path, *, port: int | None = None, host: str = "127.0.0.1",
-                 ui: bool = True, log_path: Path | None = None,
-                 extra_env: dict[str, str] | None = None) -> Managed:
+def start_server(
+    prefect_home: Path,
+    *,
+    port: int | None = None,
+    host: str = "127.0.0.1",
+    ui: bool = True,
+    log_path: Path | None = None,
+    extra_env: dict[str, str] | None = None,
+) -> Managed:
     """`prefect server start` on SQLite under prefect_home; wait_until_ready() before use."""
     prefect_home.mkdir(parents=True, exist_ok=True)
     port = port or free_port(host)
     env = dict(os.environ)
     env.update(QUIET)
     env.pop("PREFECT_API_URL", None)
-    env.update({"PREFECT_HOME": str(prefect_home), "PREFECT_SERVER_API_HOST": host,
-                "PREFECT_SERVER_API_PORT": str(port)})
+    env.update(
+        {
+            "PREFECT_HOME": str(prefect_home),
+            "PREFECT_SERVER_API_HOST": host,
+            "PREFECT_SERVER_API_PORT": str(port),
+        }
+    )
     env.update(extra_env or {})
-    argv = [sys.executable, "-m", "deployments.prefect_server", "--host", host, "--port", str(port),
-            "--ui" if ui else "--no-ui", "--analytics-off"]
-    proc = _spawn("prefect-server", argv, env=env, cwd=prefect_home,
-                  log_path=log_path or prefect_home / "server.log")
+    argv = [
+        sys.executable,
+        "-m",
+        "deployments.prefect_server",
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--ui" if ui else "--no-ui",
+        "--analytics-off",
+    ]
+    proc = _spawn(
+        "prefect-server", argv, env=env, cwd=prefect_home, log_path=log_path or prefect_home / "server.log"
+    )
     proc.url = f"http://{host}:{port}/api"
     return proc
 
@@ -241,11 +263,13 @@ def wait_until_ready(api_url: str, *, timeout: float = 60, proc: Managed | None 
         except httpx.HTTPError:
             pass
         time.sleep(0.25)
-    raise TimeoutError(f"Prefect API at {api_url} not ready after {timeout} s"
-                       + (f":\n{proc.log_tail()}" if proc else ""))
+    raise TimeoutError(
+        f"Prefect API at {api_url} not ready after {timeout} s" + (f":\n{proc.log_tail()}" if proc else "")
+    )
 
 
 # --- (a) work pool -------------------------------------------------------------------------
+
 
 def ensure_work_pool(api_url: str | None = None, name: str = WORK_POOL) -> bool:
     """Create the work pool when it is missing; True when it was created. A pool of another
@@ -266,16 +290,21 @@ def ensure_work_pool(api_url: str | None = None, name: str = WORK_POOL) -> bool:
                 return False
             client.delete_work_pool(name)
         try:
-            client.create_work_pool(WorkPoolCreate(
-                name=name, type=WORK_POOL_TYPE,
-                description="madoguchi: flow runs on threads of a long-lived worker process",
-                base_job_template=ThreadWorker.get_default_base_job_template()))
+            client.create_work_pool(
+                WorkPoolCreate(
+                    name=name,
+                    type=WORK_POOL_TYPE,
+                    description="madoguchi: flow runs on threads of a long-lived worker process",
+                    base_job_template=ThreadWorker.get_default_base_job_template(),
+                )
+            )
         except ObjectAlreadyExists:  # created meanwhile by someone else
             return False
         return True
 
 
 # --- (b) deployments -----------------------------------------------------------------------
+
 
 def deployment_names(prefect_file: Path = PREFECT_FILE) -> list[str]:
     """The name of every deployment in prefect_file."""
@@ -285,8 +314,14 @@ def deployment_names(prefect_file: Path = PREFECT_FILE) -> list[str]:
     return [d["name"] for d in config.get("deployments") or []]
 
 
-def deploy_all(api_url: str, *, prefect_file: Path = PREFECT_FILE, prefect_home: Path | None = None,
-               extra_env: dict[str, str] | None = None, timeout: float = 180) -> dict[str, str]:
+def deploy_all(
+    api_url: str,
+    *,
+    prefect_file: Path = PREFECT_FILE,
+    prefect_home: Path | None = None,
+    extra_env: dict[str, str] | None = None,
+    timeout: float = 180,
+) -> dict[str, str]:
     """Register every deployment in prefect_file against api_url; {name: deployment id}.
 
     Runs `prefect --no-prompt deploy --all --prefect-file …` from the project folder (the
@@ -294,8 +329,15 @@ def deploy_all(api_url: str, *, prefect_file: Path = PREFECT_FILE, prefect_home:
     argv = [*_prefect_cli(), "--no-prompt", "deploy", "--all", "--prefect-file", str(prefect_file)]
     env = prefect_env(api_url, prefect_home=prefect_home, extra=extra_env)
     env["PREFECT_CLI_PROMPT"] = "false"
-    done = subprocess.run(argv, cwd=prefect_file.parent, env=env, stdin=subprocess.DEVNULL,
-                          capture_output=True, text=True, timeout=timeout)
+    done = subprocess.run(
+        argv,
+        cwd=prefect_file.parent,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     if done.returncode != 0:
         raise RuntimeError(f"prefect deploy failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
     from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterName
@@ -303,8 +345,9 @@ def deploy_all(api_url: str, *, prefect_file: Path = PREFECT_FILE, prefect_home:
     ids = {}
     with _api(api_url) as client:
         for name in deployment_names(prefect_file):
-            found = client.read_deployments(deployment_filter=DeploymentFilter(
-                name=DeploymentFilterName(any_=[name])))
+            found = client.read_deployments(
+                deployment_filter=DeploymentFilter(name=DeploymentFilterName(any_=[name]))
+            )
             if not found:
                 raise RuntimeError(f"prefect deploy did not register {name!r}:\n{done.stdout}\n{done.stderr}")
             ids[name] = str(found[0].id)
@@ -313,18 +356,31 @@ def deploy_all(api_url: str, *, prefect_file: Path = PREFECT_FILE, prefect_home:
 
 # --- (c) worker ----------------------------------------------------------------------------
 
-def start_worker(api_url: str, *, pool: str = WORK_POOL, prefect_home: Path | None = None,
-                 extra_env: dict[str, str] | None = None, log_path: Path | None = None,
-                 query_seconds: int = 1, name: str | None = None, limit: int | None = None) -> Managed:
+
+def start_worker(
+    api_url: str,
+    *,
+    pool: str = WORK_POOL,
+    prefect_home: Path | None = None,
+    extra_env: dict[str, str] | None = None,
+    log_path: Path | None = None,
+    query_seconds: int = 1,
+    name: str | None = None,
+    limit: int | None = None,
+) -> Managed:
     """madoguchi's thread worker (`deployments.worker`) in a process group of its own.
 
     Flow runs share the worker's environment: pass the app's settings (MADOGUCHI_DATA_DIR,
     MADOGUCHI_SECRET_KEY, …) in extra_env. Polls every query_seconds (Prefect's default is
     10 s, which makes a trigger take 8-12 s to start)."""
-    env = prefect_env(api_url, prefect_home=prefect_home, extra={
-        "PREFECT_WORKER_QUERY_SECONDS": str(query_seconds),
-        **(extra_env or {}),
-    })
+    env = prefect_env(
+        api_url,
+        prefect_home=prefect_home,
+        extra={
+            "PREFECT_WORKER_QUERY_SECONDS": str(query_seconds),
+            **(extra_env or {}),
+        },
+    )
     argv = [sys.executable, "-m", "deployments.worker", "--pool", pool]
     if name:
         argv += ["--name", name]

@@ -24,8 +24,16 @@ from urllib.parse import urlparse
 from deployments.local import Managed, _spawn
 
 REDIS_SETTINGS = ("PREFECT_MESSAGING_BROKER", "PREFECT_MESSAGING_CACHE")
-SYSTEM_KEYS = ("customers", "orders", "billing", "marketing", "points", "support", "analytics",
-               "delivery_contractor")
+SYSTEM_KEYS = (
+    "customers",
+    "orders",
+    "billing",
+    "marketing",
+    "points",
+    "support",
+    "analytics",
+    "delivery_contractor",
+)
 
 
 def pg_bin() -> Path:
@@ -35,8 +43,10 @@ def pg_bin() -> Path:
         return Path(os.path.realpath(found)).parent
     candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/postgres"))
     if not candidates:
-        raise RuntimeError("PostgreSQL is not installed: apt-get install postgresql, or give "
-                           "MADOGUCHI_DATABASE_URL and MADOGUCHI_PREFECT_DATABASE_URL")
+        raise RuntimeError(
+            "PostgreSQL is not installed: apt-get install postgresql, or give "
+            "MADOGUCHI_DATABASE_URL and MADOGUCHI_PREFECT_DATABASE_URL"
+        )
     return Path(candidates[-1]).parent
 
 
@@ -68,13 +78,39 @@ def start_postgres(folder: Path, port: int, logs: Path) -> tuple[Managed, str]:
             _reachable_by_postgres(folder)
             for path in (folder, sock):
                 shutil.chown(path, "postgres")
-        done = subprocess.run(_as_postgres([str(pg_bin() / "initdb"), "-D", str(data), "-U", _user(),
-                                            "--auth=trust", "--encoding=UTF8", "--no-locale"]),
-                              capture_output=True, text=True)
+        done = subprocess.run(
+            _as_postgres(
+                [
+                    str(pg_bin() / "initdb"),
+                    "-D",
+                    str(data),
+                    "-U",
+                    _user(),
+                    "--auth=trust",
+                    "--encoding=UTF8",
+                    "--no-locale",
+                ]
+            ),
+            capture_output=True,
+            text=True,
+        )
         if done.returncode != 0:
             raise RuntimeError(f"initdb failed:\n{done.stdout}\n{done.stderr}")
-    argv = _as_postgres([str(pg_bin() / "postgres"), "-D", str(data), "-p", str(port), "-k", str(sock),
-                         "-c", "listen_addresses=127.0.0.1", "-c", "max_connections=300"])
+    argv = _as_postgres(
+        [
+            str(pg_bin() / "postgres"),
+            "-D",
+            str(data),
+            "-p",
+            str(port),
+            "-k",
+            str(sock),
+            "-c",
+            "listen_addresses=127.0.0.1",
+            "-c",
+            "max_connections=300",
+        ]
+    )
     proc = _spawn("postgresql", argv, env=dict(os.environ), cwd=folder, log_path=logs / "postgresql.log")
     url = f"postgresql+psycopg://{_user()}@127.0.0.1:{port}"
     _wait_for_postgres(url, proc)
@@ -96,7 +132,9 @@ def _wait_for_postgres(url: str, proc: Managed, timeout: float = 60) -> None:
 
 
 def _plain(url: str) -> str:
-    return url.replace("postgresql+psycopg://", "postgresql://").replace("postgresql+asyncpg://", "postgresql://")
+    return url.replace("postgresql+psycopg://", "postgresql://").replace(
+        "postgresql+asyncpg://", "postgresql://"
+    )
 
 
 def ensure_databases(server_url: str, names: list[str]) -> None:
@@ -113,10 +151,23 @@ def start_redis(folder: Path, port: int, logs: Path) -> tuple[Managed, str]:
     """redis-server on 127.0.0.1:port, appending to a file in ``folder``."""
     server = shutil.which("redis-server")
     if server is None:
-        raise RuntimeError("redis-server is not installed: apt-get install redis-server, or give MADOGUCHI_REDIS_URL")
+        raise RuntimeError(
+            "redis-server is not installed: apt-get install redis-server, or give MADOGUCHI_REDIS_URL"
+        )
     folder.mkdir(parents=True, exist_ok=True)
-    argv = [server, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(folder), "--appendonly", "yes",
-            "--save", ""]
+    argv = [
+        server,
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--dir",
+        str(folder),
+        "--appendonly",
+        "yes",
+        "--save",
+        "",
+    ]
     proc = _spawn("redis", argv, env=dict(os.environ), cwd=folder, log_path=logs / "redis.log")
     url = f"redis://127.0.0.1:{port}/0"
     import redis
@@ -135,10 +186,12 @@ def start_redis(folder: Path, port: int, logs: Path) -> tuple[Managed, str]:
 def redis_environment(url: str) -> dict[str, str]:
     """Prefect's messaging and its cache on Redis (read by the Prefect server)."""
     parsed = urlparse(url)
-    return {**dict.fromkeys(REDIS_SETTINGS, "prefect_redis.messaging"),
-            "PREFECT_REDIS_MESSAGING_HOST": parsed.hostname or "127.0.0.1",
-            "PREFECT_REDIS_MESSAGING_PORT": str(parsed.port or 6379),
-            "PREFECT_REDIS_MESSAGING_DB": (parsed.path or "/0").strip("/") or "0"}
+    return {
+        **dict.fromkeys(REDIS_SETTINGS, "prefect_redis.messaging"),
+        "PREFECT_REDIS_MESSAGING_HOST": parsed.hostname or "127.0.0.1",
+        "PREFECT_REDIS_MESSAGING_PORT": str(parsed.port or 6379),
+        "PREFECT_REDIS_MESSAGING_DB": (parsed.path or "/0").strip("/") or "0",
+    }
 
 
 def start_infrastructure(settings, say=print) -> list[tuple[Managed, Callable[[], Managed]]]:
@@ -161,11 +214,13 @@ def start_infrastructure(settings, say=print) -> list[tuple[Managed, Callable[[]
             ensure_databases(server, ["madoguchi", "prefect", *(f"system_{key}" for key in SYSTEM_KEYS)])
             os.environ.setdefault("MADOGUCHI_DATABASE_URL", f"{server}/madoguchi")
             os.environ.setdefault("MADOGUCHI_SYSTEMS_DATABASE_URL", f"{server}/system_{{system}}")
-            os.environ.setdefault("MADOGUCHI_PREFECT_DATABASE_URL",
-                                  f"{server.replace('+psycopg', '+asyncpg')}/prefect")
+            os.environ.setdefault(
+                "MADOGUCHI_PREFECT_DATABASE_URL", f"{server.replace('+psycopg', '+asyncpg')}/prefect"
+            )
         redis_url = settings.redis_url
         if not redis_url:
             say(f"starting Redis on port {settings.redis_port}…")
+
             def again_redis() -> Managed:
                 return start_redis(data / "redis", settings.redis_port, logs)[0]
 

@@ -13,6 +13,7 @@ key per attempt, so two sweeps that see the same death make one run."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -25,9 +26,14 @@ from services import recovery as service
 
 log = logging.getLogger("madoguchi.recovery")
 
-FLOW_KINDS = {"request-lifecycle": "request", "inquiry": "inquiry", "provision-review": "provision",
-              "incident-response": "incident", "policy-revision": "policy",
-              "contractor-onboarding": "contractor"}
+FLOW_KINDS = {
+    "request-lifecycle": "request",
+    "inquiry": "inquiry",
+    "provision-review": "provision",
+    "incident-response": "incident",
+    "policy-revision": "policy",
+    "contractor-onboarding": "contractor",
+}
 PAGE = 200
 
 
@@ -73,12 +79,18 @@ def recover_recent(settings: Settings, *, since: datetime, ui_url: str) -> Recov
         kinds = _kinds_by_flow(client)
         if not kinds:
             return done
-        ended = FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(any_=_ended())),
-                              end_time=FlowRunFilterEndTime(after_=since))
+        ended = FlowRunFilter(
+            state=FlowRunFilterState(type=FlowRunFilterStateType(any_=_ended())),
+            end_time=FlowRunFilterEndTime(after_=since),
+        )
         offset = 0
         while True:
-            runs = client.read_flow_runs(flow_filter=FlowFilter(id=FlowFilterId(any_=list(kinds))),
-                                         flow_run_filter=ended, limit=PAGE, offset=offset)
+            runs = client.read_flow_runs(
+                flow_filter=FlowFilter(id=FlowFilterId(any_=list(kinds))),
+                flow_run_filter=ended,
+                limit=PAGE,
+                offset=offset,
+            )
             for run in runs:
                 _handle(client, settings, _dead(run, kinds[run.flow_id]), run.deployment_id, done, ui_url)
             if len(runs) < PAGE:
@@ -103,8 +115,12 @@ def recover_all(settings: Settings, *, ui_url: str) -> Recovered:
                     break
                 after = cases[-1][0]
                 ids = [UUID(run_id) for _, _, run_id in cases]
-                runs = {str(r.id): r for r in client.read_flow_runs(
-                    flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=ids)), limit=len(ids))}
+                runs = {
+                    str(r.id): r
+                    for r in client.read_flow_runs(
+                        flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=ids)), limit=len(ids)
+                    )
+                }
                 for _, reference, run_id in cases:
                     run = runs.get(run_id)
                     if run is None:  # Prefect lost it (a server database reset): as good as dead
@@ -121,15 +137,14 @@ def _deployment_ids(client) -> dict[str, UUID]:
 
     found = {}
     for flow_name, kind in FLOW_KINDS.items():
-        try:
+        with contextlib.suppress(ObjectNotFound):
             found[kind] = client.read_deployment_by_name(f"{flow_name}/{flow_name}").id
-        except ObjectNotFound:
-            pass
     return found
 
 
-def _handle(client, settings: Settings, dead: service.DeadRun, deployment_id, done: Recovered,
-            ui_url: str) -> None:
+def _handle(
+    client, settings: Settings, dead: service.DeadRun, deployment_id, done: Recovered, ui_url: str
+) -> None:
     if not dead.reference:
         return
     with unit_of_work(settings) as session:
@@ -141,8 +156,14 @@ def _handle(client, settings: Settings, dead: service.DeadRun, deployment_id, do
         new = _start_again(client, deployment_id, dead.reference, step)
         with unit_of_work(settings) as session:
             service.record_restart(session, settings, dead, step, str(new.id), now=utcnow())
-        log.warning("%s %s: its run ended %s; restart %d at %s", dead.kind, dead.reference, dead.state,
-                    step.attempt, step.at.isoformat())
+        log.warning(
+            "%s %s: its run ended %s; restart %d at %s",
+            dead.kind,
+            dead.reference,
+            dead.state,
+            step.attempt,
+            step.at.isoformat(),
+        )
         done.restarted.append(dead.reference)
 
 
@@ -150,5 +171,8 @@ def _start_again(client, deployment_id, reference: str, step: Restart):
     from prefect.states import Scheduled
 
     return client.create_flow_run_from_deployment(
-        deployment_id, parameters={"reference": reference}, idempotency_key=restart_key(reference, step.attempt),
-        state=Scheduled(scheduled_time=step.at))
+        deployment_id,
+        parameters={"reference": reference},
+        idempotency_key=restart_key(reference, step.attempt),
+        state=Scheduled(scheduled_time=step.at),
+    )

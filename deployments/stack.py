@@ -100,8 +100,11 @@ class Stack:
         return temporary_settings(updates)
 
     def processes(self) -> list[Managed]:
-        return [p for p in (*reversed(self.services), *self.workers, self.server, *reversed(self.infra))
-                if p is not None]
+        return [
+            p
+            for p in (*reversed(self.services), *self.workers, self.server, *reversed(self.infra))
+            if p is not None
+        ]
 
     def dead(self) -> Managed | None:
         """A process that has exited although nobody stopped it, or the server we started
@@ -167,19 +170,26 @@ def app_settings(settings, *, stub_url: str | None, webhook_key: str | None):
     if "MADOGUCHI_MAIL_PUBLIC_BASE_URL" not in os.environ:
         update["mail_public_base_url"] = f"http://127.0.0.1:{settings.intake_port}"
     if stub_url:
-        update.update(sendgrid_host=stub_url, sendgrid_api_key=SecretStr(STUB_API_KEY),
-                      sendgrid_webhook_public_key=webhook_key)
+        update.update(
+            sendgrid_host=stub_url,
+            sendgrid_api_key=SecretStr(STUB_API_KEY),
+            sendgrid_webhook_public_key=webhook_key,
+        )
     return settings.model_copy(update=update)
 
 
 def app_environment(settings) -> dict[str, str]:
     """`app_settings` as MADOGUCHI_* variables for the children (the worker's flow runs move
     into the project folder, hence the absolute data folder)."""
-    env = {"MADOGUCHI_DATA_DIR": str(settings.data_dir),
-           "MADOGUCHI_MAIL_PUBLIC_BASE_URL": settings.mail_public_base_url}
+    env = {
+        "MADOGUCHI_DATA_DIR": str(settings.data_dir),
+        "MADOGUCHI_MAIL_PUBLIC_BASE_URL": settings.mail_public_base_url,
+    }
     if settings.sendgrid_api_key is not None:
-        env.update(MADOGUCHI_SENDGRID_HOST=settings.sendgrid_host,
-                   MADOGUCHI_SENDGRID_API_KEY=settings.sendgrid_api_key.get_secret_value())
+        env.update(
+            MADOGUCHI_SENDGRID_HOST=settings.sendgrid_host,
+            MADOGUCHI_SENDGRID_API_KEY=settings.sendgrid_api_key.get_secret_value(),
+        )
     if settings.sendgrid_webhook_public_key:
         env["MADOGUCHI_SENDGRID_WEBHOOK_PUBLIC_KEY"] = settings.sendgrid_webhook_public_key
     return env
@@ -190,28 +200,54 @@ def start_stub(settings, logs: Path) -> tuple[Managed, str, str]:
     import httpx
 
     url = f"http://127.0.0.1:{settings.mail_stub_port}"
-    argv = [sys.executable, "-m", "mail.stub", "--port", str(settings.mail_stub_port),
-            "--webhook-url", f"http://127.0.0.1:{settings.intake_port}/webhooks/sendgrid"]
-    proc = _spawn("mail-stub", argv, env={**os.environ, **QUIET}, cwd=PROJECT_DIR,
-                  log_path=logs / "mail-stub.log")
+    argv = [
+        sys.executable,
+        "-m",
+        "mail.stub",
+        "--port",
+        str(settings.mail_stub_port),
+        "--webhook-url",
+        f"http://127.0.0.1:{settings.intake_port}/webhooks/sendgrid",
+    ]
+    proc = _spawn(
+        "mail-stub", argv, env={**os.environ, **QUIET}, cwd=PROJECT_DIR, log_path=logs / "mail-stub.log"
+    )
     wait_for(f"{url}/messages", proc)
     return proc, url, httpx.get(f"{url}/_public_key", timeout=5).json()["public_key"]
 
 
 def start_gate(settings, env: dict[str, str], logs: Path) -> Managed:
     """The gate on the people's port, in front of the server on the internal one."""
-    argv = [sys.executable, "-m", "uvicorn", "--factory", "web.gate:gate_from_settings",
-            "--host", settings.prefect_host, "--port", str(settings.prefect_port),
-            "--log-level", "warning", "--no-access-log"]
-    proc = _spawn("gate", argv, env={**os.environ, **QUIET, **env}, cwd=PROJECT_DIR, log_path=logs / "gate.log")
+    argv = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--factory",
+        "web.gate:gate_from_settings",
+        "--host",
+        settings.prefect_host,
+        "--port",
+        str(settings.prefect_port),
+        "--log-level",
+        "warning",
+        "--no-access-log",
+    ]
+    proc = _spawn(
+        "gate", argv, env={**os.environ, **QUIET, **env}, cwd=PROJECT_DIR, log_path=logs / "gate.log"
+    )
     wait_for(f"{settings.prefect_ui_url}/api/health", proc)
     return proc
 
 
 def start_intake(settings, api_url: str, env: dict[str, str], logs: Path) -> tuple[Managed, str]:
     url = f"http://127.0.0.1:{settings.intake_port}"
-    proc = _spawn("intake", [sys.executable, "-m", "web", "--port", str(settings.intake_port)],
-                  env=prefect_env(api_url, extra=env), cwd=PROJECT_DIR, log_path=logs / "intake.log")
+    proc = _spawn(
+        "intake",
+        [sys.executable, "-m", "web", "--port", str(settings.intake_port)],
+        env=prefect_env(api_url, extra=env),
+        cwd=PROJECT_DIR,
+        log_path=logs / "intake.log",
+    )
     wait_for(f"{url}/healthz", proc)
     return proc, url
 
@@ -256,15 +292,22 @@ def start_stack(settings, *, api_url: str | None = None, say=print, infra=()) ->
         if reachable(f"{stack.api_url}/health"):
             say(f"using the Prefect server already running at {stack.api_url}")
         elif explicit:
-            raise RuntimeError(f"PREFECT_API_URL={explicit} does not answer; start it, or unset "
-                               "PREFECT_API_URL and `up` starts a server of its own")
+            raise RuntimeError(
+                f"PREFECT_API_URL={explicit} does not answer; start it, or unset "
+                "PREFECT_API_URL and `up` starts a server of its own"
+            )
         else:
             where = "PostgreSQL" if settings.prefect_database_url else f"SQLite in {home}"
             say(f"starting the Prefect server on port {settings.prefect_internal_port} ({where})…")
 
             def server() -> Managed:
-                proc = start_server(home, port=settings.prefect_internal_port, ui=True,
-                                    log_path=logs / "prefect-server.log", extra_env=server_environment(settings))
+                proc = start_server(
+                    home,
+                    port=settings.prefect_internal_port,
+                    ui=True,
+                    log_path=logs / "prefect-server.log",
+                    extra_env=server_environment(settings),
+                )
                 wait_until_ready(stack.api_url, timeout=120, proc=proc)
                 return proc
 
@@ -301,8 +344,14 @@ def _worker(stack: Stack, n: int, home: Path, env: dict[str, str], logs: Path) -
     settings, name = stack.settings, f"madoguchi-worker-{n}"
 
     def start() -> Managed:
-        return start_worker(stack.api_url, prefect_home=home, extra_env=env, log_path=logs / f"worker-{n}.log",
-                            name=name, limit=settings.worker_limit)
+        return start_worker(
+            stack.api_url,
+            prefect_home=home,
+            extra_env=env,
+            log_path=logs / f"worker-{n}.log",
+            name=name,
+            limit=settings.worker_limit,
+        )
 
     stack.starters[name] = start
     return start()
@@ -324,8 +373,10 @@ def _banner(stack: Stack, say) -> None:
         say(f"  mail            SendGrid at {settings.sendgrid_host}")
     say(f"  data, logs      {stack.data_dir}, {stack.data_dir / 'logs'}")
     if stack.gate_url and not _has_accounts(settings):
-        say("No operator account yet: `madoguchi operator add NAME --role officer|operator|admin` "
-            "makes one (README, \"Operators and logging in\").")
+        say(
+            "No operator account yet: `madoguchi operator add NAME --role officer|operator|admin` "
+            'makes one (README, "Operators and logging in").'
+        )
     say("Try `madoguchi demo` in another terminal. Ctrl-C stops everything.")
 
 

@@ -42,8 +42,15 @@ class ThreadWorkerResult(BaseWorkerResult):
 class ThreadJobConfiguration(BaseJobConfiguration):
     """No infrastructure to configure: the run executes in the worker's process."""
 
-    def prepare_for_flow_run(self, flow_run: FlowRun, deployment=None, flow=None, work_pool=None,
-                             worker_name: str | None = None, worker_id=None) -> None:
+    def prepare_for_flow_run(
+        self,
+        flow_run: FlowRun,
+        deployment=None,
+        flow=None,
+        work_pool=None,
+        worker_name: str | None = None,
+        worker_id=None,
+    ) -> None:
         """What the worker's events and logs name (the run, its labels), without the
         environment and command a spawned process would get: Prefect's default serialises
         every setting into variables for each run, a sixth of this worker's CPU, for nothing."""
@@ -81,8 +88,9 @@ class ThreadWorker(BaseWorker[ThreadJobConfiguration, ThreadVariables, ThreadWor
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._flows: dict[str, Flow] = {}
-        self._threads = ThreadPoolExecutor(max_workers=self._limit or DEFAULT_LIMIT,
-                                           thread_name_prefix="flow-run")
+        self._threads = ThreadPoolExecutor(
+            max_workers=self._limit or DEFAULT_LIMIT, thread_name_prefix="flow-run"
+        )
 
     async def _flow_for(self, flow_run: FlowRun) -> Flow:
         key = str(flow_run.deployment_id)
@@ -91,8 +99,12 @@ class ThreadWorker(BaseWorker[ThreadJobConfiguration, ThreadVariables, ThreadWor
             self._flows[key] = flow_from_entrypoint(deployment.entrypoint)
         return self._flows[key]
 
-    async def run(self, flow_run: FlowRun, configuration: ThreadJobConfiguration,
-                  task_status: anyio.abc.TaskStatus[str] | None = None) -> ThreadWorkerResult:
+    async def run(
+        self,
+        flow_run: FlowRun,
+        configuration: ThreadJobConfiguration,
+        task_status: anyio.abc.TaskStatus[str] | None = None,
+    ) -> ThreadWorkerResult:
         flow = await self._flow_for(flow_run)
         if task_status is not None:
             task_status.started(f"{socket.gethostname()}:{os.getpid()}")
@@ -103,7 +115,7 @@ class ThreadWorker(BaseWorker[ThreadJobConfiguration, ThreadVariables, ThreadWor
             await loop.run_in_executor(self._threads, _execute, flow, flow_run)
         except asyncio.CancelledError:
             raise
-        except BaseException:  # noqa: BLE001 - the engine could not run it (even a flow's
+        except BaseException:
             # SystemExit ends only its run, never the worker): base proposes Crashed
             self._logger.exception("flow run %s could not be executed", flow_run.id)
             return ThreadWorkerResult(status_code=1, identifier=str(flow_run.id))
@@ -138,8 +150,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--limit", type=int, default=DEFAULT_LIMIT, help="flow runs at once")
     args = parser.parse_args(argv)
 
-    worker = ThreadWorker(work_pool_name=args.pool, name=args.name, limit=args.limit,
-                          create_pool_if_not_found=False)
+    worker = ThreadWorker(
+        work_pool_name=args.pool, name=args.name, limit=args.limit, create_pool_if_not_found=False
+    )
     asyncio.run(worker.start())
 
 

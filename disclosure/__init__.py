@@ -6,11 +6,26 @@ Plain functions, no Prefect: the lifecycle wraps :func:`build_and_store` in a ta
 
 from disclosure.build import Contents, gather
 from disclosure.download import PackageIntegrityError, PackageNotAvailable, open_package, router
-from disclosure.store import (LIFETIME, PackageReceipt, build_and_store, purge_unavailable,
-                              reissue_token, revoke_package)
+from disclosure.store import (
+    LIFETIME,
+    PackageReceipt,
+    build_and_store,
+    purge_unavailable,
+    reissue_token,
+    revoke_package,
+)
 
 __all__ = [
-    "LIFETIME", "Contents", "PackageIntegrityError", "PackageNotAvailable", "PackageReceipt",
-    "build_and_store", "gather", "open_package", "purge_unavailable",
-    "reissue_token", "revoke_package", "router",
+    "LIFETIME",
+    "Contents",
+    "PackageIntegrityError",
+    "PackageNotAvailable",
+    "PackageReceipt",
+    "build_and_store",
+    "gather",
+    "open_package",
+    "purge_unavailable",
+    "reissue_token",
+    "revoke_package",
+    "router",
 ]

@@ -69,8 +69,7 @@ def display_value(value: Any) -> str:
 
 def visible_fields(record: dict[str, Any]) -> list[tuple[str, str]]:
     """A record's fields and values as text, without the grouping keys and internal flags."""
-    return [(k, display_value(v)) for k, v in record.items()
-            if not k.startswith("_") and k not in _HIDDEN]
+    return [(k, display_value(v)) for k, v in record.items() if not k.startswith("_") and k not in _HIDDEN]
 
 
 def display_fields(record: dict[str, Any], language: str) -> list[tuple[str, str]]:
@@ -121,19 +120,31 @@ def _disclosed(records: list[dict[str, Any]]) -> tuple[dict[str, Any], ...]:
 
 
 def _provisions(session, email: str, fallback_name: str) -> tuple[ProvisionEntry, ...]:
-    rows = session.exec(select(ProvisionRecord)
-                        .where(func.lower(ProvisionRecord.subject_email) == email)
-                        .order_by(ProvisionRecord.provided_at, ProvisionRecord.id)).all()
+    rows = session.exec(
+        select(ProvisionRecord)
+        .where(func.lower(ProvisionRecord.subject_email) == email)
+        .order_by(ProvisionRecord.provided_at, ProvisionRecord.id)
+    ).all()
     return tuple(
-        ProvisionEntry(consent=row.basis == ProvisionBasis.CONSENT or row.consent_ref is not None,
-                       recipient=row.recipient,
-                       principal=row.subject_name or fallback_name,
-                       data_items=tuple(row.items))
-        for row in rows if is_disclosable_record(row.basis, row.is_foreign))
+        ProvisionEntry(
+            consent=row.basis == ProvisionBasis.CONSENT or row.consent_ref is not None,
+            recipient=row.recipient,
+            principal=row.subject_name or fallback_name,
+            data_items=tuple(row.items),
+        )
+        for row in rows
+        if is_disclosable_record(row.basis, row.is_foreign)
+    )
 
 
-def gather(settings: Settings, reference: str, include_systems: Collection[str], *,
-           now: datetime | None = None, registry: Registry | None = None) -> Contents:
+def gather(
+    settings: Settings,
+    reference: str,
+    include_systems: Collection[str],
+    *,
+    now: datetime | None = None,
+    registry: Registry | None = None,
+) -> Contents:
     """Everything the package for ``reference`` shows, for the systems the decision allows.
 
     Systems not in ``include_systems`` (withheld by the decision) are left out entirely:
@@ -156,24 +167,29 @@ def gather(settings: Settings, reference: str, include_systems: Collection[str],
         policy_version = version_in_force(session, now or utcnow())
 
     identity = subject_of(request) if request.subject else expand_identity(email, registry)
-    exported = registry.across(lambda _key, connector: connector.export(identity),
-                               [k for k in registry.keys() if k in include_systems])
+    exported = registry.across(
+        lambda _key, connector: connector.export(identity),
+        [k for k in registry.keys() if k in include_systems],
+    )
     sections = []
     for key, rows in exported.items():
         info = registry.info(key)
         records = _disclosed(rows)
         held = {r.get("_category") for r in records}
-        categories = tuple((c.key, getattr(c, f"name_{language}"))
-                           for c in info.categories if c.key in held)
+        categories = tuple((c.key, getattr(c, f"name_{language}")) for c in info.categories if c.key in held)
         name = getattr(info, f"name_{language}")
         if request_type is RequestType.PURPOSE_NOTIFICATION:
             if records:  # the purposes that apply to data actually held about the subject
-                sections.append(SystemSection(key, name, categories,
-                                              purposes=purposes_for(key, language)))
+                sections.append(SystemSection(key, name, categories, purposes=purposes_for(key, language)))
         else:
             sections.append(SystemSection(key, name, categories, records=records))
-    return Contents(reference=reference, request_type=request_type, language=language,
-                    generated_at=(now or utcnow()).astimezone(ZoneInfo(settings.timezone)),
-                    systems=tuple(sections),
-                    provisions=provisions, policy_version=policy_version,
-                    policy_url=f"{settings.mail_public_base_url.rstrip('/')}/policy/{policy_version}?lang={language}")
+    return Contents(
+        reference=reference,
+        request_type=request_type,
+        language=language,
+        generated_at=(now or utcnow()).astimezone(ZoneInfo(settings.timezone)),
+        systems=tuple(sections),
+        provisions=provisions,
+        policy_version=policy_version,
+        policy_url=f"{settings.mail_public_base_url.rstrip('/')}/policy/{policy_version}?lang={language}",
+    )

@@ -31,7 +31,9 @@ def _key(secret: str, salt: bytes) -> bytes:
 
 def seal(settings: Settings, reference: str, plaintext: bytes) -> bytes:
     salt, nonce = os.urandom(_SALT), os.urandom(_NONCE)
-    sealed = AESGCM(_key(settings.secret_key.get_secret_value(), salt)).encrypt(nonce, plaintext, reference.encode())
+    sealed = AESGCM(_key(settings.secret_key.get_secret_value(), salt)).encrypt(
+        nonce, plaintext, reference.encode()
+    )
     return MAGIC + settings.key_id.encode() + salt + nonce + sealed
 
 
@@ -39,12 +41,14 @@ def unseal(settings: Settings, reference: str, blob: bytes) -> bytes:
     if not blob.startswith(MAGIC):
         raise SealBroken("not a sealed package")
     header = len(MAGIC)
-    kid = blob[header:header + _KID].decode(errors="replace")
-    salt = blob[header + _KID:header + _KID + _SALT]
-    nonce = blob[header + _KID + _SALT:header + _KID + _SALT + _NONCE]
+    kid = blob[header : header + _KID].decode(errors="replace")
+    salt = blob[header + _KID : header + _KID + _SALT]
+    nonce = blob[header + _KID + _SALT : header + _KID + _SALT + _NONCE]
     try:
         secret = settings.secret_for(kid)
-        return AESGCM(_key(secret, salt)).decrypt(nonce, blob[header + _KID + _SALT + _NONCE:], reference.encode())
+        return AESGCM(_key(secret, salt)).decrypt(
+            nonce, blob[header + _KID + _SALT + _NONCE :], reference.encode()
+        )
     except UnknownKey:
         raise SealBroken(f"sealed with key {kid}, which is not in the keyring") from None
     except InvalidTag:

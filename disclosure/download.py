@@ -31,8 +31,9 @@ class PackageIntegrityError(RuntimeError):
     """A live package whose file is gone or does not decrypt (message: package id only)."""
 
 
-def open_package(session: Session, settings: Settings, reference: str, token: str,
-                 now: datetime) -> tuple[str, bytes]:
+def open_package(
+    session: Session, settings: Settings, reference: str, token: str, now: datetime
+) -> tuple[str, bytes]:
     """``(file name, zip bytes)`` for a valid token; counts the download in the audit trail.
 
     Runs in the caller's transaction: the count and the audit event commit with it.
@@ -50,9 +51,11 @@ def open_package(session: Session, settings: Settings, reference: str, token: st
         raise PackageIntegrityError(f"package {package.id} cannot be opened") from None
     if hashlib.sha256(plaintext).hexdigest() != package.sha256:
         raise PackageIntegrityError(f"package {package.id} does not match its digest")
-    session.execute(update(DisclosurePackage).where(DisclosurePackage.id == package.id)
-                    .values(downloaded_count=DisclosurePackage.downloaded_count + 1,
-                            last_downloaded_at=now))
+    session.execute(
+        update(DisclosurePackage)
+        .where(DisclosurePackage.id == package.id)
+        .values(downloaded_count=DisclosurePackage.downloaded_count + 1, last_downloaded_at=now)
+    )
     audit_package(session, settings, now, "package.downloaded", package, actor="requester")
     return f"{reference}.zip", plaintext
 
@@ -63,20 +66,27 @@ router = APIRouter(tags=["disclosure"])
 @router.get(
     "/packages/{reference}",
     response_class=Response,
-    responses={200: {"content": {"application/zip": {}}, "description": "the package"},
-               404: {"description": "unknown, wrong token, expired or revoked alike"}},
+    responses={
+        200: {"content": {"application/zip": {}}, "description": "the package"},
+        404: {"description": "unknown, wrong token, expired or revoked alike"},
+    },
 )
-def download_package(reference: str, token: str = Query(default=""),
-                     settings: Settings = Depends(get_settings)) -> Response:
+def download_package(
+    reference: str, token: str = Query(default=""), settings: Settings = Depends(get_settings)
+) -> Response:
     """The package as a zip attachment; the link in the notice carries the token."""
     try:
         with unit_of_work(settings) as session:
             filename, data = open_package(session, settings, reference, token, utcnow())
     except PackageNotAvailable:
         raise HTTPException(status_code=404, detail="Not Found") from None
-    return Response(content=data, media_type="application/zip", headers={
-        "Content-Disposition": f'attachment; filename="{filename}"',
-        "Cache-Control": "no-store",
-        "Referrer-Policy": "no-referrer",
-        "X-Content-Type-Options": "nosniff",
-    })
+    return Response(
+        content=data,
+        media_type="application/zip",
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Cache-Control": "no-store",
+            "Referrer-Policy": "no-referrer",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )

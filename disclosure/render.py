@@ -24,40 +24,55 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from disclosure.build import Contents, analysis_note, display_fields, texts, visible_fields
 from disclosure.pdf import render_pdf
 
-_env = Environment(loader=PackageLoader("disclosure", "templates"),
-                   autoescape=select_autoescape(default=True, default_for_string=True))
+_env = Environment(
+    loader=PackageLoader("disclosure", "templates"),
+    autoescape=select_autoescape(default=True, default_for_string=True),
+)
 
 
 def render_html(contents: Contents) -> str:
     return _env.get_template("package.html.j2").render(
-        c=contents, t=texts(contents.language),
+        c=contents,
+        t=texts(contents.language),
         fields=lambda record: display_fields(record, contents.language),
-        note=analysis_note(contents.language) if contents.is_purpose_notification else None)
+        note=analysis_note(contents.language) if contents.is_purpose_notification else None,
+    )
 
 
 def render_json(contents: Contents) -> bytes:
     """Records exactly as each system exported them, so a program can re-import them."""
     systems = []
     for s in contents.systems:
-        entry: dict[str, Any] = {"key": s.key, "name": s.name,
-                                 "categories": [{"key": k, "name": n} for k, n in s.categories]}
+        entry: dict[str, Any] = {
+            "key": s.key,
+            "name": s.name,
+            "categories": [{"key": k, "name": n} for k, n in s.categories],
+        }
         if contents.is_purpose_notification:
             entry["purposes"] = [{"code": code, "text": text} for code, text in s.purposes]
         else:
             entry["records"] = list(s.records)
         systems.append(entry)
-    doc: dict[str, Any] = {"reference": contents.reference,
-                           "request_type": contents.request_type.value,
-                           "language": contents.language,
-                           "generated_at": contents.generated_at.isoformat(),
-                           "privacy_policy": {"version": contents.policy_version, "url": contents.policy_url},
-                           "systems": systems}
+    doc: dict[str, Any] = {
+        "reference": contents.reference,
+        "request_type": contents.request_type.value,
+        "language": contents.language,
+        "generated_at": contents.generated_at.isoformat(),
+        "privacy_policy": {"version": contents.policy_version, "url": contents.policy_url},
+        "systems": systems,
+    }
     if contents.is_purpose_notification:
         doc["analysis_note"] = analysis_note(contents.language)
     if contents.provisions is not None:
         doc["third_party_provision_records"] = [
-            {"consent": p.consent, "recipient": p.recipient, "principal": p.principal,
-             "data_items": list(p.data_items)} for p in contents.provisions]
+            {
+                "consent": p.consent,
+                "recipient": p.recipient,
+                "principal": p.principal,
+                "data_items": list(p.data_items),
+            }
+            for p in contents.provisions
+        ]
     return json.dumps(doc, ensure_ascii=False, indent=2).encode("utf-8")
 
 
@@ -71,9 +86,10 @@ def _csv(header: list[str], rows) -> bytes:
 
 def render_csv(contents: Contents) -> bytes:
     if contents.is_purpose_notification:
-        return _csv(["system", "system_name", "purpose", "purpose_text"],
-                    ([s.key, s.name, code, text] for s in contents.systems
-                     for code, text in s.purposes))
+        return _csv(
+            ["system", "system_name", "purpose", "purpose_text"],
+            ([s.key, s.name, code, text] for s in contents.systems for code, text in s.purposes),
+        )
 
     def rows():
         for s in contents.systems:
@@ -83,26 +99,30 @@ def render_csv(contents: Contents) -> bytes:
                 for field, value in visible_fields(record):
                     yield [s.key, s.name, category, names.get(category, ""), number, field, value]
 
-    return _csv(["system", "system_name", "category", "category_name", "record", "field",
-                 "value"], rows())
+    return _csv(["system", "system_name", "category", "category_name", "record", "field", "value"], rows())
 
 
 def render_provisions_csv(contents: Contents) -> bytes:
-    return _csv(["consent", "recipient", "principal", "data_items"],
-                ([str(p.consent).lower(), p.recipient, p.principal, ";".join(p.data_items)]
-                 for p in contents.provisions or ()))
+    return _csv(
+        ["consent", "recipient", "principal", "data_items"],
+        (
+            [str(p.consent).lower(), p.recipient, p.principal, ";".join(p.data_items)]
+            for p in contents.provisions or ()
+        ),
+    )
 
 
 def package_files(contents: Contents) -> dict[str, bytes]:
     """File name in the zip → content. Names carry the reference, never personal data."""
     stem = f"{contents.reference}-{contents.request_type.value}"
-    out = {f"{stem}.html": render_html(contents).encode("utf-8"),
-           f"{stem}.pdf": render_pdf(contents),
-           f"{stem}.json": render_json(contents),
-           f"{stem}.csv": render_csv(contents)}
+    out = {
+        f"{stem}.html": render_html(contents).encode("utf-8"),
+        f"{stem}.pdf": render_pdf(contents),
+        f"{stem}.json": render_json(contents),
+        f"{stem}.csv": render_csv(contents),
+    }
     if contents.provisions is not None:
-        out[f"{contents.reference}-third-party-provision-records.csv"] = \
-            render_provisions_csv(contents)
+        out[f"{contents.reference}-third-party-provision-records.csv"] = render_provisions_csv(contents)
     return out
 
 

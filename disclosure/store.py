@@ -65,18 +65,34 @@ class PackageReceipt:
     token: str | None = field(default=None, repr=False)
 
 
-def audit_package(session: Session, settings: Settings, now: datetime, action: str,
-           package: DisclosurePackage, actor: str = ACTOR, **details) -> None:
-    record(session, key=audit_key(settings.secret_key.get_secret_value()), at=now,
-           actor=actor, action=action, subject_ref=package.reference,
-           details={"package_id": package.id, **details})
+def audit_package(
+    session: Session,
+    settings: Settings,
+    now: datetime,
+    action: str,
+    package: DisclosurePackage,
+    actor: str = ACTOR,
+    **details,
+) -> None:
+    record(
+        session,
+        key=audit_key(settings.secret_key.get_secret_value()),
+        at=now,
+        actor=actor,
+        action=action,
+        subject_ref=package.reference,
+        details={"package_id": package.id, **details},
+    )
 
 
 def unrevoked(session: Session, reference: str) -> DisclosurePackage | None:
     """The reference's package that is not revoked (at most one: a unique index)."""
-    return session.exec(select(DisclosurePackage).where(
-        DisclosurePackage.reference == reference, DisclosurePackage.revoked == False  # noqa: E712
-    )).first()
+    return session.exec(
+        select(DisclosurePackage).where(
+            DisclosurePackage.reference == reference,
+            DisclosurePackage.revoked == False,  # noqa: E712
+        )
+    ).first()
 
 
 def live_package(session: Session, reference: str, now: datetime) -> DisclosurePackage | None:
@@ -84,13 +100,19 @@ def live_package(session: Session, reference: str, now: datetime) -> DisclosureP
     return package if package is not None and now < package.expires_at else None
 
 
-def _receipt(settings: Settings, package: DisclosurePackage, *, created: bool,
-             token: str | None = None) -> PackageReceipt:
+def _receipt(
+    settings: Settings, package: DisclosurePackage, *, created: bool, token: str | None = None
+) -> PackageReceipt:
     path = settings.data_dir / package.path
-    return PackageReceipt(package_id=package.id, reference=package.reference, created=created,
-                          expires_at=package.expires_at, size_bytes=package.size_bytes,
-                          stored_bytes=path.stat().st_size if path.exists() else 0,
-                          token=token)
+    return PackageReceipt(
+        package_id=package.id,
+        reference=package.reference,
+        created=created,
+        expires_at=package.expires_at,
+        size_bytes=package.size_bytes,
+        stored_bytes=path.stat().st_size if path.exists() else 0,
+        token=token,
+    )
 
 
 def _write(settings: Settings, blob: bytes) -> str:
@@ -112,9 +134,14 @@ def _remove(settings: Settings, relative: str) -> None:
     (settings.data_dir / relative).unlink(missing_ok=True)
 
 
-def build_and_store(settings: Settings, reference: str, include_systems: Collection[str], *,
-                    now: datetime | None = None,
-                    registry: Registry | None = None) -> PackageReceipt:
+def build_and_store(
+    settings: Settings,
+    reference: str,
+    include_systems: Collection[str],
+    *,
+    now: datetime | None = None,
+    registry: Registry | None = None,
+) -> PackageReceipt:
     """The request's live package, built, encrypted and stored if there is none yet.
 
     ``include_systems``: the system keys the decision discloses; the others are left out.
@@ -126,8 +153,7 @@ def build_and_store(settings: Settings, reference: str, include_systems: Collect
         if (existing := live_package(session, reference, now)) is not None:
             return _receipt(settings, existing, created=False)
 
-    plaintext = zip_package(gather(settings, reference, include_systems, now=now,
-                                   registry=registry))
+    plaintext = zip_package(gather(settings, reference, include_systems, now=now, registry=registry))
     relative = _write(settings, seal(settings, reference, plaintext))
     token = secrets.token_urlsafe(32)
     superseded: list[str] = []
@@ -136,22 +162,33 @@ def build_and_store(settings: Settings, reference: str, include_systems: Collect
             if (existing := live_package(session, reference, now)) is not None:
                 _remove(settings, relative)  # a concurrent build won
                 return _receipt(settings, existing, created=False)
-            request_id = session.exec(select(Request.id)
-                                      .where(Request.reference == reference)).one()
+            request_id = session.exec(select(Request.id).where(Request.reference == reference)).one()
             if (stale := unrevoked(session, reference)) is not None:
                 stale.revoked = True
                 superseded.append(stale.path)
                 audit_package(session, settings, now, "package.superseded", stale)
                 session.flush()  # free the unique index before the new row takes it
             package = DisclosurePackage(
-                request_id=request_id, reference=reference, token_hash=token_digest(token),
-                path=relative, size_bytes=len(plaintext),
-                sha256=hashlib.sha256(plaintext).hexdigest(), created_at=now,
-                expires_at=now + LIFETIME)
+                request_id=request_id,
+                reference=reference,
+                token_hash=token_digest(token),
+                path=relative,
+                size_bytes=len(plaintext),
+                sha256=hashlib.sha256(plaintext).hexdigest(),
+                created_at=now,
+                expires_at=now + LIFETIME,
+            )
             session.add(package)
             session.flush()
-            audit_package(session, settings, now, "package.created", package,
-                   size_bytes=package.size_bytes, expires_at=package.expires_at.isoformat(timespec="seconds"))
+            audit_package(
+                session,
+                settings,
+                now,
+                "package.created",
+                package,
+                size_bytes=package.size_bytes,
+                expires_at=package.expires_at.isoformat(timespec="seconds"),
+            )
     except IntegrityError:  # a concurrent build committed between our check and insert
         _remove(settings, relative)
         with unit_of_work(settings) as session:
@@ -166,8 +203,7 @@ def build_and_store(settings: Settings, reference: str, include_systems: Collect
     return _receipt(settings, package, created=True, token=token)
 
 
-def reissue_token(session: Session, settings: Settings, reference: str, *, actor: str,
-                  now: datetime) -> str:
+def reissue_token(session: Session, settings: Settings, reference: str, *, actor: str, now: datetime) -> str:
     """A new token for the live package (the old one stops working); for a caller that lost
     the token before the notice carrying it went out."""
     package = live_package(session, reference, now)
@@ -180,8 +216,9 @@ def reissue_token(session: Session, settings: Settings, reference: str, *, actor
     return token
 
 
-def revoke_package(session: Session, settings: Settings, reference: str, *, actor: str,
-                   now: datetime) -> bool:
+def revoke_package(
+    session: Session, settings: Settings, reference: str, *, actor: str, now: datetime
+) -> bool:
     """Stop the reference's package from being downloaded; False if there was none."""
     package = unrevoked(session, reference)
     if package is None:
@@ -196,9 +233,11 @@ def purge_unavailable(settings: Settings, now: datetime) -> int:
     """Delete the files of expired and revoked packages (the rows stay, as evidence)."""
     removed = 0
     with unit_of_work(settings) as session:
-        rows = session.exec(select(DisclosurePackage).where(
-            (DisclosurePackage.revoked == True) | (DisclosurePackage.expires_at <= now)  # noqa: E712
-        )).all()
+        rows = session.exec(
+            select(DisclosurePackage).where(
+                (DisclosurePackage.revoked == True) | (DisclosurePackage.expires_at <= now)  # noqa: E712
+            )
+        ).all()
     for package in rows:
         path: Path = settings.data_dir / package.path
         if path.exists():

@@ -5,14 +5,27 @@ from ``flows/templates/``. No decision has a default (see flows/forms.py)."""
 from flows.forms import Required, choice, simple_form, templates
 
 ContractorApproval = simple_form(
-    "ContractorApproval", decision=choice("contractor_decision", ["approve", "reject"]),
-    reason=(choice("reject_reason", ["none", "security_insufficient", "contract_incomplete",
-                                     # more data than the work needs (docs/rules.md §7)
-                                     "data_not_necessary", "other"]), "none"))
+    "ContractorApproval",
+    decision=choice("contractor_decision", ["approve", "reject"]),
+    reason=(
+        choice(
+            "reject_reason",
+            [
+                "none",
+                "security_insufficient",
+                "contract_incomplete",
+                # more data than the work needs (docs/rules.md §7)
+                "data_not_necessary",
+                "other",
+            ],
+        ),
+        "none",
+    ),
+)
 
 DeletionCertificate = simple_form(
-    "DeletionCertificate", disposition=choice("disposition", ["deleted", "returned"]),
-    certificate=Required)
+    "DeletionCertificate", disposition=choice("disposition", ["deleted", "returned"]), certificate=Required
+)
 
 
 def assessment_markdown(proposal: dict) -> str:

@@ -45,21 +45,27 @@ async def _select(reference: str) -> None:
     settings = get_settings()
     proposal = assess_application(reference)
     markdown = inputs.assessment_markdown(proposal)
-    await acreate_markdown_artifact(key=f"contractor-{reference.lower()}", markdown=markdown,
-                                    description=f"{reference}: 委託先の評価")
+    await acreate_markdown_artifact(
+        key=f"contractor-{reference.lower()}", markdown=markdown, description=f"{reference}: 委託先の評価"
+    )
     invalid = 0  # answers refused in this run; a replay repeats them identically
     while _status(reference) == S.AWAITING_APPROVAL:
         if settings.autopilot:
             approve, reason, actor = proposal["proposal"] == "approve", None, "autopilot"
         else:
-            answer = await ask(inputs.ContractorApproval, who="officer", key=f"contractor-approval-{invalid}",
-                               description=markdown)
+            answer = await ask(
+                inputs.ContractorApproval,
+                who="officer",
+                key=f"contractor-approval-{invalid}",
+                description=markdown,
+            )
             approve, actor = answer.decision.code == "approve", f"officer:{answer.actor}"
             reason = None if approve else answer.reason.code
         try:
             with unit_of_work(settings) as session:
-                service.decide(session, settings, reference, approve=approve, reason=reason,
-                               actor=actor, now=utcnow())
+                service.decide(
+                    session, settings, reference, approve=approve, reason=reason, actor=actor, now=utcnow()
+                )
         except service.ApprovalInvalid:
             invalid += 1
 
@@ -69,13 +75,24 @@ async def _record_certificate(reference: str) -> None:
     if settings.autopilot:
         disposition, certificate, actor = "deleted", "autopilot", "autopilot"
     else:
-        answer = await ask(inputs.DeletionCertificate, who="officer", key="deletion-certificate",
-                           description=inputs.offboarding_markdown(reference))
+        answer = await ask(
+            inputs.DeletionCertificate,
+            who="officer",
+            key="deletion-certificate",
+            description=inputs.offboarding_markdown(reference),
+        )
         disposition, certificate = answer.disposition.code, answer.certificate
         actor = f"officer:{answer.actor}"
     with unit_of_work(settings) as session:
-        supervision.record_disposal(session, settings, reference, disposition=disposition,
-                                    certificate=certificate, actor=actor, now=utcnow())
+        supervision.record_disposal(
+            session,
+            settings,
+            reference,
+            disposition=disposition,
+            certificate=certificate,
+            actor=actor,
+            now=utcnow(),
+        )
 
 
 def _remember_run(reference: str) -> None:

@@ -42,8 +42,12 @@ def words() -> dict:
 
 @cache
 def templates() -> Environment:
-    return Environment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined, autoescape=False,
-                       keep_trailing_newline=True)
+    return Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        undefined=StrictUndefined,
+        autoescape=False,
+        keep_trailing_newline=True,
+    )
 
 
 def wait_text(name: str, **context: Any) -> str:
@@ -69,7 +73,9 @@ class Form(RunInput):
     pattern property, which the UI does not draw but the server's check of the input accepts
     (the form forbids other keys). None: the run was resumed past the gate, nobody decided."""
 
-    model_config = pydantic.ConfigDict(json_schema_extra={"patternProperties": {"^actor$": {"type": "string"}}})
+    model_config = pydantic.ConfigDict(
+        json_schema_extra={"patternProperties": {"^actor$": {"type": "string"}}}
+    )
 
     actor: SkipJsonSchema[str | None] = None
 
@@ -99,14 +105,18 @@ def field(form_name: str, key: str, annotation: Any, *default: Any, **context: s
     text = words()["forms"][form_name][key]
     if default and (enum := _choices_of(annotation)):  # a code: the UI shows the label
         default = (enum[default[0]],)
-    return annotation, Field(*default, title=text["title"].format(**context),
-                             description=text["description"].format(**context))
+    return annotation, Field(
+        *default, title=text["title"].format(**context), description=text["description"].format(**context)
+    )
 
 
 def simple_form(name: str, **fields: Any) -> type[Form]:
     """A form whose fields are named as their words: field → type, or (type, default)."""
-    return pydantic.create_model(name, __base__=Form, **{
-        f: field(name, f, *(spec if isinstance(spec, tuple) else (spec,))) for f, spec in fields.items()})
+    return pydantic.create_model(
+        name,
+        __base__=Form,
+        **{f: field(name, f, *(spec if isinstance(spec, tuple) else (spec,))) for f, spec in fields.items()},
+    )
 
 
 def filled(form_type: type[Form], **values: Any) -> dict:

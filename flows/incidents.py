@@ -25,9 +25,12 @@ from tasks.incidents import notify_subjects
 
 IncidentTriage = simple_form("IncidentTriage", triage=choice("leak_triage", [t.value for t in Triage]))
 PublicNotice = simple_form("PublicNotice", public_notice=Required)
-ReportFiled = {report: pydantic.create_model("ReportFiled", __base__=Form,
-                                             filed_on=field("ReportFiled", "filed_on", date, report=name))
-               for report, name in REPORT_NAMES.items()}
+ReportFiled = {
+    report: pydantic.create_model(
+        "ReportFiled", __base__=Form, filed_on=field("ReportFiled", "filed_on", date, report=name)
+    )
+    for report, name in REPORT_NAMES.items()
+}
 
 
 @flow(name="incident-response", flow_run_name="{reference}", log_prints=False)
@@ -41,23 +44,46 @@ async def incident_response(reference: str) -> str:  # async: see flows/waits.py
     if status == service.CLOSED:
         return status
     if status == service.REPORTED:
-        await acreate_markdown_artifact(key=f"{reference.lower()}-triage", markdown=markdown,
-                                        description=f"{reference}: 漏えい等事案の判定")
+        await acreate_markdown_artifact(
+            key=f"{reference.lower()}-triage",
+            markdown=markdown,
+            description=f"{reference}: 漏えい等事案の判定",
+        )
         answer = await _ask(IncidentTriage, "incident-triage", markdown)
         with unit_of_work(settings) as session:
-            service.confirm(session, settings, reference, Triage(answer.triage.code),
-                            actor=f"officer:{answer.actor}", now=utcnow())
+            service.confirm(
+                session,
+                settings,
+                reference,
+                Triage(answer.triage.code),
+                actor=f"officer:{answer.actor}",
+                now=utcnow(),
+            )
     with unit_of_work(settings) as session:
         incident = service.load_incident(session, reference)
-        reportable, method, public_notice = incident.reportable, incident.notice_method, incident.public_notice
+        reportable, method, public_notice = (
+            incident.reportable,
+            incident.notice_method,
+            incident.public_notice,
+        )
     if reportable:
         notify_subjects(reference)  # everyone listed; those not known are reached by the public notice
         if method == NoticeMethod.PUBLIC_NOTICE and not public_notice:
-            answer = await _ask(PublicNotice, "incident-public-notice", f"**{reference}**: 本人へ通知できない方がいるため、"
-                                                                         "公表（代替措置）を行い、その内容を記録してください。")
+            answer = await _ask(
+                PublicNotice,
+                "incident-public-notice",
+                f"**{reference}**: 本人へ通知できない方がいるため、"
+                "公表（代替措置）を行い、その内容を記録してください。",
+            )
             with unit_of_work(settings) as session:
-                service.record_public_notice(session, settings, reference, answer.public_notice,
-                                             actor=f"officer:{answer.actor}", now=utcnow())
+                service.record_public_notice(
+                    session,
+                    settings,
+                    reference,
+                    answer.public_notice,
+                    actor=f"officer:{answer.actor}",
+                    now=utcnow(),
+                )
         for report in service.REPORTS:
             await _file(settings, reference, report)
     with unit_of_work(settings) as session:
@@ -70,20 +96,38 @@ async def _file(settings, reference: str, report: str) -> None:
     with unit_of_work(settings) as session:
         service.write_reports(session, settings, reference)
         incident = service.load_incident(session, reference)
-        markdown, filed = service.report_markdown(session, incident, report), getattr(incident, f"{report}_filed_on")
-    await acreate_markdown_artifact(key=f"{reference.lower()}-{report}", markdown=markdown,
-                                    description=f"{reference}: {REPORT_NAMES[report]}の下書き")
+        markdown, filed = (
+            service.report_markdown(session, incident, report),
+            getattr(incident, f"{report}_filed_on"),
+        )
+    await acreate_markdown_artifact(
+        key=f"{reference.lower()}-{report}",
+        markdown=markdown,
+        description=f"{reference}: {REPORT_NAMES[report]}の下書き",
+    )
     if filed is None:
-        answer = await _ask(ReportFiled[report], f"incident-{report}-filed",
-                            f"{markdown}\n\nPDF・CSV: `madoguchi incident show {reference}`")
+        answer = await _ask(
+            ReportFiled[report],
+            f"incident-{report}-filed",
+            f"{markdown}\n\nPDF・CSV: `madoguchi incident show {reference}`",
+        )
         with unit_of_work(settings) as session:
-            service.mark_filed(session, settings, reference, report, answer.filed_on,
-                               actor=f"officer:{answer.actor}", now=utcnow())
+            service.mark_filed(
+                session,
+                settings,
+                reference,
+                report,
+                answer.filed_on,
+                actor=f"officer:{answer.actor}",
+                now=utcnow(),
+            )
 
 
 async def _ask(form: type[Form], key: str, description: str):
     """The officer's answer; a wait that timed out (two weeks) is asked again, on a new key."""
     timeouts = 0
-    while (answer := await ask(form, who="officer", key=f"{key}-{timeouts}", description=description)) is None:
+    while (
+        answer := await ask(form, who="officer", key=f"{key}-{timeouts}", description=description)
+    ) is None:
         timeouts += 1
     return answer

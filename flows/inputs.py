@@ -12,20 +12,23 @@ from models.rules.vocabulary import ReasonCode, RequestType
 
 IdentityReview = simple_form(
     "IdentityReview",
-    outcome=choice("identity_outcome", ["verified", "identity_not_verified", "agent_authority_not_shown"]))
+    outcome=choice("identity_outcome", ["verified", "identity_not_verified", "agent_authority_not_shown"]),
+)
 
 Approval = simple_form("Approval", approve=choice("approval", ["approve", "send_back"]))
 
 Payment = simple_form("Payment", paid=choice("payment", ["paid", "unpaid"]), method=(str, "bank_transfer"))
 
-SystemFailure = simple_form("SystemFailure", decision=choice("failure", ["retry", "skip", "done_by_hand"]),
-                            reason=(str, ""))
+SystemFailure = simple_form(
+    "SystemFailure", decision=choice("failure", ["retry", "skip", "done_by_hand"]), reason=(str, "")
+)
 
 Action = choice("item_action", list(ItemAction))
 # A reason code that fits an item of some request type, or none: an explicit "none" reads
 # better than an optional field in the UI.
-Reason = choice("reason", ["none", *(c for c in ReasonCode
-                                     if any(c in allowed_item_codes(t) for t in RequestType))])
+Reason = choice(
+    "reason", ["none", *(c for c in ReasonCode if any(c in allowed_item_codes(t) for t in RequestType))]
+)
 
 
 def review_form(items: list[dict]) -> type[Form]:
@@ -69,8 +72,17 @@ def review_markdown(summary, refused: dict[str, list[str]] | None = None) -> str
     proposal and its reasons with the words the requester would be sent (no personal data);
     with ``refused``, why the last answer was not taken."""
     codes = [c for item in summary.items for c in item.reasons]
-    return templates().get_template("review.ja.md").render(
-        reference=summary.reference, request_type=str(summary.request_type), outcome=str(summary.outcome),
-        items=summary.items, actions=words()["choices"]["item_action"], reasons=words()["choices"]["reason"],
-        messages=reason_texts(codes, "ja", summary.request_type),
-        refused=wait_text("refused_answer", problems=sorted(refused.items())) + "\n\n" if refused else "")
+    return (
+        templates()
+        .get_template("review.ja.md")
+        .render(
+            reference=summary.reference,
+            request_type=str(summary.request_type),
+            outcome=str(summary.outcome),
+            items=summary.items,
+            actions=words()["choices"]["item_action"],
+            reasons=words()["choices"]["reason"],
+            messages=reason_texts(codes, "ja", summary.request_type),
+            refused=wait_text("refused_answer", problems=sorted(refused.items())) + "\n\n" if refused else "",
+        )
+    )

@@ -20,7 +20,6 @@ from models.settings import get_settings
 from services import inquiries as service
 from tasks.request import send_notices
 
-
 # An empty answer is no answer: the run asks again. The command line stores the answer itself
 # and wakes the run with no text.
 InquiryAnswer = simple_form("InquiryAnswer", answer=(str, ""))
@@ -48,8 +47,9 @@ async def inquiry(reference: str) -> str:  # async: see flows/waits.py
             empty += 1
             continue
         with unit_of_work(settings) as session:
-            service.answer_inquiry(session, settings, reference, text, actor=f"operator:{answer.actor}",
-                                   now=utcnow())
+            service.answer_inquiry(
+                session, settings, reference, text, actor=f"operator:{answer.actor}", now=utcnow()
+            )
         _forget(answer)
     send_notices()
     return status

@@ -7,6 +7,7 @@ decisions are services/lifecycle.py's; the flow waits for people, runs the tasks
 branches, and opens no database session. Parameters and results are request references
 only; personal data never reaches Prefect."""
 
+import contextlib
 from collections import Counter
 
 from prefect import flow
@@ -35,10 +36,8 @@ class RequestEnded(Exception):
 @one_client
 async def lifecycle(reference: str) -> str:  # async: see flows/waits.py
     if not stages.remember_run(get_settings(), reference, flow_run.id).is_final:
-        try:
+        with contextlib.suppress(RequestEnded):
             await _run_stages(reference)
-        except RequestEnded:
-            pass
     send_notices()
     return str(stages.status(get_settings(), reference))
 
@@ -69,6 +68,7 @@ async def _run_stages(reference: str) -> None:
 
 # --- identity ------------------------------------------------------------------------------
 
+
 async def verify_identity(reference: str) -> bool:
     """True once verified; False when the request was closed or refused on identity. A
     refusal waits for the privacy officer, who may send it back for an operator's check."""
@@ -78,8 +78,12 @@ async def verify_identity(reference: str) -> bool:
     waits = Counter()  # keys waited on in this run: a wake with nothing changed waits anew
     while (step := stages.identity_step(settings, reference)).next is not IdentityNext.VERIFIED:
         if step.next is IdentityNext.SIGN_OFF:
-            approved, officer = await _officer_approves(reference, settings, what=wait_text("identity_refusal"),
-                                                        key=f"identity-approval-{step.check_id}")
+            approved, officer = await _officer_approves(
+                reference,
+                settings,
+                what=wait_text("identity_refusal"),
+                key=f"identity-approval-{step.check_id}",
+            )
             stages.identity_signed_off(settings, reference, approved=approved, actor=officer)
             if approved:
                 return False
@@ -97,21 +101,34 @@ async def _identity_by_operator(reference: str, settings, check_id: int) -> None
     if settings.autopilot:
         stages.identity_by_autopilot(settings, reference)
         return
-    answer = await _ask(reference, inputs.IdentityReview, who="operator", key=f"identity-review-{check_id}",
-                        description=wait_text("identity_review", reference=reference,
-                                              documents=stages.uploaded_documents(settings, reference),
-                                              kinds=words()["document_kinds"], jst=JST))
+    answer = await _ask(
+        reference,
+        inputs.IdentityReview,
+        who="operator",
+        key=f"identity-review-{check_id}",
+        description=wait_text(
+            "identity_review",
+            reference=reference,
+            documents=stages.uploaded_documents(settings, reference),
+            kinds=words()["document_kinds"],
+            jst=JST,
+        ),
+    )
     stages.identity_decided(settings, reference, answer.outcome.code, actor=f"operator:{answer.actor}")
 
 
 # --- review and approval -------------------------------------------------------------------
 
+
 async def review(reference: str) -> tuple[Outcome, list[ReasonCode]]:
     """The pre-screen proposes, an operator decides, the privacy officer signs off refusals."""
     settings = get_settings()
     summary = ProposalSummary.model_validate(propose_review(reference))
-    await acreate_markdown_artifact(key=f"review-{reference.lower()}", markdown=summary_markdown(summary),
-                                    description=f"{reference}: 事前審査の結果")
+    await acreate_markdown_artifact(
+        key=f"review-{reference.lower()}",
+        markdown=summary_markdown(summary),
+        description=f"{reference}: 事前審査の結果",
+    )
     invalid = 0  # answers refused as invalid in this round; replays repeat them identically
     refused_answer = None  # why the last answer was refused, shown above the form asked again
     waits = Counter()  # keys waited on in this run: a wake with nothing changed waits anew
@@ -126,21 +143,28 @@ async def review(reference: str) -> tuple[Outcome, list[ReasonCode]]:
                 stages.lapse(settings, reference, WaitingFor.CLARIFICATION)
                 raise RequestEnded(reference)
         elif step.next is ReviewNext.SIGN_OFF:
-            approved, actor = await _officer_approves(reference, settings, key=step.key,
-                                                      what=wait_text("review_refusal"))
+            approved, actor = await _officer_approves(
+                reference, settings, key=step.key, what=wait_text("review_refusal")
+            )
             stages.review_signed_off(settings, reference, approved=approved, actor=actor)
         elif settings.autopilot:
             stages.decide_review(settings, reference, None, actor="autopilot")
         else:
-            answer = await _ask(reference, inputs.review_form(step.pending), who="operator",
-                                key=f"{step.key}-{invalid}",
-                                description=inputs.review_markdown(summary, refused_answer))
+            answer = await _ask(
+                reference,
+                inputs.review_form(step.pending),
+                who="operator",
+                key=f"{step.key}-{invalid}",
+                description=inputs.review_markdown(summary, refused_answer),
+            )
             actor = f"operator:{answer.actor}"
             if answer.clarification.strip():
                 stages.ask_clarification(settings, reference, answer.clarification.strip(), actor=actor)
                 continue
             try:
-                stages.decide_review(settings, reference, inputs.decisions_from(answer, step.pending), actor=actor)
+                stages.decide_review(
+                    settings, reference, inputs.decisions_from(answer, step.pending), actor=actor
+                )
             except DecisionInvalid as exc:
                 invalid += 1
                 refused_answer = exc.problems
@@ -150,12 +174,18 @@ async def _officer_approves(reference: str, settings, *, key: str, what: str) ->
     """The privacy officer's word on a refusal, and who gave it (autopilot: yes)."""
     if settings.autopilot:
         return True, "autopilot"
-    answer = await _ask(reference, inputs.Approval, who="officer", key=key,
-                        description=wait_text("approval", reference=reference, what=what))
+    answer = await _ask(
+        reference,
+        inputs.Approval,
+        who="officer",
+        key=key,
+        description=wait_text("approval", reference=reference, what=what),
+    )
     return answer.approve.code == "approve", f"officer:{answer.actor}"
 
 
 # --- fee -----------------------------------------------------------------------------------
+
 
 async def collect_fee(reference: str, outcome: Outcome) -> bool:
     """True when nothing is owed or it was paid; False when the request closed unpaid."""
@@ -167,8 +197,14 @@ async def collect_fee(reference: str, outcome: Outcome) -> bool:
         paid, method, actor = True, "autopilot", "autopilot"
     else:
         send_notices()  # the fee request reaches the requester before the wait
-        answer = await _ask(reference, inputs.Payment, who="operator", key="payment", timeout_seconds=seconds_left,
-                            description=wait_text("payment", reference=reference))
+        answer = await _ask(
+            reference,
+            inputs.Payment,
+            who="operator",
+            key="payment",
+            timeout_seconds=seconds_left,
+            description=wait_text("payment", reference=reference),
+        )
         paid = answer is not None and answer.paid.code == "paid"
         method, actor = (answer.method, f"operator:{answer.actor}") if answer else ("", "system")
     if not paid:
@@ -180,6 +216,7 @@ async def collect_fee(reference: str, outcome: Outcome) -> bool:
 
 # --- fulfilment ----------------------------------------------------------------------------
 
+
 async def fulfil_across_systems(reference: str) -> None:
     """Every system at once; a system still failing after its retries waits for an operator."""
     settings = get_settings()
@@ -190,9 +227,20 @@ async def fulfil_across_systems(reference: str) -> None:
         if not failing:
             return
         for planned in failing:
-            answer = await _ask(reference, inputs.SystemFailure, who="operator",
-                                key=f"failure-{planned.system_key}-{planned.attempts}",
-                                description=wait_text("failure", reference=reference, system=planned.system_key,
-                                                      action=planned.action))
-            stages.resolve_failure(settings, reference, planned, decision=answer.decision.code,
-                                   reason=answer.reason or None, actor=f"operator:{answer.actor}")
+            answer = await _ask(
+                reference,
+                inputs.SystemFailure,
+                who="operator",
+                key=f"failure-{planned.system_key}-{planned.attempts}",
+                description=wait_text(
+                    "failure", reference=reference, system=planned.system_key, action=planned.action
+                ),
+            )
+            stages.resolve_failure(
+                settings,
+                reference,
+                planned,
+                decision=answer.decision.code,
+                reason=answer.reason or None,
+                actor=f"operator:{answer.actor}",
+            )

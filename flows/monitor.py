@@ -16,6 +16,7 @@ references, codes and dates."""
 
 from prefect import flow
 
+from tasks.incidents import check_incident_deadlines
 from tasks.monitor import (
     check_contractors,
     check_deadlines,
@@ -26,7 +27,6 @@ from tasks.monitor import (
     wake_closed_runs,
     wake_stale_waits,
 )
-from tasks.incidents import check_incident_deadlines
 from tasks.request import send_notices
 
 
@@ -41,9 +41,17 @@ def sla_monitor() -> dict:
     sent = send_notices()
     purged = purge_documents()
     checkpoint = checkpoint_audit()
-    return {"closed": len(closed), "woken": woken, "stale_woken": stale, **checked, "contractors": len(contractors),
-            "incident_deadlines": len(incidents),
-            "sent": sent["sent"], "purged": purged, "checkpoint": checkpoint["seq"]}
+    return {
+        "closed": len(closed),
+        "woken": woken,
+        "stale_woken": stale,
+        **checked,
+        "contractors": len(contractors),
+        "incident_deadlines": len(incidents),
+        "sent": sent["sent"],
+        "purged": purged,
+        "checkpoint": checkpoint["seq"],
+    }
 
 
 @flow(name="daily-digest", log_prints=False)

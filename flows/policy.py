@@ -28,9 +28,11 @@ from tasks.policy import notify_customers
 from tasks.request import send_notices
 
 PolicyApproval = pydantic.create_model(
-    "PolicyApproval", __base__=Form,
+    "PolicyApproval",
+    __base__=Form,
     decision=field("PolicyApproval", "decision", choice("policy_decision", ["approve", "reject"])),
-    in_force_on=field("PolicyApproval", "in_force_on", date, lead_days=str(NOTICE_LEAD_DAYS)))
+    in_force_on=field("PolicyApproval", "in_force_on", date, lead_days=str(NOTICE_LEAD_DAYS)),
+)
 
 
 @flow(name="policy-revision", flow_run_name="{reference}", log_prints=False)
@@ -44,18 +46,28 @@ async def policy_revision(reference: str) -> str:  # async: see flows/waits.py
         version, status, needs_notice = row.version, row.status, row.needs_notice
         markdown = service.diff_markdown(session, row)
     if status == PROPOSED:
-        await acreate_markdown_artifact(key=f"policy-v{version}-diff", markdown=markdown,
-                                        description=f"プライバシーポリシー第{version}版の案：差分")
+        await acreate_markdown_artifact(
+            key=f"policy-v{version}-diff",
+            markdown=markdown,
+            description=f"プライバシーポリシー第{version}版の案：差分",
+        )
     refused = ""  # why the last answer was not taken; a replay meets the same answers in order
     invalid = 0
     while status == PROPOSED:
-        answer = await ask(PolicyApproval, who="officer", key=f"policy-approval-{invalid}",
-                           description=markdown + refused)
+        answer = await ask(
+            PolicyApproval, who="officer", key=f"policy-approval-{invalid}", description=markdown + refused
+        )
         try:
             with unit_of_work(settings) as session:
-                status = service.decide(session, settings, version, approve=answer.decision.code == "approve",
-                                        in_force_on=answer.in_force_on, actor=f"officer:{answer.actor}",
-                                        now=utcnow())
+                status = service.decide(
+                    session,
+                    settings,
+                    version,
+                    approve=answer.decision.code == "approve",
+                    in_force_on=answer.in_force_on,
+                    actor=f"officer:{answer.actor}",
+                    now=utcnow(),
+                )
         except service.PublishInvalid as exc:
             invalid += 1
             refused = f"\n\n**前回の回答は受け付けられませんでした**：施行日は{exc.earliest:%Y-%m-%d}以降にしてください。"

@@ -13,10 +13,10 @@ from models.db import unit_of_work, utcnow
 from models.settings import get_settings
 from services import provision as service
 
-
 # The officer's form; the proposal is in the text above it, the decision is the officer's.
-ProvisionDecision = simple_form("ProvisionDecision", decision=choice("provide", ["provide", "refuse"]),
-                                note=(str, ""))
+ProvisionDecision = simple_form(
+    "ProvisionDecision", decision=choice("provide", ["provide", "refuse"]), note=(str, "")
+)
 
 
 @flow(name="provision-review", flow_run_name="{reference}", log_prints=False)
@@ -29,21 +29,26 @@ async def provision_review(reference: str) -> str:  # async: see flows/waits.py
             return service.load_review(session, reference).status
         proposal = service.propose(session, settings, reference, now=utcnow())
         markdown = service.summary_markdown(service.load_review(session, reference), proposal)
-    await acreate_markdown_artifact(key=f"provision-{reference.lower()}", markdown=markdown,
-                                    description=f"{reference}: 第三者提供の事前審査")
+    await acreate_markdown_artifact(
+        key=f"provision-{reference.lower()}",
+        markdown=markdown,
+        description=f"{reference}: 第三者提供の事前審査",
+    )
     invalid = 0  # provisions refused as without basis; a replay repeats them identically
     while True:
         if settings.autopilot:
             provide, actor, note = proposal["proposed"] == "provide", "autopilot", ""
         else:
             warning = "\n\n" + wait_text("refused_provision") if invalid else ""
-            answer = await ask(ProvisionDecision, who="officer", key=f"provision-{invalid}",
-                               description=markdown + warning)
+            answer = await ask(
+                ProvisionDecision, who="officer", key=f"provision-{invalid}", description=markdown + warning
+            )
             provide, actor, note = answer.decision.code == "provide", f"officer:{answer.actor}", answer.note
         try:
             with unit_of_work(settings) as session:
-                return service.decide(session, settings, reference, provide=provide, actor=actor,
-                                      note=note, now=utcnow())
+                return service.decide(
+                    session, settings, reference, provide=provide, actor=actor, note=note, now=utcnow()
+                )
         except service.DecisionInvalid:
             invalid += 1
             with unit_of_work(settings) as session:  # e.g. consent withdrawn since the proposal

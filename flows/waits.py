@@ -44,15 +44,16 @@ Who = Literal["operator", "officer"]
 
 def one_client(flow_fn):
     """Under ``@flow``: the async flow's sync tasks, waits and wakes share one API client."""
+
     @functools.wraps(flow_fn)
     async def with_one_client(*args, **kwargs):
         with SyncClientContext.get_or_create():
             return await flow_fn(*args, **kwargs)
+
     return with_one_client
 
 
-async def ask(form: type[Form], *, who: Who, key: str, description: str,
-              timeout_seconds: int | None = None):
+async def ask(form: type[Form], *, who: Who, key: str, description: str, timeout_seconds: int | None = None):
     """The person's answer, or None when the wait timed out. An answer the form does not take
     (the run was set Running by hand: nothing was chosen), or one that says nobody's name
     (resumed past the gate and the command line's login: ``actor`` unset), is no decision: it
@@ -66,17 +67,21 @@ async def ask(form: type[Form], *, who: Who, key: str, description: str,
             if _deployment_run():
                 answer = await asuspend_flow_run(wait_for_input=form, key=wait_key, timeout=None)
             else:
-                answer = await apause_flow_run(wait_for_input=form, key=wait_key,
-                                               poll_interval=get_settings().pause_poll_seconds,
-                                               timeout=timeout_seconds or OPERATOR_WAIT_SECONDS)
+                answer = await apause_flow_run(
+                    wait_for_input=form,
+                    key=wait_key,
+                    poll_interval=get_settings().pause_poll_seconds,
+                    timeout=timeout_seconds or OPERATOR_WAIT_SECONDS,
+                )
         except FlowPauseTimeout:
             return None
         except pydantic.ValidationError:
             continue
         if answer.actor:
             return answer
-        get_run_logger().warning("the answer on %s names no account (resumed past the gate): asked again",
-                                 wait_key)
+        get_run_logger().warning(
+            "the answer on %s names no account (resumed past the gate): asked again", wait_key
+        )
 
 
 def whose(pause_key: str | None) -> str:
@@ -91,7 +96,9 @@ async def wait_for_requester(*, key: str, timeout_seconds: int) -> bool:
         await asuspend_flow_run(key=key, timeout=None)
         return True
     try:
-        await apause_flow_run(key=key, poll_interval=get_settings().pause_poll_seconds, timeout=timeout_seconds)
+        await apause_flow_run(
+            key=key, poll_interval=get_settings().pause_poll_seconds, timeout=timeout_seconds
+        )
         return True
     except FlowPauseTimeout:
         return False
@@ -151,8 +158,9 @@ def end_wait(flow_run_id: str | None) -> bool:
             return False
         if whose(state.state_details.pause_key) == "requester":
             return wake(flow_run_id)
-        context.client.set_flow_run_state(UUID(flow_run_id), Cancelled(message="the request ended while it waited"),
-                                          force=True)
+        context.client.set_flow_run_state(
+            UUID(flow_run_id), Cancelled(message="the request ended while it waited"), force=True
+        )
     return True
 
 
@@ -172,10 +180,13 @@ def paused_runs(flow_name: str = "request-lifecycle", page: int = 200) -> list[t
     found = []
     with SyncClientContext.get_or_create() as context:
         while True:
-            runs = context.client.read_flow_runs(flow_filter=flows, flow_run_filter=paused, limit=page,
-                                                 offset=len(found))
-            found += [(str(r.id), r.parameters.get("reference", ""), r.state.state_details.pause_key or "")
-                      for r in runs]
+            runs = context.client.read_flow_runs(
+                flow_filter=flows, flow_run_filter=paused, limit=page, offset=len(found)
+            )
+            found += [
+                (str(r.id), r.parameters.get("reference", ""), r.state.state_details.pause_key or "")
+                for r in runs
+            ]
             if len(runs) < page:
                 return found
 

@@ -30,9 +30,14 @@ class FileOutbox:
         msg["Message-ID"] = make_msgid(domain="madoguchi.local")
         msg.set_content(message.text)
         msg.add_alternative(message.html, subtype="html")
-        meta = {"message_id": f"file-{uuid.uuid4().hex}", "idempotency_key": message.idempotency_key,
-                "kind": message.kind, "language": message.language,
-                "reference": message.reference, "marketing": message.marketing}
+        meta = {
+            "message_id": f"file-{uuid.uuid4().hex}",
+            "idempotency_key": message.idempotency_key,
+            "kind": message.kind,
+            "language": message.language,
+            "reference": message.reference,
+            "marketing": message.marketing,
+        }
         # Written to a temporary name and renamed: a crash leaves no half message behind.
         for suffix, data in ((".eml", bytes(msg)), (".json", json.dumps(meta).encode())):
             tmp = stem.with_suffix(suffix + ".tmp")

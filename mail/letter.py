@@ -32,14 +32,29 @@ def letter_pdf(kind: str, language: str, context: dict, *, reference: str) -> by
         pdfmetrics.registerFont(UnicodeCIDFont(FONT))
     body = ParagraphStyle("body", fontName=FONT, fontSize=10.5, leading=17, wordWrap="CJK", spaceAfter=2 * mm)
     right = ParagraphStyle("right", parent=body, fontSize=9.5, leading=14, alignment=TA_RIGHT)
-    title = ParagraphStyle("title", parent=body, fontSize=13, leading=20, spaceBefore=6 * mm, spaceAfter=4 * mm)
-    story = [_paragraph(text.recipient, body), Spacer(1, 12 * mm), _paragraph(text.sender, right),
-             _paragraph(text.subject, title)]
+    title = ParagraphStyle(
+        "title", parent=body, fontSize=13, leading=20, spaceBefore=6 * mm, spaceAfter=4 * mm
+    )
+    story = [
+        _paragraph(text.recipient, body),
+        Spacer(1, 12 * mm),
+        _paragraph(text.sender, right),
+        _paragraph(text.subject, title),
+    ]
     story += [_paragraph(part, body) for part in text.body.split("\n\n") if part.strip()]
     if text.token:
         story += [Spacer(1, 4 * mm), _paragraph(text.token, body)]
     out = io.BytesIO()
-    SimpleDocTemplate(out, pagesize=A4, leftMargin=25 * mm, rightMargin=20 * mm, topMargin=20 * mm,
-                      bottomMargin=20 * mm, title=reference, author="", subject="", creator="madoguchi"
-                      ).build(story)
+    SimpleDocTemplate(
+        out,
+        pagesize=A4,
+        leftMargin=25 * mm,
+        rightMargin=20 * mm,
+        topMargin=20 * mm,
+        bottomMargin=20 * mm,
+        title=reference,
+        author="",
+        subject="",
+        creator="madoguchi",
+    ).build(story)
     return out.getvalue()

@@ -74,9 +74,12 @@ def one_month_after(moment: datetime) -> datetime:
 
 
 def _latest(session: Session, email: str) -> ConsentEvent | None:
-    query = (select(ConsentEvent)
-             .where(func.lower(ConsentEvent.email) == email.strip().lower(), ConsentEvent.purpose == "marketing")
-             .order_by(ConsentEvent.at.desc(), ConsentEvent.id.desc()).limit(1))
+    query = (
+        select(ConsentEvent)
+        .where(func.lower(ConsentEvent.email) == email.strip().lower(), ConsentEvent.purpose == "marketing")
+        .order_by(ConsentEvent.at.desc(), ConsentEvent.id.desc())
+        .limit(1)
+    )
     return session.exec(query).first()
 
 
@@ -95,21 +98,27 @@ def _suppress_after_commit(settings: Settings, email: str) -> None:
         log.warning("unsubscribe group not updated: %s", type(exc).__name__)
 
 
-def opt_out(session: Session, email: str, source: str, now: datetime, *,
-            settings: Settings, suppress: bool = True) -> bool:
+def opt_out(
+    session: Session, email: str, source: str, now: datetime, *, settings: Settings, suppress: bool = True
+) -> bool:
     """Record the opt-out in the caller's transaction; after it commits, add the address to
     SendGrid's unsubscribe group. True when this call recorded a new opt-out."""
     email = email.strip().lower()
     keep_until = one_month_after(now)
     recorded = not is_opted_out(session, email)
     if recorded:
-        session.add(ConsentEvent(email=email, event="opted_out", source=source, at=now,
-                                 keep_until=keep_until))
+        session.add(
+            ConsentEvent(email=email, event="opted_out", source=source, at=now, keep_until=keep_until)
+        )
         # Sending stops now: the earlier consent records are kept a month from here too.
-        session.execute(update(ConsentEvent)
-                        .where(func.lower(ConsentEvent.email) == email,
-                               or_(ConsentEvent.keep_until.is_(None), ConsentEvent.keep_until < keep_until))
-                        .values(keep_until=keep_until))
+        session.execute(
+            update(ConsentEvent)
+            .where(
+                func.lower(ConsentEvent.email) == email,
+                or_(ConsentEvent.keep_until.is_(None), ConsentEvent.keep_until < keep_until),
+            )
+            .values(keep_until=keep_until)
+        )
     configured = settings.sendgrid_api_key or settings.sendgrid_api_key_block
     if suppress and configured and settings.sendgrid_unsubscribe_group_id is not None:
         event.listen(session, "after_commit", lambda _s: _suppress_after_commit(settings, email), once=True)
@@ -133,23 +142,35 @@ def _unsubscribe(settings: Settings, token: str, source: str, language: str) -> 
     with unit_of_work(settings) as session:
         if opt_out(session, email, source, now, settings=settings):
             # Only a link from our own mail proves the address: the form sends no mail.
-            enqueue(session, kind="opt_out_confirmation", language=language, recipient_email=email,
-                    idempotency_key=f"opt_out_confirmation:{token.rsplit('.', 1)[1][:24]}:{now:%Y%m%d%H%M%S}",
-                    context={}, now=now)
+            enqueue(
+                session,
+                kind="opt_out_confirmation",
+                language=language,
+                recipient_email=email,
+                idempotency_key=f"opt_out_confirmation:{token.rsplit('.', 1)[1][:24]}:{now:%Y%m%d%H%M%S}",
+                context={},
+                now=now,
+            )
     return email
 
 
 @router.get("/unsubscribe", response_class=HTMLResponse)
-def unsubscribe_page(token: str = Query(default=""), lang: Literal["ja", "en"] = "ja",
-                     settings: Settings = Depends(get_settings)):
+def unsubscribe_page(
+    token: str = Query(default=""),
+    lang: Literal["ja", "en"] = "ja",
+    settings: Settings = Depends(get_settings),
+):
     ok = _unsubscribe(settings, token, "unsubscribe_link", lang) is not None
     page = render_page("unsubscribe", {"ok": ok, "base_url": settings.mail_public_base_url.rstrip("/")})
     return HTMLResponse(page, status_code=200 if ok else 400)
 
 
 @router.post("/unsubscribe", status_code=200)
-def one_click_unsubscribe(token: str = Query(default=""), lang: Literal["ja", "en"] = "ja",
-                          settings: Settings = Depends(get_settings)):
+def one_click_unsubscribe(
+    token: str = Query(default=""),
+    lang: Literal["ja", "en"] = "ja",
+    settings: Settings = Depends(get_settings),
+):
     """RFC 8058 one-click unsubscribe, posted by mail clients from ``List-Unsubscribe``."""
     return {"status": "unsubscribed" if _unsubscribe(settings, token, "one_click", lang) else "invalid"}
 

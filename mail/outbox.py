@@ -69,9 +69,17 @@ def redact(text: str) -> str:
     return _EMAIL.sub("<address>", text)[:500]
 
 
-def enqueue(session: Session, *, kind: str, language: str, recipient_email: str,
-            idempotency_key: str, context: dict, request_id: int | None = None,
-            now: datetime | None = None) -> Notice:
+def enqueue(
+    session: Session,
+    *,
+    kind: str,
+    language: str,
+    recipient_email: str,
+    idempotency_key: str,
+    context: dict,
+    request_id: int | None = None,
+    now: datetime | None = None,
+) -> Notice:
     """Write a notice in the caller's transaction; the same key again returns the first one.
     It records the privacy policy version in force when it was written.
 
@@ -81,13 +89,24 @@ def enqueue(session: Session, *, kind: str, language: str, recipient_email: str,
         raise ValueError(f"unknown notice kind {kind!r}")
     render(kind, language, {**_PLACEHOLDERS, **context})
     now = now or utcnow()
-    values = dict(kind=kind, language=language, recipient_email=recipient_email,
-                  idempotency_key=idempotency_key, context=context, request_id=request_id,
-                  state=NoticeState.PENDING, attempts=0, created_at=now,
-                  policy_version=version_in_force(session, now))
+    values = {
+        "kind": kind,
+        "language": language,
+        "recipient_email": recipient_email,
+        "idempotency_key": idempotency_key,
+        "context": context,
+        "request_id": request_id,
+        "state": NoticeState.PENDING,
+        "attempts": 0,
+        "created_at": now,
+        "policy_version": version_in_force(session, now),
+    }
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    session.execute(dialect.insert(Notice.__table__).values(**values)
-                    .on_conflict_do_nothing(index_elements=["idempotency_key"]))
+    session.execute(
+        dialect.insert(Notice.__table__)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+    )
     return session.exec(select(Notice).where(Notice.idempotency_key == idempotency_key)).one()
 
 
@@ -109,10 +128,16 @@ def outgoing(notice: Notice, settings: Settings) -> OutgoingMessage:
         context["unsubscribe_url"] = unsubscribe
     rendered = render(notice.kind, notice.language, context)
     return OutgoingMessage(
-        to=notice.recipient_email, subject=rendered.subject, text=rendered.text,
-        html=rendered.html, idempotency_key=notice.idempotency_key, kind=notice.kind,
-        language=notice.language, reference=notice.context.get("reference"),
-        marketing=marketing, unsubscribe_url=unsubscribe,
+        to=notice.recipient_email,
+        subject=rendered.subject,
+        text=rendered.text,
+        html=rendered.html,
+        idempotency_key=notice.idempotency_key,
+        kind=notice.kind,
+        language=notice.language,
+        reference=notice.context.get("reference"),
+        marketing=marketing,
+        unsubscribe_url=unsubscribe,
         categories=("marketing" if marketing else "service",),
     )
 
@@ -122,11 +147,18 @@ def notice_ref(notice: Notice) -> str:
     return str(notice.context.get("reference") or f"notice-{notice.id}")[:64]
 
 
-def audit_notice(session: Session, settings: Settings, notice: Notice, action: str, now: datetime,
-           **details) -> None:
-    record(session, key=audit_key(settings.secret_key.get_secret_value()), at=now,
-           actor="mail", action=action, subject_ref=notice_ref(notice),
-           details={"notice_id": notice.id, "kind": notice.kind, **details})
+def audit_notice(
+    session: Session, settings: Settings, notice: Notice, action: str, now: datetime, **details
+) -> None:
+    record(
+        session,
+        key=audit_key(settings.secret_key.get_secret_value()),
+        at=now,
+        actor="mail",
+        action=action,
+        subject_ref=notice_ref(notice),
+        details={"notice_id": notice.id, "kind": notice.kind, **details},
+    )
 
 
 # What a notice carries only to be read once by its recipient: a one-time code, a download
@@ -134,8 +166,15 @@ def audit_notice(session: Session, settings: Settings, notice: Notice, action: s
 # app database never keeps a usable code or link (only their hashes live elsewhere).
 SECRET_CONTEXT = ("code", "package_url")
 REMOVED = "(removed)"
-FINAL_STATES = frozenset({NoticeState.SENT, NoticeState.FAILED, NoticeState.SUPPRESSED, NoticeState.IN_DOUBT,
-                          NoticeState.UNDELIVERABLE})
+FINAL_STATES = frozenset(
+    {
+        NoticeState.SENT,
+        NoticeState.FAILED,
+        NoticeState.SUPPRESSED,
+        NoticeState.IN_DOUBT,
+        NoticeState.UNDELIVERABLE,
+    }
+)
 NOTICE_FAILED = "notice_failed"  # the escalation the privacy officer gets
 
 
@@ -162,27 +201,48 @@ def _escalate(session: Session, settings: Settings, notice: Notice, now: datetim
     failed notice was theirs: that mail would fail the same way (the work queue shows it)."""
     if notice.recipient_email == settings.mail_privacy_officer_email:
         return False
-    context = {"reference": notice_ref(notice), "escalation": NOTICE_FAILED, "notice_kind": notice.kind,
-               "attempts": notice.attempts, "ui_url": work_queue_url(settings)}
+    context = {
+        "reference": notice_ref(notice),
+        "escalation": NOTICE_FAILED,
+        "notice_kind": notice.kind,
+        "attempts": notice.attempts,
+        "ui_url": work_queue_url(settings),
+    }
     request = session.get(Request, notice.request_id) if notice.request_id else None
     if request is not None:
         context["status"] = str(request.status)
         if request.due_at:
             context["due_date"] = jst_date(request.due_at).isoformat()
-    enqueue(session, kind="privacy_officer_escalation", language="ja",
-            recipient_email=settings.mail_privacy_officer_email, idempotency_key=f"notice:{notice.id}:failed",
-            context=context, request_id=notice.request_id, now=now)
+    enqueue(
+        session,
+        kind="privacy_officer_escalation",
+        language="ja",
+        recipient_email=settings.mail_privacy_officer_email,
+        idempotency_key=f"notice:{notice.id}:failed",
+        context=context,
+        request_id=notice.request_id,
+        now=now,
+    )
     return True
 
 
-def _transition(settings: Settings, notice_id: int, from_state: NoticeState, now: datetime,
-                action: str | None = None, *, where=(), **values) -> Notice | None:
+def _transition(
+    settings: Settings,
+    notice_id: int,
+    from_state: NoticeState,
+    now: datetime,
+    action: str | None = None,
+    *,
+    where=(),
+    **values,
+) -> Notice | None:
     """Move one notice on from the state we believe it is in, in one transaction with its audit
     event, the removal of its secrets (final states) and the officer's escalation (failed);
     ``None`` if someone else moved it first."""
     with unit_of_work(settings) as session:
-        moved = session.execute(update(Notice).where(Notice.id == notice_id, Notice.state == from_state, *where)
-                                .values(**values)).rowcount
+        moved = session.execute(
+            update(Notice).where(Notice.id == notice_id, Notice.state == from_state, *where).values(**values)
+        ).rowcount
         if not moved:
             return None
         notice = session.get(Notice, notice_id)
@@ -191,44 +251,76 @@ def _transition(settings: Settings, notice_id: int, from_state: NoticeState, now
             session.add(notice)
         escalated = notice.state == NoticeState.FAILED and _escalate(session, settings, notice, now)
         if action:
-            audit_notice(session, settings, notice, action, now, attempts=notice.attempts,
-                         **({"error": redact(notice.last_error)} if notice.last_error else {}),
-                         **({"provider_message_id": notice.provider_message_id}
-                            if notice.provider_message_id else {}),
-                         **({"next_attempt_at": notice.next_attempt_at.isoformat()}
-                            if notice.state == NoticeState.PENDING and notice.next_attempt_at else {}),
-                         **({"escalated": True} if escalated else {}))
+            audit_notice(
+                session,
+                settings,
+                notice,
+                action,
+                now,
+                attempts=notice.attempts,
+                **({"error": redact(notice.last_error)} if notice.last_error else {}),
+                **({"provider_message_id": notice.provider_message_id} if notice.provider_message_id else {}),
+                **(
+                    {"next_attempt_at": notice.next_attempt_at.isoformat()}
+                    if notice.state == NoticeState.PENDING and notice.next_attempt_at
+                    else {}
+                ),
+                **({"escalated": True} if escalated else {}),
+            )
         return notice
 
 
 def _mark_sent(settings: Settings, notice_id: int, message_id: str, now: datetime) -> None:
-    _transition(settings, notice_id, NoticeState.SENDING, now, "notice.sent", state=NoticeState.SENT,
-                provider_message_id=message_id, sent_at=now, last_error=None, next_attempt_at=None)
+    _transition(
+        settings,
+        notice_id,
+        NoticeState.SENDING,
+        now,
+        "notice.sent",
+        state=NoticeState.SENT,
+        provider_message_id=message_id,
+        sent_at=now,
+        last_error=None,
+        next_attempt_at=None,
+    )
 
 
-def reconcile(settings: Settings, port: EmailPort, now: datetime, report: DeliveryReport,
-              deadline: float = float("inf")) -> None:
+def reconcile(
+    settings: Settings, port: EmailPort, now: datetime, report: DeliveryReport, deadline: float = float("inf")
+) -> None:
     """Resolve claims older than the claim timeout by asking the provider (see above)."""
     cutoff = now - timedelta(seconds=settings.mail_claim_timeout_seconds)
     with unit_of_work(settings) as session:
-        stale = list(session.exec(select(Notice.id, Notice.idempotency_key).where(
-            Notice.state == NoticeState.SENDING, Notice.claimed_at < cutoff)))
+        stale = list(
+            session.exec(
+                select(Notice.id, Notice.idempotency_key).where(
+                    Notice.state == NoticeState.SENDING, Notice.claimed_at < cutoff
+                )
+            )
+        )
     for notice_id, key in stale:
         if time.monotonic() >= deadline:
             return
         try:
             found = port.find_sent(key)
         except LookupUnavailable as exc:
-            _transition(settings, notice_id, NoticeState.SENDING, now, "notice.in_doubt",
-                        state=NoticeState.IN_DOUBT,
-                        last_error=f"in doubt after a claim; provider lookup unavailable: {exc}")
+            _transition(
+                settings,
+                notice_id,
+                NoticeState.SENDING,
+                now,
+                "notice.in_doubt",
+                state=NoticeState.IN_DOUBT,
+                last_error=f"in doubt after a claim; provider lookup unavailable: {exc}",
+            )
             report.in_doubt.append(notice_id)
             continue
         if found:
             _mark_sent(settings, notice_id, found.provider_message_id, now)
         else:
-            _transition(settings, notice_id, NoticeState.SENDING, now, state=NoticeState.PENDING,
-                        claimed_at=None)
+            _transition(
+                settings, notice_id, NoticeState.SENDING, now, state=NoticeState.PENDING, claimed_at=None
+            )
         report.reconciled.append(notice_id)
 
 
@@ -237,17 +329,30 @@ def _claim(settings: Settings, notice_id: int, now: datetime) -> Notice | None:
     took it or it is not due."""
     with unit_of_work(settings) as session:
         notice = session.get(Notice, notice_id)
-        opted_out = (notice is not None and notice.kind in MARKETING_KINDS
-                     and is_opted_out(session, notice.recipient_email))
+        opted_out = (
+            notice is not None
+            and notice.kind in MARKETING_KINDS
+            and is_opted_out(session, notice.recipient_email)
+        )
     if opted_out:
-        return _transition(settings, notice_id, NoticeState.PENDING, now, where=(_due(now),),
-                           state=NoticeState.SUPPRESSED)
-    return _transition(settings, notice_id, NoticeState.PENDING, now, where=(_due(now),),
-                       state=NoticeState.SENDING, claimed_at=now, attempts=Notice.attempts + 1)
+        return _transition(
+            settings, notice_id, NoticeState.PENDING, now, where=(_due(now),), state=NoticeState.SUPPRESSED
+        )
+    return _transition(
+        settings,
+        notice_id,
+        NoticeState.PENDING,
+        now,
+        where=(_due(now),),
+        state=NoticeState.SENDING,
+        claimed_at=now,
+        attempts=Notice.attempts + 1,
+    )
 
 
-def deliver_pending(settings: Settings, port: EmailPort, now: datetime | None = None,
-                    limit: int = 100) -> DeliveryReport:
+def deliver_pending(
+    settings: Settings, port: EmailPort, now: datetime | None = None, limit: int = 100
+) -> DeliveryReport:
     """Send what is pending and due, oldest first; bounded (``limit``, the time budget, the
     first temporary failure ends the call); safe to run concurrently and after any crash."""
     now = now or utcnow()
@@ -255,8 +360,14 @@ def deliver_pending(settings: Settings, port: EmailPort, now: datetime | None = 
     report = DeliveryReport()
     reconcile(settings, port, now, report, deadline)
     with unit_of_work(settings) as session:
-        ids = list(session.exec(select(Notice.id).where(Notice.state == NoticeState.PENDING, _due(now))
-                                .order_by(Notice.id).limit(limit)))
+        ids = list(
+            session.exec(
+                select(Notice.id)
+                .where(Notice.state == NoticeState.PENDING, _due(now))
+                .order_by(Notice.id)
+                .limit(limit)
+            )
+        )
     for notice_id in ids:
         if time.monotonic() >= deadline:
             break
@@ -278,21 +389,41 @@ def _send(settings: Settings, port: EmailPort, notice: Notice, now: datetime, re
     try:
         message = outgoing(notice, settings)
     except (TemplateError, ValueError) as exc:  # e.g. a context edited after enqueue
-        return _settle(settings, notice, now, report, "failed", state=NoticeState.FAILED,
-                       last_error=f"rendering failed: {type(exc).__name__}: {exc}")
+        return _settle(
+            settings,
+            notice,
+            now,
+            report,
+            "failed",
+            state=NoticeState.FAILED,
+            last_error=f"rendering failed: {type(exc).__name__}: {exc}",
+        )
     try:
         result = port.send(message)
     except PermanentSendError as exc:
-        return _settle(settings, notice, now, report, "failed", state=NoticeState.FAILED,
-                       last_error=str(exc))
+        return _settle(settings, notice, now, report, "failed", state=NoticeState.FAILED, last_error=str(exc))
     except TransientSendError as exc:
         if notice.attempts >= settings.sendgrid_max_attempts:
-            return _settle(settings, notice, now, report, "failed", state=NoticeState.FAILED,
-                           last_error=f"gave up after {notice.attempts} tries: {exc}")
-        return _settle(settings, notice, now, report, "retry_later", state=NoticeState.PENDING,
-                       claimed_at=None,
-                       last_error=str(exc),
-                       next_attempt_at=next_attempt_at(settings, notice.attempts, now, exc.retry_after))
+            return _settle(
+                settings,
+                notice,
+                now,
+                report,
+                "failed",
+                state=NoticeState.FAILED,
+                last_error=f"gave up after {notice.attempts} tries: {exc}",
+            )
+        return _settle(
+            settings,
+            notice,
+            now,
+            report,
+            "retry_later",
+            state=NoticeState.PENDING,
+            claimed_at=None,
+            last_error=str(exc),
+            next_attempt_at=next_attempt_at(settings, notice.attempts, now, exc.retry_after),
+        )
     except InDoubtSendError as exc:
         # Claim kept: reconcile() resolves it once the claim has timed out.
         return _settle(settings, notice, now, report, "in_doubt", last_error=str(exc))
@@ -304,8 +435,9 @@ def _send(settings: Settings, port: EmailPort, notice: Notice, now: datetime, re
 _ACTIONS = {"failed": "notice.failed", "retry_later": "notice.retry", "in_doubt": "notice.no_answer"}
 
 
-def _settle(settings: Settings, notice: Notice, now: datetime, report: DeliveryReport, outcome: str,
-            **values) -> str:
+def _settle(
+    settings: Settings, notice: Notice, now: datetime, report: DeliveryReport, outcome: str, **values
+) -> str:
     """Record the outcome of a try (audited) and report it."""
     _transition(settings, notice.id, NoticeState.SENDING, now, _ACTIONS[outcome], **values)
     getattr(report, outcome).append(notice.id)

@@ -17,13 +17,24 @@ from models.rules.reasons import LANGUAGES, reason_info
 TEMPLATES = Path(__file__).parent / "templates"
 
 KINDS = (
-    "acknowledgement", "one_time_code", "documents_needed", "clarification_request",
-    "fee_request", "extension", "decision", "opt_out_confirmation", "marketing",
-    "privacy_officer_escalation", "sla_warning",
-    "inquiry_acknowledgement", "inquiry_answer",
-    "contractor_supervision", "daily_digest",
+    "acknowledgement",
+    "one_time_code",
+    "documents_needed",
+    "clarification_request",
+    "fee_request",
+    "extension",
+    "decision",
+    "opt_out_confirmation",
+    "marketing",
+    "privacy_officer_escalation",
+    "sla_warning",
+    "inquiry_acknowledgement",
+    "inquiry_answer",
+    "contractor_supervision",
+    "daily_digest",
     "policy_revision",
-    "leak_notice", "leak_report_deadline",
+    "leak_notice",
+    "leak_report_deadline",
 )
 MARKETING_KINDS = frozenset({"marketing"})
 
@@ -60,8 +71,9 @@ def _grouped(items) -> list[dict]:
     lines: dict[tuple, dict] = {}
     for item in items:
         reasons = tuple(item.get("reasons", ()))
-        line = lines.setdefault((item["outcome"], reasons),
-                                {"outcome": item["outcome"], "reasons": list(reasons), "parts": []})
+        line = lines.setdefault(
+            (item["outcome"], reasons), {"outcome": item["outcome"], "reasons": list(reasons), "parts": []}
+        )
         line["parts"].append(item)
     return list(lines.values())
 
@@ -120,9 +132,9 @@ def render(kind: str, language: str, context: dict) -> Rendered:
 class LetterText:
     subject: str
     body: str
-    sender: str     # the date and the company's address block (``templates/<lang>/_letterhead.txt``)
+    sender: str  # the date and the company's address block (``templates/<lang>/_letterhead.txt``)
     recipient: str  # the address and name (``_recipient.txt``), for a window envelope
-    token: str      # the status token and where to use it (``_token.txt``), when the letter carries one
+    token: str  # the status token and where to use it (``_token.txt``), when the letter carries one
 
 
 def render_letter(kind: str, language: str, context: dict) -> LetterText:
@@ -139,11 +151,15 @@ def render_letter(kind: str, language: str, context: dict) -> LetterText:
     def block(name: str) -> str:
         return "".join(template.blocks[name](template.new_context(dict(context))))
 
-    return LetterText(subject=" ".join(block("subject").split()), body=block("body").strip("\n"),
-                      sender=env.get_template(f"{language}/_letterhead.txt").render(context).strip(),
-                      recipient=env.get_template(f"{language}/_recipient.txt").render(context).strip(),
-                      token=env.get_template(f"{language}/_token.txt").render(context).strip()
-                      if context.get("status_token") else "")
+    return LetterText(
+        subject=" ".join(block("subject").split()),
+        body=block("body").strip("\n"),
+        sender=env.get_template(f"{language}/_letterhead.txt").render(context).strip(),
+        recipient=env.get_template(f"{language}/_recipient.txt").render(context).strip(),
+        token=env.get_template(f"{language}/_token.txt").render(context).strip()
+        if context.get("status_token")
+        else "",
+    )
 
 
 def render_page(name: str, context: dict) -> str:

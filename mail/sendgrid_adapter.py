@@ -43,8 +43,10 @@ def error_text(exc: HTTPError) -> str:
     """SendGrid's own messages (``errors[].message`` and field), for an operator to read."""
     try:
         errors = json.loads(exc.body or b"{}").get("errors") or []
-        parts = [f"{e.get('field')}: {e.get('message')}" if e.get("field") else str(e.get("message"))
-                 for e in errors]
+        parts = [
+            f"{e.get('field')}: {e.get('message')}" if e.get("field") else str(e.get("message"))
+            for e in errors
+        ]
     except (ValueError, AttributeError):
         parts = []
     return f"SendGrid {exc.status_code}: " + ("; ".join(parts) or str(exc.reason))
@@ -63,8 +65,9 @@ class SendGridAdapter:
         # python_http_client logs payloads and headers (addresses, the API key) at DEBUG.
         logging.getLogger("python_http_client").setLevel(logging.INFO)
         self.settings = settings
-        self.client = client or SendGridAPIClient(api_key=resolve_api_key(settings),
-                                                  host=settings.sendgrid_host)
+        self.client = client or SendGridAPIClient(
+            api_key=resolve_api_key(settings), host=settings.sendgrid_host
+        )
         self.client.client.timeout = settings.sendgrid_timeout_seconds
 
     def payload(self, message: OutgoingMessage) -> dict:
@@ -76,8 +79,10 @@ class SendGridAdapter:
             "personalizations": [{"to": [{"email": message.to}]}],
             "from": {"email": s.mail_from_email, "name": s.mail_from_name},
             "subject": message.subject,
-            "content": [{"type": "text/plain", "value": message.text},
-                        {"type": "text/html", "value": message.html}],
+            "content": [
+                {"type": "text/plain", "value": message.text},
+                {"type": "text/html", "value": message.html},
+            ],
             "categories": list(dict.fromkeys(("madoguchi", message.kind, *message.categories)))[:10],
             "custom_args": custom_args,
             "mail_settings": {"sandbox_mode": {"enable": s.sendgrid_sandbox_mode}},
@@ -89,8 +94,10 @@ class SendGridAdapter:
                 raise PermanentSendError("marketing mail needs MADOGUCHI_SENDGRID_UNSUBSCRIBE_GROUP_ID")
             body["asm"] = {"group_id": s.sendgrid_unsubscribe_group_id}
         if message.unsubscribe_url:  # one-click unsubscribe in the mail client (RFC 8058)
-            body["headers"] = {"List-Unsubscribe": f"<{message.unsubscribe_url}>",
-                               "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+            body["headers"] = {
+                "List-Unsubscribe": f"<{message.unsubscribe_url}>",
+                "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            }
         return body
 
     def send(self, message: OutgoingMessage) -> SendResult:
@@ -125,7 +132,8 @@ class SendGridAdapter:
         """Add an address to an unsubscribe group; SendGrid treats repeats as no-ops."""
         try:
             self.client.client.asm.groups._(group_id).suppressions.post(
-                request_body={"recipient_emails": [email]})
+                request_body={"recipient_emails": [email]}
+            )
         except HTTPError as exc:
             if exc.status_code == 429 or exc.status_code >= 500:
                 raise TransientSendError(error_text(exc)) from None
@@ -147,8 +155,12 @@ def email_port(settings: Settings):
         raise MailNotConfigured(
             "no SendGrid API key: set MADOGUCHI_SENDGRID_API_KEY (or MADOGUCHI_SENDGRID_API_KEY_BLOCK, "
             "a Prefect Secret block); mail goes to the file outbox only in a demo (MADOGUCHI_AUTOPILOT=1), "
-            "and `madoguchi up` without a key sends it to its SendGrid stub")
+            "and `madoguchi up` without a key sends it to its SendGrid stub"
+        )
     from mail.file_adapter import FileOutbox
 
-    return FileOutbox(settings.mail_outbox_dir or settings.data_dir / "outbox",
-                      settings.mail_from_email, settings.mail_from_name)
+    return FileOutbox(
+        settings.mail_outbox_dir or settings.data_dir / "outbox",
+        settings.mail_from_email,
+        settings.mail_from_name,
+    )

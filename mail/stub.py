@@ -13,6 +13,7 @@ Run it with ``python -m mail.stub --port 3030``; tests use :class:`SendGridStub`
 
 import argparse
 import base64
+import contextlib
 import json
 import re
 import threading
@@ -31,7 +32,11 @@ _UNIQUE_ARG_QUERY = re.compile(r"""^unique_args\['([^']+)'\]="([^"]*)"$""")
 
 
 def _error(message: str, field: str | None) -> dict:
-    return {"message": message, "field": field, "help": "http://sendgrid.com/docs/API_Reference/Web_API_v3/Mail/errors.html"}
+    return {
+        "message": message,
+        "field": field,
+        "help": "http://sendgrid.com/docs/API_Reference/Web_API_v3/Mail/errors.html",
+    }
 
 
 def validation_errors(payload) -> list[dict]:
@@ -41,22 +46,51 @@ def validation_errors(payload) -> list[dict]:
     errors = []
     personalizations = payload.get("personalizations")
     if not personalizations:
-        errors.append(_error("The personalizations field is required and must have at least one personalization.", "personalizations"))
+        errors.append(
+            _error(
+                "The personalizations field is required and must have at least one personalization.",
+                "personalizations",
+            )
+        )
     else:
         for i, p in enumerate(personalizations):
             if not p.get("to") or not all(isinstance(t, dict) and t.get("email") for t in p["to"]):
-                errors.append(_error("The to array is required for all personalization objects, and must have at least one email object with a valid email address.", f"personalizations.{i}.to"))
+                errors.append(
+                    _error(
+                        "The to array is required for all personalization objects, and must have at least one email object with a valid email address.",
+                        f"personalizations.{i}.to",
+                    )
+                )
     if not (payload.get("from") or {}).get("email"):
-        errors.append(_error("The from object must be provided for every email send. It is an object that requires the email parameter, but may also contain a name parameter.", "from"))
+        errors.append(
+            _error(
+                "The from object must be provided for every email send. It is an object that requires the email parameter, but may also contain a name parameter.",
+                "from",
+            )
+        )
     has_subject = payload.get("subject") or all(p.get("subject") for p in personalizations or [{}])
     if not has_subject and not payload.get("template_id"):
-        errors.append(_error("The subject is required. You can get around this requirement if you use a template with a subject defined or if every personalization has a subject defined.", "subject"))
+        errors.append(
+            _error(
+                "The subject is required. You can get around this requirement if you use a template with a subject defined or if every personalization has a subject defined.",
+                "subject",
+            )
+        )
     content = payload.get("content")
     if not payload.get("template_id"):
         if not content:
-            errors.append(_error("Unless a valid template_id is provided, the content parameter is required. There must be at least one defined content block. We typically suggest both text/plain and text/html blocks are included, but only one block is required.", "content"))
+            errors.append(
+                _error(
+                    "Unless a valid template_id is provided, the content parameter is required. There must be at least one defined content block. We typically suggest both text/plain and text/html blocks are included, but only one block is required.",
+                    "content",
+                )
+            )
         elif not all(isinstance(c, dict) and c.get("type") and c.get("value") for c in content):
-            errors.append(_error("The content value must be a string at least one character in length.", "content.0.value"))
+            errors.append(
+                _error(
+                    "The content value must be a string at least one character in length.", "content.0.value"
+                )
+            )
     return errors
 
 
@@ -75,7 +109,8 @@ class StubState:
     @property
     def public_key(self) -> str:
         der = self.private_key.public_key().public_bytes(
-            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
         return base64.b64encode(der).decode()
 
     def next_fault(self) -> dict | None:
@@ -104,12 +139,19 @@ class StubState:
         events = []
         for p in payload["personalizations"]:
             for to in p["to"]:
-                events.append({
-                    "email": to["email"], "timestamp": int(time.time()), "event": event,
-                    "sg_event_id": uuid.uuid4().hex, "sg_message_id": f"{message_id}.stub0",
-                    "category": payload.get("categories", []),
-                    **payload.get("custom_args", {}), **p.get("custom_args", {}), **extra,
-                })
+                events.append(
+                    {
+                        "email": to["email"],
+                        "timestamp": int(time.time()),
+                        "event": event,
+                        "sg_event_id": uuid.uuid4().hex,
+                        "sg_message_id": f"{message_id}.stub0",
+                        "category": payload.get("categories", []),
+                        **payload.get("custom_args", {}),
+                        **p.get("custom_args", {}),
+                        **extra,
+                    }
+                )
         return events
 
     def signed(self, events: list[dict], *, bad_signature: bool = False) -> tuple[str, dict]:
@@ -117,9 +159,11 @@ class StubState:
         body = json.dumps(events)
         timestamp = str(int(time.time()))
         signature = self.sign(body.encode() + (b" " if bad_signature else b""), timestamp)
-        return body, {"Content-Type": "application/json",
-                      "X-Twilio-Email-Event-Webhook-Signature": signature,
-                      "X-Twilio-Email-Event-Webhook-Timestamp": timestamp}
+        return body, {
+            "Content-Type": "application/json",
+            "X-Twilio-Email-Event-Webhook-Signature": signature,
+            "X-Twilio-Email-Event-Webhook-Timestamp": timestamp,
+        }
 
     def post_events(self, url: str, events: list[dict], *, bad_signature: bool = False) -> int:
         body, headers = self.signed(events, bad_signature=bad_signature)
@@ -158,7 +202,18 @@ class _Handler(BaseHTTPRequestHandler):
         auth = self.headers.get("Authorization", "")
         if auth.startswith("Bearer ") and auth[7:].strip() not in ("", "None"):
             return True
-        self._reply(401, {"errors": [{"message": "The provided authorization grant is invalid, expired, or revoked", "field": None, "help": None}]})
+        self._reply(
+            401,
+            {
+                "errors": [
+                    {
+                        "message": "The provided authorization grant is invalid, expired, or revoked",
+                        "field": None,
+                        "help": None,
+                    }
+                ]
+            },
+        )
         return False
 
     def do_GET(self) -> None:
@@ -181,13 +236,19 @@ class _Handler(BaseHTTPRequestHandler):
     def _activity(self, query: str) -> None:
         match = _UNIQUE_ARG_QUERY.match(query)
         if not match:
-            return self._reply(400, {"errors": [{"message": "invalid query", "field": "query", "help": None}]})
+            return self._reply(
+                400, {"errors": [{"message": "invalid query", "field": "query", "help": None}]}
+            )
         name, value = match.groups()
         with self.state.lock:
             found = [
-                {"msg_id": f"{mid}.stub0", "status": "delivered",
-                 "to_email": p["personalizations"][0]["to"][0]["email"], "subject": p.get("subject")}
-                for mid, p in zip(self.state.message_ids, self.state.messages)
+                {
+                    "msg_id": f"{mid}.stub0",
+                    "status": "delivered",
+                    "to_email": p["personalizations"][0]["to"][0]["email"],
+                    "subject": p.get("subject"),
+                }
+                for mid, p in zip(self.state.message_ids, self.state.messages, strict=False)
                 if p.get("custom_args", {}).get(name) == value
             ]
         self._reply(200, {"messages": found})
@@ -199,8 +260,14 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             return self._reply(400, {"errors": [_error("Bad Request", None)]})
         if path == "/_faults":
-            fault = {"status": None, "retry_after": None, "delay": 0.0, "count": 1, "seconds": None,
-                     **(body or {})}
+            fault = {
+                "status": None,
+                "retry_after": None,
+                "delay": 0.0,
+                "count": 1,
+                "seconds": None,
+                **(body or {}),
+            }
             try:
                 fault["until"] = time.monotonic() + float(fault["seconds"]) if fault["seconds"] else None
             except (TypeError, ValueError):
@@ -259,7 +326,9 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             events = self.state.events_for(body["message_id"], body["event"], **body.get("extra", {}))
         except (KeyError, ValueError):
-            return self._reply(404, {"errors": [{"message": "unknown message", "field": "message_id", "help": None}]})
+            return self._reply(
+                404, {"errors": [{"message": "unknown message", "field": "message_id", "help": None}]}
+            )
         bad = bool(body.get("bad_signature"))
         url = body.get("url") or self.state.webhook_url
         if url is None:
@@ -331,10 +400,8 @@ def main(argv: list[str] | None = None) -> None:
     stub = SendGridStub(args.host, args.port)
     stub.state.webhook_url = args.webhook_url
     print(f"SendGrid stub on {stub.url}  public key: {stub.state.public_key}", flush=True)
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         stub.server.serve_forever()
-    except KeyboardInterrupt:
-        pass
 
 
 if __name__ == "__main__":

@@ -28,8 +28,16 @@ from models.settings import Settings, get_settings
 log = logging.getLogger(__name__)
 
 # A later, weaker event never overwrites a stronger one (delivered after a bounce, say).
-_RANK = {"processed": 0, "deferred": 1, "delivered": 2, "bounce": 3, "dropped": 3,
-         "unsubscribe": 4, "group_unsubscribe": 4, "spamreport": 5}
+_RANK = {
+    "processed": 0,
+    "deferred": 1,
+    "delivered": 2,
+    "bounce": 3,
+    "dropped": 3,
+    "unsubscribe": 4,
+    "group_unsubscribe": 4,
+    "spamreport": 5,
+}
 _UNDELIVERABLE = {"bounce", "dropped"}
 _OPT_OUT_EVENTS = {"unsubscribe", "group_unsubscribe", "spamreport"}
 
@@ -41,7 +49,8 @@ def verify(settings: Settings, body: bytes, signature: str | None, timestamp: st
         return False
     try:
         return EventWebhook(settings.sendgrid_webhook_public_key).verify_signature(
-            body.decode("utf-8"), signature, timestamp)
+            body.decode("utf-8"), signature, timestamp
+        )
     except (ValueError, TypeError, UnicodeDecodeError):
         return False  # malformed key, signature or body
 

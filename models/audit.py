@@ -31,7 +31,9 @@ from models.settings import key_id
 GENESIS_HASH = "0" * 64
 # Japanese phone numbers (10–11 digits from 0, with or without separators, or +81); ids,
 # references, fractions of seconds and ISO dates differ.
-_PHONE_LIKE = re.compile(r"(?<![\w.-])(?:\+81[- ]?\d{1,4}[- ]?\d{1,4}[- ]?\d{4}|0\d{9,10}|0\d{1,4}[- ]\d{1,4}[- ]\d{3,4})(?![\w-])")
+_PHONE_LIKE = re.compile(
+    r"(?<![\w.-])(?:\+81[- ]?\d{1,4}[- ]?\d{1,4}[- ]?\d{4}|0\d{9,10}|0\d{1,4}[- ]\d{1,4}[- ]\d{3,4})(?![\w-])"
+)
 _PERSONAL_KEYS = frozenset(
     {"name", "email", "phone", "address", "postal_address", "login_id", "company", "text", "body"}
 )
@@ -136,8 +138,9 @@ def check_details(details: Any, path: str = "details") -> None:
     elif isinstance(details, list):
         for i, v in enumerate(details):
             check_details(v, f"{path}[{i}]")
-    elif isinstance(details, str) and (not details.isascii() or "@" in details
-                                       or _PHONE_LIKE.search(details)):
+    elif isinstance(details, str) and (
+        not details.isascii() or "@" in details or _PHONE_LIKE.search(details)
+    ):
         raise ValueError(f"{path}: looks like personal data (an address, a name or a phone number)")
     elif not isinstance(details, (int, float, bool, type(None), str)):
         raise TypeError(f"{path}: {type(details).__name__} is not JSON")
@@ -200,8 +203,12 @@ class Finding:
     message: str
 
 
-def verify_chain(keys: Iterable[AuditKey], events: Sequence[AuditEvent], head: AuditHead,
-                 checkpoint: "Checkpoint | None" = None) -> list[Finding]:
+def verify_chain(
+    keys: Iterable[AuditKey],
+    events: Sequence[AuditEvent],
+    head: AuditHead,
+    checkpoint: "Checkpoint | None" = None,
+) -> list[Finding]:
     """Every break in the chain, each naming the event where it shows; ``keys``: every key
     that may have signed (the keyring), ``checkpoint``: the latest one written.
 
@@ -241,15 +248,25 @@ def verify_chain(keys: Iterable[AuditKey], events: Sequence[AuditEvent], head: A
             findings.append(Finding(expected, "deleted", f"event {missing} missing before #{e.seq}"))
         place = original.get(id(e))
         if place is None:
-            findings.append(Finding(e.seq, "inserted", f"event #{e.seq} ({e.action}) is not part of the chain"))
+            findings.append(
+                Finding(e.seq, "inserted", f"event #{e.seq} ({e.action}) is not part of the chain")
+            )
         elif not valid_at(e, place):
-            findings.append(Finding(e.seq, "edited", f"event #{e.seq} ({e.action}) was changed after it was written"))
+            findings.append(
+                Finding(e.seq, "edited", f"event #{e.seq} ({e.action}) was changed after it was written")
+            )
         elif place != e.seq:
             findings.append(Finding(e.seq, "reordered", f"event #{e.seq} ({e.action}) was event #{place}"))
         expected = e.seq + 1
     last = events[-1].seq if events else 0
     if not _valid(by_id, _head_message(head.seq, head.last_hash), head.mac):
-        findings.append(Finding(head.seq, "edited", "the chain's tip was rewritten: events cut off the end or the trail replaced"))
+        findings.append(
+            Finding(
+                head.seq,
+                "edited",
+                "the chain's tip was rewritten: events cut off the end or the trail replaced",
+            )
+        )
     elif head.seq > last:
         findings.append(Finding(last + 1, "deleted", f"events #{last + 1}–#{head.seq} cut off the end"))
     elif events and head.last_hash != events[-1].hash:
@@ -273,8 +290,17 @@ class Checkpoint:
         return f"checkpoint:{at.astimezone(UTC).isoformat()}:{seq}:{last_hash}"
 
     def line(self) -> str:
-        return json.dumps({"at": self.at.astimezone(UTC).isoformat(), "seq": self.seq,
-                           "hash": self.last_hash, "mac": self.mac}) + "\n"
+        return (
+            json.dumps(
+                {
+                    "at": self.at.astimezone(UTC).isoformat(),
+                    "seq": self.seq,
+                    "hash": self.last_hash,
+                    "mac": self.mac,
+                }
+            )
+            + "\n"
+        )
 
     @classmethod
     def parse(cls, line: str) -> "Checkpoint":
@@ -290,25 +316,40 @@ class Checkpoint:
         return {"seq": self.seq, "hash": self.last_hash, "at": self.at.astimezone(UTC).isoformat()}
 
     def described(self) -> str:
-        return (f"the checkpoint of {self.at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC saw entry #{self.seq} "
-                f"with hash {self.last_hash}")
+        return (
+            f"the checkpoint of {self.at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC saw entry #{self.seq} "
+            f"with hash {self.last_hash}"
+        )
 
 
-def _against(keys: dict[str, AuditKey], checkpoint: Checkpoint, by_seq: dict[int, AuditEvent],
-             last: int) -> list[Finding]:
+def _against(
+    keys: dict[str, AuditKey], checkpoint: Checkpoint, by_seq: dict[int, AuditEvent], last: int
+) -> list[Finding]:
     """What the chain lost since the checkpoint: its tail (put back head row and all), or the
     entry the checkpoint saw, cut and written again."""
     message = Checkpoint.message(checkpoint.at, checkpoint.seq, checkpoint.last_hash)
     if not _valid(keys, message, checkpoint.mac):
-        return [Finding(checkpoint.seq, "edited", f"the checkpoint file was changed: {checkpoint.described()}, "
-                                                  "but no key of ours signed that")]
+        return [
+            Finding(
+                checkpoint.seq,
+                "edited",
+                f"the checkpoint file was changed: {checkpoint.described()}, but no key of ours signed that",
+            )
+        ]
     if checkpoint.seq > last:
-        return [Finding(last + 1, "truncated", f"the chain ends at entry #{last} but {checkpoint.described()}")]
+        return [
+            Finding(last + 1, "truncated", f"the chain ends at entry #{last} but {checkpoint.described()}")
+        ]
     seen = by_seq.get(checkpoint.seq)
     if seen is not None and seen.hash != checkpoint.last_hash:  # a missing one is named as deleted
-        return [Finding(checkpoint.seq, "truncated",
-                        f"entry #{checkpoint.seq} is not the one {checkpoint.described()}: the chain was cut "
-                        "and written again")]
+        return [
+            Finding(
+                checkpoint.seq,
+                "truncated",
+                f"entry #{checkpoint.seq} is not the one {checkpoint.described()}: the chain was cut "
+                "and written again",
+            )
+        ]
     return []
 
 
@@ -331,8 +372,9 @@ def write_checkpoint(session: Session, key: AuditKey, path: Path, now: datetime)
         latest = None  # a torn last line: the new one is what verify reads
     if latest is not None and (latest.seq, latest.last_hash) == (head.seq, head.last_hash):
         return latest
-    checkpoint = Checkpoint(now, head.seq, head.last_hash,
-                            key.sign(Checkpoint.message(now, head.seq, head.last_hash)))
+    checkpoint = Checkpoint(
+        now, head.seq, head.last_hash, key.sign(Checkpoint.message(now, head.seq, head.last_hash))
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
     try:
@@ -354,7 +396,17 @@ def trail_of(session: Session, subject_ref: str) -> list[AuditEvent]:
     return list(session.exec(query))
 
 
-_EXPORT_FIELDS = ["seq", "at", "actor", "action", "subject_ref", "details", "flow_run_id", "prev_hash", "hash"]
+_EXPORT_FIELDS = [
+    "seq",
+    "at",
+    "actor",
+    "action",
+    "subject_ref",
+    "details",
+    "flow_run_id",
+    "prev_hash",
+    "hash",
+]
 
 
 def export_trail(events: Sequence[AuditEvent], out_dir: Path, reference: str) -> tuple[Path, Path]:

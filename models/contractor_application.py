@@ -66,7 +66,7 @@ class ContractorApplication(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     name: str = PField(min_length=1, max_length=200)
     services: str = PField(min_length=1, max_length=2000)
-    systems: list[str] = PField(min_length=1)          # our systems whose data it receives
+    systems: list[str] = PField(min_length=1)  # our systems whose data it receives
     data_categories: list[str] = PField(min_length=1)
     locations: list[LocationIn] = PField(min_length=1)
     subcontractors: list[SubcontractorIn] = PField(default_factory=list)

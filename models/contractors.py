@@ -49,9 +49,9 @@ class ContractorAssessment(SQLModel, table=True):
 class ContractorStatus(StrEnum):
     APPLIED = "applied"
     AWAITING_APPROVAL = "awaiting_approval"  # assessed and contract checked: the officer decides
-    APPROVED = "approved"                    # approved, not yet registered
-    ACTIVE = "active"                        # in the system registry: fulfilment reaches it
-    SUSPENDED = "suspended"                  # failed a reassessment: out of the registry
+    APPROVED = "approved"  # approved, not yet registered
+    ACTIVE = "active"  # in the system registry: fulfilment reaches it
+    SUSPENDED = "suspended"  # failed a reassessment: out of the registry
     REJECTED = "rejected"
-    OFFBOARDING = "offboarding"              # access revoked, waiting for the deletion certificate
+    OFFBOARDING = "offboarding"  # access revoked, waiting for the deletion certificate
     OFFBOARDED = "offboarded"

@@ -15,6 +15,7 @@ from models.requests import Party, Request, new_reference
 from models.rules.provision import record_retention_until
 from models.rules.vocabulary import Outcome, Role, Status
 
+
 def _jst_noon(day: date | datetime) -> datetime:
     if isinstance(day, datetime):
         return day if day.tzinfo else day.replace(tzinfo=ZoneInfo("Asia/Tokyo"))
@@ -75,11 +76,25 @@ def load_fixture_into_app(session: Session, fixture, *, now: datetime, audit_key
             session.add(request)
             session.flush()
             session.add(
-                Party(request_id=request.id, role=Role.PRINCIPAL, is_requester=True,
-                      name=customer.name, email=customer.email, phone=customer.phone,
-                      company=customer.company, login_id=customer.login_id)
+                Party(
+                    request_id=request.id,
+                    role=Role.PRINCIPAL,
+                    is_requester=True,
+                    name=customer.name,
+                    email=customer.email,
+                    phone=customer.phone,
+                    company=customer.company,
+                    login_id=customer.login_id,
+                )
             )
-            record(session, key=audit_key, at=now, actor="seed", action="request.imported",
-                   subject_ref=request.reference, details={"request_type": str(prior.request_type)})
+            record(
+                session,
+                key=audit_key,
+                at=now,
+                actor="seed",
+                action="request.imported",
+                subject_ref=request.reference,
+                details={"request_type": str(prior.request_type)},
+            )
             counts["prior_requests"] += 1
     return counts

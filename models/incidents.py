@@ -19,14 +19,14 @@ class Incident(SQLModel, table=True):
     reference: str = Field(unique=True, index=True, max_length=32)  # L-YYMMDD-XXXXXX
     status: str = Field(default="reported", index=True, max_length=20)  # services/incidents.py
     discovered_on: date
-    systems: list = json_field(list)        # registry keys
-    data_items: list = json_field(list)     # e.g. email, card_number
+    systems: list = json_field(list)  # registry keys
+    data_items: list = json_field(list)  # e.g. email, card_number
     cause: str
-    encrypted: bool = False                 # strongly encrypted, key not compromised
-    improper_purpose: bool = False          # attack, insider theft, skimming
+    encrypted: bool = False  # strongly encrypted, key not compromised
+    improper_purpose: bool = False  # attack, insider theft, skimming
     sensitive_data: bool = False
     financial_loss_risk: bool = False
-    affected_people: int = 0                # the subjects listed, or more when only estimated
+    affected_people: int = 0  # the subjects listed, or more when only estimated
     # the rules' triage, then the privacy officer's confirmation or correction of it
     triage_cases: list = json_field(list)
     reportable: bool | None = None
@@ -37,8 +37,8 @@ class Incident(SQLModel, table=True):
     preliminary_filed_on: date | None = None
     final_filed_on: date | None = None
     notice_method: str | None = Field(default=None, max_length=20)  # individual | public_notice
-    public_notice: str | None = None        # where and how, when people cannot be reached
-    reports: dict = json_field(dict)        # report kind → {pdf, csv}: files in the data folder
+    public_notice: str | None = None  # where and how, when people cannot be reached
+    reports: dict = json_field(dict)  # report kind → {pdf, csv}: files in the data folder
     reported_by: str = Field(max_length=64)
     created_at: datetime = timestamp()
     flow_run_id: str | None = Field(default=None, max_length=64)

@@ -18,8 +18,13 @@ class DisclosurePackage(SQLModel, table=True):
     # At most one package per request that is not revoked: two racing builds cannot both
     # leave a live link behind (an expired package is revoked when it is replaced).
     __table_args__ = (
-        Index("uq_disclosure_package_unrevoked", "request_id", unique=True,
-              sqlite_where=text("revoked = 0"), postgresql_where=text("revoked = false")),
+        Index(
+            "uq_disclosure_package_unrevoked",
+            "request_id",
+            unique=True,
+            sqlite_where=text("revoked = 0"),
+            postgresql_where=text("revoked = false"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -24,7 +24,9 @@ class PolicyVersion(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     version: int = Field(unique=True, index=True)
-    reference: str = Field(unique=True, index=True, max_length=32)  # policy-v<N>: its run's parameter, audit and notice keys
+    reference: str = Field(
+        unique=True, index=True, max_length=32
+    )  # policy-v<N>: its run's parameter, audit and notice keys
     status: str = Field(default=PROPOSED, max_length=16)  # proposed | published | rejected
     text: str = Field(sa_column=Column(Text, nullable=False))
     findings: list = json_field(list)  # models.rules.policy.Finding as dicts, against the version before
@@ -53,6 +55,7 @@ def shipped() -> list[Shipped]:
 
 def version_in_force(session: Session, at: datetime) -> int | None:
     """The published version in force on ``at``'s day in Japan."""
-    published = session.exec(select(PolicyVersion.version, PolicyVersion.in_force_on)
-                             .where(PolicyVersion.status == PUBLISHED))
+    published = session.exec(
+        select(PolicyVersion.version, PolicyVersion.in_force_on).where(PolicyVersion.status == PUBLISHED)
+    )
     return rules.version_in_force(published, jst_date(at))

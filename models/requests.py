@@ -8,7 +8,8 @@ classes are only ever built from it or from the database, never from raw input.
 import secrets
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field as PField, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, EmailStr, ValidationError, model_validator
+from pydantic import Field as PField
 from pydantic_core import InitErrorDetails, PydanticCustomError
 from sqlalchemy import Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
@@ -39,14 +40,19 @@ def new_reference(now: datetime) -> str:
 
 # --- public input -------------------------------------------------------------------------
 
+
 def _refuse(model: BaseModel, problems: list[tuple[tuple, str]]):
     """``model`` when there are no problems, else a validation error next to each field a
     problem names (a ``ValueError`` would land on the model as a whole)."""
     if not problems:
         return model
-    raise ValidationError.from_exception_data(type(model).__name__, [
-        InitErrorDetails(type=PydanticCustomError("value_error", message), loc=loc, input=None)
-        for loc, message in problems])
+    raise ValidationError.from_exception_data(
+        type(model).__name__,
+        [
+            InitErrorDetails(type=PydanticCustomError("value_error", message), loc=loc, input=None)
+            for loc, message in problems
+        ],
+    )
 
 
 class PartyIn(BaseModel):
@@ -90,8 +96,11 @@ class DetailsIn(BaseModel):
         if self.delivery is Delivery.POSTAL and not (self.postal_address or "").strip():
             problems.append((("postal_address",), "postal_address is required when delivery is postal"))
         fields = [c.field for c in self.corrections]
-        problems += [(("corrections", i, "field"), "this field is already corrected by an earlier entry")
-                     for i, name in enumerate(fields) if name in fields[:i]]
+        problems += [
+            (("corrections", i, "field"), "this field is already corrected by an earlier entry")
+            for i, name in enumerate(fields)
+            if name in fields[:i]
+        ]
         return _refuse(self, problems)
 
 
@@ -115,8 +124,15 @@ class RequestCreate(BaseModel):
     @model_validator(mode="after")
     def _type_specific(self) -> "RequestCreate":
         if self.request_type is RequestType.CORRECTION and not self.details.corrections:
-            return _refuse(self, [(("details", "corrections"),
-                                   "a correction request needs at least one entry in details.corrections")])
+            return _refuse(
+                self,
+                [
+                    (
+                        ("details", "corrections"),
+                        "a correction request needs at least one entry in details.corrections",
+                    )
+                ],
+            )
         return self
 
     @property
@@ -143,8 +159,9 @@ class RequestBase(SQLModel):
 
 class Request(RequestBase, table=True):
     __tablename__ = "request"
-    __table_args__ = (Index("ix_request_open_due", "due_at", sqlite_where=OPEN_REQUEST,
-                            postgresql_where=OPEN_REQUEST),)
+    __table_args__ = (
+        Index("ix_request_open_due", "due_at", sqlite_where=OPEN_REQUEST, postgresql_where=OPEN_REQUEST),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     reference: str = Field(unique=True, index=True, max_length=32)
@@ -228,8 +245,14 @@ class ClockPause(SQLModel, table=True):
     """Time spent awaiting the requester, which extends the decision's due date."""
 
     __tablename__ = "clock_pause"
-    __table_args__ = (Index("ix_clock_pause_open_deadline", "deadline_at", sqlite_where=OPEN_PAUSE,
-                            postgresql_where=OPEN_PAUSE),)
+    __table_args__ = (
+        Index(
+            "ix_clock_pause_open_deadline",
+            "deadline_at",
+            sqlite_where=OPEN_PAUSE,
+            postgresql_where=OPEN_PAUSE,
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     request_id: int = Field(foreign_key="request.id", index=True)
@@ -252,8 +275,8 @@ class DecisionItem(SQLModel, table=True):
     proposed_action: str
     proposed_reasons: list = json_field(list)
     system_action: str | None = None  # what fulfilment would ask of the system (SystemAction)
-    record_count: int = 0             # records located, for the operator's summary
-    paper_instead: bool = False       # disclosure on paper although electronic was asked for
+    record_count: int = 0  # records located, for the operator's summary
+    paper_instead: bool = False  # disclosure on paper although electronic was asked for
     final_action: str | None = None
     final_reasons: list = json_field(list)
     final_system_action: str | None = None  # what fulfilment asks, once decided

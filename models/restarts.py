@@ -20,6 +20,6 @@ class RunRestart(SQLModel, table=True):
     reference: str = Field(max_length=40)
     restarts: int = 0
     dead_run_id: str = Field(max_length=64)  # the last run that died
-    dead_state: str = Field(max_length=20)   # Crashed, Failed, Cancelled, Completed
+    dead_state: str = Field(max_length=20)  # Crashed, Failed, Cancelled, Completed
     updated_at: datetime = timestamp()
     escalated_at: datetime | None = timestamp(nullable=True, index=True)

@@ -65,8 +65,9 @@ def new_key() -> str:
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="MADOGUCHI_", env_file=".env", extra="ignore",
-                                      hide_input_in_errors=True)  # errors must not print the key
+    model_config = SettingsConfigDict(
+        env_prefix="MADOGUCHI_", env_file=".env", extra="ignore", hide_input_in_errors=True
+    )  # errors must not print the key
 
     data_dir: Path = Field(
         default=Path(".data"),
@@ -164,13 +165,15 @@ class Settings(BaseSettings):
     system_faults: dict[str, int] = Field(
         default_factory=dict,
         description=(
-            'Demos and tests: fail the first N actions of a system with a transient error, per '
+            "Demos and tests: fail the first N actions of a system with a transient error, per "
             'process, e.g. {"billing": 2}.'
         ),
     )
 
     system_fault_rate: float = Field(
-        default=0.0, ge=0.0, le=1.0,
+        default=0.0,
+        ge=0.0,
+        le=1.0,
         description="Demos and fault tests: this share of every system's actions fails transiently.",
     )
 
@@ -185,7 +188,8 @@ class Settings(BaseSettings):
     # --- running on one machine (madoguchi up, deployments/local.py) -----------------------
     prefect_host: str = Field(default="127.0.0.1", description="Where `up` serves the Prefect API and UI.")
     prefect_port: int = Field(
-        default=4200, description="Port of the Prefect UI and API for people, behind madoguchi's login (web/gate.py)."
+        default=4200,
+        description="Port of the Prefect UI and API for people, behind madoguchi's login (web/gate.py).",
     )
     prefect_internal_port: int = Field(
         default=4201,
@@ -223,17 +227,21 @@ class Settings(BaseSettings):
         default=10, ge=1, description="Documents an agent may upload for one request (10 MB each)."
     )
     document_retention_days: int = Field(
-        default=30, ge=0,
+        default=30,
+        ge=0,
         description="Days after a request closes before the SLA monitor deletes its uploaded files.",
     )
     dispatch_interval_seconds: float = Field(
         default=2.0, description="How often `up` gives requests pending dispatch their flow run."
     )
     workers: int = Field(default=1, description="Worker processes `up` starts (deployments/worker.py).")
-    postgres_port: int = Field(default=55432, description="`up --production`: port of the PostgreSQL it runs.")
+    postgres_port: int = Field(
+        default=55432, description="`up --production`: port of the PostgreSQL it runs."
+    )
     redis_port: int = Field(default=56379, description="`up --production`: port of the Redis it runs.")
     redis_url: str | None = Field(
-        default=None, description="Redis for Prefect's messaging in production; unset: `up --production` runs one."
+        default=None,
+        description="Redis for Prefect's messaging in production; unset: `up --production` runs one.",
     )
     worker_limit: int = Field(
         default=8,
@@ -243,7 +251,8 @@ class Settings(BaseSettings):
         ),
     )
     run_max_restarts: int = Field(
-        default=4, description="Restarts of a case's dead flow run before people are told (services/recovery.py)."
+        default=4,
+        description="Restarts of a case's dead flow run before people are told (services/recovery.py).",
     )
     run_restart_pause_seconds: float = Field(
         default=15.0, description="Pause before the first restart; four times longer before each next one."
@@ -288,8 +297,10 @@ class Settings(BaseSettings):
                 keys = read_keyring(self.keyring_path)
             self.secret_key = SecretStr(keys[-1])
         if self.uses_dev_secret and not self.autopilot:
-            raise ValueError("MADOGUCHI_SECRET_KEY is the development default: unset it (a random "
-                             "key is made in the data folder) or set your own")
+            raise ValueError(
+                "MADOGUCHI_SECRET_KEY is the development default: unset it (a random "
+                "key is made in the data folder) or set your own"
+            )
         return self
 
     @property

@@ -3,6 +3,17 @@
 from sqlmodel import SQLModel
 
 from models import (  # noqa: F401
-    audit, contractors, fulfilment, incidents, ledgers, letters, operators, packages, policy, requests, restarts)
+    audit,
+    contractors,
+    fulfilment,
+    incidents,
+    ledgers,
+    letters,
+    operators,
+    packages,
+    policy,
+    requests,
+    restarts,
+)
 
 metadata = SQLModel.metadata

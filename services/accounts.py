@@ -36,6 +36,7 @@ _NO_SUCH_ACCOUNT = _HASHER.hash("no such account: the same work as a real check"
 @dataclass(frozen=True)
 class Caller:
     """A logged-in account, as the gate and the command line know it."""
+
     name: str
     role: AccountRole
 
@@ -52,19 +53,42 @@ class AccountNotFound(LookupError):
     pass
 
 
-def add(session: Session, settings: Settings, name: str, role: AccountRole, password: str, *,
-        actor: str, now: datetime) -> OperatorAccount:
-    problems = {field: found for field, found in
-                (("name", name_problems(name)), ("password", password_problems(password, name))) if found}
+def add(
+    session: Session,
+    settings: Settings,
+    name: str,
+    role: AccountRole,
+    password: str,
+    *,
+    actor: str,
+    now: datetime,
+) -> OperatorAccount:
+    problems = {
+        field: found
+        for field, found in (("name", name_problems(name)), ("password", password_problems(password, name)))
+        if found
+    }
     if not problems and find(session, name) is not None:
         problems = {"name": ["an account with this name exists (disabled accounts keep their name)"]}
     if problems:
         raise AccountInvalid(problems)
-    account = OperatorAccount(name=name, role=AccountRole(role), password_hash=_HASHER.hash(password),
-                              created_at=now, updated_at=now)
+    account = OperatorAccount(
+        name=name,
+        role=AccountRole(role),
+        password_hash=_HASHER.hash(password),
+        created_at=now,
+        updated_at=now,
+    )
     session.add(account)
-    audit(session, settings, actor=actor, action="account.added", reference=f"account:{name}", now=now,
-          role=str(account.role))
+    audit(
+        session,
+        settings,
+        actor=actor,
+        action="account.added",
+        reference=f"account:{name}",
+        now=now,
+        role=str(account.role),
+    )
     return account
 
 
@@ -83,15 +107,22 @@ def disable(session: Session, settings: Settings, name: str, *, actor: str, now:
     return True
 
 
-def set_password(session: Session, settings: Settings, name: str, password: str, *, actor: str,
-                 now: datetime) -> None:
+def set_password(
+    session: Session, settings: Settings, name: str, password: str, *, actor: str, now: datetime
+) -> None:
     account = _load(session, name)
     if problems := password_problems(password, name):
         raise AccountInvalid({"password": problems})
     account.password_hash, account.updated_at = _HASHER.hash(password), now
     session.add(account)
-    audit(session, settings, actor=actor, action="account.password_changed", reference=f"account:{name}",
-          now=now)
+    audit(
+        session,
+        settings,
+        actor=actor,
+        action="account.password_changed",
+        reference=f"account:{name}",
+        now=now,
+    )
 
 
 def authenticate(session: Session, name: str, password: str) -> OperatorAccount | None:
@@ -135,7 +166,9 @@ def deciders(session: Session, flow_run_id: str, sign_off: SignOff) -> frozenset
         check = identity.current_check(session, request)
         found = {check.decided_by} if check else set()
     else:
-        found = set(session.exec(select(DecisionItem.decided_by).where(DecisionItem.request_id == request.id)))
+        found = set(
+            session.exec(select(DecisionItem.decided_by).where(DecisionItem.request_id == request.id))
+        )
     return frozenset(d for d in found if d)
 
 

@@ -19,23 +19,52 @@ def asked(request) -> int:
     return len(request.details.get("clarifications", []))
 
 
-def ask(session: Session, settings: Settings, reference: str, question: str, *, actor: str,
-        now: datetime) -> None:
+def ask(
+    session: Session, settings: Settings, reference: str, question: str, *, actor: str, now: datetime
+) -> None:
     request = load_request(session, reference)
     pause = clock.pause(session, request, WaitingFor.CLARIFICATION, now=now)
     n = asked(request) + 1
-    request.details = {**request.details, "clarifications": [
-        *request.details.get("clarifications", []), {"question": question, "answer": None}]}
-    enqueue(session, kind="clarification_request", language=request.language,
-            recipient_email=requester_of(session, request).email,
-            idempotency_key=f"{reference}:clarification_request:{n}", request_id=request.id, now=now,
-            context={"reference": reference, "question": question,
-                     "deadline": jst_date(pause.deadline_at).isoformat(),
-                     "answer_url": f"{settings.mail_public_base_url}/requests/{reference}/clarification"})
-    move(session, settings, request, Status.AWAITING_REQUESTER, now=now, actor=actor,
-         waiting_for=WaitingFor.CLARIFICATION)
-    audit(session, settings, actor=actor, action="request.clarification.asked", reference=reference,
-          now=now, number=n)
+    request.details = {
+        **request.details,
+        "clarifications": [
+            *request.details.get("clarifications", []),
+            {"question": question, "answer": None},
+        ],
+    }
+    enqueue(
+        session,
+        kind="clarification_request",
+        language=request.language,
+        recipient_email=requester_of(session, request).email,
+        idempotency_key=f"{reference}:clarification_request:{n}",
+        request_id=request.id,
+        now=now,
+        context={
+            "reference": reference,
+            "question": question,
+            "deadline": jst_date(pause.deadline_at).isoformat(),
+            "answer_url": f"{settings.mail_public_base_url}/requests/{reference}/clarification",
+        },
+    )
+    move(
+        session,
+        settings,
+        request,
+        Status.AWAITING_REQUESTER,
+        now=now,
+        actor=actor,
+        waiting_for=WaitingFor.CLARIFICATION,
+    )
+    audit(
+        session,
+        settings,
+        actor=actor,
+        action="request.clarification.asked",
+        reference=reference,
+        now=now,
+        number=n,
+    )
 
 
 def answer(session: Session, settings: Settings, reference: str, text: str, *, now: datetime) -> bool:
@@ -48,8 +77,15 @@ def answer(session: Session, settings: Settings, reference: str, text: str, *, n
     request.details = {**request.details, "clarifications": questions}
     clock.resume(session, request, now=now)
     move(session, settings, request, Status.REVIEW, now=now, actor="requester")
-    audit(session, settings, actor="requester", action="request.clarification.answered",
-          reference=reference, now=now, number=len(questions))
+    audit(
+        session,
+        settings,
+        actor="requester",
+        action="request.clarification.answered",
+        reference=reference,
+        now=now,
+        number=len(questions),
+    )
     return True
 
 
@@ -58,6 +94,14 @@ def withdraw(session: Session, settings: Settings, reference: str, *, now: datet
     request = load_request(session, reference)
     if request.status.is_final:
         return False
-    closing.close(session, settings, reference, status=Status.WITHDRAWN, outcome=None,
-                  reasons=[ReasonCode.REQUEST_WITHDRAWN], now=now, actor="requester")
+    closing.close(
+        session,
+        settings,
+        reference,
+        status=Status.WITHDRAWN,
+        outcome=None,
+        reasons=[ReasonCode.REQUEST_WITHDRAWN],
+        now=now,
+        actor="requester",
+    )
     return True

@@ -25,8 +25,9 @@ def pause(session: Session, request: Request, waiting_for: WaitingFor, *, now: d
         return current
     if current is not None:
         resume(session, request, now=now)
-    current = ClockPause(request_id=request.id, waiting_for=waiting_for, started_at=now,
-                         deadline_at=requester_deadline(now))
+    current = ClockPause(
+        request_id=request.id, waiting_for=waiting_for, started_at=now, deadline_at=requester_deadline(now)
+    )
     session.add(current)
     session.flush()
     return current
@@ -53,7 +54,13 @@ def resume(session: Session, request: Request, *, now: datetime, notify: bool = 
 
 def _tell_new_due_date(session: Session, request: Request, now: datetime) -> None:
     due = jst_date(request.due_at).isoformat()
-    enqueue(session, kind="extension", language=request.language,
-            recipient_email=requester_of(session, request).email,
-            idempotency_key=f"{request.reference}:extension:{due}", request_id=request.id, now=now,
-            context={"reference": request.reference, "due_date": due})
+    enqueue(
+        session,
+        kind="extension",
+        language=request.language,
+        recipient_email=requester_of(session, request).email,
+        idempotency_key=f"{request.reference}:extension:{due}",
+        request_id=request.id,
+        now=now,
+        context={"reference": request.reference, "due_date": due},
+    )

@@ -20,10 +20,16 @@ _ITEM_OUTCOME = {"grant": "granted", "alternative": "restricted", "refuse": "ref
 def notice_items(session: Session, request_id: int) -> list[dict]:
     """Per decided item: the system, the field for a correction, what became of it. A system
     an operator skipped at fulfilment reads "not carried out", not "granted"."""
-    skipped = set(session.exec(select(FulfilmentAction.system_key).where(
-        FulfilmentAction.request_id == request_id, FulfilmentAction.state == ActionState.SKIPPED)))
-    items = session.exec(select(DecisionItem).where(DecisionItem.request_id == request_id)
-                         .order_by(DecisionItem.id)).all()
+    skipped = set(
+        session.exec(
+            select(FulfilmentAction.system_key).where(
+                FulfilmentAction.request_id == request_id, FulfilmentAction.state == ActionState.SKIPPED
+            )
+        )
+    )
+    items = session.exec(
+        select(DecisionItem).where(DecisionItem.request_id == request_id).order_by(DecisionItem.id)
+    ).all()
     out = []
     for i in items:
         if not i.final_action:
@@ -32,14 +38,29 @@ def notice_items(session: Session, request_id: int) -> list[dict]:
         if outcome == "granted" and i.system_key in skipped:
             outcome = "not_carried_out"
         field = i.item_key.partition(":")[2] or None
-        out.append({"system": i.system_key or i.item_key.partition(":")[0], "outcome": outcome,
-                    "reasons": list(i.final_reasons), **({"field": field} if field else {})})
+        out.append(
+            {
+                "system": i.system_key or i.item_key.partition(":")[0],
+                "outcome": outcome,
+                "reasons": list(i.final_reasons),
+                **({"field": field} if field else {}),
+            }
+        )
     return out
 
 
-def close(session: Session, settings: Settings, reference: str, *, status: Status,
-          outcome: Outcome | None, reasons: list[ReasonCode], now: datetime, actor: str = "system",
-          package: dict | None = None) -> None:
+def close(
+    session: Session,
+    settings: Settings,
+    reference: str,
+    *,
+    status: Status,
+    outcome: Outcome | None,
+    reasons: list[ReasonCode],
+    now: datetime,
+    actor: str = "system",
+    package: dict | None = None,
+) -> None:
     """Final status, once; a re-run after the close changes nothing."""
     request = load_request(session, reference)
     if request.status in (Status.COMPLETED, Status.REFUSED, Status.WITHDRAWN, Status.CLOSED):
@@ -48,15 +69,33 @@ def close(session: Session, settings: Settings, reference: str, *, status: Statu
     request.outcome, request.reason_codes, request.closed_at = outcome, [str(r) for r in reasons], now
     move(session, settings, request, status, now=now, actor=actor)
     context = {
-        "reference": reference, "request_type": str(request.request_type),
-        "outcome": str(outcome or Outcome.REFUSED), "reasons": [str(r) for r in reasons],
+        "reference": reference,
+        "request_type": str(request.request_type),
+        "outcome": str(outcome or Outcome.REFUSED),
+        "reasons": [str(r) for r in reasons],
         "items": notice_items(session, request.id),
     }
     if package:
         context |= package
     if status is not Status.WITHDRAWN:
-        enqueue(session, kind="decision", language=request.language,
-                recipient_email=requester_of(session, request).email,
-                idempotency_key=f"{reference}:decision", request_id=request.id, now=now, context=context)
-    audit(session, settings, actor=actor, action="request.closed", reference=reference, now=now,
-          status=str(status), outcome=str(outcome) if outcome else None, reasons=[str(r) for r in reasons])
+        enqueue(
+            session,
+            kind="decision",
+            language=request.language,
+            recipient_email=requester_of(session, request).email,
+            idempotency_key=f"{reference}:decision",
+            request_id=request.id,
+            now=now,
+            context=context,
+        )
+    audit(
+        session,
+        settings,
+        actor=actor,
+        action="request.closed",
+        reference=reference,
+        now=now,
+        status=str(status),
+        outcome=str(outcome) if outcome else None,
+        reasons=[str(r) for r in reasons],
+    )

@@ -29,9 +29,7 @@ def load_request(session: Session, reference: str) -> Request:
 
 
 def principal_of(session: Session, request: Request) -> Party:
-    return session.exec(
-        select(Party).where(Party.request_id == request.id, Party.role == "principal")
-    ).one()
+    return session.exec(select(Party).where(Party.request_id == request.id, Party.role == "principal")).one()
 
 
 def requester_of(session: Session, request: Request) -> Party:
@@ -46,23 +44,49 @@ def subject_of(request: Request) -> SubjectIdentity:
     return SubjectIdentity.from_dict(request.subject)
 
 
-def audit(session: Session, settings: Settings, *, actor: str, action: str, reference: str,
-          now: datetime, **details) -> None:
-    record(session, key=audit_key(settings.secret_key.get_secret_value()), at=now, actor=actor,
-           action=action, subject_ref=reference, details=details)
+def audit(
+    session: Session, settings: Settings, *, actor: str, action: str, reference: str, now: datetime, **details
+) -> None:
+    record(
+        session,
+        key=audit_key(settings.secret_key.get_secret_value()),
+        at=now,
+        actor=actor,
+        action=action,
+        subject_ref=reference,
+        details=details,
+    )
 
 
-def move(session: Session, settings: Settings, request: Request, status: Status, *, now: datetime,
-         actor: str = "system", waiting_for: WaitingFor | None = None) -> None:
+def move(
+    session: Session,
+    settings: Settings,
+    request: Request,
+    status: Status,
+    *,
+    now: datetime,
+    actor: str = "system",
+    waiting_for: WaitingFor | None = None,
+) -> None:
     """Change a request's status (and what it waits for), audited; a no-op if unchanged,
     :class:`TransitionRefused` if the lifecycle has no such step."""
     if request.status == status and request.waiting_for == waiting_for:
         return
     if not allowed((request.status, request.waiting_for), (status, waiting_for)):
-        raise TransitionRefused(f"{request.reference}: {request.status}/{request.waiting_for} → "
-                                f"{status}/{waiting_for} is not a step of the lifecycle")
-    audit(session, settings, actor=actor, action="request.status", reference=request.reference,
-          now=now, status=str(status), previous=str(request.status),
-          waiting_for=str(waiting_for) if waiting_for else None)
+        raise TransitionRefused(
+            f"{request.reference}: {request.status}/{request.waiting_for} → "
+            f"{status}/{waiting_for} is not a step of the lifecycle"
+        )
+    audit(
+        session,
+        settings,
+        actor=actor,
+        action="request.status",
+        reference=request.reference,
+        now=now,
+        status=str(status),
+        previous=str(request.status),
+        waiting_for=str(waiting_for) if waiting_for else None,
+    )
     request.status, request.waiting_for, request.updated_at = status, waiting_for, now
     session.add(request)

@@ -9,13 +9,13 @@ from pydantic import BaseModel
 from sqlmodel import Session
 
 from models.contractor_application import CertificateIn, QuestionnaireIn
-from models.contractors import ContractorAssessment, ContractorStatus as S
+from models.contractors import ContractorAssessment
+from models.contractors import ContractorStatus as S
 from models.rules.contractors import Selection
 from models.rules.deadlines import jst_date
 from models.settings import Settings
 from services.common import audit
-from services.contractors import (latest, load_contractor, schedule_supervision, score, set_status,
-                                  system_key)
+from services.contractors import latest, load_contractor, schedule_supervision, score, set_status, system_key
 
 SUPERVISED = frozenset({S.ACTIVE, S.SUSPENDED})
 Disposition = Literal["returned", "deleted"]
@@ -36,8 +36,11 @@ class Reassessment(BaseModel):
 
 def _last_answers(session: Session, contractor) -> dict:
     """The answers the last scored assessment rests on (questionnaire and countries)."""
-    rows = [r for r in (latest(session, contractor, "reassessment"), latest(session, contractor, "onboarding"))
-            if r is not None and r.verdict]
+    rows = [
+        r
+        for r in (latest(session, contractor, "reassessment"), latest(session, contractor, "onboarding"))
+        if r is not None and r.verdict
+    ]
     answers = max(rows, key=lambda r: r.id).answers
     return {"questionnaire": answers["questionnaire"], "countries": answers["countries"]}
 
@@ -47,9 +50,16 @@ def _pending(session: Session, contractor) -> ContractorAssessment | None:
     return row if row is not None and row.verdict is None else None
 
 
-def request_reassessment(session: Session, settings: Settings, reference: str, *, now: datetime,
-                         actor: str, report: QuestionnaireIn | None = None,
-                         certifications: list[CertificateIn] | None = None) -> int:
+def request_reassessment(
+    session: Session,
+    settings: Settings,
+    reference: str,
+    *,
+    now: datetime,
+    actor: str,
+    report: QuestionnaireIn | None = None,
+    certifications: list[CertificateIn] | None = None,
+) -> int:
     """Record the contractor's audit report (its answers now; without one, the last answers)
     and renewed certificates, for the reassessment run to score. One pending at a time."""
     contractor = load_contractor(session, reference)
@@ -58,17 +68,26 @@ def request_reassessment(session: Session, settings: Settings, reference: str, *
     answers = _last_answers(session, contractor)
     if report is not None:
         answers["questionnaire"] = report.model_dump(mode="json")
-    row = _pending(session, contractor) or ContractorAssessment(contractor_id=contractor.id,
-                                                                kind="reassessment")
+    row = _pending(session, contractor) or ContractorAssessment(
+        contractor_id=contractor.id, kind="reassessment"
+    )
     row.answers, row.assessed_at = answers, now
     session.add(row)
     if certifications is not None:
         contractor.certifications = [c.model_dump(mode="json") for c in certifications]
         session.add(contractor)
     session.flush()
-    audit(session, settings, actor=actor, action="contractor.audit_report", reference=reference, now=now,
-          assessment=row.id, new_answers=report is not None,
-          certifications=None if certifications is None else sorted({str(c.kind) for c in certifications}))
+    audit(
+        session,
+        settings,
+        actor=actor,
+        action="contractor.audit_report",
+        reference=reference,
+        now=now,
+        assessment=row.id,
+        new_answers=report is not None,
+        certifications=None if certifications is None else sorted({str(c.kind) for c in certifications}),
+    )
     return row.id
 
 
@@ -90,19 +109,36 @@ def reassess(session: Session, settings: Settings, reference: str, *, now: datet
         return Reassessment(reference=reference, status=str(contractor.status), reassessed=False)
     row = _pending(session, contractor)
     if row is None:
-        row = ContractorAssessment(contractor_id=contractor.id, kind="reassessment",
-                                   answers=_last_answers(session, contractor))
+        row = ContractorAssessment(
+            contractor_id=contractor.id, kind="reassessment", answers=_last_answers(session, contractor)
+        )
     score(session, contractor, row, now=now)
     session.flush()
     schedule_supervision(contractor, last_assessed=jst_date(now))
     session.add(contractor)
-    audit(session, settings, actor="system", action="contractor.reassessed", reference=reference, now=now,
-          assessment=row.id, score=row.score, selection=row.verdict, blockers=row.blockers,
-          next_reassessment=jst_date(contractor.next_reassessment_at).isoformat())
+    audit(
+        session,
+        settings,
+        actor="system",
+        action="contractor.reassessed",
+        reference=reference,
+        now=now,
+        assessment=row.id,
+        score=row.score,
+        selection=row.verdict,
+        blockers=row.blockers,
+        next_reassessment=jst_date(contractor.next_reassessment_at).isoformat(),
+    )
     failed = row.verdict == Selection.REJECT
     set_status(session, settings, contractor, S.SUSPENDED if failed else S.ACTIVE, now=now)
-    return Reassessment(reference=reference, status=str(contractor.status), reassessed=True,
-                        score=row.score, selection=row.verdict, blockers=list(row.blockers))
+    return Reassessment(
+        reference=reference,
+        status=str(contractor.status),
+        reassessed=True,
+        score=row.score,
+        selection=row.verdict,
+        blockers=list(row.blockers),
+    )
 
 
 def revoke(session: Session, settings: Settings, reference: str, *, now: datetime, actor: str) -> S:
@@ -113,26 +149,54 @@ def revoke(session: Session, settings: Settings, reference: str, *, now: datetim
         return S(contractor.status)
     if contractor.status not in SUPERVISED | {S.APPROVED}:
         raise NotSupervised(reference)
-    audit(session, settings, actor=actor, action="contractor.access_revoked", reference=reference,
-          now=now, system_key=system_key(reference))
+    audit(
+        session,
+        settings,
+        actor=actor,
+        action="contractor.access_revoked",
+        reference=reference,
+        now=now,
+        system_key=system_key(reference),
+    )
     set_status(session, settings, contractor, S.OFFBOARDING, now=now, actor=actor)
     return S.OFFBOARDING
 
 
-def record_disposal(session: Session, settings: Settings, reference: str, *, disposition: Disposition,
-                    certificate: str, actor: str, now: datetime) -> S:
+def record_disposal(
+    session: Session,
+    settings: Settings,
+    reference: str,
+    *,
+    disposition: Disposition,
+    certificate: str,
+    actor: str,
+    now: datetime,
+) -> S:
     """The contractor returned or deleted the data: its certificate is kept (in the
     offboarding row; the audit trail points at the row) and offboarding ends."""
     contractor = load_contractor(session, reference)
     if contractor.status != S.OFFBOARDING:
         return S(contractor.status)
-    row = ContractorAssessment(contractor_id=contractor.id, kind="offboarding", approved_by=actor,
-                               answers={"disposition": disposition, "certificate": certificate},
-                               verdict=disposition, assessed_at=now)
+    row = ContractorAssessment(
+        contractor_id=contractor.id,
+        kind="offboarding",
+        approved_by=actor,
+        answers={"disposition": disposition, "certificate": certificate},
+        verdict=disposition,
+        assessed_at=now,
+    )
     session.add(row)
     session.flush()
-    audit(session, settings, actor=actor, action="contractor.data_disposed", reference=reference, now=now,
-          disposition=disposition, assessment=row.id)
+    audit(
+        session,
+        settings,
+        actor=actor,
+        action="contractor.data_disposed",
+        reference=reference,
+        now=now,
+        disposition=disposition,
+        assessment=row.id,
+    )
     contractor.next_reassessment_at = contractor.certification_expires_at = None
     set_status(session, settings, contractor, S.OFFBOARDED, now=now, actor=actor)
     return S.OFFBOARDED

@@ -14,11 +14,19 @@ from pydantic import BaseModel
 from sqlmodel import Session, select
 
 from models.contractor_application import ContractorApplication
-from models.contractors import Contractor, ContractorAssessment, ContractorStatus as S
+from models.contractors import Contractor, ContractorAssessment
+from models.contractors import ContractorStatus as S
 from models.db import unit_of_work
-from models.rules.contractors import (Certificate, CertificationKind, ContractTerms, Questionnaire,
-                                      Selection, assess_contractor, missing_clauses,
-                                      supervision_status)
+from models.rules.contractors import (
+    Certificate,
+    CertificationKind,
+    ContractTerms,
+    Questionnaire,
+    Selection,
+    assess_contractor,
+    missing_clauses,
+    supervision_status,
+)
 from models.rules.deadlines import JST, jst_date
 from models.settings import Settings
 from services.common import audit
@@ -70,22 +78,42 @@ def at_day(day: date) -> datetime:
 
 
 def certificates_of(contractor: Contractor) -> tuple[Certificate, ...]:
-    return tuple(Certificate(CertificationKind(c["kind"]), date.fromisoformat(c["expires_on"]))
-                 for c in contractor.certifications)
+    return tuple(
+        Certificate(CertificationKind(c["kind"]), date.fromisoformat(c["expires_on"]))
+        for c in contractor.certifications
+    )
 
 
-def set_status(session: Session, settings: Settings, contractor: Contractor, status: S, *,
-               now: datetime, actor: str = "system", **details) -> None:
+def set_status(
+    session: Session,
+    settings: Settings,
+    contractor: Contractor,
+    status: S,
+    *,
+    now: datetime,
+    actor: str = "system",
+    **details,
+) -> None:
     """Move the contractor's status, audited; a no-op if unchanged."""
     if contractor.status == status:
         return
-    audit(session, settings, actor=actor, action="contractor.status", reference=contractor.reference,
-          now=now, status=str(status), previous=str(contractor.status), **details)
+    audit(
+        session,
+        settings,
+        actor=actor,
+        action="contractor.status",
+        reference=contractor.reference,
+        now=now,
+        status=str(status),
+        previous=str(contractor.status),
+        **details,
+    )
     contractor.status, contractor.updated_at = status, now
     session.add(contractor)
 
 
 # --- application ---------------------------------------------------------------------------
+
 
 def category_catalogue() -> dict[str, Category]:
     """Every data category the registered systems hold, by key."""
@@ -101,53 +129,91 @@ def _check_catalogue(data: ContractorApplication) -> None:
         raise ApplicationInvalid(f"unknown data categories: {', '.join(unknown)}")
 
 
-def apply(session: Session, settings: Settings, data: ContractorApplication, *, now: datetime,
-          actor: str = "applicant") -> str:
+def apply(
+    session: Session,
+    settings: Settings,
+    data: ContractorApplication,
+    *,
+    now: datetime,
+    actor: str = "applicant",
+) -> str:
     """Record the application and its pending onboarding assessment; returns the reference."""
     _check_catalogue(data)
     reference = f"CT-{now:%y%m%d}-{''.join(secrets.choice(_ALPHABET) for _ in range(6))}"
     contractor = Contractor(
-        reference=reference, name=data.name, services=data.services,
-        data_categories=sorted(set(data.data_categories)), systems=sorted(set(data.systems)),
+        reference=reference,
+        name=data.name,
+        services=data.services,
+        data_categories=sorted(set(data.data_categories)),
+        systems=sorted(set(data.systems)),
         locations=[loc.model_dump() for loc in data.locations],
         subcontractors=[s.model_dump() for s in data.subcontractors],
         certifications=[c.model_dump(mode="json") for c in data.certifications],
-        status=S.APPLIED, created_at=now, updated_at=now)
+        status=S.APPLIED,
+        created_at=now,
+        updated_at=now,
+    )
     session.add(contractor)
     session.flush()
-    session.add(ContractorAssessment(
-        contractor_id=contractor.id, kind="onboarding", assessed_at=now,
-        answers={"questionnaire": data.questionnaire.model_dump(mode="json"),
-                 "contract": data.contract.model_dump(mode="json"), "countries": data.countries}))
-    audit(session, settings, actor=actor, action="contractor.applied", reference=reference, now=now,
-          systems=contractor.systems, data_categories=contractor.data_categories,
-          countries=data.countries, subcontractors=len(data.subcontractors),
-          certifications=sorted({str(c.kind) for c in data.certifications}))
+    session.add(
+        ContractorAssessment(
+            contractor_id=contractor.id,
+            kind="onboarding",
+            assessed_at=now,
+            answers={
+                "questionnaire": data.questionnaire.model_dump(mode="json"),
+                "contract": data.contract.model_dump(mode="json"),
+                "countries": data.countries,
+            },
+        )
+    )
+    audit(
+        session,
+        settings,
+        actor=actor,
+        action="contractor.applied",
+        reference=reference,
+        now=now,
+        systems=contractor.systems,
+        data_categories=contractor.data_categories,
+        countries=data.countries,
+        subcontractors=len(data.subcontractors),
+        certifications=sorted({str(c.kind) for c in data.certifications}),
+    )
     return reference
 
 
 # --- assessment and contract ---------------------------------------------------------------
 
+
 def latest(session: Session, contractor: Contractor, kind: str) -> ContractorAssessment | None:
-    return session.exec(select(ContractorAssessment)
-                        .where(ContractorAssessment.contractor_id == contractor.id,
-                               ContractorAssessment.kind == kind)
-                        .order_by(ContractorAssessment.id.desc())).first()
+    return session.exec(
+        select(ContractorAssessment)
+        .where(ContractorAssessment.contractor_id == contractor.id, ContractorAssessment.kind == kind)
+        .order_by(ContractorAssessment.id.desc())
+    ).first()
 
 
 def assessments(session: Session, contractor: Contractor) -> list[ContractorAssessment]:
-    return list(session.exec(select(ContractorAssessment)
-                             .where(ContractorAssessment.contractor_id == contractor.id)
-                             .order_by(ContractorAssessment.id)))
+    return list(
+        session.exec(
+            select(ContractorAssessment)
+            .where(ContractorAssessment.contractor_id == contractor.id)
+            .order_by(ContractorAssessment.id)
+        )
+    )
 
 
 def questionnaire_of(answers: dict) -> Questionnaire:
     q = answers["questionnaire"]
     return Questionnaire(
-        answers=q["answers"], accepts_breach_notice=q["accepts_breach_notice"],
-        accepts_audit=q["accepts_audit"], subcontracts_without_approval=q["subcontracts_without_approval"],
+        answers=q["answers"],
+        accepts_breach_notice=q["accepts_breach_notice"],
+        accepts_audit=q["accepts_audit"],
+        subcontracts_without_approval=q["subcontracts_without_approval"],
         returns_or_deletes_at_end=q["returns_or_deletes_at_end"],
-        storage_countries=frozenset(answers["countries"]))
+        storage_countries=frozenset(answers["countries"]),
+    )
 
 
 def score(session: Session, contractor: Contractor, row: ContractorAssessment, *, now: datetime) -> None:
@@ -160,8 +226,11 @@ def score(session: Session, contractor: Contractor, row: ContractorAssessment, *
     row.answers = {**row.answers, "weak_categories": [str(c) for c in result.weak_categories]}
     contract = row.answers.get("contract")
     if contract is not None:
-        terms = ContractTerms(frozenset(contract["clauses"]), contract["breach_notice_days"],
-                              frozenset(contract["stated_countries"]))
+        terms = ContractTerms(
+            frozenset(contract["clauses"]),
+            contract["breach_notice_days"],
+            frozenset(contract["stated_countries"]),
+        )
         row.missing_clauses = [str(c) for c in missing_clauses(terms, q.storage_countries)]
     row.assessed_at = now
     session.add(row)
@@ -169,10 +238,16 @@ def score(session: Session, contractor: Contractor, row: ContractorAssessment, *
 
 def proposal_of(contractor: Contractor, row: ContractorAssessment) -> Proposal:
     clean = row.verdict == Selection.APPROVE and not row.missing_clauses
-    return Proposal(reference=contractor.reference, status=str(contractor.status),
-                    selection=row.verdict or "", score=row.score or 0, blockers=list(row.blockers),
-                    weak_categories=list(row.answers.get("weak_categories", [])),
-                    missing_clauses=list(row.missing_clauses), proposal="approve" if clean else "reject")
+    return Proposal(
+        reference=contractor.reference,
+        status=str(contractor.status),
+        selection=row.verdict or "",
+        score=row.score or 0,
+        blockers=list(row.blockers),
+        weak_categories=list(row.answers.get("weak_categories", [])),
+        missing_clauses=list(row.missing_clauses),
+        proposal="approve" if clean else "reject",
+    )
 
 
 def assess(session: Session, settings: Settings, reference: str, *, now: datetime) -> Proposal:
@@ -182,12 +257,23 @@ def assess(session: Session, settings: Settings, reference: str, *, now: datetim
     row = latest(session, contractor, "onboarding")
     if contractor.status == S.APPLIED:
         score(session, contractor, row, now=now)
-        audit(session, settings, actor="system", action="contractor.assessed", reference=reference,
-              now=now, score=row.score, selection=row.verdict, blockers=row.blockers,
-              weak_categories=row.answers["weak_categories"], missing_clauses=row.missing_clauses)
+        audit(
+            session,
+            settings,
+            actor="system",
+            action="contractor.assessed",
+            reference=reference,
+            now=now,
+            score=row.score,
+            selection=row.verdict,
+            blockers=row.blockers,
+            weak_categories=row.answers["weak_categories"],
+            missing_clauses=row.missing_clauses,
+        )
         if row.verdict == Selection.REJECT:
-            set_status(session, settings, contractor, S.REJECTED, now=now, blockers=row.blockers,
-                       score=row.score)
+            set_status(
+                session, settings, contractor, S.REJECTED, now=now, blockers=row.blockers, score=row.score
+            )
         else:
             set_status(session, settings, contractor, S.AWAITING_APPROVAL, now=now)
     return proposal_of(contractor, row)
@@ -195,8 +281,17 @@ def assess(session: Session, settings: Settings, reference: str, *, now: datetim
 
 # --- the officer's decision and registration -----------------------------------------------
 
-def decide(session: Session, settings: Settings, reference: str, *, approve: bool, actor: str,
-           now: datetime, reason: str | None = None) -> S:
+
+def decide(
+    session: Session,
+    settings: Settings,
+    reference: str,
+    *,
+    approve: bool,
+    actor: str,
+    now: datetime,
+    reason: str | None = None,
+) -> S:
     """The privacy officer approves or rejects. No approval while a clause is missing: the
     contract must fix them before signing (Art. 25). Deciding again changes nothing."""
     contractor = load_contractor(session, reference)
@@ -207,8 +302,18 @@ def decide(session: Session, settings: Settings, reference: str, *, approve: boo
         raise ApprovalInvalid(f"{reference}: clauses missing: {', '.join(row.missing_clauses)}")
     row.approved_by = actor
     session.add(row)
-    audit(session, settings, actor=actor, action="contractor.approval", reference=reference, now=now,
-          approved=approve, reason=reason, selection=row.verdict, score=row.score)
+    audit(
+        session,
+        settings,
+        actor=actor,
+        action="contractor.approval",
+        reference=reference,
+        now=now,
+        approved=approve,
+        reason=reason,
+        selection=row.verdict,
+        score=row.score,
+    )
     if not approve:
         set_status(session, settings, contractor, S.REJECTED, now=now, actor=actor)
         return S.REJECTED
@@ -222,8 +327,9 @@ def schedule_supervision(contractor: Contractor, *, last_assessed: date) -> None
     certificates = certificates_of(contractor)
     due = supervision_status(last_assessed, certificates, today=last_assessed).reassessment_due
     contractor.next_reassessment_at = at_day(due)
-    contractor.certification_expires_at = (at_day(min(c.expires_on for c in certificates))
-                                           if certificates else None)
+    contractor.certification_expires_at = (
+        at_day(min(c.expires_on for c in certificates)) if certificates else None
+    )
 
 
 def register(session: Session, settings: Settings, reference: str, *, now: datetime) -> S:
@@ -231,15 +337,24 @@ def register(session: Session, settings: Settings, reference: str, *, now: datet
     locates and acts on the data it holds."""
     contractor = load_contractor(session, reference)
     if contractor.status == S.APPROVED:
-        audit(session, settings, actor="system", action="contractor.registered", reference=reference,
-              now=now, system_key=system_key(reference), systems=contractor.systems,
-              data_categories=contractor.data_categories,
-              next_reassessment=jst_date(contractor.next_reassessment_at).isoformat())
+        audit(
+            session,
+            settings,
+            actor="system",
+            action="contractor.registered",
+            reference=reference,
+            now=now,
+            system_key=system_key(reference),
+            systems=contractor.systems,
+            data_categories=contractor.data_categories,
+            next_reassessment=jst_date(contractor.next_reassessment_at).isoformat(),
+        )
         set_status(session, settings, contractor, S.ACTIVE, now=now)
     return S(contractor.status)
 
 
 # --- the registry's view -------------------------------------------------------------------
+
 
 def system_def(contractor: Contractor) -> SystemDef:
     """A registered contractor as a system: reached through the partner API (in the demo,
@@ -247,17 +362,23 @@ def system_def(contractor: Contractor) -> SystemDef:
     categories it was approved for."""
     catalogue = category_catalogue()
     base = delivery_contractor.DEF
-    info = SystemInfo(key=system_key(contractor.reference), name_ja=contractor.name,
-                      name_en=contractor.name, actions=base.info.actions, contractor=contractor.name,
-                      categories=tuple(catalogue[k] for k in contractor.data_categories if k in catalogue))
+    info = SystemInfo(
+        key=system_key(contractor.reference),
+        name_ja=contractor.name,
+        name_en=contractor.name,
+        actions=base.info.actions,
+        contractor=contractor.name,
+        categories=tuple(catalogue[k] for k in contractor.data_categories if k in catalogue),
+    )
     return replace(base, info=info)
 
 
 def registered_systems(settings: Settings) -> dict[str, SystemDef]:
     """The active contractors' systems, read afresh: offboarding removes one at once."""
     with unit_of_work(settings) as session:
-        active = session.exec(select(Contractor).where(Contractor.status == S.ACTIVE)
-                              .order_by(Contractor.id)).all()
+        active = session.exec(
+            select(Contractor).where(Contractor.status == S.ACTIVE).order_by(Contractor.id)
+        ).all()
     return {d.key: d for d in map(system_def, active)}
 
 
@@ -277,6 +398,14 @@ def summaries(session: Session) -> list[Summary]:
     def day(value: datetime | None) -> str | None:
         return jst_date(value).isoformat() if value else None
 
-    return [Summary(c.reference, c.name, str(c.status), system_key(c.reference),
-                    day(c.next_reassessment_at), day(c.certification_expires_at))
-            for c in session.exec(select(Contractor).order_by(Contractor.id))]
+    return [
+        Summary(
+            c.reference,
+            c.name,
+            str(c.status),
+            system_key(c.reference),
+            day(c.next_reassessment_at),
+            day(c.certification_expires_at),
+        )
+        for c in session.exec(select(Contractor).order_by(Contractor.id))
+    ]

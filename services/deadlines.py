@@ -32,7 +32,15 @@ def close_overdue(session: Session, settings: Settings, *, now: datetime) -> lis
         if request.status != Status.AWAITING_REQUESTER:
             continue
         status, outcome, reason = CLOSURE[WaitingFor(pause.waiting_for)]
-        closing.close(session, settings, request.reference, status=status, outcome=outcome,
-                      reasons=[reason], now=now, actor="monitor")
+        closing.close(
+            session,
+            settings,
+            request.reference,
+            status=status,
+            outcome=outcome,
+            reasons=[reason],
+            now=now,
+            actor="monitor",
+        )
         closed.append((request.reference, request.flow_run_id))
     return closed

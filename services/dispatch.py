@@ -22,16 +22,19 @@ from services.common import audit, load_request
 
 def pending(session: Session, *, limit: int = 100) -> list[str]:
     """References waiting for their flow run, oldest first."""
-    return list(session.exec(
-        select(Request.reference)
-        .where(Request.flow_run_id.is_(None), Request.status.not_in(FINAL_STATUSES))
-        .order_by(Request.received_at, Request.id)
-        .limit(limit)
-    ).all())
+    return list(
+        session.exec(
+            select(Request.reference)
+            .where(Request.flow_run_id.is_(None), Request.status.not_in(FINAL_STATUSES))
+            .order_by(Request.received_at, Request.id)
+            .limit(limit)
+        ).all()
+    )
 
 
-def mark_dispatched(session: Session, settings: Settings, reference: str, flow_run_id: str, *,
-                    now: datetime) -> bool:
+def mark_dispatched(
+    session: Session, settings: Settings, reference: str, flow_run_id: str, *, now: datetime
+) -> bool:
     """Store the run id (True when it was not stored yet). The run may have stored the same
     id itself already: the idempotency key makes it the same run."""
     request = load_request(session, reference)
@@ -40,20 +43,38 @@ def mark_dispatched(session: Session, settings: Settings, reference: str, flow_r
     first = request.flow_run_id is None
     request.flow_run_id = flow_run_id
     session.add(request)
-    audit(session, settings, actor="dispatcher", action="request.dispatched", reference=reference,
-          now=now, flow_run_id=flow_run_id, replaced=not first)
+    audit(
+        session,
+        settings,
+        actor="dispatcher",
+        action="request.dispatched",
+        reference=reference,
+        now=now,
+        flow_run_id=flow_run_id,
+        replaced=not first,
+    )
     return True
 
 
 # --- inquiries, provision reviews, leak incidents and policy revisions: one flow run each too ----------------------
 
-TICKETS = {"inquiry": (Inquiry, Inquiry.status == inquiries.OPEN),
-           "provision": (ProvisionReview, ProvisionReview.status.not_in(provision.FINAL)),
-           "incident": (Incident, Incident.status != incidents.CLOSED),
-           # a revision is open till decided, and a published one with a notice till every notice is written
-           "policy": (PolicyVersion, or_(PolicyVersion.status == PROPOSED,
-                                         and_(PolicyVersion.status == PUBLISHED, PolicyVersion.needs_notice,
-                                              PolicyVersion.notified_at.is_(None))))}
+TICKETS = {
+    "inquiry": (Inquiry, Inquiry.status == inquiries.OPEN),
+    "provision": (ProvisionReview, ProvisionReview.status.not_in(provision.FINAL)),
+    "incident": (Incident, Incident.status != incidents.CLOSED),
+    # a revision is open till decided, and a published one with a notice till every notice is written
+    "policy": (
+        PolicyVersion,
+        or_(
+            PolicyVersion.status == PROPOSED,
+            and_(
+                PolicyVersion.status == PUBLISHED,
+                PolicyVersion.needs_notice,
+                PolicyVersion.notified_at.is_(None),
+            ),
+        ),
+    ),
+}
 
 
 def pending_tickets(session: Session, *, limit: int = 100) -> list[tuple[str, str]]:
@@ -61,14 +82,21 @@ def pending_tickets(session: Session, *, limit: int = 100) -> list[tuple[str, st
     without their flow run."""
     out: list[tuple[str, str]] = []
     for kind, (table, still_open) in TICKETS.items():
-        out += [(kind, ref) for ref in session.exec(
-            select(table.reference).where(table.flow_run_id.is_(None), still_open)
-            .order_by(table.id).limit(limit))]
+        out += [
+            (kind, ref)
+            for ref in session.exec(
+                select(table.reference)
+                .where(table.flow_run_id.is_(None), still_open)
+                .order_by(table.id)
+                .limit(limit)
+            )
+        ]
     return out
 
 
-def mark_ticket_dispatched(session: Session, settings: Settings, kind: str, reference: str,
-                           flow_run_id: str, *, now: datetime) -> bool:
+def mark_ticket_dispatched(
+    session: Session, settings: Settings, kind: str, reference: str, flow_run_id: str, *, now: datetime
+) -> bool:
     """As :func:`mark_dispatched`, for an inquiry or a provision review."""
     table, _ = TICKETS[kind]
     ticket = session.exec(select(table).where(table.reference == reference)).one()
@@ -77,6 +105,14 @@ def mark_ticket_dispatched(session: Session, settings: Settings, kind: str, refe
     first = ticket.flow_run_id is None
     ticket.flow_run_id = flow_run_id
     session.add(ticket)
-    audit(session, settings, actor="dispatcher", action=f"{kind}.dispatched", reference=reference,
-          now=now, flow_run_id=flow_run_id, replaced=not first)
+    audit(
+        session,
+        settings,
+        actor="dispatcher",
+        action=f"{kind}.dispatched",
+        reference=reference,
+        now=now,
+        flow_run_id=flow_run_id,
+        replaced=not first,
+    )
     return True

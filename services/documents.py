@@ -27,8 +27,11 @@ from services.common import audit, load_request, move
 MAX_BYTES = 10 * 1024 * 1024
 KINDS = tuple(kind.value for kind in DocumentKind)
 # Magic numbers, so a renamed executable is not taken for a scan because of its name.
-SIGNATURES = {"application/pdf": (b"%PDF-",), "image/jpeg": (b"\xff\xd8\xff",),
-              "image/png": (b"\x89PNG\r\n\x1a\n",)}
+SIGNATURES = {
+    "application/pdf": (b"%PDF-",),
+    "image/jpeg": (b"\xff\xd8\xff",),
+    "image/png": (b"\x89PNG\r\n\x1a\n",),
+}
 
 
 class DocumentRejected(ValueError):
@@ -60,8 +63,16 @@ def check(kind: str, content_type: str, data: bytes) -> str:
     return actual
 
 
-def receive(session: Session, settings: Settings, reference: str, *, kind: str, content_type: str,
-            data: bytes, now: datetime) -> Received:
+def receive(
+    session: Session,
+    settings: Settings,
+    reference: str,
+    *,
+    kind: str,
+    content_type: str,
+    data: bytes,
+    now: datetime,
+) -> Received:
     actual = check(kind, content_type, data)
     _lock(session, reference, now=now)
     request = load_request(session, reference)
@@ -69,22 +80,39 @@ def receive(session: Session, settings: Settings, reference: str, *, kind: str, 
         raise DocumentRejected("file", "this request has ended")
     held = session.exec(select(func.count(Document.id)).where(Document.request_id == request.id)).one()
     if held >= settings.max_documents_per_request:
-        raise DocumentRejected("file", f"at most {settings.max_documents_per_request} files per request",
-                               reason="too_many")
+        raise DocumentRejected(
+            "file", f"at most {settings.max_documents_per_request} files per request", reason="too_many"
+        )
     folder = Path(settings.data_dir) / "documents" / reference
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{uuid.uuid4().hex}.sealed"
     path.write_bytes(seal(settings, reference, data))
-    document = Document(request_id=request.id, kind=kind, stored_path=str(path), content_type=actual,
-                        size_bytes=len(data), sha256=hashlib.sha256(data).hexdigest(), uploaded_at=now)
+    document = Document(
+        request_id=request.id,
+        kind=kind,
+        stored_path=str(path),
+        content_type=actual,
+        size_bytes=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+        uploaded_at=now,
+    )
     session.add(document)
     session.flush()
     resumed = request.waiting_for == WaitingFor.DOCUMENTS and not identity.missing_documents(session, request)
     if resumed:
         clock.resume(session, request, now=now)
         move(session, settings, request, Status.IDENTITY_VERIFICATION, now=now, actor="requester")
-    audit(session, settings, actor="requester", action="request.document.received", reference=reference,
-          now=now, document_id=document.id, kind=kind, size_bytes=len(data))
+    audit(
+        session,
+        settings,
+        actor="requester",
+        action="request.document.received",
+        reference=reference,
+        now=now,
+        document_id=document.id,
+        kind=kind,
+        size_bytes=len(data),
+    )
     return Received(document.id, resumed)
 
 
@@ -94,12 +122,20 @@ def _lock(session: Session, reference: str, *, now: datetime) -> None:
     session.execute(update(Request).where(Request.reference == reference).values(updated_at=now))
 
 
-def of_request(session: Session, settings: Settings, reference: str, *, actor: str,
-               now: datetime) -> list[Document]:
+def of_request(
+    session: Session, settings: Settings, reference: str, *, actor: str, now: datetime
+) -> list[Document]:
     """A request's documents, oldest first, for a person who judges them (audited)."""
     found = uploaded(session, load_request(session, reference).id)
-    audit(session, settings, actor=actor, action="request.documents.listed", reference=reference, now=now,
-          documents=len(found))
+    audit(
+        session,
+        settings,
+        actor=actor,
+        action="request.documents.listed",
+        reference=reference,
+        now=now,
+        documents=len(found),
+    )
     return found
 
 
@@ -108,18 +144,29 @@ def uploaded(session: Session, request_id: int) -> list[Document]:
     return list(session.exec(select(Document).where(Document.request_id == request_id).order_by(Document.id)))
 
 
-def opened(session: Session, settings: Settings, document_id: int, *, actor: str,
-           now: datetime) -> tuple[Document, bytes] | None:
+def opened(
+    session: Session, settings: Settings, document_id: int, *, actor: str, now: datetime
+) -> tuple[Document, bytes] | None:
     """The document and its decrypted bytes (audited); None when there is no such document or
     its file was purged."""
-    found = session.exec(select(Document, Request.reference).join(Request, Request.id == Document.request_id)
-                         .where(Document.id == document_id)).first()
+    found = session.exec(
+        select(Document, Request.reference)
+        .join(Request, Request.id == Document.request_id)
+        .where(Document.id == document_id)
+    ).first()
     if found is None or found[0].stored_path is None:
         return None
     document, reference = found
     data = unseal(settings, reference, Path(document.stored_path).read_bytes())
-    audit(session, settings, actor=actor, action="request.document.viewed", reference=reference, now=now,
-          document_id=document.id)
+    audit(
+        session,
+        settings,
+        actor=actor,
+        action="request.document.viewed",
+        reference=reference,
+        now=now,
+        document_id=document.id,
+    )
     return document, data
 
 
@@ -128,9 +175,12 @@ def purge(session: Session, settings: Settings, *, now: datetime) -> list[int]:
     stay (kind, type, size, sha256) and say when. Run again, it finds nothing more to do; a run
     cut short after deleting a file marks it the next time."""
     cutoff = now - timedelta(days=settings.document_retention_days)
-    due = session.exec(select(Document, Request.reference).join(Request, Request.id == Document.request_id)
-                       .where(Request.closed_at <= cutoff, Document.purged_at.is_(None))
-                       .order_by(Document.id)).all()
+    due = session.exec(
+        select(Document, Request.reference)
+        .join(Request, Request.id == Document.request_id)
+        .where(Request.closed_at <= cutoff, Document.purged_at.is_(None))
+        .order_by(Document.id)
+    ).all()
     for document, reference in due:
         path = Path(document.stored_path)
         path.unlink(missing_ok=True)
@@ -138,6 +188,13 @@ def purge(session: Session, settings: Settings, *, now: datetime) -> list[int]:
             path.parent.rmdir()  # the request's folder, once its last file is gone
         document.stored_path, document.purged_at = None, now
         session.add(document)
-        audit(session, settings, actor="system", action="request.document.purged", reference=reference,
-              now=now, document_id=document.id)
+        audit(
+            session,
+            settings,
+            actor="system",
+            action="request.document.purged",
+            reference=reference,
+            now=now,
+            document_id=document.id,
+        )
     return [document.id for document, _ in due]

@@ -20,46 +20,95 @@ def fee_of(session: Session, request: Request) -> Fee | None:
     return session.exec(select(Fee).where(Fee.request_id == request.id)).first()
 
 
-def request_fee(session: Session, settings: Settings, reference: str, *, outcome: Outcome,
-                now: datetime) -> Fee | None:
+def request_fee(
+    session: Session, settings: Settings, reference: str, *, outcome: Outcome, now: datetime
+) -> Fee | None:
     """Ask for the fee if one is due; returns the fee (new or earlier), or None when free."""
     request = load_request(session, reference)
     if (fee := fee_of(session, request)) is not None:
         return fee
-    quote = fee_for(request.request_type, Delivery(request.details.get("delivery", "electronic")),
-                    refused=outcome == Outcome.REFUSED)
+    quote = fee_for(
+        request.request_type,
+        Delivery(request.details.get("delivery", "electronic")),
+        refused=outcome == Outcome.REFUSED,
+    )
     if not quote.payable:
         return None
     pause = clock.pause(session, request, WaitingFor.PAYMENT, now=now)
-    fee = Fee(request_id=request.id, amount_yen=quote.amount_yen, postage_yen=quote.postage_yen,
-              requested_at=now, due_at=pause.deadline_at)
+    fee = Fee(
+        request_id=request.id,
+        amount_yen=quote.amount_yen,
+        postage_yen=quote.postage_yen,
+        requested_at=now,
+        due_at=pause.deadline_at,
+    )
     session.add(fee)
-    enqueue(session, kind="fee_request", language=request.language,
-            recipient_email=requester_of(session, request).email,
-            idempotency_key=f"{reference}:fee_request", request_id=request.id, now=now,
-            context={"reference": reference, "request_type": str(request.request_type),
-                     "amount_yen": quote.total_yen, "deadline": jst_date(fee.due_at).isoformat(),
-                     "payment_url": f"{settings.mail_public_base_url}/requests/{reference}/payment"})
+    enqueue(
+        session,
+        kind="fee_request",
+        language=request.language,
+        recipient_email=requester_of(session, request).email,
+        idempotency_key=f"{reference}:fee_request",
+        request_id=request.id,
+        now=now,
+        context={
+            "reference": reference,
+            "request_type": str(request.request_type),
+            "amount_yen": quote.total_yen,
+            "deadline": jst_date(fee.due_at).isoformat(),
+            "payment_url": f"{settings.mail_public_base_url}/requests/{reference}/payment",
+        },
+    )
     move(session, settings, request, Status.AWAITING_REQUESTER, now=now, waiting_for=WaitingFor.PAYMENT)
-    audit(session, settings, actor="system", action="request.fee.requested", reference=reference,
-          now=now, amount_yen=quote.total_yen)
+    audit(
+        session,
+        settings,
+        actor="system",
+        action="request.fee.requested",
+        reference=reference,
+        now=now,
+        amount_yen=quote.total_yen,
+    )
     return fee
 
 
-def confirm_payment(session: Session, settings: Settings, reference: str, *, actor: str, method: str,
-                    provider_ref: str | None = None, now: datetime) -> Fee:
+def confirm_payment(
+    session: Session,
+    settings: Settings,
+    reference: str,
+    *,
+    actor: str,
+    method: str,
+    provider_ref: str | None = None,
+    now: datetime,
+) -> Fee:
     """Record the payment once (a provider's reference is unique); the clock runs again."""
     request = load_request(session, reference)
     fee = fee_of(session, request)
     if fee is None:
         raise LookupError(f"{reference}: no fee was asked for")
     if fee.state != FeeState.PAID:
-        session.add(Payment(fee_id=fee.id, amount_yen=fee.amount_yen + fee.postage_yen, method=method,
-                            provider_ref=provider_ref, confirmed_by=actor, paid_at=now))
+        session.add(
+            Payment(
+                fee_id=fee.id,
+                amount_yen=fee.amount_yen + fee.postage_yen,
+                method=method,
+                provider_ref=provider_ref,
+                confirmed_by=actor,
+                paid_at=now,
+            )
+        )
         fee.state = FeeState.PAID
         session.add(fee)
         clock.resume(session, request, now=now)
         move(session, settings, request, Status.FULFILMENT, now=now, actor=actor)
-        audit(session, settings, actor=actor, action="request.fee.paid", reference=reference, now=now,
-              method=method)
+        audit(
+            session,
+            settings,
+            actor=actor,
+            action="request.fee.paid",
+            reference=reference,
+            now=now,
+            method=method,
+        )
     return fee

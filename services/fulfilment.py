@@ -31,12 +31,16 @@ from systems.protocol import Connector, PermanentSystemError, TransientSystemErr
 from systems.registry import Registry, build_registry
 
 # what fulfilment asks of a system; an export goes into the disclosure package instead
-ACTING = frozenset({SystemAction.RECTIFY, SystemAction.ERASE, SystemAction.RESTRICT,
-                    SystemAction.STOP_PROVISION})
+ACTING = frozenset(
+    {SystemAction.RECTIFY, SystemAction.ERASE, SystemAction.RESTRICT, SystemAction.STOP_PROVISION}
+)
 Decision = Literal["retry", "skip", "done_by_hand"]
 # where an operator's word leaves a failed action
-AFTER_DECISION: dict[str, ActionState] = {"retry": ActionState.PENDING, "skip": ActionState.SKIPPED,
-                                          "done_by_hand": ActionState.DONE_BY_HAND}
+AFTER_DECISION: dict[str, ActionState] = {
+    "retry": ActionState.PENDING,
+    "skip": ActionState.SKIPPED,
+    "done_by_hand": ActionState.DONE_BY_HAND,
+}
 
 
 @dataclass(frozen=True)
@@ -69,8 +73,15 @@ class ActionOutcome:
 
     @classmethod
     def of(cls, row: FulfilmentAction, *, replayed: bool = False) -> ActionOutcome:
-        return cls(row.system_key, str(row.action), str(row.state), row.attempts, row.affected,
-                   replayed, row.last_error)
+        return cls(
+            row.system_key,
+            str(row.action),
+            str(row.state),
+            row.attempts,
+            row.affected,
+            replayed,
+            row.last_error,
+        )
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -82,64 +93,92 @@ class NotAwaitingDecision(ValueError):
 
 # --- planning ------------------------------------------------------------------------------
 
+
 def _acting_items(session: Session, request: Request) -> list[DecisionItem]:
-    return [i for i in session.exec(select(DecisionItem).where(DecisionItem.request_id == request.id))
-            if i.system_key and i.final_system_action
-            and SystemAction(i.final_system_action) in ACTING]
+    return [
+        i
+        for i in session.exec(select(DecisionItem).where(DecisionItem.request_id == request.id))
+        if i.system_key and i.final_system_action and SystemAction(i.final_system_action) in ACTING
+    ]
 
 
 def _rows(session: Session, request: Request) -> list[FulfilmentAction]:
-    return list(session.exec(select(FulfilmentAction)
-                             .where(FulfilmentAction.request_id == request.id)
-                             .order_by(FulfilmentAction.id)))
+    return list(
+        session.exec(
+            select(FulfilmentAction)
+            .where(FulfilmentAction.request_id == request.id)
+            .order_by(FulfilmentAction.id)
+        )
+    )
 
 
-def plan(session: Session, settings: Settings, reference: str, *,
-         now: datetime) -> list[PlannedAction]:
+def plan(session: Session, settings: Settings, reference: str, *, now: datetime) -> list[PlannedAction]:
     """One row per (system, action) the final decision calls for; a re-plan adds nothing.
     Several corrected fields of one system make one ``rectify`` (see :func:`_changes`)."""
     request = load_request(session, reference)
     rows = _rows(session, request)
     have = {(r.system_key, SystemAction(r.action)) for r in rows}
-    wanted = sorted({(i.system_key, SystemAction(i.final_system_action))
-                     for i in _acting_items(session, request)})
+    wanted = sorted(
+        {(i.system_key, SystemAction(i.final_system_action)) for i in _acting_items(session, request)}
+    )
     added = []
     for system_key, action in wanted:
         if (system_key, action) in have:
             continue
-        row = FulfilmentAction(request_id=request.id, system_key=system_key, action=action,
-                               idempotency_key=action_key(reference, system_key, action),
-                               updated_at=now)
+        row = FulfilmentAction(
+            request_id=request.id,
+            system_key=system_key,
+            action=action,
+            idempotency_key=action_key(reference, system_key, action),
+            updated_at=now,
+        )
         session.add(row)
         added.append(row)
     if added:
-        audit(session, settings, actor="system", action="fulfilment.planned", reference=reference,
-              now=now, actions=[f"{r.system_key}:{r.action}" for r in added])
+        audit(
+            session,
+            settings,
+            actor="system",
+            action="fulfilment.planned",
+            reference=reference,
+            now=now,
+            actions=[f"{r.system_key}:{r.action}" for r in added],
+        )
     return [PlannedAction.of(r) for r in rows + added]
 
 
 def _changes(session: Session, request: Request, system_key: str) -> dict[str, str]:
     """The requested values of the fields decided for correction in this system (item key
     ``"<system>:<field>"``), read at the moment of acting: they never leave the app database."""
-    fields = {i.item_key.split(":", 1)[1] for i in _acting_items(session, request)
-              if i.system_key == system_key and ":" in i.item_key
-              and SystemAction(i.final_system_action) is SystemAction.RECTIFY}
-    return {c["field"]: c["requested"] for c in request.details.get("corrections", [])
-            if c["field"] in fields}
+    fields = {
+        i.item_key.split(":", 1)[1]
+        for i in _acting_items(session, request)
+        if i.system_key == system_key
+        and ":" in i.item_key
+        and SystemAction(i.final_system_action) is SystemAction.RECTIFY
+    }
+    return {
+        c["field"]: c["requested"] for c in request.details.get("corrections", []) if c["field"] in fields
+    }
 
 
 # --- acting --------------------------------------------------------------------------------
 
-def _call(connector: Connector, action: SystemAction, session: Session, request: Request,
-          system_key: str, key: str):
+
+def _call(
+    connector: Connector, action: SystemAction, session: Session, request: Request, system_key: str, key: str
+):
     """Bind the one connector call (identity and changes loaded here) to run outside the
     transaction."""
     identity = subject_of(request)
     if action is SystemAction.RECTIFY:
         changes = _changes(session, request, system_key)
         return lambda: connector.rectify(identity, changes, idempotency_key=key)
-    method = {SystemAction.ERASE: connector.erase, SystemAction.RESTRICT: connector.restrict,
-              SystemAction.STOP_PROVISION: connector.stop_provision}[action]
+    method = {
+        SystemAction.ERASE: connector.erase,
+        SystemAction.RESTRICT: connector.restrict,
+        SystemAction.STOP_PROVISION: connector.stop_provision,
+    }[action]
     return lambda: method(identity, idempotency_key=key)
 
 
@@ -147,8 +186,9 @@ def _row(session: Session, key: str) -> FulfilmentAction:
     return session.exec(select(FulfilmentAction).where(FulfilmentAction.idempotency_key == key)).one()
 
 
-def perform(settings: Settings, reference: str, system_key: str, action: SystemAction | str, *,
-            registry: Registry) -> ActionOutcome:
+def perform(
+    settings: Settings, reference: str, system_key: str, action: SystemAction | str, *, registry: Registry
+) -> ActionOutcome:
     """Make one planned action happen, at most once.
 
     A row already finished (or failed, awaiting an operator) returns without calling the
@@ -165,8 +205,9 @@ def perform(settings: Settings, reference: str, system_key: str, action: SystemA
         ).rowcount
         if not counted:
             return ActionOutcome.of(_row(session, key), replayed=True)
-        call = _call(registry.connector(system_key), action, session,
-                     load_request(session, reference), system_key, key)
+        call = _call(
+            registry.connector(system_key), action, session, load_request(session, reference), system_key, key
+        )
     try:
         result = call()
     except TransientSystemError as exc:
@@ -179,30 +220,58 @@ def perform(settings: Settings, reference: str, system_key: str, action: SystemA
         with unit_of_work(settings) as session:
             return _finish(session, settings, reference, key, ActionState.FAILED, error=exc)
     with unit_of_work(settings) as session:
-        return _finish(session, settings, reference, key, ActionState.DONE, affected=result.affected,
-                       replayed=result.replayed)
+        return _finish(
+            session,
+            settings,
+            reference,
+            key,
+            ActionState.DONE,
+            affected=result.affected,
+            replayed=result.replayed,
+        )
 
 
 def _error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def _finish(session: Session, settings: Settings, reference: str, key: str, state: ActionState, *,
-            affected: int | None = None, replayed: bool = False,
-            error: BaseException | None = None) -> ActionOutcome:
+def _finish(
+    session: Session,
+    settings: Settings,
+    reference: str,
+    key: str,
+    state: ActionState,
+    *,
+    affected: int | None = None,
+    replayed: bool = False,
+    error: BaseException | None = None,
+) -> ActionOutcome:
     now = utcnow()
-    session.execute(update(FulfilmentAction).where(FulfilmentAction.idempotency_key == key)
-                    .values(state=state, affected=affected, updated_at=now,
-                            last_error=_error(error) if error else None))
+    session.execute(
+        update(FulfilmentAction)
+        .where(FulfilmentAction.idempotency_key == key)
+        .values(state=state, affected=affected, updated_at=now, last_error=_error(error) if error else None)
+    )
     row = _row(session, key)
-    audit(session, settings, actor="system", action=f"fulfilment.{state}", reference=reference,
-          now=now, system=row.system_key, system_action=str(row.action), attempts=row.attempts,
-          affected=affected, error=type(error).__name__ if error else None)
+    audit(
+        session,
+        settings,
+        actor="system",
+        action=f"fulfilment.{state}",
+        reference=reference,
+        now=now,
+        system=row.system_key,
+        system_action=str(row.action),
+        attempts=row.attempts,
+        affected=affected,
+        error=type(error).__name__ if error else None,
+    )
     return ActionOutcome.of(row, replayed=replayed)
 
 
-def give_up(settings: Settings, reference: str, system_key: str, action: SystemAction | str, *,
-            error: BaseException) -> ActionOutcome:
+def give_up(
+    settings: Settings, reference: str, system_key: str, action: SystemAction | str, *, error: BaseException
+) -> ActionOutcome:
     """Mark an action failed after its retries ran out (or an unexpected error), so that it
     waits for an operator instead of staying silently pending. The last transient error
     :func:`perform` recorded is kept; otherwise only the error's class is, as its message
@@ -216,13 +285,23 @@ def give_up(settings: Settings, reference: str, system_key: str, action: SystemA
             row.last_error = type(error).__name__
         row.state, row.updated_at = ActionState.FAILED, utcnow()
         session.add(row)
-        audit(session, settings, actor="system", action="fulfilment.failed", reference=reference,
-              now=row.updated_at, system=system_key, system_action=str(row.action),
-              attempts=row.attempts, error=type(error).__name__)
+        audit(
+            session,
+            settings,
+            actor="system",
+            action="fulfilment.failed",
+            reference=reference,
+            now=row.updated_at,
+            system=system_key,
+            system_action=str(row.action),
+            attempts=row.attempts,
+            error=type(error).__name__,
+        )
         return ActionOutcome.of(row)
 
 
 # --- the operator's word on a failing system -----------------------------------------------
+
 
 def pending_failures(session: Session, reference: str) -> list[PlannedAction]:
     """Actions that failed after their retries and wait for an operator's decision."""
@@ -230,9 +309,18 @@ def pending_failures(session: Session, reference: str) -> list[PlannedAction]:
     return [PlannedAction.of(r) for r in _rows(session, request) if r.state == ActionState.FAILED]
 
 
-def resolve(session: Session, settings: Settings, reference: str, system_key: str,
-            action: SystemAction | str, *, decision: Decision, reason: str | None, actor: str,
-            now: datetime) -> PlannedAction:
+def resolve(
+    session: Session,
+    settings: Settings,
+    reference: str,
+    system_key: str,
+    action: SystemAction | str,
+    *,
+    decision: Decision,
+    reason: str | None,
+    actor: str,
+    now: datetime,
+) -> PlannedAction:
     """Retry (back to pending), skip (a reason is required) or record as done by hand."""
     if decision not in AFTER_DECISION:
         raise ValueError(f"unknown decision {decision!r}")
@@ -245,13 +333,23 @@ def resolve(session: Session, settings: Settings, reference: str, system_key: st
     row.decided_by, row.note, row.updated_at = actor, reason, now
     session.add(row)
     # the reason may be free Japanese text: it stays on the row, the trail says one was given
-    audit(session, settings, actor=actor, action=f"fulfilment.{decision}", reference=reference,
-          now=now, system=system_key, system_action=str(row.action), attempts=row.attempts,
-          reason_given=bool(reason))
+    audit(
+        session,
+        settings,
+        actor=actor,
+        action=f"fulfilment.{decision}",
+        reference=reference,
+        now=now,
+        system=system_key,
+        system_action=str(row.action),
+        attempts=row.attempts,
+        reason_given=bool(reason),
+    )
     return PlannedAction.of(row)
 
 
 # --- the systems, as this process sees them ------------------------------------------------
+
 
 class _FaultyActions(Faulty):
     """Latency on every call, injected faults on actions only: locating the subject (identity,
@@ -276,13 +374,22 @@ def registry_for(settings: Settings) -> Registry:
     with _registries_lock:
         registry = _registries.get(cache_key)
         if registry is None:
-            latency, faults, rate = settings.system_latency_seconds, settings.system_faults, settings.system_fault_rate
+            latency, faults, rate = (
+                settings.system_latency_seconds,
+                settings.system_faults,
+                settings.system_fault_rate,
+            )
 
             def wrap(key: str, connector: Connector) -> Connector:
-                return _FaultyActions(connector, latency=latency, fail_first=faults.get(key, 0), fail_rate=rate)
+                return _FaultyActions(
+                    connector, latency=latency, fail_first=faults.get(key, 0), fail_rate=rate
+                )
 
-            registry = build_registry(settings, wrap=wrap if latency or faults or rate else None,
-                                      extra=lambda: registered_systems(settings))
+            registry = build_registry(
+                settings,
+                wrap=wrap if latency or faults or rate else None,
+                extra=lambda: registered_systems(settings),
+            )
             for key in registry.keys():  # built here, under the lock: one fault budget each
                 registry.connector(key)
             _registries[cache_key] = registry

@@ -44,20 +44,23 @@ def reopen(session: Session, settings: Settings, reference: str, *, actor: str, 
     """The privacy officer did not sign off an identity refusal: an operator checks again, by
     the documents, post or phone routes (docs/rules.md §4)."""
     request = load_request(session, reference)
-    session.add(IdentityCheck(request_id=request.id, party_id=requester_of(session, request).id,
-                              method="documents"))
+    session.add(
+        IdentityCheck(request_id=request.id, party_id=requester_of(session, request).id, method="documents")
+    )
     request.reason_codes = []
     session.add(request)
     audit(session, settings, actor=actor, action="request.identity.sent_back", reference=reference, now=now)
 
 
 def current_check(session: Session, request: Request) -> IdentityCheck | None:
-    return session.exec(select(IdentityCheck).where(IdentityCheck.request_id == request.id)
-                        .order_by(IdentityCheck.id.desc())).first()
+    return session.exec(
+        select(IdentityCheck).where(IdentityCheck.request_id == request.id).order_by(IdentityCheck.id.desc())
+    ).first()
 
 
-def start(session: Session, settings: Settings, reference: str, *, registry: Registry,
-          now: datetime) -> IdentityState:
+def start(
+    session: Session, settings: Settings, reference: str, *, registry: Registry, now: datetime
+) -> IdentityState:
     """Match the principal, find the subject in every system, then send a code or ask an agent
     for documents. Re-running it once a check exists changes nothing."""
     request = load_request(session, reference)
@@ -69,13 +72,31 @@ def start(session: Session, settings: Settings, reference: str, *, registry: Reg
     record = _customer_record(registry, subject)
     if record is not None:
         given = Contact(principal.email, principal.login_id, principal.phone, principal.company)
-        held = Contact(record.get("email"), record.get("login_id"), record.get("phone"), record.get("company"))
+        held = Contact(
+            record.get("email"), record.get("login_id"), record.get("phone"), record.get("company")
+        )
         result = match_principal(given, held)
-        audit(session, settings, actor="system", action="request.identity.matched", reference=reference,
-              now=now, matched=result.matched, fields=list(result.matched_fields))
+        audit(
+            session,
+            settings,
+            actor="system",
+            action="request.identity.matched",
+            reference=reference,
+            now=now,
+            matched=result.matched,
+            fields=list(result.matched_fields),
+        )
         if not result.matched:
-            session.add(IdentityCheck(request_id=request.id, party_id=principal.id, method="record_match",
-                                      state=IdentityState.FAILED, decided_by="system", decided_at=now))
+            session.add(
+                IdentityCheck(
+                    request_id=request.id,
+                    party_id=principal.id,
+                    method="record_match",
+                    state=IdentityState.FAILED,
+                    decided_by="system",
+                    decided_at=now,
+                )
+            )
             return IdentityState.FAILED
         principal.customer_ref = record.get("customer_id")
         session.add(principal)
@@ -101,16 +122,32 @@ def missing_documents(session: Session, request: Request) -> tuple[Requirement, 
     return documents_lacking(request.role, uploaded)
 
 
-def _ask_for_documents(session: Session, settings: Settings, request: Request, agent: Party,
-                       missing: tuple[Requirement, ...], *, now: datetime) -> None:
+def _ask_for_documents(
+    session: Session,
+    settings: Settings,
+    request: Request,
+    agent: Party,
+    missing: tuple[Requirement, ...],
+    *,
+    now: datetime,
+) -> None:
     """The request waits for the agent's uploads; the clock pauses meanwhile."""
     pause = clock.pause(session, request, WaitingFor.DOCUMENTS, now=now)
-    enqueue(session, kind="documents_needed", language=request.language, recipient_email=agent.email,
-            idempotency_key=f"{request.reference}:documents_needed", request_id=request.id, now=now,
-            context={"reference": request.reference,
-                     "required_documents": [str(k) for r in missing for k in document_kinds(r)],
-                     "deadline": jst_date(pause.deadline_at).isoformat(),
-                     "upload_url": f"{settings.mail_public_base_url}/requests/{request.reference}/documents"})
+    enqueue(
+        session,
+        kind="documents_needed",
+        language=request.language,
+        recipient_email=agent.email,
+        idempotency_key=f"{request.reference}:documents_needed",
+        request_id=request.id,
+        now=now,
+        context={
+            "reference": request.reference,
+            "required_documents": [str(k) for r in missing for k in document_kinds(r)],
+            "deadline": jst_date(pause.deadline_at).isoformat(),
+            "upload_url": f"{settings.mail_public_base_url}/requests/{request.reference}/documents",
+        },
+    )
     move(session, settings, request, Status.AWAITING_REQUESTER, now=now, waiting_for=WaitingFor.DOCUMENTS)
 
 
@@ -118,22 +155,26 @@ def _customer_record(registry: Registry, subject: SubjectIdentity) -> dict | Non
     """The customer master's row for this subject, if the subject is a customer."""
     if not subject.found:
         return None
-    rows = [r for r in registry.connector(CUSTOMER_MASTER).export(subject)
-            if r["_category"] == CUSTOMER_PROFILE]
+    rows = [
+        r for r in registry.connector(CUSTOMER_MASTER).export(subject) if r["_category"] == CUSTOMER_PROFILE
+    ]
     return rows[0] if rows else None
 
 
 def _code_state(check: IdentityCheck) -> CodeState:
     """The rules' state; the stored hash is ``<key id>:<hash>``, the rules see the hash."""
-    status = {IdentityState.PENDING: CodeStatus.PENDING,
-              IdentityState.VERIFIED: CodeStatus.VERIFIED}.get(check.state, CodeStatus.FAILED)
+    status = {IdentityState.PENDING: CodeStatus.PENDING, IdentityState.VERIFIED: CodeStatus.VERIFIED}.get(
+        check.state, CodeStatus.FAILED
+    )
     code_hash = check.code_hash.partition(":")[2] if check.code_hash else None
     return CodeState(status, code_hash, check.expires_at, check.attempts, check.codes_issued)
 
 
 def _store(check: IdentityCheck, state: CodeState, kid: str) -> None:
-    check.state = {CodeStatus.PENDING: IdentityState.PENDING,
-                   CodeStatus.VERIFIED: IdentityState.VERIFIED}.get(state.status, IdentityState.FAILED)
+    check.state = {
+        CodeStatus.PENDING: IdentityState.PENDING,
+        CodeStatus.VERIFIED: IdentityState.VERIFIED,
+    }.get(state.status, IdentityState.FAILED)
     check.code_hash = f"{kid}:{state.code_hash}" if state.code_hash else None
     check.expires_at = state.expires_at
     check.attempts, check.codes_issued = state.attempts, state.codes_issued
@@ -146,24 +187,54 @@ def _code_key(settings: Settings, check: IdentityCheck) -> tuple[str, bytes]:
     return kid, settings.secret_for(kid).encode()
 
 
-def _send_code(session: Session, settings: Settings, request: Request, check: IdentityCheck,
-               principal: Party, *, now: datetime) -> Verdict:
+def _send_code(
+    session: Session,
+    settings: Settings,
+    request: Request,
+    check: IdentityCheck,
+    principal: Party,
+    *,
+    now: datetime,
+) -> Verdict:
     code = generate_code()
-    state, verdict = issue_code(_code_state(check), code, now=now,
-                                secret=settings.secret_key.get_secret_value().encode())
+    state, verdict = issue_code(
+        _code_state(check), code, now=now, secret=settings.secret_key.get_secret_value().encode()
+    )
     _store(check, state, settings.key_id)
     session.add(check)
     if verdict is Verdict.ISSUED:
         clock.pause(session, request, WaitingFor.ONE_TIME_CODE, now=now)
-        enqueue(session, kind="one_time_code", language=request.language, recipient_email=principal.email,
-                idempotency_key=f"{request.reference}:one_time_code:{state.codes_issued}",
-                request_id=request.id, now=now,
-                context={"reference": request.reference, "code": code,
-                         "expires_minutes": int(CODE_TTL.total_seconds() // 60)})
-        move(session, settings, request, Status.AWAITING_REQUESTER, now=now,
-             waiting_for=WaitingFor.ONE_TIME_CODE)
-    audit(session, settings, actor="system", action=f"request.identity.code_{verdict}",
-          reference=request.reference, now=now, codes_issued=state.codes_issued)
+        enqueue(
+            session,
+            kind="one_time_code",
+            language=request.language,
+            recipient_email=principal.email,
+            idempotency_key=f"{request.reference}:one_time_code:{state.codes_issued}",
+            request_id=request.id,
+            now=now,
+            context={
+                "reference": request.reference,
+                "code": code,
+                "expires_minutes": int(CODE_TTL.total_seconds() // 60),
+            },
+        )
+        move(
+            session,
+            settings,
+            request,
+            Status.AWAITING_REQUESTER,
+            now=now,
+            waiting_for=WaitingFor.ONE_TIME_CODE,
+        )
+    audit(
+        session,
+        settings,
+        actor="system",
+        action=f"request.identity.code_{verdict}",
+        reference=request.reference,
+        now=now,
+        codes_issued=state.codes_issued,
+    )
     return verdict
 
 
@@ -177,8 +248,7 @@ def resend_code(session: Session, settings: Settings, reference: str, *, now: da
     return _send_code(session, settings, request, check, principal_of(session, request), now=now)
 
 
-def submit_code(session: Session, settings: Settings, reference: str, code: str, *,
-                now: datetime) -> Verdict:
+def submit_code(session: Session, settings: Settings, reference: str, code: str, *, now: datetime) -> Verdict:
     """The requester's answer. Its attempt is counted first, in the database, so that answers
     arriving at once each take one of the code's attempts or find none left."""
     counted = _count_attempt(session, reference, now=now)
@@ -194,8 +264,15 @@ def submit_code(session: Session, settings: Settings, reference: str, code: str,
         clock.resume(session, request, now=now)
         move(session, settings, request, Status.IDENTITY_VERIFICATION, now=now)
     session.add(check)
-    audit(session, settings, actor="requester", action=f"request.identity.code_{verdict}",
-          reference=reference, now=now, attempts=state.attempts)
+    audit(
+        session,
+        settings,
+        actor="requester",
+        action=f"request.identity.code_{verdict}",
+        reference=reference,
+        now=now,
+        attempts=state.attempts,
+    )
     return verdict
 
 
@@ -204,28 +281,48 @@ def _count_attempt(session: Session, reference: str, *, now: datetime) -> bool:
     statement of the transaction, so it takes the lock (SQLite's database lock, PostgreSQL's row
     lock) before anything is read and concurrent answers queue behind it."""
     checks, latest = IdentityCheck.__table__, aliased(IdentityCheck)
-    current = (select(func.max(latest.id)).join(Request, Request.id == latest.request_id)
-               .where(Request.reference == reference).scalar_subquery())
+    current = (
+        select(func.max(latest.id))
+        .join(Request, Request.id == latest.request_id)
+        .where(Request.reference == reference)
+        .scalar_subquery()
+    )
     counted = session.execute(
         update(checks)
-        .where(checks.c.id == current, checks.c.method == "one_time_code",
-               checks.c.state == IdentityState.PENDING,
-               checks.c.code_hash.is_not(None), checks.c.expires_at > now, checks.c.attempts < MAX_ATTEMPTS)
+        .where(
+            checks.c.id == current,
+            checks.c.method == "one_time_code",
+            checks.c.state == IdentityState.PENDING,
+            checks.c.code_hash.is_not(None),
+            checks.c.expires_at > now,
+            checks.c.attempts < MAX_ATTEMPTS,
+        )
         .values(attempts=checks.c.attempts + 1)
         .returning(checks.c.id)
     ).first()
     return counted is not None
 
 
-def decide(session: Session, settings: Settings, reference: str, *, verified: bool,
-           reason: ReasonCode | None, actor: str, now: datetime) -> IdentityState:
+def decide(
+    session: Session,
+    settings: Settings,
+    reference: str,
+    *,
+    verified: bool,
+    reason: ReasonCode | None,
+    actor: str,
+    now: datetime,
+) -> IdentityState:
     """An operator's word on an agent's documents (or on a principal who proved identity by post
     or phone): verified, or failed with ``identity_not_verified``/``agent_authority_not_shown``."""
     request = load_request(session, reference)
     check = current_check(session, request)
     if check is None:
         raise LookupError(f"{reference}: identity check not started")
-    if not verified and reason not in (ReasonCode.IDENTITY_NOT_VERIFIED, ReasonCode.AGENT_AUTHORITY_NOT_SHOWN):
+    if not verified and reason not in (
+        ReasonCode.IDENTITY_NOT_VERIFIED,
+        ReasonCode.AGENT_AUTHORITY_NOT_SHOWN,
+    ):
         raise ValueError("a failed identity check needs identity_not_verified or agent_authority_not_shown")
     check.state = IdentityState.VERIFIED if verified else IdentityState.FAILED
     check.decided_by, check.decided_at = actor, now
@@ -234,17 +331,34 @@ def decide(session: Session, settings: Settings, reference: str, *, verified: bo
         request.reason_codes = [str(reason)]
     clock.resume(session, request, now=now)
     move(session, settings, request, Status.IDENTITY_VERIFICATION, now=now, actor=actor)
-    audit(session, settings, actor=actor, action="request.identity.decided", reference=reference, now=now,
-          verified=verified, reason=str(reason) if reason else None)
+    audit(
+        session,
+        settings,
+        actor=actor,
+        action="request.identity.decided",
+        reference=reference,
+        now=now,
+        verified=verified,
+        reason=str(reason) if reason else None,
+    )
     return state_of(session, request)
 
 
-def decide_by_autopilot(session: Session, settings: Settings, reference: str, *, now: datetime) -> IdentityState:
+def decide_by_autopilot(
+    session: Session, settings: Settings, reference: str, *, now: datetime
+) -> IdentityState:
     """Autopilot (demos and tests) takes an operator's place, never more: an agent whose
     documents cannot show their identity and authority is not verified."""
     missing = missing_documents(session, load_request(session, reference))
-    return decide(session, settings, reference, verified=not missing, reason=missing[0].reason if missing else None,
-                  actor="autopilot", now=now)
+    return decide(
+        session,
+        settings,
+        reference,
+        verified=not missing,
+        reason=missing[0].reason if missing else None,
+        actor="autopilot",
+        now=now,
+    )
 
 
 def refusal_reason(session: Session, request: Request) -> ReasonCode:

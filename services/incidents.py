@@ -112,14 +112,26 @@ def load_incident(session: Session, reference: str) -> Incident:
 
 def facts_of(incident: Incident, *, listed: int) -> LeakFacts:
     """The rules' view of an incident; people are reachable when every one of them is listed."""
-    return LeakFacts(learned_on=incident.discovered_on, affected_people=incident.affected_people,
-                     sensitive_data=incident.sensitive_data, financial_loss_risk=incident.financial_loss_risk,
-                     wrongful_purpose=incident.improper_purpose, strongly_encrypted=incident.encrypted,
-                     people_reachable=listed > 0 and listed >= incident.affected_people)
+    return LeakFacts(
+        learned_on=incident.discovered_on,
+        affected_people=incident.affected_people,
+        sensitive_data=incident.sensitive_data,
+        financial_loss_risk=incident.financial_loss_risk,
+        wrongful_purpose=incident.improper_purpose,
+        strongly_encrypted=incident.encrypted,
+        people_reachable=listed > 0 and listed >= incident.affected_people,
+    )
 
 
-def report_incident(session: Session, settings: Settings, data: IncidentReport, *, systems: tuple[str, ...],
-                    actor: str, now: datetime) -> str:
+def report_incident(
+    session: Session,
+    settings: Settings,
+    data: IncidentReport,
+    *,
+    systems: tuple[str, ...],
+    actor: str,
+    now: datetime,
+) -> str:
     """Record the incident and its subjects, triaged by the rules, in the caller's transaction;
     its reference. ``systems``: the registry's keys. The dispatcher then gives it its run."""
     if data.discovered_on > jst_date(now):
@@ -129,20 +141,40 @@ def report_incident(session: Session, settings: Settings, data: IncidentReport, 
             raise IncidentRejected(("systems", i), f"no such system (one of: {', '.join(systems)})")
     customer_ids = resolve_customers(settings, data.affected)
     incident = Incident(
-        reference=new_incident_reference(now), status=REPORTED, discovered_on=data.discovered_on,
-        systems=list(dict.fromkeys(data.systems)), data_items=list(dict.fromkeys(data.data_items)),
-        cause=data.cause, encrypted=data.encrypted, improper_purpose=data.improper_purpose,
-        sensitive_data=data.sensitive_data, financial_loss_risk=data.financial_loss_risk,
+        reference=new_incident_reference(now),
+        status=REPORTED,
+        discovered_on=data.discovered_on,
+        systems=list(dict.fromkeys(data.systems)),
+        data_items=list(dict.fromkeys(data.data_items)),
+        cause=data.cause,
+        encrypted=data.encrypted,
+        improper_purpose=data.improper_purpose,
+        sensitive_data=data.sensitive_data,
+        financial_loss_risk=data.financial_loss_risk,
         affected_people=data.affected_people if data.affected_people is not None else len(customer_ids),
-        reported_by=actor, created_at=now)
+        reported_by=actor,
+        created_at=now,
+    )
     session.add(incident)
     session.flush()
-    session.add_all(IncidentSubject(incident_id=incident.id, customer_id=cid, language=language)
-                    for cid, language in customer_ids.items())
+    session.add_all(
+        IncidentSubject(incident_id=incident.id, customer_id=cid, language=language)
+        for cid, language in customer_ids.items()
+    )
     _assess(incident, assess_leak(facts_of(incident, listed=len(customer_ids))))
-    audit(session, settings, actor=actor, action="incident.reported", reference=incident.reference, now=now,
-          systems=incident.systems, affected_people=incident.affected_people, listed=len(customer_ids),
-          cases=incident.triage_cases, reportable=incident.reportable)
+    audit(
+        session,
+        settings,
+        actor=actor,
+        action="incident.reported",
+        reference=incident.reference,
+        now=now,
+        systems=incident.systems,
+        affected_people=incident.affected_people,
+        listed=len(customer_ids),
+        cases=incident.triage_cases,
+        reportable=incident.reportable,
+    )
     return incident.reference
 
 
@@ -155,8 +187,7 @@ def _assess(incident: Incident, assessment: LeakAssessment) -> None:
 
 
 def _customer_engine(settings: Settings):
-    return systems_db.ensure_schema(settings.system_database_url(CUSTOMER_MASTER),
-                                    customer_master.metadata)
+    return systems_db.ensure_schema(settings.system_database_url(CUSTOMER_MASTER), customer_master.metadata)
 
 
 def resolve_customers(settings: Settings, affected: list[AffectedCustomer]) -> dict[str, str]:
@@ -168,13 +199,18 @@ def resolve_customers(settings: Settings, affected: list[AffectedCustomer]) -> d
     found_ids, by_email = set(), {}
     with _customer_engine(settings).connect() as conn:
         for chunk in _chunks(sorted(ids | emails)):
-            for cid, email in conn.execute(sa_select(c.customer_id, c.email).where(
-                    or_(c.customer_id.in_(chunk), func.lower(c.email).in_(chunk)))):
+            for cid, email in conn.execute(
+                sa_select(c.customer_id, c.email).where(
+                    or_(c.customer_id.in_(chunk), func.lower(c.email).in_(chunk))
+                )
+            ):
                 found_ids.add(cid)
                 by_email.setdefault(normalise_email(email), cid)
     out: dict[str, str] = {}
     for i, a in enumerate(affected):
-        cid = a.customer_id if a.customer_id in found_ids else by_email.get(normalise_email(str(a.email or "")))
+        cid = (
+            a.customer_id if a.customer_id in found_ids else by_email.get(normalise_email(str(a.email or "")))
+        )
         if cid is None:
             field = "customer_id" if a.customer_id else "email"
             raise IncidentRejected(("affected", i, field), "no such customer in the customer master")
@@ -184,7 +220,7 @@ def resolve_customers(settings: Settings, affected: list[AffectedCustomer]) -> d
 
 def _chunks(values: list[str]):
     for start in range(0, len(values), LOOKUP_CHUNK):
-        yield values[start:start + LOOKUP_CHUNK]
+        yield values[start : start + LOOKUP_CHUNK]
 
 
 def remember_run(session: Session, reference: str, flow_run_id: str) -> None:
@@ -195,22 +231,35 @@ def remember_run(session: Session, reference: str, flow_run_id: str) -> None:
 
 
 def listed(session: Session, incident: Incident) -> int:
-    return session.exec(select(func.count()).select_from(IncidentSubject)
-                        .where(IncidentSubject.incident_id == incident.id)).one()
+    return session.exec(
+        select(func.count()).select_from(IncidentSubject).where(IncidentSubject.incident_id == incident.id)
+    ).one()
 
 
-def confirm(session: Session, settings: Settings, reference: str, triage: Triage, *, actor: str,
-            now: datetime) -> Incident:
+def confirm(
+    session: Session, settings: Settings, reference: str, triage: Triage, *, actor: str, now: datetime
+) -> Incident:
     """The privacy officer's triage: the reportability, cases and deadlines it settles on."""
     incident = load_incident(session, reference)
     proposed = incident.reportable, list(incident.triage_cases)
     _assess(incident, confirm_triage(facts_of(incident, listed=listed(session, incident)), triage))
     incident.confirmed_by, incident.confirmed_at, incident.status = actor, now, CONFIRMED
     session.add(incident)
-    audit(session, settings, actor=actor, action="incident.triage_confirmed", reference=reference, now=now,
-          triage=str(triage), proposed_reportable=proposed[0], proposed_cases=proposed[1],
-          reportable=incident.reportable, cases=incident.triage_cases,
-          preliminary_due=_iso(incident.preliminary_due), final_due=_iso(incident.final_due))
+    audit(
+        session,
+        settings,
+        actor=actor,
+        action="incident.triage_confirmed",
+        reference=reference,
+        now=now,
+        triage=str(triage),
+        proposed_reportable=proposed[0],
+        proposed_cases=proposed[1],
+        reportable=incident.reportable,
+        cases=incident.triage_cases,
+        preliminary_due=_iso(incident.preliminary_due),
+        final_due=_iso(incident.final_due),
+    )
     return incident
 
 
@@ -223,30 +272,53 @@ def notice_key(reference: str, customer_id: str) -> str:
     return f"{reference}:{NOTICE_KIND}:{customer_id}"
 
 
-def write_notices(session: Session, settings: Settings, reference: str, *, now: datetime,
-                  batch: int = NOTICE_BATCH) -> int:
+def write_notices(
+    session: Session, settings: Settings, reference: str, *, now: datetime, batch: int = NOTICE_BATCH
+) -> int:
     """Write the next ``batch`` notices to the outbox (each once, by its key), in the caller's
     transaction; how many. A customer no longer in the customer master gets none (audited)."""
     incident = load_incident(session, reference)
-    subjects = list(session.exec(select(IncidentSubject).where(
-        IncidentSubject.incident_id == incident.id, IncidentSubject.noticed_at.is_(None))
-        .order_by(IncidentSubject.id).limit(batch)))
+    subjects = list(
+        session.exec(
+            select(IncidentSubject)
+            .where(IncidentSubject.incident_id == incident.id, IncidentSubject.noticed_at.is_(None))
+            .order_by(IncidentSubject.id)
+            .limit(batch)
+        )
+    )
     emails = customer_emails(settings, [s.customer_id for s in subjects])
-    context = {"reference": reference, "discovered_on": incident.discovered_on.isoformat(),
-               "data_items": incident.data_items}
+    context = {
+        "reference": reference,
+        "discovered_on": incident.discovered_on.isoformat(),
+        "data_items": incident.data_items,
+    }
     missing = []
     for subject in subjects:
         if subject.customer_id in emails:
-            enqueue(session, kind=NOTICE_KIND, language=subject.language,
-                    recipient_email=emails[subject.customer_id], now=now,
-                    idempotency_key=notice_key(reference, subject.customer_id), context=context)
+            enqueue(
+                session,
+                kind=NOTICE_KIND,
+                language=subject.language,
+                recipient_email=emails[subject.customer_id],
+                now=now,
+                idempotency_key=notice_key(reference, subject.customer_id),
+                context=context,
+            )
         else:
             missing.append(subject.customer_id)
         subject.noticed_at = now
         session.add(subject)
     if subjects:
-        audit(session, settings, actor="system", action="incident.notices_written", reference=reference,
-              now=now, written=len(subjects) - len(missing), no_email=missing)
+        audit(
+            session,
+            settings,
+            actor="system",
+            action="incident.notices_written",
+            reference=reference,
+            now=now,
+            written=len(subjects) - len(missing),
+            no_email=missing,
+        )
     return len(subjects)
 
 
@@ -261,20 +333,29 @@ def customer_emails(settings: Settings, customer_ids: list[str]) -> dict[str, st
 
 def notice_progress(session: Session, incident: Incident) -> tuple[int, int]:
     """(subjects whose notice is written, subjects)."""
-    done = session.exec(select(func.count()).select_from(IncidentSubject).where(
-        IncidentSubject.incident_id == incident.id, IncidentSubject.noticed_at.is_not(None))).one()
+    done = session.exec(
+        select(func.count())
+        .select_from(IncidentSubject)
+        .where(IncidentSubject.incident_id == incident.id, IncidentSubject.noticed_at.is_not(None))
+    ).one()
     return done, listed(session, incident)
 
 
 def notices_delivered(session: Session, reference: str) -> int:
     """How many of the incident's notices have left the outbox (sent, or failed for good)."""
-    return session.exec(select(func.count()).select_from(Notice).where(
-        Notice.idempotency_key.like(notice_key(reference, "%")),
-        Notice.state.not_in(("pending", "sending")))).one()
+    return session.exec(
+        select(func.count())
+        .select_from(Notice)
+        .where(
+            Notice.idempotency_key.like(notice_key(reference, "%")),
+            Notice.state.not_in(("pending", "sending")),
+        )
+    ).one()
 
 
-def record_public_notice(session: Session, settings: Settings, reference: str, text: str, *, actor: str,
-                         now: datetime) -> None:
+def record_public_notice(
+    session: Session, settings: Settings, reference: str, text: str, *, actor: str, now: datetime
+) -> None:
     """The alternative to individual notices (Art. 26(2) proviso): where and how it was published."""
     incident = load_incident(session, reference)
     incident.public_notice = text.strip()
@@ -282,16 +363,32 @@ def record_public_notice(session: Session, settings: Settings, reference: str, t
     audit(session, settings, actor=actor, action="incident.public_notice", reference=reference, now=now)
 
 
-def mark_filed(session: Session, settings: Settings, reference: str, report: str, filed_on: date, *,
-               actor: str, now: datetime) -> Incident:
+def mark_filed(
+    session: Session,
+    settings: Settings,
+    reference: str,
+    report: str,
+    filed_on: date,
+    *,
+    actor: str,
+    now: datetime,
+) -> Incident:
     """The officer filed the preliminary or the final report with the PPC on ``filed_on``."""
     if report not in REPORTS:
         raise ValueError(f"report is one of {', '.join(REPORTS)}")
     incident = load_incident(session, reference)
     setattr(incident, f"{report}_filed_on", filed_on)
     session.add(incident)
-    audit(session, settings, actor=actor, action=f"incident.{report}_filed", reference=reference, now=now,
-          filed_on=filed_on.isoformat(), due=_iso(getattr(incident, f"{report}_due")))
+    audit(
+        session,
+        settings,
+        actor=actor,
+        action=f"incident.{report}_filed",
+        reference=reference,
+        now=now,
+        filed_on=filed_on.isoformat(),
+        due=_iso(getattr(incident, f"{report}_due")),
+    )
     return incident
 
 
@@ -300,8 +397,15 @@ def close(session: Session, settings: Settings, reference: str, *, now: datetime
     if incident.status != CLOSED:
         incident.status = CLOSED
         session.add(incident)
-        audit(session, settings, actor="system", action="incident.closed", reference=reference, now=now,
-              reportable=incident.reportable)
+        audit(
+            session,
+            settings,
+            actor="system",
+            action="incident.closed",
+            reference=reference,
+            now=now,
+            reportable=incident.reportable,
+        )
 
 
 def leaked_systems(session: Session, customer_ids: tuple[str, ...]) -> frozenset[str]:
@@ -309,21 +413,34 @@ def leaked_systems(session: Session, customer_ids: tuple[str, ...]) -> frozenset
     ``leak_occurred`` ground's fact for the pre-screen (Art. 35(5))."""
     if not customer_ids:
         return frozenset()
-    rows = session.exec(select(Incident.systems).join(IncidentSubject, IncidentSubject.incident_id == Incident.id)
-                        .where(IncidentSubject.customer_id.in_(customer_ids), Incident.reportable.is_(True)))
+    rows = session.exec(
+        select(Incident.systems)
+        .join(IncidentSubject, IncidentSubject.incident_id == Incident.id)
+        .where(IncidentSubject.customer_id.in_(customer_ids), Incident.reportable.is_(True))
+    )
     return frozenset(key for systems in rows for key in systems)
 
 
 # --- the report drafts (PPC Rules Art. 8) --------------------------------------------------------
 
 ITEMS = (  # Rules Art. 8(1) (i)-(ix): the report's items, in the PPC form's order
-    ("overview", "概要"), ("data_items", "漏えい等が発生し、又は発生したおそれがある個人データの項目"),
-    ("people", "本人の数"), ("cause", "原因"), ("secondary_damage", "二次被害又はそのおそれの有無及びその内容"),
-    ("response_to_people", "本人への対応の実施状況"), ("publication", "公表の実施状況"),
-    ("prevention", "再発防止のための措置"), ("other", "その他参考となる事項"))
+    ("overview", "概要"),
+    ("data_items", "漏えい等が発生し、又は発生したおそれがある個人データの項目"),
+    ("people", "本人の数"),
+    ("cause", "原因"),
+    ("secondary_damage", "二次被害又はそのおそれの有無及びその内容"),
+    ("response_to_people", "本人への対応の実施状況"),
+    ("publication", "公表の実施状況"),
+    ("prevention", "再発防止のための措置"),
+    ("other", "その他参考となる事項"),
+)
 TITLES = {report: f"漏えい等報告（{name}）" for report, name in REPORT_NAMES.items()}
-CASE_LABELS = {"sensitive_data": "要配慮個人情報", "financial_loss": "財産的被害のおそれ",
-               "wrongful_purpose": "不正の目的によるおそれ", "over_1000_people": "1,000人を超える"}
+CASE_LABELS = {
+    "sensitive_data": "要配慮個人情報",
+    "financial_loss": "財産的被害のおそれ",
+    "wrongful_purpose": "不正の目的によるおそれ",
+    "over_1000_people": "1,000人を超える",
+}
 TO_BE_COMPLETED = "（記入してください）"
 
 
@@ -334,16 +451,25 @@ def report_items(session: Session, incident: Incident, *, cause: str | None = No
     """The Art. 8 items as (label, text): facts, counts and codes, never a person's data; the
     cause as the operator wrote it unless ``cause`` stands in for it."""
     done, total = notice_progress(session, incident)
-    cases = "、".join(CASE_LABELS.get(c, c) for c in incident.triage_cases) or "規則第7条各号に該当する事由の疑い"
+    cases = (
+        "、".join(CASE_LABELS.get(c, c) for c in incident.triage_cases) or "規則第7条各号に該当する事由の疑い"
+    )
     systems = "、".join(incident.systems)
-    response = (f"本人通知 {done} / {total} 名" if incident.notice_method == NoticeMethod.INDIVIDUAL
-                else f"公表による代替措置: {incident.public_notice or '未実施'}")
+    response = (
+        f"本人通知 {done} / {total} 名"
+        if incident.notice_method == NoticeMethod.INDIVIDUAL
+        else f"公表による代替措置: {incident.public_notice or '未実施'}"
+    )
     texts = {
         "overview": f"{incident.discovered_on.isoformat()} に発覚（対象システム: {systems}）。該当事由: {cases}。"
-                    f"{'高度な暗号化あり。' if incident.encrypted else ''}",
-        "data_items": "、".join(incident.data_items), "people": f"{incident.affected_people} 名",
-        "cause": incident.cause if cause is None else cause, "secondary_damage": TO_BE_COMPLETED, "response_to_people": response,
-        "publication": incident.public_notice or TO_BE_COMPLETED, "prevention": TO_BE_COMPLETED,
+        f"{'高度な暗号化あり。' if incident.encrypted else ''}",
+        "data_items": "、".join(incident.data_items),
+        "people": f"{incident.affected_people} 名",
+        "cause": incident.cause if cause is None else cause,
+        "secondary_damage": TO_BE_COMPLETED,
+        "response_to_people": response,
+        "publication": incident.public_notice or TO_BE_COMPLETED,
+        "prevention": TO_BE_COMPLETED,
         "other": f"madoguchi 事案番号 {incident.reference}",
     }
     return [(label, texts[key]) for key, label in ITEMS]
@@ -353,9 +479,18 @@ def report_markdown(session: Session, incident: Incident, report: str) -> str:
     """The draft as the Prefect artifact shows it: no personal data, and not the cause, which is
     free text an operator wrote."""
     due = getattr(incident, f"{report}_due")
-    lines = [f"# {TITLES[report]} {incident.reference}", "",
-             f"提出期限: {_iso(due) or '-'}（個人情報保護委員会へ）", "", "| 項目 | 内容 |", "|---|---|"]
-    lines += [f"| {label} | {text.replace('|', '｜')} |" for label, text in report_items(session, incident, cause=CAUSE_ELSEWHERE)]
+    lines = [
+        f"# {TITLES[report]} {incident.reference}",
+        "",
+        f"提出期限: {_iso(due) or '-'}（個人情報保護委員会へ）",
+        "",
+        "| 項目 | 内容 |",
+        "|---|---|",
+    ]
+    lines += [
+        f"| {label} | {text.replace('|', '｜')} |"
+        for label, text in report_items(session, incident, cause=CAUSE_ELSEWHERE)
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -370,8 +505,14 @@ def write_reports(session: Session, settings: Settings, reference: str) -> dict[
         items = report_items(session, incident)
         due = _iso(getattr(incident, f"{report}_due")) or "-"
         pdf, table = folder / f"{report}.pdf", folder / f"{report}.csv"
-        pdf.write_bytes(render_items_pdf(f"{TITLES[report]} {reference}", [f"提出期限: {due}（個人情報保護委員会へ）"],
-                                         items, subject=reference))
+        pdf.write_bytes(
+            render_items_pdf(
+                f"{TITLES[report]} {reference}",
+                [f"提出期限: {due}（個人情報保護委員会へ）"],
+                items,
+                subject=reference,
+            )
+        )
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         writer.writerows([("項目", "内容"), ("提出期限", due), *items])
@@ -386,11 +527,13 @@ def summary_markdown(session: Session, incident: Incident) -> str:
     """What the officer's triage form shows: facts, counts and the rules' proposal."""
     cases = "、".join(CASE_LABELS.get(c, c) for c in incident.triage_cases) or "なし"
     proposal = "報告対象" if incident.reportable else "報告対象外"
-    return (f"**{incident.reference}** 漏えい等事案（発覚 {incident.discovered_on.isoformat()}）\n\n"
-            f"- 対象システム: {'、'.join(incident.systems)}\n- 項目: {'、'.join(incident.data_items)}\n"
-            f"- 本人の数: {incident.affected_people} 名（うち特定済み {listed(session, incident)} 名）\n"
-            f"- 暗号化: {'あり' if incident.encrypted else 'なし'} / 不正の目的: "
-            f"{'あり' if incident.improper_purpose else 'なし'}\n"
-            f"- 規則による判定: **{proposal}**（該当事由: {cases}）\n"
-            f"- 速報期限: {_iso(incident.preliminary_due) or '-'} / 確報期限: {_iso(incident.final_due) or '-'}\n\n"
-            f"詳細は `madoguchi incident show {incident.reference}` で確認できます。")
+    return (
+        f"**{incident.reference}** 漏えい等事案（発覚 {incident.discovered_on.isoformat()}）\n\n"
+        f"- 対象システム: {'、'.join(incident.systems)}\n- 項目: {'、'.join(incident.data_items)}\n"
+        f"- 本人の数: {incident.affected_people} 名（うち特定済み {listed(session, incident)} 名）\n"
+        f"- 暗号化: {'あり' if incident.encrypted else 'なし'} / 不正の目的: "
+        f"{'あり' if incident.improper_purpose else 'なし'}\n"
+        f"- 規則による判定: **{proposal}**（該当事由: {cases}）\n"
+        f"- 速報期限: {_iso(incident.preliminary_due) or '-'} / 確報期限: {_iso(incident.final_due) or '-'}\n\n"
+        f"詳細は `madoguchi incident show {incident.reference}` で確認できます。"
+    )

@@ -48,28 +48,55 @@ def load_inquiry(session: Session, reference: str) -> Inquiry:
     return inquiry
 
 
-def open_inquiry(session: Session, settings: Settings, data: InquiryCreate, *, now: datetime,
-                 channel: str = "web") -> str:
+def open_inquiry(
+    session: Session, settings: Settings, data: InquiryCreate, *, now: datetime, channel: str = "web"
+) -> str:
     """Persist the ticket and its acknowledgement in the caller's transaction; its reference.
     The dispatcher then gives it its flow run."""
-    inquiry = Inquiry(reference=new_inquiry_reference(now), kind=data.kind, language=data.language,
-                      name=data.name, email=str(data.email), body=data.body, status=OPEN,
-                      request_reference=data.request_reference, created_at=now,
-                      details={"channel": channel})
+    inquiry = Inquiry(
+        reference=new_inquiry_reference(now),
+        kind=data.kind,
+        language=data.language,
+        name=data.name,
+        email=str(data.email),
+        body=data.body,
+        status=OPEN,
+        request_reference=data.request_reference,
+        created_at=now,
+        details={"channel": channel},
+    )
     session.add(inquiry)
     session.flush()
-    enqueue(session, kind="inquiry_acknowledgement", language=inquiry.language,
-            recipient_email=inquiry.email, idempotency_key=f"{inquiry.reference}:inquiry_acknowledgement",
-            now=now, context={"reference": inquiry.reference, "kind": inquiry.kind,
-                              "received_at": jst_date(now).isoformat()})
-    audit(session, settings, actor=f"requester:{channel}", action="inquiry.received",
-          reference=inquiry.reference, now=now, kind=inquiry.kind, language=inquiry.language,
-          request_reference=inquiry.request_reference)
+    enqueue(
+        session,
+        kind="inquiry_acknowledgement",
+        language=inquiry.language,
+        recipient_email=inquiry.email,
+        idempotency_key=f"{inquiry.reference}:inquiry_acknowledgement",
+        now=now,
+        context={
+            "reference": inquiry.reference,
+            "kind": inquiry.kind,
+            "received_at": jst_date(now).isoformat(),
+        },
+    )
+    audit(
+        session,
+        settings,
+        actor=f"requester:{channel}",
+        action="inquiry.received",
+        reference=inquiry.reference,
+        now=now,
+        kind=inquiry.kind,
+        language=inquiry.language,
+        request_reference=inquiry.request_reference,
+    )
     return inquiry.reference
 
 
-def answer_inquiry(session: Session, settings: Settings, reference: str, text: str, *, actor: str,
-                   now: datetime) -> bool:
+def answer_inquiry(
+    session: Session, settings: Settings, reference: str, text: str, *, actor: str, now: datetime
+) -> bool:
     """Store the answer and write its email (once); False when the ticket was answered before."""
     text = text.strip()
     if not text:
@@ -80,12 +107,29 @@ def answer_inquiry(session: Session, settings: Settings, reference: str, text: s
     inquiry.answer, inquiry.answered_by, inquiry.answered_at = text, actor, now
     inquiry.status = ANSWERED
     session.add(inquiry)
-    enqueue(session, kind="inquiry_answer", language=inquiry.language, recipient_email=inquiry.email,
-            idempotency_key=f"{reference}:inquiry_answer", now=now,
-            context={"reference": reference, "kind": inquiry.kind, "answer": text,
-                     "received_at": jst_date(inquiry.created_at).isoformat()})
-    audit(session, settings, actor=actor, action="inquiry.answered", reference=reference, now=now,
-          kind=inquiry.kind)
+    enqueue(
+        session,
+        kind="inquiry_answer",
+        language=inquiry.language,
+        recipient_email=inquiry.email,
+        idempotency_key=f"{reference}:inquiry_answer",
+        now=now,
+        context={
+            "reference": reference,
+            "kind": inquiry.kind,
+            "answer": text,
+            "received_at": jst_date(inquiry.created_at).isoformat(),
+        },
+    )
+    audit(
+        session,
+        settings,
+        actor=actor,
+        action="inquiry.answered",
+        reference=reference,
+        now=now,
+        kind=inquiry.kind,
+    )
     return True
 
 
@@ -101,7 +145,9 @@ def summary_markdown(inquiry: Inquiry) -> str:
     in the app database; ``madoguchi inquiry show`` prints them)."""
     kind = "苦情" if inquiry.kind == "complaint" else "お問い合わせ"
     related = f"、関連する請求 {inquiry.request_reference}" if inquiry.request_reference else ""
-    return (f"**{inquiry.reference}**（{kind}、{'日本語' if inquiry.language == 'ja' else '英語'}"
-            f"、受付 {jst_date(inquiry.created_at).isoformat()}{related}）に回答してください。\n\n"
-            f"内容は `madoguchi inquiry show {inquiry.reference}` で確認できます（個人情報は Prefect に表示しません）。"
-            f"回答文はお客様へメールで送られ、アプリのデータベースに保存されます。")
+    return (
+        f"**{inquiry.reference}**（{kind}、{'日本語' if inquiry.language == 'ja' else '英語'}"
+        f"、受付 {jst_date(inquiry.created_at).isoformat()}{related}）に回答してください。\n\n"
+        f"内容は `madoguchi inquiry show {inquiry.reference}` で確認できます（個人情報は Prefect に表示しません）。"
+        f"回答文はお客様へメールで送られ、アプリのデータベースに保存されます。"
+    )

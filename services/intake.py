@@ -40,52 +40,119 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def submit(session: Session, settings: Settings, data: RequestCreate, *, now: datetime,
-           channel: str = "web", received_at: datetime | None = None,
-           acknowledgement: Acknowledgement = Acknowledgement.EMAIL) -> Submitted:
+def submit(
+    session: Session,
+    settings: Settings,
+    data: RequestCreate,
+    *,
+    now: datetime,
+    channel: str = "web",
+    received_at: datetime | None = None,
+    acknowledgement: Acknowledgement = Acknowledgement.EMAIL,
+) -> Submitted:
     """``received_at`` (default ``now``) starts the clock; the acknowledgement goes by email to
     the requester, or as a letter the help desk prints (services/letters.py)."""
     token = secrets.token_urlsafe(24)
     received_at = received_at or now
     request = Request(
-        reference=new_reference(received_at), request_type=data.request_type, language=data.language,
-        role=data.role, status_token_hash=token_hash(token),
-        details=data.details.model_dump(mode="json"), received_at=received_at, updated_at=now,
-        due_at=decision_clock(received_at, now=now).due_at, policy_version=version_in_force(session, received_at),
+        reference=new_reference(received_at),
+        request_type=data.request_type,
+        language=data.language,
+        role=data.role,
+        status_token_hash=token_hash(token),
+        details=data.details.model_dump(mode="json"),
+        received_at=received_at,
+        updated_at=now,
+        due_at=decision_clock(received_at, now=now).due_at,
+        policy_version=version_in_force(session, received_at),
     )
     session.add(request)
     session.flush()
     principal = data.principal
-    session.add(Party(request_id=request.id, role=Role.PRINCIPAL, is_requester=data.requester is None,
-                      **principal.model_dump()))
+    session.add(
+        Party(
+            request_id=request.id,
+            role=Role.PRINCIPAL,
+            is_requester=data.requester is None,
+            **principal.model_dump(),
+        )
+    )
     if data.requester is not None:
         session.add(Party(request_id=request.id, is_requester=True, **data.requester.model_dump()))
     requester = data.requester or principal
-    context = {"reference": request.reference, "request_type": str(request.request_type),
-               "received_at": jst_date(received_at).isoformat(), "due_date": jst_date(request.due_at).isoformat()}
+    context = {
+        "reference": request.reference,
+        "request_type": str(request.request_type),
+        "received_at": jst_date(received_at).isoformat(),
+        "due_date": jst_date(request.due_at).isoformat(),
+    }
     if acknowledgement is Acknowledgement.LETTER:
         letters.write(session, settings, request, "acknowledgement", context, now=now, status_token=token)
     else:
-        enqueue(session, kind="acknowledgement", language=request.language,
-                recipient_email=str(requester.email), idempotency_key=f"{request.reference}:acknowledgement",
-                request_id=request.id, now=now, context=context)
-    audit(session, settings, actor=f"requester:{channel}", action="request.received",
-          reference=request.reference, now=now, request_type=str(request.request_type),
-          role=str(request.role), language=request.language)
+        enqueue(
+            session,
+            kind="acknowledgement",
+            language=request.language,
+            recipient_email=str(requester.email),
+            idempotency_key=f"{request.reference}:acknowledgement",
+            request_id=request.id,
+            now=now,
+            context=context,
+        )
+    audit(
+        session,
+        settings,
+        actor=f"requester:{channel}",
+        action="request.received",
+        reference=request.reference,
+        now=now,
+        request_type=str(request.request_type),
+        role=str(request.role),
+        language=request.language,
+    )
     return Submitted(request.reference, token)
 
 
-def enter(session: Session, settings: Settings, data: RequestCreate, *, channel: Channel, received_on: date,
-          acknowledgement: Acknowledgement, actor: str, now: datetime) -> Submitted:
+def enter(
+    session: Session,
+    settings: Settings,
+    data: RequestCreate,
+    *,
+    channel: Channel,
+    received_on: date,
+    acknowledgement: Acknowledgement,
+    actor: str,
+    now: datetime,
+) -> Submitted:
     """A request the help desk received, entered by ``actor`` (``<role>:<name>`` of their login):
     :func:`submit` from the day it arrived (:class:`EntryRejected` for a day in the future or too
     far back, or a letter with no address), then the entry audited with who made it."""
-    problems = entry_problems(received_on, jst_date(now), acknowledgement=acknowledgement,
-                              postal_address=data.details.postal_address)
+    problems = entry_problems(
+        received_on,
+        jst_date(now),
+        acknowledgement=acknowledgement,
+        postal_address=data.details.postal_address,
+    )
     if problems:
         raise EntryRejected(problems)
-    done = submit(session, settings, data, now=now, channel=str(channel),
-                  received_at=received_instant(received_on, now), acknowledgement=acknowledgement)
-    audit(session, settings, actor=actor, action="request.entered", reference=done.reference, now=now,
-          channel=str(channel), received_on=received_on.isoformat(), acknowledgement=str(acknowledgement))
+    done = submit(
+        session,
+        settings,
+        data,
+        now=now,
+        channel=str(channel),
+        received_at=received_instant(received_on, now),
+        acknowledgement=acknowledgement,
+    )
+    audit(
+        session,
+        settings,
+        actor=actor,
+        action="request.entered",
+        reference=done.reference,
+        now=now,
+        channel=str(channel),
+        received_on=received_on.isoformat(),
+        acknowledgement=str(acknowledgement),
+    )
     return done

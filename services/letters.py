@@ -9,8 +9,6 @@ learn it: sealed with the secret key (disclosure/crypto.py, the reference as aut
 data) until the letter is posted, then forgotten, like a one-time code in the outbox."""
 
 import base64
-
-
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -36,49 +34,92 @@ class Printed:
 SEALED_TOKEN = "sealed_status_token"  # the context key of a sealed status token
 
 
-def write(session: Session, settings: Settings, request: Request, kind: str, context: dict, *, now: datetime,
-          status_token: str | None = None) -> Letter:
+def write(
+    session: Session,
+    settings: Settings,
+    request: Request,
+    kind: str,
+    context: dict,
+    *,
+    now: datetime,
+    status_token: str | None = None,
+) -> Letter:
     """Write a letter in the caller's transaction; the same key again returns the first one.
     Its text is rendered once here, so a hole in the template fails the caller, not the printing."""
-    render_letter(kind, request.language, {**context, "dated": jst_date(now), "name": "-", "postal_address": "-",
-                                           "base_url": "-", "status_token": status_token})
+    render_letter(
+        kind,
+        request.language,
+        {
+            **context,
+            "dated": jst_date(now),
+            "name": "-",
+            "postal_address": "-",
+            "base_url": "-",
+            "status_token": status_token,
+        },
+    )
     if status_token is not None:
         sealed = seal(settings, request.reference, status_token.encode())
         context = {**context, SEALED_TOKEN: base64.b64encode(sealed).decode()}
     key = letter_key(request.reference, kind)
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    session.execute(dialect.insert(Letter.__table__).values(
-        request_id=request.id, kind=kind, idempotency_key=key, context=context, created_at=now)
-        .on_conflict_do_nothing(index_elements=["idempotency_key"]))
+    session.execute(
+        dialect.insert(Letter.__table__)
+        .values(request_id=request.id, kind=kind, idempotency_key=key, context=context, created_at=now)
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+    )
     return session.exec(select(Letter).where(Letter.idempotency_key == key)).one()
 
 
 def to_print(session: Session) -> list[tuple[Letter, str]]:
     """Letters not marked sent, oldest first, with their request's reference."""
-    return list(session.exec(select(Letter, Request.reference).join(Request, Request.id == Letter.request_id)
-                             .where(Letter.sent_at.is_(None)).order_by(Letter.id)).all())
+    return list(
+        session.exec(
+            select(Letter, Request.reference)
+            .join(Request, Request.id == Letter.request_id)
+            .where(Letter.sent_at.is_(None))
+            .order_by(Letter.id)
+        ).all()
+    )
 
 
-def printed(session: Session, settings: Settings, letter_id: int, *, actor: str, now: datetime) -> Printed | None:
+def printed(
+    session: Session, settings: Settings, letter_id: int, *, actor: str, now: datetime
+) -> Printed | None:
     """The letter as a PDF to print (None: no such letter), dated today; audited."""
     found = session.get(Letter, letter_id)
     if found is None:
         return None
     request = session.get(Request, found.request_id)
     requester = requester_of(session, request)
-    context = {**found.context, "dated": jst_date(now), "name": requester.name,
-               "postal_address": request.details.get("postal_address") or "",
-               "base_url": settings.mail_public_base_url.rstrip("/")}
+    context = {
+        **found.context,
+        "dated": jst_date(now),
+        "name": requester.name,
+        "postal_address": request.details.get("postal_address") or "",
+        "base_url": settings.mail_public_base_url.rstrip("/"),
+    }
     if SEALED_TOKEN in context:
-        context["status_token"] = unseal(settings, request.reference,
-                                         base64.b64decode(context.pop(SEALED_TOKEN))).decode()
+        context["status_token"] = unseal(
+            settings, request.reference, base64.b64decode(context.pop(SEALED_TOKEN))
+        ).decode()
     data = letter_pdf(found.kind, request.language, context, reference=request.reference)
-    audit(session, settings, actor=actor, action="letter.printed", reference=request.reference, now=now,
-          kind=found.kind, letter_id=found.id)
+    audit(
+        session,
+        settings,
+        actor=actor,
+        action="letter.printed",
+        reference=request.reference,
+        now=now,
+        kind=found.kind,
+        letter_id=found.id,
+    )
     return Printed(f"{request.reference}-{found.kind}.pdf", data)
 
 
-def mark_sent(session: Session, settings: Settings, letter_id: int, *, actor: str, now: datetime) -> bool | None:
+def mark_sent(
+    session: Session, settings: Settings, letter_id: int, *, actor: str, now: datetime
+) -> bool | None:
     """Record that the letter was posted, and forget its status token (None: no such letter;
     False: it already was)."""
     found = session.get(Letter, letter_id)
@@ -90,14 +131,31 @@ def mark_sent(session: Session, settings: Settings, letter_id: int, *, actor: st
     found.context = {k: v for k, v in found.context.items() if k != SEALED_TOKEN}
     session.add(found)
     reference = session.get(Request, found.request_id).reference
-    audit(session, settings, actor=actor, action="letter.sent", reference=reference, now=now,
-          kind=found.kind, letter_id=found.id)
+    audit(
+        session,
+        settings,
+        actor=actor,
+        action="letter.sent",
+        reference=reference,
+        now=now,
+        kind=found.kind,
+        letter_id=found.id,
+    )
     return True
 
 
 def queue_rows(session: Session, *, ui_url: str) -> list[dict]:
     """The work queue's rows (services/sla_report.py columns) for letters still to print and post;
     the link is the help desk's page of letters on the gate."""
-    return [{"受付番号": reference, "種別": f"書面 {letter.kind}", "状態": "印刷待ちの書面", "待ち": "",
-             "回答期限": "", "残り": f"{jst_date(letter.created_at):%Y-%m-%d} 作成",
-             "フロー実行": f"{ui_url}/desk/letters"} for letter, reference in to_print(session)]
+    return [
+        {
+            "受付番号": reference,
+            "種別": f"書面 {letter.kind}",
+            "状態": "印刷待ちの書面",
+            "待ち": "",
+            "回答期限": "",
+            "残り": f"{jst_date(letter.created_at):%Y-%m-%d} 作成",
+            "フロー実行": f"{ui_url}/desk/letters",
+        }
+        for letter, reference in to_print(session)
+    ]

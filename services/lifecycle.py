@@ -47,11 +47,13 @@ def lapse(settings: Settings, reference: str, waiting_for: WaitingFor) -> None:
     for that wait, as the deadline monitor writes it."""
     status_, outcome, reason = CLOSURE[waiting_for]
     with unit_of_work(settings) as session:
-        closing.close(session, settings, reference, status=status_, outcome=outcome, reasons=[reason],
-                      now=utcnow())
+        closing.close(
+            session, settings, reference, status=status_, outcome=outcome, reasons=[reason], now=utcnow()
+        )
 
 
 # --- identity ------------------------------------------------------------------------------
+
 
 class IdentityNext(StrEnum):
     VERIFIED = "verified"  # on to the review
@@ -82,9 +84,13 @@ def identity_step(settings: Settings, reference: str) -> IdentityStep:
         if check.method == "documents" and request.waiting_for != WaitingFor.DOCUMENTS:
             return IdentityStep(IdentityNext.OPERATOR, check.id)  # all there, or by post or phone
         pause = open_pause(session, request)
-        return IdentityStep(IdentityNext.REQUESTER, check.id, identity_key(check),
-                            WaitingFor.DOCUMENTS if check.method == "documents" else WaitingFor.ONE_TIME_CODE,
-                            _seconds_left(pause.deadline_at if pause else None))
+        return IdentityStep(
+            IdentityNext.REQUESTER,
+            check.id,
+            identity_key(check),
+            WaitingFor.DOCUMENTS if check.method == "documents" else WaitingFor.ONE_TIME_CODE,
+            _seconds_left(pause.deadline_at if pause else None),
+        )
 
 
 def uploaded_documents(settings: Settings, reference: str) -> list:
@@ -97,8 +103,15 @@ def identity_decided(settings: Settings, reference: str, outcome: str, *, actor:
     """The operator's answer on the identity form: ``verified`` or the reason code it fails on."""
     verified = outcome == IdentityState.VERIFIED
     with unit_of_work(settings) as session:
-        identity.decide(session, settings, reference, verified=verified,
-                        reason=None if verified else ReasonCode(outcome), actor=actor, now=utcnow())
+        identity.decide(
+            session,
+            settings,
+            reference,
+            verified=verified,
+            reason=None if verified else ReasonCode(outcome),
+            actor=actor,
+            now=utcnow(),
+        )
 
 
 def identity_by_autopilot(settings: Settings, reference: str) -> None:
@@ -113,13 +126,22 @@ def identity_signed_off(settings: Settings, reference: str, *, approved: bool, a
     with unit_of_work(settings) as session:
         if approved:
             reason = identity.refusal_reason(session, load_request(session, reference))
-            closing.close(session, settings, reference, status=Status.REFUSED, outcome=Outcome.REFUSED,
-                          reasons=[reason], now=now, actor=actor)
+            closing.close(
+                session,
+                settings,
+                reference,
+                status=Status.REFUSED,
+                outcome=Outcome.REFUSED,
+                reasons=[reason],
+                now=now,
+                actor=actor,
+            )
         else:
             identity.reopen(session, settings, reference, actor=actor, now=now)
 
 
 # --- review and approval -------------------------------------------------------------------
+
 
 class ReviewNext(StrEnum):
     REQUESTER = "requester"  # wait for the answer to a clarification question
@@ -143,8 +165,11 @@ def review_step(settings: Settings, reference: str) -> ReviewStep:
         asked = clarification.asked(request)
         if request.waiting_for == WaitingFor.CLARIFICATION:
             pause = open_pause(session, request)
-            return ReviewStep(ReviewNext.REQUESTER, clarification_key(asked),
-                              seconds_left=_seconds_left(pause.deadline_at if pause else None))
+            return ReviewStep(
+                ReviewNext.REQUESTER,
+                clarification_key(asked),
+                seconds_left=_seconds_left(pause.deadline_at if pause else None),
+            )
         round_ = review.times_sent_back(session, reference)
         if pending := review.undecided(session, reference):
             move(session, settings, request, Status.REVIEW, now=utcnow())
@@ -160,8 +185,13 @@ def ask_clarification(settings: Settings, reference: str, question: str, *, acto
         clarification.ask(session, settings, reference, question, actor=actor, now=utcnow())
 
 
-def decide_review(settings: Settings, reference: str,
-                  decisions: Mapping[str, tuple[str, Sequence[str]]] | None, *, actor: str) -> None:
+def decide_review(
+    settings: Settings,
+    reference: str,
+    decisions: Mapping[str, tuple[str, Sequence[str]]] | None,
+    *,
+    actor: str,
+) -> None:
     """The operator's decisions (None: keep the proposal); ``review.DecisionInvalid`` when they
     cannot stand, also when a system's connector cannot do what they ask."""
     supported = {info.key: info.actions for info in fulfilment.registry_for(settings)}
@@ -181,6 +211,7 @@ def review_outcome(settings: Settings, reference: str) -> tuple[Outcome, list[Re
 
 # --- fee -----------------------------------------------------------------------------------
 
+
 def fee_due(settings: Settings, reference: str, outcome: Outcome) -> int | None:
     """Ask for the fee when one is owed: the seconds left to pay it; None when nothing is owed
     or it is paid."""
@@ -196,6 +227,7 @@ def confirm_payment(settings: Settings, reference: str, *, actor: str, method: s
 
 # --- fulfilment ----------------------------------------------------------------------------
 
+
 def start_fulfilment(settings: Settings, reference: str) -> None:
     """At fulfilment (already there once the fee is paid)."""
     with unit_of_work(settings) as session:
@@ -208,8 +240,24 @@ def failures(settings: Settings, reference: str) -> list[fulfilment.PlannedActio
         return fulfilment.pending_failures(session, reference)
 
 
-def resolve_failure(settings: Settings, reference: str, planned: fulfilment.PlannedAction, *,
-                    decision: fulfilment.Decision, reason: str | None, actor: str) -> None:
+def resolve_failure(
+    settings: Settings,
+    reference: str,
+    planned: fulfilment.PlannedAction,
+    *,
+    decision: fulfilment.Decision,
+    reason: str | None,
+    actor: str,
+) -> None:
     with unit_of_work(settings) as session:
-        fulfilment.resolve(session, settings, reference, planned.system_key, planned.action,
-                           decision=decision, reason=reason, actor=actor, now=utcnow())
+        fulfilment.resolve(
+            session,
+            settings,
+            reference,
+            planned.system_key,
+            planned.action,
+            decision=decision,
+            reason=reason,
+            actor=actor,
+            now=utcnow(),
+        )

@@ -59,8 +59,9 @@ def versions(session: Session) -> list[PolicyVersion]:
 
 
 def latest_published(session: Session) -> PolicyVersion:
-    return session.exec(select(PolicyVersion).where(PolicyVersion.status == PUBLISHED)
-                        .order_by(PolicyVersion.version.desc())).first()
+    return session.exec(
+        select(PolicyVersion).where(PolicyVersion.status == PUBLISHED).order_by(PolicyVersion.version.desc())
+    ).first()
 
 
 def in_force(session: Session, at: datetime) -> PolicyVersion:
@@ -86,14 +87,31 @@ def propose(session: Session, settings: Settings, text: str, *, actor: str, now:
     except rules.PolicyTextInvalid as exc:
         raise ProposalInvalid(str(exc)) from None
     number = session.exec(select(func.max(PolicyVersion.version))).one() + 1
-    row = PolicyVersion(version=number, reference=reference(number), status=PROPOSED, text=text,
-                        proposed_at=now, proposed_by=actor,
-                        findings=[asdict(f) for f in revision.findings], needs_notice=revision.needs_notice)
+    row = PolicyVersion(
+        version=number,
+        reference=reference(number),
+        status=PROPOSED,
+        text=text,
+        proposed_at=now,
+        proposed_by=actor,
+        findings=[asdict(f) for f in revision.findings],
+        needs_notice=revision.needs_notice,
+    )
     session.add(row)
     session.flush()
-    audit(session, settings, actor=actor, action="policy.proposed", reference=reference(number), now=now,
-          version=number, compared_with=current.version, changes=[f.change.value for f in revision.findings],
-          needs_notice=revision.needs_notice, consent_needed=revision.consent_needed)
+    audit(
+        session,
+        settings,
+        actor=actor,
+        action="policy.proposed",
+        reference=reference(number),
+        now=now,
+        version=number,
+        compared_with=current.version,
+        changes=[f.change.value for f in revision.findings],
+        needs_notice=revision.needs_notice,
+        consent_needed=revision.consent_needed,
+    )
     return row
 
 
@@ -110,12 +128,21 @@ def remember_run(session: Session, reference_: str, flow_run_id: str) -> PolicyV
 
 
 def revision_of(row: PolicyVersion) -> rules.Revision:
-    return rules.Revision(tuple(rules.Finding(**{**f, "change": rules.PurposeChange(f["change"])})
-                                for f in row.findings))
+    return rules.Revision(
+        tuple(rules.Finding(**{**f, "change": rules.PurposeChange(f["change"])}) for f in row.findings)
+    )
 
 
-def decide(session: Session, settings: Settings, version: int, *, approve: bool, in_force_on: date,
-           actor: str, now: datetime) -> str:
+def decide(
+    session: Session,
+    settings: Settings,
+    version: int,
+    *,
+    approve: bool,
+    in_force_on: date,
+    actor: str,
+    now: datetime,
+) -> str:
     """Publish (with its date in force) or reject a proposed version, once; its status."""
     row = load(session, version)
     if row.status != PROPOSED:
@@ -123,19 +150,31 @@ def decide(session: Session, settings: Settings, version: int, *, approve: bool,
     if approve:
         earliest = rules.earliest_in_force(revision_of(row), jst_date(now))
         if in_force_on < earliest:
-            raise PublishInvalid(f"in force on {in_force_on} is too soon: the earliest is {earliest}"
-                                 + (" (the customers are told first)" if row.needs_notice else ""), earliest)
+            raise PublishInvalid(
+                f"in force on {in_force_on} is too soon: the earliest is {earliest}"
+                + (" (the customers are told first)" if row.needs_notice else ""),
+                earliest,
+            )
         row.status, row.published_at, row.in_force_on, row.approved_by = PUBLISHED, now, in_force_on, actor
     else:
         row.status, row.approved_by = REJECTED, actor
     session.add(row)
-    audit(session, settings, actor=actor, action=f"policy.{row.status}", reference=reference(version), now=now,
-          version=version, in_force_on=in_force_on.isoformat() if approve else None)
+    audit(
+        session,
+        settings,
+        actor=actor,
+        action=f"policy.{row.status}",
+        reference=reference(version),
+        now=now,
+        version=version,
+        in_force_on=in_force_on.isoformat() if approve else None,
+    )
     return row.status
 
 
-def notify_customers(settings: Settings, session: Session, version: int, *, now: datetime,
-                     after: str = "", limit: int = 500) -> str | None:
+def notify_customers(
+    settings: Settings, session: Session, version: int, *, now: datetime, after: str = "", limit: int = 500
+) -> str | None:
     """Write the advance notice of ``version`` to the next ``limit`` customers after the
     customer id ``after``, one notice per (version, customer) key: a batch written twice adds
     nothing. A marketing opt-out does not stop it (an important notice, not advertising).
@@ -143,21 +182,45 @@ def notify_customers(settings: Settings, session: Session, version: int, *, now:
     row = load(session, version)
     engine = systems_db.ensure_schema(settings.system_database_url("customers"), customers_metadata)
     with engine.connect() as conn:
-        batch = conn.execute(sa_select(customers.c.customer_id, customers.c.email)
-                             .where(customers.c.customer_id > after, customers.c.email.is_not(None),
-                                    customers.c.erased_at.is_(None))
-                             .order_by(customers.c.customer_id).limit(limit)).all()
-    context = {"reference": reference(version), "version": version, "in_force_on": row.in_force_on.isoformat(),
-               "changes": [{"change": f["change"], "label": f["new_label"] or f["old_label"],
-                            "text": f["new_text"] or f["old_text"]} for f in row.findings]}
+        batch = conn.execute(
+            sa_select(customers.c.customer_id, customers.c.email)
+            .where(
+                customers.c.customer_id > after,
+                customers.c.email.is_not(None),
+                customers.c.erased_at.is_(None),
+            )
+            .order_by(customers.c.customer_id)
+            .limit(limit)
+        ).all()
+    context = {
+        "reference": reference(version),
+        "version": version,
+        "in_force_on": row.in_force_on.isoformat(),
+        "changes": [
+            {
+                "change": f["change"],
+                "label": f["new_label"] or f["old_label"],
+                "text": f["new_text"] or f["old_text"],
+            }
+            for f in row.findings
+        ],
+    }
     for customer_id, email in batch:
-        enqueue(session, kind=NOTICE_KIND, language="ja", recipient_email=email, now=now,
-                idempotency_key=f"{reference(version)}:{customer_id}", context=context)
+        enqueue(
+            session,
+            kind=NOTICE_KIND,
+            language="ja",
+            recipient_email=email,
+            now=now,
+            idempotency_key=f"{reference(version)}:{customer_id}",
+            context=context,
+        )
     return batch[-1].customer_id if batch else None
 
 
-def notices_written(settings: Settings, session: Session, version: int, *, now: datetime, count: int,
-                    before: int) -> None:
+def notices_written(
+    settings: Settings, session: Session, version: int, *, now: datetime, count: int, before: int
+) -> None:
     """Every customer's notice is written: the revision is no longer open (services/recovery.py);
     audited when this run wrote some."""
     row = load(session, version)
@@ -165,31 +228,54 @@ def notices_written(settings: Settings, session: Session, version: int, *, now: 
         row.notified_at = now
         session.add(row)
     if count > before:
-        audit(session, settings, actor="system", action="policy.customers_notified", reference=reference(version),
-              now=now, version=version, notices=count)
+        audit(
+            session,
+            settings,
+            actor="system",
+            action="policy.customers_notified",
+            reference=reference(version),
+            now=now,
+            version=version,
+            notices=count,
+        )
 
 
 def diff_markdown(session: Session, row: PolicyVersion) -> str:
     """The officer's view of a proposal: what the rules found, what it needs, and the diff."""
-    before = session.exec(select(PolicyVersion).where(PolicyVersion.status == PUBLISHED,
-                                                      PolicyVersion.version < row.version)
-                          .order_by(PolicyVersion.version.desc())).first()
+    before = session.exec(
+        select(PolicyVersion)
+        .where(PolicyVersion.status == PUBLISHED, PolicyVersion.version < row.version)
+        .order_by(PolicyVersion.version.desc())
+    ).first()
     revision = revision_of(row)
     words = {"added": "追加", "changed": "変更", "removed": "削除"}
     lines = [f"# プライバシーポリシー 第{row.version}版の案（第{before.version}版との比較）", ""]
     if revision.findings:
         lines += ["## 利用目的の変更", "", "| 区分 | 項目 | 変更前 | 変更後 |", "|---|---|---|---|"]
-        lines += [f"| {words[f.change]} | {f.new_label or f.old_label} | {_cell(f.old_text)} | {_cell(f.new_text)} |"
-                  for f in revision.findings]
-        lines += ["", f"- 利用目的の変更のため、施行日までに全顧客へ通知します（法21条3項）。施行日は承認日から"
-                      f"{rules.NOTICE_LEAD_DAYS}日以降としてください。",
-                  "- 変更は変更前の利用目的と関連性を有すると合理的に認められる範囲に限られます（法17条2項）。"]
+        lines += [
+            f"| {words[f.change]} | {f.new_label or f.old_label} | {_cell(f.old_text)} | {_cell(f.new_text)} |"
+            for f in revision.findings
+        ]
+        lines += [
+            "",
+            f"- 利用目的の変更のため、施行日までに全顧客へ通知します（法21条3項）。施行日は承認日から"
+            f"{rules.NOTICE_LEAD_DAYS}日以降としてください。",
+            "- 変更は変更前の利用目的と関連性を有すると合理的に認められる範囲に限られます（法17条2項）。",
+        ]
         if revision.consent_needed:
-            lines.append("- **新しい利用目的があります**：保有している個人データをこの目的に使うには本人の同意が必要です（法18条1項）。")
+            lines.append(
+                "- **新しい利用目的があります**：保有している個人データをこの目的に使うには本人の同意が必要です（法18条1項）。"
+            )
     else:
         lines += ["利用目的の変更はありません。顧客への個別通知は行わず、公開ページで告知します。"]
-    diff = difflib.unified_diff(before.text.splitlines(), row.text.splitlines(), f"第{before.version}版",
-                                f"第{row.version}版", lineterm="", n=1)
+    diff = difflib.unified_diff(
+        before.text.splitlines(),
+        row.text.splitlines(),
+        f"第{before.version}版",
+        f"第{row.version}版",
+        lineterm="",
+        n=1,
+    )
     lines += ["", "## 本文の差分", "", "```diff", *diff, "```"]
     return "\n".join(lines) + "\n"
 

@@ -30,8 +30,14 @@ from systems.identity import normalise_email
 CONSENT_PURPOSE = "third_party_provision"  # ConsentEvent.purpose of a consent to provision
 RECEIVED, REVIEW, PROVIDED, REFUSED = "received", "review", "provided", "refused"
 FINAL = frozenset({PROVIDED, REFUSED})
-FACTS = ("consent_hard_to_get", "asking_would_obstruct", "within_entrusted_purpose",
-         "joint_use_announced", "consent_with_regime_info", "country_designated_or_equivalent_system")
+FACTS = (
+    "consent_hard_to_get",
+    "asking_would_obstruct",
+    "within_entrusted_purpose",
+    "joint_use_announced",
+    "consent_with_regime_info",
+    "country_designated_or_equivalent_system",
+)
 
 
 class ThirdPartyIn(BaseModel):
@@ -84,58 +90,106 @@ def load_review(session: Session, reference: str) -> ProvisionReview:
     return review
 
 
-def enter(session: Session, settings: Settings, data: ProvisionRequestCreate, *, now: datetime,
-          actor: str = "operator") -> str:
+def enter(
+    session: Session,
+    settings: Settings,
+    data: ProvisionRequestCreate,
+    *,
+    now: datetime,
+    actor: str = "operator",
+) -> str:
     """Persist a third party's request; its reference (``P-YYMMDD-XXXXXX``). The dispatcher
     gives it its review flow run."""
     review = ProvisionReview(
-        reference="P-" + new_reference(now).removeprefix("R-"), requester_kind=data.third_party.kind,
-        recipient=data.third_party.name, recipient_address=data.third_party.address,
-        basis=str(data.basis), document_ref=data.document_ref or None,
+        reference="P-" + new_reference(now).removeprefix("R-"),
+        requester_kind=data.third_party.kind,
+        recipient=data.third_party.name,
+        recipient_address=data.third_party.address,
+        basis=str(data.basis),
+        document_ref=data.document_ref or None,
         facts={"foreign_recipient": data.third_party.foreign, **{f: getattr(data, f) for f in FACTS}},
-        subject_email=normalise_email(str(data.subject.email)), subject_name=data.subject.name,
-        items=list(data.items), status=RECEIVED, received_at=now)
+        subject_email=normalise_email(str(data.subject.email)),
+        subject_name=data.subject.name,
+        items=list(data.items),
+        status=RECEIVED,
+        received_at=now,
+    )
     session.add(review)
-    audit(session, settings, actor=actor, action="provision.received", reference=review.reference, now=now,
-          requester_kind=review.requester_kind, basis=review.basis, items=len(review.items),
-          written_request=review.document_ref is not None, foreign=data.third_party.foreign)
+    audit(
+        session,
+        settings,
+        actor=actor,
+        action="provision.received",
+        reference=review.reference,
+        now=now,
+        requester_kind=review.requester_kind,
+        basis=review.basis,
+        items=len(review.items),
+        written_request=review.document_ref is not None,
+        foreign=data.third_party.foreign,
+    )
     return review.reference
 
 
-def record_consent(session: Session, settings: Settings, email: str, *, source: str, now: datetime,
-                   event: Literal["consented", "withdrawn"] = "consented", actor: str = "operator") -> int:
+def record_consent(
+    session: Session,
+    settings: Settings,
+    email: str,
+    *,
+    source: str,
+    now: datetime,
+    event: Literal["consented", "withdrawn"] = "consented",
+    actor: str = "operator",
+) -> int:
     """The principal's consent to third-party provision (or its withdrawal) in the consent
     ledger; the event's id."""
-    row = ConsentEvent(email=normalise_email(email), purpose=CONSENT_PURPOSE, event=event, source=source, at=now)
+    row = ConsentEvent(
+        email=normalise_email(email), purpose=CONSENT_PURPOSE, event=event, source=source, at=now
+    )
     session.add(row)
     session.flush()
-    audit(session, settings, actor=actor, action=f"provision.consent.{event}",
-          reference=f"consent-{row.id}", now=now)
+    audit(
+        session,
+        settings,
+        actor=actor,
+        action=f"provision.consent.{event}",
+        reference=f"consent-{row.id}",
+        now=now,
+    )
     return row.id
 
 
 def consent_on_record(session: Session, email: str) -> ConsentEvent | None:
     """The subject's standing consent to provision: the latest such event, if it is a consent."""
-    latest = session.exec(select(ConsentEvent)
-                          .where(ConsentEvent.email == normalise_email(email),
-                                 ConsentEvent.purpose == CONSENT_PURPOSE)
-                          .order_by(ConsentEvent.at.desc(), ConsentEvent.id.desc())).first()
+    latest = session.exec(
+        select(ConsentEvent)
+        .where(ConsentEvent.email == normalise_email(email), ConsentEvent.purpose == CONSENT_PURPOSE)
+        .order_by(ConsentEvent.at.desc(), ConsentEvent.id.desc())
+    ).first()
     return latest if latest is not None and latest.event == "consented" else None
 
 
 def assess(session: Session, review: ProvisionReview) -> dict:
     """The statutory check on today's facts (consent is read from the ledger each time)."""
     consent = consent_on_record(session, review.subject_email)
-    decision = assess_provision(ProvisionRequest(
-        basis=ProvisionBasis(review.basis), consent_on_record=consent is not None,
-        written_request=review.document_ref is not None, **review.facts))
-    return {"allowed": decision.allowed, "article": decision.article,
-            "problems": [str(p) for p in decision.problems],
-            "third_party_provision": decision.third_party_provision,
-            "record_required": decision.record_required,
-            "record_items": [str(i) for i in decision.record_items],
-            "proposed": "provide" if decision.allowed else "refuse",
-            "consent_ref": f"consent_event:{consent.id}" if consent else None}
+    decision = assess_provision(
+        ProvisionRequest(
+            basis=ProvisionBasis(review.basis),
+            consent_on_record=consent is not None,
+            written_request=review.document_ref is not None,
+            **review.facts,
+        )
+    )
+    return {
+        "allowed": decision.allowed,
+        "article": decision.article,
+        "problems": [str(p) for p in decision.problems],
+        "third_party_provision": decision.third_party_provision,
+        "record_required": decision.record_required,
+        "record_items": [str(i) for i in decision.record_items],
+        "proposed": "provide" if decision.allowed else "refuse",
+        "consent_ref": f"consent_event:{consent.id}" if consent else None,
+    }
 
 
 def propose(session: Session, settings: Settings, reference: str, *, now: datetime) -> dict:
@@ -146,13 +200,30 @@ def propose(session: Session, settings: Settings, reference: str, *, now: dateti
     if review.proposal != proposal or review.status == RECEIVED:
         review.proposal, review.status = proposal, REVIEW
         session.add(review)
-        audit(session, settings, actor="system", action="provision.proposed", reference=reference, now=now,
-              proposed=proposal["proposed"], article=proposal["article"], problems=proposal["problems"])
+        audit(
+            session,
+            settings,
+            actor="system",
+            action="provision.proposed",
+            reference=reference,
+            now=now,
+            proposed=proposal["proposed"],
+            article=proposal["article"],
+            problems=proposal["problems"],
+        )
     return proposal
 
 
-def decide(session: Session, settings: Settings, reference: str, *, provide: bool, actor: str,
-           now: datetime, note: str = "") -> str:
+def decide(
+    session: Session,
+    settings: Settings,
+    reference: str,
+    *,
+    provide: bool,
+    actor: str,
+    now: datetime,
+    note: str = "",
+) -> str:
     """The privacy officer's decision; a provision writes its record. The final status."""
     review = load_review(session, reference)
     if review.status in FINAL:
@@ -165,24 +236,44 @@ def decide(session: Session, settings: Settings, reference: str, *, provide: boo
     review.consent_ref = proposal["consent_ref"]
     session.add(review)
     record_id = _write_record(session, review, now) if provide else None
-    audit(session, settings, actor=actor, action=f"provision.{review.status}", reference=reference, now=now,
-          basis=review.basis, article=proposal["article"], problems=proposal["problems"],
-          record_id=record_id, disclosable_record=proposal["record_required"])
+    audit(
+        session,
+        settings,
+        actor=actor,
+        action=f"provision.{review.status}",
+        reference=reference,
+        now=now,
+        basis=review.basis,
+        article=proposal["article"],
+        problems=proposal["problems"],
+        record_id=record_id,
+        disclosable_record=proposal["record_required"],
+    )
     return review.status
 
 
 def _write_record(session: Session, review: ProvisionReview, now: datetime) -> int:
     """The provision record (Rules Art. 20 items: consent, recipient, principal, data items),
     kept three years; once per review."""
-    existing = session.exec(select(ProvisionRecord).where(ProvisionRecord.source_ref == review.reference)).first()
+    existing = session.exec(
+        select(ProvisionRecord).where(ProvisionRecord.source_ref == review.reference)
+    ).first()
     if existing is not None:
         return existing.id
     keep_until = datetime.combine(record_retention_until(jst_date(now)), time(12), JST)
     record = ProvisionRecord(
-        subject_email=review.subject_email, subject_name=review.subject_name, recipient=review.recipient,
-        recipient_address=review.recipient_address, items=list(review.items), basis=review.basis,
-        consent_ref=review.consent_ref, is_foreign=bool(review.facts.get("foreign_recipient")),
-        provided_at=now, keep_until=keep_until, source_ref=review.reference)
+        subject_email=review.subject_email,
+        subject_name=review.subject_name,
+        recipient=review.recipient,
+        recipient_address=review.recipient_address,
+        items=list(review.items),
+        basis=review.basis,
+        consent_ref=review.consent_ref,
+        is_foreign=bool(review.facts.get("foreign_recipient")),
+        provided_at=now,
+        keep_until=keep_until,
+        source_ref=review.reference,
+    )
     session.add(record)
     session.flush()
     return record.id
@@ -195,21 +286,38 @@ def remember_run(session: Session, reference: str, flow_run_id: str) -> None:
         session.add(review)
 
 
-KIND_JA = {"police": "警察", "court": "裁判所", "tax_office": "税務署", "bar_association": "弁護士会",
-           "business_partner": "取引先", "other": "その他"}
-BASIS_JA = {"consent": "本人の同意", "law": "法令に基づく場合", "warrant": "令状（差押え等）",
-            "police_written_inquiry": "捜査関係事項照会（刑事訴訟法第197条第2項）",
-            "tax_investigation": "税務調査", "bar_association_inquiry": "弁護士会照会（弁護士法第23条の2）",
-            "life_body_property": "人の生命・身体・財産の保護", "public_health_children": "公衆衛生・児童の健全育成",
-            "state_cooperation": "国の機関等への協力", "academic_research": "学術研究",
-            "outsourcing": "業務委託", "business_succession": "事業承継", "joint_use": "共同利用"}
-PROBLEM_JA = {"no_consent": "本人の同意の記録がありません",
-              "no_written_request": "書面による照会（照会書・令状）がありません",
-              "consent_not_hard_to_get": "本人の同意を得ることが困難とはいえません",
-              "asking_would_obstruct_state_duty": "同意を求めても事務の遂行に支障がありません",
-              "outside_entrusted_purpose": "委託された業務の範囲外です",
-              "joint_use_not_announced": "共同利用が公表されていません",
-              "foreign_recipient_without_regime_consent": "外国の制度の情報を提供したうえでの同意がありません"}
+KIND_JA = {
+    "police": "警察",
+    "court": "裁判所",
+    "tax_office": "税務署",
+    "bar_association": "弁護士会",
+    "business_partner": "取引先",
+    "other": "その他",
+}
+BASIS_JA = {
+    "consent": "本人の同意",
+    "law": "法令に基づく場合",
+    "warrant": "令状（差押え等）",
+    "police_written_inquiry": "捜査関係事項照会（刑事訴訟法第197条第2項）",
+    "tax_investigation": "税務調査",
+    "bar_association_inquiry": "弁護士会照会（弁護士法第23条の2）",
+    "life_body_property": "人の生命・身体・財産の保護",
+    "public_health_children": "公衆衛生・児童の健全育成",
+    "state_cooperation": "国の機関等への協力",
+    "academic_research": "学術研究",
+    "outsourcing": "業務委託",
+    "business_succession": "事業承継",
+    "joint_use": "共同利用",
+}
+PROBLEM_JA = {
+    "no_consent": "本人の同意の記録がありません",
+    "no_written_request": "書面による照会（照会書・令状）がありません",
+    "consent_not_hard_to_get": "本人の同意を得ることが困難とはいえません",
+    "asking_would_obstruct_state_duty": "同意を求めても事務の遂行に支障がありません",
+    "outside_entrusted_purpose": "委託された業務の範囲外です",
+    "joint_use_not_announced": "共同利用が公表されていません",
+    "foreign_recipient_without_regime_consent": "外国の制度の情報を提供したうえでの同意がありません",
+}
 
 
 def summary_markdown(review: ProvisionReview, proposal: dict) -> str:

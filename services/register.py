@@ -31,8 +31,10 @@ from models.settings import Settings
 from services.common import audit
 
 TEMPLATES = Path(__file__).parent / "templates"
-FORMATS = {".csv": "text/csv; charset=utf-8",
-           ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+FORMATS = {
+    ".csv": "text/csv; charset=utf-8",
+    ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
 LANGUAGES = ("ja", "en")
 
 
@@ -67,38 +69,61 @@ def entries(session: Session, start: date, end: date, *, with_names: bool = Fals
     request rows, the first arrival at each stage and the channel from the audit trail, the
     fee; the principal's and the agent's names only ``with_names``."""
     within = _received_within(start, end)
-    requests = session.execute(select(Request).where(*within)
-                               .order_by(Request.received_at, Request.id)).scalars().all()
+    requests = (
+        session.execute(select(Request).where(*within).order_by(Request.received_at, Request.id))
+        .scalars()
+        .all()
+    )
     channels: dict[str, str] = {}
     reached: dict[str, dict[Status, datetime]] = {}
     trail = session.execute(
         select(AuditEvent.subject_ref, AuditEvent.action, AuditEvent.actor, AuditEvent.at, AuditEvent.details)
         .join(Request, Request.reference == AuditEvent.subject_ref)
         .where(*within, AuditEvent.action.in_(("request.received", "request.imported", "request.status")))
-        .order_by(AuditEvent.seq))
+        .order_by(AuditEvent.seq)
+    )
     for reference, action, actor, at, details in trail:
         if action != "request.status":
             channels.setdefault(reference, channel_of(actor))
         elif details.get("status") in STAGES:
             reached.setdefault(reference, {}).setdefault(Status(details["status"]), at)
-    fees = {fee.request_id: fee for fee in session.execute(
-        select(Fee).join(Request, Request.id == Fee.request_id).where(*within)).scalars()}
+    fees = {
+        fee.request_id: fee
+        for fee in session.execute(
+            select(Fee).join(Request, Request.id == Fee.request_id).where(*within)
+        ).scalars()
+    }
     names: dict[int, tuple[str, ...]] = {}
     if with_names:
-        parties = session.execute(select(Party).join(Request, Request.id == Party.request_id).where(*within)
-                                  .order_by(Party.request_id, Party.role != Role.PRINCIPAL, Party.id)).scalars()
+        parties = session.execute(
+            select(Party)
+            .join(Request, Request.id == Party.request_id)
+            .where(*within)
+            .order_by(Party.request_id, Party.role != Role.PRINCIPAL, Party.id)
+        ).scalars()
         for party in parties:
-            names[party.request_id] = names.get(party.request_id, ()) + (party.name,)
+            names[party.request_id] = (*names.get(party.request_id, ()), party.name)
     out = []
     for r in requests:
         fee = fees.get(r.id)
-        out.append(Entry(
-            reference=r.reference, channel=channels.get(r.reference, "imported"), request_type=r.request_type,
-            received_at=r.received_at, due_at=r.due_at, status=r.status,
-            outcome=str(r.outcome) if r.outcome else None, reason_codes=tuple(r.reason_codes),
-            closed_at=r.closed_at, reached=reached.get(r.reference, {}),
-            fee_yen=fee.amount_yen if fee else None, postage_yen=fee.postage_yen if fee else None,
-            fee_state=fee.state if fee else None, names=names.get(r.id, ())))
+        out.append(
+            Entry(
+                reference=r.reference,
+                channel=channels.get(r.reference, "imported"),
+                request_type=r.request_type,
+                received_at=r.received_at,
+                due_at=r.due_at,
+                status=r.status,
+                outcome=str(r.outcome) if r.outcome else None,
+                reason_codes=tuple(r.reason_codes),
+                closed_at=r.closed_at,
+                reached=reached.get(r.reference, {}),
+                fee_yen=fee.amount_yen if fee else None,
+                postage_yen=fee.postage_yen if fee else None,
+                fee_state=fee.state if fee else None,
+                names=names.get(r.id, ()),
+            )
+        )
     return out
 
 
@@ -106,22 +131,47 @@ def _day(instant: datetime | None) -> date | None:
     return jst_date(instant) if instant else None
 
 
-def register_table(lines: Iterable[Entry], *, now: datetime, lang: str = "ja",
-                   with_names: bool = False) -> tuple[list[str], list[list]]:
+def register_table(
+    lines: Iterable[Entry], *, now: datetime, lang: str = "ja", with_names: bool = False
+) -> tuple[list[str], list[list]]:
     """Headings and rows of the register: dates as dates (Japan's), amounts as numbers."""
     w = words(lang)
-    keys = ["reference", "channel", "request_type", "received", "due", *map(str, STAGES), "closed",
-            "status", "result", "on_time", "reason_codes", "fee", "postage", "fee_state"]
+    keys = [
+        "reference",
+        "channel",
+        "request_type",
+        "received",
+        "due",
+        *map(str, STAGES),
+        "closed",
+        "status",
+        "result",
+        "on_time",
+        "reason_codes",
+        "fee",
+        "postage",
+        "fee_state",
+    ]
     if with_names:
         keys += ["principal_name", "agent_name"]
     rows = []
     for e in lines:
-        row = [e.reference, w["channels"].get(e.channel, e.channel),
-               w["request_types"].get(e.request_type, str(e.request_type)), _day(e.received_at), _day(e.due_at),
-               *(_day(e.reached.get(stage)) for stage in STAGES), _day(e.closed_at),
-               w["statuses"].get(e.status, str(e.status)), w["results"].get(e.result, e.result),
-               w["on_time"][e.timeliness(now)] or None, " ".join(e.reason_codes) or None, e.fee_yen, e.postage_yen,
-               w["fee_states"].get(e.fee_state, e.fee_state) if e.fee_state else None]
+        row = [
+            e.reference,
+            w["channels"].get(e.channel, e.channel),
+            w["request_types"].get(e.request_type, str(e.request_type)),
+            _day(e.received_at),
+            _day(e.due_at),
+            *(_day(e.reached.get(stage)) for stage in STAGES),
+            _day(e.closed_at),
+            w["statuses"].get(e.status, str(e.status)),
+            w["results"].get(e.result, e.result),
+            w["on_time"][e.timeliness(now)] or None,
+            " ".join(e.reason_codes) or None,
+            e.fee_yen,
+            e.postage_yen,
+            w["fee_states"].get(e.fee_state, e.fee_state) if e.fee_state else None,
+        ]
         if with_names:
             row += [e.names[0] if e.names else None, e.names[1] if len(e.names) > 1 else None]
         rows.append(row)
@@ -133,9 +183,23 @@ def summary_table(tallies: Iterable[Tally], lang: str = "ja") -> tuple[list[str]
     w = words(lang)
     s = w["summary"]
     results = list(w["results"])
-    headings = [s["month"], s["request_type"], s["count"], *(w["results"][r] for r in results), s["on_time_rate"]]
-    rows = [[t.month, w["request_types"].get(t.request_type, str(t.request_type)) if t.request_type else s["total"],
-             t.count, *(t.results[r] for r in results), t.on_time_rate] for t in tallies]
+    headings = [
+        s["month"],
+        s["request_type"],
+        s["count"],
+        *(w["results"][r] for r in results),
+        s["on_time_rate"],
+    ]
+    rows = [
+        [
+            t.month,
+            w["request_types"].get(t.request_type, str(t.request_type)) if t.request_type else s["total"],
+            t.count,
+            *(t.results[r] for r in results),
+            t.on_time_rate,
+        ]
+        for t in tallies
+    ]
     return headings, rows
 
 
@@ -248,9 +312,17 @@ def digest_part(tallies: list[Tally], lang: str = "ja") -> dict:
     chart inline and its legend with the colours."""
     headings, rows = summary_table(tallies, lang)
     w = words(lang)
-    return {"title": w["summary"]["title"], "headings": headings, "rows": [[cell_text(v) for v in row] for row in rows],
-            "chart": data_uri(chart_png(tallies)), "chart_title": w["chart"]["title"],
-            "legend": [[label, COLOURS[part], w["chart"]["colours"][part]] for part, label in w["chart"]["legend"].items()]}
+    return {
+        "title": w["summary"]["title"],
+        "headings": headings,
+        "rows": [[cell_text(v) for v in row] for row in rows],
+        "chart": data_uri(chart_png(tallies)),
+        "chart_title": w["chart"]["title"],
+        "legend": [
+            [label, COLOURS[part], w["chart"]["colours"][part]]
+            for part, label in w["chart"]["legend"].items()
+        ],
+    }
 
 
 @dataclass(frozen=True)
@@ -261,8 +333,18 @@ class Export:
     rows: int
 
 
-def export(session: Session, settings: Settings, start: date, end: date, *, suffix: str, actor: str,
-           now: datetime, with_names: bool = False, lang: str = "ja") -> Export:
+def export(
+    session: Session,
+    settings: Settings,
+    start: date,
+    end: date,
+    *,
+    suffix: str,
+    actor: str,
+    now: datetime,
+    with_names: bool = False,
+    lang: str = "ja",
+) -> Export:
     """The register of the period as ``suffix`` (``.csv``: the lines; ``.xlsx``: the lines and
     the summary), audited (``register.exported``) with ``actor``, who made it, in the caller's
     transaction."""
@@ -274,9 +356,22 @@ def export(session: Session, settings: Settings, start: date, end: date, *, suff
         data = to_csv(headings, rows)
     else:
         s = words(lang)["summary"]
-        data = to_xlsx([(s["sheet_register"], headings, rows),
-                        (s["sheet_summary"], *summary_table(summarize(lines, start, end, now=now), lang))])
+        data = to_xlsx(
+            [
+                (s["sheet_register"], headings, rows),
+                (s["sheet_summary"], *summary_table(summarize(lines, start, end, now=now), lang)),
+            ]
+        )
     period = f"{start.isoformat()}..{end.isoformat()}"
-    audit(session, settings, actor=actor, action="register.exported", reference=f"register:{period}", now=now,
-          rows=len(rows), with_names=with_names, format=suffix.removeprefix("."))
+    audit(
+        session,
+        settings,
+        actor=actor,
+        action="register.exported",
+        reference=f"register:{period}",
+        now=now,
+        rows=len(rows),
+        with_names=with_names,
+        format=suffix.removeprefix("."),
+    )
     return Export(data, FORMATS[suffix], f"register-{start:%Y%m%d}-{end:%Y%m%d}{suffix}", len(rows))

@@ -52,8 +52,12 @@ def stale(session: Session, reference: str, pause_key: str) -> bool:
     except RequestNotFound:
         return False
     if identity_wait:
-        waits_for = WaitingFor.DOCUMENTS if identity_wait[1].startswith("documents") else WaitingFor.ONE_TIME_CODE
-        return request.waiting_for != waits_for or \
-            identity_wait[1] != identity_key(identity.current_check(session, request))
-    return request.waiting_for != WaitingFor.CLARIFICATION or \
-        clarification_wait[1] != clarification_key(clarification.asked(request))
+        waits_for = (
+            WaitingFor.DOCUMENTS if identity_wait[1].startswith("documents") else WaitingFor.ONE_TIME_CODE
+        )
+        return request.waiting_for != waits_for or identity_wait[1] != identity_key(
+            identity.current_check(session, request)
+        )
+    return request.waiting_for != WaitingFor.CLARIFICATION or clarification_wait[1] != clarification_key(
+        clarification.asked(request)
+    )

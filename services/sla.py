@@ -87,9 +87,14 @@ def _epoch_postgresql(element, compiler, **kw) -> str:
     return f"EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)})"
 
 
-_COLUMNS = (Request.id, Request.reference,
-            *(type_coerce(c, String) for c in (Request.request_type, Request.status, Request.waiting_for)),
-            Request.received_at, Request.due_at, Request.flow_run_id)
+_COLUMNS = (
+    Request.id,
+    Request.reference,
+    *(type_coerce(c, String) for c in (Request.request_type, Request.status, Request.waiting_for)),
+    Request.received_at,
+    Request.due_at,
+    Request.flow_run_id,
+)
 
 
 def due_notices(session: Session, *, now: datetime) -> list[OpenRequest]:
@@ -97,6 +102,7 @@ def due_notices(session: Session, *, now: datetime) -> list[OpenRequest]:
     ix_request_open_due), those past due with no escalation since, and those past 70 % with
     no warning yet (notices by ix_notice_request_id). The SQL only narrows; ``notice_due``
     decides (the 70 % test allows a second for rounding)."""
+
     def had(kind: str, *also):
         return exists().where(Notice.request_id == Request.id, Notice.kind == kind, *also)
 
@@ -104,11 +110,23 @@ def due_notices(session: Session, *, now: datetime) -> list[OpenRequest]:
     warn_point = _epoch(Request.received_at) * (1 - WARN_FRACTION) + _epoch(Request.due_at) * WARN_FRACTION
     rows = session.connection().execute(
         select(*_COLUMNS)
-        .where(OPEN_REQUEST, Request.status != Status.AWAITING_REQUESTER, or_(
-            and_(overdue, not_(had(ESCALATION, Notice.created_at >= Request.due_at,
-                                   Notice.idempotency_key.like("%:escalation:%")))),
-            and_(not_(overdue), warn_point <= now.timestamp() + 1, not_(had(WARNING))),
-        ))
+        .where(
+            OPEN_REQUEST,
+            Request.status != Status.AWAITING_REQUESTER,
+            or_(
+                and_(
+                    overdue,
+                    not_(
+                        had(
+                            ESCALATION,
+                            Notice.created_at >= Request.due_at,
+                            Notice.idempotency_key.like("%:escalation:%"),
+                        )
+                    ),
+                ),
+                and_(not_(overdue), warn_point <= now.timestamp() + 1, not_(had(WARNING))),
+            ),
+        )
         .order_by(Request.due_at)
     )
     return [OpenRequest._make(row) for row in rows]
@@ -116,16 +134,20 @@ def due_notices(session: Session, *, now: datetime) -> list[OpenRequest]:
 
 def open_requests(session: Session, *, limit: int | None = None) -> list[OpenRequest]:
     """Open requests, most urgent first, by the same partial index (the work queue, the digest)."""
-    rows = session.connection().execute(select(*_COLUMNS).where(OPEN_REQUEST)
-                                        .order_by(Request.due_at).limit(limit))
+    rows = session.connection().execute(
+        select(*_COLUMNS).where(OPEN_REQUEST).order_by(Request.due_at).limit(limit)
+    )
     return [OpenRequest._make(row) for row in rows]
 
 
 def count_open(session: Session) -> int:
     """How many are open (each has its due date from intake; the condition steers SQLite to
     the partial index instead of the status index, which holds the closed history too)."""
-    return session.connection().execute(select(func.count()).select_from(Request).where(
-        OPEN_REQUEST, Request.due_at.is_not(None))).scalar_one()
+    return (
+        session.connection()
+        .execute(select(func.count()).select_from(Request).where(OPEN_REQUEST, Request.due_at.is_not(None)))
+        .scalar_one()
+    )
 
 
 def run_url(ui_url: str, row: OpenRequest) -> str:
@@ -141,8 +163,9 @@ class Sent:
     escalations: list[str]
 
 
-def notify_deadlines(session: Session, settings: Settings, rows: list[OpenRequest], *,
-                     now: datetime, ui_url: str) -> Sent:
+def notify_deadlines(
+    session: Session, settings: Settings, rows: list[OpenRequest], *, now: datetime, ui_url: str
+) -> Sent:
     """Warn and escalate the rows of ``due_notices``, each once (outbox key), audited, in the
     caller's transaction."""
     sent = Sent([], [])
@@ -150,8 +173,12 @@ def notify_deadlines(session: Session, settings: Settings, rows: list[OpenReques
         kind = row.notice_due(now)
         if kind is None:
             continue
-        context = {"reference": row.reference, "due_date": jst_date(row.due_at).isoformat(),
-                   "status": row.status, "ui_url": run_url(ui_url, row)}
+        context = {
+            "reference": row.reference,
+            "due_date": jst_date(row.due_at).isoformat(),
+            "status": row.status,
+            "ui_url": run_url(ui_url, row),
+        }
         if kind == WARNING:
             elapsed = (now - row.received_at) / (row.due_at - row.received_at)
             key, context["percent_elapsed"] = f"{row.reference}:sla_warning", int(elapsed * 100)
@@ -159,10 +186,26 @@ def notify_deadlines(session: Session, settings: Settings, rows: list[OpenReques
         else:
             key, context["escalation"] = row.escalation_key, "overdue"
             sent.escalations.append(row.reference)
-        enqueue(session, kind=kind, language="ja", recipient_email=settings.mail_privacy_officer_email,
-                idempotency_key=key, context=context, request_id=row.id, now=now)
-        audit(session, settings, actor="monitor", action=f"sla.{'warning' if kind == WARNING else 'escalation'}",
-              reference=row.reference, now=now, due_date=context["due_date"], status=row.status)
+        enqueue(
+            session,
+            kind=kind,
+            language="ja",
+            recipient_email=settings.mail_privacy_officer_email,
+            idempotency_key=key,
+            context=context,
+            request_id=row.id,
+            now=now,
+        )
+        audit(
+            session,
+            settings,
+            actor="monitor",
+            action=f"sla.{'warning' if kind == WARNING else 'escalation'}",
+            reference=row.reference,
+            now=now,
+            due_date=context["due_date"],
+            status=row.status,
+        )
     return sent
 
 
@@ -192,8 +235,10 @@ def contractors_due(session: Session, *, now: datetime) -> list[ContractorDue]:
     horizon = now + timedelta(days=CERTIFICATE_NOTICE_DAYS)
     rows = session.execute(
         select(Contractor.reference, Contractor.next_reassessment_at, Contractor.certification_expires_at)
-        .where(or_(Contractor.next_reassessment_at <= now, Contractor.certification_expires_at <= horizon),
-               Contractor.status.in_(WATCHED_CONTRACTORS))
+        .where(
+            or_(Contractor.next_reassessment_at <= now, Contractor.certification_expires_at <= horizon),
+            Contractor.status.in_(WATCHED_CONTRACTORS),
+        )
         .order_by(Contractor.reference)
     )
     due = []
@@ -205,18 +250,32 @@ def contractors_due(session: Session, *, now: datetime) -> list[ContractorDue]:
     return due
 
 
-def notify_contractors(session: Session, settings: Settings, due: list[ContractorDue], *,
-                       now: datetime) -> list[str]:
+def notify_contractors(
+    session: Session, settings: Settings, due: list[ContractorDue], *, now: datetime
+) -> list[str]:
     """Tell the privacy officer once per contractor, kind and date; audited."""
     sent = []
     for item in due:
         if notice_exists(session, item.key):
             continue
-        enqueue(session, kind="contractor_supervision", language="ja",
-                recipient_email=settings.mail_privacy_officer_email, idempotency_key=item.key,
-                context=item.as_dict(), now=now)
-        audit(session, settings, actor="monitor", action=f"contractor.{item.what}_due",
-              reference=item.reference, now=now, due_date=item.due_date.isoformat())
+        enqueue(
+            session,
+            kind="contractor_supervision",
+            language="ja",
+            recipient_email=settings.mail_privacy_officer_email,
+            idempotency_key=item.key,
+            context=item.as_dict(),
+            now=now,
+        )
+        audit(
+            session,
+            settings,
+            actor="monitor",
+            action=f"contractor.{item.what}_due",
+            reference=item.reference,
+            now=now,
+            due_date=item.due_date.isoformat(),
+        )
         sent.append(item.key)
     return sent
 
@@ -234,8 +293,8 @@ LEAK_REPORTS = ("preliminary", "final")
 @dataclass(frozen=True)
 class IncidentDue:
     reference: str
-    report: str     # preliminary | final
-    stage: str      # on_track | warning (before the deadline) | overdue (at it)
+    report: str  # preliminary | final
+    stage: str  # on_track | warning (before the deadline) | overdue (at it)
     due_date: date
     days_left: int  # calendar days to the deadline in Japan: 0 on the day, negative past it
     flow_run_id: str | None
@@ -246,11 +305,20 @@ class IncidentDue:
 
     def url(self, ui_url: str) -> str:
         """The incident's run (its forms and report drafts), else the work queue."""
-        return f"{ui_url}/runs/flow-run/{self.flow_run_id}" if self.flow_run_id else f"{ui_url}/artifacts/key/work-queue"
+        return (
+            f"{ui_url}/runs/flow-run/{self.flow_run_id}"
+            if self.flow_run_id
+            else f"{ui_url}/artifacts/key/work-queue"
+        )
 
     def as_dict(self) -> dict:
-        return {"reference": self.reference, "report": self.report, "stage": self.stage,
-                "due_date": self.due_date.isoformat(), "days_left": self.days_left}
+        return {
+            "reference": self.reference,
+            "report": self.report,
+            "stage": self.stage,
+            "due_date": self.due_date.isoformat(),
+            "days_left": self.days_left,
+        }
 
 
 def incident_deadlines(session: Session, *, now: datetime) -> list[IncidentDue]:
@@ -258,30 +326,53 @@ def incident_deadlines(session: Session, *, now: datetime) -> list[IncidentDue]:
     with where its clock stands (``leaks.report_stage``): the work queue's and the digest's
     rows, and, from the warning day on, the officer's warnings."""
     today = jst_date(now)
-    incidents = session.execute(select(Incident).where(Incident.reportable.is_(True), Incident.status != CLOSED)
-                                .order_by(Incident.id)).scalars()
+    incidents = session.execute(
+        select(Incident).where(Incident.reportable.is_(True), Incident.status != CLOSED).order_by(Incident.id)
+    ).scalars()
     due = []
     for incident in incidents:
         for report in LEAK_REPORTS:
             deadline, filed_on = getattr(incident, f"{report}_due"), getattr(incident, f"{report}_filed_on")
             if deadline is not None and filed_on is None:
-                due.append(IncidentDue(incident.reference, report, str(report_stage(deadline, filed_on, today)),
-                                       deadline, (deadline - today).days, incident.flow_run_id))
+                due.append(
+                    IncidentDue(
+                        incident.reference,
+                        report,
+                        str(report_stage(deadline, filed_on, today)),
+                        deadline,
+                        (deadline - today).days,
+                        incident.flow_run_id,
+                    )
+                )
     return sorted(due, key=lambda d: d.due_date)
 
 
-def notify_incidents(session: Session, settings: Settings, due: list[IncidentDue], *, now: datetime,
-                     ui_url: str) -> list[str]:
+def notify_incidents(
+    session: Session, settings: Settings, due: list[IncidentDue], *, now: datetime, ui_url: str
+) -> list[str]:
     """Tell the privacy officer once per incident, report, stage and deadline (warned before
     it, escalated at it); audited."""
     sent = []
     for item in due:
         if item.stage == SlaStage.ON_TRACK or notice_exists(session, item.key):
             continue
-        enqueue(session, kind="leak_report_deadline", language="ja",
-                recipient_email=settings.mail_privacy_officer_email, idempotency_key=item.key,
-                context={**item.as_dict(), "ui_url": item.url(ui_url)}, now=now)
-        audit(session, settings, actor="monitor", action=f"incident.{item.report}_{item.stage}",
-              reference=item.reference, now=now, due_date=item.due_date.isoformat())
+        enqueue(
+            session,
+            kind="leak_report_deadline",
+            language="ja",
+            recipient_email=settings.mail_privacy_officer_email,
+            idempotency_key=item.key,
+            context={**item.as_dict(), "ui_url": item.url(ui_url)},
+            now=now,
+        )
+        audit(
+            session,
+            settings,
+            actor="monitor",
+            action=f"incident.{item.report}_{item.stage}",
+            reference=item.reference,
+            now=now,
+            due_date=item.due_date.isoformat(),
+        )
         sent.append(item.key)
     return sent

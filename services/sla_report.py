@@ -41,28 +41,34 @@ def days_left(days: int) -> str:
 def incident_queue(due: list[IncidentDue], *, ui_url: str) -> list[dict]:
     """The work queue's rows for the PPC reports not filed yet (``sla.incident_deadlines``:
     earliest first); the link is the incident's run, where the officer records the filing."""
-    return [{
-        "受付番号": d.reference,
-        "種別": f"漏えい等報告（{REPORT_NAMES[d.report]}）",
-        "状態": "未提出",
-        "待ち": "",
-        "回答期限": d.due_date.isoformat(),
-        "残り": days_left(d.days_left),
-        "フロー実行": d.url(ui_url),
-    } for d in due]
+    return [
+        {
+            "受付番号": d.reference,
+            "種別": f"漏えい等報告（{REPORT_NAMES[d.report]}）",
+            "状態": "未提出",
+            "待ち": "",
+            "回答期限": d.due_date.isoformat(),
+            "残り": days_left(d.days_left),
+            "フロー実行": d.url(ui_url),
+        }
+        for d in due
+    ]
 
 
 def work_queue(rows: list[OpenRequest], *, now: datetime, ui_url: str) -> list[dict]:
     """The table operators work from (rows come most urgent first)."""
-    return [{
-        "受付番号": row.reference,
-        "種別": row.request_type,
-        "状態": row.status,
-        "待ち": row.waiting_for or "",
-        "回答期限": f"{row.due_at.astimezone(JST):%Y-%m-%d %H:%M}" if row.due_at else "",
-        "残り": "時計停止中" if row.paused else time_left(row.due_at, now),
-        "フロー実行": run_url(ui_url, row) if row.flow_run_id else "",
-    } for row in rows]
+    return [
+        {
+            "受付番号": row.reference,
+            "種別": row.request_type,
+            "状態": row.status,
+            "待ち": row.waiting_for or "",
+            "回答期限": f"{row.due_at.astimezone(JST):%Y-%m-%d %H:%M}" if row.due_at else "",
+            "残り": "時計停止中" if row.paused else time_left(row.due_at, now),
+            "フロー実行": run_url(ui_url, row) if row.flow_run_id else "",
+        }
+        for row in rows
+    ]
 
 
 def failed_mail(session: Session, *, ui_url: str, limit: int = FAILED_MAIL_ROWS) -> tuple[list[dict], int]:
@@ -70,19 +76,29 @@ def failed_mail(session: Session, *, ui_url: str, limit: int = FAILED_MAIL_ROWS)
     requester or officer was told nothing), newest first, and how many there are. The error is
     SendGrid's text without addresses; the link is the request's run, else the work queue."""
     rows = session.execute(
-        select(Notice, Request.flow_run_id).outerjoin(Request, Request.id == Notice.request_id)
-        .where(Notice.state == NoticeState.FAILED).order_by(Notice.id.desc()).limit(limit)).all()
-    total = session.execute(select(func.count()).select_from(Notice)
-                            .where(Notice.state == NoticeState.FAILED)).scalar_one()
-    return [{
-        "受付番号": notice_ref(notice),
-        "種別": f"メール {notice.kind}",
-        "状態": f"送信失敗: {redact(notice.last_error or '')[:200]}",
-        "待ち": "",
-        "回答期限": "",
-        "残り": f"{notice.attempts}回試行",
-        "フロー実行": f"{ui_url}/runs/flow-run/{flow_run_id}" if flow_run_id else f"{ui_url}/artifacts/key/work-queue",
-    } for notice, flow_run_id in rows], total
+        select(Notice, Request.flow_run_id)
+        .outerjoin(Request, Request.id == Notice.request_id)
+        .where(Notice.state == NoticeState.FAILED)
+        .order_by(Notice.id.desc())
+        .limit(limit)
+    ).all()
+    total = session.execute(
+        select(func.count()).select_from(Notice).where(Notice.state == NoticeState.FAILED)
+    ).scalar_one()
+    return [
+        {
+            "受付番号": notice_ref(notice),
+            "種別": f"メール {notice.kind}",
+            "状態": f"送信失敗: {redact(notice.last_error or '')[:200]}",
+            "待ち": "",
+            "回答期限": "",
+            "残り": f"{notice.attempts}回試行",
+            "フロー実行": f"{ui_url}/runs/flow-run/{flow_run_id}"
+            if flow_run_id
+            else f"{ui_url}/artifacts/key/work-queue",
+        }
+        for notice, flow_run_id in rows
+    ], total
 
 
 @dataclass(frozen=True)
@@ -93,7 +109,7 @@ class Digest:
     counts: dict[str, int]  # overdue, due_today, warning, paused
     overdue: list[dict]
     due_today: list[dict]  # due by 18:00 today (JST)
-    warning: list[dict]    # past 70 %, due later
+    warning: list[dict]  # past 70 %, due later
     contractors: list[dict]
     incidents: list[dict]  # the PPC reports not filed yet, earliest first
     checkpoint: dict | None = None  # the audit chain's signed head: seq, hash, at (JST)
@@ -101,23 +117,44 @@ class Digest:
 
     def context(self, ui_url: str) -> dict:
         """The digest email's context (JSON, references only)."""
-        return {"day": self.day.isoformat(), "open_count": self.open_count, "by_status": self.by_status,
-                "counts": self.counts, "overdue": self.overdue, "due_today": self.due_today,
-                "warning": self.warning, "contractors": self.contractors, "incidents": self.incidents,
-                "checkpoint": self.checkpoint,
-                "register": self.register,
-                "ui_url": f"{ui_url}/artifacts/key/work-queue"}
+        return {
+            "day": self.day.isoformat(),
+            "open_count": self.open_count,
+            "by_status": self.by_status,
+            "counts": self.counts,
+            "overdue": self.overdue,
+            "due_today": self.due_today,
+            "warning": self.warning,
+            "contractors": self.contractors,
+            "incidents": self.incidents,
+            "checkpoint": self.checkpoint,
+            "register": self.register,
+            "ui_url": f"{ui_url}/artifacts/key/work-queue",
+        }
 
 
-def digest(rows: list[OpenRequest], contractors: list[ContractorDue], *, now: datetime,
-           ui_url: str, limit: int = 30, incidents: list[IncidentDue] = (), checkpoint: dict | None = None,
-           register: dict | None = None) -> Digest:
+def digest(
+    rows: list[OpenRequest],
+    contractors: list[ContractorDue],
+    *,
+    now: datetime,
+    ui_url: str,
+    limit: int = 30,
+    incidents: list[IncidentDue] = (),
+    checkpoint: dict | None = None,
+    register: dict | None = None,
+) -> Digest:
     """The day's overview for the privacy officer: counts and the requests that need a look,
     the leak reports not filed yet with their days left, the audit checkpoint (``Checkpoint.as_dict``), a copy of the head outside our systems, and
     the request register's summary of the recent months."""
+
     def entry(row: OpenRequest) -> dict:
-        return {"reference": row.reference, "status": row.status,
-                "due_date": jst_date(row.due_at).isoformat(), "url": run_url(ui_url, row)}
+        return {
+            "reference": row.reference,
+            "status": row.status,
+            "due_date": jst_date(row.due_at).isoformat(),
+            "url": run_url(ui_url, row),
+        }
 
     by_status: dict[str, int] = {}
     lists: dict[str, list[dict]] = {"overdue": [], "due_today": [], "warning": []}
@@ -132,48 +169,98 @@ def digest(rows: list[OpenRequest], contractors: list[ContractorDue], *, now: da
             lists["due_today" if jst_date(row.due_at) == today else "warning"].append(entry(row))
     counts = {name: len(found) for name, found in lists.items()} | {"paused": paused}
     if checkpoint is not None:
-        checkpoint = {**checkpoint, "at": f"{datetime.fromisoformat(checkpoint['at']).astimezone(JST):%Y-%m-%d %H:%M}"}
-    return Digest(today, len(rows), dict(sorted(by_status.items())), counts,
-                  *(found[:limit] for found in lists.values()), [c.as_dict() for c in contractors],
-                  [{**d.as_dict(), "url": d.url(ui_url)} for d in incidents], checkpoint, register)
+        checkpoint = {
+            **checkpoint,
+            "at": f"{datetime.fromisoformat(checkpoint['at']).astimezone(JST):%Y-%m-%d %H:%M}",
+        }
+    return Digest(
+        today,
+        len(rows),
+        dict(sorted(by_status.items())),
+        counts,
+        *(found[:limit] for found in lists.values()),
+        [c.as_dict() for c in contractors],
+        [{**d.as_dict(), "url": d.url(ui_url)} for d in incidents],
+        checkpoint,
+        register,
+    )
 
 
-def send_digest(session: Session, settings: Settings, day_digest: Digest, *, now: datetime,
-                ui_url: str) -> bool:
+def send_digest(
+    session: Session, settings: Settings, day_digest: Digest, *, now: datetime, ui_url: str
+) -> bool:
     """One digest email a day (outbox key ``digest:<day>``); True when this call wrote it."""
     key = f"digest:{day_digest.day.isoformat()}"
     if notice_exists(session, key):
         return False
-    enqueue(session, kind="daily_digest", language="ja", recipient_email=settings.mail_privacy_officer_email,
-            idempotency_key=key, context=day_digest.context(ui_url), now=now)
-    audit(session, settings, actor="monitor", action="sla.digest", reference=key, now=now,
-          open_count=day_digest.open_count, **day_digest.counts)
+    enqueue(
+        session,
+        kind="daily_digest",
+        language="ja",
+        recipient_email=settings.mail_privacy_officer_email,
+        idempotency_key=key,
+        context=day_digest.context(ui_url),
+        now=now,
+    )
+    audit(
+        session,
+        settings,
+        actor="monitor",
+        action="sla.digest",
+        reference=key,
+        now=now,
+        open_count=day_digest.open_count,
+        **day_digest.counts,
+    )
     return True
 
 
 def digest_markdown(day_digest: Digest) -> str:
     """The digest as the Prefect UI shows it (markdown artifact ``sla-digest``)."""
     d = day_digest
-    lines = [f"# 日次ダイジェスト {d.day.isoformat()}", "",
-             f"未完了の請求: **{d.open_count}件**（期限超過 {d.counts['overdue']}件・本日期限 "
-             f"{d.counts['due_today']}件・期限注意 {d.counts['warning']}件・請求者待ち {d.counts['paused']}件）", "",
-             "| 状態 | 件数 |", "|---|---|", *(f"| {s} | {n} |" for s, n in d.by_status.items())]
-    for title, items in (("期限超過", d.overdue), ("本日が期限", d.due_today), ("期限注意（70%経過）", d.warning)):
+    lines = [
+        f"# 日次ダイジェスト {d.day.isoformat()}",
+        "",
+        f"未完了の請求: **{d.open_count}件**（期限超過 {d.counts['overdue']}件・本日期限 "
+        f"{d.counts['due_today']}件・期限注意 {d.counts['warning']}件・請求者待ち {d.counts['paused']}件）",
+        "",
+        "| 状態 | 件数 |",
+        "|---|---|",
+        *(f"| {s} | {n} |" for s, n in d.by_status.items()),
+    ]
+    for title, items in (
+        ("期限超過", d.overdue),
+        ("本日が期限", d.due_today),
+        ("期限注意（70%経過）", d.warning),
+    ):
         lines += ["", f"## {title}", ""]
-        lines += [f"- [{r['reference']}]({r['url']}) 期限 {r['due_date']}（{r['status']}）" for r in items] or ["なし"]
+        lines += [
+            f"- [{r['reference']}]({r['url']}) 期限 {r['due_date']}（{r['status']}）" for r in items
+        ] or ["なし"]
     if d.incidents:
         lines += ["", "## 漏えい等報告（個人情報保護委員会）の提出期限", ""]
-        lines += [f"- [{i['reference']}]({i['url']}) {REPORT_NAMES[i['report']]} 期限 {i['due_date']}"
-                  f"（{days_left(i['days_left'])}）" for i in d.incidents]
+        lines += [
+            f"- [{i['reference']}]({i['url']}) {REPORT_NAMES[i['report']]} 期限 {i['due_date']}"
+            f"（{days_left(i['days_left'])}）"
+            for i in d.incidents
+        ]
     if d.contractors:
         lines += ["", "## 業務委託先の監督", ""]
         lines += [f"- {c['reference']}: {WHAT[c['what']]} {c['due_date']}" for c in d.contractors]
     if d.register:
         r = d.register
-        lines += ["", f"## {r['title']}", "", f"![{r['chart_title']}]({r['chart']})", "",
-                  "、".join(f"{name}: {label}" for label, _, name in r["legend"]), "",
-                  "| " + " | ".join(r["headings"]) + " |", "|" + "---|" * len(r["headings"]),
-                  *("| " + " | ".join(row) + " |" for row in r["rows"])]
+        lines += [
+            "",
+            f"## {r['title']}",
+            "",
+            f"![{r['chart_title']}]({r['chart']})",
+            "",
+            "、".join(f"{name}: {label}" for label, _, name in r["legend"]),
+            "",
+            "| " + " | ".join(r["headings"]) + " |",
+            "|" + "---|" * len(r["headings"]),
+            *("| " + " | ".join(row) + " |" for row in r["rows"]),
+        ]
     if d.checkpoint:
         cp = d.checkpoint
         lines += ["", f"監査証跡のチェックポイント: #{cp['seq']} `{cp['hash']}`（{cp['at']} 時点）"]

@@ -39,11 +39,19 @@ def _iso(moment: datetime | None) -> str | None:
 def public_view(session: Session, request: Request, language: str | None = None) -> dict:
     lang = language or request.language
     fee = fee_of(session, request)
-    events = session.exec(select(AuditEvent).where(AuditEvent.subject_ref == request.reference,
-                                                   AuditEvent.action.in_(_TIMELINE))
-                          .order_by(AuditEvent.seq))
-    timeline = [{"at": _iso(e.at), "status": e.details.get("status", "received"),
-                 "waiting_for": e.details.get("waiting_for")} for e in events]
+    events = session.exec(
+        select(AuditEvent)
+        .where(AuditEvent.subject_ref == request.reference, AuditEvent.action.in_(_TIMELINE))
+        .order_by(AuditEvent.seq)
+    )
+    timeline = [
+        {
+            "at": _iso(e.at),
+            "status": e.details.get("status", "received"),
+            "waiting_for": e.details.get("waiting_for"),
+        }
+        for e in events
+    ]
     return {
         "reference": request.reference,
         "request_type": str(request.request_type),
@@ -53,12 +61,17 @@ def public_view(session: Session, request: Request, language: str | None = None)
         "received_at": _iso(request.received_at),
         "due_date": jst_date(request.due_at).isoformat() if request.due_at else None,
         "outcome": str(request.outcome) if request.outcome else None,
-        "reasons": [{"code": str(info.code), "basis": info.basis, "message": info.message}
-                    for info in (reason_info(code, lang, request.request_type)
-                                 for code in request.reason_codes)],
-        "fee": None if fee is None else {
-            "amount_yen": fee.amount_yen + fee.postage_yen, "state": fee.state,
-            "due_date": jst_date(fee.due_at).isoformat()},
+        "reasons": [
+            {"code": str(info.code), "basis": info.basis, "message": info.message}
+            for info in (reason_info(code, lang, request.request_type) for code in request.reason_codes)
+        ],
+        "fee": None
+        if fee is None
+        else {
+            "amount_yen": fee.amount_yen + fee.postage_yen,
+            "state": fee.state,
+            "due_date": jst_date(fee.due_at).isoformat(),
+        },
         "closed_at": _iso(request.closed_at),
         "timeline": timeline,
     }

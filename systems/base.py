@@ -56,12 +56,19 @@ class SystemInfo:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "key": self.key, "name_ja": self.name_ja, "name_en": self.name_en,
+            "key": self.key,
+            "name_ja": self.name_ja,
+            "name_en": self.name_en,
             "categories": [c.key for c in self.categories],
             "actions": sorted(self.actions),
-            "retention": None if self.retention is None else {
-                "law_ja": self.retention.law_ja, "law_en": self.retention.law_en,
-                "years": self.retention.years, "basis": self.retention.basis},
+            "retention": None
+            if self.retention is None
+            else {
+                "law_ja": self.retention.law_ja,
+                "law_en": self.retention.law_en,
+                "years": self.retention.years,
+                "basis": self.retention.basis,
+            },
             "contractor": self.contractor,
         }
 
@@ -129,7 +136,8 @@ def by(column: Column, attribute: str) -> Match:
 def applied_actions(metadata: MetaData, name: str = "applied_actions") -> Table:
     """The idempotency ledger: one row per key, written with the effect it records."""
     return Table(
-        name, metadata,
+        name,
+        metadata,
         Column("idempotency_key", String(200), primary_key=True),
         Column("action", String(32), nullable=False),
         Column("affected", Integer, nullable=False),
@@ -141,8 +149,13 @@ def applied_actions(metadata: MetaData, name: str = "applied_actions") -> Table:
 def record_columns(*, provision: bool = False) -> list[Column]:
     """Provenance and processing flags every subject table carries."""
     columns = [
-        Column("origin", String(32), nullable=False, default=Origin.COLLECTED.value,
-               server_default=Origin.COLLECTED.value),
+        Column(
+            "origin",
+            String(32),
+            nullable=False,
+            default=Origin.COLLECTED.value,
+            server_default=Origin.COLLECTED.value,
+        ),
         Column("restricted_at", DateTime(timezone=True)),
         Column("erased_at", DateTime(timezone=True)),
     ]
@@ -153,4 +166,3 @@ def record_columns(*, provision: bool = False) -> list[Column]:
 
 def now() -> datetime:
     return datetime.now(UTC)
-

@@ -25,8 +25,13 @@ from models.rules.vocabulary import Origin, SystemAction
 from systems.base import Part, SystemDef, now
 from systems.db import ensure_schema, jsonable
 from systems.identity import SubjectIdentity
-from systems.protocol import (ActionNotSupported, ActionResult, Located, PermanentSystemError,
-                              TransientSystemError)
+from systems.protocol import (
+    ActionNotSupported,
+    ActionResult,
+    Located,
+    PermanentSystemError,
+    TransientSystemError,
+)
 
 Effect = Callable[[Connection], dict[str, int]]
 
@@ -100,8 +105,11 @@ class DatabaseConnector:
         with translated(self.key, "locate"), self._engine().connect() as conn:
             for part, condition in self._matches(identity):
                 t = part.table
-                flags = [t.c[name] for name in ("origin", "restricted_at", "provision_stopped_at")
-                         if part.has(name)]
+                flags = [
+                    t.c[name]
+                    for name in ("origin", "restricted_at", "provision_stopped_at")
+                    if part.has(name)
+                ]
                 dates = [t.c[name] for name in (*part.active, *filter(None, [part.closed]))]
                 rows = conn.execute(select(t.c[part.ref], *flags, *dates).where(condition)).all()
                 counts[part.category] = counts.get(part.category, 0) + len(rows)
@@ -116,8 +124,16 @@ class DatabaseConnector:
                     if part.closed:
                         closings.append(m[part.closed] and _day(m[part.closed]))
         closed_on = max(closings) if closings and None not in closings else None
-        return Located(self.key, counts, refs, frozenset(origins), restricted, stopped,
-                       closed_on=closed_on, last_active_on=max(active, default=None))
+        return Located(
+            self.key,
+            counts,
+            refs,
+            frozenset(origins),
+            restricted,
+            stopped,
+            closed_on=closed_on,
+            last_active_on=max(active, default=None),
+        )
 
     def export(self, identity: SubjectIdentity) -> list[dict[str, Any]]:
         records = []
@@ -129,8 +145,9 @@ class DatabaseConnector:
                     records.append(record)
         return records
 
-    def rectify(self, identity: SubjectIdentity, changes: dict[str, str], *,
-                idempotency_key: str) -> ActionResult:
+    def rectify(
+        self, identity: SubjectIdentity, changes: dict[str, str], *, idempotency_key: str
+    ) -> ActionResult:
         if not all(isinstance(k, str) and isinstance(v, str) for k, v in changes.items()):
             raise PermanentSystemError(self.key, "rectify: changes must map field names to text")
 
@@ -139,8 +156,9 @@ class DatabaseConnector:
             for part, condition in self._own(identity):
                 values = {part.rectify[f]: v for f, v in changes.items() if f in part.rectify}
                 if values:
-                    differs = or_(*[or_(part.table.c[c].is_(None), part.table.c[c] != v)
-                                    for c, v in values.items()])
+                    differs = or_(
+                        *[or_(part.table.c[c].is_(None), part.table.c[c] != v) for c, v in values.items()]
+                    )
                     stmt = update(part.table).where(condition, differs).values(values)
                     done[part.category] = conn.execute(stmt).rowcount
             return done
@@ -156,11 +174,10 @@ class DatabaseConnector:
                 if part.erase == "delete":
                     done[part.category] = conn.execute(delete(t).where(condition)).rowcount
                 elif part.erase == "anonymise":
-                    values: dict[str, Any] = {c: None for c in part.anonymise}
+                    values: dict[str, Any] = dict.fromkeys(part.anonymise)
                     if part.has("erased_at"):
                         values["erased_at"] = now()
-                    done[part.category] = conn.execute(
-                        update(t).where(condition).values(values)).rowcount
+                    done[part.category] = conn.execute(update(t).where(condition).values(values)).rowcount
             return done
 
         return self._apply(SystemAction.ERASE, idempotency_key, effect)
@@ -169,24 +186,29 @@ class DatabaseConnector:
         """Remove every row of the subject, outside the protocol: reloading a fixture starts the
         subject afresh instead of adding to what an earlier load wrote."""
         with translated(self.key, "purge"), self._engine().begin() as conn:
-            return sum(conn.execute(delete(part.table).where(condition)).rowcount
-                       for part, condition in reversed(list(self._matches(identity))))
+            return sum(
+                conn.execute(delete(part.table).where(condition)).rowcount
+                for part, condition in reversed(list(self._matches(identity)))
+            )
 
     def restrict(self, identity: SubjectIdentity, *, idempotency_key: str) -> ActionResult:
-        return self._apply(SystemAction.RESTRICT, idempotency_key,
-                           self._flag(identity, "restricted_at"))
+        return self._apply(SystemAction.RESTRICT, idempotency_key, self._flag(identity, "restricted_at"))
 
     def stop_provision(self, identity: SubjectIdentity, *, idempotency_key: str) -> ActionResult:
-        return self._apply(SystemAction.STOP_PROVISION, idempotency_key,
-                           self._flag(identity, "provision_stopped_at"))
+        return self._apply(
+            SystemAction.STOP_PROVISION, idempotency_key, self._flag(identity, "provision_stopped_at")
+        )
 
     def _flag(self, identity: SubjectIdentity, column: str) -> Effect:
         def effect(conn: Connection) -> dict[str, int]:
             done = {}
             for part, condition in self._own(identity):
                 if part.has(column):
-                    stmt = (update(part.table).values({column: now()})
-                            .where(and_(condition, part.table.c[column].is_(None))))
+                    stmt = (
+                        update(part.table)
+                        .values({column: now()})
+                        .where(and_(condition, part.table.c[column].is_(None)))
+                    )
                     done[part.category] = done.get(part.category, 0) + conn.execute(stmt).rowcount
             return done
 
@@ -204,12 +226,24 @@ class DatabaseConnector:
                 if prior is not None:
                     return prior
                 per_category = effect(conn)
-                result = ActionResult(self.key, action, key, sum(per_category.values()), False,
-                                      describe(action, per_category), per_category)
-                conn.execute(insert(ledger).values(
-                    idempotency_key=key, action=str(action), affected=result.affected,
-                    result=json.dumps({"done": result.done, "per_category": per_category}),
-                    applied_at=now()))
+                result = ActionResult(
+                    self.key,
+                    action,
+                    key,
+                    sum(per_category.values()),
+                    False,
+                    describe(action, per_category),
+                    per_category,
+                )
+                conn.execute(
+                    insert(ledger).values(
+                        idempotency_key=key,
+                        action=str(action),
+                        affected=result.affected,
+                        result=json.dumps({"done": result.done, "per_category": per_category}),
+                        applied_at=now(),
+                    )
+                )
                 return result
         except PermanentSystemError:
             # lost a race on the key: the winner's effect stands, report it as a replay
@@ -227,14 +261,17 @@ class DatabaseConnector:
         if row.action != str(action):
             raise PermanentSystemError(self.key, f"idempotency key already used for {row.action}")
         stored = json.loads(row.result)
-        return ActionResult(self.key, action, key, row.affected, True, stored["done"],
-                            stored["per_category"])
+        return ActionResult(self.key, action, key, row.affected, True, stored["done"], stored["per_category"])
 
 
 def describe(action: SystemAction, per_category: dict[str, int]) -> str:
     """What was done, in words without personal data: counts per category."""
-    verb = {SystemAction.RECTIFY: "corrected", SystemAction.ERASE: "erased",
-            SystemAction.RESTRICT: "restricted", SystemAction.STOP_PROVISION: "stopped provision of",
-            SystemAction.EXPORT: "exported"}[action]
+    verb = {
+        SystemAction.RECTIFY: "corrected",
+        SystemAction.ERASE: "erased",
+        SystemAction.RESTRICT: "restricted",
+        SystemAction.STOP_PROVISION: "stopped provision of",
+        SystemAction.EXPORT: "exported",
+    }[action]
     parts = [f"{n} {category}" for category, n in per_category.items() if n]
     return f"{verb} " + (", ".join(parts) if parts else "nothing (no matching records)")

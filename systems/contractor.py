@@ -9,13 +9,18 @@ connector protocol and maps the API's answers and status codes onto it.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, ClassVar
 
 from models.rules.vocabulary import Origin, SystemAction
 from systems.connector import DatabaseConnector
 from systems.identity import SubjectIdentity
-from systems.protocol import (ActionNotSupported, ActionResult, Located, PermanentSystemError,
-                              TransientSystemError)
+from systems.protocol import (
+    ActionNotSupported,
+    ActionResult,
+    Located,
+    PermanentSystemError,
+    TransientSystemError,
+)
 
 
 class PartnerAPIError(Exception):
@@ -27,8 +32,11 @@ class PartnerAPIError(Exception):
 class DeliveryPartnerAPI:
     """The contractor's side: ``POST /v1/consignments/<operation>`` with a JSON body."""
 
-    OPERATIONS = {"erase": SystemAction.ERASE, "restrict": SystemAction.RESTRICT,
-                  "rectify": SystemAction.RECTIFY}
+    OPERATIONS: ClassVar[dict[str, SystemAction]] = {
+        "erase": SystemAction.ERASE,
+        "restrict": SystemAction.RESTRICT,
+        "rectify": SystemAction.RECTIFY,
+    }
 
     def __init__(self, backend: DatabaseConnector):
         self._backend = backend
@@ -57,9 +65,15 @@ class DeliveryPartnerAPI:
             raise PartnerAPIError(409, "conflict") from None
         except (KeyError, TypeError):
             raise PartnerAPIError(400, "bad_request") from None
-        return json.dumps({"request_id": request_id, "duplicate": result.replayed,
-                           "affected": result.affected, "summary": result.done,
-                           "per_category": result.per_category})
+        return json.dumps(
+            {
+                "request_id": request_id,
+                "duplicate": result.replayed,
+                "affected": result.affected,
+                "summary": result.done,
+                "per_category": result.per_category,
+            }
+        )
 
 
 class ContractorConnector:
@@ -87,22 +101,32 @@ class ContractorConnector:
     def locate(self, identity: SubjectIdentity) -> Located:
         rows = self.export(identity)
         return Located(
-            self.key, {"consignments": len(rows)} if rows else {},
+            self.key,
+            {"consignments": len(rows)} if rows else {},
             {"consignments": [r["shipment_no"] for r in rows]} if rows else {},
             frozenset(Origin(r["origin"]) for r in rows),
-            restricted=sum(r["restricted_at"] is not None for r in rows))
+            restricted=sum(r["restricted_at"] is not None for r in rows),
+        )
 
-    def _act(self, action: SystemAction, identity: SubjectIdentity, key: str,
-             **extra: Any) -> ActionResult:
+    def _act(self, action: SystemAction, identity: SubjectIdentity, key: str, **extra: Any) -> ActionResult:
         if action not in self.actions:
             raise ActionNotSupported(self.key, f"{action} is not supported")
-        answer = self._call(str(action), {"request_id": key, **extra,
-                                          "shipment_nos": list(identity.shipment_nos)})
-        return ActionResult(self.key, action, key, answer["affected"], answer["duplicate"],
-                            answer["summary"], answer["per_category"])
+        answer = self._call(
+            str(action), {"request_id": key, **extra, "shipment_nos": list(identity.shipment_nos)}
+        )
+        return ActionResult(
+            self.key,
+            action,
+            key,
+            answer["affected"],
+            answer["duplicate"],
+            answer["summary"],
+            answer["per_category"],
+        )
 
-    def rectify(self, identity: SubjectIdentity, changes: dict[str, str], *,
-                idempotency_key: str) -> ActionResult:
+    def rectify(
+        self, identity: SubjectIdentity, changes: dict[str, str], *, idempotency_key: str
+    ) -> ActionResult:
         return self._act(SystemAction.RECTIFY, identity, idempotency_key, changes=changes)
 
     def erase(self, identity: SubjectIdentity, *, idempotency_key: str) -> ActionResult:

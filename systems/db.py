@@ -49,8 +49,12 @@ def _add_new_columns(engine: Engine, metadata: MetaData) -> None:
             held = {c["name"] for c in inspector.get_columns(table.name)}
             for column in table.columns:
                 if column.name not in held and column.nullable:
-                    conn.execute(text(f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" '
-                                      f"{column.type.compile(engine.dialect)}"))
+                    conn.execute(
+                        text(
+                            f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" '
+                            f"{column.type.compile(engine.dialect)}"
+                        )
+                    )
 
 
 def forget_schema(url: str) -> None:

@@ -20,7 +20,9 @@ class Faulty:
     ``fail_first`` calls, then a ``fail_rate`` share of the others, raise
     :class:`TransientSystemError` before reaching ``inner``."""
 
-    def __init__(self, inner: Connector, *, latency: float = 0.0, fail_first: int = 0, fail_rate: float = 0.0):
+    def __init__(
+        self, inner: Connector, *, latency: float = 0.0, fail_first: int = 0, fail_rate: float = 0.0
+    ):
         self.inner, self.key = inner, inner.key
         self.latency, self.failures_left, self.fail_rate = latency, fail_first, fail_rate
         self.calls = 0

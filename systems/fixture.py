@@ -91,8 +91,7 @@ class FixtureCustomer(_Open):
         return self.records.get(system, FEW)
 
     def origin(self, system: str) -> Origin:
-        return next((p.origin for p in reversed(self.provenance) if p.system == system),
-                    Origin.COLLECTED)
+        return next((p.origin for p in reversed(self.provenance) if p.system == system), Origin.COLLECTED)
 
 
 class Fixture(_Open):
@@ -105,8 +104,9 @@ class Fixture(_Open):
         first: dict[str, int] = {}
         for number, customer in enumerate(value):
             if customer.login_id is not None and first.setdefault(customer.login_id, number) != number:
-                raise ValueError(f"customers {first[customer.login_id] + 1} and {number + 1} "
-                                 "have the same login_id")
+                raise ValueError(
+                    f"customers {first[customer.login_id] + 1} and {number + 1} have the same login_id"
+                )
         return value
 
 
@@ -122,8 +122,9 @@ def read_fixture(path: str | Path) -> Fixture:
     return Fixture.model_validate_json(Path(path).read_text(encoding="utf-8"))
 
 
-def load_fixture_into_systems(fixture: Fixture | dict[str, Any], settings: Settings, *,
-                              seed: int = 0) -> list[str]:
+def load_fixture_into_systems(
+    fixture: Fixture | dict[str, Any], settings: Settings, *, seed: int = 0
+) -> list[str]:
     """Write each fixture customer into every system; returns their customer ids. A login
     another customer of the systems has is refused (:class:`FixtureRejected`) before any
     customer is written."""
@@ -131,8 +132,9 @@ def load_fixture_into_systems(fixture: Fixture | dict[str, Any], settings: Setti
         fixture = Fixture.model_validate(fixture)
     world = World(customers=0, seed=seed)
     registry = Registry(settings)
-    engines = {key: ensure_schema(settings.system_database_url(key), d.metadata)
-               for key, d in DEFINITIONS.items()}
+    engines = {
+        key: ensure_schema(settings.system_database_url(key), d.metadata) for key, d in DEFINITIONS.items()
+    }
     with engines["customers"].connect() as conn:
         for number, customer in enumerate(fixture.customers, 1):
             holder = customer_master.login_holder(conn, customer.login_id) if customer.login_id else None
@@ -142,15 +144,21 @@ def load_fixture_into_systems(fixture: Fixture | dict[str, Any], settings: Setti
     for number, customer in enumerate(fixture.customers):
         generated = world.customer(number)
         subject = SubjectData(
-            email=normalise_email(customer.email), name=customer.name,
+            email=normalise_email(customer.email),
+            name=customer.name,
             company=customer.company or generated.company,
-            phone=customer.phone or generated.phone, login_id=customer.login_id,
-            industry=customer.industry, title=customer.title, job_type=customer.job_type,
+            phone=customer.phone or generated.phone,
+            login_id=customer.login_id,
+            industry=customer.industry,
+            title=customer.title,
+            job_type=customer.job_type,
             billing_department=customer.billing_department,
             billing_address=customer.billing_address,
-            consented=customer.marketing.consented, opted_out=customer.marketing.opted_out,
+            consented=customer.marketing.consented,
+            opted_out=customer.marketing.opted_out,
             mailed_after_opt_out=customer.marketing.mailed_after_opt_out,
-            closed_on=customer.account_closed_at)
+            closed_on=customer.account_closed_at,
+        )
         earlier = expand_identity(customer.email, registry)
         if earlier.found:
             for key in reversed(DEFINITIONS):  # the customer master last: it leads to the rest

@@ -75,8 +75,7 @@ class SubjectIdentity:
         return replace(self, **changes) if changes else self
 
     def to_dict(self) -> dict[str, Any]:
-        return {f.name: list(v) if isinstance(v := getattr(self, f.name), tuple) else v
-                for f in fields(self)}
+        return {f.name: list(v) if isinstance(v := getattr(self, f.name), tuple) else v for f in fields(self)}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SubjectIdentity:
@@ -89,7 +88,7 @@ def expand_identity(email: str, registry: Registry) -> SubjectIdentity:
     sources = [k for k in registry.keys() if isinstance(registry.connector(k), IdentitySource)]
     for _ in range(_MAX_ROUNDS):
         before = identity
-        found = registry.across(lambda _key, source: source.discover(before), sources)
+        found = registry.across(lambda _key, source, before=before: source.discover(before), sources)
         for keys in found.values():
             identity = identity.merged(keys)
         if identity == before:

@@ -104,9 +104,7 @@ class Connector(Protocol):
 
     def restrict(self, identity: SubjectIdentity, *, idempotency_key: str) -> ActionResult: ...
 
-    def stop_provision(
-        self, identity: SubjectIdentity, *, idempotency_key: str
-    ) -> ActionResult: ...
+    def stop_provision(self, identity: SubjectIdentity, *, idempotency_key: str) -> ActionResult: ...
 
 
 @runtime_checkable

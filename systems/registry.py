@@ -63,8 +63,7 @@ class Registry:
             direct = DatabaseConnector(definition, self.url(key))
             connector: Connector = direct
             if definition.info.contractor:
-                connector = ContractorConnector(key, DeliveryPartnerAPI(direct),
-                                                definition.info.actions)
+                connector = ContractorConnector(key, DeliveryPartnerAPI(direct), definition.info.actions)
             self._connectors[key] = self._wrap(key, connector) if self._wrap else connector
         return self._connectors[key]
 
@@ -79,15 +78,16 @@ class Registry:
         if not keys:
             return {}
         with ThreadPoolExecutor(max_workers=len(keys)) as pool:
-            return dict(zip(keys, pool.map(lambda key: call(key, self.connector(key)), keys)))
+            return dict(zip(keys, pool.map(lambda key: call(key, self.connector(key)), keys), strict=False))
 
     def dispose(self) -> None:
         self._connectors.clear()
         db.dispose()
 
 
-def build_registry(settings: Settings | None = None, *, wrap: Wrap | None = None,
-                   extra: Extra | None = None) -> Registry:
+def build_registry(
+    settings: Settings | None = None, *, wrap: Wrap | None = None, extra: Extra | None = None
+) -> Registry:
     return Registry(settings or get_settings(), wrap=wrap, extra=extra)
 
 
@@ -95,8 +95,11 @@ def row_counts(registry: Registry, key: str) -> dict[str, int]:
     definition = registry.definition(key)
     engine = db.ensure_schema(registry.url(key), definition.metadata)
     with translated(key, "count"), engine.connect() as conn:
-        return {t.name: conn.execute(select(func.count()).select_from(t)).scalar_one()
-                for t in definition.metadata.sorted_tables if t is not definition.applied}
+        return {
+            t.name: conn.execute(select(func.count()).select_from(t)).scalar_one()
+            for t in definition.metadata.sorted_tables
+            if t is not definition.applied
+        }
 
 
 def summary(settings: Settings | None = None, registry: Registry | None = None) -> list[dict[str, Any]]:
@@ -106,8 +109,10 @@ def summary(settings: Settings | None = None, registry: Registry | None = None) 
     out = []
     for info in registry:
         entry = info.to_dict()
-        entry["categories"] = [{"key": c.key, "name_ja": c.name_ja, "name_en": c.name_en,
-                                "items_ja": list(c.items_ja)} for c in info.categories]
+        entry["categories"] = [
+            {"key": c.key, "name_ja": c.name_ja, "name_en": c.name_en, "items_ja": list(c.items_ja)}
+            for c in info.categories
+        ]
         entry["rows"] = row_counts(registry, info.key)
         out.append(entry)
     return out

@@ -22,8 +22,14 @@ from systems.demo import DEFINITIONS
 from systems.world import World
 
 
-def seed_systems(settings: Settings, customers: int = 200, seed: int = 0, *,
-                 keys: tuple[str, ...] | None = None, workers: int = 1) -> dict[str, dict]:
+def seed_systems(
+    settings: Settings,
+    customers: int = 200,
+    seed: int = 0,
+    *,
+    keys: tuple[str, ...] | None = None,
+    workers: int = 1,
+) -> dict[str, dict]:
     """Seed ``customers`` subjects into each system; returns rows and seconds per system."""
     keys = keys or tuple(DEFINITIONS)
     if workers > 1:
@@ -76,6 +82,7 @@ def _bulk_engine(url: str):
     """A throwaway engine tuned for one big load (no fsync on SQLite: it is rebuilt anyway)."""
     engine = create_engine(url, hide_parameters=True)  # an error's text carries no customer data
     if make_url(url).get_backend_name() == "sqlite":
+
         @event.listens_for(engine, "connect")
         def _fast(dbapi_conn, _record):
             cursor = dbapi_conn.cursor()
@@ -83,4 +90,5 @@ def _bulk_engine(url: str):
             cursor.execute("PRAGMA synchronous=OFF")
             cursor.execute("PRAGMA cache_size=-200000")
             cursor.close()
+
     return engine

@@ -9,8 +9,8 @@ another system's database, which lets the systems be seeded in parallel and stil
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from typing import NamedTuple
 
 from faker import Faker
@@ -20,19 +20,56 @@ MASK = POOL - 1
 M64 = 2**64 - 1
 EPOCH = datetime(2024, 4, 1, tzinfo=UTC)
 
-INDUSTRIES = ("製造業", "卸売業", "小売業", "建設業", "情報通信業", "医療・福祉", "教育・学習支援業",
-              "不動産業", "運輸業", "飲食サービス業", "士業", "宿泊業")
+INDUSTRIES = (
+    "製造業",
+    "卸売業",
+    "小売業",
+    "建設業",
+    "情報通信業",
+    "医療・福祉",
+    "教育・学習支援業",
+    "不動産業",
+    "運輸業",
+    "飲食サービス業",
+    "士業",
+    "宿泊業",
+)
 TITLES = ("代表取締役", "取締役", "部長", "課長", "係長", "主任", "担当", "店長", "院長", "所長")
 JOB_TYPES = ("総務", "経理", "購買", "営業", "人事", "情報システム", "製造", "事務", "企画")
 DEPARTMENTS = ("経理部", "総務部", "財務部", "管理部", "経理課", "総務課", "本社経理")
-PRODUCTS = (("A4コピー用紙 500枚×5冊", 2480), ("ボールペン 黒 10本", 880), ("クリアファイル 100枚", 1320),
-            ("トイレットペーパー 96ロール", 4980), ("ミネラルウォーター 2L×6本", 798),
-            ("付箋 75×75mm 10冊", 650), ("プリンタートナー 黒", 12800), ("ゴミ袋 45L 100枚", 1180),
-            ("マスク 50枚", 498), ("段ボール箱 10枚", 1650), ("ハンドソープ 詰替 2L", 1480),
-            ("電卓 12桁", 1980))
-CAMPAIGNS = ("春の新生活応援", "夏のまとめ買い", "秋の事務用品フェア", "年末大掃除", "決算セール", "新規登録特典")
-PATHS = ("/", "/search?q=コピー用紙", "/category/stationery", "/category/cleaning", "/cart",
-         "/mypage/orders", "/campaign/spring", "/product/A4-500x5", "/help/delivery")
+PRODUCTS = (
+    ("A4コピー用紙 500枚×5冊", 2480),
+    ("ボールペン 黒 10本", 880),
+    ("クリアファイル 100枚", 1320),
+    ("トイレットペーパー 96ロール", 4980),
+    ("ミネラルウォーター 2L×6本", 798),
+    ("付箋 75×75mm 10冊", 650),
+    ("プリンタートナー 黒", 12800),
+    ("ゴミ袋 45L 100枚", 1180),
+    ("マスク 50枚", 498),
+    ("段ボール箱 10枚", 1650),
+    ("ハンドソープ 詰替 2L", 1480),
+    ("電卓 12桁", 1980),
+)
+CAMPAIGNS = (
+    "春の新生活応援",
+    "夏のまとめ買い",
+    "秋の事務用品フェア",
+    "年末大掃除",
+    "決算セール",
+    "新規登録特典",
+)
+PATHS = (
+    "/",
+    "/search?q=コピー用紙",
+    "/category/stationery",
+    "/category/cleaning",
+    "/cart",
+    "/mypage/orders",
+    "/campaign/spring",
+    "/product/A4-500x5",
+    "/help/delivery",
+)
 AREAS = ("03", "06", "045", "052", "011", "092", "090", "080", "070")
 
 
@@ -97,9 +134,15 @@ def _pools(seed: int) -> dict[str, tuple[str, ...]]:
     """Faker's share of the work, done once per seed and process (it is the slow part)."""
     fake = Faker("ja_JP")
     fake.seed_instance(seed)
-    draws = {"last_names": fake.last_name, "first_names": fake.first_name,
-             "companies": fake.company, "addresses": fake.address, "postcodes": fake.postcode,
-             "users": fake.user_name, "domains": fake.domain_name}
+    draws = {
+        "last_names": fake.last_name,
+        "first_names": fake.first_name,
+        "companies": fake.company,
+        "addresses": fake.address,
+        "postcodes": fake.postcode,
+        "users": fake.user_name,
+        "domains": fake.domain_name,
+    }
     pools = {name: tuple(draw() for _ in range(POOL)) for name, draw in draws.items()}
     pools["agents"] = tuple(fake.last_name() for _ in range(32))
     return pools

@@ -33,4 +33,3 @@ def reassess_contractor(reference: str) -> dict:
     settings = get_settings()
     with unit_of_work(settings) as session:
         return supervision.reassess(session, settings, reference, now=utcnow()).model_dump()
-

@@ -29,8 +29,12 @@ def only_transient(task, task_run, state) -> bool:
 
 
 # NO_CACHE: the app database says what is done; a cached result would hide an operator's retry
-@task(task_run_name="{system_key}:{action}", retry_condition_fn=only_transient,
-      retry_jitter_factor=0.5, cache_policy=NO_CACHE)
+@task(
+    task_run_name="{system_key}:{action}",
+    retry_condition_fn=only_transient,
+    retry_jitter_factor=0.5,
+    cache_policy=NO_CACHE,
+)
 def act_on_system(reference: str, system_key: str, action: str) -> dict:
     """Perform one planned action on one system (at most once, by its idempotency key)."""
     settings = get_settings()
@@ -44,18 +48,22 @@ def fulfil(reference: str) -> list[dict]:
     its action is marked failed and reported, to wait for an operator's decision."""
     settings = get_settings()
     with unit_of_work(settings) as session:
-        pending = [p for p in plan(session, settings, reference, now=utcnow()) if p.state == ActionState.PENDING]
+        pending = [
+            p for p in plan(session, settings, reference, now=utcnow()) if p.state == ActionState.PENDING
+        ]
     act = act_on_system.with_options(
         retries=settings.fulfilment_retries,
-        retry_delay_seconds=exponential_backoff(settings.fulfilment_retry_base_seconds))
+        retry_delay_seconds=exponential_backoff(settings.fulfilment_retry_base_seconds),
+    )
     futures = [act.submit(reference, p.system_key, str(p.action)) for p in pending]
     wait(futures)
     outcomes = []
-    for planned, future in zip(pending, futures):
+    for planned, future in zip(pending, futures, strict=False):
         if future.state.is_completed():
             outcomes.append(future.result())
         else:
             error = future.result(raise_on_failure=False)
-            outcomes.append(give_up(settings, reference, planned.system_key, planned.action,
-                                    error=error).to_dict())
+            outcomes.append(
+                give_up(settings, reference, planned.system_key, planned.action, error=error).to_dict()
+            )
     return outcomes

@@ -20,8 +20,11 @@ def notify_subjects(reference: str) -> dict:
     """Write and deliver every affected customer's notice; (written, delivered) counts."""
     settings, log = get_settings(), get_run_logger()
     progress = _progress(reference)
-    artifact = create_progress_artifact(progress=progress["percent"], key=f"{reference.lower()}-notices",
-                                        description=f"{reference}: 本人への通知（{progress['total']} 名）")
+    artifact = create_progress_artifact(
+        progress=progress["percent"],
+        key=f"{reference.lower()}-notices",
+        description=f"{reference}: 本人への通知（{progress['total']} 名）",
+    )
     while True:
         with unit_of_work(settings) as session:
             written = service.write_notices(session, settings, reference, now=utcnow())
@@ -29,8 +32,13 @@ def notify_subjects(reference: str) -> dict:
             pass
         progress = _progress(reference)
         update_progress_artifact(artifact_id=artifact, progress=progress["percent"])
-        log.info("%s: notices written %s, delivered %s of %s", reference, progress["written"],
-                 progress["delivered"], progress["total"])
+        log.info(
+            "%s: notices written %s, delivered %s of %s",
+            reference,
+            progress["written"],
+            progress["delivered"],
+            progress["total"],
+        )
         if not written:
             return progress
 
@@ -39,8 +47,12 @@ def _progress(reference: str) -> dict:
     with unit_of_work() as session:
         written, total = service.notice_progress(session, service.load_incident(session, reference))
         delivered = service.notices_delivered(session, reference)
-    return {"written": written, "delivered": delivered, "total": total,
-            "percent": 100.0 * delivered / total if total else 100.0}
+    return {
+        "written": written,
+        "delivered": delivered,
+        "total": total,
+        "percent": 100.0 * delivered / total if total else 100.0,
+    }
 
 
 @task(task_run_name="check-incident-deadlines", retries=2, retry_delay_seconds=10)
@@ -50,5 +62,6 @@ def check_incident_deadlines() -> list[str]:
     (tasks/monitor.py ``check_deadlines``)."""
     settings, now = get_settings(), utcnow()
     with unit_of_work(settings) as session:
-        return sla.notify_incidents(session, settings, sla.incident_deadlines(session, now=now), now=now,
-                                    ui_url=ui_url())
+        return sla.notify_incidents(
+            session, settings, sla.incident_deadlines(session, now=now), now=now, ui_url=ui_url()
+        )

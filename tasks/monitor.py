@@ -73,16 +73,20 @@ def check_deadlines() -> dict:
     sent = sla.Sent([], [])
     for start in range(0, len(due), sla.NOTICE_BATCH):  # no long write lock on a backlog
         with unit_of_work(settings) as session:
-            batch = sla.notify_deadlines(session, settings, due[start:start + sla.NOTICE_BATCH], now=now, ui_url=ui)
+            batch = sla.notify_deadlines(
+                session, settings, due[start : start + sla.NOTICE_BATCH], now=now, ui_url=ui
+            )
         sent.warnings += batch.warnings
         sent.escalations += batch.escalations
     create_table_artifact(
-        key="work-queue", table=failed_mail + leak_reports + to_post + sla_report.work_queue(queue, now=now, ui_url=ui),
+        key="work-queue",
+        table=failed_mail + leak_reports + to_post + sla_report.work_queue(queue, now=now, ui_url=ui),
         description=(f"送信できなかったメール {failed_total}件（先頭、新しい順）。" if failed_total else "")
-                    + (f"未提出の漏えい等報告 {len(leak_reports)}件（期限の近い順）。" if leak_reports else "")
-                    + (f"印刷待ちの書面 {len(to_post)}件。" if to_post else "")
-                    + f"未完了の請求 {total}件（期限の近い順に{len(queue)}件、{now.astimezone(JST):%Y-%m-%d %H:%M} 時点）。"
-                    "フロー実行のページで再開（Resume）します。")
+        + (f"未提出の漏えい等報告 {len(leak_reports)}件（期限の近い順）。" if leak_reports else "")
+        + (f"印刷待ちの書面 {len(to_post)}件。" if to_post else "")
+        + f"未完了の請求 {total}件（期限の近い順に{len(queue)}件、{now.astimezone(JST):%Y-%m-%d %H:%M} 時点）。"
+        "フロー実行のページで再開（Resume）します。",
+    )
     return {"open": total, "warnings": len(sent.warnings), "escalations": len(sent.escalations)}
 
 
@@ -110,8 +114,12 @@ def checkpoint_audit() -> dict:
     Reports the head's number and hash, which name no one."""
     settings = get_settings()
     with unit_of_work(settings) as session:
-        checkpoint = write_checkpoint(session, audit_key(settings.secret_key.get_secret_value()),
-                                      settings.audit_checkpoint_path, utcnow())
+        checkpoint = write_checkpoint(
+            session,
+            audit_key(settings.secret_key.get_secret_value()),
+            settings.audit_checkpoint_path,
+            utcnow(),
+        )
     return checkpoint.as_dict()
 
 
@@ -122,10 +130,22 @@ def publish_digest(checkpoint: dict | None = None) -> dict:
     settings, now, ui = get_settings(), utcnow(), ui_url()
     with unit_of_work(settings) as session:
         rows = sla.open_requests(session)
-        recent = register.summary(session, *register.recent_months(jst_date(now), register.DIGEST_MONTHS), now=now)
-        day = sla_report.digest(rows, sla.contractors_due(session, now=now), now=now, ui_url=ui,
-                                incidents=sla.incident_deadlines(session, now=now), checkpoint=checkpoint, register=register.digest_part(recent))
+        recent = register.summary(
+            session, *register.recent_months(jst_date(now), register.DIGEST_MONTHS), now=now
+        )
+        day = sla_report.digest(
+            rows,
+            sla.contractors_due(session, now=now),
+            now=now,
+            ui_url=ui,
+            incidents=sla.incident_deadlines(session, now=now),
+            checkpoint=checkpoint,
+            register=register.digest_part(recent),
+        )
         emailed = sla_report.send_digest(session, settings, day, now=now, ui_url=ui)
-    create_markdown_artifact(key="sla-digest", markdown=sla_report.digest_markdown(day),
-                             description=f"日次ダイジェスト {day.day.isoformat()}")
+    create_markdown_artifact(
+        key="sla-digest",
+        markdown=sla_report.digest_markdown(day),
+        description=f"日次ダイジェスト {day.day.isoformat()}",
+    )
     return {"day": day.day.isoformat(), "open": day.open_count, "emailed": emailed, **day.counts}

@@ -20,7 +20,9 @@ def notify_customers(version: int) -> int:
     before = _written(version)
     while True:
         with unit_of_work(settings) as session:
-            after = service.notify_customers(settings, session, version, now=utcnow(), after=after, limit=BATCH)
+            after = service.notify_customers(
+                settings, session, version, now=utcnow(), after=after, limit=BATCH
+            )
         if after is None:
             break
         log.info("policy v%s: %s notices written", version, _written(version))

@@ -17,13 +17,15 @@ from services import closing, identity
 from services.common import load_request
 from services.fulfilment import registry_for
 
+
 @task(task_run_name="identity:{reference}", retries=2, retry_delay_seconds=5)
 def start_identity(reference: str) -> str:
     """Match the principal and find the subject in every system (idempotent)."""
     settings = get_settings()
     with unit_of_work(settings) as session:
-        return str(identity.start(session, settings, reference, registry=registry_for(settings),
-                                  now=utcnow()))
+        return str(
+            identity.start(session, settings, reference, registry=registry_for(settings), now=utcnow())
+        )
 
 
 @task(task_run_name="review:{reference}", retries=2, retry_delay_seconds=5)
@@ -46,9 +48,15 @@ def complete_request(reference: str, outcome: str, reasons: list[str]) -> str:
     with unit_of_work(settings) as session:
         request = load_request(session, reference)
         packaged = request.request_type in PACKAGE_TYPES and outcome != Outcome.REFUSED
-        disclosed = [i.system_key for i in session.exec(
-            select(DecisionItem).where(DecisionItem.request_id == request.id,
-                                       DecisionItem.final_action == "grant")) if i.system_key]
+        disclosed = [
+            i.system_key
+            for i in session.exec(
+                select(DecisionItem).where(
+                    DecisionItem.request_id == request.id, DecisionItem.final_action == "grant"
+                )
+            )
+            if i.system_key
+        ]
     package = None
     if packaged:
         receipt = build_and_store(settings, reference, disclosed, now=now, registry=registry_for(settings))
@@ -58,8 +66,16 @@ def complete_request(reference: str, outcome: str, reasons: list[str]) -> str:
             token = receipt.token or reissue_token(session, settings, reference, actor="system", now=now)
             package["package_url"] = f"{settings.mail_public_base_url}/packages/{reference}?token={token}"
         status = Status.REFUSED if outcome == Outcome.REFUSED else Status.COMPLETED
-        closing.close(session, settings, reference, status=status, outcome=outcome,
-                      reasons=list(reasons), now=now, package=package)
+        closing.close(
+            session,
+            settings,
+            reference,
+            status=status,
+            outcome=outcome,
+            reasons=list(reasons),
+            now=now,
+            package=package,
+        )
         return str(status)
 
 

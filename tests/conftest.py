@@ -26,8 +26,9 @@ def pg_server():
 @pytest.fixture
 def pg_settings(pg_server, tmp_path) -> Settings:
     """Production mode: the app database on PostgreSQL."""
-    return Settings(data_dir=tmp_path, secret_key="test-secret",
-                    database_url=create_database(pg_server, "app"))
+    return Settings(
+        data_dir=tmp_path, secret_key="test-secret", database_url=create_database(pg_server, "app")
+    )
 
 
 @pytest.fixture(scope="session")
@@ -37,9 +38,11 @@ def prefect_api():
     from prefect.settings import PREFECT_SERVER_ANALYTICS_ENABLED, temporary_settings
     from prefect.testing.utilities import prefect_test_harness
 
-    with temporary_settings({PREFECT_SERVER_ANALYTICS_ENABLED: False}):
-        with prefect_test_harness(server_startup_timeout=120):
-            yield
+    with (
+        temporary_settings({PREFECT_SERVER_ANALYTICS_ENABLED: False}),
+        prefect_test_harness(server_startup_timeout=120),
+    ):
+        yield
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
 """The audit trail: every kind of tampering is found and named; details stay free of data."""
 
+import itertools
 import json
 from datetime import UTC, datetime, timedelta
 
@@ -7,7 +8,6 @@ import pytest
 from sqlalchemy import text
 
 from models.audit import (
-    Checkpoint,
     audit_key,
     export_trail,
     head_mac,
@@ -31,9 +31,15 @@ def chain(settings):
     key = audit_key(settings.secret_key.get_secret_value())
     with unit_of_work(settings) as session:
         for i in range(6):
-            record(session, key=key, at=T0 + timedelta(minutes=i), actor="operator:sato",
-                   action=f"request.step.{i}", subject_ref="R-A" if i % 2 == 0 else "R-B",
-                   details={"step": i})
+            record(
+                session,
+                key=key,
+                at=T0 + timedelta(minutes=i),
+                actor="operator:sato",
+                action=f"request.step.{i}",
+                subject_ref="R-A" if i % 2 == 0 else "R-B",
+                details={"step": i},
+            )
     return settings, key
 
 
@@ -57,14 +63,19 @@ def test_events_link_to_the_previous_hash(chain):
     with unit_of_work(settings) as session:
         events, head = load_chain(session)
     assert [e.seq for e in events] == [1, 2, 3, 4, 5, 6]
-    assert all(b.prev_hash == a.hash for a, b in zip(events, events[1:]))
+    assert all(b.prev_hash == a.hash for a, b in itertools.pairwise(events))
     assert head.seq == 6 and head.last_hash == events[-1].hash
 
 
 @pytest.mark.parametrize(
     "column, value",
-    [("details", "'{\"step\": 99}'"), ("actor", "'autopilot'"), ("action", "'request.closed'"),
-     ("subject_ref", "'R-X'"), ("at", "'2020-01-01 00:00:00.000000'")],
+    [
+        ("details", "'{\"step\": 99}'"),
+        ("actor", "'autopilot'"),
+        ("action", "'request.closed'"),
+        ("subject_ref", "'R-X'"),
+        ("at", "'2020-01-01 00:00:00.000000'"),
+    ],
 )
 def test_an_edited_event_is_named(chain, column, value):
     settings, key = chain
@@ -91,10 +102,13 @@ def test_an_inserted_event_is_named(chain):
         events, _ = load_chain(session)
     _sql(settings, "UPDATE audit_event SET seq = seq + 100 WHERE seq >= 4")
     _sql(settings, "UPDATE audit_event SET seq = seq - 99 WHERE seq >= 104")
-    _sql(settings,
-         "INSERT INTO audit_event (seq, at, actor, action, subject_ref, details, flow_run_id, prev_hash, hash) "
-         "VALUES (4, '2026-11-26 09:03:30.000000', 'operator:sato', 'request.refund', 'R-B', '{}', NULL, :prev, :h)",
-         prev=events[2].hash, h="f" * 64)
+    _sql(
+        settings,
+        "INSERT INTO audit_event (seq, at, actor, action, subject_ref, details, flow_run_id, prev_hash, hash) "
+        "VALUES (4, '2026-11-26 09:03:30.000000', 'operator:sato', 'request.refund', 'R-B', '{}', NULL, :prev, :h)",
+        prev=events[2].hash,
+        h="f" * 64,
+    )
     found = _verify(settings, key)
     assert found[0] == (4, "inserted")
     assert {kind for _, kind in found[1:]} <= {"reordered", "inserted"}
@@ -104,10 +118,13 @@ def test_an_event_appended_behind_the_tip_is_named(chain):
     settings, key = chain
     with unit_of_work(settings) as session:
         events, _ = load_chain(session)
-    _sql(settings,
-         "INSERT INTO audit_event (seq, at, actor, action, subject_ref, details, flow_run_id, prev_hash, hash) "
-         "VALUES (7, '2026-11-26 10:00:00.000000', 'x', 'request.closed', 'R-A', '{}', NULL, :prev, :h)",
-         prev=events[-1].hash, h="e" * 64)
+    _sql(
+        settings,
+        "INSERT INTO audit_event (seq, at, actor, action, subject_ref, details, flow_run_id, prev_hash, hash) "
+        "VALUES (7, '2026-11-26 10:00:00.000000', 'x', 'request.closed', 'R-A', '{}', NULL, :prev, :h)",
+        prev=events[-1].hash,
+        h="e" * 64,
+    )
     kinds = _verify(settings, key)
     assert (7, "edited") in kinds or (7, "inserted") in kinds
     assert (7, "inserted") in kinds
@@ -124,7 +141,8 @@ def test_reordered_events_are_named(chain):
 def test_a_wrong_key_fails_everything(chain):
     settings, _ = chain
     assert _verify(settings, audit_key("another secret")) == [(i, "edited") for i in range(1, 7)] + [
-        (6, "edited")]
+        (6, "edited")
+    ]
 
 
 def test_events_cut_off_with_the_tip_rewound_are_found(chain):
@@ -152,25 +170,53 @@ def test_a_new_trail_verifies(settings):
 def test_personal_data_is_refused_in_details(settings):
     upgrade(settings)
     key = audit_key("k")
-    with pytest.raises(ValueError, match="personal data"):
-        with unit_of_work(settings) as session:
-            record(session, key=key, at=T0, actor="system", action="request.received",
-                   subject_ref="R-A", details={"to": "taro@example.co.jp"})
-    with pytest.raises(ValueError, match="name"):
-        with unit_of_work(settings) as session:
-            record(session, key=key, at=T0, actor="system", action="request.received",
-                   subject_ref="R-A", details={"party": {"name": "山田"}})
+    with pytest.raises(ValueError, match="personal data"), unit_of_work(settings) as session:
+        record(
+            session,
+            key=key,
+            at=T0,
+            actor="system",
+            action="request.received",
+            subject_ref="R-A",
+            details={"to": "taro@example.co.jp"},
+        )
+    with pytest.raises(ValueError, match="name"), unit_of_work(settings) as session:
+        record(
+            session,
+            key=key,
+            at=T0,
+            actor="system",
+            action="request.received",
+            subject_ref="R-A",
+            details={"party": {"name": "山田"}},
+        )
     for value in ["山田 太郎", "03-1234-5678", "09012345678", "+81 3 1234 5678"]:
-        with pytest.raises(ValueError, match="personal data"):
-            with unit_of_work(settings) as session:
-                record(session, key=key, at=T0, actor="system", action="request.corrected",
-                       subject_ref="R-A", details={"requested": value})
+        with pytest.raises(ValueError, match="personal data"), unit_of_work(settings) as session:
+            record(
+                session,
+                key=key,
+                at=T0,
+                actor="system",
+                action="request.corrected",
+                subject_ref="R-A",
+                details={"requested": value},
+            )
     with unit_of_work(settings) as session:
         assert load_chain(session)[1].seq == 0  # nothing half-written
-        record(session, key=key, at=T0, actor="system", action="request.corrected",
-               subject_ref="R-261126-ABCDEF",
-               details={"fields": ["phone"], "at": "2026-11-26T09:00:00+09:00", "count": 3,
-                        "flow": "0b6e7a52-1c0f-4f39-a6f4-0d2b3c4d5e6f"})
+        record(
+            session,
+            key=key,
+            at=T0,
+            actor="system",
+            action="request.corrected",
+            subject_ref="R-261126-ABCDEF",
+            details={
+                "fields": ["phone"],
+                "at": "2026-11-26T09:00:00+09:00",
+                "count": 3,
+                "flow": "0b6e7a52-1c0f-4f39-a6f4-0d2b3c4d5e6f",
+            },
+        )
 
 
 def test_export_writes_one_subjects_trail_as_json_and_csv(chain, tmp_path):
@@ -188,8 +234,15 @@ def test_export_writes_one_subjects_trail_as_json_and_csv(chain, tmp_path):
 def _append_many(settings, key, count, actor):
     for i in range(count):
         with unit_of_work(settings) as session:
-            record(session, key=key, at=T0 + timedelta(seconds=i), actor=actor,
-                   action="request.step", subject_ref="R-C", details={"i": i})
+            record(
+                session,
+                key=key,
+                at=T0 + timedelta(seconds=i),
+                actor=actor,
+                action="request.step",
+                subject_ref="R-C",
+                details={"i": i},
+            )
 
 
 def test_concurrent_appends_keep_one_chain(settings):
@@ -251,8 +304,14 @@ def _cut_tail_after_checkpoint(settings, key):
     seq, last_hash, mac = _head(settings)
     with unit_of_work(settings) as session:
         for i in (6, 7):
-            record(session, key=key, at=T0 + timedelta(minutes=i), actor="system",
-                   action=f"request.step.{i}", subject_ref="R-A")
+            record(
+                session,
+                key=key,
+                at=T0 + timedelta(minutes=i),
+                actor="system",
+                action=f"request.step.{i}",
+                subject_ref="R-A",
+            )
     with unit_of_work(settings) as session:
         events, _ = load_chain(session)
     _checkpoint(settings, key)
@@ -267,8 +326,10 @@ def test_a_cut_tail_with_an_older_head_row_put_back_fails_against_the_checkpoint
     assert _verify(settings, key) == []  # all the database alone can tell
     (finding,) = _verify_against(settings, key)
     assert (finding.seq, finding.kind) == (7, "truncated")
-    assert finding.message == ("the chain ends at entry #6 but the checkpoint of 2026-11-26 10:00:00 UTC saw "
-                               f"entry #8 with hash {events[-1].hash}")
+    assert finding.message == (
+        "the chain ends at entry #6 but the checkpoint of 2026-11-26 10:00:00 UTC saw "
+        f"entry #8 with hash {events[-1].hash}"
+    )
 
 
 def test_the_command_names_a_cut_tail(chain, monkeypatch):
@@ -287,7 +348,10 @@ def test_the_command_names_a_cut_tail(chain, monkeypatch):
     finally:
         get_settings.cache_clear()
     assert result.exit_code == 1
-    assert "TRUNCATED #7: the chain ends at entry #6 but the checkpoint of 2026-11-26 10:00:00 UTC" in result.output
+    assert (
+        "TRUNCATED #7: the chain ends at entry #6 but the checkpoint of 2026-11-26 10:00:00 UTC"
+        in result.output
+    )
     assert f"saw entry #8 with hash {events[-1].hash}" in result.output
 
 
@@ -297,12 +361,22 @@ def test_a_chain_cut_and_written_again_past_the_checkpoint_is_named(chain):
         events, _ = load_chain(session)
     _checkpoint(settings, key)
     _sql(settings, "DELETE FROM audit_event WHERE seq >= 5")
-    _sql(settings, "UPDATE audit_head SET seq = 4, last_hash = :h, mac = :m", h=events[3].hash,
-         m=head_mac(key, 4, events[3].hash))
+    _sql(
+        settings,
+        "UPDATE audit_head SET seq = 4, last_hash = :h, mac = :m",
+        h=events[3].hash,
+        m=head_mac(key, 4, events[3].hash),
+    )
     with unit_of_work(settings) as session:  # the desk goes on writing: #5 and #6 again, other ones
-        for i in (5, 6):
-            record(session, key=key, at=T0 + timedelta(days=1), actor="system", action="request.other",
-                   subject_ref="R-A")
+        for _i in (5, 6):
+            record(
+                session,
+                key=key,
+                at=T0 + timedelta(days=1),
+                actor="system",
+                action="request.other",
+                subject_ref="R-A",
+            )
     assert [(f.seq, f.kind) for f in _verify_against(settings, key)] == [(6, "truncated")]
 
 
@@ -324,4 +398,6 @@ def test_events_signed_before_and_after_a_rotation_verify_with_the_keyring(chain
         events, head = load_chain(session)
     assert [e.hash.partition(":")[0] for e in events] == [old.id] * 6 + [new.id]
     assert verify_chain([old, new], events, head) == []
-    assert [(f.seq, f.kind) for f in verify_chain([new], events, head)] == [(i, "edited") for i in range(1, 7)]
+    assert [(f.seq, f.kind) for f in verify_chain([new], events, head)] == [
+        (i, "edited") for i in range(1, 7)
+    ]

@@ -2,11 +2,12 @@
 
 import json
 from datetime import date
-from zoneinfo import ZoneInfo
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import text
+from sqlmodel import select
 from typer.testing import CliRunner
 
 from cli import app
@@ -14,7 +15,6 @@ from models.db import unit_of_work
 from models.ledgers import ProvisionRecord
 from models.requests import Party, Request
 from models.settings import get_settings
-from sqlmodel import select
 
 JST = ZoneInfo("Asia/Tokyo")
 FIXTURE = Path(__file__).parent / "fixtures" / "contract_example.json"
@@ -39,8 +39,16 @@ def madoguchi(tmp_path, monkeypatch):
 def test_up_seeds_once_and_shows_the_eight_systems(madoguchi):
     out = madoguchi("up", "--no-prefect")  # the orchestration itself: tests/deployments/test_walk.py
     assert "first run" in out
-    for key in ["customers", "orders", "billing", "marketing", "points", "support", "analytics",
-                "delivery_contractor"]:
+    for key in [
+        "customers",
+        "orders",
+        "billing",
+        "marketing",
+        "points",
+        "support",
+        "analytics",
+        "delivery_contractor",
+    ]:
         assert key in out
     assert "first run" not in madoguchi("up", "--no-prefect")
 
@@ -65,11 +73,11 @@ def test_seed_fixture_fills_systems_and_app_database_once(madoguchi):
     with unit_of_work() as session:
         records = session.exec(select(ProvisionRecord)).all()
         assert [(r.recipient, r.items, r.basis) for r in records] == [
-            ("株式会社配送パートナー", ["name", "phone"], "consent")]
+            ("株式会社配送パートナー", ["name", "phone"], "consent")
+        ]
         assert records[0].keep_until.astimezone(JST).date() == date(2029, 4, 1)  # 3 years
         prior = session.exec(select(Request, Party).join(Party)).all()
-        assert [(r.request_type.value, p.email) for r, p in prior] == [
-            ("disclosure", "taro@example.co.jp")]
+        assert [(r.request_type.value, p.email) for r, p in prior] == [("disclosure", "taro@example.co.jp")]
 
 
 def test_audit_verify_and_export(madoguchi, tmp_path):

@@ -21,9 +21,11 @@ def any_settings(request):
 
 def test_an_app_database_error_hides_the_bound_values(any_settings):
     upgrade(any_settings)
-    with pytest.raises(IntegrityError) as raised:  # no request 999999: a foreign-key violation
-        with unit_of_work(any_settings) as session:
-            session.add(Party(request_id=999_999, role="principal", is_requester=True, name=NAME, email=EMAIL))
+    with (
+        pytest.raises(IntegrityError) as raised,  # no request 999999: a foreign-key violation
+        unit_of_work(any_settings) as session,
+    ):
+        session.add(Party(request_id=999_999, role="principal", is_requester=True, name=NAME, email=EMAIL))
     text = f"{raised.value}\n{raised.value!r}"
     assert "parameters hidden" in text
     assert EMAIL not in text and NAME not in text

@@ -8,11 +8,31 @@ from models import tables
 from models.schema import alembic_config, upgrade
 
 EXPECTED = {
-    "request", "party", "identity_check", "document", "clock_pause", "decision_item", "fee",
-    "payment", "fulfilment_action", "notice", "audit_event", "audit_head", "contractor",
-    "contractor_assessment", "provision_record", "consent_event", "inquiry",
-    "disclosure_package", "provision_review", "operator_account", "run_restart", "policy_version",
-    "incident", "incident_subject", "letter",
+    "request",
+    "party",
+    "identity_check",
+    "document",
+    "clock_pause",
+    "decision_item",
+    "fee",
+    "payment",
+    "fulfilment_action",
+    "notice",
+    "audit_event",
+    "audit_head",
+    "contractor",
+    "contractor_assessment",
+    "provision_record",
+    "consent_event",
+    "inquiry",
+    "disclosure_package",
+    "provision_review",
+    "operator_account",
+    "run_restart",
+    "policy_version",
+    "incident",
+    "incident_subject",
+    "letter",
 }
 
 

@@ -22,7 +22,11 @@ from services import accounts
 from tests.services.conftest import PRINCIPAL
 
 PASSWORD = {"sato": "operator password 1", "root": "admin password 123"}
-BODY = {"request_type": "disclosure", "principal": PRINCIPAL, "details": {"postal_address": "〒150-0001 東京都渋谷区"}}
+BODY = {
+    "request_type": "disclosure",
+    "principal": PRINCIPAL,
+    "details": {"postal_address": "〒150-0001 東京都渋谷区"},
+}
 
 
 @pytest.fixture
@@ -35,16 +39,33 @@ def madoguchi(tmp_path, monkeypatch):
     settings = get_settings()
     upgrade(settings)
     with unit_of_work(settings) as session:
-        accounts.add(session, settings, "sato", AccountRole.OPERATOR, PASSWORD["sato"], actor="test",
-                     now=datetime(2026, 12, 1, tzinfo=UTC))
-        accounts.add(session, settings, "root", AccountRole.ADMIN, PASSWORD["root"], actor="test",
-                     now=datetime(2026, 12, 1, tzinfo=UTC))
+        accounts.add(
+            session,
+            settings,
+            "sato",
+            AccountRole.OPERATOR,
+            PASSWORD["sato"],
+            actor="test",
+            now=datetime(2026, 12, 1, tzinfo=UTC),
+        )
+        accounts.add(
+            session,
+            settings,
+            "root",
+            AccountRole.ADMIN,
+            PASSWORD["root"],
+            actor="test",
+            now=datetime(2026, 12, 1, tzinfo=UTC),
+        )
     file = tmp_path / "request.json"
     file.write_text(json.dumps(BODY, ensure_ascii=False), encoding="utf-8")
 
     def run(*args: str, user: str = "sato", password: str | None = None):
-        result = CliRunner().invoke(app, ["request", "enter", str(file), "--user", user, *args],
-                                    env={"MADOGUCHI_PASSWORD": password or PASSWORD.get(user, "")})
+        result = CliRunner().invoke(
+            app,
+            ["request", "enter", str(file), "--user", user, *args],
+            env={"MADOGUCHI_PASSWORD": password or PASSWORD.get(user, "")},
+        )
         assert "Traceback" not in result.output
         return result.exit_code, result.output
 
@@ -61,19 +82,29 @@ def test_a_letter_entered_at_the_command_line_runs_from_the_day_it_arrived(madog
     with unit_of_work() as session:
         request = session.exec(select(Request).where(Request.reference == reference)).one()
         (letter,) = session.exec(select(Letter)).all()
-        trail = [(e.actor, e.action) for e in session.exec(
-            select(AuditEvent).where(AuditEvent.subject_ref == reference).order_by(AuditEvent.seq))]
+        trail = [
+            (e.actor, e.action)
+            for e in session.exec(
+                select(AuditEvent).where(AuditEvent.subject_ref == reference).order_by(AuditEvent.seq)
+            )
+        ]
     start = datetime.combine(arrived, datetime.min.time(), JST)
     assert (request.received_at, request.due_at) == (start, decision_clock(start, now=utcnow()).due_at)
     assert (letter.request_id, letter.kind, letter.sent_at) == (request.id, "acknowledgement", None)
     assert trail == [("requester:post", "request.received"), ("operator:sato", "request.entered")]
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (("--received", (jst_date(utcnow()) + timedelta(days=1)).isoformat()), "--received: must not be in the future"),
-    (("--received", "2020-01-01"), "--received: must be within the last 31 days"),
-    (("--received", "yesterday"), "--received: a date (YYYY-MM-DD) is required"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ("--received", (jst_date(utcnow()) + timedelta(days=1)).isoformat()),
+            "--received: must not be in the future",
+        ),
+        (("--received", "2020-01-01"), "--received: must be within the last 31 days"),
+        (("--received", "yesterday"), "--received: a date (YYYY-MM-DD) is required"),
+    ],
+)
 def test_a_bad_day_exits_2_naming_the_option(madoguchi, args, message):
     code, output = madoguchi("--channel", "phone", *args)
     assert (code, message in output) == (2, True), output

@@ -56,13 +56,15 @@ def resend_code(settings: Settings, reference: str, token: str | None) -> Done:
     return Done(str(verdict), wake=verdict is Verdict.ISSUED)
 
 
-def upload(settings: Settings, reference: str, token: str | None, *, kind: str, content_type: str,
-           data: bytes) -> Done:
+def upload(
+    settings: Settings, reference: str, token: str | None, *, kind: str, content_type: str, data: bytes
+) -> Done:
     """Raises :class:`services.documents.DocumentRejected` for a file we do not take."""
     with unit_of_work(settings) as session:
         _authorised(session, reference, token)
-        received = documents.receive(session, settings, reference, kind=kind, content_type=content_type,
-                                     data=data, now=utcnow())
+        received = documents.receive(
+            session, settings, reference, kind=kind, content_type=content_type, data=data, now=utcnow()
+        )
     return Done("received", wake=received.resumed, document_id=received.document_id)
 
 

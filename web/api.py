@@ -20,9 +20,12 @@ router = APIRouter()
 bearer = HTTPBearer(auto_error=False, description="The status token given when the request was submitted")
 limiter = RateLimiter()
 
-_CODE_MESSAGES = {"wrong": "the code is not correct", "expired": "the code has expired",
-                  "exhausted": "this code has no attempts left: ask for a new code",
-                  "refused": "no attempts are left: identity could not be verified"}
+_CODE_MESSAGES = {
+    "wrong": "the code is not correct",
+    "expired": "the code has expired",
+    "exhausted": "this code has no attempts left: ask for a new code",
+    "refused": "no attempts are left: identity could not be verified",
+}
 
 
 class SubmittedOut(BaseModel):
@@ -57,15 +60,20 @@ def writes(request: Request, settings: Settings = Depends(get_settings)) -> None
 def per_address(settings: Settings, email: str) -> None:
     """Per-address limit: intake mails every submission's address, and must not become a way
     to flood someone's inbox."""
-    enforce(limiter, "address", email.strip().lower(), limit=settings.intake_rate_per_email,
-            window_seconds=3600)
+    enforce(
+        limiter, "address", email.strip().lower(), limit=settings.intake_rate_per_email, window_seconds=3600
+    )
 
 
 class Caller:
     """The reference's bearer token, and a per-client limit on failed lookups (guessing)."""
 
-    def __init__(self, request: Request, settings: Settings = Depends(get_settings),
-                 credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> None:
+    def __init__(
+        self,
+        request: Request,
+        settings: Settings = Depends(get_settings),
+        credentials: HTTPAuthorizationCredentials | None = Depends(bearer),
+    ) -> None:
         self.request, self.settings = request, settings
         self.token = credentials.credentials if credentials else None
 
@@ -80,8 +88,13 @@ class Caller:
         try:
             return action(self.settings, reference, self.token, *args, **kwargs)
         except actions.NotFound:
-            enforce(limiter, "lookups", client_of(self.request), limit=self.settings.intake_rate_per_client,
-                    window_seconds=60)
+            enforce(
+                limiter,
+                "lookups",
+                client_of(self.request),
+                limit=self.settings.intake_rate_per_client,
+                window_seconds=60,
+            )
             raise
 
 
@@ -91,16 +104,23 @@ def _then_wake(background: BackgroundTasks, caller: Caller, reference: str, done
 
 
 def field_error(field: str, message: str, kind: str, **extra) -> JSONResponse:
-    return JSONResponse({"detail": [{"loc": ["body", field], "field": field, "msg": message, "type": kind}],
-                         **extra}, status_code=422)
+    return JSONResponse(
+        {"detail": [{"loc": ["body", field], "field": field, "msg": message, "type": kind}], **extra},
+        status_code=422,
+    )
 
 
 _NOT_FOUND = {404: {"description": "Unknown reference or wrong token"}}
 
 
-@router.post("/api/requests", status_code=201, response_model=SubmittedOut, tags=["requests"],
-             dependencies=[Depends(writes)],
-             responses={422: {"description": "Field errors"}, 429: {"description": "Too many requests"}})
+@router.post(
+    "/api/requests",
+    status_code=201,
+    response_model=SubmittedOut,
+    tags=["requests"],
+    dependencies=[Depends(writes)],
+    responses={422: {"description": "Field errors"}, 429: {"description": "Too many requests"}},
+)
 def submit_request(body: RequestCreate, settings: Settings = Depends(get_settings)) -> SubmittedOut:
     storable(body)
     per_address(settings, str((body.requester or body.principal).email))
@@ -114,9 +134,16 @@ def request_status(reference: str, lang: str | None = None, caller: Caller = Dep
     return caller(actions.view, reference, lang if lang in ("ja", "en") else None)
 
 
-@router.post("/api/requests/{reference}/identity-code", tags=["requests"], dependencies=[Depends(writes)],
-             responses={**_NOT_FOUND, 409: {"description": "No code is awaited"},
-                        422: {"description": "Wrong or expired code"}})
+@router.post(
+    "/api/requests/{reference}/identity-code",
+    tags=["requests"],
+    dependencies=[Depends(writes)],
+    responses={
+        **_NOT_FOUND,
+        409: {"description": "No code is awaited"},
+        422: {"description": "Wrong or expired code"},
+    },
+)
 def identity_code(reference: str, body: CodeIn, background: BackgroundTasks, caller: Caller = Depends()):
     storable(body)
     done = caller(actions.enter_code, reference, body.code)
@@ -124,27 +151,42 @@ def identity_code(reference: str, body: CodeIn, background: BackgroundTasks, cal
     if done.result in ("verified", "already_verified"):
         return {"reference": reference, "result": done.result}
     if done.result == "no_code":
-        return JSONResponse({"detail": "this request is not waiting for a one-time code",
-                             "result": done.result}, status_code=409)
+        return JSONResponse(
+            {"detail": "this request is not waiting for a one-time code", "result": done.result},
+            status_code=409,
+        )
     return field_error("code", _CODE_MESSAGES[done.result], f"code_{done.result}", result=done.result)
 
 
-@router.post("/api/requests/{reference}/identity-code/resend", tags=["requests"],
-             dependencies=[Depends(writes)], responses={**_NOT_FOUND, 409: {"description": "No new code"}})
+@router.post(
+    "/api/requests/{reference}/identity-code/resend",
+    tags=["requests"],
+    dependencies=[Depends(writes)],
+    responses={**_NOT_FOUND, 409: {"description": "No new code"}},
+)
 def resend_identity_code(reference: str, background: BackgroundTasks, caller: Caller = Depends()):
     """A new code after the last expired or ran out of attempts (three codes at most)."""
     done = caller(actions.resend_code, reference)
     _then_wake(background, caller, reference, done)
-    return JSONResponse({"reference": reference, "result": done.result},
-                        status_code=200 if done.result == "issued" else 409)
+    return JSONResponse(
+        {"reference": reference, "result": done.result}, status_code=200 if done.result == "issued" else 409
+    )
 
 
-@router.post("/api/requests/{reference}/documents", status_code=201, tags=["requests"],
-             dependencies=[Depends(writes)], responses={**_NOT_FOUND, 422: {"description": "Rejected file"}})
-def upload_document(reference: str, background: BackgroundTasks,
-                    kind: str = Form(..., description=", ".join(documents.KINDS)),
-                    file: UploadFile = File(..., description="PDF, JPEG or PNG, at most 10 MB"),
-                    caller: Caller = Depends()):
+@router.post(
+    "/api/requests/{reference}/documents",
+    status_code=201,
+    tags=["requests"],
+    dependencies=[Depends(writes)],
+    responses={**_NOT_FOUND, 422: {"description": "Rejected file"}},
+)
+def upload_document(
+    reference: str,
+    background: BackgroundTasks,
+    kind: str = Form(..., description=", ".join(documents.KINDS)),
+    file: UploadFile = File(..., description="PDF, JPEG or PNG, at most 10 MB"),
+    caller: Caller = Depends(),
+):
     data = file.file.read(documents.MAX_BYTES + 1)
     try:
         done = caller(actions.upload, reference, kind=kind, content_type=file.content_type or "", data=data)
@@ -154,10 +196,15 @@ def upload_document(reference: str, background: BackgroundTasks,
     return {"reference": reference, "document_id": done.document_id}
 
 
-@router.post("/api/requests/{reference}/clarification", tags=["requests"], dependencies=[Depends(writes)],
-             responses={**_NOT_FOUND, 409: {"description": "No question is open"}})
-def answer_clarification(reference: str, body: ClarificationIn, background: BackgroundTasks,
-                         caller: Caller = Depends()):
+@router.post(
+    "/api/requests/{reference}/clarification",
+    tags=["requests"],
+    dependencies=[Depends(writes)],
+    responses={**_NOT_FOUND, 409: {"description": "No question is open"}},
+)
+def answer_clarification(
+    reference: str, body: ClarificationIn, background: BackgroundTasks, caller: Caller = Depends()
+):
     storable(body)
     done = caller(actions.clarify, reference, body.text)
     if done.result != "answered":
@@ -166,8 +213,12 @@ def answer_clarification(reference: str, body: ClarificationIn, background: Back
     return {"reference": reference, "result": done.result}
 
 
-@router.post("/api/requests/{reference}/withdraw", tags=["requests"], dependencies=[Depends(writes)],
-             responses={**_NOT_FOUND, 409: {"description": "Already ended"}})
+@router.post(
+    "/api/requests/{reference}/withdraw",
+    tags=["requests"],
+    dependencies=[Depends(writes)],
+    responses={**_NOT_FOUND, 409: {"description": "Already ended"}},
+)
 def withdraw(reference: str, background: BackgroundTasks, caller: Caller = Depends()):
     done = caller(actions.withdraw, reference)
     if done.result != "withdrawn":
@@ -176,8 +227,13 @@ def withdraw(reference: str, background: BackgroundTasks, caller: Caller = Depen
     return {"reference": reference, "status": "withdrawn"}
 
 
-@router.post("/api/inquiries", status_code=201, tags=["inquiries"], dependencies=[Depends(writes)],
-             responses={422: {"description": "Field errors"}, 429: {"description": "Too many requests"}})
+@router.post(
+    "/api/inquiries",
+    status_code=201,
+    tags=["inquiries"],
+    dependencies=[Depends(writes)],
+    responses={422: {"description": "Field errors"}, 429: {"description": "Too many requests"}},
+)
 def open_inquiry(body: inquiries.InquiryCreate, settings: Settings = Depends(get_settings)) -> dict:
     """An inquiry or a complaint; the answer comes by email (the reference is in it)."""
     storable(body)

@@ -21,14 +21,24 @@ def field_errors(exc: RequestValidationError) -> list[dict]:
     for error in exc.errors():
         loc = [str(part) for part in error.get("loc", ())]
         field = ".".join(loc[1:] if loc[:1] == ["body"] else loc) or "body"
-        errors.append({"loc": loc, "field": field, "msg": error.get("msg", "invalid"),
-                       "type": error.get("type", "value_error")})
+        errors.append(
+            {
+                "loc": loc,
+                "field": field,
+                "msg": error.get("msg", "invalid"),
+                "type": error.get("type", "value_error"),
+            }
+        )
     return errors
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    app = FastAPI(title="madoguchi intake", version="1", summary="Personal-information requests "
-                  "(APPI Arts. 32–35): the request form, the requester's status and the JSON API.")
+    app = FastAPI(
+        title="madoguchi intake",
+        version="1",
+        summary="Personal-information requests "
+        "(APPI Arts. 32–35): the request form, the requester's status and the JSON API.",
+    )
     if settings is not None:
         app.dependency_overrides[get_settings] = lambda: settings
 

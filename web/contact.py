@@ -33,11 +33,18 @@ async def send_inquiry(request: Request, settings: Settings = Depends(get_settin
     api.writes(request, settings)
     try:
         data = inquiries.InquiryCreate.model_validate(
-            {"language": lang, **{k: v.strip() for k, v in values.items() if v.strip()}})
+            {"language": lang, **{k: v.strip() for k, v in values.items() if v.strip()}}
+        )
         refuse_nul(data)
     except ValidationError as exc:
-        return page(request, "inquiry.html", lang, status=422, values=values,
-                    errors=field_errors(exc, labels_of(lang)))
+        return page(
+            request,
+            "inquiry.html",
+            lang,
+            status=422,
+            values=values,
+            errors=field_errors(exc, labels_of(lang)),
+        )
     api.per_address(settings, str(data.email))
     with unit_of_work(settings) as session:
         reference = inquiries.open_inquiry(session, settings, data, now=utcnow(), channel="web")
@@ -62,8 +69,14 @@ async def send_opt_out(request: Request, settings: Settings = Depends(get_settin
         data = OptOutIn.model_validate({"email": values["email"].strip()})
         refuse_nul(data)
     except ValidationError as exc:
-        return page(request, "opt_out.html", lang, status=422, values=values,
-                    errors=field_errors(exc, labels_of(lang)))
+        return page(
+            request,
+            "opt_out.html",
+            lang,
+            status=422,
+            values=values,
+            errors=field_errors(exc, labels_of(lang)),
+        )
     with unit_of_work(settings) as session:
         opt_out(session, str(data.email), "opt_out_form", utcnow(), settings=settings)
     return page(request, "opt_out.html", lang, values={}, errors={}, done=True)

@@ -44,8 +44,11 @@ def _page(request: Request, name: str, *, status: int = 200, **context) -> Respo
 def _entry_errors(form, labels) -> tuple[RequestCreate | None, dict, dict[str, str]]:
     """The request body and the entry's own fields from the form, and the errors by field."""
     errors: dict[str, str] = {}
-    entry = {"channel": form.get("channel"), "received_on": None,
-             "acknowledgement": form.get("acknowledgement") or Acknowledgement.EMAIL}
+    entry = {
+        "channel": form.get("channel"),
+        "received_on": None,
+        "acknowledgement": form.get("acknowledgement") or Acknowledgement.EMAIL,
+    }
     try:
         entry["channel"] = Channel(entry["channel"])
     except ValueError:
@@ -77,8 +80,15 @@ def routes(caller: Check, *, settings: Settings, challenge: dict[str, str]) -> l
         actor = await person(request)
         if isinstance(actor, Response):
             return actor
-        return _page(request, "desk_entry.html", person=actor, values={}, errors={}, channels=CHANNELS,
-                     today=jst_date(utcnow()).isoformat())
+        return _page(
+            request,
+            "desk_entry.html",
+            person=actor,
+            values={},
+            errors={},
+            channels=CHANNELS,
+            today=jst_date(utcnow()).isoformat(),
+        )
 
     async def enter(request: Request) -> Response:
         actor = await person(request)
@@ -86,8 +96,13 @@ def routes(caller: Check, *, settings: Settings, challenge: dict[str, str]) -> l
             return actor
         form = await request.form()
         labels = labels_of("ja")
-        again = {"person": actor, "values": dict(form), "channels": CHANNELS, "today": jst_date(utcnow()).isoformat(),
-                 "chosen_grounds": form.getlist("ground_codes")}
+        again = {
+            "person": actor,
+            "values": dict(form),
+            "channels": CHANNELS,
+            "today": jst_date(utcnow()).isoformat(),
+            "chosen_grounds": form.getlist("ground_codes"),
+        }
         if not csrf_ok(request, form.get("csrf_token")):
             return _page(request, "desk_entry.html", status=403, errors={"form": "csrf"}, **again)
         data, entry, errors = _entry_errors(form, labels)
@@ -98,15 +113,29 @@ def routes(caller: Check, *, settings: Settings, challenge: dict[str, str]) -> l
                 errors = {field: labels.errors[f"{field}:{code}"] for field, code in exc.problems.items()}
         if errors:
             return _page(request, "desk_entry.html", status=422, errors=errors, **again)
-        return _page(request, "desk_entry.html", person=actor, values={}, errors={}, channels=CHANNELS,
-                     today=jst_date(utcnow()).isoformat(), done=done, letter=letter)
+        return _page(
+            request,
+            "desk_entry.html",
+            person=actor,
+            values={},
+            errors={},
+            channels=CHANNELS,
+            today=jst_date(utcnow()).isoformat(),
+            done=done,
+            letter=letter,
+        )
 
     async def letter_list(request: Request) -> Response:
         actor = await person(request)
         if isinstance(actor, Response):
             return actor
-        return _page(request, "desk_letters.html", person=actor, letters=await run_in_threadpool(_to_print, settings),
-                     jst=JST)
+        return _page(
+            request,
+            "desk_letters.html",
+            person=actor,
+            letters=await run_in_threadpool(_to_print, settings),
+            jst=JST,
+        )
 
     async def letter_pdf(request: Request) -> Response:
         actor = await person(request)
@@ -115,8 +144,11 @@ def routes(caller: Check, *, settings: Settings, challenge: dict[str, str]) -> l
         made = await run_in_threadpool(_printed, settings, request.path_params["letter_id"], actor)
         if made is None:
             return PlainTextResponse("Not Found", status_code=404, headers=PRIVATE)
-        return Response(made.data, media_type="application/pdf", headers={
-            **PRIVATE, "Content-Disposition": f'inline; filename="{made.filename}"'})
+        return Response(
+            made.data,
+            media_type="application/pdf",
+            headers={**PRIVATE, "Content-Disposition": f'inline; filename="{made.filename}"'},
+        )
 
     async def sent(request: Request) -> Response:
         actor = await person(request)
@@ -124,23 +156,30 @@ def routes(caller: Check, *, settings: Settings, challenge: dict[str, str]) -> l
             return actor
         form = await request.form()
         if not csrf_ok(request, form.get("csrf_token")):
-            return PlainTextResponse("the page has expired: reload it and try again", status_code=403, headers=PRIVATE)
+            return PlainTextResponse(
+                "the page has expired: reload it and try again", status_code=403, headers=PRIVATE
+            )
         if await run_in_threadpool(_mark_sent, settings, request.path_params["letter_id"], actor) is None:
             return PlainTextResponse("Not Found", status_code=404, headers=PRIVATE)
         return RedirectResponse("/desk/letters", status_code=303, headers=PRIVATE)
 
-    return [Route("/desk/requests/new", entry_form, methods=["GET"]),
-            Route("/desk/requests/new", enter, methods=["POST"]),
-            Route("/desk/letters", letter_list, methods=["GET"]),
-            Route("/desk/letters/{letter_id:int}.pdf", letter_pdf, methods=["GET"]),
-            Route("/desk/letters/{letter_id:int}/sent", sent, methods=["POST"])]
+    return [
+        Route("/desk/requests/new", entry_form, methods=["GET"]),
+        Route("/desk/requests/new", enter, methods=["POST"]),
+        Route("/desk/letters", letter_list, methods=["GET"]),
+        Route("/desk/letters/{letter_id:int}.pdf", letter_pdf, methods=["GET"]),
+        Route("/desk/letters/{letter_id:int}/sent", sent, methods=["POST"]),
+    ]
 
 
-def _enter(settings: Settings, data: RequestCreate, entry: dict, actor: str) -> tuple[intake.Submitted, Letter | None]:
+def _enter(
+    settings: Settings, data: RequestCreate, entry: dict, actor: str
+) -> tuple[intake.Submitted, Letter | None]:
     with unit_of_work(settings) as session:
         done = intake.enter(session, settings, data, actor=actor, now=utcnow(), **entry)
-        letter = session.exec(select(Letter).where(
-            Letter.idempotency_key == letter_key(done.reference, "acknowledgement"))).first()
+        letter = session.exec(
+            select(Letter).where(Letter.idempotency_key == letter_key(done.reference, "acknowledgement"))
+        ).first()
         if letter is not None:
             session.expunge(letter)
     return done, letter

@@ -24,22 +24,27 @@ from services import documents
 from services.accounts import Caller
 from services.common import RequestNotFound
 
-_env = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"),
-                   autoescape=select_autoescape(default=True))
+_env = Environment(
+    loader=FileSystemLoader(Path(__file__).parent / "templates"), autoescape=select_autoescape(default=True)
+)
 # No script anywhere: the list page has one inline style block, a file is shown by the
 # browser's own viewer (an image in a sandbox too; Chrome refuses to show a sandboxed PDF).
 _POLICY = "default-src 'none'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'self'"
 PAGE_POLICY = f"{_POLICY}; style-src 'unsafe-inline'"
-FILE_POLICY = {"application/pdf": f"{_POLICY}; object-src 'self'",
-               "image/jpeg": f"{_POLICY}; sandbox", "image/png": f"{_POLICY}; sandbox"}
+FILE_POLICY = {
+    "application/pdf": f"{_POLICY}; object-src 'self'",
+    "image/jpeg": f"{_POLICY}; sandbox",
+    "image/png": f"{_POLICY}; sandbox",
+}
 PRIVATE = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
 
 
 Check = Callable[[str | None], Awaitable[Caller | None]]
 
 
-async def desk_person(request: Request, caller: Check, rule: Callable[[AccountRole], Verdict],
-                      challenge: dict[str, str]) -> str | Response:
+async def desk_person(
+    request: Request, caller: Check, rule: Callable[[AccountRole], Verdict], challenge: dict[str, str]
+) -> str | Response:
     """``<role>:<name>`` of the account calling, for the audit, when ``rule`` lets its role in;
     else the answer refusing the request (401 with the challenge, 403 with the rule's reason)."""
     found = await caller(request.headers.get("authorization"))
@@ -51,8 +56,7 @@ async def desk_person(request: Request, caller: Check, rule: Callable[[AccountRo
     return f"{found.role}:{found.name}"
 
 
-def routes(caller: Check, *, settings: Settings,
-           challenge: dict[str, str]) -> list[Route]:
+def routes(caller: Check, *, settings: Settings, challenge: dict[str, str]) -> list[Route]:
     """The viewer's routes; ``caller`` is the gate's check of an ``Authorization`` header (an
     account or None), ``challenge`` its basic-auth challenge."""
 
@@ -69,8 +73,11 @@ def routes(caller: Check, *, settings: Settings,
         except RequestNotFound:
             return PlainTextResponse("Not Found", status_code=404, headers=PRIVATE)
         html = _env.get_template("desk_documents.html").render(
-            reference=reference, documents=found, kinds=_env.get_template("labels/ja.j2").module.document_kinds,
-            jst=JST)
+            reference=reference,
+            documents=found,
+            kinds=_env.get_template("labels/ja.j2").module.document_kinds,
+            jst=JST,
+        )
         return HTMLResponse(html, headers={**PRIVATE, "Content-Security-Policy": PAGE_POLICY})
 
     async def file(request: Request) -> Response:
@@ -81,12 +88,20 @@ def routes(caller: Check, *, settings: Settings,
         if found is None:
             return PlainTextResponse("Not Found", status_code=404, headers=PRIVATE)
         document, data = found
-        return Response(data, media_type=document.content_type, headers={
-            **PRIVATE, "Content-Security-Policy": FILE_POLICY[document.content_type],
-            "Content-Disposition": f'inline; filename="document-{document.id}{_SUFFIX[document.content_type]}"'})
+        return Response(
+            data,
+            media_type=document.content_type,
+            headers={
+                **PRIVATE,
+                "Content-Security-Policy": FILE_POLICY[document.content_type],
+                "Content-Disposition": f'inline; filename="document-{document.id}{_SUFFIX[document.content_type]}"',
+            },
+        )
 
-    return [Route("/desk/requests/{reference}/documents", listing, methods=["GET"]),
-            Route("/desk/documents/{document_id:int}", file, methods=["GET"])]
+    return [
+        Route("/desk/requests/{reference}/documents", listing, methods=["GET"]),
+        Route("/desk/documents/{document_id:int}", file, methods=["GET"]),
+    ]
 
 
 _SUFFIX = {"application/pdf": ".pdf", "image/jpeg": ".jpg", "image/png": ".png"}

@@ -28,7 +28,7 @@ import json
 import re
 import secrets
 import time
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 
 import httpx
 import websockets
@@ -51,8 +51,21 @@ REMEMBER_SECONDS = 30.0
 CHALLENGE = {"WWW-Authenticate": 'Basic realm="madoguchi", charset="UTF-8"'}
 OPEN_PATHS = frozenset({"/api/health", "/api/ready"})  # probes: no data, Prefect leaves them open too
 RESUME = re.compile(r"/flow_runs/(?P<id>[^/]+)/resume")  # any spelling of the id Prefect accepts
-_HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
-                         "trailer", "trailers", "transfer-encoding", "upgrade", "host", "authorization"})
+_HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "te",
+        "trailer",
+        "trailers",
+        "transfer-encoding",
+        "upgrade",
+        "host",
+        "authorization",
+    }
+)
 _METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 
@@ -73,16 +86,23 @@ class Gate:
     def app(self) -> Starlette:
         @asynccontextmanager
         async def lifespan(_app):
-            async with httpx.AsyncClient(base_url=self.upstream, timeout=httpx.Timeout(120, connect=5)) as client:
+            async with httpx.AsyncClient(
+                base_url=self.upstream, timeout=httpx.Timeout(120, connect=5)
+            ) as client:
                 self.client = client
                 yield
 
-        return Starlette(routes=[*documents_view.routes(self.caller, settings=self.settings, challenge=CHALLENGE),
-                                 *register_view.routes(self.caller, settings=self.settings, challenge=CHALLENGE),
-                                 *incidents_view.routes(self.caller, settings=self.settings, challenge=CHALLENGE),
-                                 *desk_entry_view.routes(self.caller, settings=self.settings, challenge=CHALLENGE),
-                                 Route("/{path:path}", self.http, methods=_METHODS),
-                                 WebSocketRoute("/{path:path}", self.websocket)], lifespan=lifespan)
+        return Starlette(
+            routes=[
+                *documents_view.routes(self.caller, settings=self.settings, challenge=CHALLENGE),
+                *register_view.routes(self.caller, settings=self.settings, challenge=CHALLENGE),
+                *incidents_view.routes(self.caller, settings=self.settings, challenge=CHALLENGE),
+                *desk_entry_view.routes(self.caller, settings=self.settings, challenge=CHALLENGE),
+                Route("/{path:path}", self.http, methods=_METHODS),
+                WebSocketRoute("/{path:path}", self.websocket),
+            ],
+            lifespan=lifespan,
+        )
 
     # --- who is calling -----------------------------------------------------------------------
 
@@ -96,7 +116,9 @@ class Gate:
             return remembered[1]
         checking = self._checking.get(key)  # a page's many calls with one header: one argon2 check
         if checking is None:
-            checking = self._checking[key] = asyncio.ensure_future(run_in_threadpool(self._check, authorization))
+            checking = self._checking[key] = asyncio.ensure_future(
+                run_in_threadpool(self._check, authorization)
+            )
             checking.add_done_callback(lambda _: self._checking.pop(key, None))
         found = await asyncio.shield(checking)
         if found is not None:
@@ -139,7 +161,9 @@ class Gate:
 
     async def forward(self, request: Request, body: bytes, target: str | None = None) -> Response:
         """Pass the request on (to ``target`` instead of its own path and query, if given)."""
-        headers = [(k, v) for k, v in request.headers.items() if k not in _HOP_BY_HOP and k != "content-length"]
+        headers = [
+            (k, v) for k, v in request.headers.items() if k not in _HOP_BY_HOP and k != "content-length"
+        ]
         if self.upstream_auth:
             headers.append(("authorization", _basic(self.upstream_auth)))
         if target is None:
@@ -147,11 +171,14 @@ class Gate:
             if request.url.query:
                 target += f"?{request.url.query}"
         upstream = await self.client.send(
-            self.client.build_request(request.method, target, headers=headers, content=body), stream=True)
-        response = StreamingResponse(upstream.aiter_raw(), status_code=upstream.status_code,
-                                     background=BackgroundTask(upstream.aclose))
-        response.raw_headers = [(k, v) for k, v in upstream.headers.raw
-                                if k.decode("latin-1").lower() not in _HOP_BY_HOP]
+            self.client.build_request(request.method, target, headers=headers, content=body), stream=True
+        )
+        response = StreamingResponse(
+            upstream.aiter_raw(), status_code=upstream.status_code, background=BackgroundTask(upstream.aclose)
+        )
+        response.raw_headers = [
+            (k, v) for k, v in upstream.headers.raw if k.decode("latin-1").lower() not in _HOP_BY_HOP
+        ]
         return response
 
     async def ui_settings(self, request: Request) -> Response:
@@ -172,19 +199,39 @@ class Gate:
         except ValueError:
             body = None
         if not isinstance(body, dict) or not isinstance(body.get("run_input"), (dict, type(None))):
-            return JSONResponse({"detail": [{"loc": ["body", "run_input"], "field": "run_input",
-                                             "msg": "an object or null", "type": "type_error"}]},
-                                status_code=422)
+            return JSONResponse(
+                {
+                    "detail": [
+                        {
+                            "loc": ["body", "run_input"],
+                            "field": "run_input",
+                            "msg": "an object or null",
+                            "type": "type_error",
+                        }
+                    ]
+                },
+                status_code=422,
+            )
         run = await self.client.get(f"/api/flow_runs/{flow_run_id}", headers=self._upstream_headers())
         if run.status_code != 200:
             return Response(run.content, status_code=run.status_code, media_type="application/json")
         run = run.json()
         state = run.get("state") or {}
         if state.get("type") != "PAUSED":  # as Prefect answers it, without asking it to resume anything
-            return JSONResponse({"state": None, "status": "ABORT", "details": {
-                "type": "abort_details", "reason": "Cannot resume a flow run that is not paused."}})
+            return JSONResponse(
+                {
+                    "state": None,
+                    "status": "ABORT",
+                    "details": {
+                        "type": "abort_details",
+                        "reason": "Cannot resume a flow run that is not paused.",
+                    },
+                }
+            )
         pause_key = (state.get("state_details") or {}).get("pause_key") or ""
-        verdict = await run_in_threadpool(accounts.resume_verdict, self.settings, caller, pause_key, run["id"])
+        verdict = await run_in_threadpool(
+            accounts.resume_verdict, self.settings, caller, pause_key, run["id"]
+        )
         if not verdict.allowed:
             return JSONResponse({"detail": verdict.reason}, status_code=403)
         if caller.role is not AccountRole.SERVICE:
@@ -226,14 +273,19 @@ class Gate:
             await client.close(code=1008, reason="Unauthorized")
             return
         stream = client.url.path.removeprefix("/api")  # a stream in (events) writes like a POST
-        if not may_call(caller.role, "POST" if stream.endswith("/in") else "GET", stream.removesuffix("/in")).allowed:
+        if not may_call(
+            caller.role, "POST" if stream.endswith("/in") else "GET", stream.removesuffix("/in")
+        ).allowed:
             await client.close(code=1008, reason="Forbidden")
             return
         url = re.sub(r"^http", "ws", self.upstream) + client.url.path
         if client.url.query:
             url += f"?{client.url.query}"
-        async with websockets.connect(url, subprotocols=["prefect"] if prefect_protocol else None,
-                                      additional_headers=self._upstream_headers()) as upstream:
+        async with websockets.connect(
+            url,
+            subprotocols=["prefect"] if prefect_protocol else None,
+            additional_headers=self._upstream_headers(),
+        ) as upstream:
             if first is not None:
                 await upstream.send(json.dumps(first))
             await _pump(client, upstream)
@@ -241,6 +293,7 @@ class Gate:
 
 async def _pump(client: WebSocket, upstream) -> None:
     """Pass messages both ways until either side closes."""
+
     async def inbound():
         while True:
             message = await client.receive()
@@ -259,10 +312,8 @@ async def _pump(client: WebSocket, upstream) -> None:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        try:
+        with suppress(RuntimeError, WebSocketDisconnect):  # the client closed first
             await client.close()
-        except (RuntimeError, WebSocketDisconnect):  # the client closed first
-            pass
 
 
 def _dot_segments(path: str) -> bool:
@@ -276,7 +327,9 @@ def _basic(credential: str) -> str:
     return "Basic " + base64.b64encode(credential.encode()).decode()
 
 
-def create_gate(upstream: str, *, settings: Settings | None = None, upstream_auth: str | None = None) -> Starlette:
+def create_gate(
+    upstream: str, *, settings: Settings | None = None, upstream_auth: str | None = None
+) -> Starlette:
     """The gate as an ASGI app, e.g. ``uvicorn.run(create_gate("http://127.0.0.1:4201"), port=4200)``."""
     return Gate(upstream, settings=settings, upstream_auth=upstream_auth).app()
 
@@ -285,5 +338,8 @@ def gate_from_settings() -> Starlette:
     """The gate `madoguchi up` runs (``uvicorn --factory web.gate:gate_from_settings``): in front
     of the Prefect server on the internal port, holding the service credential it requires."""
     settings = get_settings()
-    return create_gate(settings.prefect_api_url.removesuffix("/api"), settings=settings,
-                       upstream_auth=settings.service_auth())
+    return create_gate(
+        settings.prefect_api_url.removesuffix("/api"),
+        settings=settings,
+        upstream_auth=settings.service_auth(),
+    )

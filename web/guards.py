@@ -27,8 +27,9 @@ class RateLimiter:
         self._hits: dict[tuple[str, str], deque[float]] = {}
         self._lock = threading.Lock()
 
-    def hit(self, bucket: str, key: str, *, limit: int, window_seconds: float,
-            now: float | None = None) -> float | None:
+    def hit(
+        self, bucket: str, key: str, *, limit: int, window_seconds: float, now: float | None = None
+    ) -> float | None:
         """Count one hit; ``None`` when allowed, else the seconds until the next one is."""
         now = time.monotonic() if now is None else now
         with self._lock:
@@ -46,8 +47,11 @@ class RateLimiter:
 def enforce(limiter: RateLimiter, bucket: str, key: str, *, limit: int, window_seconds: float) -> None:
     wait = limiter.hit(bucket, key, limit=limit, window_seconds=window_seconds)
     if wait is not None:
-        raise HTTPException(status_code=429, detail=f"too many requests ({bucket}); try again later",
-                            headers={"Retry-After": str(max(1, int(wait + 0.999)))})
+        raise HTTPException(
+            status_code=429,
+            detail=f"too many requests ({bucket}); try again later",
+            headers={"Retry-After": str(max(1, int(wait + 0.999)))},
+        )
 
 
 def nul_fields(value, path: tuple = ()) -> list[tuple]:
@@ -66,9 +70,17 @@ def refuse_nul(model: BaseModel) -> None:
     when PostgreSQL refuses it at commit (SQLite would have stored it)."""
     found = nul_fields(model.model_dump(mode="json"))
     if found:
-        raise ValidationError.from_exception_data(type(model).__name__, [
-            InitErrorDetails(type=PydanticCustomError("string_nul", "must not contain a NUL character"),
-                             loc=loc, input="") for loc in found])
+        raise ValidationError.from_exception_data(
+            type(model).__name__,
+            [
+                InitErrorDetails(
+                    type=PydanticCustomError("string_nul", "must not contain a NUL character"),
+                    loc=loc,
+                    input="",
+                )
+                for loc in found
+            ],
+        )
 
 
 class BodyLimit:
@@ -106,7 +118,8 @@ def client_of(request: Request) -> str:
 def csrf_token(request: Request) -> str:
     """The token of this browser (double-submit cookie), made on its first page."""
     return request.cookies.get(CSRF_COOKIE) or request.state.__dict__.setdefault(
-        "new_csrf", secrets.token_urlsafe(24))
+        "new_csrf", secrets.token_urlsafe(24)
+    )
 
 
 def set_csrf_cookie(request: Request, response) -> None:
@@ -120,7 +133,8 @@ def csrf_ok(request: Request, submitted) -> bool:
     file sent in the token's place is no token."""
     cookie = request.cookies.get(CSRF_COOKIE)
     return bool(cookie and isinstance(submitted, str) and submitted) and hmac.compare_digest(
-        cookie.encode(), submitted.encode())
+        cookie.encode(), submitted.encode()
+    )
 
 
 async def access_log(request: Request, call_next):
@@ -128,8 +142,13 @@ async def access_log(request: Request, call_next):
     started = time.perf_counter()
     response = await call_next(request)
     route = request.scope.get("route")
-    log.info("%s %s %s %.1fms", request.method, getattr(route, "path", "-"), response.status_code,
-             (time.perf_counter() - started) * 1000)
+    log.info(
+        "%s %s %s %.1fms",
+        request.method,
+        getattr(route, "path", "-"),
+        response.status_code,
+        (time.perf_counter() - started) * 1000,
+    )
     response.headers.setdefault("Cache-Control", "no-store")
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "no-referrer")

@@ -22,8 +22,10 @@ from web.documents_view import PRIVATE, Check, desk_person
 
 
 def _invalid(errors: list[tuple[tuple, str]]) -> Response:
-    detail = [{"loc": ["body", *loc], "field": ".".join(str(p) for p in loc), "msg": msg, "type": "value_error"}
-              for loc, msg in errors]
+    detail = [
+        {"loc": ["body", *loc], "field": ".".join(str(p) for p in loc), "msg": msg, "type": "value_error"}
+        for loc, msg in errors
+    ]
     return JSONResponse({"detail": detail}, status_code=422, headers=PRIVATE)
 
 
@@ -31,8 +33,9 @@ def _report(settings: Settings, data: incidents.IncidentReport, actor: str) -> s
     registry = build_registry(settings)
     try:
         with unit_of_work(settings) as session:
-            return incidents.report_incident(session, settings, data, systems=registry.keys(), actor=actor,
-                                             now=utcnow())
+            return incidents.report_incident(
+                session, settings, data, systems=registry.keys(), actor=actor, now=utcnow()
+            )
     finally:
         registry.dispose()
 
@@ -45,8 +48,9 @@ def routes(caller: Check, *, settings: Settings, challenge: dict[str, str]) -> l
         if isinstance(actor, Response):
             return actor
         if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
-            return JSONResponse({"detail": "send the incident as application/json"}, status_code=415,
-                                headers=PRIVATE)
+            return JSONResponse(
+                {"detail": "send the incident as application/json"}, status_code=415, headers=PRIVATE
+            )
         try:
             data = incidents.IncidentReport.model_validate(json.loads(await request.body()))
         except json.JSONDecodeError as exc:
@@ -57,7 +61,8 @@ def routes(caller: Check, *, settings: Settings, challenge: dict[str, str]) -> l
             reference = await run_in_threadpool(_report, settings, data, actor)
         except incidents.IncidentRejected as exc:
             return _invalid([(exc.loc, exc.message)])
-        return JSONResponse({"reference": reference, "status": incidents.REPORTED}, status_code=201,
-                            headers=PRIVATE)
+        return JSONResponse(
+            {"reference": reference, "status": incidents.REPORTED}, status_code=201, headers=PRIVATE
+        )
 
     return [Route("/desk/api/incidents", report, methods=["POST"])]

@@ -19,8 +19,10 @@ from web import actions, api
 from web.guards import csrf_ok, csrf_token, refuse_nul, set_csrf_cookie
 
 router = APIRouter(include_in_schema=False)
-_env = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"),
-                   autoescape=select_autoescape(default=True, default_for_string=True))
+_env = Environment(
+    loader=FileSystemLoader(Path(__file__).parent / "templates"),
+    autoescape=select_autoescape(default=True, default_for_string=True),
+)
 PARTY = ("name", "email", "phone", "company", "login_id")
 ACTIONS = ("code", "resend", "documents", "clarification", "withdraw")
 
@@ -35,8 +37,15 @@ def labels_of(lang: str):
 
 def page(request: Request, name: str, lang: str, *, status: int = 200, **context) -> HTMLResponse:
     html = _env.get_template(name).render(
-        lang=lang, t=labels_of(lang), csrf=csrf_token(request), request_types=list(RequestType),
-        roles=list(Role), ground_codes=list(GroundCode), document_kinds=documents.KINDS, **context)
+        lang=lang,
+        t=labels_of(lang),
+        csrf=csrf_token(request),
+        request_types=list(RequestType),
+        roles=list(Role),
+        ground_codes=list(GroundCode),
+        document_kinds=documents.KINDS,
+        **context,
+    )
     response = HTMLResponse(html, status_code=status)
     set_csrf_cookie(request, response)
     return response
@@ -45,6 +54,7 @@ def page(request: Request, name: str, lang: str, *, status: int = 200, **context
 def body_from_form(form, lang: str) -> dict:
     """The JSON body of docs/contract.md from the form's flat fields; empty fields are left out so
     that a missing value reads "required", not "not a string"."""
+
     def given(**values):
         return {k: v.strip() if isinstance(v, str) else v for k, v in values.items() if v not in (None, "")}
 
@@ -53,12 +63,19 @@ def body_from_form(form, lang: str) -> dict:
     role = form.get("role") or Role.PRINCIPAL.value
     if role != Role.PRINCIPAL.value:
         body["requester"] = {"role": role, **given(**{k: form.get(f"requester_{k}") for k in PARTY[:3]})}
-    details = given(scope=form.get("scope"), delivery=form.get("delivery"),
-                    postal_address=form.get("postal_address"), grounds=form.get("grounds"))
+    details = given(
+        scope=form.get("scope"),
+        delivery=form.get("delivery"),
+        postal_address=form.get("postal_address"),
+        grounds=form.get("grounds"),
+    )
     details["include_third_party_records"] = form.get("include_third_party_records") == "on"
     details["ground_codes"] = form.getlist("ground_codes")
-    correction = given(field=form.get("correction_field"), current=form.get("correction_current"),
-                       requested=form.get("correction_requested"))
+    correction = given(
+        field=form.get("correction_field"),
+        current=form.get("correction_current"),
+        requested=form.get("correction_requested"),
+    )
     if correction:
         details["corrections"] = [correction]
     body["details"] = details
@@ -83,7 +100,9 @@ def field_errors(exc: ValidationError, labels) -> dict[str, str]:
     errors: dict[str, str] = {}
     for error in exc.errors():
         field = form_field(error["loc"])
-        message = labels.errors.get(f"{field}:{error['type']}") or labels.errors.get(error["type"]) or error["msg"]
+        message = (
+            labels.errors.get(f"{field}:{error['type']}") or labels.errors.get(error["type"]) or error["msg"]
+        )
         errors.setdefault(field, message)
     return errors
 
@@ -104,8 +123,15 @@ async def submit_form(request: Request, settings: Settings = Depends(get_setting
         data = RequestCreate.model_validate(body_from_form(form, lang))
         refuse_nul(data)
     except ValidationError as exc:
-        return page(request, "form.html", lang, status=422, values=dict(form),
-                    errors=field_errors(exc, labels_of(lang)), chosen_grounds=form.getlist("ground_codes"))
+        return page(
+            request,
+            "form.html",
+            lang,
+            status=422,
+            values=dict(form),
+            errors=field_errors(exc, labels_of(lang)),
+            chosen_grounds=form.getlist("ground_codes"),
+        )
     api.per_address(settings, str((data.requester or data.principal).email))
     with unit_of_work(settings) as session:
         done = intake.submit(session, settings, data, now=utcnow(), channel="web")
@@ -127,8 +153,12 @@ def linked_lookup(request: Request, reference: str, lang: str | None = None):
 
 @router.post("/status", response_class=HTMLResponse)
 @router.post("/status/{action}", response_class=HTMLResponse)
-async def status_page(request: Request, background: BackgroundTasks, action: str | None = None,
-                      settings: Settings = Depends(get_settings)):
+async def status_page(
+    request: Request,
+    background: BackgroundTasks,
+    action: str | None = None,
+    settings: Settings = Depends(get_settings),
+):
     form = await request.form()
     lang = language(form.get("language"))
     reference, token = str(form.get("reference", "")).strip()[:32], str(form.get("token", "")).strip()
@@ -148,8 +178,15 @@ async def status_page(request: Request, background: BackgroundTasks, action: str
     except documents.DocumentRejected as exc:
         notice = actions.Done(f"rejected_{exc.reason or exc.field}")
         view = caller(actions.view, reference, lang)
-    return page(request, "status.html", lang, view=view, reference=reference, token=token,
-                notice=notice.result if notice else None)
+    return page(
+        request,
+        "status.html",
+        lang,
+        view=view,
+        reference=reference,
+        token=token,
+        notice=notice.result if notice else None,
+    )
 
 
 async def _act(caller: api.Caller, action: str, reference: str, form) -> actions.Done:
@@ -166,5 +203,10 @@ async def _act(caller: api.Caller, action: str, reference: str, form) -> actions
         return caller(actions.withdraw, reference)
     upload = form.get("file")
     data = await upload.read(documents.MAX_BYTES + 1) if hasattr(upload, "read") else b""
-    return caller(actions.upload, reference, kind=str(form.get("kind", "")),
-                  content_type=getattr(upload, "content_type", "") or "", data=data)
+    return caller(
+        actions.upload,
+        reference,
+        kind=str(form.get("kind", "")),
+        content_type=getattr(upload, "content_type", "") or "",
+        data=data,
+    )

@@ -31,5 +31,13 @@ def _show(request: Request, settings: Settings, lang: str, version: int | None) 
         published = [v for v in service.versions(session) if v.status == PUBLISHED]
         in_force = version_in_force(session, now)
     shown = next((v for v in published if v.version == (version or in_force)), None)
-    return page(request, "policy.html", lang, status=200 if shown else 404, shown=shown, published=published,
-                in_force=in_force, today=jst_date(now))
+    return page(
+        request,
+        "policy.html",
+        lang,
+        status=200 if shown else 404,
+        shown=shown,
+        published=published,
+        in_force=in_force,
+        today=jst_date(now),
+    )

@@ -22,17 +22,22 @@ from models.settings import Settings
 from services import register
 from web.documents_view import PRIVATE, Check, desk_person
 
-_env = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"),
-                   autoescape=select_autoescape(default=True))
+_env = Environment(
+    loader=FileSystemLoader(Path(__file__).parent / "templates"), autoescape=select_autoescape(default=True)
+)
 # The page's own forms (the period, the download) submit to the page: form-action 'self'.
-POLICY = ("default-src 'none'; img-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'self'; "
-          "style-src 'unsafe-inline'")
+POLICY = (
+    "default-src 'none'; img-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'self'; "
+    "style-src 'unsafe-inline'"
+)
 
 
 def period(request: Request) -> tuple[date, date, dict[str, list[str]]]:
     """The ``from`` and ``to`` of the query (a year by default), and what is wrong with them."""
     days = []
-    for name, fallback in zip(("from", "to"), register.recent_months(jst_date(utcnow()), register.PAGE_MONTHS)):
+    for name, fallback in zip(
+        ("from", "to"), register.recent_months(jst_date(utcnow()), register.PAGE_MONTHS), strict=False
+    ):
         given = request.query_params.get(name, "")
         try:
             days.append(date.fromisoformat(given) if given else fallback)
@@ -42,7 +47,11 @@ def period(request: Request) -> tuple[date, date, dict[str, list[str]]]:
 
 
 def _invalid(problems: dict[str, list[str]]) -> Response:
-    detail = [{"field": field, "msg": msg, "type": "value_error"} for field, msgs in problems.items() for msg in msgs]
+    detail = [
+        {"field": field, "msg": msg, "type": "value_error"}
+        for field, msgs in problems.items()
+        for msg in msgs
+    ]
     return JSONResponse({"detail": detail}, status_code=422, headers=PRIVATE)
 
 
@@ -57,10 +66,18 @@ def routes(caller: Check, *, settings: Settings, challenge: dict[str, str]) -> l
         tallies = [] if problems else await run_in_threadpool(_summary, settings, start, end)
         headings, rows = register.summary_table(tallies)
         html = _env.get_template("desk_register.html").render(
-            start=start, end=end, problems=problems, headings=headings, rows=rows, percent=register.percent,
-            words=register.words("ja"), colours=register.COLOURS)
-        return HTMLResponse(html, status_code=422 if problems else 200,
-                            headers={**PRIVATE, "Content-Security-Policy": POLICY})
+            start=start,
+            end=end,
+            problems=problems,
+            headings=headings,
+            rows=rows,
+            percent=register.percent,
+            words=register.words("ja"),
+            colours=register.COLOURS,
+        )
+        return HTMLResponse(
+            html, status_code=422 if problems else 200, headers={**PRIVATE, "Content-Security-Policy": POLICY}
+        )
 
     async def chart(request: Request) -> Response:
         actor = await desk_person(request, caller, may_read_register, challenge)
@@ -84,12 +101,17 @@ def routes(caller: Check, *, settings: Settings, challenge: dict[str, str]) -> l
             return _invalid(problems)
         with_names = request.query_params.get("with_names") in ("1", "on", "true")
         made = await run_in_threadpool(_export, settings, start, end, suffix, actor, with_names)
-        return Response(made.data, media_type=made.media_type, headers={
-            **PRIVATE, "Content-Disposition": f'attachment; filename="{made.filename}"'})
+        return Response(
+            made.data,
+            media_type=made.media_type,
+            headers={**PRIVATE, "Content-Disposition": f'attachment; filename="{made.filename}"'},
+        )
 
-    return [Route("/desk/register", page, methods=["GET"]),
-            Route("/desk/register/chart.png", chart, methods=["GET"]),
-            Route("/desk/register/export", download, methods=["GET"])]
+    return [
+        Route("/desk/register", page, methods=["GET"]),
+        Route("/desk/register/chart.png", chart, methods=["GET"]),
+        Route("/desk/register/export", download, methods=["GET"]),
+    ]
 
 
 def _summary(settings: Settings, start: date, end: date):
@@ -99,5 +121,6 @@ def _summary(settings: Settings, start: date, end: date):
 
 def _export(settings: Settings, start: date, end: date, suffix: str, actor: str, with_names: bool):
     with unit_of_work(settings) as session:
-        return register.export(session, settings, start, end, suffix=suffix, actor=actor, now=utcnow(),
-                               with_names=with_names)
+        return register.export(
+            session, settings, start, end, suffix=suffix, actor=actor, now=utcnow(), with_names=with_names
+        )

@@ -21,9 +21,9 @@ MAX_PASSWORD_LENGTH = 256
 
 class AccountRole(StrEnum):
     OPERATOR = "operator"  # reviews, document checks, payments, failing systems, inquiries
-    OFFICER = "officer"    # the privacy officer: signs off refusals, provisions, contractors
-    ADMIN = "admin"        # manages Prefect itself (deletes, state changes); decides nothing
-    SERVICE = "service"    # workers, the dispatcher, the intake, the monitor: wakes runs
+    OFFICER = "officer"  # the privacy officer: signs off refusals, provisions, contractors
+    ADMIN = "admin"  # manages Prefect itself (deletes, state changes); decides nothing
+    SERVICE = "service"  # workers, the dispatcher, the intake, the monitor: wakes runs
 
 
 PEOPLE_WHO_DECIDE = frozenset({AccountRole.OPERATOR, AccountRole.OFFICER})
@@ -31,7 +31,8 @@ PEOPLE_WHO_DECIDE = frozenset({AccountRole.OPERATOR, AccountRole.OFFICER})
 
 class SignOff(StrEnum):
     """What a sign-off covers, so the gate can ask the app database who decided it."""
-    REVIEW = "review"      # the feasibility decision (decision items)
+
+    REVIEW = "review"  # the feasibility decision (decision items)
     IDENTITY = "identity"  # an operator's refusal of an agent's documents
 
 
@@ -98,8 +99,9 @@ def person_of(actor: str) -> str:
     return actor.partition(":")[2] if ":" in actor else actor
 
 
-def may_resume(role: AccountRole, name: str, pause_key: str, *,
-               deciders: frozenset[str] = frozenset()) -> Verdict:
+def may_resume(
+    role: AccountRole, name: str, pause_key: str, *, deciders: frozenset[str] = frozenset()
+) -> Verdict:
     """May this account resume a run waiting on ``pause_key``? ``deciders`` are the people who
     made the decision a sign-off covers (four eyes).
 
@@ -161,8 +163,10 @@ def may_read_register(role: AccountRole) -> Verdict:
 # what their work needs; the service writes what workers, flows and `up` write, deletes only
 # what they delete; an admin may do anything (but answers no form: see may_resume).
 
-_QUERIES = re.compile(r"/ui/.+|/(?:.+/)?(?:filter|count|paginate|history|lateness|concurrency_status)"
-                      r"|/events/count-by/[^/]+")
+_QUERIES = re.compile(
+    r"/ui/.+|/(?:.+/)?(?:filter|count|paginate|history|lateness|concurrency_status)"
+    r"|/events/count-by/[^/]+"
+)
 _PEOPLE_WRITE = (
     ("POST", re.compile(r"/flow_runs/[^/]+/resume")),  # checked against the wait by may_resume
     ("POST", re.compile(r"/deployments/[^/]+/create_flow_run")),  # run a process by hand
@@ -172,8 +176,11 @@ _SERVICE_DELETES = (
     ("DELETE", re.compile(r"/flow_runs/[^/]+/input/[^/]+")),  # a flow forgets an answer it stored
     ("DELETE", re.compile(r"/work_pools/[^/]+")),  # `up` replaces a pool of an older type
 )
-_DESTRUCTIVE = (("DELETE", re.compile(r"/.*")), ("POST", re.compile(r"/.+/bulk_delete")),
-                ("PUT", re.compile(r"/admin/.*")))
+_DESTRUCTIVE = (
+    ("DELETE", re.compile(r"/.*")),
+    ("POST", re.compile(r"/.+/bulk_delete")),
+    ("PUT", re.compile(r"/admin/.*")),
+)
 
 
 def _matches(rules, method: str, path: str) -> bool:

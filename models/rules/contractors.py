@@ -22,15 +22,15 @@ class SecurityCategory(StrEnum):
 
     BASIC_POLICY = "basic_policy"
     HANDLING_RULES = "handling_rules"
-    ORGANISATIONAL = "organisational"   # responsible person, logs, incident response
-    HUMAN = "human"                     # training, confidentiality undertakings
-    PHYSICAL = "physical"               # areas, devices, media
-    TECHNICAL = "technical"             # access control, authentication, leak prevention
-    FOREIGN_REGIME = "foreign_regime"   # knowing the regime where data is handled abroad
+    ORGANISATIONAL = "organisational"  # responsible person, logs, incident response
+    HUMAN = "human"  # training, confidentiality undertakings
+    PHYSICAL = "physical"  # areas, devices, media
+    TECHNICAL = "technical"  # access control, authentication, leak prevention
+    FOREIGN_REGIME = "foreign_regime"  # knowing the regime where data is handled abroad
 
 
 class CertificationKind(StrEnum):
-    ISMS = "isms"                  # ISO/IEC 27001
+    ISMS = "isms"  # ISO/IEC 27001
     PRIVACY_MARK = "privacy_mark"  # JIS Q 15001
 
 
@@ -50,7 +50,7 @@ class Blocker(StrEnum):
 
 class Selection(StrEnum):
     APPROVE = "approve"
-    CONDITIONAL = "conditional"   # approve once the weak points are fixed, privacy officer decides
+    CONDITIONAL = "conditional"  # approve once the weak points are fixed, privacy officer decides
     REJECT = "reject"
 
 
@@ -58,16 +58,17 @@ class Selection(StrEnum):
 class ContractorPolicy:
     approve_score: int = 70
     conditional_score: int = 50
-    certificate_points: Mapping[CertificationKind, int] = field(default_factory=lambda: {
-        CertificationKind.ISMS: 10, CertificationKind.PRIVACY_MARK: 10})
+    certificate_points: Mapping[CertificationKind, int] = field(
+        default_factory=lambda: {CertificationKind.ISMS: 10, CertificationKind.PRIVACY_MARK: 10}
+    )
     approved_countries: frozenset[str] = frozenset({HOME_COUNTRY})
-    max_breach_notice_days: int = 5          # docs/rules.md §7: about 3–5 days
+    max_breach_notice_days: int = 5  # docs/rules.md §7: about 3–5 days
     certificate_warning_days: int = 60
 
 
 @dataclass(frozen=True)
 class Questionnaire:
-    answers: Mapping[SecurityCategory, int]       # 0..3 per category
+    answers: Mapping[SecurityCategory, int]  # 0..3 per category
     certificates: tuple[Certificate, ...] = ()
     accepts_breach_notice: bool = True
     accepts_audit: bool = True
@@ -79,7 +80,7 @@ class Questionnaire:
 @dataclass(frozen=True)
 class Assessment:
     selection: Selection
-    score: int                                    # 0..100
+    score: int  # 0..100
     blockers: tuple[Blocker, ...]
     weak_categories: tuple[SecurityCategory, ...]  # answered 0 (or not at all)
 
@@ -111,8 +112,9 @@ def security_score(q: Questionnaire, *, today: date, policy: ContractorPolicy) -
     return min(100, round(base) + sum(policy.certificate_points.get(k, 0) for k in kinds))
 
 
-def assess_contractor(q: Questionnaire, *, today: date,
-                      policy: ContractorPolicy = ContractorPolicy()) -> Assessment:
+def assess_contractor(
+    q: Questionnaire, *, today: date, policy: ContractorPolicy = ContractorPolicy()
+) -> Assessment:
     """Art. 25 and GL 3-4-4: measures at least at the Art. 23 level, verified before signing.
     Any blocker or a low score rejects; a category with nothing in place keeps it conditional."""
     blockers = blockers_of(q, policy)
@@ -129,15 +131,16 @@ def assess_contractor(q: Questionnaire, *, today: date,
 
 # --- the contract --------------------------------------------------------------------------
 
+
 class Clause(StrEnum):
     CONFIDENTIALITY = "confidentiality"
-    PURPOSE_LIMITATION = "purpose_limitation"            # use only for the entrusted work
+    PURPOSE_LIMITATION = "purpose_limitation"  # use only for the entrusted work
     SUBCONTRACTING_BY_APPROVAL = "subcontracting_by_approval"
     SECURITY_MEASURES = "security_measures"
-    BREACH_NOTICE = "breach_notice"                      # within the policy's maximum of days
-    AUDIT_RIGHTS = "audit_rights"                        # the company may know how data is handled
-    DATA_LOCATION = "data_location"                      # where data is stored and handled (Art. 28)
-    RETURN_OR_DELETION = "return_or_deletion"            # at the end of the contract
+    BREACH_NOTICE = "breach_notice"  # within the policy's maximum of days
+    AUDIT_RIGHTS = "audit_rights"  # the company may know how data is handled
+    DATA_LOCATION = "data_location"  # where data is stored and handled (Art. 28)
+    RETURN_OR_DELETION = "return_or_deletion"  # at the end of the contract
 
 
 @dataclass(frozen=True)
@@ -147,16 +150,20 @@ class ContractTerms:
     stated_countries: frozenset[str] = frozenset()
 
 
-def missing_clauses(terms: ContractTerms, storage_countries: Iterable[str],
-                    policy: ContractorPolicy = ContractorPolicy()) -> tuple[Clause, ...]:
+def missing_clauses(
+    terms: ContractTerms, storage_countries: Iterable[str], policy: ContractorPolicy = ContractorPolicy()
+) -> tuple[Clause, ...]:
     """Clauses the contract lacks (GL 3-4-4). A breach notice slower than the policy's maximum,
     or a location clause that leaves out a country where data is handled, counts as missing."""
     missing = []
     for clause in Clause:
         present = clause in terms.clauses
         if clause is Clause.BREACH_NOTICE:
-            present = present and terms.breach_notice_days is not None \
+            present = (
+                present
+                and terms.breach_notice_days is not None
                 and terms.breach_notice_days <= policy.max_breach_notice_days
+            )
         elif clause is Clause.DATA_LOCATION:
             present = present and set(storage_countries) <= terms.stated_countries
         if not present:
@@ -166,6 +173,7 @@ def missing_clauses(terms: ContractTerms, storage_countries: Iterable[str],
 
 # --- supervision ----------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Supervision:
     reassessment_due: date
@@ -174,8 +182,13 @@ class Supervision:
     expired: tuple[Certificate, ...]
 
 
-def supervision_status(last_assessed: date, certificates: Iterable[Certificate], *, today: date,
-                       policy: ContractorPolicy = ContractorPolicy()) -> Supervision:
+def supervision_status(
+    last_assessed: date,
+    certificates: Iterable[Certificate],
+    *,
+    today: date,
+    policy: ContractorPolicy = ContractorPolicy(),
+) -> Supervision:
     """Periodic supervision (GL 3-4-4): reassess every year; warn before a certificate expires."""
     due = add_years(last_assessed, 1)
     horizon = today + timedelta(days=policy.certificate_warning_days)

@@ -42,8 +42,7 @@ def is_year_end_closure(day: date) -> bool:
 
 
 def is_business_day(day: date) -> bool:
-    return (day.weekday() < 5 and not is_year_end_closure(day)
-            and day not in _national_holidays(day.year))
+    return day.weekday() < 5 and not is_year_end_closure(day) and day not in _national_holidays(day.year)
 
 
 def business_day_on_or_before(day: date) -> date:
@@ -117,8 +116,14 @@ class DecisionClock:
         return SlaStage.WARNING if now >= self.warn_at else SlaStage.ON_TRACK
 
 
-def decision_clock(received_at: datetime, pauses: Iterable[Pause] = (), *, now: datetime,
-                   days: int = DECISION_DAYS, warn_fraction: float = WARN_FRACTION) -> DecisionClock:
+def decision_clock(
+    received_at: datetime,
+    pauses: Iterable[Pause] = (),
+    *,
+    now: datetime,
+    days: int = DECISION_DAYS,
+    warn_fraction: float = WARN_FRACTION,
+) -> DecisionClock:
     """Due: received + ``days`` + time paused, on that day in Japan, moved back to the business
     day before when it is not one (the Art. 39 two weeks must not be overrun), at 18:00 JST.
     Warning at ``warn_fraction`` of the way from receipt to due; escalation at due."""

@@ -10,7 +10,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from models.rules.vocabulary import Outcome, ReasonCode as R, RequestType as T, SystemAction
+from models.rules.vocabulary import Outcome, SystemAction
+from models.rules.vocabulary import ReasonCode as R
+from models.rules.vocabulary import RequestType as T
 
 PURPOSES_KEY = "purposes"
 THIRD_PARTY_RECORDS_KEY = "third_party_records"
@@ -27,7 +29,7 @@ class ItemAction(StrEnum):
 
 @dataclass(frozen=True)
 class Item:
-    key: str                                   # "billing", "customers:phone", "purposes"
+    key: str  # "billing", "customers:phone", "purposes"
     action: ItemAction
     reasons: tuple[R, ...] = ()
     system_key: str | None = None
@@ -47,8 +49,9 @@ _ITEM_CODES: dict[T, frozenset[R]] = {
     # Art. 32(2)(ii) via Art. 21(4)(i)–(ii)
     T.PURPOSE_NOTIFICATION: frozenset({R.HARM_TO_LIFE_OR_PROPERTY, R.BUSINESS_INTERFERENCE}),
     # Art. 33(2)(i)–(iii), 33(4); the same for Art. 33(5) records (Order Art. 11)
-    T.DISCLOSURE: frozenset({R.HARM_TO_LIFE_OR_PROPERTY, R.BUSINESS_INTERFERENCE,
-                             R.OTHER_LAW_VIOLATION, R.OTHER_LAW_PROCEDURE}),
+    T.DISCLOSURE: frozenset(
+        {R.HARM_TO_LIFE_OR_PROPERTY, R.BUSINESS_INTERFERENCE, R.OTHER_LAW_VIOLATION, R.OTHER_LAW_PROCEDURE}
+    ),
     # Art. 34(1)
     T.CORRECTION: frozenset({R.CONTENT_ACCURATE, R.OTHER_LAW_PROCEDURE}),
     # Art. 35(1)–(2), (5)–(6)

@@ -13,6 +13,7 @@ MAX_DAYS_BACK = 31  # a letter found later than this is entered with the officer
 
 class Channel(StrEnum):
     """How the request reached the help desk; the audit's ``requester:<channel>`` (the register's 受付経路)."""
+
     PHONE = "phone"
     POST = "post"
     COUNTER = "counter"
@@ -21,6 +22,7 @@ class Channel(StrEnum):
 
 class Acknowledgement(StrEnum):
     """How the acknowledgement goes: by email to the requester, or as a letter the help desk prints."""
+
     EMAIL = "email"
     LETTER = "letter"
 
@@ -33,8 +35,9 @@ PROBLEMS = {  # code: what the command line and the API say (the desk page's wor
 }
 
 
-def entry_problems(received_on: date | None, today: date, *, acknowledgement: Acknowledgement,
-                   postal_address: str | None) -> dict[str, str]:
+def entry_problems(
+    received_on: date | None, today: date, *, acknowledgement: Acknowledgement, postal_address: str | None
+) -> dict[str, str]:
     """What is wrong with an entry beyond the request body, field: code of :data:`PROBLEMS`
     (empty when nothing is): the received day (``received_on``: not after ``today``, at most
     :data:`MAX_DAYS_BACK` before it) and, for a letter, the address to post it to."""

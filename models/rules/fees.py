@@ -46,16 +46,24 @@ def is_fee_bearing(request_type: RequestType) -> bool:
     return RequestType(request_type) in FEE_BEARING
 
 
-def fee_for(request_type: RequestType, delivery: Delivery = Delivery.ELECTRONIC, *,
-            refused: bool = False, postage_yen: int | None = None,
-            schedule: FeeSchedule = FeeSchedule()) -> FeeQuote:
+def fee_for(
+    request_type: RequestType,
+    delivery: Delivery = Delivery.ELECTRONIC,
+    *,
+    refused: bool = False,
+    postage_yen: int | None = None,
+    schedule: FeeSchedule = FeeSchedule(),
+) -> FeeQuote:
     """What the requester pays. ``postage_yen`` is the actual postage when known (at cost),
     else the schedule's estimate; postage is only charged on a fee-bearing type."""
     request_type = RequestType(request_type)
     if refused or not is_fee_bearing(request_type):
         return FeeQuote(amount_yen=0, postage_yen=0)
-    amount = (schedule.purpose_notification_yen if request_type is RequestType.PURPOSE_NOTIFICATION
-              else schedule.disclosure_yen)
+    amount = (
+        schedule.purpose_notification_yen
+        if request_type is RequestType.PURPOSE_NOTIFICATION
+        else schedule.disclosure_yen
+    )
     postage = 0
     if Delivery(delivery) is Delivery.POSTAL:
         postage = schedule.postage_estimate_yen if postage_yen is None else postage_yen

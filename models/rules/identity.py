@@ -15,19 +15,20 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from models.rules.vocabulary import ReasonCode as R, Role
+from models.rules.vocabulary import ReasonCode as R
+from models.rules.vocabulary import Role
 
 
 class Evidence(StrEnum):
-    RECORD_MATCH = "record_match"                   # request details match the customer record
-    ONE_TIME_CODE = "one_time_code"                 # code to the registered email confirmed
-    IDENTITY_DOCUMENT_COPY = "identity_document_copy"      # post: copy of the principal's ID
-    REGISTERED_MAIL_REPLY = "registered_mail_reply"        # post: reply by registered mail to the address on it
-    PHONE_CALLBACK = "phone_callback"               # phone: call-back to the registered number answered
-    AGENT_IDENTITY_DOCUMENT = "agent_identity_document"    # the agent's own ID (licence, My Number card…)
+    RECORD_MATCH = "record_match"  # request details match the customer record
+    ONE_TIME_CODE = "one_time_code"  # code to the registered email confirmed
+    IDENTITY_DOCUMENT_COPY = "identity_document_copy"  # post: copy of the principal's ID
+    REGISTERED_MAIL_REPLY = "registered_mail_reply"  # post: reply by registered mail to the address on it
+    PHONE_CALLBACK = "phone_callback"  # phone: call-back to the registered number answered
+    AGENT_IDENTITY_DOCUMENT = "agent_identity_document"  # the agent's own ID (licence, My Number card…)
     FAMILY_REGISTER_OR_RESIDENT_RECORD = "family_register_or_resident_record"  # parent of a minor
-    GUARDIANSHIP_REGISTRY_CERTIFICATE = "guardianship_registry_certificate"    # adult guardian (登記事項証明書)
-    POWER_OF_ATTORNEY = "power_of_attorney"         # 委任状
+    GUARDIANSHIP_REGISTRY_CERTIFICATE = "guardianship_registry_certificate"  # adult guardian (登記事項証明書)
+    POWER_OF_ATTORNEY = "power_of_attorney"  # 委任状
     SEAL_REGISTRATION_CERTIFICATE = "seal_registration_certificate"  # principal's 印鑑登録証明書 (optional)
 
 
@@ -55,7 +56,9 @@ class Requirement:
 
 
 _MATCH = Requirement("principal_record", frozenset({Evidence.RECORD_MATCH}), R.IDENTITY_NOT_VERIFIED)
-_AGENT_ID = Requirement("agent_identity", frozenset({Evidence.AGENT_IDENTITY_DOCUMENT}), R.IDENTITY_NOT_VERIFIED)
+_AGENT_ID = Requirement(
+    "agent_identity", frozenset({Evidence.AGENT_IDENTITY_DOCUMENT}), R.IDENTITY_NOT_VERIFIED
+)
 
 REQUIREMENTS: dict[Role, tuple[Requirement, ...]] = {
     # docs/rules.md §4 (Order Art. 12 practice): online, a one-time code to the registered email;
@@ -63,26 +66,34 @@ REQUIREMENTS: dict[Role, tuple[Requirement, ...]] = {
     # it; by phone, the registered details (the record match) and a call-back
     Role.PRINCIPAL: (
         _MATCH,
-        Requirement("principal_identity",
-                    frozenset({Evidence.ONE_TIME_CODE, Evidence.PHONE_CALLBACK}),
-                    R.IDENTITY_NOT_VERIFIED,
-                    routes=frozenset({frozenset({Evidence.IDENTITY_DOCUMENT_COPY,
-                                                 Evidence.REGISTERED_MAIL_REPLY})})),
+        Requirement(
+            "principal_identity",
+            frozenset({Evidence.ONE_TIME_CODE, Evidence.PHONE_CALLBACK}),
+            R.IDENTITY_NOT_VERIFIED,
+            routes=frozenset({frozenset({Evidence.IDENTITY_DOCUMENT_COPY, Evidence.REGISTERED_MAIL_REPLY})}),
+        ),
     ),
     # Order Art. 13(i): the legal representative of a minor or an adult ward
     Role.LEGAL_REPRESENTATIVE: (
-        _MATCH, _AGENT_ID,
-        Requirement("legal_representation",
-                    frozenset({Evidence.FAMILY_REGISTER_OR_RESIDENT_RECORD,
-                               Evidence.GUARDIANSHIP_REGISTRY_CERTIFICATE}),
-                    R.AGENT_AUTHORITY_NOT_SHOWN),
+        _MATCH,
+        _AGENT_ID,
+        Requirement(
+            "legal_representation",
+            frozenset(
+                {Evidence.FAMILY_REGISTER_OR_RESIDENT_RECORD, Evidence.GUARDIANSHIP_REGISTRY_CERTIFICATE}
+            ),
+            R.AGENT_AUTHORITY_NOT_SHOWN,
+        ),
     ),
     # Order Art. 13(ii): an agent the principal appointed. The power of attorney is required;
     # the seal registration certificate that "commonly" goes with it is not demanded (§4: no
     # excessive burden), though an operator may accept one as supporting evidence
     Role.APPOINTED_AGENT: (
-        _MATCH, _AGENT_ID,
-        Requirement("power_of_attorney", frozenset({Evidence.POWER_OF_ATTORNEY}), R.AGENT_AUTHORITY_NOT_SHOWN),
+        _MATCH,
+        _AGENT_ID,
+        Requirement(
+            "power_of_attorney", frozenset({Evidence.POWER_OF_ATTORNEY}), R.AGENT_AUTHORITY_NOT_SHOWN
+        ),
     ),
 }
 
@@ -90,18 +101,19 @@ REQUIREMENTS: dict[Role, tuple[Requirement, ...]] = {
 class DocumentKind(StrEnum):
     """What a requester says an uploaded file is; an operator judges whether it shows it."""
 
-    IDENTITY_DOCUMENT = "identity_document"              # the principal's own, for the postal route
+    IDENTITY_DOCUMENT = "identity_document"  # the principal's own, for the postal route
     AGENT_IDENTITY_DOCUMENT = "agent_identity_document"
     POWER_OF_ATTORNEY = "power_of_attorney"
-    LEGAL_REPRESENTATION = "legal_representation"        # family register, resident record or guardianship
+    LEGAL_REPRESENTATION = "legal_representation"  # family register, resident record or guardianship
 
 
 SHOWS: dict[DocumentKind, frozenset[Evidence]] = {
     DocumentKind.IDENTITY_DOCUMENT: frozenset({Evidence.IDENTITY_DOCUMENT_COPY}),
     DocumentKind.AGENT_IDENTITY_DOCUMENT: frozenset({Evidence.AGENT_IDENTITY_DOCUMENT}),
     DocumentKind.POWER_OF_ATTORNEY: frozenset({Evidence.POWER_OF_ATTORNEY}),
-    DocumentKind.LEGAL_REPRESENTATION: frozenset({Evidence.FAMILY_REGISTER_OR_RESIDENT_RECORD,
-                                                  Evidence.GUARDIANSHIP_REGISTRY_CERTIFICATE}),
+    DocumentKind.LEGAL_REPRESENTATION: frozenset(
+        {Evidence.FAMILY_REGISTER_OR_RESIDENT_RECORD, Evidence.GUARDIANSHIP_REGISTRY_CERTIFICATE}
+    ),
 }
 
 
@@ -132,8 +144,13 @@ class IdentityVerdict:
     reason: R | None = None
 
 
-def assess_identity(role: Role, accepted: Iterable[Evidence], rejected: Iterable[Evidence] = (), *,
-                    deadline_passed: bool = False) -> IdentityVerdict:
+def assess_identity(
+    role: Role,
+    accepted: Iterable[Evidence],
+    rejected: Iterable[Evidence] = (),
+    *,
+    deadline_passed: bool = False,
+) -> IdentityVerdict:
     """Verified when every requirement of the role is met by accepted evidence. Refused when a
     requirement can no longer be met (every alternative has a rejected piece), or when something
     is still missing after the documents deadline; otherwise, what is missing.
@@ -151,6 +168,7 @@ def assess_identity(role: Role, accepted: Iterable[Evidence], rejected: Iterable
 
 
 # --- matching the request against the customer record ----------------------------------------
+
 
 @dataclass(frozen=True)
 class Contact:

@@ -18,10 +18,10 @@ WARN_BUSINESS_DAYS = 2  # before a report deadline, the privacy officer is warne
 class LeakCase(StrEnum):
     """Rules Art. 7 items."""
 
-    SENSITIVE_DATA = "sensitive_data"            # (i) 要配慮個人情報
-    FINANCIAL_LOSS = "financial_loss"            # (ii) e.g. card numbers, bank log-ins
-    WRONGFUL_PURPOSE = "wrongful_purpose"        # (iii) attack, insider theft, ransomware, skimming
-    OVER_1000_PEOPLE = "over_1000_people"        # (iv)
+    SENSITIVE_DATA = "sensitive_data"  # (i) 要配慮個人情報
+    FINANCIAL_LOSS = "financial_loss"  # (ii) e.g. card numbers, bank log-ins
+    WRONGFUL_PURPOSE = "wrongful_purpose"  # (iii) attack, insider theft, ransomware, skimming
+    OVER_1000_PEOPLE = "over_1000_people"  # (iv)
 
 
 class Triage(StrEnum):
@@ -38,19 +38,19 @@ REPORT_NAMES = {"preliminary": "速報", "final": "確報"}
 
 class NoticeMethod(StrEnum):
     INDIVIDUAL = "individual"
-    PUBLIC_NOTICE = "public_notice"   # Art. 26(2) proviso: when the people cannot be reached
+    PUBLIC_NOTICE = "public_notice"  # Art. 26(2) proviso: when the people cannot be reached
 
 
 @dataclass(frozen=True)
 class LeakFacts:
-    learned_on: date                   # when any part of the company learned of it (JST day)
+    learned_on: date  # when any part of the company learned of it (JST day)
     affected_people: int
     sensitive_data: bool = False
     financial_loss_risk: bool = False
-    wrongful_purpose: bool = False     # attack, insider theft, ransomware, theft
+    wrongful_purpose: bool = False  # attack, insider theft, ransomware, theft
     # since April 2024: data being collected for the company, e.g. a skimmed web form
     web_skimming: bool = False
-    strongly_encrypted: bool = False   # high-level encryption, key not compromised
+    strongly_encrypted: bool = False  # high-level encryption, key not compromised
     people_reachable: bool = True
 
 
@@ -59,8 +59,8 @@ class LeakAssessment:
     reportable: bool
     cases: tuple[LeakCase, ...]
     deadlines: LeakDeadlines | None
-    notice: NoticeMethod | None        # how the affected people are told
-    grounds_erasure: bool              # Art. 35(5) ground for each affected person
+    notice: NoticeMethod | None  # how the affected people are told
+    grounds_erasure: bool  # Art. 35(5) ground for each affected person
 
 
 def reportable_cases(facts: LeakFacts) -> tuple[LeakCase, ...]:
@@ -81,9 +81,11 @@ def assess_leak(facts: LeakFacts) -> LeakAssessment:
     if not cases:
         return LeakAssessment(False, (), None, None, False)
     return LeakAssessment(
-        reportable=True, cases=cases,
-        deadlines=leak_report_deadlines(facts.learned_on,
-                                        wrongful_purpose=LeakCase.WRONGFUL_PURPOSE in cases),
+        reportable=True,
+        cases=cases,
+        deadlines=leak_report_deadlines(
+            facts.learned_on, wrongful_purpose=LeakCase.WRONGFUL_PURPOSE in cases
+        ),
         notice=NoticeMethod.INDIVIDUAL if facts.people_reachable else NoticeMethod.PUBLIC_NOTICE,
         grounds_erasure=True,
     )
@@ -100,9 +102,12 @@ def confirm_triage(facts: LeakFacts, triage: Triage) -> LeakAssessment:
     if assessment.reportable:
         return assessment
     return LeakAssessment(
-        reportable=True, cases=(), deadlines=leak_report_deadlines(facts.learned_on, wrongful_purpose=False),
+        reportable=True,
+        cases=(),
+        deadlines=leak_report_deadlines(facts.learned_on, wrongful_purpose=False),
         notice=NoticeMethod.INDIVIDUAL if facts.people_reachable else NoticeMethod.PUBLIC_NOTICE,
-        grounds_erasure=True)
+        grounds_erasure=True,
+    )
 
 
 def warn_on(due: date) -> date:

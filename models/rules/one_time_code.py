@@ -32,13 +32,13 @@ class CodeStatus(StrEnum):
 
 
 class Verdict(StrEnum):
-    ISSUED = "issued"            # a new code was made: send it
+    ISSUED = "issued"  # a new code was made: send it
     VERIFIED = "verified"
-    WRONG = "wrong"              # try again with the same code
-    EXPIRED = "expired"          # ask for a new code
-    EXHAUSTED = "exhausted"      # this code has no attempts left: ask for a new code
-    NO_CODE = "no_code"          # nothing issued yet
-    REFUSED = "refused"          # no codes left: identity_not_verified
+    WRONG = "wrong"  # try again with the same code
+    EXPIRED = "expired"  # ask for a new code
+    EXHAUSTED = "exhausted"  # this code has no attempts left: ask for a new code
+    NO_CODE = "no_code"  # nothing issued yet
+    REFUSED = "refused"  # no codes left: identity_not_verified
     ALREADY_VERIFIED = "already_verified"
 
 
@@ -47,12 +47,12 @@ class CodeState:
     status: CodeStatus = CodeStatus.PENDING
     code_hash: str | None = None
     expires_at: datetime | None = None
-    attempts: int = 0          # attempts counted on the current code
+    attempts: int = 0  # attempts counted on the current code
     codes_issued: int = 0
 
 
 def generate_code() -> str:
-    return f"{secrets.randbelow(10 ** CODE_DIGITS):0{CODE_DIGITS}d}"
+    return f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
 
 
 def normalise_code(code: str) -> str:
@@ -72,12 +72,17 @@ def issue_code(state: CodeState, code: str, *, now: datetime, secret: bytes) -> 
         return state, Verdict.ALREADY_VERIFIED
     if state.status is CodeStatus.FAILED or state.codes_issued >= MAX_CODES:
         return replace(state, status=CodeStatus.FAILED), Verdict.REFUSED
-    return CodeState(code_hash=hash_code(code, secret), expires_at=now + CODE_TTL, attempts=0,
-                     codes_issued=state.codes_issued + 1), Verdict.ISSUED
+    return CodeState(
+        code_hash=hash_code(code, secret),
+        expires_at=now + CODE_TTL,
+        attempts=0,
+        codes_issued=state.codes_issued + 1,
+    ), Verdict.ISSUED
 
 
-def check_code(state: CodeState, submitted: str, *, counted: bool, now: datetime,
-               secret: bytes) -> tuple[CodeState, Verdict]:
+def check_code(
+    state: CodeState, submitted: str, *, counted: bool, now: datetime, secret: bytes
+) -> tuple[CodeState, Verdict]:
     """Judge one answer. ``state`` is read after counting the attempt, ``counted`` says whether
     there was one to count. The comparison is in constant time; a dead code (expired, or its
     attempts counted for other answers) is not compared at all, and when it was the last code
@@ -90,7 +95,9 @@ def check_code(state: CodeState, submitted: str, *, counted: bool, now: datetime
         return state, Verdict.NO_CODE
     last = state.codes_issued >= MAX_CODES
     if now >= state.expires_at:
-        return (replace(state, status=CodeStatus.FAILED), Verdict.REFUSED) if last else (state, Verdict.EXPIRED)
+        return (
+            (replace(state, status=CodeStatus.FAILED), Verdict.REFUSED) if last else (state, Verdict.EXPIRED)
+        )
     if not counted:  # the answer that took the last attempt decides what becomes of the check
         return state, Verdict.REFUSED if last else Verdict.EXHAUSTED
     if hmac.compare_digest(state.code_hash, hash_code(submitted, secret)):

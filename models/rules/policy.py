@@ -20,9 +20,9 @@ from enum import StrEnum
 NOTICE_LEAD_DAYS = 30
 BODY = "本文"  # the purposes section's text outside its lettered items
 
-_HEADING = re.compile(r"^( *)(\d+)\.\s*(\S.*)$")   # "  2. お客様情報および個人情報の利用目的"
-_ITEM = re.compile(r"^\s*([a-z])\)\s*(.*)$")         # "      a)お客様への商品のお届け…"
-_SUBCLAUSE = re.compile(r"^\s*\d+\.\s")             # "    2. 当社は、…"
+_HEADING = re.compile(r"^( *)(\d+)\.\s*(\S.*)$")  # "  2. お客様情報および個人情報の利用目的"
+_ITEM = re.compile(r"^\s*([a-z])\)\s*(.*)$")  # "      a)お客様への商品のお届け…"
+_SUBCLAUSE = re.compile(r"^\s*\d+\.\s")  # "    2. 当社は、…"
 
 
 class PolicyTextInvalid(ValueError):
@@ -30,7 +30,7 @@ class PolicyTextInvalid(ValueError):
 
 
 class PurposeChange(StrEnum):
-    ADDED = "added"      # a new purpose: beyond what is reasonably related, consent (Art. 18(1))
+    ADDED = "added"  # a new purpose: beyond what is reasonably related, consent (Art. 18(1))
     CHANGED = "changed"  # reworded in substance: notice (Art. 21(3)); the officer judges Art. 17(2)
     REMOVED = "removed"  # a purpose dropped: the narrower purposes are notified (Art. 21(3))
 

@@ -12,32 +12,44 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from models.rules.deadlines import add_years
 from models.rules.decisions import (
     PURPOSES_KEY,
     THIRD_PARTY_RECORDS_KEY,
     Item,
-    ItemAction as A,
     item_key,
     outcome_of,
     outcome_reasons,
 )
-from models.rules.deadlines import add_years
+from models.rules.decisions import (
+    ItemAction as A,
+)
 from models.rules.provision import is_disclosable_record, is_lawful_record
 from models.rules.vocabulary import (
     Delivery,
-    GroundCode as G,
     Origin,
     Outcome,
+)
+from models.rules.vocabulary import (
+    GroundCode as G,
+)
+from models.rules.vocabulary import (
     ReasonCode as R,
+)
+from models.rules.vocabulary import (
     RequestType as T,
+)
+from models.rules.vocabulary import (
     SystemAction as S,
 )
 
 # Art. 35(1) and (5): grounds for suspension and erasure; Art. 35(3) and (5): for stopping provision
-SUSPENSION_GROUNDS = frozenset({G.UNLAWFUL_USE, G.IMPROPER_ACQUISITION, G.NO_LONGER_NEEDED,
-                                G.LEAK_OCCURRED, G.RIGHTS_HARMED})
-STOP_PROVISION_GROUNDS = frozenset({G.PROVISION_WITHOUT_CONSENT, G.NO_LONGER_NEEDED,
-                                    G.LEAK_OCCURRED, G.RIGHTS_HARMED})
+SUSPENSION_GROUNDS = frozenset(
+    {G.UNLAWFUL_USE, G.IMPROPER_ACQUISITION, G.NO_LONGER_NEEDED, G.LEAK_OCCURRED, G.RIGHTS_HARMED}
+)
+STOP_PROVISION_GROUNDS = frozenset(
+    {G.PROVISION_WITHOUT_CONSENT, G.NO_LONGER_NEEDED, G.LEAK_OCCURRED, G.RIGHTS_HARMED}
+)
 
 
 @dataclass(frozen=True)
@@ -47,12 +59,12 @@ class Holding:
     system_key: str
     record_count: int
     origin: Origin = Origin.COLLECTED
-    retention_duty: bool = False     # another law requires keeping it (billing: bookkeeping)
+    retention_duty: bool = False  # another law requires keeping it (billing: bookkeeping)
     # some purpose of use still needs the data; "no longer needed" must hold for every purpose
     # (``still_needed`` decides it from the account's closing and last activity)
     still_needed: bool = True
-    advertising: bool = False        # used to send advertising mail (policy purpose d)
-    electronic_copy: bool = True     # the system can produce an electronic copy
+    advertising: bool = False  # used to send advertising mail (policy purpose d)
+    electronic_copy: bool = True  # the system can produce an electronic copy
     values: Mapping[str, str | None] = field(default_factory=dict)  # correctable fields, as held
     # what the system can do (registry ``SystemInfo.actions``); the pre-screen never proposes
     # an Art. 35 action outside it
@@ -69,12 +81,12 @@ class Holding:
 class RecordedFacts:
     """Facts on record that support a requester's ground (docs/rules.md §1)."""
 
-    marketing_after_opt_out: bool = False   # advertising mail sent after an opt-out
-    former_contact: bool = False            # no longer the customer's contact, still listed
-    leaked_systems: frozenset[str] = frozenset()      # in a reportable leak (Art. 26, 35(5))
+    marketing_after_opt_out: bool = False  # advertising mail sent after an opt-out
+    former_contact: bool = False  # no longer the customer's contact, still listed
+    leaked_systems: frozenset[str] = frozenset()  # in a reportable leak (Art. 26, 35(5))
     weak_security_systems: frozenset[str] = frozenset()
-    unlawful_use_systems: frozenset[str] = frozenset()           # Art. 18/19 breach found
-    improper_acquisition_systems: frozenset[str] = frozenset()   # Art. 20 breach found
+    unlawful_use_systems: frozenset[str] = frozenset()  # Art. 18/19 breach found
+    improper_acquisition_systems: frozenset[str] = frozenset()  # Art. 20 breach found
     # (basis, foreign recipient) of every recorded third-party provision
     provision_bases: tuple[tuple[str | None, bool], ...] = ()
 
@@ -121,8 +133,12 @@ class PrescreenPolicy:
     after_care_years: int = 1
 
 
-def still_needed(closed_on: date | None, last_active_on: date | None, today: date,
-                 policy: PrescreenPolicy = PrescreenPolicy()) -> bool:
+def still_needed(
+    closed_on: date | None,
+    last_active_on: date | None,
+    today: date,
+    policy: PrescreenPolicy = PrescreenPolicy(),
+) -> bool:
     """Whether any purpose of use still needs a subject's data (Art. 35(5), docs/rules.md §1):
     while the account is open, yes (the customer may order again); once it is closed, until
     the after-care period from the closing or the last order or billing activity ends."""
@@ -167,8 +183,11 @@ def _purpose_item(facts: RequestFacts) -> Item:
 def is_business_interference(facts: RequestFacts, policy: PrescreenPolicy) -> bool:
     """Art. 33(2)(ii): volume alone is not enough, nor repetition alone; both are needed."""
     since = facts.received_on - timedelta(days=policy.repeat_window_days)
-    repeats = sum(1 for p in facts.prior_requests
-                  if T(p.request_type) is T(facts.request_type) and since <= p.received_on <= facts.received_on)
+    repeats = sum(
+        1
+        for p in facts.prior_requests
+        if T(p.request_type) is T(facts.request_type) and since <= p.received_on <= facts.received_on
+    )
     records = sum(h.record_count for h in facts.holdings if h.retained)
     return repeats >= policy.repeat_min_prior and records >= policy.complex_min_records
 
@@ -182,13 +201,18 @@ def _disclosure_items(facts: RequestFacts, policy: PrescreenPolicy) -> list[Item
         paper = Delivery(facts.delivery) is Delivery.ELECTRONIC and not electronic_copy
         return Item(key, A.GRANT, system_key=system_key, system_action=S.EXPORT, paper_instead=paper)
 
-    items = [disclose(h.system_key, h.system_key, h.electronic_copy) if h.retained
-             else _not_held(h.system_key, h.system_key) for h in facts.holdings]
+    items = [
+        disclose(h.system_key, h.system_key, h.electronic_copy)
+        if h.retained
+        else _not_held(h.system_key, h.system_key)
+        for h in facts.holdings
+    ]
     if facts.include_third_party_records:
         # Art. 33(5): only records the law required (Art. 29(1), Art. 28 abroad)
         recorded = [b for b, foreign in facts.recorded.provision_bases if is_disclosable_record(b, foreign)]
-        items.append(disclose(THIRD_PARTY_RECORDS_KEY, None) if recorded
-                     else _not_held(THIRD_PARTY_RECORDS_KEY))
+        items.append(
+            disclose(THIRD_PARTY_RECORDS_KEY, None) if recorded else _not_held(THIRD_PARTY_RECORDS_KEY)
+        )
     return items
 
 
@@ -211,7 +235,9 @@ def _correction_items(facts: RequestFacts) -> list[Item]:
             held = _normalised(h.values[c.field])
             if not h.retained:
                 items.append(_not_held(key, h.system_key))
-            elif held == _normalised(c.requested) or (c.current is not None and _normalised(c.current) != held):
+            elif held == _normalised(c.requested) or (
+                c.current is not None and _normalised(c.current) != held
+            ):
                 items.append(Item(key, A.REFUSE, (R.CONTENT_ACCURATE,), system_key=h.system_key))
             else:
                 items.append(Item(key, A.GRANT, system_key=h.system_key, system_action=S.RECTIFY))
@@ -271,11 +297,13 @@ def _art35_items(facts: RequestFacts, request_type: T) -> list[Item]:
             else:
                 items.append(Item(key, A.ALTERNATIVE, (R.ALTERNATIVE_MEASURE,), system_key=key))
         elif h.retention_duty:
-            items.append(Item(key, A.ALTERNATIVE, (R.LEGAL_RETENTION_DUTY,), system_key=key,
-                              system_action=restrict))
+            items.append(
+                Item(key, A.ALTERNATIVE, (R.LEGAL_RETENTION_DUTY,), system_key=key, system_action=restrict)
+            )
         elif S.ERASE in can:
             items.append(Item(key, A.GRANT, system_key=key, system_action=S.ERASE))
         else:
-            items.append(Item(key, A.ALTERNATIVE, (R.ALTERNATIVE_MEASURE,), system_key=key,
-                              system_action=restrict))
+            items.append(
+                Item(key, A.ALTERNATIVE, (R.ALTERNATIVE_MEASURE,), system_key=key, system_action=restrict)
+            )
     return items

@@ -39,10 +39,10 @@ CONTRACT_RECORD_YEARS = 1
 class RecordItem(StrEnum):
     """What the provider's record must say for a consent-based provision (Rules Art. 20)."""
 
-    CONSENT = "consent"            # that the principal consented
-    RECIPIENT = "recipient"        # name or other details identifying the recipient
-    PRINCIPAL = "principal"        # details identifying whose data it was
-    DATA_ITEMS = "data_items"      # which items of personal data
+    CONSENT = "consent"  # that the principal consented
+    RECIPIENT = "recipient"  # name or other details identifying the recipient
+    PRINCIPAL = "principal"  # details identifying whose data it was
+    DATA_ITEMS = "data_items"  # which items of personal data
 
 
 class Problem(StrEnum):
@@ -62,11 +62,11 @@ class ProvisionRequest:
     basis: B
     foreign_recipient: bool = False
     consent_on_record: bool = False
-    written_request: bool = False              # warrant, written police inquiry, bar inquiry
-    consent_hard_to_get: bool = False          # Art. 27(1)(ii), (iii)
-    asking_would_obstruct: bool = False        # Art. 27(1)(iv)
-    within_entrusted_purpose: bool = False     # Art. 27(5)(i)
-    joint_use_announced: bool = False          # Art. 27(5)(iii)
+    written_request: bool = False  # warrant, written police inquiry, bar inquiry
+    consent_hard_to_get: bool = False  # Art. 27(1)(ii), (iii)
+    asking_would_obstruct: bool = False  # Art. 27(1)(iv)
+    within_entrusted_purpose: bool = False  # Art. 27(5)(i)
+    joint_use_announced: bool = False  # Art. 27(5)(iii)
     # Art. 28(1): consent given with information on the country's regime (Rules Art. 17)
     consent_with_regime_info: bool = False
     # Art. 28(1): the country is designated (EEA, UK) or the recipient has an equivalent system
@@ -139,15 +139,19 @@ def assess_provision(req: ProvisionRequest) -> ProvisionDecision:
         third_party, needs_record = True, True
 
     return ProvisionDecision(
-        allowed=not problems, basis=basis, article=article_of(basis),
-        third_party_provision=third_party, record_required=needs_record,
+        allowed=not problems,
+        basis=basis,
+        article=article_of(basis),
+        third_party_provision=third_party,
+        record_required=needs_record,
         record_items=tuple(RecordItem) if needs_record else (),
         problems=tuple(problems),
     )
 
 
-def record_retention_until(recorded_on: date, *, contract_is_record: bool = False,
-                           last_provision_on: date | None = None) -> date:
+def record_retention_until(
+    recorded_on: date, *, contract_is_record: bool = False, last_provision_on: date | None = None
+) -> date:
     """Rules Art. 21: keep the record 3 years; when the contract serves as the record of a
     continuing provision, 1 year from the last provision."""
     if contract_is_record:

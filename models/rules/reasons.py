@@ -28,8 +28,9 @@ def _catalogue() -> dict:
     return tomllib.loads(files(__package__).joinpath("reason_codes.toml").read_text("utf-8"))
 
 
-def reason_info(code: ReasonCode | str, lang: str = "ja",
-                request_type: RequestType | None = None) -> ReasonText:
+def reason_info(
+    code: ReasonCode | str, lang: str = "ja", request_type: RequestType | None = None
+) -> ReasonText:
     """The basis and message of ``code``; the basis may depend on the request type
     (a purpose notification is refused under Art. 32(2), not Art. 33(2))."""
     if lang not in LANGUAGES:
@@ -42,7 +43,8 @@ def reason_info(code: ReasonCode | str, lang: str = "ja",
     return ReasonText(code=code, basis=basis, message=entry[f"message_{lang}"])
 
 
-def reason_texts(codes: Iterable[ReasonCode | str], lang: str = "ja",
-                 request_type: RequestType | None = None) -> tuple[ReasonText, ...]:
+def reason_texts(
+    codes: Iterable[ReasonCode | str], lang: str = "ja", request_type: RequestType | None = None
+) -> tuple[ReasonText, ...]:
     """Texts for several codes, in the given order, each once (a notice lists them all)."""
     return tuple(reason_info(c, lang, request_type) for c in dict.fromkeys(ReasonCode(c) for c in codes))

@@ -28,13 +28,18 @@ class Escalate:
     restarts: int
 
 
-def after_run_died(restarts_so_far: int, *, now: datetime, max_restarts: int = MAX_RESTARTS,
-                   first_pause_seconds: float = FIRST_PAUSE_SECONDS,
-                   factor: float = PAUSE_FACTOR) -> Restart | Escalate:
+def after_run_died(
+    restarts_so_far: int,
+    *,
+    now: datetime,
+    max_restarts: int = MAX_RESTARTS,
+    first_pause_seconds: float = FIRST_PAUSE_SECONDS,
+    factor: float = PAUSE_FACTOR,
+) -> Restart | Escalate:
     """The next step for a case whose run died after ``restarts_so_far`` restarts."""
     if restarts_so_far >= max_restarts:
         return Escalate(restarts_so_far)
-    pause = first_pause_seconds * factor ** restarts_so_far
+    pause = first_pause_seconds * factor**restarts_so_far
     return Restart(restarts_so_far + 1, now + timedelta(seconds=pause))
 
 

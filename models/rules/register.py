@@ -113,7 +113,8 @@ def summarize(entries: Iterable[Entry], start: date, end: date, *, now: datetime
     order = list(RequestType)
     lines = []
     for month, total in sorted(totals.items()):
-        lines += sorted((t for (m, _), t in by_type.items() if m == month),
-                        key=lambda t: order.index(t.request_type))
+        lines += sorted(
+            (t for (m, _), t in by_type.items() if m == month), key=lambda t: order.index(t.request_type)
+        )
         lines.append(total)
     return lines

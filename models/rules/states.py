@@ -33,8 +33,8 @@ WITHDRAWN = _at(Status.WITHDRAWN)
 _NEXT: dict[State, frozenset[State]] = {
     RECEIVED: frozenset({IDENTITY}),
     IDENTITY: frozenset({CODE, DOCUMENTS, REVIEW, REFUSED}),
-    CODE: frozenset({IDENTITY, REFUSED}),        # a code verified, or too many wrong ones
-    DOCUMENTS: frozenset({IDENTITY, REFUSED}),   # all uploaded, or the deadline passed
+    CODE: frozenset({IDENTITY, REFUSED}),  # a code verified, or too many wrong ones
+    DOCUMENTS: frozenset({IDENTITY, REFUSED}),  # all uploaded, or the deadline passed
     REVIEW: frozenset({CLARIFICATION, APPROVAL, PAYMENT, FULFILMENT, REFUSED}),
     CLARIFICATION: frozenset({REVIEW, CLOSED}),
     APPROVAL: frozenset({REVIEW, PAYMENT, FULFILMENT, REFUSED}),  # sent back, or signed off

@@ -16,7 +16,8 @@ from systems.world import SubjectData, World
 
 metadata = MetaData()
 customers = Table(
-    "customers", metadata,
+    "customers",
+    metadata,
     Column("customer_id", String(16), primary_key=True),
     Column("login_id", String(16), unique=True),
     Column("company", String(200)),
@@ -37,37 +38,84 @@ customers = Table(
     Index("ix_customers_phone", "phone"),
 )
 
-IDENTIFYING = ("login_id", "company", "contact_name", "email", "phone", "title", "job_type",
-               "billing_department", "billing_address", "postal_code", "billing_account_no",
-               "points_member_id")
-FIELDS = {"name": "contact_name", "email": "email", "phone": "phone", "company": "company",
-          "login_id": "login_id", "industry": "industry", "title": "title", "job_type": "job_type",
-          "billing_department": "billing_department", "billing_address": "billing_address"}
+IDENTIFYING = (
+    "login_id",
+    "company",
+    "contact_name",
+    "email",
+    "phone",
+    "title",
+    "job_type",
+    "billing_department",
+    "billing_address",
+    "postal_code",
+    "billing_account_no",
+    "points_member_id",
+)
+FIELDS = {
+    "name": "contact_name",
+    "email": "email",
+    "phone": "phone",
+    "company": "company",
+    "login_id": "login_id",
+    "industry": "industry",
+    "title": "title",
+    "job_type": "job_type",
+    "billing_department": "billing_department",
+    "billing_address": "billing_address",
+}
 
-PARTS = (Part("customer_profile", customers, by(customers.c.email, "emails"), "customer_id",
-              "anonymise", IDENTIFYING, FIELDS, closed="closed_on"),)
+PARTS = (
+    Part(
+        "customer_profile",
+        customers,
+        by(customers.c.email, "emails"),
+        "customer_id",
+        "anonymise",
+        IDENTIFYING,
+        FIELDS,
+        closed="closed_on",
+    ),
+)
 
 
 def discover(conn: Connection, identity: SubjectIdentity) -> dict[str, set[str]]:
     c = customers.c
-    rows = conn.execute(select(c.customer_id, c.login_id, c.phone, c.billing_account_no,
-                               c.points_member_id).where(c.email == identity.email)).all()
-    return {"customer_ids": {r.customer_id for r in rows}, "login_ids": {r.login_id for r in rows},
-            "phones": {r.phone for r in rows}, "billing_accounts": {r.billing_account_no for r in rows},
-            "member_ids": {r.points_member_id for r in rows}}
+    rows = conn.execute(
+        select(c.customer_id, c.login_id, c.phone, c.billing_account_no, c.points_member_id).where(
+            c.email == identity.email
+        )
+    ).all()
+    return {
+        "customer_ids": {r.customer_id for r in rows},
+        "login_ids": {r.login_id for r in rows},
+        "phones": {r.phone for r in rows},
+        "billing_accounts": {r.billing_account_no for r in rows},
+        "member_ids": {r.points_member_id for r in rows},
+    }
 
 
 def seed(world: World):
     def rows():
         for i in range(world.customers):
             p = world.customer(i)
-            yield {"customer_id": p.customer_id, "login_id": p.login_id, "company": p.company,
-                   "contact_name": p.name, "email": p.email, "phone": p.phone,
-                   "industry": p.industry, "title": p.title, "job_type": p.job_type,
-                   "billing_department": p.billing_department,
-                   "billing_address": p.billing_address, "postal_code": p.postal_code,
-                   "billing_account_no": p.billing_account, "points_member_id": p.member_id,
-                   "origin": Origin.COLLECTED.value}
+            yield {
+                "customer_id": p.customer_id,
+                "login_id": p.login_id,
+                "company": p.company,
+                "contact_name": p.name,
+                "email": p.email,
+                "phone": p.phone,
+                "industry": p.industry,
+                "title": p.title,
+                "job_type": p.job_type,
+                "billing_department": p.billing_department,
+                "billing_address": p.billing_address,
+                "postal_code": p.postal_code,
+                "billing_account_no": p.billing_account,
+                "points_member_id": p.member_id,
+                "origin": Origin.COLLECTED.value,
+            }
 
     for batch in chunks(rows()):
         yield customers, batch
@@ -81,8 +129,11 @@ def login_holder(conn: Connection, login_id: str) -> str | None:
 def load_subject(conn: Connection, s: SubjectData, count: int, origin: Origin, world: World):
     """Insert or refresh the subject's master row; fills in the keys other systems need."""
     c = customers.c
-    existing = conn.execute(select(c.customer_id, c.billing_account_no, c.points_member_id)
-                            .where(c.email == normalise_email(s.email))).first()
+    existing = conn.execute(
+        select(c.customer_id, c.billing_account_no, c.points_member_id).where(
+            c.email == normalise_email(s.email)
+        )
+    ).first()
     if existing:
         s.customer_id = existing.customer_id
     else:
@@ -92,15 +143,26 @@ def load_subject(conn: Connection, s: SubjectData, count: int, origin: Origin, w
     s.member_id = (existing and existing.points_member_id) or f"SP{number:010d}"
     s.login_id = s.login_id or f"A{number % 10_000_000:07d}"
     p = world.customer(number % max(world.customers, 1))
-    values = {"login_id": s.login_id, "company": s.company, "contact_name": s.name,
-              "email": normalise_email(s.email), "phone": s.phone,
-              "industry": s.industry or p.industry, "title": s.title or p.title,
-              "job_type": s.job_type or p.job_type,
-              "billing_department": s.billing_department or p.billing_department,
-              "billing_address": s.billing_address or p.billing_address,
-              "postal_code": p.postal_code, "billing_account_no": s.billing_account,
-              "points_member_id": s.member_id, "closed_on": s.closed_on, "origin": origin.value,
-              "restricted_at": None, "provision_stopped_at": None, "erased_at": None}
+    values = {
+        "login_id": s.login_id,
+        "company": s.company,
+        "contact_name": s.name,
+        "email": normalise_email(s.email),
+        "phone": s.phone,
+        "industry": s.industry or p.industry,
+        "title": s.title or p.title,
+        "job_type": s.job_type or p.job_type,
+        "billing_department": s.billing_department or p.billing_department,
+        "billing_address": s.billing_address or p.billing_address,
+        "postal_code": p.postal_code,
+        "billing_account_no": s.billing_account,
+        "points_member_id": s.member_id,
+        "closed_on": s.closed_on,
+        "origin": origin.value,
+        "restricted_at": None,
+        "provision_stopped_at": None,
+        "erased_at": None,
+    }
     if existing:
         conn.execute(update(customers).where(c.customer_id == s.customer_id).values(values))
     else:
@@ -109,10 +171,35 @@ def load_subject(conn: Connection, s: SubjectData, count: int, origin: Origin, w
 
 DEF = SystemDef(
     info=SystemInfo(
-        key="customers", name_ja="顧客マスタ", name_en="Customer master",
-        categories=(Category("customer_profile", "お客様情報", "Customer profile",
-                             ("企業名", "担当者氏名", "メールアドレス", "電話番号", "業種", "役職", "職種",
-                              "請求先部署名", "請求先住所", "ログインID", "退会日")),),
-        actions=frozenset(SystemAction)),
-    metadata=metadata, parts=PARTS, applied=applied_actions(metadata), seed=seed,
-    load_subject=load_subject, discover=discover)
+        key="customers",
+        name_ja="顧客マスタ",
+        name_en="Customer master",
+        categories=(
+            Category(
+                "customer_profile",
+                "お客様情報",
+                "Customer profile",
+                (
+                    "企業名",
+                    "担当者氏名",
+                    "メールアドレス",
+                    "電話番号",
+                    "業種",
+                    "役職",
+                    "職種",
+                    "請求先部署名",
+                    "請求先住所",
+                    "ログインID",
+                    "退会日",
+                ),
+            ),
+        ),
+        actions=frozenset(SystemAction),
+    ),
+    metadata=metadata,
+    parts=PARTS,
+    applied=applied_actions(metadata),
+    seed=seed,
+    load_subject=load_subject,
+    discover=discover,
+)

@@ -17,7 +17,8 @@ from systems.world import PRODUCTS, SubjectData, World
 
 metadata = MetaData()
 tickets = Table(
-    "tickets", metadata,
+    "tickets",
+    metadata,
     Column("ticket_id", String(16), primary_key=True),
     Column("customer_id", String(16)),
     Column("opened_at", DateTime(timezone=True), nullable=False),
@@ -31,7 +32,8 @@ tickets = Table(
     Index("ix_tickets_customer_id", "customer_id"),
 )
 recordings = Table(
-    "call_recordings", metadata,
+    "call_recordings",
+    metadata,
     Column("recording_id", String(16), primary_key=True),
     Column("caller_number", String(20), nullable=False),
     Column("ticket_id", String(16)),
@@ -44,37 +46,68 @@ recordings = Table(
 )
 
 PARTS = (
-    Part("tickets", tickets, by(tickets.c.customer_id, "customer_ids"), "ticket_id", "anonymise",
-         ("customer_id", "body", "contact_name", "contact_phone"),
-         {"name": "contact_name", "phone": "contact_phone"}),
-    Part("call_recordings", recordings, by(recordings.c.caller_number, "phone_numbers"),
-         "recording_id", "delete"),
+    Part(
+        "tickets",
+        tickets,
+        by(tickets.c.customer_id, "customer_ids"),
+        "ticket_id",
+        "anonymise",
+        ("customer_id", "body", "contact_name", "contact_phone"),
+        {"name": "contact_name", "phone": "contact_phone"},
+    ),
+    Part(
+        "call_recordings",
+        recordings,
+        by(recordings.c.caller_number, "phone_numbers"),
+        "recording_id",
+        "delete",
+    ),
 )
 
-TOPICS = ("の配送状況について", "の請求書の再発行について", "の返品について", "のお見積りについて",
-          "の納期について", "のログインについて")
+TOPICS = (
+    "の配送状況について",
+    "の請求書の再発行について",
+    "の返品について",
+    "のお見積りについて",
+    "の納期について",
+    "のログインについて",
+)
 CHANNELS = ("phone", "form", "email")
 
 
-def _ticket(world: World, ticket_id: str, customer_id: str, name: str, phone: str, j: int,
-            origin: str) -> dict:
+def _ticket(
+    world: World, ticket_id: str, customer_id: str, name: str, phone: str, j: int, origin: str
+) -> dict:
     product = world.pick(PRODUCTS, j, 63)[0]
     topic = world.pick(TOPICS, j, 64)
-    return {"ticket_id": ticket_id, "customer_id": customer_id, "opened_at": world.when(j, 65),
-            "channel": world.pick(CHANNELS, j, 66), "subject": f"{product}{topic}",
-            "body": f"{name}様より{product}{topic}のお問い合わせ。折り返し先 {phone}。",
-            "contact_name": name, "contact_phone": phone,
-            "status": "closed" if j % 4 else "open", "origin": origin}
+    return {
+        "ticket_id": ticket_id,
+        "customer_id": customer_id,
+        "opened_at": world.when(j, 65),
+        "channel": world.pick(CHANNELS, j, 66),
+        "subject": f"{product}{topic}",
+        "body": f"{name}様より{product}{topic}のお問い合わせ。折り返し先 {phone}。",
+        "contact_name": name,
+        "contact_phone": phone,
+        "status": "closed" if j % 4 else "open",
+        "origin": origin,
+    }
 
 
-def _recording(world: World, recording_id: str, number: str, ticket_id: str | None, j: int,
-               origin: str) -> dict:
+def _recording(
+    world: World, recording_id: str, number: str, ticket_id: str | None, j: int, origin: str
+) -> dict:
     started = world.when(j, 67)
-    return {"recording_id": recording_id, "caller_number": number, "ticket_id": ticket_id,
-            "started_at": started, "duration_seconds": 30 + j % 900,
-            "agent": world.pick(world.agents, j, 68),
-            "file_ref": f"recordings/{started:%Y}/{started:%m}/{recording_id}.wav",
-            "origin": origin}
+    return {
+        "recording_id": recording_id,
+        "caller_number": number,
+        "ticket_id": ticket_id,
+        "started_at": started,
+        "duration_seconds": 30 + j % 900,
+        "agent": world.pick(world.agents, j, 68),
+        "file_ref": f"recordings/{started:%Y}/{started:%m}/{recording_id}.wav",
+        "origin": origin,
+    }
 
 
 def seed(world: World):
@@ -100,20 +133,43 @@ def load_subject(conn: Connection, s: SubjectData, count: int, origin: Origin, w
     first_rec = next_number(conn, recordings, "recording_id", "REC", 10)
     for k in range(count):
         ticket_id = f"TK{first_ticket + k:08d}"
-        conn.execute(tickets.insert().values(_ticket(
-            world, ticket_id, s.customer_id, s.name, s.phone, first_ticket + k, origin.value)))
-        conn.execute(recordings.insert().values(_recording(
-            world, f"REC{first_rec + k:010d}", phone_digits(s.phone), ticket_id, first_rec + k,
-            origin.value)))
+        conn.execute(
+            tickets.insert().values(
+                _ticket(world, ticket_id, s.customer_id, s.name, s.phone, first_ticket + k, origin.value)
+            )
+        )
+        conn.execute(
+            recordings.insert().values(
+                _recording(
+                    world,
+                    f"REC{first_rec + k:010d}",
+                    phone_digits(s.phone),
+                    ticket_id,
+                    first_rec + k,
+                    origin.value,
+                )
+            )
+        )
 
 
 DEF = SystemDef(
     info=SystemInfo(
-        key="support", name_ja="ヘルプデスク", name_en="Support desk",
-        categories=(Category("tickets", "お問い合わせ", "Support tickets",
-                             ("問い合わせ内容", "担当者氏名", "電話番号")),
-                    Category("call_recordings", "通話録音", "Call recordings",
-                             ("発信者番号", "通話日時", "録音ファイル"))),
-        actions=frozenset(SystemAction) - {SystemAction.STOP_PROVISION}),
-    metadata=metadata, parts=PARTS, applied=applied_actions(metadata), seed=seed,
-    load_subject=load_subject)
+        key="support",
+        name_ja="ヘルプデスク",
+        name_en="Support desk",
+        categories=(
+            Category(
+                "tickets", "お問い合わせ", "Support tickets", ("問い合わせ内容", "担当者氏名", "電話番号")
+            ),
+            Category(
+                "call_recordings", "通話録音", "Call recordings", ("発信者番号", "通話日時", "録音ファイル")
+            ),
+        ),
+        actions=frozenset(SystemAction) - {SystemAction.STOP_PROVISION},
+    ),
+    metadata=metadata,
+    parts=PARTS,
+    applied=applied_actions(metadata),
+    seed=seed,
+    load_subject=load_subject,
+)

@@ -58,8 +58,13 @@ def worker(prefect_server, app_env, tmp_path, worker_limit):
     local.ensure_work_pool(prefect_server.url)
     assert local.ensure_work_pool(prefect_server.url) is False  # there already: left alone
     assert set(local.deploy_all(prefect_server.url, prefect_home=home)) == set(local.deployment_names())
-    proc = local.start_worker(prefect_server.url, prefect_home=home, extra_env=env,
-                              log_path=tmp_path / "worker.log", limit=worker_limit)
+    proc = local.start_worker(
+        prefect_server.url,
+        prefect_home=home,
+        extra_env=env,
+        log_path=tmp_path / "worker.log",
+        limit=worker_limit,
+    )
     try:
         yield proc
     finally:

@@ -17,8 +17,10 @@ from services.common import load_request
 
 pytestmark = pytest.mark.deployment
 
-BODY = {"request_type": "disclosure",
-        "principal": {"name": "山田 太郎", "email": "taro@example.co.jp", "login_id": "A1234567"}}
+BODY = {
+    "request_type": "disclosure",
+    "principal": {"name": "山田 太郎", "email": "taro@example.co.jp", "login_id": "A1234567"},
+}
 
 
 @pytest.fixture(scope="module")
@@ -96,11 +98,25 @@ def test_inquiries_and_provision_reviews_get_one_run_each(deployed, desk):
     from services.provision import ProvisionRequestCreate, enter
 
     with unit_of_work(desk) as session:
-        inquiry = open_inquiry(session, desk, InquiryCreate(name="山田 太郎", email="taro@example.co.jp",
-                                                            body="問い合わせ"), now=utcnow())
-        review = enter(session, desk, ProvisionRequestCreate.model_validate({
-            "third_party": {"kind": "police", "name": "警察署"}, "subject": {"email": "taro@example.co.jp"},
-            "items": ["name"], "basis": "police_written_inquiry"}), now=utcnow())
+        inquiry = open_inquiry(
+            session,
+            desk,
+            InquiryCreate(name="山田 太郎", email="taro@example.co.jp", body="問い合わせ"),
+            now=utcnow(),
+        )
+        review = enter(
+            session,
+            desk,
+            ProvisionRequestCreate.model_validate(
+                {
+                    "third_party": {"kind": "police", "name": "警察署"},
+                    "subject": {"email": "taro@example.co.jp"},
+                    "items": ["name"],
+                    "basis": "police_written_inquiry",
+                }
+            ),
+            now=utcnow(),
+        )
     assert sorted(dispatch.dispatch_pending(desk, api_url=deployed)) == sorted([inquiry, review])
     with unit_of_work(desk) as session:  # a crash before the id was stored: the same run again
         ticket = session.exec(select(Inquiry).where(Inquiry.reference == inquiry)).one()
@@ -112,4 +128,8 @@ def test_inquiries_and_provision_reviews_get_one_run_each(deployed, desk):
     with local._api(deployed) as client:
         run = client.read_flow_run(UUID(stored))
         deployment = client.read_deployment(run.deployment_id)
-    assert (run.idempotency_key, run.parameters, deployment.name) == (inquiry, {"reference": inquiry}, "inquiry")
+    assert (run.idempotency_key, run.parameters, deployment.name) == (
+        inquiry,
+        {"reference": inquiry},
+        "inquiry",
+    )

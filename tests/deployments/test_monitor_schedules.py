@@ -30,7 +30,11 @@ def test_deploy_all_registers_the_monitor_schedules(prefect_server, tmp_path):
         for name, (cron, timezone) in SCHEDULES.items():
             deployment = client.read_deployment(ids[name])
             (schedule,) = deployment.schedules
-            assert (schedule.schedule.cron, schedule.schedule.timezone, schedule.active) == (cron, timezone, True)
+            assert (schedule.schedule.cron, schedule.schedule.timezone, schedule.active) == (
+                cron,
+                timezone,
+                True,
+            )
             assert deployment.work_pool_name == local.WORK_POOL and not deployment.paused
             assert deployment.global_concurrency_limit.limit == 1  # one run at a time; a late one
             assert deployment.concurrency_options.collision_strategy == "CANCEL_NEW"  # is dropped

@@ -1,8 +1,6 @@
 """Production mode for Prefect itself: the server `up` starts keeps its runs in PostgreSQL
 when MADOGUCHI_PREFECT_DATABASE_URL names one (on SQLite it answers 503 to concurrent runs)."""
 
-import pytest
-
 from deployments import local
 from deployments.stack import server_environment
 from models.settings import Settings
@@ -10,7 +8,9 @@ from tests.postgres import create_database
 from tests.prefect_api import prefect_at
 
 
-def test_without_a_database_url_the_server_keeps_sqlite_in_its_home_and_requires_the_service_credential(tmp_path):
+def test_without_a_database_url_the_server_keeps_sqlite_in_its_home_and_requires_the_service_credential(
+    tmp_path,
+):
     settings = Settings(data_dir=tmp_path)
     assert server_environment(settings) == {"PREFECT_SERVER_API_AUTH_STRING": settings.service_auth()}
     assert settings.service_auth() == Settings(data_dir=tmp_path).service_auth()  # made once, then read
@@ -40,5 +40,7 @@ def test_the_prefect_server_runs_on_postgresql_and_records_flow_runs(pg_server, 
     assert not (tmp_path / "prefect" / "prefect.db").exists()  # nothing went to SQLite
     plain = url.replace("postgresql+asyncpg://", "postgresql://")
     with psycopg.connect(plain) as conn:
-        names = [row[0] for row in conn.execute("SELECT f.name FROM flow_run r JOIN flow f ON f.id = r.flow_id")]
+        names = [
+            row[0] for row in conn.execute("SELECT f.name FROM flow_run r JOIN flow f ON f.id = r.flow_id")
+        ]
     assert names == ["on-postgres"]

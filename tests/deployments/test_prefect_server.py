@@ -35,10 +35,14 @@ RACE = textwrap.dedent("""
 
 
 def race(tmp_path, mode):
-    env = {"PREFECT_HOME": str(tmp_path / mode), "PATH": "/usr/bin:/bin",
-           "PREFECT_SERVER_DATABASE_CONNECTION_URL": f"sqlite+aiosqlite:///{tmp_path / mode}.db"}
-    done = subprocess.run([sys.executable, "-c", RACE, mode], env=env, capture_output=True, text=True,
-                          timeout=120)
+    env = {
+        "PREFECT_HOME": str(tmp_path / mode),
+        "PATH": "/usr/bin:/bin",
+        "PREFECT_SERVER_DATABASE_CONNECTION_URL": f"sqlite+aiosqlite:///{tmp_path / mode}.db",
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", RACE, mode], env=env, capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     return done.stdout.strip()
 

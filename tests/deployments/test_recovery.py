@@ -66,10 +66,12 @@ def until(predicate, what: str, timeout: float = 40):
 
 def suspended(settings, reference: str) -> str:
     """The request's current run, once it waits for the requester."""
+
     def waiting():
         run_id = current_run(settings, reference)
         state = run_id and state_of(run_id)
         return run_id if state is not None and state and state.is_paused() else None
+
     return until(waiting, f"suspended run of {reference}")
 
 
@@ -102,7 +104,10 @@ def test_a_dead_run_is_started_again_and_the_request_finishes(desk, mail_stub):
 
     code = inbox.latest_code(mail_stub.url, reference)
     with unit_of_work(settings) as session:
-        assert identity.submit_code(session, settings, reference, code, now=utcnow()) is identity.Verdict.VERIFIED
+        assert (
+            identity.submit_code(session, settings, reference, code, now=utcnow())
+            is identity.Verdict.VERIFIED
+        )
     assert wake(second)
     until(lambda: state_of(second).is_completed(), "completion")
 
@@ -111,9 +116,16 @@ def test_a_dead_run_is_started_again_and_the_request_finishes(desk, mail_stub):
         assert request.status == Status.COMPLETED
         kinds = [n.kind for n in session.exec(select(Notice).where(Notice.request_id == request.id))]
         restart = session.exec(select(RunRestart).where(RunRestart.reference == reference)).one()
-        actions = [e.action for e in session.exec(select(AuditEvent).where(AuditEvent.subject_ref == reference))]
+        actions = [
+            e.action for e in session.exec(select(AuditEvent).where(AuditEvent.subject_ref == reference))
+        ]
     assert len(kinds) == len(set(kinds)), kinds  # each notice once, across the two runs
-    assert (restart.restarts, restart.dead_run_id, restart.dead_state, restart.escalated_at) == (1, first, "Crashed", None)
+    assert (restart.restarts, restart.dead_run_id, restart.dead_state, restart.escalated_at) == (
+        1,
+        first,
+        "Crashed",
+        None,
+    )
     assert "request.run_restarted" in actions
 
 
@@ -133,7 +145,7 @@ def test_a_run_that_keeps_dying_is_escalated_once(desk, monkeypatch):
     assert sweep(settings, since).escalated == []  # told once
 
     with unit_of_work(settings) as session:
-        escalations = [n for n in session.exec(select(Notice).where(Notice.kind == "privacy_officer_escalation"))]
+        escalations = list(session.exec(select(Notice).where(Notice.kind == "privacy_officer_escalation")))
         queue = service.escalated(session)
         assert load_request(session, reference).flow_run_id == last
     assert [n.idempotency_key for n in escalations] == [f"request:{reference}:run-dead:{last}"]
@@ -156,12 +168,16 @@ def test_a_run_prefect_does_not_know_is_replaced(desk):
     assert row.dead_state == "Missing"
 
 
-@pytest.mark.parametrize("automation, died_after, message", [
-    # a worker killed between claiming a run and starting it: the run stays Pending
-    (stranded_automation, ("Pending",), "not started within 10 s"),
-    # a worker killed a second after starting a run: Running, and no heartbeat ever
-    (zombie_automation, ("Running",), "No heartbeat for 10 s"),
-], ids=["claimed-never-started", "started-never-beat"])
+@pytest.mark.parametrize(
+    "automation, died_after, message",
+    [
+        # a worker killed between claiming a run and starting it: the run stays Pending
+        (stranded_automation, ("Pending",), "not started within 10 s"),
+        # a worker killed a second after starting a run: Running, and no heartbeat ever
+        (zombie_automation, ("Running",), "No heartbeat for 10 s"),
+    ],
+    ids=["claimed-never-started", "started-never-beat"],
+)
 def test_a_run_whose_worker_died_is_crashed_and_started_again(desk, automation, died_after, message):
     """The automation (here with a 10 s bound, its least) crashes the run, also after a quick
     resume (Pending → Running → Suspended → again within the bound), and the sweep restarts
@@ -198,15 +214,20 @@ def test_up_wakes_a_run_whose_requester_acted_while_the_wake_was_lost(desk, mail
     run = suspended(settings, reference)
     code = inbox.latest_code(mail_stub.url, reference)
     with unit_of_work(settings) as session:  # the intake's part; its wake never arrives
-        assert identity.submit_code(session, settings, reference, code, now=utcnow()) is identity.Verdict.VERIFIED
+        assert (
+            identity.submit_code(session, settings, reference, code, now=utcnow())
+            is identity.Verdict.VERIFIED
+        )
     said = []
-    stack._wake_lost(stack.Stack(api_url=prefect_server.url, data_dir=settings.data_dir, settings=settings),
-                     said.append)
+    stack._wake_lost(
+        stack.Stack(api_url=prefect_server.url, data_dir=settings.data_dir, settings=settings), said.append
+    )
     assert said == [f"woke {reference}: its requester had acted, the wake was lost"]
     until(lambda: state_of(run).is_completed(), "completion")
     said.clear()
-    stack._wake_lost(stack.Stack(api_url=prefect_server.url, data_dir=settings.data_dir, settings=settings),
-                     said.append)
+    stack._wake_lost(
+        stack.Stack(api_url=prefect_server.url, data_dir=settings.data_dir, settings=settings), said.append
+    )
     assert said == []  # nothing lost any more
 
 
@@ -224,11 +245,18 @@ def test_a_policy_revision_whose_run_died_is_started_again_and_tells_everyone_on
     from tests.flows.support import sent_keys
 
     settings, since = desk, utcnow() - timedelta(seconds=1)
-    load_fixture_into_systems({"customers": [{"name": "鈴木 花子", "email": "hanako@example.co.jp"}]}, settings)
+    load_fixture_into_systems(
+        {"customers": [{"name": "鈴木 花子", "email": "hanako@example.co.jp"}]}, settings
+    )
     billing = "b)本サービスご利用代金のご請求のため。"
     with unit_of_work(settings) as session:
-        row = policy.propose(session, settings, shipped()[0].text.replace(billing, f"{billing}\n\n      h)与信審査のため。"),
-                             actor="operator:sato", now=utcnow())
+        row = policy.propose(
+            session,
+            settings,
+            shipped()[0].text.replace(billing, f"{billing}\n\n      h)与信審査のため。"),
+            actor="operator:sato",
+            now=utcnow(),
+        )
         reference = row.reference
     assert reference == "policy-v2"
     assert dispatch_round(settings).dispatched == [reference]

@@ -2,16 +2,16 @@
 one is committed pending dispatch; status shows no personal data."""
 
 import json
+from pathlib import Path
 
 from typer.testing import CliRunner
 
 from cli import app
-from pathlib import Path
-
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "request.json"
 from models.db import unit_of_work
 from models.settings import get_settings
 from services import dispatch
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "request.json"
 
 
 def test_submit_validates_per_field_then_status_shows_no_personal_data(tmp_path, monkeypatch):
@@ -20,8 +20,15 @@ def test_submit_validates_per_field_then_status_shows_no_personal_data(tmp_path,
     get_settings.cache_clear()
     runner = CliRunner()
     bad = tmp_path / "bad.json"
-    bad.write_text(json.dumps({"request_type": "disclosure", "principal": {"name": "", "email": "nope"},
-                               "details": {"delivery": "fax"}}))
+    bad.write_text(
+        json.dumps(
+            {
+                "request_type": "disclosure",
+                "principal": {"name": "", "email": "nope"},
+                "details": {"delivery": "fax"},
+            }
+        )
+    )
     result = runner.invoke(app, ["request", "submit", str(bad)])
     assert result.exit_code == 2
     for field in ("principal.name", "principal.email", "details.delivery"):

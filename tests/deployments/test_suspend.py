@@ -5,6 +5,7 @@ and finished after the code is entered and the run woken.
 
 Prints how long trigger → running and resume → completed take."""
 
+import contextlib
 import time
 from pathlib import Path
 
@@ -38,10 +39,8 @@ def children(worker) -> list[str]:
     for pid in local.descendants(worker.pid):
         if not local.running(pid):
             continue
-        try:
+        with contextlib.suppress(OSError):
             found.append(Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode())
-        except OSError:
-            pass
     return found
 
 
@@ -62,8 +61,11 @@ def test_a_wait_for_the_requester_frees_the_worker(prefect_server, app_env, work
     def first(run_id, state_type, after: float) -> float:
         """When the run first entered state_type after a wall-clock time (server timestamps)."""
         with get_client(sync_client=True) as client:
-            times = sorted(s.timestamp.timestamp() for s in client.read_flow_run_states(run_id)
-                           if s.type == state_type and s.timestamp.timestamp() >= after)
+            times = sorted(
+                s.timestamp.timestamp()
+                for s in client.read_flow_run_states(run_id)
+                if s.type == state_type and s.timestamp.timestamp() >= after
+            )
         return times[0]
 
     def wait_for(run_id, predicate, what, timeout):
@@ -74,18 +76,22 @@ def test_a_wait_for_the_requester_frees_the_worker(prefect_server, app_env, work
             if current is not None and predicate(current):
                 return current
             if current is not None and current.is_final():
-                raise AssertionError(f"run ended as {current.name} while waiting for {what}: "
-                                     f"{current.message}\n{worker.log_tail()}")
+                raise AssertionError(
+                    f"run ended as {current.name} while waiting for {what}: "
+                    f"{current.message}\n{worker.log_tail()}"
+                )
             if not worker.alive():
                 raise AssertionError(f"the worker exited:\n{worker.log_tail()}")
             time.sleep(0.1)
-        raise AssertionError(f"no {what} after {timeout} s (state {current and current.name})\n"
-                             f"{worker.log_tail()}")
+        raise AssertionError(
+            f"no {what} after {timeout} s (state {current and current.name})\n{worker.log_tail()}"
+        )
 
     with prefect_at(prefect_server.url):
         triggered = time.time()
-        runs = [run_deployment(name=DEPLOYMENT, parameters={"reference": ref}, timeout=0)
-                for ref in references]
+        runs = [
+            run_deployment(name=DEPLOYMENT, parameters={"reference": ref}, timeout=0) for ref in references
+        ]
         to_running = []
         for run in runs:  # one slot: the second starts only once the first is suspended
             suspended = wait_for(run.id, lambda s: s.is_paused(), "suspension", 30)
@@ -102,8 +108,10 @@ def test_a_wait_for_the_requester_frees_the_worker(prefect_server, app_env, work
         for reference, run in zip(references, runs, strict=True):
             code = inbox.latest_code(mail_stub.url, reference)
             with unit_of_work(settings) as session:
-                assert identity.submit_code(session, settings, reference, code, now=utcnow()) \
+                assert (
+                    identity.submit_code(session, settings, reference, code, now=utcnow())
                     is identity.Verdict.VERIFIED
+                )
             assert wake(str(run.id))
         for run in runs:
             assert wait_for(run.id, lambda s: s.is_completed(), "completion", 45).is_completed()
@@ -113,8 +121,12 @@ def test_a_wait_for_the_requester_frees_the_worker(prefect_server, app_env, work
         with unit_of_work(settings) as session:
             request = load_request(session, reference)
             status = request.status
-            notices = [(n.kind, n.state, n.attempts) for n in session.exec(
-                select(Notice).where(Notice.request_id == request.id).order_by(Notice.id))]
+            notices = [
+                (n.kind, n.state, n.attempts)
+                for n in session.exec(
+                    select(Notice).where(Notice.request_id == request.id).order_by(Notice.id)
+                )
+            ]
         assert status == Status.COMPLETED, status
         # Replayed from the top after the resume, and still every notice sent exactly once: the
         # decision notice too (with persisted results, the zero-argument send_notices task would
@@ -123,5 +135,7 @@ def test_a_wait_for_the_requester_frees_the_worker(prefect_server, app_env, work
         assert kinds[:2] == ["acknowledgement", "one_time_code"] and kinds[-1] == "decision", kinds
         assert len(kinds) == len(set(kinds)), kinds
         assert all(state == "sent" and attempts == 1 for _, state, attempts in notices), notices
-    print(f"\ndeployment runs: trigger → running {to_running[0]:.1f} s and {to_running[1]:.1f} s "
-          f"(one slot), resume → both completed {to_completed:.1f} s")
+    print(
+        f"\ndeployment runs: trigger → running {to_running[0]:.1f} s and {to_running[1]:.1f} s "
+        f"(one slot), resume → both completed {to_completed:.1f} s"
+    )

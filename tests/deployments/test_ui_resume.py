@@ -61,8 +61,10 @@ def test_the_operator_decides_and_only_the_officer_signs_off_in_the_prefect_ui(t
                 browser = playwright.chromium.launch(executable_path=chromium, headless=True, args=ARGS)
 
                 def logged_in(name: str, password: str):
-                    page = browser.new_context(http_credentials={"username": name, "password": password},
-                                               viewport={"width": 1400, "height": 1000}).new_page()
+                    page = browser.new_context(
+                        http_credentials={"username": name, "password": password},
+                        viewport={"width": 1400, "height": 1000},
+                    ).new_page()
                     page.set_default_timeout(20_000)
                     return page
 
@@ -76,7 +78,8 @@ def test_the_operator_decides_and_only_the_officer_signs_off_in_the_prefect_ui(t
 
                 def field(page, dialog, label: str):
                     return dialog.locator(".schema-form-property").filter(
-                        has=page.locator(".schema-form-property__label", has_text=re.compile(rf"^{label}")))
+                        has=page.locator(".schema-form-property__label", has_text=re.compile(rf"^{label}"))
+                    )
 
                 def choose(page, dialog, label: str, option: str):  # the choices are listed by their labels
                     select = field(page, dialog, re.escape(label))
@@ -89,7 +92,9 @@ def test_the_operator_decides_and_only_the_officer_signs_off_in_the_prefect_ui(t
                     # 1. nobody gets in without an account: the browser is asked for one
                     anonymous = browser.new_context().new_page()
                     answers = []
-                    anonymous.on("response", lambda r: answers.append((r.status, r.headers.get("www-authenticate"))))
+                    anonymous.on(
+                        "response", lambda r: answers.append((r.status, r.headers.get("www-authenticate")))
+                    )
                     with pytest.raises(Exception, match="ERR_INVALID_AUTH_CREDENTIALS"):
                         anonymous.goto(run_page)
                     assert answers and answers[0][0] == 401 and answers[0][1].startswith("Basic"), answers
@@ -100,8 +105,12 @@ def test_the_operator_decides_and_only_the_officer_signs_off_in_the_prefect_ui(t
                     expect(dialog.get_by_text(reference).first).to_be_visible()
                     expect(dialog.get_by_text("担当者の判断待ち").first).to_be_visible()
                     expect(dialog.get_by_role("cell", name="顧客マスタ")).to_be_visible()
-                    expect(dialog.locator("textarea")).to_have_count(1)  # the clarification note; no name to type
-                    expect(field(page, dialog, "customers：判断").locator(".p-select-button__value")).to_have_text("")
+                    expect(dialog.locator("textarea")).to_have_count(
+                        1
+                    )  # the clarification note; no name to type
+                    expect(
+                        field(page, dialog, "customers：判断").locator(".p-select-button__value")
+                    ).to_have_text("")
                     dialog.get_by_role("button", name="Submit").click()  # empty: refused in the dialog
                     expect(dialog.get_by_text(re.compile("required", re.I)).first).to_be_visible()
                     shot(page, "1-refused-empty", ARTIFACTS)
@@ -115,7 +124,12 @@ def test_the_operator_decides_and_only_the_officer_signs_off_in_the_prefect_ui(t
                             choose(page, dialog, f"{refused}：判断", labels["item_action"]["refuse"])
                             choose(page, dialog, f"{refused}：理由", labels["reason"][REFUSED_REASON])
                             continue
-                        choose(page, dialog, f"{item['item_key']}：判断", labels["item_action"][item["proposed_action"]])
+                        choose(
+                            page,
+                            dialog,
+                            f"{item['item_key']}：判断",
+                            labels["item_action"][item["proposed_action"]],
+                        )
                         for code in item["proposed_reasons"][:1]:
                             choose(page, dialog, f"{item['item_key']}：理由", labels["reason"][code])
                     shot(page, "2-review-form", ARTIFACTS)
@@ -132,7 +146,9 @@ def test_the_operator_decides_and_only_the_officer_signs_off_in_the_prefect_ui(t
                     assert refusal.value.status == 403, refusal.value.text()
                     shot(page, "3-operator-refused-as-officer", ARTIFACTS)
                     time.sleep(2)
-                    assert up.suspended_with(run_id, "suspended-officer-approval")  # still waiting for the officer
+                    assert up.suspended_with(
+                        run_id, "suspended-officer-approval"
+                    )  # still waiting for the officer
 
                     # 4. the officer signs off
                     page = logged_in(*officer)
@@ -141,7 +157,9 @@ def test_the_operator_decides_and_only_the_officer_signs_off_in_the_prefect_ui(t
                     shot(page, "4-officer-signs-off", ARTIFACTS)
                     dialog.get_by_role("button", name="Submit").click()
                     expect(dialog).to_be_hidden()
-                    up.until(lambda: request().waiting_for == "payment", "the fee wait after the sign-off", 45)
+                    up.until(
+                        lambda: request().waiting_for == "payment", "the fee wait after the sign-off", 45
+                    )
                 finally:
                     browser.close()
 
@@ -153,7 +171,9 @@ def test_the_operator_decides_and_only_the_officer_signs_off_in_the_prefect_ui(t
         people = {actor for actor, _ in actors}
         assert {"operator:ui-sato", "officer:ui-yamada"} <= people, actors
         assert not {a for a in people if a.startswith(("operator:", "officer:"))} - {
-            "operator:ui-sato", "officer:ui-yamada"}, people  # nobody else, nothing typed
+            "operator:ui-sato",
+            "officer:ui-yamada",
+        }, people  # nobody else, nothing typed
         status = httpx.get(f"{up.intake}/api/requests/{reference}", headers=bearer).json()
         assert status["status"] == "completed" and status["outcome"] == "partially_granted", status
     assert up.proc.returncode == 0, up.log()

@@ -6,6 +6,7 @@ a request submitted after the faults goes through too."""
 import json
 import os
 import signal
+from pathlib import Path
 
 import httpx
 import pytest
@@ -19,7 +20,7 @@ pytestmark = pytest.mark.deployment
 def pid_of(up: Up, marker: bytes) -> int | None:
     for pid in up.below_now():
         try:
-            words = open(f"/proc/{pid}/cmdline", "rb").read().split(b"\0")
+            words = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
         if marker in words:
@@ -42,16 +43,26 @@ def test_up_starts_a_killed_server_and_intake_again_and_the_open_request_finishe
         server = pid_of(up, b"deployments.prefect_server")
         assert server
         os.kill(server, signal.SIGKILL)
-        entered = httpx.post(f"{up.intake}/api/requests/{reference}/identity-code", json={"code": code},
-                             headers=bearer, timeout=30)
+        entered = httpx.post(
+            f"{up.intake}/api/requests/{reference}/identity-code",
+            json={"code": code},
+            headers=bearer,
+            timeout=30,
+        )
         assert entered.json()["result"] == "verified", entered.text  # the app database took it
-        up.until(lambda: "prefect-server exited" in up.log() and pid_of(up, b"deployments.prefect_server"),
-                 "the server again", 60)
+        up.until(
+            lambda: "prefect-server exited" in up.log() and pid_of(up, b"deployments.prefect_server"),
+            "the server again",
+            60,
+        )
 
         intake = pid_of(up, b"web")
         os.kill(intake, signal.SIGKILL)
-        up.until(lambda: "intake exited" in up.log() and pid_of(up, b"web") not in (None, intake),
-                 "the intake again", 30)
+        up.until(
+            lambda: "intake exited" in up.log() and pid_of(up, b"web") not in (None, intake),
+            "the intake again",
+            30,
+        )
 
         up.until(lambda: up.request(reference).status == "completed", "completion after the faults", 120)
         third, _, _ = up.submit_and_verify()

@@ -39,10 +39,14 @@ def test_walk_a_request_through_by_hand(tmp_path):
 
         with up.client():
             assert up.suspended_with(run_id, "suspended-operator-review")
-            assert "refused" in up.cli("operator", "review", reference, as_=("walk-sato", "wrong"), check=False)
+            assert "refused" in up.cli(
+                "operator", "review", reference, as_=("walk-sato", "wrong"), check=False
+            )
             assert "answered by walk-sato" in up.cli("operator", "review", reference, as_=operator)
             form = up.suspended_with(run_id, "suspended-operator-payment")
-            assert {"paid", "method"} <= set(form) and not {"operator", "actor"} & set(form)  # nobody types a name
+            assert {"paid", "method"} <= set(form) and not {"operator", "actor"} & set(
+                form
+            )  # nobody types a name
             assert "answered by walk-sato" in up.cli("operator", "payment", reference, as_=operator)
             up.until(lambda: up.request(reference).status == "completed", "completion", 45)
 
@@ -50,12 +54,19 @@ def test_walk_a_request_through_by_hand(tmp_path):
                 with get_client(sync_client=True) as client:
                     run = client.read_flow_run(UUID(run_id))
                 return run if run.state and run.state.is_final() else None
+
             run = up.until(finished, "final run state", 20)
         assert run.name == reference and run.state.is_completed()
         status = httpx.get(f"{up.intake}/api/requests/{reference}", headers=bearer).json()
         assert status["status"] == "completed" and status["outcome"] == "granted", status
-        up.until(lambda: {inbox.kind_of(m) for m in inbox.messages(up.stub, reference)}
-                 >= {"acknowledgement", "one_time_code", "decision"}, "acknowledgement, code and decision mail", 15)
+        up.until(
+            lambda: (
+                {inbox.kind_of(m) for m in inbox.messages(up.stub, reference)}
+                >= {"acknowledgement", "one_time_code", "decision"}
+            ),
+            "acknowledgement, code and decision mail",
+            15,
+        )
         assert f"dispatched {reference}" in up.log()
 
         demo = up.cli("demo", timeout=180)
@@ -65,5 +76,7 @@ def test_walk_a_request_through_by_hand(tmp_path):
     assert "stopped" in up.log()
     assert not up.left_behind(), "up left processes behind"
     assert not stack.reachable(f"{up.api_url}/health") and not stack.reachable(f"{up.intake}/healthz")
-    print(f"\nwalk {reference}: up → ready {to_ready:.1f} s, submit → waiting for code {to_code:.1f} s, "
-          f"whole walk {time.monotonic() - started:.1f} s")
+    print(
+        f"\nwalk {reference}: up → ready {to_ready:.1f} s, submit → waiting for code {to_code:.1f} s, "
+        f"whole walk {time.monotonic() - started:.1f} s"
+    )

@@ -2,6 +2,7 @@
 example request submitted through intake with its code read from the stub's inbox, and a
 SIGTERM at the end that must leave no process behind."""
 
+import contextlib
 import json
 import os
 import signal
@@ -29,12 +30,18 @@ MADOGUCHI = [str(Path(sys.executable).parent / "madoguchi")]
 class Up:
     def __init__(self, tmp_path: Path, secret: str, *args: str, **env: str):
         self.env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "MADOGUCHI_"))}
-        self.env.update({"MADOGUCHI_DATA_DIR": str(tmp_path / "data"), "MADOGUCHI_SECRET_KEY": secret,
-                         "MADOGUCHI_PREFECT_PORT": str(local.free_port()),
-                         "MADOGUCHI_PREFECT_INTERNAL_PORT": str(local.free_port()),
-                         "MADOGUCHI_INTAKE_PORT": str(local.free_port()),
-                         "MADOGUCHI_MAIL_STUB_PORT": str(local.free_port()),
-                         "MADOGUCHI_DISPATCH_INTERVAL_SECONDS": "1", **env})
+        self.env.update(
+            {
+                "MADOGUCHI_DATA_DIR": str(tmp_path / "data"),
+                "MADOGUCHI_SECRET_KEY": secret,
+                "MADOGUCHI_PREFECT_PORT": str(local.free_port()),
+                "MADOGUCHI_PREFECT_INTERNAL_PORT": str(local.free_port()),
+                "MADOGUCHI_INTAKE_PORT": str(local.free_port()),
+                "MADOGUCHI_MAIL_STUB_PORT": str(local.free_port()),
+                "MADOGUCHI_DISPATCH_INTERVAL_SECONDS": "1",
+                **env,
+            }
+        )
         self.args = args
         self.settings = Settings(data_dir=tmp_path / "data", secret_key=secret)
         self.ui = f"http://127.0.0.1:{self.env['MADOGUCHI_PREFECT_PORT']}"  # the gate: people log in
@@ -47,9 +54,15 @@ class Up:
 
     def __enter__(self) -> "Up":
         with open(self.log_path, "wb") as log:
-            self.proc = subprocess.Popen([*MADOGUCHI, "up", "--fixture", str(FIXTURE), *self.args], env=self.env,
-                                         cwd=PROJECT, stdout=log, stderr=subprocess.STDOUT,
-                                         stdin=subprocess.DEVNULL, start_new_session=True)
+            self.proc = subprocess.Popen(
+                [*MADOGUCHI, "up", "--fixture", str(FIXTURE), *self.args],
+                env=self.env,
+                cwd=PROJECT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
         try:
             self.until(lambda: "madoguchi is up" in self.log(), "ready", 180)
         except BaseException:
@@ -71,10 +84,8 @@ class Up:
         except subprocess.TimeoutExpired:
             os.killpg(self.proc.pid, signal.SIGKILL)
             for pid in self.below:
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
             raise
 
     def log(self) -> str:
@@ -114,15 +125,26 @@ class Up:
         worker_log = (self.settings.data_dir / "logs" / "worker-1.log").read_text(errors="replace")[-3000:]
         raise AssertionError(f"no {what} after {timeout} s\n{self.log()}\n{worker_log}")
 
-    def cli(self, *args: str, timeout: float = 60, as_: tuple[str, str] | None = None, check: bool = True) -> str:
+    def cli(
+        self, *args: str, timeout: float = 60, as_: tuple[str, str] | None = None, check: bool = True
+    ) -> str:
         """``madoguchi ARGS`` beside up; ``as_``: logged in as (name, password)."""
         env = {**self.env, **({"MADOGUCHI_USER": as_[0], "MADOGUCHI_PASSWORD": as_[1]} if as_ else {})}
-        done = subprocess.run([*MADOGUCHI, *args], env=env, cwd=PROJECT, capture_output=True,
-                              text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+        done = subprocess.run(
+            [*MADOGUCHI, *args],
+            env=env,
+            cwd=PROJECT,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+        )
         if not check:
             return done.stdout + done.stderr
         if done.returncode != 0:
-            raise AssertionError(f"madoguchi {' '.join(args)} → {done.returncode}\n{done.stdout}\n{done.stderr}")
+            raise AssertionError(
+                f"madoguchi {' '.join(args)} → {done.returncode}\n{done.stdout}\n{done.stderr}"
+            )
         return done.stdout
 
     def request(self, reference: str):
@@ -134,15 +156,23 @@ class Up:
     def submit_and_verify(self) -> tuple[str, dict, str]:
         """The example request through the intake API, its code from the inbox entered there:
         ``(reference, bearer header, flow run id)``."""
-        answer = httpx.post(f"{self.intake}/api/requests", json=json.loads(EXAMPLE.read_text(encoding="utf-8")))
+        answer = httpx.post(
+            f"{self.intake}/api/requests", json=json.loads(EXAMPLE.read_text(encoding="utf-8"))
+        )
         assert answer.status_code == 201, answer.text
         reference = answer.json()["reference"]
         bearer = {"Authorization": f"Bearer {answer.json()['status_token']}"}
-        self.until(lambda: self.request(reference).waiting_for == "one_time_code"
-                   and self.request(reference).flow_run_id, "code wait", 45)
+        self.until(
+            lambda: (
+                self.request(reference).waiting_for == "one_time_code" and self.request(reference).flow_run_id
+            ),
+            "code wait",
+            45,
+        )
         code = self.until(lambda: inbox.latest_code(self.stub, reference), "code mail", 15)
-        entered = httpx.post(f"{self.intake}/api/requests/{reference}/identity-code", json={"code": code},
-                             headers=bearer)
+        entered = httpx.post(
+            f"{self.intake}/api/requests/{reference}/identity-code", json={"code": code}, headers=bearer
+        )
         assert entered.json()["result"] == "verified", entered.text
         return reference, bearer, self.request(reference).flow_run_id
 
@@ -155,10 +185,16 @@ class Up:
             with get_client(sync_client=True) as client:
                 state = client.read_flow_run(UUID(run_id)).state
                 keyset = state.state_details.run_input_keyset if state else None
-                if not (state and state.name == "Suspended" and keyset
-                        and keyset["schema"].startswith(form_prefix)):
+                if not (
+                    state
+                    and state.name == "Suspended"
+                    and keyset
+                    and keyset["schema"].startswith(form_prefix)
+                ):
                     return None
-                found = client.filter_flow_run_input(UUID(run_id), key_prefix=keyset["schema"],
-                                                     limit=1, exclude_keys=set())
+                found = client.filter_flow_run_input(
+                    UUID(run_id), key_prefix=keyset["schema"], limit=1, exclude_keys=set()
+                )
             return json.loads(found[0].value)["properties"] if found else None
+
         return self.until(check, f"suspended run with the {form_prefix} form", 30)

@@ -19,14 +19,12 @@ DISCLOSED = tuple(k for k in ALL_SYSTEMS if k != "support")  # support: authorit
 
 def files_of(desk, reference, systems=ALL_SYSTEMS):
     files = package_files(gather(desk, reference, systems, now=NOW))
-    by_ext = {name.rsplit(".", 1)[1]: data for name, data in files.items()
-              if "third-party" not in name}
+    by_ext = {name.rsplit(".", 1)[1]: data for name, data in files.items() if "third-party" not in name}
     return files, by_ext
 
 
 @pytest.mark.parametrize("language", ["ja", "en"])
-def test_html_shows_every_system_its_names_and_its_data(desk, new_request, exported,
-                                                         registry, language):
+def test_html_shows_every_system_its_names_and_its_data(desk, new_request, exported, registry, language):
     reference = new_request(language=language)
     _, f = files_of(desk, reference)
     html = f["html"].decode()
@@ -48,8 +46,7 @@ def test_html_shows_every_system_its_names_and_its_data(desk, new_request, expor
 
 def test_html_is_autoescaped(desk, new_request, exported):
     html = files_of(desk, new_request())[1]["html"].decode()
-    assert "<script" not in html and html.count("<table>") >= sum(
-        len(exported[k]) for k in DISCLOSED)
+    assert "<script" not in html and html.count("<table>") >= sum(len(exported[k]) for k in DISCLOSED)
 
 
 def test_authority_inquiry_data_is_answered_as_not_held(desk, new_request, exported):
@@ -102,10 +99,12 @@ def test_csv_is_long_form_with_a_header(desk, new_request, exported):
     data = files_of(desk, new_request())[1]["csv"]
     assert data.startswith("\ufeff".encode())
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
-    assert rows[0] == ["system", "system_name", "category", "category_name", "record",
-                       "field", "value"]
-    expected = sum(len([k for k in r if not k.startswith("_") and k != "origin"])
-                   for key in DISCLOSED for r in exported[key])
+    assert rows[0] == ["system", "system_name", "category", "category_name", "record", "field", "value"]
+    expected = sum(
+        len([k for k in r if not k.startswith("_") and k != "origin"])
+        for key in DISCLOSED
+        for r in exported[key]
+    )
     assert len(rows) - 1 == expected
     assert ["customers", "顧客マスタ", "customer_profile", "お客様情報", "1", "email", EMAIL] in rows
 
@@ -117,15 +116,18 @@ def test_third_party_records_only_when_asked_and_only_the_required_items(desk, n
     assert {r["recipient"] for r in records} == {"株式会社配送パートナー", "Overseas Data Pte. Ltd."}
     assert all(set(r) == {"consent", "recipient", "principal", "data_items"} for r in records)
     first = next(r for r in records if r["recipient"] == "株式会社配送パートナー")
-    assert first == {"consent": True, "recipient": "株式会社配送パートナー", "principal": NAME,
-                     "data_items": ["name", "phone"]}
+    assert first == {
+        "consent": True,
+        "recipient": "株式会社配送パートナー",
+        "principal": NAME,
+        "data_items": ["name", "phone"],
+    }
     html = f["html"].decode()
     assert "第三者提供記録" in html and "氏名、電話番号" in html
     for absent in ("警視庁", "株式会社国内委託", "他人向け株式会社", HIDDEN_ADDRESS, "consent-42"):
         assert all(absent.encode() not in data for data in files.values())
     provisions_csv = next(d for n, d in files.items() if "third-party" in n)
-    assert provisions_csv.decode("utf-8-sig").splitlines()[0] == \
-        "consent,recipient,principal,data_items"
+    assert provisions_csv.decode("utf-8-sig").splitlines()[0] == "consent,recipient,principal,data_items"
 
     plain_files, plain = files_of(desk, new_request(third_party=False))
     assert "第三者提供記録" not in plain["html"].decode()
@@ -142,13 +144,13 @@ def test_withheld_systems_are_left_out_entirely(desk, new_request, registry, exp
         for data in f.values():
             if key != "pdf":
                 assert registry.info(key).name_ja.encode() not in data
-        assert all(r.get("campaign_id", "¤") not in f["html"].decode()
-                   for r in exported[key] if "campaign_id" in r)
+        assert all(
+            r.get("campaign_id", "¤") not in f["html"].decode() for r in exported[key] if "campaign_id" in r
+        )
     assert "marketing" not in {row.split(",")[0] for row in f["csv"].decode("utf-8-sig").splitlines()}
 
 
-def test_purpose_notification_lists_purposes_per_system_and_no_records(desk, new_request,
-                                                                        registry):
+def test_purpose_notification_lists_purposes_per_system_and_no_records(desk, new_request, registry):
     for language in ("ja", "en"):
         reference = new_request(RequestType.PURPOSE_NOTIFICATION, language=language)
         _, f = files_of(desk, reference)
@@ -161,8 +163,7 @@ def test_purpose_notification_lists_purposes_per_system_and_no_records(desk, new
             for _, text in expected:
                 assert escape(text) in html
         assert EMAIL not in html and EMAIL.encode() not in f["json"] + f["csv"]
-        assert f["csv"].decode("utf-8-sig").splitlines()[0] == \
-            "system,system_name,purpose,purpose_text"
+        assert f["csv"].decode("utf-8-sig").splitlines()[0] == "system,system_name,purpose,purpose_text"
     assert "本サービスご利用代金のご請求のため。" in purposes_for("billing", "ja")[0][1]
 
 

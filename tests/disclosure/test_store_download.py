@@ -10,8 +10,17 @@ from fastapi.testclient import TestClient
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
-from disclosure import (LIFETIME, PackageIntegrityError, PackageNotAvailable, build_and_store,
-                        open_package, purge_unavailable, reissue_token, revoke_package, router)
+from disclosure import (
+    LIFETIME,
+    PackageIntegrityError,
+    PackageNotAvailable,
+    build_and_store,
+    open_package,
+    purge_unavailable,
+    reissue_token,
+    revoke_package,
+    router,
+)
 from models.audit import AuditEvent
 from models.db import unit_of_work
 from models.packages import DisclosurePackage
@@ -28,8 +37,7 @@ def _open(desk, reference, token, now=LATER):
 
 def _packages(desk, reference):
     with unit_of_work(desk) as session:
-        return session.exec(select(DisclosurePackage)
-                            .where(DisclosurePackage.reference == reference)).all()
+        return session.exec(select(DisclosurePackage).where(DisclosurePackage.reference == reference)).all()
 
 
 @pytest.fixture
@@ -50,7 +58,7 @@ def test_receipt_holds_references_sizes_expiry_and_the_token_once(desk, stored):
 
 
 def test_nothing_readable_on_disk(desk, stored):
-    reference, receipt = stored
+    reference, _receipt = stored
     files = list((desk.data_dir / "packages").iterdir())
     assert files and all(reference not in f.name for f in files)
     needles = [s.encode() for s in (EMAIL, NAME, PHONE, "株式会社サンプル", "顧客マスタ")]
@@ -76,8 +84,12 @@ def test_right_token_opens_the_zip_and_counts(desk, stored):
 def test_every_failure_is_the_same_error(desk, stored, new_request):
     reference, receipt = stored
     other = new_request()
-    failures = [(reference, "wrong-token"), (reference, ""), ("R-000000-NOPE00", receipt.token),
-                (other, receipt.token)]
+    failures = [
+        (reference, "wrong-token"),
+        (reference, ""),
+        ("R-000000-NOPE00", receipt.token),
+        (other, receipt.token),
+    ]
     messages = set()
     for ref, token in failures:
         with pytest.raises(PackageNotAvailable) as failed:
@@ -105,10 +117,12 @@ def test_router_serves_the_zip_and_404s_alike(desk, stored, new_request):
     assert ok.headers["content-disposition"] == f'attachment; filename="{reference}.zip"'
     assert ok.headers["cache-control"] == "no-store"
     zipfile.ZipFile(io.BytesIO(ok.content)).testzip()
-    misses = [client.get(f"/packages/{reference}", params={"token": "nope"}),
-              client.get(f"/packages/{reference}"),
-              client.get("/packages/R-000000-NOPE00", params={"token": receipt.token}),
-              client.get(f"/packages/{new_request()}", params={"token": receipt.token})]
+    misses = [
+        client.get(f"/packages/{reference}", params={"token": "nope"}),
+        client.get(f"/packages/{reference}"),
+        client.get("/packages/R-000000-NOPE00", params={"token": receipt.token}),
+        client.get(f"/packages/{new_request()}", params={"token": receipt.token}),
+    ]
     with unit_of_work(desk) as session:
         revoke_package(session, desk, reference, actor="operator:sato", now=LATER)
     misses.append(client.get(f"/packages/{reference}", params={"token": receipt.token}))
@@ -170,7 +184,7 @@ def test_tampered_file_is_an_integrity_error_not_a_404(desk, stored):
 
 
 def test_purge_removes_files_of_unavailable_packages(desk, stored):
-    reference, receipt = stored
+    reference, _receipt = stored
     (row,) = _packages(desk, reference)
     purge_unavailable(desk, LATER)
     assert (desk.data_dir / row.path).exists()

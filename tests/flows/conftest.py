@@ -23,8 +23,13 @@ from systems import db as systems_db
 from systems.fixture import load_fixture_into_systems, read_fixture
 
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "contract_example.json"
-PRINCIPAL = {"name": "山田 太郎", "email": "taro@example.co.jp", "phone": "03-1234-5678",
-             "company": "株式会社サンプル", "login_id": "A1234567"}
+PRINCIPAL = {
+    "name": "山田 太郎",
+    "email": "taro@example.co.jp",
+    "phone": "03-1234-5678",
+    "company": "株式会社サンプル",
+    "login_id": "A1234567",
+}
 # The people who decide, each with an account (one password for all, given to the command
 # line in MADOGUCHI_PASSWORD as tests.flows.support.operator does).
 PEOPLE = {"sato": AccountRole.OPERATOR, "suzuki": AccountRole.OPERATOR, "tanaka": AccountRole.OFFICER}
@@ -112,8 +117,11 @@ class FlowThread:
             if run_id:
                 with get_client(sync_client=True) as client:
                     state = client.read_flow_run(UUID(run_id)).state
-                if state is not None and state.is_paused() and \
-                        (after is None or state.state_details.pause_key.endswith(f"-{after}")):
+                if (
+                    state is not None
+                    and state.is_paused()
+                    and (after is None or state.state_details.pause_key.endswith(f"-{after}"))
+                ):
                     return run_id
             if not self.thread.is_alive():
                 raise AssertionError(f"flow ended instead of waiting: {self.result} {self.error!r}")

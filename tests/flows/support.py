@@ -37,8 +37,10 @@ def request_of(settings, reference):
 def actions_of(settings, reference) -> dict[tuple[str, str], FulfilmentAction]:
     with unit_of_work(settings) as session:
         request = load_request(session, reference)
-        return {(a.system_key, str(a.action)): a for a in session.exec(
-            select(FulfilmentAction).where(FulfilmentAction.request_id == request.id))}
+        return {
+            (a.system_key, str(a.action)): a
+            for a in session.exec(select(FulfilmentAction).where(FulfilmentAction.request_id == request.id))
+        }
 
 
 def events_of(settings, reference, action: str | None = None) -> list[AuditEvent]:
@@ -108,8 +110,9 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 def upload(settings, reference: str, kind: str) -> bool:
     """An agent's upload, as the API takes it; True when the run is to be woken."""
     with unit_of_work(settings) as session:
-        return documents.receive(session, settings, reference, kind=kind, content_type="image/png", data=PNG,
-                                 now=utcnow()).resumed
+        return documents.receive(
+            session, settings, reference, kind=kind, content_type="image/png", data=PNG, now=utcnow()
+        ).resumed
 
 
 def upload_agent_documents(settings, reference: str, run) -> None:

@@ -9,7 +9,8 @@ import time
 
 import pytest
 from fastapi.testclient import TestClient
-from hypothesis import HealthCheck, event, example, given, settings as hypothesis_settings
+from hypothesis import HealthCheck, event, example, given
+from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from sqlmodel import select
 
@@ -28,6 +29,7 @@ PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n"
 FINAL = {str(s) for s in FINAL_STATUSES}
 SECONDS_TO_FINISH = 45
 
+
 # mostly what a requester would type, odd text now and then (most of it is refused, a 422)
 def typed(*usual: str):
     return st.one_of(st.sampled_from(usual), st.sampled_from(usual), st.sampled_from(usual), ODD_TEXT)
@@ -38,29 +40,60 @@ def typed(*usual: str):
 principals = st.one_of(
     st.just(PRINCIPAL),
     st.just({**PRINCIPAL, "login_id": "Z9999999"}),
-    st.builds(lambda name, email: {"name": name, "email": email},
-              typed("見知らぬ 人", "John Smith"), st.one_of(st.emails(), st.just("山田@例え.jp"))),
+    st.builds(
+        lambda name, email: {"name": name, "email": email},
+        typed("見知らぬ 人", "John Smith"),
+        st.one_of(st.emails(), st.just("山田@例え.jp")),
+    ),
 )
 requesters = st.one_of(
     st.none(),
     st.just({"role": "principal", "name": PRINCIPAL["name"], "email": PRINCIPAL["email"]}),
-    st.builds(lambda role, name, email: {"role": role, "name": name, "email": email},
-              st.sampled_from(["legal_representative", "appointed_agent"]),
-              typed("代理 花子"), st.one_of(st.just("agent@example.jp"), st.emails())),
+    st.builds(
+        lambda role, name, email: {"role": role, "name": name, "email": email},
+        st.sampled_from(["legal_representative", "appointed_agent"]),
+        typed("代理 花子"),
+        st.one_of(st.just("agent@example.jp"), st.emails()),
+    ),
 )
-corrections = st.lists(st.fixed_dictionaries(
-    {"field": typed("phone", "email", "name", "company", "login_id", "delivery_address", "billing_address"),
-     "requested": typed("090-8765-4321", "新しい 名前", "new@example.jp")},
-    optional={"current": typed(PRINCIPAL["phone"], PRINCIPAL["name"])}), max_size=3)
-details = st.fixed_dictionaries({}, optional={
-    "scope": typed("注文履歴"), "grounds": typed("退会したため"), "include_third_party_records": st.booleans(),
-    "delivery": st.sampled_from(["electronic", "postal"]), "postal_address": typed("東京都江東区豊洲3-2-3"),
-    "corrections": corrections, "ground_codes": st.lists(st.sampled_from(list(GroundCode)), max_size=3)})
+corrections = st.lists(
+    st.fixed_dictionaries(
+        {
+            "field": typed(
+                "phone", "email", "name", "company", "login_id", "delivery_address", "billing_address"
+            ),
+            "requested": typed("090-8765-4321", "新しい 名前", "new@example.jp"),
+        },
+        optional={"current": typed(PRINCIPAL["phone"], PRINCIPAL["name"])},
+    ),
+    max_size=3,
+)
+details = st.fixed_dictionaries(
+    {},
+    optional={
+        "scope": typed("注文履歴"),
+        "grounds": typed("退会したため"),
+        "include_third_party_records": st.booleans(),
+        "delivery": st.sampled_from(["electronic", "postal"]),
+        "postal_address": typed("東京都江東区豊洲3-2-3"),
+        "corrections": corrections,
+        "ground_codes": st.lists(st.sampled_from(list(GroundCode)), max_size=3),
+    },
+)
 bodies = st.builds(
     lambda request_type, language, principal, requester, details: {
-        "request_type": request_type, "language": language, "principal": principal, "details": details,
-        **({"requester": requester} if requester else {})},
-    st.sampled_from(list(RequestType)), st.sampled_from(["ja", "en"]), principals, requesters, details)
+        "request_type": request_type,
+        "language": language,
+        "principal": principal,
+        "details": details,
+        **({"requester": requester} if requester else {}),
+    },
+    st.sampled_from(list(RequestType)),
+    st.sampled_from(["ja", "en"]),
+    principals,
+    requesters,
+    details,
+)
 
 
 @pytest.fixture
@@ -80,19 +113,63 @@ AGENT = {"name": "代理 花子", "email": "agent@example.jp"}
 
 
 @given(body=bodies)
-@example(body={"request_type": "disclosure", "principal": PRINCIPAL, "requester": {"role": "appointed_agent", **AGENT}})
-@example(body={"request_type": "erasure", "principal": PRINCIPAL, "language": "en",
-               "requester": {"role": "legal_representative", **AGENT}, "details": {"ground_codes": ["rights_harmed"]}})
-@example(body={"request_type": "purpose_notification", "principal": PRINCIPAL,  # the principal themself
-               "requester": {"role": "principal", "name": PRINCIPAL["name"], "email": PRINCIPAL["email"]}})
-@example(body={"request_type": "correction", "principal": PRINCIPAL, "details": {"corrections": [  # refused: 422
-    {"field": "phone", "requested": "090-1111-2222"}, {"field": "phone", "requested": "090-3333-4444"}]}})
-@example(body={"request_type": "disclosure", "principal": {"name": "見知らぬ 人", "email": "stranger@example.jp"},
-               "details": {"delivery": "postal", "postal_address": "東京都江東区豊洲3-2-3",
-                           "include_third_party_records": True}})
-@hypothesis_settings(max_examples=12, deadline=None, derandomize=True, database=None,
-                     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
-                                            HealthCheck.filter_too_much])
+@example(
+    body={
+        "request_type": "disclosure",
+        "principal": PRINCIPAL,
+        "requester": {"role": "appointed_agent", **AGENT},
+    }
+)
+@example(
+    body={
+        "request_type": "erasure",
+        "principal": PRINCIPAL,
+        "language": "en",
+        "requester": {"role": "legal_representative", **AGENT},
+        "details": {"ground_codes": ["rights_harmed"]},
+    }
+)
+@example(
+    body={
+        "request_type": "purpose_notification",
+        "principal": PRINCIPAL,  # the principal themself
+        "requester": {"role": "principal", "name": PRINCIPAL["name"], "email": PRINCIPAL["email"]},
+    }
+)
+@example(
+    body={
+        "request_type": "correction",
+        "principal": PRINCIPAL,
+        "details": {
+            "corrections": [  # refused: 422
+                {"field": "phone", "requested": "090-1111-2222"},
+                {"field": "phone", "requested": "090-3333-4444"},
+            ]
+        },
+    }
+)
+@example(
+    body={
+        "request_type": "disclosure",
+        "principal": {"name": "見知らぬ 人", "email": "stranger@example.jp"},
+        "details": {
+            "delivery": "postal",
+            "postal_address": "東京都江東区豊洲3-2-3",
+            "include_third_party_records": True,
+        },
+    }
+)
+@hypothesis_settings(
+    max_examples=12,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.filter_too_much,
+    ],
+)
 def test_every_accepted_body_reaches_a_final_status(intake, body):
     settings, client = intake
     answer = client.post("/api/requests", json=body)
@@ -130,8 +207,12 @@ def requester_until_final(settings, client, reference: str, bearer: dict, run: R
         elif view["waiting_for"] == "documents":
             for kind in set(documents_asked_for(settings, reference)) - uploaded:
                 uploaded.add(kind)
-                taken = client.post(f"/api/requests/{reference}/documents", headers=bearer, data={"kind": kind},
-                                    files={"file": (f"{kind}.pdf", PDF, "application/pdf")})
+                taken = client.post(
+                    f"/api/requests/{reference}/documents",
+                    headers=bearer,
+                    data={"kind": kind},
+                    files={"file": (f"{kind}.pdf", PDF, "application/pdf")},
+                )
                 assert taken.status_code == 201, taken.text
         time.sleep(0.1)
     return client.get(f"/api/requests/{reference}", headers=bearer).json()["status"]
@@ -141,6 +222,7 @@ def documents_asked_for(settings, reference: str) -> list[str]:
     """The kinds the "documents needed" mail lists (what the agent reads in it)."""
     with unit_of_work(settings) as session:
         request = load_request(session, reference)
-        notices = session.exec(select(Notice).where(Notice.request_id == request.id,
-                                                    Notice.kind == "documents_needed")).all()
+        notices = session.exec(
+            select(Notice).where(Notice.request_id == request.id, Notice.kind == "documents_needed")
+        ).all()
         return [kind for notice in notices for kind in notice.context.get("required_documents", [])]

@@ -3,12 +3,13 @@ privacy officer's forms answered through the command line (the same resume the U
 the contractor's records found for a disclosure while registered and gone from the registry after;
 a contractor rejected on a hard blocker without a wait; re-running changes nothing twice."""
 
-
-from sqlalchemy import insert, select as sa_select
+from sqlalchemy import insert
+from sqlalchemy import select as sa_select
 from sqlmodel import select
+
 from models.audit import AuditEvent
-from models.requests import DecisionItem
 from models.db import unit_of_work, utcnow
+from models.requests import DecisionItem
 from models.settings import get_settings
 from services import contractor_supervision as supervision
 from services import contractors as service
@@ -39,8 +40,12 @@ def apply(settings, **changes) -> str:
 
 def trail(settings, reference) -> list[str]:
     with unit_of_work(settings) as session:
-        return [e.action for e in session.exec(select(AuditEvent).where(AuditEvent.subject_ref == reference)
-                                               .order_by(AuditEvent.seq))]
+        return [
+            e.action
+            for e in session.exec(
+                select(AuditEvent).where(AuditEvent.subject_ref == reference).order_by(AuditEvent.seq)
+            )
+        ]
 
 
 def cli(*args: str) -> None:
@@ -85,8 +90,11 @@ def test_a_contractor_from_application_to_offboarding(desk, monkeypatch):
     enter_code(get_settings(), request, request_run)
     assert request_run.join() == "completed"
     with unit_of_work(settings) as session:
-        item = session.exec(select(DecisionItem).where(DecisionItem.request_id == request_of(settings, request).id,
-                                                       DecisionItem.system_key == key)).one()
+        item = session.exec(
+            select(DecisionItem).where(
+                DecisionItem.request_id == request_of(settings, request).id, DecisionItem.system_key == key
+            )
+        ).one()
     assert item.record_count > 0 and item.final_action == "grant"
     monkeypatch.delenv("MADOGUCHI_AUTOPILOT")
     get_settings.cache_clear()

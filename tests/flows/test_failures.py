@@ -19,8 +19,17 @@ from models.settings import get_settings
 from services import identity
 from services.common import load_request
 from tests.flows.conftest import Run, enter_code, notices_of, submit
-from tests.flows.support import (actions_of, customer_row, events_of, ledgers,
-                                 operator, reload_subject, sent_keys, request_of, wait_for)
+from tests.flows.support import (
+    actions_of,
+    customer_row,
+    events_of,
+    ledgers,
+    operator,
+    reload_subject,
+    request_of,
+    sent_keys,
+    wait_for,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 OPTED_OUT = {"consented": True, "opted_out": True, "mailed_after_opt_out": True}
@@ -34,6 +43,7 @@ def faults(monkeypatch, autopilot):
         monkeypatch.setenv("MADOGUCHI_FULFILMENT_RETRIES", str(retries))
         get_settings.cache_clear()
         return get_settings()
+
     return configure
 
 
@@ -68,12 +78,23 @@ def test_a_system_that_keeps_failing_waits_and_is_skipped_by_the_operator(faults
     action = actions_of(settings, reference)[("marketing", "restrict")]
     assert (action.state, action.attempts) == ("failed", 2)
     assert "TransientSystemError" in action.last_error
-    operator("system", reference, "marketing", "--decision", "skip", "--reason", "配信停止を手作業で確認済み",
-             user="suzuki")
+    operator(
+        "system",
+        reference,
+        "marketing",
+        "--decision",
+        "skip",
+        "--reason",
+        "配信停止を手作業で確認済み",
+        user="suzuki",
+    )
     assert run.join() == "completed"
     action = actions_of(settings, reference)[("marketing", "restrict")]
-    assert (action.state, action.decided_by, action.note) == ("skipped", "operator:suzuki",
-                                                             "配信停止を手作業で確認済み")
+    assert (action.state, action.decided_by, action.note) == (
+        "skipped",
+        "operator:suzuki",
+        "配信停止を手作業で確認済み",
+    )
     assert ledgers(settings)["marketing"] == []
     skipped = events_of(settings, reference, "fulfilment.skip")
     assert [(e.actor, e.details["reason_given"]) for e in skipped] == [("operator:suzuki", True)]
@@ -114,7 +135,8 @@ def _paused(reference) -> str | None:
 
 
 def test_a_flow_process_killed_mid_fulfilment_finishes_on_a_rerun_without_doing_anything_twice(
-        autopilot, tmp_path, mail_stub):
+    autopilot, tmp_path, mail_stub
+):
     """The process dies (SIGKILL) right after a system applied a correction and before the app
     recorded it; running the lifecycle again finishes the request."""
     from prefect.settings import PREFECT_API_URL
@@ -123,17 +145,33 @@ def test_a_flow_process_killed_mid_fulfilment_finishes_on_a_rerun_without_doing_
     from flows.waits import wake
 
     settings = autopilot
-    reference = submit(settings, "correction", details={
-        "corrections": [{"field": "phone", "current": "03-1234-5678", "requested": NEW_PHONE}]})
+    reference = submit(
+        settings,
+        "correction",
+        details={"corrections": [{"field": "phone", "current": "03-1234-5678", "requested": NEW_PHONE}]},
+    )
     script = tmp_path / "crash.py"
     script.write_text(CRASH)
-    env = {**os.environ, "PREFECT_API_URL": PREFECT_API_URL.value(), "PYTHONPATH": str(REPO),
-           "DO_NOT_TRACK": "1", "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
-    process = subprocess.Popen([sys.executable, str(script), reference], cwd=REPO, env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = {
+        **os.environ,
+        "PREFECT_API_URL": PREFECT_API_URL.value(),
+        "PYTHONPATH": str(REPO),
+        "DO_NOT_TRACK": "1",
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    }
+    process = subprocess.Popen(
+        [sys.executable, str(script), reference],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
-        wait_for(lambda: _paused(reference) or process.poll() is not None, timeout=90,
-                 what="the flow process to wait for the code")
+        wait_for(
+            lambda: _paused(reference) or process.poll() is not None,
+            timeout=90,
+            what="the flow process to wait for the code",
+        )
         assert process.poll() is None, "the flow process ended before the code was asked for"
         code = inbox.latest_code(mail_stub.url, reference)
         with unit_of_work(settings) as session:
@@ -157,8 +195,10 @@ def test_a_flow_process_killed_mid_fulfilment_finishes_on_a_rerun_without_doing_
     applied = ledgers(settings)
     keys = [k for ks in applied.values() for k in ks]
     assert sorted(keys) == sorted(a.idempotency_key for a in actions.values())  # once each
-    done = Counter((e.details["system"], e.details["system_action"])
-                   for e in events_of(settings, reference, "fulfilment.done"))
+    done = Counter(
+        (e.details["system"], e.details["system_action"])
+        for e in events_of(settings, reference, "fulfilment.done")
+    )
     assert set(done.values()) == {1}
     # every notice once: one claim each, one message each at SendGrid, one "sent" in the trail
     notices = notices_of(settings, reference)

@@ -22,14 +22,33 @@ from flows.waits import wake
 from tests.flows.conftest import Run, enter_code, submit
 from tests.flows.support import events_of, operator, request_of
 
-FORMS = [inputs.IdentityReview, inputs.Approval, inputs.Payment, inputs.SystemFailure,
-         inputs.review_form([{"item_key": "customers", "proposed_action": "grant", "proposed_reasons": []}]),
-         contractor_inputs.ContractorApproval, contractor_inputs.DeletionCertificate, ProvisionDecision,
-         InquiryAnswer, IncidentTriage, PublicNotice, *ReportFiled.values()]
-DECISIONS = {"IncidentTriage": "triage", "ReportFiled": "filed_on", "PublicNotice": "public_notice",
-             "IdentityReview": "outcome", "Approval": "approve", "Payment": "paid", "SystemFailure": "decision",
-             "FeasibilityReview": "customers__action", "ContractorApproval": "decision",
-             "DeletionCertificate": "disposition", "ProvisionDecision": "decision"}
+FORMS = [
+    inputs.IdentityReview,
+    inputs.Approval,
+    inputs.Payment,
+    inputs.SystemFailure,
+    inputs.review_form([{"item_key": "customers", "proposed_action": "grant", "proposed_reasons": []}]),
+    contractor_inputs.ContractorApproval,
+    contractor_inputs.DeletionCertificate,
+    ProvisionDecision,
+    InquiryAnswer,
+    IncidentTriage,
+    PublicNotice,
+    *ReportFiled.values(),
+]
+DECISIONS = {
+    "IncidentTriage": "triage",
+    "ReportFiled": "filed_on",
+    "PublicNotice": "public_notice",
+    "IdentityReview": "outcome",
+    "Approval": "approve",
+    "Payment": "paid",
+    "SystemFailure": "decision",
+    "FeasibilityReview": "customers__action",
+    "ContractorApproval": "decision",
+    "DeletionCertificate": "disposition",
+    "ProvisionDecision": "decision",
+}
 JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 
 
@@ -75,12 +94,22 @@ def test_an_empty_resume_or_one_without_an_account_is_no_answer_and_the_run_keep
         schema = json.loads(client.read_flow_run_input(UUID(run_id), keyset["schema"]))
         description = client.read_flow_run_input(UUID(run_id), keyset["description"])
         refused = client.resume_flow_run(UUID(run_id), run_input={})  # Resume with nothing chosen
-        refused_name = client.resume_flow_run(UUID(run_id), run_input={  # a typed name
-            **review_input(reference, [], ""), "operator": "sato"})
+        refused_name = client.resume_flow_run(
+            UUID(run_id),
+            run_input={  # a typed name
+                **review_input(reference, [], ""),
+                "operator": "sato",
+            },
+        )
     props = schema["properties"]
     assert "operator" not in props and "actor" not in props  # the UI shows no name to type
     assert props["customers__action"]["title"] == "customers：判断"
-    assert props["customers__action"]["enum"] == ["実施する", "代替措置をとる", "実施しない", "保有していない"]
+    assert props["customers__action"]["enum"] == [
+        "実施する",
+        "代替措置をとる",
+        "実施しない",
+        "保有していない",
+    ]
     assert "default" not in props["customers__action"] and "customers__action" in schema["required"]
     assert "担当者の判断待ち" in description and reference in description
     assert "| `customers` | 顧客マスタ | 1 | 実施する |" in description  # counts and the proposal

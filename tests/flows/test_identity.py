@@ -40,7 +40,9 @@ def test_an_agent_waits_for_their_documents_then_autopilot_verifies_and_it_goes_
     assert _waiting(settings, reference) == ("awaiting_requester", "documents")
     [needed] = [n for n in notices_of(settings, reference) if n.kind == "documents_needed"]
     assert (needed.recipient_email, needed.context["required_documents"]) == (
-        AGENT["email"], ["agent_identity_document", "power_of_attorney"])
+        AGENT["email"],
+        ["agent_identity_document", "power_of_attorney"],
+    )
 
     assert not upload(settings, reference, "agent_identity_document")
     run.answer()  # woken all the same (the Resume button): it waits again
@@ -75,9 +77,13 @@ def test_the_operators_identity_form_lists_the_uploads_with_links_to_the_viewer(
     with unit_of_work(settings) as session:
         uploaded = documents.uploaded(session, load_request(session, reference).id)
     assert [d.kind for d in uploaded] == ["agent_identity_document", "power_of_attorney"]
-    links = re.findall(r"- \[(.+?)\]\((/desk/documents/\d+)\): PNG、1 KB、\d{4}-\d\d-\d\d \d\d:\d\d 提出", description)
-    assert links == [("代理人の本人確認書類", f"/desk/documents/{uploaded[0].id}"),
-                     ("委任状", f"/desk/documents/{uploaded[1].id}")]
+    links = re.findall(
+        r"- \[(.+?)\]\((/desk/documents/\d+)\): PNG、1 KB、\d{4}-\d\d-\d\d \d\d:\d\d 提出", description
+    )
+    assert links == [
+        ("代理人の本人確認書類", f"/desk/documents/{uploaded[0].id}"),
+        ("委任状", f"/desk/documents/{uploaded[1].id}"),
+    ]
     assert f"(/desk/requests/{reference}/documents)" in description
     assert AGENT["name"] not in description and AGENT["email"] not in description
 

@@ -64,20 +64,31 @@ def paused(reference: str, key: str) -> str | None:
         return None
     with get_client(sync_client=True) as client:
         state = client.read_flow_run(UUID(run_id)).state
-    return run_id if state is not None and state.is_paused() and state.state_details.pause_key.startswith(key) \
+    return (
+        run_id
+        if state is not None and state.is_paused() and state.state_details.pause_key.startswith(key)
         else None
+    )
 
 
 def report_body() -> dict:
     world = World(CUSTOMERS)
-    affected = [{"customer_id": world.customer(i).customer_id, "language": "en" if i % 10 == 0 else "ja"}
-                for i in range(CUSTOMERS)]
-    return {"discovered_on": "2026-12-01", "systems": ["orders", "customers"], "data_items": ["氏名", "メールアドレス", "注文履歴"],
-            "cause": "委託先サーバーへの不正アクセス", "affected": [*affected, {"email": EMAIL}]}
+    affected = [
+        {"customer_id": world.customer(i).customer_id, "language": "en" if i % 10 == 0 else "ja"}
+        for i in range(CUSTOMERS)
+    ]
+    return {
+        "discovered_on": "2026-12-01",
+        "systems": ["orders", "customers"],
+        "data_items": ["氏名", "メールアドレス", "注文履歴"],
+        "cause": "委託先サーバーへの不正アクセス",
+        "affected": [*affected, {"email": EMAIL}],
+    }
 
 
-def test_an_incident_for_1000_customers_each_told_once_across_a_killed_run(desk, mail_stub, tmp_path,
-                                                                          monkeypatch):
+def test_an_incident_for_1000_customers_each_told_once_across_a_killed_run(
+    desk, mail_stub, tmp_path, monkeypatch
+):
     from prefect.settings import PREFECT_API_URL
 
     from models.settings import get_settings
@@ -89,25 +100,46 @@ def test_an_incident_for_1000_customers_each_told_once_across_a_killed_run(desk,
     load_fixture_into_systems(read_fixture(FIXTURE), settings)
     with unit_of_work(settings) as session:
         reference = incidents.report_incident(
-            session, settings, incidents.IncidentReport.model_validate(report_body()),
-            systems=("orders", "customers", "billing"), actor="operator:sato", now=utcnow())
+            session,
+            settings,
+            incidents.IncidentReport.model_validate(report_body()),
+            systems=("orders", "customers", "billing"),
+            actor="operator:sato",
+            now=utcnow(),
+        )
     with unit_of_work(settings) as session:
         incident = incidents.load_incident(session, reference)
         assert (incident.reportable, incident.triage_cases) == (False, [])  # 1,000 is not more than 1,000
 
     script = tmp_path / "crash.py"
     script.write_text(CRASH)
-    env = {**os.environ, "PREFECT_API_URL": PREFECT_API_URL.value(), "PYTHONPATH": str(REPO),
-           "DO_NOT_TRACK": "1", "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+    env = {
+        **os.environ,
+        "PREFECT_API_URL": PREFECT_API_URL.value(),
+        "PYTHONPATH": str(REPO),
+        "DO_NOT_TRACK": "1",
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    }
     log = tmp_path / "flow.log"
-    process = subprocess.Popen([sys.executable, str(script), reference, str(KILL_AFTER)], cwd=REPO, env=env,
-                               stdout=subprocess.DEVNULL, stderr=log.open("wb"))
+    process = subprocess.Popen(
+        [sys.executable, str(script), reference, str(KILL_AFTER)],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=log.open("wb"),
+    )
     try:
-        wait_for(lambda: paused(reference, "officer-incident-triage") or process.poll() is not None, timeout=90,
-                 what="the triage form")
+        wait_for(
+            lambda: paused(reference, "officer-incident-triage") or process.poll() is not None,
+            timeout=90,
+            what="the triage form",
+        )
         assert process.poll() is None, log.read_text()[-3000:]
         # the officer finds the attack was a wrongful purpose: reportable, final report in 60 days
-        assert wake(paused(reference, "officer-incident-triage"), filled(IncidentTriage, triage="reportable_wrongful", actor="tanaka"))
+        assert wake(
+            paused(reference, "officer-incident-triage"),
+            filled(IncidentTriage, triage="reportable_wrongful", actor="tanaka"),
+        )
         assert process.wait(timeout=120) == -signal.SIGKILL
     finally:
         if process.poll() is None:
@@ -118,7 +150,9 @@ def test_an_incident_for_1000_customers_each_told_once_across_a_killed_run(desk,
     run_id = run.wait_until_paused(timeout=180)
     assert paused(reference, "officer-incident-preliminary-filed")
     assert wake(run_id, {"filed_on": "2026-12-04", "actor": "tanaka"})
-    wait_for(lambda: paused(reference, "officer-incident-final-filed"), timeout=60, what="the final report's form")
+    wait_for(
+        lambda: paused(reference, "officer-incident-final-filed"), timeout=60, what="the final report's form"
+    )
     assert wake(run_id, {"filed_on": "2027-01-20", "actor": "tanaka"})
     assert run.join() == incidents.CLOSED
 
@@ -126,7 +160,10 @@ def test_an_incident_for_1000_customers_each_told_once_across_a_killed_run(desk,
         incident = incidents.load_incident(session, reference)
         notices = session.exec(select(Notice).where(Notice.kind == "leak_notice")).all()
     assert (incident.confirmed_by, incident.triage_cases) == ("officer:tanaka", ["wrongful_purpose"])
-    assert (incident.preliminary_filed_on.isoformat(), incident.final_filed_on.isoformat()) == ("2026-12-04", "2027-01-20")
+    assert (incident.preliminary_filed_on.isoformat(), incident.final_filed_on.isoformat()) == (
+        "2026-12-04",
+        "2027-01-20",
+    )
     assert incident.final_due.isoformat() == "2027-01-29"  # day 60 of a wrongful purpose
     # each of the 1,000 told once: one notice each, one message each at SendGrid
     assert len(notices) == 1000 and all(n.state == "sent" for n in notices)
@@ -147,9 +184,14 @@ def test_an_incident_for_1000_customers_each_told_once_across_a_killed_run(desk,
         artifacts = client.read_artifacts()
     assert (flow_run.name, flow_run.parameters) == (reference, {"reference": reference})
     keys = {a.key for a in artifacts}
-    assert {f"{reference.lower()}-triage", f"{reference.lower()}-notices", f"{reference.lower()}-final"} <= keys
-    held = json.dumps([flow_run.model_dump(mode="json"), [a.model_dump(mode="json") for a in artifacts]],
-                      ensure_ascii=False)
+    assert {
+        f"{reference.lower()}-triage",
+        f"{reference.lower()}-notices",
+        f"{reference.lower()}-final",
+    } <= keys
+    held = json.dumps(
+        [flow_run.model_dump(mode="json"), [a.model_dump(mode="json") for a in artifacts]], ensure_ascii=False
+    )
     assert reference in held
     for personal in (EMAIL, "山田", World(CUSTOMERS).customer(1).email, report_body()["cause"]):
         assert personal not in held, personal
@@ -157,8 +199,19 @@ def test_an_incident_for_1000_customers_each_told_once_across_a_killed_run(desk,
 
 def test_the_command_line_reports_lists_and_shows_and_refuses_a_bad_file_by_field(desk, tmp_path):
     file = tmp_path / "incident.json"
-    file.write_text(json.dumps({"discovered_on": "2026-12-01", "systems": ["orders"], "data_items": ["注文履歴"],
-                                "cause": "誤送信", "sensitive_data": True, "affected": [{"email": EMAIL}]}), "utf-8")
+    file.write_text(
+        json.dumps(
+            {
+                "discovered_on": "2026-12-01",
+                "systems": ["orders"],
+                "data_items": ["注文履歴"],
+                "cause": "誤送信",
+                "sensitive_data": True,
+                "affected": [{"email": EMAIL}],
+            }
+        ),
+        "utf-8",
+    )
     reported = madoguchi("incident", "report", str(file), user="sato")
     assert reported.exit_code == 0, reported.output
     reference = reported.output.strip()
@@ -167,10 +220,14 @@ def test_the_command_line_reports_lists_and_shows_and_refuses_a_bad_file_by_fiel
     shown = madoguchi("incident", "show", reference).output
     assert "sensitive_data" in shown and "reportable" in shown and EMAIL not in shown
 
-    for body, message in ((dict(json.loads(file.read_text("utf-8")), systems=["payroll"]), "systems.0: no such system"),
-                          ({"systems": ["orders"]}, "discovered_on: Field required"),
-                          (dict(json.loads(file.read_text("utf-8")), affected=[{"email": "x@example.com"}]),
-                           "affected.0.email: no such customer")):
+    for body, message in (
+        (dict(json.loads(file.read_text("utf-8")), systems=["payroll"]), "systems.0: no such system"),
+        ({"systems": ["orders"]}, "discovered_on: Field required"),
+        (
+            dict(json.loads(file.read_text("utf-8")), affected=[{"email": "x@example.com"}]),
+            "affected.0.email: no such customer",
+        ),
+    ):
         file.write_text(json.dumps(body), "utf-8")
         refused = madoguchi("incident", "report", str(file), user="sato")
         assert refused.exit_code == 2 and message in refused.output, refused.output
@@ -183,23 +240,46 @@ def test_when_not_everyone_is_known_the_officer_records_the_public_notice(desk, 
     from flows.incidents import PublicNotice, ReportFiled
 
     settings = desk
-    body = {"discovered_on": "2026-12-01", "systems": ["orders"], "data_items": ["注文履歴"], "cause": "誤送信",
-            "affected_people": 5000, "affected": [{"email": EMAIL}]}
+    body = {
+        "discovered_on": "2026-12-01",
+        "systems": ["orders"],
+        "data_items": ["注文履歴"],
+        "cause": "誤送信",
+        "affected_people": 5000,
+        "affected": [{"email": EMAIL}],
+    }
     with unit_of_work(settings) as session:
-        reference = incidents.report_incident(session, settings, incidents.IncidentReport.model_validate(body),
-                                              systems=("orders",), actor="operator:sato", now=utcnow())
+        reference = incidents.report_incident(
+            session,
+            settings,
+            incidents.IncidentReport.model_validate(body),
+            systems=("orders",),
+            actor="operator:sato",
+            now=utcnow(),
+        )
     run = FlowThread(incident_response, reference, run_id_of)
     run_id = run.wait_until_paused()
     assert wake(run_id, filled(IncidentTriage, triage="reportable", actor="tanaka"))
-    wait_for(lambda: paused(reference, "officer-incident-public-notice"), timeout=60, what="the public notice form")
-    assert wake(run_id, filled(PublicNotice, public_notice="2026-12-03 当社ウェブサイトのお知らせ", actor="tanaka"))
+    wait_for(
+        lambda: paused(reference, "officer-incident-public-notice"), timeout=60, what="the public notice form"
+    )
+    assert wake(
+        run_id, filled(PublicNotice, public_notice="2026-12-03 当社ウェブサイトのお知らせ", actor="tanaka")
+    )
     for report, day in (("preliminary", "2026-12-04"), ("final", "2026-12-25")):
-        wait_for(lambda: paused(reference, f"officer-incident-{report}-filed"), timeout=60, what=report)
+        wait_for(
+            lambda report=report: paused(reference, f"officer-incident-{report}-filed"),
+            timeout=60,
+            what=report,
+        )
         assert wake(run_id, filled(ReportFiled[report], filed_on=day, actor="tanaka"))
     assert run.join() == incidents.CLOSED
     with unit_of_work(settings) as session:
         incident = incidents.load_incident(session, reference)
-        assert (incident.notice_method, incident.public_notice) == ("public_notice", "2026-12-03 当社ウェブサイトのお知らせ")
+        assert (incident.notice_method, incident.public_notice) == (
+            "public_notice",
+            "2026-12-03 当社ウェブサイトのお知らせ",
+        )
         assert incidents.report_markdown(session, incident, "final").count("当社ウェブサイトのお知らせ") == 2
     [known] = incidents.resolve_customers(settings, [incidents.AffectedCustomer(email=EMAIL)])
     assert sent_keys(mail_stub) == [incidents.notice_key(reference, known)]  # the one known is told too

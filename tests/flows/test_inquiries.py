@@ -29,8 +29,11 @@ def open_(settings, **changes) -> str:
 
 def mail_of(settings, reference) -> list[Notice]:
     with unit_of_work(settings) as session:
-        return [n for n in session.exec(select(Notice).order_by(Notice.id))
-                if n.context.get("reference") == reference]
+        return [
+            n
+            for n in session.exec(select(Notice).order_by(Notice.id))
+            if n.context.get("reference") == reference
+        ]
 
 
 def test_an_inquiry_answered_on_the_form_is_emailed_once_and_leaves_nothing_personal_in_prefect(desk):
@@ -48,7 +51,10 @@ def test_an_inquiry_answered_on_the_form_is_emailed_once_and_leaves_nothing_pers
         ticket = load_inquiry(session, reference)
     assert (ticket.status, ticket.answer, ticket.answered_by) == ("answered", ANSWER, "operator:suzuki")
     mail = mail_of(settings, reference)
-    assert [(n.kind, n.state) for n in mail] == [("inquiry_acknowledgement", "sent"), ("inquiry_answer", "sent")]
+    assert [(n.kind, n.state) for n in mail] == [
+        ("inquiry_acknowledgement", "sent"),
+        ("inquiry_answer", "sent"),
+    ]
     assert mail[1].recipient_email == EMAIL and mail[1].context["answer"] == ANSWER
     assert [e.actor for e in events_of(settings, reference, "inquiry.answered")] == ["operator:suzuki"]
 
@@ -59,11 +65,14 @@ def test_an_inquiry_answered_on_the_form_is_emailed_once_and_leaves_nothing_pers
         flow_run = client.read_flow_run(UUID(run_id))
         inputs = client.filter_flow_run_input(UUID(run_id), "", 100, set())
     assert (flow_run.name, flow_run.parameters) == (reference, {"reference": reference})
-    held = json.dumps([flow_run.model_dump(mode="json"), [i.model_dump(mode="json") for i in inputs]],
-                      ensure_ascii=False)
+    held = json.dumps(
+        [flow_run.model_dump(mode="json"), [i.model_dump(mode="json") for i in inputs]], ensure_ascii=False
+    )
     assert reference in held  # the search reaches the run and its form
     keys = {i.key for i in inputs}
-    assert "paused-operator-answer-0-response" in keys and "paused-operator-answer-1-response" not in keys  # moved to the app DB
+    assert (
+        "paused-operator-answer-0-response" in keys and "paused-operator-answer-1-response" not in keys
+    )  # moved to the app DB
     held += json.dumps([json.loads(i.value) for i in inputs], ensure_ascii=False)
     for personal in (NAME, "山田", EMAIL, "A-100", "江東区", ANSWER):
         assert personal not in held, personal
@@ -77,7 +86,7 @@ def test_an_inquiry_answered_from_the_command_line(desk):
     output = cli("inquiry", "answer", reference, "--text", "We keep them for one year.", user="sato")
     assert "the flow run sends it" in output
     assert run.join() == "answered"
-    [ack, answer] = mail_of(settings, reference)
+    [_ack, answer] = mail_of(settings, reference)
     assert (answer.kind, answer.language, answer.state) == ("inquiry_answer", "en", "sent")
     assert [e.actor for e in events_of(settings, reference, "inquiry.answered")] == ["operator:sato"]
     assert NAME in cli("inquiry", "show", reference)  # read from the app database, not Prefect

@@ -40,8 +40,12 @@ def test_disclosure_on_autopilot_ends_granted_with_a_package_link(autopilot):
     kinds = [n.kind for n in notices_of(settings, reference)]
     assert kinds == ["acknowledgement", "one_time_code", "fee_request", "decision"]
     decision = notices_of(settings, reference)[-1]
-    assert decision.state == "sent" and decision.context["package_url"] == REMOVED  # the link lives in the mail only
-    assert f"/packages/{reference}?token=" in inbox.text_of(inbox.messages(settings.sendgrid_host, reference)[-1])
+    assert (
+        decision.state == "sent" and decision.context["package_url"] == REMOVED
+    )  # the link lives in the mail only
+    assert f"/packages/{reference}?token=" in inbox.text_of(
+        inbox.messages(settings.sendgrid_host, reference)[-1]
+    )
 
 
 def test_erasure_with_a_ground_for_marketing_only_is_partially_granted(autopilot):
@@ -63,8 +67,10 @@ def test_erasure_with_a_ground_for_marketing_only_is_partially_granted(autopilot
     request = _final(settings, reference)
     assert (request.outcome, request.approved_by) == ("partially_granted", "autopilot")
     with unit_of_work(settings) as session:
-        actions = {(a.system_key, str(a.action)): a.state for a in session.exec(
-            select(FulfilmentAction).where(FulfilmentAction.request_id == request.id))}
+        actions = {
+            (a.system_key, str(a.action)): a.state
+            for a in session.exec(select(FulfilmentAction).where(FulfilmentAction.request_id == request.id))
+        }
     assert actions == {("marketing", "erase"): "done"}
     decision = notices_of(settings, reference)[-1]
     assert decision.kind == "decision" and "no_statutory_ground" in json.dumps(decision.context)

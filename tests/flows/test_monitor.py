@@ -54,7 +54,8 @@ def latest_artifact(key: str):
 
     with get_client(sync_client=True) as client:
         (artifact,) = client.read_latest_artifacts(
-            artifact_filter=ArtifactCollectionFilter(key=ArtifactCollectionFilterKey(any_=[key])))
+            artifact_filter=ArtifactCollectionFilter(key=ArtifactCollectionFilterKey(any_=[key]))
+        )
     return artifact
 
 
@@ -104,23 +105,46 @@ def test_warning_and_escalation_once_and_a_work_queue_without_personal_data(desk
 
     now = utcnow()
     late, warned = submitted_at(desk, now - timedelta(days=16)), submitted_at(desk, in_warning_stage(now))
-    body = {"request_type": "disclosure", "principal": PRINCIPAL, "details": {"postal_address": "東京都千代田区"}}
-    with unit_of_work(desk) as session:  # entered by the help desk, its acknowledgement a letter still to post
-        posted = intake.enter(session, desk, RequestCreate.model_validate(body), channel=Channel.POST,
-                              received_on=jst_date(now), acknowledgement=Acknowledgement.LETTER,
-                              actor="operator:sato", now=now).reference
+    body = {
+        "request_type": "disclosure",
+        "principal": PRINCIPAL,
+        "details": {"postal_address": "東京都千代田区"},
+    }
+    with unit_of_work(
+        desk
+    ) as session:  # entered by the help desk, its acknowledgement a letter still to post
+        posted = intake.enter(
+            session,
+            desk,
+            RequestCreate.model_validate(body),
+            channel=Channel.POST,
+            received_on=jst_date(now),
+            acknowledgement=Acknowledgement.LETTER,
+            actor="operator:sato",
+            now=now,
+        ).reference
     run_id = str(uuid4())
     with unit_of_work(desk) as session:
         load_request(session, late).flow_run_id = run_id
         today = jst_date(now)  # a reportable leak: its preliminary report due in 3 days, the final in 30
-        session.add(Incident(reference="L-261201-ABCDEF", discovered_on=today, cause="誤送信", reportable=True,
-                             status="confirmed", preliminary_due=today + timedelta(days=3),
-                             final_due=today + timedelta(days=30), reported_by="operator:sato", created_at=now))
+        session.add(
+            Incident(
+                reference="L-261201-ABCDEF",
+                discovered_on=today,
+                cause="誤送信",
+                reportable=True,
+                status="confirmed",
+                preliminary_due=today + timedelta(days=3),
+                final_due=today + timedelta(days=30),
+                reported_by="operator:sato",
+                created_at=now,
+            )
+        )
 
     first, again = sla_monitor(), sla_monitor()
     assert (first["warnings"], first["escalations"]) == (1, 1)
     with unit_of_work(desk) as session:  # the head the run left, signed into the file; the
-        _, head = load_chain(session)      # second run, which wrote nothing, added no line
+        _, head = load_chain(session)  # second run, which wrote nothing, added no line
     checkpoint = latest_checkpoint(desk.audit_checkpoint_path)
     assert first["checkpoint"] == again["checkpoint"] == checkpoint.seq == head.seq > 0
     assert len(desk.audit_checkpoint_path.read_text().splitlines()) == 1
@@ -136,7 +160,9 @@ def test_warning_and_escalation_once_and_a_work_queue_without_personal_data(desk
     assert {late, warned} <= set(rows)
     assert rows[late]["フロー実行"] == f"{ui_url()}/runs/flow-run/{run_id}"
     assert rows[late]["残り"].startswith("超過") and rows[warned]["残り"].startswith("残り")
-    leaks = [(row["種別"], row["残り"]) for row in json.loads(queue.data) if row["受付番号"] == "L-261201-ABCDEF"]
+    leaks = [
+        (row["種別"], row["残り"]) for row in json.loads(queue.data) if row["受付番号"] == "L-261201-ABCDEF"
+    ]
     assert leaks == [("漏えい等報告（速報）", "残り 3日"), ("漏えい等報告（確報）", "残り 30日")]
 
     assert daily_digest()["emailed"] and not daily_digest()["emailed"]
@@ -144,7 +170,10 @@ def test_warning_and_escalation_once_and_a_work_queue_without_personal_data(desk
     digest = latest_artifact("sla-digest")
     assert late in digest.data and warned in digest.data
     assert "速報 期限" in digest.data and "（残り 3日）" in digest.data
-    assert [(i["report"], i["days_left"]) for i in mailed.context["incidents"]] == [("preliminary", 3), ("final", 30)]
+    assert [(i["report"], i["days_left"]) for i in mailed.context["incidents"]] == [
+        ("preliminary", 3),
+        ("final", 30),
+    ]
     # the request register's last three months, the chart inline (services/register.py)
     assert "](data:image/png;base64," in digest.data
     assert mailed.context["register"]["chart"].startswith("data:image/png;base64,")
@@ -154,7 +183,9 @@ def test_warning_and_escalation_once_and_a_work_queue_without_personal_data(desk
     # Each digest run signs the head anew: the mail carries the one of the day's first run (the
     # head the monitor left), the artifact the latest run's.
     assert (mailed.context["checkpoint"]["seq"], mailed.context["checkpoint"]["hash"]) == (
-        checkpoint.seq, checkpoint.last_hash)
+        checkpoint.seq,
+        checkpoint.last_hash,
+    )
     latest = latest_checkpoint(desk.audit_checkpoint_path)
     assert latest.seq > checkpoint.seq
     assert f"監査証跡のチェックポイント: #{latest.seq} `{latest.last_hash}`" in digest.data
@@ -165,12 +196,15 @@ def test_warning_and_escalation_once_and_a_work_queue_without_personal_data(desk
 def test_the_monitor_purges_the_files_of_requests_closed_longer_ago_than_the_retention(desk):
     settings, now = desk, utcnow()
     long_ago, lately = submit(settings), submit(settings)
-    for reference, closed_at in ((long_ago, now - timedelta(days=settings.document_retention_days, hours=1)),
-                                 (lately, now - timedelta(days=1))):
+    for reference, closed_at in (
+        (long_ago, now - timedelta(days=settings.document_retention_days, hours=1)),
+        (lately, now - timedelta(days=1)),
+    ):
         upload(settings, reference, "power_of_attorney")
         with unit_of_work(settings) as session:
-            closing.close(session, settings, reference, status=Status.WITHDRAWN, outcome=None, reasons=[],
-                          now=closed_at)
+            closing.close(
+                session, settings, reference, status=Status.WITHDRAWN, outcome=None, reasons=[], now=closed_at
+            )
     with unit_of_work(settings) as session:
         paths = [Path(d.stored_path) for d in session.exec(select(Document).order_by(Document.id))]
 

@@ -22,16 +22,22 @@ from tests.flows.support import (
     upload_agent_documents,
 )
 
-GROUNDS = {"orders": "harm_to_life_or_property", "billing": "business_interference",
-           "points": "other_law_violation", "analytics": "other_law_procedure"}
+GROUNDS = {
+    "orders": "harm_to_life_or_property",
+    "billing": "business_interference",
+    "points": "other_law_violation",
+    "analytics": "other_law_procedure",
+}
 AGENT = {"role": "appointed_agent", "name": "代理 花子", "email": "agent@example.jp", "phone": "03-9999-0000"}
 
 
 def _items(settings, reference) -> dict[str, DecisionItem]:
     with unit_of_work(settings) as session:
         request = load_request(session, reference)
-        return {i.item_key: i for i in session.exec(
-            select(DecisionItem).where(DecisionItem.request_id == request.id))}
+        return {
+            i.item_key: i
+            for i in session.exec(select(DecisionItem).where(DecisionItem.request_id == request.id))
+        }
 
 
 def _status(settings, reference) -> tuple[str, str | None]:
@@ -117,8 +123,12 @@ def test_each_ground_chosen_by_the_operator_is_signed_off_and_partially_granted(
     enter_code(settings, reference, run)
     run.wait_until_paused()
     assert _status(settings, reference) == ("review", None)
-    operator("review", reference, *[a for key, code in GROUNDS.items()
-                                    for a in ("--item", f"{key}=refuse:{code}")], user="sato")
+    operator(
+        "review",
+        reference,
+        *[a for key, code in GROUNDS.items() for a in ("--item", f"{key}=refuse:{code}")],
+        user="sato",
+    )
     run.wait_until_paused()
     assert _status(settings, reference) == ("awaiting_approval", None)
     operator("approve", reference, user="tanaka")
@@ -139,7 +149,9 @@ def test_each_ground_chosen_by_the_operator_is_signed_off_and_partially_granted(
     by_system = {i["system"]: i for i in context["items"]}
     for key, code in GROUNDS.items():
         assert by_system[key] == {"system": key, "outcome": "refused", "reasons": [code]}
-    assert f"/packages/{reference}?token=" in inbox.text_of(inbox.messages(settings.sendgrid_host, reference)[-1])
+    assert f"/packages/{reference}?token=" in inbox.text_of(
+        inbox.messages(settings.sendgrid_host, reference)[-1]
+    )
     assert _actors(settings, reference, "request.review.decided") == {"operator:sato"}
     assert _actors(settings, reference, "request.approval.granted") == {"officer:tanaka"}
     assert _actors(settings, reference, "request.fee.paid") == {"operator:sato"}
@@ -172,7 +184,9 @@ def test_a_refusal_sent_back_by_the_officer_is_reviewed_again_then_refused(desk)
     assert _actors(settings, reference, "request.approval.sent_back") == {"officer:tanaka"}
     decided = events_of(settings, reference, "request.review.decided")
     assert [(e.actor, e.details["decision"]) for e in decided] == [
-        ("operator:sato", "refuse"), ("operator:sato", "refuse")]
+        ("operator:sato", "refuse"),
+        ("operator:sato", "refuse"),
+    ]
 
 
 def test_the_command_line_decides_as_the_account_logged_in_and_only_as_the_rules_allow(desk):
@@ -256,11 +270,16 @@ def test_erasure_of_billing_data_under_a_retention_duty_becomes_a_restriction(de
     assert request.outcome == "partially_granted"
     assert "legal_retention_duty" in request.reason_codes
     actions = actions_of(settings, reference)
-    assert {k: a.state for k, a in actions.items()} == {("billing", "restrict"): "done",
-                                                        ("marketing", "erase"): "done"}
+    assert {k: a.state for k, a in actions.items()} == {
+        ("billing", "restrict"): "done",
+        ("marketing", "erase"): "done",
+    }
     applied = ledgers(settings)
     assert applied["billing"] == [actions[("billing", "restrict")].idempotency_key]
     assert applied["marketing"] == [actions[("marketing", "erase")].idempotency_key]
     by_system = {i["system"]: i for i in _decision(settings, reference)["items"]}
-    assert by_system["billing"] == {"system": "billing", "outcome": "restricted",
-                                    "reasons": ["legal_retention_duty"]}
+    assert by_system["billing"] == {
+        "system": "billing",
+        "outcome": "restricted",
+        "reasons": ["legal_retention_duty"],
+    }

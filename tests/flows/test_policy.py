@@ -39,8 +39,14 @@ def run_id_of(reference: str) -> str | None:
 
 def policy_notices(settings, version: int) -> list[Notice]:
     with unit_of_work(settings) as session:
-        return list(session.exec(select(Notice).where(Notice.kind == "policy_revision")
-                                 .where(Notice.idempotency_key.like(f"policy-v{version}:%")).order_by(Notice.id)))
+        return list(
+            session.exec(
+                select(Notice)
+                .where(Notice.kind == "policy_revision")
+                .where(Notice.idempotency_key.like(f"policy-v{version}:%"))
+                .order_by(Notice.id)
+            )
+        )
 
 
 def test_a_new_purpose_is_approved_published_and_told_to_every_customer_once(desk, mail_stub, tmp_path):
@@ -54,7 +60,9 @@ def test_a_new_purpose_is_approved_published_and_told_to_every_customer_once(des
     proposal = tmp_path / "policy-v2.txt"
     proposal.write_text(V1.replace(BILLING, f"{BILLING}\n\n      h){NEW_PURPOSE}"), encoding="utf-8")
     with unit_of_work(settings) as session:
-        version = service.propose(session, settings, proposal.read_text(), actor="operator:sato", now=utcnow()).version
+        version = service.propose(
+            session, settings, proposal.read_text(), actor="operator:sato", now=utcnow()
+        ).version
     assert version == 2
     run = FlowThread(policy_revision, "policy-v2", run_id_of)
     run_id = run.wait_until_paused(after=0)
@@ -90,7 +98,12 @@ def test_a_new_purpose_is_approved_published_and_told_to_every_customer_once(des
     sent = [m for m in mail_stub.state.messages if "プライバシーポリシー改定" in m["subject"]]
     assert len(sent) == 2 and "/policy/2" in sent[0]["content"][0]["value"]
     assert [e.action for e in events_of(settings, "policy-v2")] == [
-        "policy.proposed", "policy.published", "policy.customers_notified", "notice.sent", "notice.sent"]
+        "policy.proposed",
+        "policy.published",
+        "policy.customers_notified",
+        "notice.sent",
+        "notice.sent",
+    ]
     assert [e.actor for e in events_of(settings, "policy-v2", "policy.published")] == ["officer:tanaka"]
 
     keys = sent_keys(mail_stub)
@@ -117,16 +130,23 @@ def _submit_at(settings, at: datetime) -> str:
     from tests.flows.conftest import PRINCIPAL
 
     with unit_of_work(settings) as session:
-        return intake.submit(session, settings, RequestCreate.model_validate(
-            {"request_type": "disclosure", "principal": PRINCIPAL}), now=at).reference
+        return intake.submit(
+            session,
+            settings,
+            RequestCreate.model_validate({"request_type": "disclosure", "principal": PRINCIPAL}),
+            now=at,
+        ).reference
 
 
 def test_bad_files_are_refused_with_a_clear_message(desk, tmp_path):
     cases = {
-        "empty.txt": ("".encode(), "the file is empty"),
+        "empty.txt": (b"", "the file is empty"),
         "latin1.txt": ("利用目的".encode("shift_jis"), "not UTF-8"),
         "same.txt": (V1.encode(), "the same as version 1"),
-        "no-purposes.txt": ("ポリシー\n  1. 安全管理\n    措置を講じます。\n".encode(), "no section on the purposes of use"),
+        "no-purposes.txt": (
+            "ポリシー\n  1. 安全管理\n    措置を講じます。\n".encode(),
+            "no section on the purposes of use",
+        ),
     }
     for name, (content, message) in cases.items():
         (tmp_path / name).write_bytes(content)

@@ -16,10 +16,27 @@ from tests.flows.support import operator, request_of
 
 # the subject, and what other tests of the session give as requesters' data
 PERSONAL = [
-    "山田", "太郎", "山田太郎", "taro@example.co.jp", "taro@", "03-1234-5678", "0312345678",
-    "+81-3-1234-5678", "A1234567", "株式会社サンプル", "東京都江東区豊洲",
-    "090-8765-4321", "09087654321", "090-2222-3333", "09022223333",  # corrections asked for
-    "代理 花子", "agent@example.jp", "03-9999-0000", "0399990000", "Z9999999", "06-0000-0000",
+    "山田",
+    "太郎",
+    "山田太郎",
+    "taro@example.co.jp",
+    "taro@",
+    "03-1234-5678",
+    "0312345678",
+    "+81-3-1234-5678",
+    "A1234567",
+    "株式会社サンプル",
+    "東京都江東区豊洲",
+    "090-8765-4321",
+    "09087654321",
+    "090-2222-3333",
+    "09022223333",  # corrections asked for
+    "代理 花子",
+    "agent@example.jp",
+    "03-9999-0000",
+    "0399990000",
+    "Z9999999",
+    "06-0000-0000",
 ]
 
 
@@ -47,13 +64,21 @@ def _storage_files(since: float) -> list[Path]:
     from prefect.settings import PREFECT_HOME, PREFECT_LOCAL_STORAGE_PATH
 
     folders = {Path(PREFECT_LOCAL_STORAGE_PATH.value()), Path(PREFECT_HOME.value()) / "storage"}
-    return [p for folder in folders if folder.exists() for p in folder.rglob("*")
-            if p.is_file() and p.stat().st_mtime >= since]
+    return [
+        p
+        for folder in folders
+        if folder.exists()
+        for p in folder.rglob("*")
+        if p.is_file() and p.stat().st_mtime >= since
+    ]
 
 
 def _walk_a_disclosure(settings) -> str:
-    reference = submit(settings, "disclosure", details={"include_third_party_records": True,
-                                                       "scope": "山田 太郎の注文履歴と請求書"})
+    reference = submit(
+        settings,
+        "disclosure",
+        details={"include_third_party_records": True, "scope": "山田 太郎の注文履歴と請求書"},
+    )
     run = Run(reference)
     enter_code(settings, reference, run)
     run.wait_until_paused()
@@ -77,8 +102,10 @@ def test_prefect_holds_no_personal_data_after_end_to_end_runs(desk):
     with get_client(sync_client=True) as client:
         # the run's logs, to its last line, have arrived before anything is searched
         deadline = time.monotonic() + 30
-        while not any("Finished in state" in g.message for g in client.read_logs(
-                LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run_id])))):
+        while not any(
+            "Finished in state" in g.message
+            for g in client.read_logs(LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run_id])))
+        ):
             assert time.monotonic() < deadline, "the run's logs never reached the server"
             time.sleep(0.2)
         runs = client.read_flow_runs(limit=200)
@@ -90,11 +117,19 @@ def test_prefect_holds_no_personal_data_after_end_to_end_runs(desk):
     assert any(i.key.startswith("paused-") or "review" in i.key for i in inputs), "no run inputs found"
     assert artifacts, "the review summary artifact is missing"
     found = {
-        "flow runs": _hits(json.dumps([r.model_dump(mode="json") for r in runs], ensure_ascii=False).encode()),
-        "task runs": _hits(json.dumps([t.model_dump(mode="json") for t in tasks], ensure_ascii=False).encode()),
+        "flow runs": _hits(
+            json.dumps([r.model_dump(mode="json") for r in runs], ensure_ascii=False).encode()
+        ),
+        "task runs": _hits(
+            json.dumps([t.model_dump(mode="json") for t in tasks], ensure_ascii=False).encode()
+        ),
         "logs": _hits(json.dumps([g.model_dump(mode="json") for g in logs], ensure_ascii=False).encode()),
-        "artifacts": _hits(json.dumps([a.model_dump(mode="json") for a in artifacts], ensure_ascii=False).encode()),
-        "run inputs": _hits(json.dumps([i.model_dump(mode="json") for i in inputs], ensure_ascii=False).encode()),
+        "artifacts": _hits(
+            json.dumps([a.model_dump(mode="json") for a in artifacts], ensure_ascii=False).encode()
+        ),
+        "run inputs": _hits(
+            json.dumps([i.model_dump(mode="json") for i in inputs], ensure_ascii=False).encode()
+        ),
     }
     database = {path.name: path.read_bytes() for path in _database_files()}
     assert reference.encode() in b"".join(database.values())  # the search reaches the runs

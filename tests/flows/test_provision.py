@@ -25,13 +25,21 @@ from models.settings import get_settings
 from services import provision as service
 from tests.flows.conftest import Run, enter_code, submit
 from tests.flows.support import events_of, madoguchi
-from tests.flows.tickets import cli, ticket_run, run_id_of
+from tests.flows.tickets import cli, run_id_of, ticket_run
 
 SUBJECT = {"email": "taro@example.co.jp", "name": "山田 太郎"}
-POLICE = {"third_party": {"kind": "police", "name": "警視庁豊洲警察署"}, "subject": SUBJECT,
-          "items": ["name", "phone"], "basis": "police_written_inquiry"}
-PARTNER = {"third_party": {"kind": "business_partner", "name": "株式会社オフィス便利"}, "subject": SUBJECT,
-           "items": ["name", "company"], "basis": "consent"}
+POLICE = {
+    "third_party": {"kind": "police", "name": "警視庁豊洲警察署"},
+    "subject": SUBJECT,
+    "items": ["name", "phone"],
+    "basis": "police_written_inquiry",
+}
+PARTNER = {
+    "third_party": {"kind": "business_partner", "name": "株式会社オフィス便利"},
+    "subject": SUBJECT,
+    "items": ["name", "company"],
+    "basis": "consent",
+}
 
 
 @pytest.fixture
@@ -78,11 +86,17 @@ def test_police_inquiry_with_its_written_inquiry_is_provided_and_recorded(desk, 
     reference = enter(settings, tmp_path, {**POLICE, "document_ref": "豊洲署刑組第123号"})
     run = ticket_run(provision_review, reference)
     run_id = run.wait_until_paused()
-    assert wake(run_id, {"decision": "提供する", "note": "", "actor": "tanaka"})  # the UI's Resume, as the gate stamps it
+    assert wake(
+        run_id, {"decision": "提供する", "note": "", "actor": "tanaka"}
+    )  # the UI's Resume, as the gate stamps it
     assert run.join() == "provided"
     [record] = records_of(settings, reference)
     assert (record.recipient, record.subject_email, record.items, record.basis) == (
-        "警視庁豊洲警察署", "taro@example.co.jp", ["name", "phone"], "police_written_inquiry")
+        "警視庁豊洲警察署",
+        "taro@example.co.jp",
+        ["name", "phone"],
+        "police_written_inquiry",
+    )
     assert timedelta(days=3 * 365) <= record.keep_until - record.provided_at <= timedelta(days=3 * 366)
     assert asyncio.run(provision_review(reference)) == "provided"  # a re-run
     assert len(records_of(settings, reference)) == 1
@@ -92,8 +106,10 @@ def test_police_inquiry_with_its_written_inquiry_is_provided_and_recorded(desk, 
     assert (flow_run.name, flow_run.parameters) == (reference, {"reference": reference})
     summary = [a for a in artifacts if a.key == f"provision-{reference.lower()}"]
     assert summary and "197" in summary[0].data
-    assert not any(s in json.dumps([a.model_dump(mode="json") for a in summary], ensure_ascii=False)
-                   for s in ("山田", "taro", "豊洲警察署"))
+    assert not any(
+        s in json.dumps([a.model_dump(mode="json") for a in summary], ensure_ascii=False)
+        for s in ("山田", "taro", "豊洲警察署")
+    )
 
 
 def test_consent_based_provision_without_consent_is_refused_on_autopilot(autopilot, tmp_path):
@@ -116,14 +132,20 @@ def test_a_recorded_provision_appears_in_a_later_disclosure(autopilot, tmp_path)
     run = Run(reference)
     enter_code(settings, reference, run)
     assert run.join() == "completed"
-    link = re.search(r"http\S+/packages/\S+", inbox.text_of(inbox.messages(settings.sendgrid_host, reference)[-1]))
+    link = re.search(
+        r"http\S+/packages/\S+", inbox.text_of(inbox.messages(settings.sendgrid_host, reference)[-1])
+    )
     token = parse_qs(urlparse(link.group(0)).query)["token"][0]
     with unit_of_work(settings) as session:
         _, blob = open_package(session, settings, reference, token, utcnow())
     package = json.loads(zipfile.ZipFile(io.BytesIO(blob)).read(f"{reference}-disclosure.json"))
     shown = {r["recipient"]: r for r in package["third_party_provision_records"]}
-    assert shown["株式会社オフィス便利"] == {"consent": True, "recipient": "株式会社オフィス便利",
-                                         "principal": "山田 太郎", "data_items": ["name", "company"]}
+    assert shown["株式会社オフィス便利"] == {
+        "consent": True,
+        "recipient": "株式会社オフィス便利",
+        "principal": "山田 太郎",
+        "data_items": ["name", "company"],
+    }
     assert "警視庁豊洲警察署" not in shown  # an Art. 27(1) exception: recorded, never disclosed
 
 
@@ -135,6 +157,13 @@ def test_work_recorded_from_the_command_line_names_the_account_and_needs_its_rol
     assert [e.actor for e in events_of(settings, reference, "provision.received")] == ["operator:sato"]
     refused = madoguchi("contractor", "offboard", "C-261201-ABCDEF", user="sato")
     assert refused.exit_code == 1 and "needs the role officer" in refused.output
-    wrong = madoguchi("provision", "consent", "taro@example.co.jp", "--source", "form-1", user="sato",
-                      password="not the password")
+    wrong = madoguchi(
+        "provision",
+        "consent",
+        "taro@example.co.jp",
+        "--source",
+        "form-1",
+        user="sato",
+        password="not the password",
+    )
     assert wrong.exit_code == 1 and "login refused" in wrong.output

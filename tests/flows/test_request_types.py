@@ -15,8 +15,15 @@ from systems.fixture import Fixture
 from systems.identity import expand_identity
 from systems.registry import build_registry
 from tests.flows.conftest import Run, enter_code, notices_of, submit
-from tests.flows.support import (actions_of, customer_row, events_of, ledgers,
-                                 reload_subject, request_of, subject)
+from tests.flows.support import (
+    actions_of,
+    customer_row,
+    events_of,
+    ledgers,
+    reload_subject,
+    request_of,
+    subject,
+)
 
 NEW_PHONE = "090-8765-4321"
 
@@ -39,8 +46,11 @@ def _decision(settings, reference):
 
 def test_correction_of_a_changed_phone_rectifies_the_customer_master(autopilot):
     settings = autopilot
-    reference = _walk(settings, "correction", details={
-        "corrections": [{"field": "phone", "current": "03-1234-5678", "requested": NEW_PHONE}]})
+    reference = _walk(
+        settings,
+        "correction",
+        details={"corrections": [{"field": "phone", "current": "03-1234-5678", "requested": NEW_PHONE}]},
+    )
     request = request_of(settings, reference)
     assert request.status == "completed" and request.outcome in ("granted", "partially_granted")
     actions = actions_of(settings, reference)
@@ -60,8 +70,11 @@ def test_correction_of_a_changed_phone_rectifies_the_customer_master(autopilot):
 
 def test_correction_to_the_value_already_held_is_refused_as_accurate(autopilot):
     settings = autopilot
-    reference = _walk(settings, "correction", details={
-        "corrections": [{"field": "phone", "current": "03-1234-5678", "requested": "03-1234-5678"}]})
+    reference = _walk(
+        settings,
+        "correction",
+        details={"corrections": [{"field": "phone", "current": "03-1234-5678", "requested": "03-1234-5678"}]},
+    )
     request = request_of(settings, reference)
     assert (request.status, request.outcome) == ("refused", "refused")
     assert request.reason_codes == ["content_accurate"]
@@ -90,13 +103,26 @@ def test_suspension_on_the_ground_of_mail_after_opt_out_restricts_the_marketing_
 
 def test_stop_of_a_provision_made_without_consent_stops_it_where_systems_provide(autopilot):
     settings = autopilot
-    unlawful = subject(third_party_provisions=[{"recipient": "株式会社名簿業者", "items": ["name", "phone"],
-                                                "basis": "none", "provided_at": "2026-05-01"}])
+    unlawful = subject(
+        third_party_provisions=[
+            {
+                "recipient": "株式会社名簿業者",
+                "items": ["name", "phone"],
+                "basis": "none",
+                "provided_at": "2026-05-01",
+            }
+        ]
+    )
     with unit_of_work(settings) as session:
-        load_fixture_into_app(session, Fixture.model_validate({"customers": [unlawful]}), now=utcnow(),
-                              audit_key=audit_key("fixture"))
-    reference = _walk(settings, "stop_third_party_provision",
-                      details={"ground_codes": ["provision_without_consent"]})
+        load_fixture_into_app(
+            session,
+            Fixture.model_validate({"customers": [unlawful]}),
+            now=utcnow(),
+            audit_key=audit_key("fixture"),
+        )
+    reference = _walk(
+        settings, "stop_third_party_provision", details={"ground_codes": ["provision_without_consent"]}
+    )
     request = request_of(settings, reference)
     assert (request.status, request.outcome, request.reason_codes) == ("completed", "granted", [])
     actions = actions_of(settings, reference)
@@ -108,8 +134,11 @@ def test_stop_of_a_provision_made_without_consent_stops_it_where_systems_provide
 
 def test_stop_of_a_provision_with_consent_is_refused_without_a_statutory_ground(autopilot):
     settings = autopilot
-    reference = _walk(settings, "stop_third_party_provision",
-                      details={"ground_codes": ["provision_without_consent"], "grounds": "止めてほしい"})
+    reference = _walk(
+        settings,
+        "stop_third_party_provision",
+        details={"ground_codes": ["provision_without_consent"], "grounds": "止めてほしい"},
+    )
     request = request_of(settings, reference)
     assert (request.status, request.outcome) == ("refused", "refused")
     assert request.reason_codes == ["no_statutory_ground"]
@@ -130,7 +159,10 @@ def test_erasure_for_an_account_closed_two_years_ago_erases_everywhere_but_billi
     reference = _walk(settings, "erasure", details={"ground_codes": ["no_longer_needed"]})
     request = request_of(settings, reference)
     assert (request.status, request.outcome, request.reason_codes) == (
-        "completed", "partially_granted", ["legal_retention_duty"])
+        "completed",
+        "partially_granted",
+        ["legal_retention_duty"],
+    )
     registry = build_registry(settings)
     erasing = {k for k in registry.keys() if SystemAction.ERASE in registry.info(k).actions}
     actions = actions_of(settings, reference)
@@ -139,7 +171,11 @@ def test_erasure_for_an_account_closed_two_years_ago_erases_everywhere_but_billi
     assert all(a.state == "done" for a in actions.values())
     assert not expand_identity("taro@example.co.jp", registry).customer_ids  # the master forgot them
     items = {i["system"]: i for i in _decision(settings, reference)["items"]}
-    assert items["billing"] == {"system": "billing", "outcome": "restricted", "reasons": ["legal_retention_duty"]}
+    assert items["billing"] == {
+        "system": "billing",
+        "outcome": "restricted",
+        "reasons": ["legal_retention_duty"],
+    }
     assert all(items[k]["outcome"] == "granted" for k in erasing - {"support"})
 
 
@@ -148,5 +184,8 @@ def test_erasure_as_no_longer_needed_for_an_open_account_is_refused(autopilot):
     reference = _walk(settings, "erasure", details={"ground_codes": ["no_longer_needed"]})
     request = request_of(settings, reference)
     assert (request.status, request.outcome, request.reason_codes) == (
-        "refused", "refused", ["no_statutory_ground"])
+        "refused",
+        "refused",
+        ["no_statutory_ground"],
+    )
     assert actions_of(settings, reference) == {}

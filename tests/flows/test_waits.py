@@ -27,8 +27,9 @@ GATES: dict[str, threading.Event] = {}
 def _start(name: str):
     QUEUES[name], GATES[name] = queue.Queue(), threading.Event()
     result = {}
-    thread = threading.Thread(target=lambda: result.setdefault("r", asyncio.run(late_pause(name, name))),
-                              daemon=True)
+    thread = threading.Thread(
+        target=lambda: result.setdefault("r", asyncio.run(late_pause(name, name))), daemon=True
+    )
     thread.start()
     return QUEUES[name].get(timeout=60), GATES[name], thread, result
 
@@ -53,7 +54,7 @@ def test_a_requester_acting_just_before_the_pause_still_wakes_the_run(prefect_ap
 def test_settling_does_not_wait_for_a_run_that_has_ended(prefect_api):
     import time
 
-    run_id, gate, thread, result = _start("ended")
+    run_id, gate, thread, _result = _start("ended")
     gate.set()
     while not wake(run_id, settle_seconds=10):
         pass

@@ -1,7 +1,6 @@
 """Helpers for the provision-review and inquiry flow tests: a flow run in a thread, as a
 worker would run it, found by the run id its ticket stores."""
 
-
 from sqlmodel import select
 
 from models.db import unit_of_work

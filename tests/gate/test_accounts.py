@@ -41,8 +41,11 @@ def _account(name: str) -> OperatorAccount:
 
 def _trail() -> list[AuditEvent]:
     with unit_of_work() as session:
-        return list(session.exec(select(AuditEvent).where(AuditEvent.subject_ref.like("account:%"))
-                                 .order_by(AuditEvent.seq)))
+        return list(
+            session.exec(
+                select(AuditEvent).where(AuditEvent.subject_ref.like("account:%")).order_by(AuditEvent.seq)
+            )
+        )
 
 
 def test_add_list_disable_password_each_audited(operator_cli, tmp_path):
@@ -74,8 +77,11 @@ def test_add_list_disable_password_each_audited(operator_cli, tmp_path):
 
     trail = _trail()
     assert [(e.action, e.subject_ref) for e in trail] == [
-        ("account.added", "account:sato"), ("account.added", "account:suzuki"),
-        ("account.password_changed", "account:sato"), ("account.disabled", "account:sato")]
+        ("account.added", "account:sato"),
+        ("account.added", "account:suzuki"),
+        ("account.password_changed", "account:sato"),
+        ("account.disabled", "account:sato"),
+    ]
     assert all(e.actor.startswith("cli:") for e in trail)
     assert trail[1].details == {"role": "officer"}
     for event in trail:  # neither the password nor its hash is in the trail

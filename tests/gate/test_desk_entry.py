@@ -33,9 +33,17 @@ ROLES = {"sato": AccountRole.OPERATOR, "root": AccountRole.ADMIN, "svc": Account
 SATO = ("sato", PASSWORD["sato"])
 NOWHERE = "http://127.0.0.1:9"
 ADDRESS = "〒150-0001 東京都渋谷区神宮前1-2-3"
-FORM = {"request_type": "disclosure", "principal_name": PRINCIPAL["name"], "principal_email": PRINCIPAL["email"],
-        "principal_phone": PRINCIPAL["phone"], "role": "principal", "delivery": "electronic", "language": "ja",
-        "channel": "phone", "acknowledgement": "email"}
+FORM = {
+    "request_type": "disclosure",
+    "principal_name": PRINCIPAL["name"],
+    "principal_email": PRINCIPAL["email"],
+    "principal_phone": PRINCIPAL["phone"],
+    "role": "principal",
+    "delivery": "electronic",
+    "language": "ja",
+    "channel": "phone",
+    "acknowledgement": "email",
+}
 
 
 @pytest.fixture
@@ -44,8 +52,15 @@ def gate(tmp_path):
     upgrade(settings)
     with unit_of_work(settings) as session:
         for name, role in ROLES.items():
-            accounts.add(session, settings, name, role, PASSWORD[name], actor="test",
-                         now=datetime(2026, 12, 1, tzinfo=UTC))
+            accounts.add(
+                session,
+                settings,
+                name,
+                role,
+                PASSWORD[name],
+                actor="test",
+                now=datetime(2026, 12, 1, tzinfo=UTC),
+            )
     with TestClient(create_gate(NOWHERE, settings=settings)) as client:
         yield client, settings
 
@@ -57,8 +72,11 @@ def _today() -> str:
 def _enter(client, **changes):
     page = client.get("/desk/requests/new", auth=SATO)
     assert page.status_code == 200, page.text
-    return client.post("/desk/requests/new", auth=SATO,
-                       data={**FORM, "received_on": _today(), **changes, "csrf_token": csrf_of(page.text)})
+    return client.post(
+        "/desk/requests/new",
+        auth=SATO,
+        data={**FORM, "received_on": _today(), **changes, "csrf_token": csrf_of(page.text)},
+    )
 
 
 def _reference(html: str) -> str:
@@ -67,14 +85,23 @@ def _reference(html: str) -> str:
 
 def _trail(settings, reference: str) -> list[tuple[str, str, dict]]:
     with unit_of_work(settings) as session:
-        return [(e.actor, e.action, e.details) for e in session.exec(
-            select(AuditEvent).where(AuditEvent.subject_ref == reference).order_by(AuditEvent.seq))]
+        return [
+            (e.actor, e.action, e.details)
+            for e in session.exec(
+                select(AuditEvent).where(AuditEvent.subject_ref == reference).order_by(AuditEvent.seq)
+            )
+        ]
 
 
 def test_the_pages_are_the_desks(gate):
     client, _ = gate
-    for method, path in (("GET", "/desk/requests/new"), ("POST", "/desk/requests/new"), ("GET", "/desk/letters"),
-                         ("GET", "/desk/letters/1.pdf"), ("POST", "/desk/letters/1/sent")):
+    for method, path in (
+        ("GET", "/desk/requests/new"),
+        ("POST", "/desk/requests/new"),
+        ("GET", "/desk/letters"),
+        ("GET", "/desk/letters/1.pdf"),
+        ("POST", "/desk/letters/1/sent"),
+    ):
         assert client.request(method, path).status_code == 401, path
         for name in ("root", "svc"):
             assert client.request(method, path, auth=(name, PASSWORD[name])).status_code == 403, (path, name)
@@ -93,9 +120,14 @@ def test_a_phone_request_is_acknowledged_by_email_and_names_who_entered_it(gate)
         lines = register.entries(session, jst_date(request.received_at), jst_date(request.received_at))
     assert (notice.kind, notice.recipient_email) == ("acknowledgement", PRINCIPAL["email"])
     assert [(actor, action) for actor, action, _ in _trail(settings, reference)] == [
-        ("requester:phone", "request.received"), ("operator:sato", "request.entered")]
-    assert _trail(settings, reference)[1][2] == {"channel": "phone", "received_on": _today(),
-                                                 "acknowledgement": "email"}
+        ("requester:phone", "request.received"),
+        ("operator:sato", "request.entered"),
+    ]
+    assert _trail(settings, reference)[1][2] == {
+        "channel": "phone",
+        "received_on": _today(),
+        "acknowledgement": "email",
+    }
     headings, rows = register.register_table(lines, now=utcnow())
     assert rows[0][headings.index(register.words()["columns"]["channel"])] == "電話"
 
@@ -103,8 +135,13 @@ def test_a_phone_request_is_acknowledged_by_email_and_names_who_entered_it(gate)
 def test_a_letter_received_days_ago_runs_from_that_day_and_is_answered_by_a_letter(gate):
     client, settings = gate
     arrived = jst_date(utcnow()) - timedelta(days=3)
-    answer = _enter(client, channel="post", received_on=arrived.isoformat(), acknowledgement="letter",
-                    postal_address=ADDRESS)
+    answer = _enter(
+        client,
+        channel="post",
+        received_on=arrived.isoformat(),
+        acknowledgement="letter",
+        postal_address=ADDRESS,
+    )
     assert answer.status_code == 200, answer.text
     reference = _reference(answer.text)
     with unit_of_work(settings) as session:
@@ -118,7 +155,7 @@ def test_a_letter_received_days_ago_runs_from_that_day_and_is_answered_by_a_lett
 
     listed = client.get("/desk/letters", auth=SATO)
     assert reference in listed.text
-    letter_id = int(re.search(r'/desk/letters/(\d+)\.pdf', listed.text).group(1))
+    letter_id = int(re.search(r"/desk/letters/(\d+)\.pdf", listed.text).group(1))
     pdf = client.get(f"/desk/letters/{letter_id}.pdf", auth=SATO)
     assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
     reader = PdfReader(io.BytesIO(pdf.content))
@@ -131,25 +168,37 @@ def test_a_letter_received_days_ago_runs_from_that_day_and_is_answered_by_a_lett
     assert [round(float(v)) for v in reader.pages[0].mediabox[2:]] == [595, 842]  # A4
     assert reader.metadata.title == reference
 
-    marked = client.post(f"/desk/letters/{letter_id}/sent", auth=SATO, data={"csrf_token": csrf_of(listed.text)},
-                         follow_redirects=False)
+    marked = client.post(
+        f"/desk/letters/{letter_id}/sent",
+        auth=SATO,
+        data={"csrf_token": csrf_of(listed.text)},
+        follow_redirects=False,
+    )
     assert marked.status_code == 303
     assert reference not in client.get("/desk/letters", auth=SATO).text
     with unit_of_work(settings) as session:
         assert letters.queue_rows(session, ui_url="http://ui") == []
     assert [(a, action) for a, action, _ in _trail(settings, reference)][-2:] == [
-        ("operator:sato", "letter.printed"), ("operator:sato", "letter.sent")]
+        ("operator:sato", "letter.printed"),
+        ("operator:sato", "letter.sent"),
+    ]
 
 
-@pytest.mark.parametrize(("changes", "field"), [
-    ({"received_on": (jst_date(utcnow()) + timedelta(days=1)).isoformat()}, "received_on"),
-    ({"received_on": (jst_date(utcnow()) - timedelta(days=MAX_DAYS_BACK + 1)).isoformat()}, "received_on"),
-    ({"received_on": "yesterday"}, "received_on"),
-    ({"acknowledgement": "letter"}, "postal_address"),
-    ({"channel": "fax"}, "channel"),
-    ({"principal_email": "not an address"}, "principal_email"),
-    ({"request_type": ""}, "request_type"),
-])
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"received_on": (jst_date(utcnow()) + timedelta(days=1)).isoformat()}, "received_on"),
+        (
+            {"received_on": (jst_date(utcnow()) - timedelta(days=MAX_DAYS_BACK + 1)).isoformat()},
+            "received_on",
+        ),
+        ({"received_on": "yesterday"}, "received_on"),
+        ({"acknowledgement": "letter"}, "postal_address"),
+        ({"channel": "fax"}, "channel"),
+        ({"principal_email": "not an address"}, "principal_email"),
+        ({"request_type": ""}, "request_type"),
+    ],
+)
 def test_bad_input_is_a_422_naming_the_field_and_enters_nothing(gate, changes, field):
     client, settings = gate
     answer = _enter(client, **changes)
@@ -162,8 +211,12 @@ def test_bad_input_is_a_422_naming_the_field_and_enters_nothing(gate, changes, f
 def test_a_post_without_the_pages_token_is_refused(gate):
     client, settings = gate
     client.get("/desk/requests/new", auth=SATO)
-    assert client.post("/desk/requests/new", auth=SATO,
-                       data={**FORM, "received_on": _today(), "csrf_token": "forged"}).status_code == 403
+    assert (
+        client.post(
+            "/desk/requests/new", auth=SATO, data={**FORM, "received_on": _today(), "csrf_token": "forged"}
+        ).status_code
+        == 403
+    )
     assert client.post("/desk/letters/1/sent", auth=SATO, data={"csrf_token": "forged"}).status_code == 403
     with unit_of_work(settings) as session:
         assert session.exec(select(Request)).all() == []

@@ -38,11 +38,25 @@ def served(tmp_path):
     settings = Settings(data_dir=tmp_path, secret_key="desk-browser-test")
     upgrade(settings)
     with unit_of_work(settings) as session:
-        accounts.add(session, settings, "sato", AccountRole.OPERATOR, PASSWORD, actor="test",
-                     now=datetime(2026, 12, 1, tzinfo=UTC))
+        accounts.add(
+            session,
+            settings,
+            "sato",
+            AccountRole.OPERATOR,
+            PASSWORD,
+            actor="test",
+            now=datetime(2026, 12, 1, tzinfo=UTC),
+        )
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_gate("http://127.0.0.1:9", settings=settings), host="127.0.0.1",
-                                           port=port, log_level="warning", access_log=False))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_gate("http://127.0.0.1:9", settings=settings),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            access_log=False,
+        )
+    )
     thread = threading.Thread(target=server.run, name="gate-under-test", daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
@@ -61,11 +75,15 @@ def page(chromium):  # noqa: F811 - the fixture imported above
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium, headless=True,
-                                             args=["--no-sandbox", "--disable-gpu", "--no-first-run"])
+        browser = playwright.chromium.launch(
+            executable_path=chromium, headless=True, args=["--no-sandbox", "--disable-gpu", "--no-first-run"]
+        )
         try:
-            context = browser.new_context(locale="ja-JP", viewport={"width": 900, "height": 1200},
-                                          http_credentials={"username": "sato", "password": PASSWORD})
+            context = browser.new_context(
+                locale="ja-JP",
+                viewport={"width": 900, "height": 1200},
+                http_credentials={"username": "sato", "password": PASSWORD},
+            )
             page = context.new_page()
             page.set_default_timeout(15_000)
             yield page

@@ -4,8 +4,8 @@ gate's upstream is an address nothing listens on: a page that reached the proxy 
 from datetime import UTC, datetime
 
 import pytest
-from sqlmodel import select
 from fastapi.testclient import TestClient
+from sqlmodel import select
 
 from models.audit import AuditEvent
 from models.db import unit_of_work
@@ -19,10 +19,18 @@ from web.gate import create_gate
 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n" + "委任状 代理 花子".encode() + b"\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
-PASSWORD = {"sato": "operator password 1", "suzuki": "officer password 1", "root": "admin password 123",
-            "svc": "service password 1"}
-ROLES = {"sato": AccountRole.OPERATOR, "suzuki": AccountRole.OFFICER, "root": AccountRole.ADMIN,
-         "svc": AccountRole.SERVICE}
+PASSWORD = {
+    "sato": "operator password 1",
+    "suzuki": "officer password 1",
+    "root": "admin password 123",
+    "svc": "service password 1",
+}
+ROLES = {
+    "sato": AccountRole.OPERATOR,
+    "suzuki": AccountRole.OFFICER,
+    "root": AccountRole.ADMIN,
+    "svc": AccountRole.SERVICE,
+}
 NOW = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)
 NOWHERE = "http://127.0.0.1:9"  # the discard port: nothing answers
 
@@ -32,15 +40,19 @@ def desk(tmp_path) -> tuple[Settings, str, list[int]]:
     """An agent's request with a PDF and a PNG uploaded, and one account per role."""
     settings = Settings(data_dir=tmp_path, secret_key="test-secret")
     upgrade(settings)
-    reference = submit(settings, requester={"role": "appointed_agent", "name": "代理 花子",
-                                            "email": "agent@example.jp"})
+    reference = submit(
+        settings, requester={"role": "appointed_agent", "name": "代理 花子", "email": "agent@example.jp"}
+    )
     ids = []
     with unit_of_work(settings) as session:
         for name, role in ROLES.items():
             accounts.add(session, settings, name, role, PASSWORD[name], actor="test", now=NOW)
         for kind, data in (("power_of_attorney", PDF), ("agent_identity_document", PNG)):
-            ids.append(documents.receive(session, settings, reference, kind=kind, content_type="", data=data,
-                                         now=NOW).document_id)
+            ids.append(
+                documents.receive(
+                    session, settings, reference, kind=kind, content_type="", data=data, now=NOW
+                ).document_id
+            )
     return settings, reference, ids
 
 
@@ -56,9 +68,14 @@ def as_(name: str) -> tuple[str, str]:
 
 def viewed(settings: Settings) -> list[tuple[str, str, dict]]:
     with unit_of_work(settings) as session:
-        return [(e.actor, e.action, e.details) for e in session.exec(
-            select(AuditEvent).where(AuditEvent.action.in_(["request.documents.listed", "request.document.viewed"]))
-            .order_by(AuditEvent.seq))]
+        return [
+            (e.actor, e.action, e.details)
+            for e in session.exec(
+                select(AuditEvent)
+                .where(AuditEvent.action.in_(["request.documents.listed", "request.document.viewed"]))
+                .order_by(AuditEvent.seq)
+            )
+        ]
 
 
 def test_without_credentials_the_browser_is_asked_for_them(gate, desk):
@@ -104,17 +121,21 @@ def test_an_operator_or_the_officer_sees_the_list_and_each_file_decrypted_audite
     assert "sandbox" in shown.headers["content-security-policy"]  # the PNG
 
     actor = f"{ROLES[name]}:{name}"  # the officer is audited as the officer
-    assert viewed(settings) == [(actor, "request.documents.listed", {"documents": 2}),
-                                (actor, "request.document.viewed", {"document_id": pdf}),
-                                (actor, "request.document.viewed", {"document_id": png})]
+    assert viewed(settings) == [
+        (actor, "request.documents.listed", {"documents": 2}),
+        (actor, "request.document.viewed", {"document_id": pdf}),
+        (actor, "request.document.viewed", {"document_id": png}),
+    ]
 
 
 def test_unknown_and_purged_documents_are_not_found(gate, desk):
-    settings, reference, (pdf, png) = desk
+    settings, reference, (pdf, _png) = desk
     assert gate.get("/desk/documents/999", auth=as_("sato")).status_code == 404
     assert gate.get("/desk/requests/R-000101-ZZZZZZ/documents", auth=as_("sato")).status_code == 404
     with unit_of_work(settings) as session:
-        closing.close(session, settings, reference, status=Status.WITHDRAWN, outcome=None, reasons=[], now=NOW)
+        closing.close(
+            session, settings, reference, status=Status.WITHDRAWN, outcome=None, reasons=[], now=NOW
+        )
         documents.purge(session, settings, now=datetime(2027, 6, 1, tzinfo=UTC))
     assert gate.get(f"/desk/documents/{pdf}", auth=as_("sato")).status_code == 404
     page = gate.get(f"/desk/requests/{reference}/documents", auth=as_("sato")).text

@@ -15,11 +15,11 @@ import httpx
 import pytest
 import uvicorn
 import websockets
-from sqlmodel import select
 from prefect import flow, task
 from prefect.flow_runs import apause_flow_run
 from prefect.input import RunInput
 from prefect.runtime import flow_run as current_run
+from sqlmodel import select
 
 from deployments import local
 from models.db import unit_of_work
@@ -29,22 +29,37 @@ from models.rules.vocabulary import RequestType, Status
 from models.schema import upgrade
 from models.settings import Settings
 from services import accounts
-from web.gate import create_gate
 from tests.prefect_api import drain_services
+from web.gate import create_gate
 
 UPSTREAM_AUTH = "gate:upstream-secret-for-tests"
-PASSWORD = {"sato": "operator password 1", "suzuki": "officer password 1", "tanaka": "officer password 2",
-            "root": "admin password 123", "svc": "service password 1", "gone": "disabled password 1"}
-ROLES = {"sato": AccountRole.OPERATOR, "suzuki": AccountRole.OFFICER, "tanaka": AccountRole.OFFICER,
-         "root": AccountRole.ADMIN, "svc": AccountRole.SERVICE, "gone": AccountRole.OPERATOR}
+PASSWORD = {
+    "sato": "operator password 1",
+    "suzuki": "officer password 1",
+    "tanaka": "officer password 2",
+    "root": "admin password 123",
+    "svc": "service password 1",
+    "gone": "disabled password 1",
+}
+ROLES = {
+    "sato": AccountRole.OPERATOR,
+    "suzuki": AccountRole.OFFICER,
+    "tanaka": AccountRole.OFFICER,
+    "root": AccountRole.ADMIN,
+    "svc": AccountRole.SERVICE,
+    "gone": AccountRole.OPERATOR,
+}
 NOW = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
 def upstream(tmp_path_factory):
     """`prefect server start` with the UI, requiring the gate's own credential."""
-    server = local.start_server(tmp_path_factory.mktemp("prefect-behind-gate"), ui=True,
-                                extra_env={"PREFECT_SERVER_API_AUTH_STRING": UPSTREAM_AUTH})
+    server = local.start_server(
+        tmp_path_factory.mktemp("prefect-behind-gate"),
+        ui=True,
+        extra_env={"PREFECT_SERVER_API_AUTH_STRING": UPSTREAM_AUTH},
+    )
     try:
         local.wait_until_ready(server.url, timeout=90, proc=server)
         yield server.url.removesuffix("/api")
@@ -68,8 +83,15 @@ def desk(tmp_path_factory) -> Settings:
 def gate(upstream, desk):
     """The gate on a free loopback port; yields its base URL."""
     port = local.free_port()
-    server = uvicorn.Server(uvicorn.Config(create_gate(upstream, settings=desk, upstream_auth=UPSTREAM_AUTH),
-                                           host="127.0.0.1", port=port, log_level="warning", access_log=False))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_gate(upstream, settings=desk, upstream_auth=UPSTREAM_AUTH),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            access_log=False,
+        )
+    )
     thread = threading.Thread(target=server.run, name="gate-under-test", daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
@@ -96,6 +118,7 @@ def basic(name: str) -> str:
 
 
 # --- a flow that waits, run as a worker runs it: through the gate, as the service -------------
+
 
 class Answer(RunInput):
     decision: str
@@ -124,7 +147,9 @@ class Waiting:
         from prefect.settings import PREFECT_API_AUTH_STRING, PREFECT_API_URL, temporary_settings
 
         self.gate, self.reference, self.result, self.error = gate, reference, None, None
-        with temporary_settings({PREFECT_API_URL: f"{gate}/api", PREFECT_API_AUTH_STRING: f"svc:{PASSWORD['svc']}"}):
+        with temporary_settings(
+            {PREFECT_API_URL: f"{gate}/api", PREFECT_API_AUTH_STRING: f"svc:{PASSWORD['svc']}"}
+        ):
             context = contextvars.copy_context()
 
         def target():
@@ -142,8 +167,13 @@ class Waiting:
         with as_("sato", self.gate) as client:
             while time.monotonic() < deadline:
                 assert self.thread.is_alive(), f"the flow ended instead of waiting: {self.error!r}"
-                runs = client.post("/api/flow_runs/filter", json={
-                    "flow_runs": {"name": {"any_": [self.reference]}}}).raise_for_status().json()
+                runs = (
+                    client.post(
+                        "/api/flow_runs/filter", json={"flow_runs": {"name": {"any_": [self.reference]}}}
+                    )
+                    .raise_for_status()
+                    .json()
+                )
                 if runs and runs[0]["state"]["type"] == "PAUSED":
                     return runs[0]["id"]
                 time.sleep(0.2)
@@ -173,16 +203,32 @@ def remember_run(settings: Settings, reference: str, run_id: str) -> None:
 def reviewed_by(settings: Settings, actor: str) -> str:
     """A request whose review ``actor`` decided, waiting for the officer's sign-off."""
     with unit_of_work(settings) as session:
-        request = Request(reference=new_reference(NOW), request_type=RequestType.DISCLOSURE,
-                          status=Status.AWAITING_APPROVAL, status_token_hash="", received_at=NOW, updated_at=NOW)
+        request = Request(
+            reference=new_reference(NOW),
+            request_type=RequestType.DISCLOSURE,
+            status=Status.AWAITING_APPROVAL,
+            status_token_hash="",
+            received_at=NOW,
+            updated_at=NOW,
+        )
         session.add(request)
         session.flush()
-        session.add(DecisionItem(request_id=request.id, item_key="billing", system_key="billing",
-                                 proposed_action="refuse", final_action="refuse", decided_by=actor, decided_at=NOW))
+        session.add(
+            DecisionItem(
+                request_id=request.id,
+                item_key="billing",
+                system_key="billing",
+                proposed_action="refuse",
+                final_action="refuse",
+                decided_by=actor,
+                decided_at=NOW,
+            )
+        )
         return request.reference
 
 
 # --- the tests ----------------------------------------------------------------------------------
+
 
 def test_without_credentials_ui_and_api_answer_401(gate, upstream):
     with as_(None, gate) as anonymous:
@@ -241,8 +287,10 @@ def test_a_sign_off_needs_the_officer_who_did_not_decide_and_the_run_input_names
 
     with as_("sato", gate) as sato:  # the flow's task run arrived through the events websocket
         deadline = time.monotonic() + 20
-        while not sato.post("/api/task_runs/filter", json={
-                "flow_runs": {"id": {"any_": [run_id]}}}).json() and time.monotonic() < deadline:
+        while (
+            not sato.post("/api/task_runs/filter", json={"flow_runs": {"id": {"any_": [run_id]}}}).json()
+            and time.monotonic() < deadline
+        ):
             time.sleep(0.3)
         assert sato.post("/api/task_runs/filter", json={"flow_runs": {"id": {"any_": [run_id]}}}).json()
 
@@ -251,17 +299,27 @@ def test_a_review_is_for_an_operator_and_deleting_a_run_for_an_admin(gate, desk)
     waiting = Waiting(gate, "R-REVIEW-GATE", key="operator-review-0-0-0")
     run_id = waiting.run_id()
     with as_("root", gate) as admin:  # an admin decides nothing
-        assert admin.post(f"/api/flow_runs/{run_id}/resume", json={"run_input": {"decision": "x"}}).status_code == 403
+        assert (
+            admin.post(f"/api/flow_runs/{run_id}/resume", json={"run_input": {"decision": "x"}}).status_code
+            == 403
+        )
     with as_("sato", gate) as sato:
         assert sato.delete(f"/api/flow_runs/{run_id}").status_code == 403
-        assert sato.post(f"/api/flow_runs/{run_id}/set_state",
-                         json={"state": {"type": "CANCELLED"}, "force": True}).status_code == 403
+        assert (
+            sato.post(
+                f"/api/flow_runs/{run_id}/set_state", json={"state": {"type": "CANCELLED"}, "force": True}
+            ).status_code
+            == 403
+        )
         # a path normalised into another on the way (httpx would send /api/flow_runs/…/set_state)
         host, port = gate.removeprefix("http://").split(":")
         connection = http.client.HTTPConnection(host, int(port), timeout=30)
-        connection.request("POST", f"/api/../api/flow_runs/{run_id}/set_state",
-                           body=b'{"state": {"type": "CANCELLED"}, "force": true}',
-                           headers={"Authorization": basic("sato"), "Content-Type": "application/json"})
+        connection.request(
+            "POST",
+            f"/api/../api/flow_runs/{run_id}/set_state",
+            body=b'{"state": {"type": "CANCELLED"}, "force": true}',
+            headers={"Authorization": basic("sato"), "Content-Type": "application/json"},
+        )
         assert connection.getresponse().status == 404
         connection.close()
         assert state_of(gate, run_id) == "PAUSED"
@@ -290,10 +348,14 @@ def test_people_send_no_events_the_service_does(gate):
     import websockets.sync.client as ws
 
     url = gate.replace("http", "ws") + "/api/events/in"
-    with ws.connect(url, subprotocols=["prefect"], additional_headers={"Authorization": basic("svc")}) as stream:
+    with ws.connect(
+        url, subprotocols=["prefect"], additional_headers={"Authorization": basic("svc")}
+    ) as stream:
         stream.send('{"type": "auth", "token": null}')
         assert json.loads(stream.recv(timeout=10))["type"] == "auth_success"
-    with ws.connect(url, subprotocols=["prefect"], additional_headers={"Authorization": basic("sato")}) as stream:
+    with ws.connect(
+        url, subprotocols=["prefect"], additional_headers={"Authorization": basic("sato")}
+    ) as stream:
         stream.send('{"type": "auth", "token": null}')
         with pytest.raises(websockets.ConnectionClosed):
             stream.recv(timeout=10)
@@ -308,6 +370,9 @@ def test_people_send_no_events_the_service_does(gate):
 
 def test_a_resume_body_that_is_not_json_is_a_422(gate):
     with as_("sato", gate) as sato:
-        bad = sato.post("/api/flow_runs/00000000-0000-0000-0000-000000000000/resume", content=b"{not json",
-                        headers={"content-type": "application/json"})
+        bad = sato.post(
+            "/api/flow_runs/00000000-0000-0000-0000-000000000000/resume",
+            content=b"{not json",
+            headers={"content-type": "application/json"},
+        )
         assert bad.status_code == 422 and bad.json()["detail"][0]["field"] == "run_input"

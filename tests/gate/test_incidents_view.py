@@ -21,8 +21,14 @@ from web.gate import create_gate
 PASSWORD = {"sato": "operator password 1", "root": "admin password 123"}
 NOW = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)
 NOWHERE = "http://127.0.0.1:9"
-BODY = {"discovered_on": "2026-11-30", "systems": ["orders"], "data_items": ["注文履歴"], "cause": "誤送信",
-        "financial_loss_risk": True, "affected": [{"email": "taro@example.co.jp"}]}
+BODY = {
+    "discovered_on": "2026-11-30",
+    "systems": ["orders"],
+    "data_items": ["注文履歴"],
+    "cause": "誤送信",
+    "financial_loss_risk": True,
+    "affected": [{"email": "taro@example.co.jp"}],
+}
 
 
 @pytest.fixture
@@ -52,15 +58,21 @@ def test_nobody_else_reports_and_a_form_post_is_refused(gate):
     client, _ = gate
     assert client.post("/desk/api/incidents", json=BODY).status_code == 401
     assert client.post("/desk/api/incidents", json=BODY, auth=("root", PASSWORD["root"])).status_code == 403
-    assert client.post("/desk/api/incidents", data={"cause": "x"}, auth=("sato", PASSWORD["sato"])).status_code == 415
+    assert (
+        client.post("/desk/api/incidents", data={"cause": "x"}, auth=("sato", PASSWORD["sato"])).status_code
+        == 415
+    )
 
 
-@pytest.mark.parametrize(("body", "field"), [
-    ({**BODY, "discovered_on": "yesterday"}, "discovered_on"),
-    ({k: v for k, v in BODY.items() if k != "cause"}, "cause"),
-    ({**BODY, "systems": ["payroll"]}, "systems.0"),
-    ({**BODY, "affected": [{"customer_id": "C-NOBODY"}]}, "affected.0.customer_id"),
-])
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({**BODY, "discovered_on": "yesterday"}, "discovered_on"),
+        ({k: v for k, v in BODY.items() if k != "cause"}, "cause"),
+        ({**BODY, "systems": ["payroll"]}, "systems.0"),
+        ({**BODY, "affected": [{"customer_id": "C-NOBODY"}]}, "affected.0.customer_id"),
+    ],
+)
 def test_bad_input_is_a_422_naming_the_field(gate, body, field):
     client, _ = gate
     answer = client.post("/desk/api/incidents", json=body, auth=("sato", PASSWORD["sato"]))
@@ -69,13 +81,24 @@ def test_bad_input_is_a_422_naming_the_field(gate, body, field):
 
 def test_a_body_that_is_not_json_is_a_422(gate):
     client, _ = gate
-    answer = client.post("/desk/api/incidents", content=b"{nope", headers={"content-type": "application/json"},
-                         auth=("sato", PASSWORD["sato"]))
+    answer = client.post(
+        "/desk/api/incidents",
+        content=b"{nope",
+        headers={"content-type": "application/json"},
+        auth=("sato", PASSWORD["sato"]),
+    )
     assert answer.status_code == 422
 
 
-@pytest.mark.parametrize("key", ["officer-incident-triage-0", "officer-incident-public-notice-0",
-                                 "officer-incident-preliminary-filed-0", "officer-incident-final-filed-1-again-1"])
+@pytest.mark.parametrize(
+    "key",
+    [
+        "officer-incident-triage-0",
+        "officer-incident-public-notice-0",
+        "officer-incident-preliminary-filed-0",
+        "officer-incident-final-filed-1-again-1",
+    ],
+)
 def test_the_incident_forms_are_the_officers(key):
     from models.rules.access import may_resume
 

@@ -12,8 +12,16 @@ from mail.sendgrid_adapter import MailNotConfigured, SendGridAdapter, email_port
 from models.db import unit_of_work
 from tests.mail.conftest import CONTEXTS
 
-MESSAGE = OutgoingMessage(to="a@example.com", subject="s", text="t", html="<p>h</p>",
-                          idempotency_key="k", kind="acknowledgement", language="ja", reference="R-1")
+MESSAGE = OutgoingMessage(
+    to="a@example.com",
+    subject="s",
+    text="t",
+    html="<p>h</p>",
+    idempotency_key="k",
+    kind="acknowledgement",
+    language="ja",
+    reference="R-1",
+)
 
 
 def test_api_key_from_a_prefect_secret_block_wins(settings, monkeypatch):
@@ -26,10 +34,13 @@ def test_api_key_from_a_prefect_secret_block_wins(settings, monkeypatch):
             return type("Loaded", (), {"get": lambda self: "from-block"})()
 
     monkeypatch.setattr(system, "Secret", FakeSecret)
-    both = settings.model_copy(update={"sendgrid_api_key": SecretStr("from-env"),
-                                       "sendgrid_api_key_block": "sendgrid-api-key"})
+    both = settings.model_copy(
+        update={"sendgrid_api_key": SecretStr("from-env"), "sendgrid_api_key_block": "sendgrid-api-key"}
+    )
     assert resolve_api_key(both) == "from-block"
-    assert resolve_api_key(settings.model_copy(update={"sendgrid_api_key": SecretStr("from-env")})) == "from-env"
+    assert (
+        resolve_api_key(settings.model_copy(update={"sendgrid_api_key": SecretStr("from-env")})) == "from-env"
+    )
 
 
 def test_sandbox_mode_and_categories_from_settings(mail_settings):
@@ -50,8 +61,14 @@ def test_without_sendgrid_the_file_outbox_is_for_a_demo_only(settings, mail_sett
 def test_no_address_in_log_lines(mail_settings, port, stub, caplog):
     caplog.set_level(logging.DEBUG)
     with unit_of_work(mail_settings) as session:
-        enqueue(session, kind="acknowledgement", language="ja", recipient_email="secret.person@example.jp",
-                idempotency_key="R-9:ack", context=CONTEXTS["acknowledgement"])
+        enqueue(
+            session,
+            kind="acknowledgement",
+            language="ja",
+            recipient_email="secret.person@example.jp",
+            idempotency_key="R-9:ack",
+            context=CONTEXTS["acknowledgement"],
+        )
     stub.fault(status=500, count=1)
     deliver_pending(mail_settings, port)
     assert caplog.records

@@ -21,16 +21,33 @@ from services import intake, sla_report
 from tests.mail.conftest import CONTEXTS
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
-PRINCIPAL = {"name": "山田 太郎", "email": "taro@example.co.jp", "phone": "03-1234-5678",
-             "company": "株式会社サンプル", "login_id": "A1234567"}
+PRINCIPAL = {
+    "name": "山田 太郎",
+    "email": "taro@example.co.jp",
+    "phone": "03-1234-5678",
+    "company": "株式会社サンプル",
+    "login_id": "A1234567",
+}
 
 
-def _code_notice(settings, key: str, request_id: int | None = None, now: datetime = NOW,
-                 reference: str = CONTEXTS["one_time_code"]["reference"]) -> int:
+def _code_notice(
+    settings,
+    key: str,
+    request_id: int | None = None,
+    now: datetime = NOW,
+    reference: str = CONTEXTS["one_time_code"]["reference"],
+) -> int:
     with unit_of_work(settings) as session:
-        return enqueue(session, kind="one_time_code", language="ja", recipient_email="taro@example.co.jp",
-                       idempotency_key=key, context={**CONTEXTS["one_time_code"], "reference": reference},
-                       request_id=request_id, now=now).id
+        return enqueue(
+            session,
+            kind="one_time_code",
+            language="ja",
+            recipient_email="taro@example.co.jp",
+            idempotency_key=key,
+            context={**CONTEXTS["one_time_code"], "reference": reference},
+            request_id=request_id,
+            now=now,
+        ).id
 
 
 def _notices(settings) -> list[Notice]:
@@ -50,8 +67,13 @@ def _sent_keys(stub) -> list[str]:
 def test_an_outage_then_recovery_delivers_each_notice_once_with_two_callers_at_once(mail_settings, stub):
     """503 then 429 for a while; two delivery loops run side by side (as the dispatcher's
     thread and the flows' send-notices task do) until the stub recovers."""
-    settings = mail_settings.model_copy(update={
-        "sendgrid_backoff_seconds": 0.05, "sendgrid_max_backoff_seconds": 0.3, "sendgrid_max_attempts": 1000})
+    settings = mail_settings.model_copy(
+        update={
+            "sendgrid_backoff_seconds": 0.05,
+            "sendgrid_max_backoff_seconds": 0.3,
+            "sendgrid_max_attempts": 1000,
+        }
+    )
     ids = [_code_notice(settings, f"R-1:code:{i}", now=utcnow()) for i in range(8)]
     stub.fault(status=503, seconds=1.0)
     stub.fault(status=429, retry_after=0, seconds=2.0)  # windows are absolute: 429 after the 503s
@@ -83,11 +105,16 @@ def test_an_outage_then_recovery_delivers_each_notice_once_with_two_callers_at_o
 
 
 def test_a_notice_failing_past_the_cap_is_failed_scrubbed_escalated_once_and_on_the_work_queue(
-        mail_settings, stub):
+    mail_settings, stub
+):
     settings = mail_settings.model_copy(update={"sendgrid_max_attempts": 3})
     with unit_of_work(settings) as session:
-        submitted = intake.submit(session, settings, RequestCreate.model_validate(
-            {"request_type": "disclosure", "principal": PRINCIPAL}), now=NOW)
+        submitted = intake.submit(
+            session,
+            settings,
+            RequestCreate.model_validate({"request_type": "disclosure", "principal": PRINCIPAL}),
+            now=NOW,
+        )
         request_id = session.exec(select(Notice.request_id)).one()
     code_id = _code_notice(settings, f"{submitted.reference}:code", request_id, reference=submitted.reference)
     stub.fault(status=503, seconds=60)
@@ -110,7 +137,9 @@ def test_a_notice_failing_past_the_cap_is_failed_scrubbed_escalated_once_and_on_
         deliver_pending(settings, SendGridAdapter(settings), now)
     escalations = [m for m in stub.messages() if "privacy_officer_escalation" in m["categories"]]
     assert len(escalations) == 2 and _sent_keys(stub) == [f"notice:{n.id}:failed" for n in failed]
-    assert {m["personalizations"][0]["to"][0]["email"] for m in escalations} == {settings.mail_privacy_officer_email}
+    assert {m["personalizations"][0]["to"][0]["email"] for m in escalations} == {
+        settings.mail_privacy_officer_email
+    }
     assert "通知メールを送信できませんでした" in escalations[0]["subject"]
 
     with unit_of_work(settings) as session:
@@ -126,14 +155,30 @@ def test_a_notice_failing_past_the_cap_is_failed_scrubbed_escalated_once_and_on_
 def test_a_permanent_failure_is_not_tried_again_and_mail_to_the_officer_is_not_escalated(mail_settings, stub):
     link = "http://intake.test/packages/R-1?token=secret-token"
     with unit_of_work(mail_settings) as session:
-        decision = enqueue(session, kind="decision", language="ja", recipient_email="taro@example.co.jp",
-                           idempotency_key="R-1:decision", now=NOW,
-                           context={**CONTEXTS["decision"], "package_url": link, "package_expires_at": "2026-12-08"})
-        warning = enqueue(session, kind="sla_warning", language="ja", now=NOW,
-                          recipient_email=mail_settings.mail_privacy_officer_email,
-                          idempotency_key="R-1:sla_warning", context=CONTEXTS["sla_warning"])
-    stub.fault(status=400, message="Does not contain a valid address.", field="personalizations.0.to.0.email",
-               count=2)
+        decision = enqueue(
+            session,
+            kind="decision",
+            language="ja",
+            recipient_email="taro@example.co.jp",
+            idempotency_key="R-1:decision",
+            now=NOW,
+            context={**CONTEXTS["decision"], "package_url": link, "package_expires_at": "2026-12-08"},
+        )
+        warning = enqueue(
+            session,
+            kind="sla_warning",
+            language="ja",
+            now=NOW,
+            recipient_email=mail_settings.mail_privacy_officer_email,
+            idempotency_key="R-1:sla_warning",
+            context=CONTEXTS["sla_warning"],
+        )
+    stub.fault(
+        status=400,
+        message="Does not contain a valid address.",
+        field="personalizations.0.to.0.email",
+        count=2,
+    )
     port = SendGridAdapter(mail_settings)
     assert deliver_pending(mail_settings, port, NOW).failed == [decision.id, warning.id]
     deliver_pending(mail_settings, port, NOW + timedelta(days=1))  # the escalation, and nothing else
@@ -194,17 +239,30 @@ def test_the_monitors_work_queue_artifact_shows_failed_mail_first(monitor_env, s
 
     settings = monitor_env
     with unit_of_work(settings) as session:
-        reference = intake.submit(session, settings, RequestCreate.model_validate(
-            {"request_type": "disclosure", "principal": PRINCIPAL}), now=utcnow()).reference
-    stub.fault(status=403, message="The from address does not match a verified Sender Identity.", field="from")
+        reference = intake.submit(
+            session,
+            settings,
+            RequestCreate.model_validate({"request_type": "disclosure", "principal": PRINCIPAL}),
+            now=utcnow(),
+        ).reference
+    stub.fault(
+        status=403, message="The from address does not match a verified Sender Identity.", field="from"
+    )
     deliver_pending(settings, SendGridAdapter(settings))
     check_deadlines()
     with get_client(sync_client=True) as client:
         (artifact,) = client.read_latest_artifacts(
-            artifact_filter=ArtifactCollectionFilter(key=ArtifactCollectionFilterKey(any_=["work-queue"])))
+            artifact_filter=ArtifactCollectionFilter(key=ArtifactCollectionFilterKey(any_=["work-queue"]))
+        )
     rows = json.loads(artifact.data)
-    assert [(r["受付番号"], r["種別"]) for r in rows] == [(reference, "メール acknowledgement"), (reference, "disclosure")]
-    assert rows[0]["状態"] == "送信失敗: SendGrid 403: from: The from address does not match a verified Sender Identity."
+    assert [(r["受付番号"], r["種別"]) for r in rows] == [
+        (reference, "メール acknowledgement"),
+        (reference, "disclosure"),
+    ]
+    assert (
+        rows[0]["状態"]
+        == "送信失敗: SendGrid 403: from: The from address does not match a verified Sender Identity."
+    )
     assert artifact.description.startswith("送信できなかったメール 1件")
     shown = json.dumps(artifact.model_dump(mode="json"), ensure_ascii=False)
     assert not [value for value in PRINCIPAL.values() if value in shown]

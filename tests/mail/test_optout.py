@@ -89,8 +89,15 @@ def test_after_opt_out_marketing_stops_and_an_important_notice_still_goes(mail_s
         opt_out(session, ADDRESS, "opt_out_form", NOW, settings=mail_settings)
         assert is_opted_out(session, ADDRESS.upper())
         for kind in ("marketing", "decision"):
-            enqueue(session, kind=kind, language="ja", recipient_email=ADDRESS,
-                    idempotency_key=f"k:{kind}", context=CONTEXTS[kind], now=NOW)
+            enqueue(
+                session,
+                kind=kind,
+                language="ja",
+                recipient_email=ADDRESS,
+                idempotency_key=f"k:{kind}",
+                context=CONTEXTS[kind],
+                now=NOW,
+            )
     report = deliver_pending(mail_settings, port, NOW)
     assert len(report.sent) == 1 and len(report.suppressed) == 1
     (payload,) = stub.messages()

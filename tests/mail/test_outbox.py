@@ -20,8 +20,15 @@ NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
 def _enqueue(settings, kind="acknowledgement", key="R-1:ack", language="ja", to="taro@example.co.jp"):
     with unit_of_work(settings) as session:
-        return enqueue(session, kind=kind, language=language, recipient_email=to,
-                       idempotency_key=key, context=CONTEXTS[kind], now=NOW).id
+        return enqueue(
+            session,
+            kind=kind,
+            language=language,
+            recipient_email=to,
+            idempotency_key=key,
+            context=CONTEXTS[kind],
+            now=NOW,
+        ).id
 
 
 def _notice(settings, notice_id) -> Notice:
@@ -56,7 +63,9 @@ def test_every_kind_in_both_languages_reaches_the_stub(mail_settings, port, stub
         notices = session.exec(select(Notice)).all()
         assert {n.state for n in notices} == {"sent"}
         assert all(n.provider_message_id and n.sent_at == NOW for n in notices)
-        assert len(session.exec(select(AuditEvent).where(AuditEvent.action == "notice.sent")).all()) == len(notices)
+        assert len(session.exec(select(AuditEvent).where(AuditEvent.action == "notice.sent")).all()) == len(
+            notices
+        )
 
 
 def test_same_key_twice_is_one_notice_and_one_message(mail_settings, port, stub):
@@ -71,10 +80,15 @@ def test_a_sent_notice_keeps_no_code_and_no_download_link(mail_settings, port, s
     link = "http://intake.test/packages/R-1?token=secret-token"
     code_id = _enqueue(mail_settings, "one_time_code", "R-1:code")
     with unit_of_work(mail_settings) as session:
-        decision_id = enqueue(session, kind="decision", language="ja", recipient_email="taro@example.co.jp",
-                              idempotency_key="R-1:decision", now=NOW,
-                              context={**CONTEXTS["decision"], "package_url": link,
-                                       "package_expires_at": "2026-12-08"}).id
+        decision_id = enqueue(
+            session,
+            kind="decision",
+            language="ja",
+            recipient_email="taro@example.co.jp",
+            idempotency_key="R-1:decision",
+            now=NOW,
+            context={**CONTEXTS["decision"], "package_url": link, "package_expires_at": "2026-12-08"},
+        ).id
     deliver_pending(mail_settings, port, NOW)
     sent = {m["custom_args"]["notice_key"]: m["content"][0]["value"] for m in stub.messages()}
     assert CONTEXTS["one_time_code"]["code"] in sent["R-1:code"] and link in sent["R-1:decision"]
@@ -85,18 +99,28 @@ def test_a_sent_notice_keeps_no_code_and_no_download_link(mail_settings, port, s
 
 def test_enqueue_rolls_back_with_the_callers_transaction(mail_settings):
     with pytest.raises(RuntimeError), unit_of_work(mail_settings) as session:
-        enqueue(session, kind="acknowledgement", language="ja", recipient_email="a@example.com",
-                idempotency_key="R-2:ack", context=CONTEXTS["acknowledgement"], now=NOW)
+        enqueue(
+            session,
+            kind="acknowledgement",
+            language="ja",
+            recipient_email="a@example.com",
+            idempotency_key="R-2:ack",
+            context=CONTEXTS["acknowledgement"],
+            now=NOW,
+        )
         raise RuntimeError("the state change failed")
     with unit_of_work(mail_settings) as session:
         assert session.exec(select(Notice)).all() == []
 
 
-@pytest.mark.parametrize("fault", [
-    {"status": 429, "retry_after": 1, "count": 2},
-    {"status": 500, "count": 2},
-    {"status": 503, "count": 1},
-])
+@pytest.mark.parametrize(
+    "fault",
+    [
+        {"status": 429, "retry_after": 1, "count": 2},
+        {"status": 500, "count": 2},
+        {"status": 503, "count": 1},
+    ],
+)
 def test_transient_faults_are_tried_again_later_and_delivered_once(mail_settings, port, stub, fault):
     notice_id = _enqueue(mail_settings)
     stub.fault(**fault)
@@ -132,11 +156,15 @@ def test_a_slow_answer_is_in_doubt_and_reconciled_without_a_second_send(mail_set
 
 def test_a_permanent_400_fails_the_notice_with_sendgrids_text(mail_settings, port, stub):
     notice_id = _enqueue(mail_settings)
-    stub.fault(status=400, message="The from address does not match a verified Sender Identity.", field="from")
+    stub.fault(
+        status=400, message="The from address does not match a verified Sender Identity.", field="from"
+    )
     assert deliver_pending(mail_settings, port, NOW).failed == [notice_id]
     notice = _notice(mail_settings, notice_id)
     assert notice.state == "failed"
-    assert notice.last_error == "SendGrid 400: from: The from address does not match a verified Sender Identity."
+    assert (
+        notice.last_error == "SendGrid 400: from: The from address does not match a verified Sender Identity."
+    )
     assert stub.messages() == []
     with unit_of_work(mail_settings) as session:
         event = session.exec(select(AuditEvent).where(AuditEvent.action == "notice.failed")).one()
@@ -160,7 +188,9 @@ class CrashingPort:
         return self.port.find_sent(key)
 
 
-@pytest.mark.parametrize("before_send", [True, False], ids=["after-commit-before-send", "after-send-before-mark"])
+@pytest.mark.parametrize(
+    "before_send", [True, False], ids=["after-commit-before-send", "after-send-before-mark"]
+)
 def test_a_crash_around_the_send_ends_in_exactly_one_message(mail_settings, port, stub, before_send):
     notice_id = _enqueue(mail_settings)
     with pytest.raises(Crash):

@@ -31,9 +31,15 @@ def test_accepts_a_valid_payload_and_lists_it_oldest_first(client, stub):
     assert [m["subject"] for m in stub.messages()] == ["hello", "second"]
 
 
-@pytest.mark.parametrize("missing, field", [
-    ("personalizations", "personalizations"), ("from", "from"), ("subject", "subject"), ("content", "content"),
-])
+@pytest.mark.parametrize(
+    "missing, field",
+    [
+        ("personalizations", "personalizations"),
+        ("from", "from"),
+        ("subject", "subject"),
+        ("content", "content"),
+    ],
+)
 def test_malformed_payloads_get_sendgrids_400(client, stub, missing, field):
     with pytest.raises(BadRequestsError) as caught:
         client.send({k: v for k, v in GOOD.items() if k != missing})
@@ -55,7 +61,9 @@ def test_bearer_auth_is_required(stub_server):
 
 def test_suppression_group_endpoints(client, stub):
     groups = client.client.asm.groups._(7).suppressions
-    assert groups.post(request_body={"recipient_emails": ["x@example.com", "y@example.com"]}).status_code == 201
+    assert (
+        groups.post(request_body={"recipient_emails": ["x@example.com", "y@example.com"]}).status_code == 201
+    )
     groups.post(request_body={"recipient_emails": ["x@example.com"]})
     assert json.loads(groups.get().body) == ["x@example.com", "y@example.com"]
     assert groups._("x@example.com").delete().status_code == 204
@@ -71,7 +79,9 @@ def test_faults_are_consumed_in_order(client, stub):
 
 
 def test_runs_as_a_module():
-    process = subprocess.Popen([sys.executable, "-m", "mail.stub", "--port", "0"], stdout=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mail.stub", "--port", "0"], stdout=subprocess.PIPE, text=True
+    )
     try:
         url = process.stdout.readline().split()[3]
         with urllib.request.urlopen(url + "/messages", timeout=5) as response:

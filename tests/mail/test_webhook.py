@@ -28,16 +28,26 @@ def sent(mail_settings, port, stub):
     """One decision notice and one marketing mail, sent through the stub."""
     with unit_of_work(mail_settings) as session:
         for kind in ("decision", "marketing"):
-            enqueue(session, kind=kind, language="ja", recipient_email=ADDRESS,
-                    idempotency_key=f"R-1:{kind}", context=CONTEXTS[kind], now=NOW)
+            enqueue(
+                session,
+                kind=kind,
+                language="ja",
+                recipient_email=ADDRESS,
+                idempotency_key=f"R-1:{kind}",
+                context=CONTEXTS[kind],
+                now=NOW,
+            )
     deliver_pending(mail_settings, port, NOW)
     with unit_of_work(mail_settings) as session:
         return {n.kind: n for n in session.exec(select(Notice))}
 
 
 def _post(client, stub, message_id, event, bad_signature=False, **extra):
-    signed = stub.call("POST", "/_events", {"message_id": message_id, "event": event,
-                                            "bad_signature": bad_signature, "extra": extra})
+    signed = stub.call(
+        "POST",
+        "/_events",
+        {"message_id": message_id, "event": event, "bad_signature": bad_signature, "extra": extra},
+    )
     return client.post("/webhooks/sendgrid", content=signed["body"], headers=signed["headers"])
 
 
@@ -47,14 +57,18 @@ def _notice(settings, kind) -> Notice:
 
 
 def test_a_bad_signature_is_refused(client, stub, sent, mail_settings):
-    assert _post(client, stub, sent["decision"].provider_message_id, "delivered", bad_signature=True).status_code == 403
+    assert (
+        _post(client, stub, sent["decision"].provider_message_id, "delivered", bad_signature=True).status_code
+        == 403
+    )
     assert client.post("/webhooks/sendgrid", content="[]").status_code == 403
     assert _notice(mail_settings, "decision").delivery_status is None
 
 
 def test_without_a_configured_key_everything_is_refused(client, stub, sent, mail_settings):
     client.app.dependency_overrides[get_settings] = lambda: mail_settings.model_copy(
-        update={"sendgrid_webhook_public_key": None})
+        update={"sendgrid_webhook_public_key": None}
+    )
     assert _post(client, stub, sent["decision"].provider_message_id, "delivered").status_code == 403
 
 

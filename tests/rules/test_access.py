@@ -4,6 +4,8 @@ import pytest
 
 from models.rules.access import (
     AccountRole as R,
+)
+from models.rules.access import (
     SignOff,
     may_call,
     may_enter_requests,
@@ -18,20 +20,39 @@ from models.rules.access import (
 
 # every key the flows wait on today (flows/lifecycle.py, provision.py, contractors.py, inquiries.py)
 KEYS = {
-    "identity-1-0": "one_time_code", "identity-2-1-again-3": "one_time_code",
-    "clarification-0": "clarification", "clarification-1-again-1": "clarification",
-    "operator-identity-review-7": "document_review", "operator-review-0-0-0": "review",
-    "operator-review-2-1-3-again-1": "review", "operator-payment": "payment",
-    "operator-payment-again-2": "payment", "operator-failure-billing-3": "system_failure",
-    "operator-failure-delivery_contractor-1-again-1": "system_failure", "operator-answer-0": "inquiry_answer",
-    "officer-approval-0": "sign_off", "officer-approval-1-again-1": "sign_off",
-    "officer-identity-approval-7": "identity_sign_off", "officer-provision-1": "provision",
-    "officer-contractor-approval-0": "contractor_approval", "officer-deletion-certificate": "deletion_certificate",
+    "identity-1-0": "one_time_code",
+    "identity-2-1-again-3": "one_time_code",
+    "clarification-0": "clarification",
+    "clarification-1-again-1": "clarification",
+    "operator-identity-review-7": "document_review",
+    "operator-review-0-0-0": "review",
+    "operator-review-2-1-3-again-1": "review",
+    "operator-payment": "payment",
+    "operator-payment-again-2": "payment",
+    "operator-failure-billing-3": "system_failure",
+    "operator-failure-delivery_contractor-1-again-1": "system_failure",
+    "operator-answer-0": "inquiry_answer",
+    "officer-approval-0": "sign_off",
+    "officer-approval-1-again-1": "sign_off",
+    "officer-identity-approval-7": "identity_sign_off",
+    "officer-provision-1": "provision",
+    "officer-contractor-approval-0": "contractor_approval",
+    "officer-deletion-certificate": "deletion_certificate",
 }
-OPERATOR_WORK = ["operator-review-0-0-0", "operator-identity-review-3", "operator-payment",
-                 "operator-failure-orders-2", "operator-answer-1"]
-OFFICER_WORK = ["officer-approval-0", "officer-identity-approval-3", "officer-provision-0",
-                "officer-contractor-approval-1", "officer-deletion-certificate"]
+OPERATOR_WORK = [
+    "operator-review-0-0-0",
+    "operator-identity-review-3",
+    "operator-payment",
+    "operator-failure-orders-2",
+    "operator-answer-1",
+]
+OFFICER_WORK = [
+    "officer-approval-0",
+    "officer-identity-approval-3",
+    "officer-provision-0",
+    "officer-contractor-approval-1",
+    "officer-deletion-certificate",
+]
 
 
 @pytest.mark.parametrize("key,kind", KEYS.items())
@@ -39,8 +60,19 @@ def test_every_wait_of_the_flows_has_its_rule(key, kind):
     assert wait_for(key).kind == kind
 
 
-@pytest.mark.parametrize("key", ["", "approval-0", "review-0-0-0", "operator-approval-0", "officer-review-0-0-0",
-                                 "officer-approval-1-x", "operator-review-1", "operator-something-new"])
+@pytest.mark.parametrize(
+    "key",
+    [
+        "",
+        "approval-0",
+        "review-0-0-0",
+        "operator-approval-0",
+        "officer-review-0-0-0",
+        "officer-approval-1-x",
+        "operator-review-1",
+        "operator-something-new",
+    ],
+)
 def test_a_wait_no_rule_names_is_answered_by_no_person(key):
     assert wait_for(key) is None
     for role in (R.OPERATOR, R.OFFICER, R.ADMIN):
@@ -63,9 +95,13 @@ def test_a_sign_off_needs_the_officer():
 
 def test_four_eyes_the_officer_cannot_sign_off_their_own_decision():
     for key in ("officer-approval-1", "officer-identity-approval-4"):
-        verdict = may_resume(R.OFFICER, "suzuki", key, deciders=frozenset({"operator:suzuki", "operator:sato"}))
+        verdict = may_resume(
+            R.OFFICER, "suzuki", key, deciders=frozenset({"operator:suzuki", "operator:sato"})
+        )
         assert not verdict.allowed and "four eyes" in verdict.reason
-        assert may_resume(R.OFFICER, "suzuki", key, deciders=frozenset({"operator:sato", "autopilot"})).allowed
+        assert may_resume(
+            R.OFFICER, "suzuki", key, deciders=frozenset({"operator:sato", "autopilot"})
+        ).allowed
     assert may_resume(R.OFFICER, "suzuki", "officer-provision-0", deciders=frozenset({"suzuki"})).allowed
 
 
@@ -91,26 +127,48 @@ def test_person_of_an_audited_actor():
     assert person_of("autopilot") == "autopilot"
 
 
-@pytest.mark.parametrize("method,path", [
-    ("DELETE", "/flow_runs/6f1c"), ("DELETE", "/deployments/6f1c"), ("DELETE", "/flows/6f1c"),
-    ("DELETE", "/block_documents/6f1c"), ("DELETE", "/flow_runs/6f1c/"), ("POST", "/flow_runs/bulk_delete"),
-    ("POST", "/deployments/bulk_delete"), ("PUT", "/admin/storage"),
-])
+@pytest.mark.parametrize(
+    "method,path",
+    [
+        ("DELETE", "/flow_runs/6f1c"),
+        ("DELETE", "/deployments/6f1c"),
+        ("DELETE", "/flows/6f1c"),
+        ("DELETE", "/block_documents/6f1c"),
+        ("DELETE", "/flow_runs/6f1c/"),
+        ("POST", "/flow_runs/bulk_delete"),
+        ("POST", "/deployments/bulk_delete"),
+        ("PUT", "/admin/storage"),
+    ],
+)
 def test_destructive_calls_are_for_admins(method, path):
     assert may_call(R.ADMIN, method, path).allowed
     for role in (R.OPERATOR, R.OFFICER, R.SERVICE):
         assert not may_call(role, method, path).allowed
 
 
-@pytest.mark.parametrize("method,path", [
-    ("POST", "/flow_runs/6f1c/set_state"), ("POST", "/flow_runs/6f1c/set_state/"),
-    ("POST", "/flow_runs/bulk_set_state"),
-    ("POST", "/task_runs/6f1c/set_state"), ("PATCH", "/flow_runs/6f1c"), ("POST", "/flow_runs/6f1c/input"),
-    ("POST", "/deployments/"), ("PATCH", "/deployments/6f1c"), ("POST", "/deployments/6f1c/pause_deployment"),
-    ("PATCH", "/work_pools/madoguchi"), ("POST", "/automations/"), ("PUT", "/automations/6f1c"),
-    ("PATCH", "/block_documents/6f1c"), ("POST", "/variables/"), ("POST", "/events"), ("POST", "/logs/"),
-    ("POST", "/flow_runs/"), ("POST", "/artifacts/"),
-])
+@pytest.mark.parametrize(
+    "method,path",
+    [
+        ("POST", "/flow_runs/6f1c/set_state"),
+        ("POST", "/flow_runs/6f1c/set_state/"),
+        ("POST", "/flow_runs/bulk_set_state"),
+        ("POST", "/task_runs/6f1c/set_state"),
+        ("PATCH", "/flow_runs/6f1c"),
+        ("POST", "/flow_runs/6f1c/input"),
+        ("POST", "/deployments/"),
+        ("PATCH", "/deployments/6f1c"),
+        ("POST", "/deployments/6f1c/pause_deployment"),
+        ("PATCH", "/work_pools/madoguchi"),
+        ("POST", "/automations/"),
+        ("PUT", "/automations/6f1c"),
+        ("PATCH", "/block_documents/6f1c"),
+        ("POST", "/variables/"),
+        ("POST", "/events"),
+        ("POST", "/logs/"),
+        ("POST", "/flow_runs/"),
+        ("POST", "/artifacts/"),
+    ],
+)
 def test_people_change_nothing_but_their_answers(method, path):
     """What a worker, a flow or `up` writes is the service's; a person's word is a resume."""
     assert may_call(R.ADMIN, method, path).allowed
@@ -119,22 +177,38 @@ def test_people_change_nothing_but_their_answers(method, path):
         assert not may_call(role, method, path).allowed
 
 
-@pytest.mark.parametrize("method,path", [
-    ("DELETE", "/flow_runs/6f1c/input/paused-1-response"), ("DELETE", "/work_pools/madoguchi"),
-])
+@pytest.mark.parametrize(
+    "method,path",
+    [
+        ("DELETE", "/flow_runs/6f1c/input/paused-1-response"),
+        ("DELETE", "/work_pools/madoguchi"),
+    ],
+)
 def test_the_service_deletes_what_flows_and_up_delete(method, path):
     assert may_call(R.SERVICE, method, path).allowed
     assert not may_call(R.OPERATOR, method, path).allowed
 
 
-@pytest.mark.parametrize("method,path", [
-    ("GET", "/flow_runs/6f1c"), ("GET", "/admin/version"), ("POST", "/flow_runs/filter"),
-    ("POST", "/flow_runs/6f1c/input/filter"), ("POST", "/task_runs/count"), ("POST", "/flow_runs/history"),
-    ("POST", "/deployments/paginate"), ("POST", "/ui/flow_runs/count-task-runs"), ("POST", "/ui/schemas/validate"),
-    ("POST", "/flow_runs/lateness"), ("POST", "/work_pools/madoguchi/queues/filter"),
-    ("POST", "/events/count-by/day"), ("POST", "/flow_runs/6f1c/resume"),
-    ("POST", "/deployments/6f1c/create_flow_run"), ("PUT", "/saved_searches/"),
-])
+@pytest.mark.parametrize(
+    "method,path",
+    [
+        ("GET", "/flow_runs/6f1c"),
+        ("GET", "/admin/version"),
+        ("POST", "/flow_runs/filter"),
+        ("POST", "/flow_runs/6f1c/input/filter"),
+        ("POST", "/task_runs/count"),
+        ("POST", "/flow_runs/history"),
+        ("POST", "/deployments/paginate"),
+        ("POST", "/ui/flow_runs/count-task-runs"),
+        ("POST", "/ui/schemas/validate"),
+        ("POST", "/flow_runs/lateness"),
+        ("POST", "/work_pools/madoguchi/queues/filter"),
+        ("POST", "/events/count-by/day"),
+        ("POST", "/flow_runs/6f1c/resume"),
+        ("POST", "/deployments/6f1c/create_flow_run"),
+        ("PUT", "/saved_searches/"),
+    ],
+)
 def test_reading_resuming_and_starting_a_process_are_open_to_every_account(method, path):
     for role in R:
         assert may_call(role, method, path).allowed

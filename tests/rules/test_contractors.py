@@ -5,12 +5,10 @@ import pytest
 from models.rules.contractors import (
     Blocker,
     Certificate,
-    CertificationKind as K,
     Clause,
     ContractorPolicy,
     ContractTerms,
     Questionnaire,
-    SecurityCategory as C,
     Selection,
     applicable_categories,
     assess_contractor,
@@ -18,13 +16,19 @@ from models.rules.contractors import (
     security_score,
     supervision_status,
 )
+from models.rules.contractors import (
+    CertificationKind as K,
+)
+from models.rules.contractors import (
+    SecurityCategory as C,
+)
 
 TODAY = date(2026, 11, 2)
 POLICY = ContractorPolicy()
 
 
 def answers(level, **overrides):
-    values = {c: level for c in C}
+    values = dict.fromkeys(C, level)
     values.update({C(k): v for k, v in overrides.items()})
     return values
 
@@ -34,8 +38,15 @@ def q(level=3, **kw):
 
 
 def test_gl10_every_security_category_is_scored():
-    assert {c.value for c in C} == {"basic_policy", "handling_rules", "organisational", "human",
-                                   "physical", "technical", "foreign_regime"}
+    assert {c.value for c in C} == {
+        "basic_policy",
+        "handling_rules",
+        "organisational",
+        "human",
+        "physical",
+        "technical",
+        "foreign_regime",
+    }
 
 
 def test_gl10_foreign_regime_only_counts_when_data_is_handled_abroad():
@@ -62,25 +73,29 @@ def test_art25_expired_certification_adds_nothing():
 
 
 def test_art25_middling_score_is_conditional_and_low_score_rejected():
-    assert assess_contractor(q(2), today=TODAY).selection is Selection.CONDITIONAL   # 53
-    assert assess_contractor(q(1), today=TODAY).selection is Selection.REJECT        # 27
+    assert assess_contractor(q(2), today=TODAY).selection is Selection.CONDITIONAL  # 53
+    assert assess_contractor(q(1), today=TODAY).selection is Selection.REJECT  # 27
 
 
 def test_art25_a_category_with_nothing_in_place_keeps_it_conditional():
-    questionnaire = Questionnaire(answers=answers(3, physical=0),
-                                  certificates=(Certificate(K.ISMS, date(2027, 1, 1)),))
+    questionnaire = Questionnaire(
+        answers=answers(3, physical=0), certificates=(Certificate(K.ISMS, date(2027, 1, 1)),)
+    )
     assessment = assess_contractor(questionnaire, today=TODAY)
     assert assessment.score >= POLICY.approve_score
     assert (assessment.selection, assessment.weak_categories) == (Selection.CONDITIONAL, (C.PHYSICAL,))
 
 
-@pytest.mark.parametrize(("kw", "blocker"), [
-    ({"accepts_breach_notice": False}, Blocker.NO_BREACH_NOTICE_DUTY),
-    ({"storage_countries": frozenset({"JP", "US"})}, Blocker.UNAPPROVED_FOREIGN_STORAGE),
-    ({"accepts_audit": False}, Blocker.REFUSES_AUDIT),
-    ({"subcontracts_without_approval": True}, Blocker.SUBCONTRACTS_WITHOUT_APPROVAL),
-    ({"returns_or_deletes_at_end": False}, Blocker.NO_RETURN_OR_DELETION),
-])
+@pytest.mark.parametrize(
+    ("kw", "blocker"),
+    [
+        ({"accepts_breach_notice": False}, Blocker.NO_BREACH_NOTICE_DUTY),
+        ({"storage_countries": frozenset({"JP", "US"})}, Blocker.UNAPPROVED_FOREIGN_STORAGE),
+        ({"accepts_audit": False}, Blocker.REFUSES_AUDIT),
+        ({"subcontracts_without_approval": True}, Blocker.SUBCONTRACTS_WITHOUT_APPROVAL),
+        ({"returns_or_deletes_at_end": False}, Blocker.NO_RETURN_OR_DELETION),
+    ],
+)
 def test_rules_7_hard_blockers_reject_whatever_the_score(kw, blocker):
     certs = (Certificate(K.ISMS, date(2027, 6, 30)), Certificate(K.PRIVACY_MARK, date(2027, 6, 30)))
     assessment = assess_contractor(q(3, certificates=certs, **kw), today=TODAY)
@@ -102,8 +117,9 @@ def test_gl_3_4_4_complete_contract_misses_nothing():
 
 @pytest.mark.parametrize("clause", list(Clause))
 def test_gl_3_4_4_each_clause_is_checked(clause):
-    terms = ContractTerms(clauses=frozenset(Clause) - {clause}, breach_notice_days=3,
-                          stated_countries=frozenset({"JP"}))
+    terms = ContractTerms(
+        clauses=frozenset(Clause) - {clause}, breach_notice_days=3, stated_countries=frozenset({"JP"})
+    )
     assert missing_clauses(terms, {"JP"}) == (clause,)
 
 
@@ -126,7 +142,10 @@ def test_gl_3_4_4_annual_reassessment():
 
 
 def test_certification_expiry_warning_and_expired():
-    soon, later, gone = (Certificate(K.ISMS, date(2026, 12, 15)), Certificate(K.PRIVACY_MARK, date(2027, 6, 1)),
-                         Certificate(K.PRIVACY_MARK, date(2026, 10, 31)))
+    soon, later, gone = (
+        Certificate(K.ISMS, date(2026, 12, 15)),
+        Certificate(K.PRIVACY_MARK, date(2027, 6, 1)),
+        Certificate(K.PRIVACY_MARK, date(2026, 10, 31)),
+    )
     status = supervision_status(TODAY, (soon, later, gone), today=TODAY)
     assert status.expiring == (soon,) and status.expired == (gone,)

@@ -11,10 +11,17 @@ TODAY = date(2026, 12, 7)
 EMAIL, LETTER = Acknowledgement.EMAIL, Acknowledgement.LETTER
 
 
-@pytest.mark.parametrize(("received_on", "problem"), [
-    (TODAY, None), (date(2026, 12, 6), None), (date(2026, 11, 6), None),  # 31 days back: still fine
-    (date(2026, 11, 5), "too_far_back"), (date(2026, 12, 8), "future"), (None, "required"),
-])
+@pytest.mark.parametrize(
+    ("received_on", "problem"),
+    [
+        (TODAY, None),
+        (date(2026, 12, 6), None),
+        (date(2026, 11, 6), None),  # 31 days back: still fine
+        (date(2026, 11, 5), "too_far_back"),
+        (date(2026, 12, 8), "future"),
+        (None, "required"),
+    ],
+)
 def test_the_received_day_is_today_or_the_recent_past(received_on, problem):
     found = entry_problems(received_on, TODAY, acknowledgement=EMAIL, postal_address=None)
     assert found == ({"received_on": problem} if problem else {})

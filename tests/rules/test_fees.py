@@ -14,8 +14,15 @@ def test_art38_disclosure_costs_1000_yen_third_party_records_included():
     assert fee_for("disclosure", "electronic").total_yen == 1000
 
 
-@pytest.mark.parametrize("request_type", [RequestType.CORRECTION, RequestType.SUSPENSION,
-                                          RequestType.ERASURE, RequestType.STOP_THIRD_PARTY_PROVISION])
+@pytest.mark.parametrize(
+    "request_type",
+    [
+        RequestType.CORRECTION,
+        RequestType.SUSPENSION,
+        RequestType.ERASURE,
+        RequestType.STOP_THIRD_PARTY_PROVISION,
+    ],
+)
 @pytest.mark.parametrize("delivery", list(Delivery))
 def test_art38_correction_suspension_erasure_stop_provision_are_free(request_type, delivery):
     quote = fee_for(request_type, delivery, postage_yen=500)

@@ -4,15 +4,22 @@ from models.rules.identity import (
     REQUIREMENTS,
     SHOWS,
     Contact,
-    DocumentKind as D,
-    Evidence as E,
-    IdentityStatus as S,
     assess_identity,
     document_kinds,
     match_principal,
     missing_documents,
 )
-from models.rules.vocabulary import ReasonCode as R, Role
+from models.rules.identity import (
+    DocumentKind as D,
+)
+from models.rules.identity import (
+    Evidence as E,
+)
+from models.rules.identity import (
+    IdentityStatus as S,
+)
+from models.rules.vocabulary import ReasonCode as R
+from models.rules.vocabulary import Role
 
 
 def keys(verdict):
@@ -21,12 +28,15 @@ def keys(verdict):
 
 # --- evidence per role (Art. 37; Order Arts. 12–13) ------------------------------------------
 
+
 def kinds(requirements):
     return [k for r in requirements for k in document_kinds(r)]
 
 
-@pytest.mark.parametrize(("role", "authority"), [(Role.APPOINTED_AGENT, D.POWER_OF_ATTORNEY),
-                                                 (Role.LEGAL_REPRESENTATIVE, D.LEGAL_REPRESENTATION)])
+@pytest.mark.parametrize(
+    ("role", "authority"),
+    [(Role.APPOINTED_AGENT, D.POWER_OF_ATTORNEY), (Role.LEGAL_REPRESENTATIVE, D.LEGAL_REPRESENTATION)],
+)
 def test_order_art13_an_agent_uploads_their_own_identity_document_and_their_authority(role, authority):
     assert kinds(missing_documents(role, [])) == [D.AGENT_IDENTITY_DOCUMENT, authority]
     [authority_missing] = missing_documents(role, [D.AGENT_IDENTITY_DOCUMENT, D.IDENTITY_DOCUMENT])
@@ -69,7 +79,9 @@ def test_rules_4_principal_phone_route_is_registered_details_plus_call_back():
 
 
 def test_art37_principal_documents_do_not_replace_the_code():
-    verdict = assess_identity(Role.PRINCIPAL, {E.RECORD_MATCH, E.POWER_OF_ATTORNEY, E.AGENT_IDENTITY_DOCUMENT})
+    verdict = assess_identity(
+        Role.PRINCIPAL, {E.RECORD_MATCH, E.POWER_OF_ATTORNEY, E.AGENT_IDENTITY_DOCUMENT}
+    )
     assert verdict.status is S.MISSING
 
 
@@ -81,8 +93,11 @@ def test_rules_4_failed_one_time_code_leaves_the_postal_and_phone_routes_open():
 
 
 def test_art37_every_principal_route_failed_refuses_with_identity_not_verified():
-    verdict = assess_identity(Role.PRINCIPAL, {E.RECORD_MATCH, E.REGISTERED_MAIL_REPLY},
-                              {E.ONE_TIME_CODE, E.PHONE_CALLBACK, E.IDENTITY_DOCUMENT_COPY})
+    verdict = assess_identity(
+        Role.PRINCIPAL,
+        {E.RECORD_MATCH, E.REGISTERED_MAIL_REPLY},
+        {E.ONE_TIME_CODE, E.PHONE_CALLBACK, E.IDENTITY_DOCUMENT_COPY},
+    )
     assert (verdict.status, verdict.reason) == (S.REFUSED, R.IDENTITY_NOT_VERIFIED)
     # one rejected piece of the postal route is not yet a refusal while the others remain
     open_ = assess_identity(Role.PRINCIPAL, {E.RECORD_MATCH}, {E.ONE_TIME_CODE, E.IDENTITY_DOCUMENT_COPY})
@@ -101,8 +116,10 @@ def test_art37_no_matching_customer_record_refuses_with_identity_not_verified():
 
 @pytest.mark.parametrize("proof", [E.FAMILY_REGISTER_OR_RESIDENT_RECORD, E.GUARDIANSHIP_REGISTRY_CERTIFICATE])
 def test_order_art13_legal_representative_own_identity_plus_proof_of_representation(proof):
-    assert assess_identity(Role.LEGAL_REPRESENTATIVE, {E.RECORD_MATCH, E.AGENT_IDENTITY_DOCUMENT, proof}
-                           ).status is S.VERIFIED
+    assert (
+        assess_identity(Role.LEGAL_REPRESENTATIVE, {E.RECORD_MATCH, E.AGENT_IDENTITY_DOCUMENT, proof}).status
+        is S.VERIFIED
+    )
 
 
 def test_order_art13_legal_representative_missing_proof_is_asked_for():
@@ -111,8 +128,11 @@ def test_order_art13_legal_representative_missing_proof_is_asked_for():
 
 
 def test_order_art13_legal_representative_one_rejected_proof_leaves_the_other_possible():
-    verdict = assess_identity(Role.LEGAL_REPRESENTATIVE, {E.RECORD_MATCH, E.AGENT_IDENTITY_DOCUMENT},
-                              {E.FAMILY_REGISTER_OR_RESIDENT_RECORD})
+    verdict = assess_identity(
+        Role.LEGAL_REPRESENTATIVE,
+        {E.RECORD_MATCH, E.AGENT_IDENTITY_DOCUMENT},
+        {E.FAMILY_REGISTER_OR_RESIDENT_RECORD},
+    )
     assert verdict.status is S.MISSING
     both = {E.FAMILY_REGISTER_OR_RESIDENT_RECORD, E.GUARDIANSHIP_REGISTRY_CERTIFICATE}
     refused = assess_identity(Role.LEGAL_REPRESENTATIVE, {E.RECORD_MATCH, E.AGENT_IDENTITY_DOCUMENT}, both)
@@ -122,27 +142,33 @@ def test_order_art13_legal_representative_one_rejected_proof_leaves_the_other_po
 def test_order_art13_appointed_agent_needs_power_of_attorney_not_seal_certificate():
     without_seal = {E.RECORD_MATCH, E.AGENT_IDENTITY_DOCUMENT, E.POWER_OF_ATTORNEY}
     assert assess_identity(Role.APPOINTED_AGENT, without_seal).status is S.VERIFIED
-    assert assess_identity(Role.APPOINTED_AGENT, without_seal | {E.SEAL_REGISTRATION_CERTIFICATE}
-                           ).status is S.VERIFIED
+    assert (
+        assess_identity(Role.APPOINTED_AGENT, without_seal | {E.SEAL_REGISTRATION_CERTIFICATE}).status
+        is S.VERIFIED
+    )
     verdict = assess_identity(Role.APPOINTED_AGENT, {E.RECORD_MATCH})
     assert keys(verdict) == ["agent_identity", "power_of_attorney"]
 
 
 def test_rules_4_a_seal_certificate_does_not_replace_the_power_of_attorney():
-    verdict = assess_identity(Role.APPOINTED_AGENT, {E.RECORD_MATCH, E.AGENT_IDENTITY_DOCUMENT,
-                                                     E.SEAL_REGISTRATION_CERTIFICATE})
+    verdict = assess_identity(
+        Role.APPOINTED_AGENT, {E.RECORD_MATCH, E.AGENT_IDENTITY_DOCUMENT, E.SEAL_REGISTRATION_CERTIFICATE}
+    )
     assert verdict.status is S.MISSING and keys(verdict) == ["power_of_attorney"]
 
 
 def test_rules_4_a_rejected_seal_certificate_does_not_refuse_the_agent():
-    verdict = assess_identity(Role.APPOINTED_AGENT,
-                              {E.RECORD_MATCH, E.AGENT_IDENTITY_DOCUMENT, E.POWER_OF_ATTORNEY},
-                              {E.SEAL_REGISTRATION_CERTIFICATE})
+    verdict = assess_identity(
+        Role.APPOINTED_AGENT,
+        {E.RECORD_MATCH, E.AGENT_IDENTITY_DOCUMENT, E.POWER_OF_ATTORNEY},
+        {E.SEAL_REGISTRATION_CERTIFICATE},
+    )
     assert verdict.status is S.VERIFIED
 
 
-@pytest.mark.parametrize("route", [{E.PHONE_CALLBACK}, {E.IDENTITY_DOCUMENT_COPY, E.REGISTERED_MAIL_REPLY},
-                                   {E.ONE_TIME_CODE}])
+@pytest.mark.parametrize(
+    "route", [{E.PHONE_CALLBACK}, {E.IDENTITY_DOCUMENT_COPY, E.REGISTERED_MAIL_REPLY}, {E.ONE_TIME_CODE}]
+)
 def test_rules_4_principal_routes_do_not_replace_an_agents_authority(route):
     verdict = assess_identity(Role.APPOINTED_AGENT, {E.RECORD_MATCH, E.AGENT_IDENTITY_DOCUMENT} | route)
     assert verdict.status is S.MISSING and keys(verdict) == ["power_of_attorney"]
@@ -151,20 +177,23 @@ def test_rules_4_principal_routes_do_not_replace_an_agents_authority(route):
 
 
 def test_art37_3_appointed_agent_with_rejected_power_of_attorney_is_refused():
-    verdict = assess_identity(Role.APPOINTED_AGENT, {E.RECORD_MATCH, E.AGENT_IDENTITY_DOCUMENT},
-                              {E.POWER_OF_ATTORNEY})
+    verdict = assess_identity(
+        Role.APPOINTED_AGENT, {E.RECORD_MATCH, E.AGENT_IDENTITY_DOCUMENT}, {E.POWER_OF_ATTORNEY}
+    )
     assert (verdict.status, verdict.reason) == (S.REFUSED, R.AGENT_AUTHORITY_NOT_SHOWN)
 
 
 def test_art37_agent_whose_own_identity_fails_is_identity_not_verified():
-    verdict = assess_identity(Role.APPOINTED_AGENT, {E.RECORD_MATCH, E.POWER_OF_ATTORNEY},
-                              {E.AGENT_IDENTITY_DOCUMENT})
+    verdict = assess_identity(
+        Role.APPOINTED_AGENT, {E.RECORD_MATCH, E.POWER_OF_ATTORNEY}, {E.AGENT_IDENTITY_DOCUMENT}
+    )
     assert verdict.reason is R.IDENTITY_NOT_VERIFIED
 
 
 def test_art37_3_documents_missing_after_the_deadline_are_a_refusal():
-    verdict = assess_identity(Role.APPOINTED_AGENT, {E.RECORD_MATCH, E.AGENT_IDENTITY_DOCUMENT},
-                              deadline_passed=True)
+    verdict = assess_identity(
+        Role.APPOINTED_AGENT, {E.RECORD_MATCH, E.AGENT_IDENTITY_DOCUMENT}, deadline_passed=True
+    )
     assert (verdict.status, verdict.reason) == (S.REFUSED, R.AGENT_AUTHORITY_NOT_SHOWN)
     verdict = assess_identity(Role.PRINCIPAL, {E.RECORD_MATCH}, deadline_passed=True)
     assert verdict.reason is R.IDENTITY_NOT_VERIFIED
@@ -178,7 +207,9 @@ def test_every_role_requires_the_customer_record_match():
 
 # --- matching the customer record ---------------------------------------------------------------
 
-RECORD = Contact(email="taro@example.co.jp", login_id="A1234567", phone="03-1234-5678", company="株式会社サンプル")
+RECORD = Contact(
+    email="taro@example.co.jp", login_id="A1234567", phone="03-1234-5678", company="株式会社サンプル"
+)
 
 
 def test_rules_4_email_and_one_more_field_match():
@@ -191,8 +222,12 @@ def test_rules_4_email_alone_is_not_enough_when_the_record_holds_more():
 
 
 def test_rules_4_a_wrong_email_never_matches():
-    result = match_principal(Contact(email="other@example.co.jp", login_id="A1234567",
-                                     phone="0312345678", company="株式会社サンプル"), RECORD)
+    result = match_principal(
+        Contact(
+            email="other@example.co.jp", login_id="A1234567", phone="0312345678", company="株式会社サンプル"
+        ),
+        RECORD,
+    )
     assert not result.matched and result.mismatched_fields == ("email",)
 
 
@@ -203,12 +238,15 @@ def test_rules_4_no_demand_for_more_than_the_company_holds():
 
 def test_rules_4_phone_and_company_are_normalised():
     assert match_principal(Contact(email="taro@example.co.jp", phone="+81 3 1234 5678"), RECORD).matched
-    assert match_principal(Contact(email="taro@example.co.jp", phone="０３（１２３４）５６７８"), RECORD).matched
+    assert match_principal(
+        Contact(email="taro@example.co.jp", phone="０３（１２３４）５６７８"), RECORD
+    ).matched
     assert match_principal(Contact(email="taro@example.co.jp", company="㈱サンプル"), RECORD).matched
     assert match_principal(Contact(email="taro@example.co.jp", company="(株) サンプル"), RECORD).matched
 
 
 def test_rules_4_a_changed_phone_is_reported_but_another_field_still_matches():
-    result = match_principal(Contact(email="taro@example.co.jp", phone="03-9999-0000", company="株式会社サンプル"),
-                             RECORD)
+    result = match_principal(
+        Contact(email="taro@example.co.jp", phone="03-9999-0000", company="株式会社サンプル"), RECORD
+    )
     assert result.matched and result.mismatched_fields == ("phone",)

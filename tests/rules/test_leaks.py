@@ -2,8 +2,11 @@ from datetime import date
 
 import pytest
 
+from models.rules.deadlines import SlaStage
 from models.rules.leaks import (
     LeakCase as C,
+)
+from models.rules.leaks import (
     LeakFacts,
     NoticeMethod,
     Triage,
@@ -14,7 +17,6 @@ from models.rules.leaks import (
     reportable_cases,
     warn_on,
 )
-from models.rules.deadlines import SlaStage
 
 LEARNED = date(2026, 11, 2)  # Monday
 
@@ -24,13 +26,16 @@ def leak(**kw):
     return LeakFacts(learned_on=LEARNED, **kw)
 
 
-@pytest.mark.parametrize(("kw", "case"), [
-    ({"sensitive_data": True}, C.SENSITIVE_DATA),
-    ({"financial_loss_risk": True}, C.FINANCIAL_LOSS),
-    ({"wrongful_purpose": True}, C.WRONGFUL_PURPOSE),
-    ({"web_skimming": True}, C.WRONGFUL_PURPOSE),
-    ({"affected_people": 1001}, C.OVER_1000_PEOPLE),
-])
+@pytest.mark.parametrize(
+    ("kw", "case"),
+    [
+        ({"sensitive_data": True}, C.SENSITIVE_DATA),
+        ({"financial_loss_risk": True}, C.FINANCIAL_LOSS),
+        ({"wrongful_purpose": True}, C.WRONGFUL_PURPOSE),
+        ({"web_skimming": True}, C.WRONGFUL_PURPOSE),
+        ({"affected_people": 1001}, C.OVER_1000_PEOPLE),
+    ],
+)
 def test_rules_art7_each_reportable_case(kw, case):
     assessment = assess_leak(leak(**kw))
     assert assessment.reportable and assessment.cases == (case,)
@@ -47,7 +52,9 @@ def test_rules_art7_small_ordinary_leak_is_not_reportable():
 
 
 def test_rules_art7_strongly_encrypted_data_is_exempt():
-    assert not assess_leak(leak(sensitive_data=True, affected_people=50_000, strongly_encrypted=True)).reportable
+    assert not assess_leak(
+        leak(sensitive_data=True, affected_people=50_000, strongly_encrypted=True)
+    ).reportable
 
 
 def test_rules_art8_deadlines_preliminary_5_days_final_30():
@@ -67,7 +74,10 @@ def test_several_cases_at_once():
 
 def test_art26_2_public_notice_when_people_cannot_be_reached():
     assert assess_leak(leak(financial_loss_risk=True)).notice is NoticeMethod.INDIVIDUAL
-    assert assess_leak(leak(financial_loss_risk=True, people_reachable=False)).notice is NoticeMethod.PUBLIC_NOTICE
+    assert (
+        assess_leak(leak(financial_loss_risk=True, people_reachable=False)).notice
+        is NoticeMethod.PUBLIC_NOTICE
+    )
 
 
 def test_art26_1_contractor_reports_unless_it_told_the_company_promptly():
@@ -76,6 +86,7 @@ def test_art26_1_contractor_reports_unless_it_told_the_company_promptly():
 
 
 # --- the officer's confirmation, and the report clocks on the monitor ----------------------------
+
 
 def test_officer_confirms_a_reportable_triage_unchanged():
     facts = leak(financial_loss_risk=True)
@@ -113,12 +124,15 @@ def test_warning_two_business_days_before_a_deadline_skips_the_new_year_closure(
     assert warn_on(date(2026, 5, 7)) == date(2026, 4, 30)
 
 
-@pytest.mark.parametrize(("today", "stage"), [
-    (date(2026, 11, 3), SlaStage.ON_TRACK),
-    (date(2026, 11, 4), SlaStage.WARNING),
-    (date(2026, 11, 6), SlaStage.OVERDUE),
-    (date(2026, 11, 9), SlaStage.OVERDUE),
-])
+@pytest.mark.parametrize(
+    ("today", "stage"),
+    [
+        (date(2026, 11, 3), SlaStage.ON_TRACK),
+        (date(2026, 11, 4), SlaStage.WARNING),
+        (date(2026, 11, 6), SlaStage.OVERDUE),
+        (date(2026, 11, 9), SlaStage.OVERDUE),
+    ],
+)
 def test_report_stage_warns_before_and_escalates_at_the_deadline(today, stage):
     assert report_stage(date(2026, 11, 6), None, today) is stage
 

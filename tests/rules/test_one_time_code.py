@@ -1,22 +1,27 @@
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from models.rules.one_time_code import (
     MAX_ATTEMPTS,
     MAX_CODES,
     CodeState,
     CodeStatus,
-    Verdict as V,
-    check_code as judge,
     generate_code,
     hash_code,
     issue_code,
 )
+from models.rules.one_time_code import (
+    Verdict as V,
+)
+from models.rules.one_time_code import (
+    check_code as judge,
+)
 
 SECRET = b"test-secret"
-T0 = datetime(2026, 11, 2, 10, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
 
 
 def issued(code="123456", state=CodeState(), now=T0):
@@ -28,8 +33,12 @@ def issued(code="123456", state=CodeState(), now=T0):
 def check_code(state: CodeState, submitted: str, *, now: datetime, secret: bytes):
     """One answer as services/identity.submit_code gives it: the database counts the attempt
     first, on a live code only, then the rule judges."""
-    counted = (state.status is CodeStatus.PENDING and state.code_hash is not None
-               and now < state.expires_at and state.attempts < MAX_ATTEMPTS)
+    counted = (
+        state.status is CodeStatus.PENDING
+        and state.code_hash is not None
+        and now < state.expires_at
+        and state.attempts < MAX_ATTEMPTS
+    )
     if counted:
         state = replace(state, attempts=state.attempts + 1)
     return judge(state, submitted, counted=counted, now=now, secret=secret)
@@ -104,8 +113,12 @@ def test_checking_before_any_code_was_issued():
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.tuples(st.booleans(), st.text("0123456789", min_size=6, max_size=6), st.integers(0, 15)),
-                max_size=15))
+@given(
+    st.lists(
+        st.tuples(st.booleans(), st.text("0123456789", min_size=6, max_size=6), st.integers(0, 15)),
+        max_size=15,
+    )
+)
 def test_property_never_more_than_three_codes_nor_three_attempts(events):
     state, now = CodeState(), T0
     for is_issue, code, minutes in events:
@@ -113,7 +126,7 @@ def test_property_never_more_than_three_codes_nor_three_attempts(events):
         if is_issue:
             state, _ = issue_code(state, code, now=now, secret=SECRET)
         else:
-            state, verdict = check_code(state, code, now=now, secret=SECRET)
+            state, _verdict = check_code(state, code, now=now, secret=SECRET)
         assert state.codes_issued <= MAX_CODES
         assert state.attempts <= 3
     if state.status is CodeStatus.FAILED:
@@ -138,7 +151,7 @@ def test_rules_4_full_width_digits_from_a_japanese_ime_match():
 
 
 def test_rules_4_ideographic_space_around_the_code_is_ignored():
-    state, verdict = check_code(issued("123456"), "\u3000１２３４５６ ", now=T0, secret=SECRET)
+    _state, verdict = check_code(issued("123456"), "\u3000１２３４５６ ", now=T0, secret=SECRET)
     assert verdict is V.VERIFIED
 
 

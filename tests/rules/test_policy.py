@@ -88,12 +88,15 @@ def test_a_change_in_the_lead_paragraph_is_a_changed_purpose():
     assert (finding.change, finding.old_label) == (PurposeChange.CHANGED, BODY)
 
 
-@pytest.mark.parametrize(("text", "problem"), [
-    ("", "no numbered sections"),
-    ("ポリシー\n  1. 定義\n    本文\n  2. 安全管理\n", "no section on the purposes of use"),
-    ("  1. 利用目的\n    当社は適切に利用します。\n  2. 安全管理\n", "lists no purposes"),
-    ("  1. 利用目的\n    a)請求のため。\n    a)配送のため。\n", "item a) twice"),
-])
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("", "no numbered sections"),
+        ("ポリシー\n  1. 定義\n    本文\n  2. 安全管理\n", "no section on the purposes of use"),
+        ("  1. 利用目的\n    当社は適切に利用します。\n  2. 安全管理\n", "lists no purposes"),
+        ("  1. 利用目的\n    a)請求のため。\n    a)配送のため。\n", "item a) twice"),
+    ],
+)
 def test_a_text_without_purposes_is_refused_with_what_is_missing(text, problem):
     with pytest.raises(PolicyTextInvalid, match=re.escape(problem)):
         purposes(text)

@@ -2,7 +2,8 @@ from datetime import date
 
 import pytest
 
-from models.rules.decisions import ItemAction as A, OPERATOR_ONLY_CODES, decision_problems
+from models.rules.decisions import OPERATOR_ONLY_CODES, decision_problems
+from models.rules.decisions import ItemAction as A
 from models.rules.prescreen import (
     Correction,
     Holding,
@@ -17,11 +18,19 @@ from models.rules.prescreen import (
 )
 from models.rules.vocabulary import (
     Delivery,
-    GroundCode as G,
     Origin,
     Outcome,
+)
+from models.rules.vocabulary import (
+    GroundCode as G,
+)
+from models.rules.vocabulary import (
     ReasonCode as R,
+)
+from models.rules.vocabulary import (
     RequestType as T,
+)
+from models.rules.vocabulary import (
     SystemAction as S,
 )
 
@@ -32,7 +41,9 @@ def demo_holdings(**overrides) -> tuple[Holding, ...]:
     holdings = {
         "customers": Holding("customers", 1, values={"phone": "03-1234-5678", "title": "課長"}),
         "orders": Holding("orders", 3),
-        "billing": Holding("billing", 2, retention_duty=True, values={"billing_address": "東京都江東区豊洲3-2-3"}),
+        "billing": Holding(
+            "billing", 2, retention_duty=True, values={"billing_address": "東京都江東区豊洲3-2-3"}
+        ),
         "marketing": Holding("marketing", 1, advertising=True),
         "support": Holding("support", 1, electronic_copy=True),
     }
@@ -51,6 +62,7 @@ def by_key(proposal):
 
 # --- §0 retained personal data --------------------------------------------------------------
 
+
 def test_art16_4_order_art5_authority_inquiry_data_is_answered_as_not_held():
     holdings = demo_holdings(support=Holding("support", 2, origin=Origin.AUTHORITY_INQUIRY))
     proposal = prescreen(facts(T.DISCLOSURE, holdings=holdings))
@@ -63,8 +75,12 @@ def test_art16_4_order_art5_authority_inquiry_data_is_answered_as_not_held():
 
 
 def test_order_art5_withheld_data_looks_exactly_like_an_empty_system():
-    withheld = prescreen(facts(T.DISCLOSURE, holdings=demo_holdings(
-        support=Holding("support", 2, origin=Origin.AUTHORITY_INQUIRY))))
+    withheld = prescreen(
+        facts(
+            T.DISCLOSURE,
+            holdings=demo_holdings(support=Holding("support", 2, origin=Origin.AUTHORITY_INQUIRY)),
+        )
+    )
     empty = prescreen(facts(T.DISCLOSURE, holdings=demo_holdings(support=Holding("support", 0))))
     assert withheld == empty
 
@@ -85,6 +101,7 @@ def test_art33_3_nothing_held_anywhere_is_still_answered_with_no_retained_person
 
 # --- purpose notification --------------------------------------------------------------------
 
+
 def test_art32_2_purpose_notification_is_granted_although_purposes_are_published():
     proposal = prescreen(facts(T.PURPOSE_NOTIFICATION))
     assert [(i.key, i.action) for i in proposal.items] == [("purposes", A.GRANT)]
@@ -99,10 +116,17 @@ def test_art32_2_purpose_notification_with_nothing_held_says_so():
 
 # --- disclosure ---------------------------------------------------------------------------------
 
+
 def test_art33_1_disclosure_exports_every_system_holding_data():
     proposal = prescreen(facts(T.DISCLOSURE))
     assert all(i.action is A.GRANT and i.system_action is S.EXPORT for i in proposal.items)
-    assert [i.system_key for i in proposal.items] == ["customers", "orders", "billing", "marketing", "support"]
+    assert [i.system_key for i in proposal.items] == [
+        "customers",
+        "orders",
+        "billing",
+        "marketing",
+        "support",
+    ]
 
 
 def test_rules_art30_electronic_copy_impossible_is_disclosed_on_paper_and_said_so():
@@ -115,8 +139,10 @@ def test_rules_art30_electronic_copy_impossible_is_disclosed_on_paper_and_said_s
 
 
 def prior(n, days_apart=20, request_type=T.DISCLOSURE):
-    return tuple(PriorRequest(request_type, date.fromordinal(RECEIVED.toordinal() - days_apart * (k + 1)))
-                 for k in range(n))
+    return tuple(
+        PriorRequest(request_type, date.fromordinal(RECEIVED.toordinal() - days_apart * (k + 1)))
+        for k in range(n)
+    )
 
 
 BIG = demo_holdings(analytics=Holding("analytics", 1500))
@@ -141,9 +167,13 @@ def test_art33_2_ii_repeated_identical_complex_requests_are_business_interferenc
 
 def test_art33_2_ii_requests_of_another_type_or_long_ago_are_not_repeats():
     other = prior(3, request_type=T.PURPOSE_NOTIFICATION)
-    assert not is_business_interference(facts(T.DISCLOSURE, holdings=BIG, prior_requests=other), PrescreenPolicy())
+    assert not is_business_interference(
+        facts(T.DISCLOSURE, holdings=BIG, prior_requests=other), PrescreenPolicy()
+    )
     old = prior(2, days_apart=60)  # 60 and 120 days ago: only one within 90 days
-    assert not is_business_interference(facts(T.DISCLOSURE, holdings=BIG, prior_requests=old), PrescreenPolicy())
+    assert not is_business_interference(
+        facts(T.DISCLOSURE, holdings=BIG, prior_requests=old), PrescreenPolicy()
+    )
 
 
 def test_art33_5_third_party_records_are_disclosed_when_the_law_required_them():
@@ -167,15 +197,24 @@ def test_art33_5_records_not_asked_for_are_not_an_item():
 
 def test_operator_only_grounds_are_never_proposed():
     for request_type in T:
-        proposal = prescreen(facts(request_type, holdings=BIG, prior_requests=prior(3, request_type=request_type),
-                                   corrections=(Correction("phone", None, "03-0000-0000"),)))
+        proposal = prescreen(
+            facts(
+                request_type,
+                holdings=BIG,
+                prior_requests=prior(3, request_type=request_type),
+                corrections=(Correction("phone", None, "03-0000-0000"),),
+            )
+        )
         assert not OPERATOR_ONLY_CODES & {c for i in proposal.items for c in i.reasons}
 
 
 # --- correction -----------------------------------------------------------------------------------
 
+
 def test_art34_untrue_content_is_corrected():
-    proposal = prescreen(facts(T.CORRECTION, corrections=(Correction("phone", "03-1234-5678", "03-9999-0000"),)))
+    proposal = prescreen(
+        facts(T.CORRECTION, corrections=(Correction("phone", "03-1234-5678", "03-9999-0000"),))
+    )
     item = by_key(proposal)["customers:phone"]
     assert (item.action, item.system_action, item.system_key) == (A.GRANT, S.RECTIFY, "customers")
     assert proposal.outcome is Outcome.GRANTED
@@ -188,18 +227,25 @@ def test_art34_requested_value_already_held_is_content_accurate():
 
 
 def test_art34_claimed_current_value_not_what_is_held_is_content_accurate():
-    proposal = prescreen(facts(T.CORRECTION, corrections=(Correction("phone", "03-5555-5555", "03-9999-0000"),)))
+    proposal = prescreen(
+        facts(T.CORRECTION, corrections=(Correction("phone", "03-5555-5555", "03-9999-0000"),))
+    )
     assert by_key(proposal)["customers:phone"].action is A.REFUSE
 
 
 def test_art34_comparison_ignores_width_and_spacing():
-    proposal = prescreen(facts(T.CORRECTION, corrections=(Correction("phone", "０３-1234-5678 ", "03-9999-0000"),)))
+    proposal = prescreen(
+        facts(T.CORRECTION, corrections=(Correction("phone", "０３-1234-5678 ", "03-9999-0000"),))
+    )
     assert by_key(proposal)["customers:phone"].action is A.GRANT
 
 
 def test_art34_one_item_per_field_and_system_partial_outcome():
-    corrections = (Correction("phone", None, "03-9999-0000"), Correction("title", "課長", "課長"),
-                   Correction("billing_address", None, "大阪府大阪市北区1-1"))
+    corrections = (
+        Correction("phone", None, "03-9999-0000"),
+        Correction("title", "課長", "課長"),
+        Correction("billing_address", None, "大阪府大阪市北区1-1"),
+    )
     proposal = prescreen(facts(T.CORRECTION, corrections=corrections))
     items = by_key(proposal)
     assert set(items) == {"customers:phone", "customers:title", "billing:billing_address"}
@@ -215,6 +261,7 @@ def test_art34_field_held_nowhere_is_not_held():
 
 
 # --- suspension / erasure (Art. 35(1), (5)) -------------------------------------------------------
+
 
 def test_art35_1_no_stated_ground_is_no_statutory_ground():
     proposal = prescreen(facts(T.ERASURE))
@@ -244,16 +291,21 @@ def test_art35_5_no_longer_needed_must_hold_for_every_purpose_per_system():
     assert proposal.outcome is Outcome.PARTIALLY_GRANTED
 
 
-@pytest.mark.parametrize("closed_on, last_active_on, needed", [
-    (None, None, True),                             # an open account: the customer may order again
-    (None, date(2020, 1, 1), True),                 # however long ago the last order was
-    (date(2024, 11, 20), date(2024, 10, 1), False),  # closed two years ago, quiet since
-    (date(2025, 11, 21), None, True),               # closed a day short of a year ago
-    (date(2025, 11, 20), None, False),              # closed a year ago to the day
-    (date(2025, 11, 20), date(2024, 1, 1), False),
-    (date(2024, 11, 20), date(2026, 1, 5), True),    # an invoice paid after the closing restarts it
-])
-def test_art35_5_no_longer_needed_a_year_after_the_closing_or_the_last_activity(closed_on, last_active_on, needed):
+@pytest.mark.parametrize(
+    "closed_on, last_active_on, needed",
+    [
+        (None, None, True),  # an open account: the customer may order again
+        (None, date(2020, 1, 1), True),  # however long ago the last order was
+        (date(2024, 11, 20), date(2024, 10, 1), False),  # closed two years ago, quiet since
+        (date(2025, 11, 21), None, True),  # closed a day short of a year ago
+        (date(2025, 11, 20), None, False),  # closed a year ago to the day
+        (date(2025, 11, 20), date(2024, 1, 1), False),
+        (date(2024, 11, 20), date(2026, 1, 5), True),  # an invoice paid after the closing restarts it
+    ],
+)
+def test_art35_5_no_longer_needed_a_year_after_the_closing_or_the_last_activity(
+    closed_on, last_active_on, needed
+):
     assert still_needed(closed_on, last_active_on, RECEIVED) is needed
 
 
@@ -268,14 +320,24 @@ def test_art35_5_a_closed_account_proposes_erasure_and_keeps_billing_restricted(
     """Every system's data no longer needed: erased where the system can, billing restricted
     until the bookkeeping period ends (Art. 35(2) proviso)."""
     gone = not still_needed(date(2024, 11, 20), date(2024, 10, 1), RECEIVED)
-    holdings = tuple(Holding(h.system_key, h.record_count, retention_duty=h.retention_duty,
-                             advertising=h.advertising, still_needed=not gone,
-                             actions=BILLING_ACTIONS if h.system_key == "billing" else ALL)
-                     for h in demo_holdings())
+    holdings = tuple(
+        Holding(
+            h.system_key,
+            h.record_count,
+            retention_duty=h.retention_duty,
+            advertising=h.advertising,
+            still_needed=not gone,
+            actions=BILLING_ACTIONS if h.system_key == "billing" else ALL,
+        )
+        for h in demo_holdings()
+    )
     proposal = prescreen(facts(T.ERASURE, holdings=holdings, ground_codes=frozenset({G.NO_LONGER_NEEDED})))
     items = by_key(proposal)
     assert (items["billing"].action, items["billing"].system_action, items["billing"].reasons) == (
-        A.ALTERNATIVE, S.RESTRICT, (R.LEGAL_RETENTION_DUTY,))
+        A.ALTERNATIVE,
+        S.RESTRICT,
+        (R.LEGAL_RETENTION_DUTY,),
+    )
     assert all((i.action, i.system_action) == (A.GRANT, S.ERASE) for k, i in items.items() if k != "billing")
     assert (proposal.outcome, proposal.reasons) == (Outcome.PARTIALLY_GRANTED, (R.LEGAL_RETENTION_DUTY,))
 
@@ -322,62 +384,90 @@ def test_art35_2_erasure_of_billing_with_retention_duty_becomes_restriction():
     proposal = prescreen(facts(T.ERASURE, recorded=recorded, ground_codes=frozenset({G.LEAK_OCCURRED})))
     billing = by_key(proposal)["billing"]
     assert (billing.action, billing.system_action, billing.reasons) == (
-        A.ALTERNATIVE, S.RESTRICT, (R.LEGAL_RETENTION_DUTY,))
+        A.ALTERNATIVE,
+        S.RESTRICT,
+        (R.LEGAL_RETENTION_DUTY,),
+    )
     assert R.LEGAL_RETENTION_DUTY in proposal.reasons
 
 
 def test_art35_2_suspension_of_billing_is_a_restriction_retention_does_not_prevent_it():
     recorded = RecordedFacts(leaked_systems=frozenset({"billing"}))
-    billing = by_key(prescreen(facts(T.SUSPENSION, recorded=recorded,
-                                     ground_codes=frozenset({G.LEAK_OCCURRED}))))["billing"]
+    billing = by_key(
+        prescreen(facts(T.SUSPENSION, recorded=recorded, ground_codes=frozenset({G.LEAK_OCCURRED})))
+    )["billing"]
     assert (billing.action, billing.system_action) == (A.GRANT, S.RESTRICT)
 
 
 def test_art35_1_unlawful_use_and_improper_acquisition_need_a_finding_on_record():
-    recorded = RecordedFacts(unlawful_use_systems=frozenset({"analytics"}),
-                             improper_acquisition_systems=frozenset({"orders"}))
+    recorded = RecordedFacts(
+        unlawful_use_systems=frozenset({"analytics"}), improper_acquisition_systems=frozenset({"orders"})
+    )
     holdings = (Holding("analytics", 5), Holding("orders", 3), Holding("customers", 1))
-    proposal = prescreen(facts(T.SUSPENSION, holdings=holdings, recorded=recorded,
-                               ground_codes=frozenset({G.UNLAWFUL_USE, G.IMPROPER_ACQUISITION})))
+    proposal = prescreen(
+        facts(
+            T.SUSPENSION,
+            holdings=holdings,
+            recorded=recorded,
+            ground_codes=frozenset({G.UNLAWFUL_USE, G.IMPROPER_ACQUISITION}),
+        )
+    )
     assert [i.action for i in proposal.items] == [A.GRANT, A.GRANT, A.REFUSE]
 
 
 def test_art35_provision_without_consent_is_not_a_ground_for_erasure():
     recorded = RecordedFacts(provision_bases=((None, False),))
-    proposal = prescreen(facts(T.ERASURE, recorded=recorded, ground_codes=frozenset({G.PROVISION_WITHOUT_CONSENT})))
+    proposal = prescreen(
+        facts(T.ERASURE, recorded=recorded, ground_codes=frozenset({G.PROVISION_WITHOUT_CONSENT}))
+    )
     assert proposal.outcome is Outcome.REFUSED
 
 
 # --- stop of third-party provision (Art. 35(3), (5)) -------------------------------------------
 
+
 def test_art35_3_provision_without_consent_on_record_grounds_a_stop():
     recorded = RecordedFacts(provision_bases=(("consent", False), ("protect_our_rights", False)))
-    proposal = prescreen(facts(T.STOP_THIRD_PARTY_PROVISION, recorded=recorded,
-                               ground_codes=frozenset({G.PROVISION_WITHOUT_CONSENT})))
+    proposal = prescreen(
+        facts(
+            T.STOP_THIRD_PARTY_PROVISION,
+            recorded=recorded,
+            ground_codes=frozenset({G.PROVISION_WITHOUT_CONSENT}),
+        )
+    )
     assert {(i.action, i.system_action) for i in proposal.items} == {(A.GRANT, S.STOP_PROVISION)}
     assert proposal.outcome is Outcome.GRANTED
 
 
 def test_art35_3_consented_or_statutory_provisions_give_no_ground():
     recorded = RecordedFacts(provision_bases=(("consent", False), ("warrant", False)))
-    proposal = prescreen(facts(T.STOP_THIRD_PARTY_PROVISION, recorded=recorded,
-                               ground_codes=frozenset({G.PROVISION_WITHOUT_CONSENT})))
+    proposal = prescreen(
+        facts(
+            T.STOP_THIRD_PARTY_PROVISION,
+            recorded=recorded,
+            ground_codes=frozenset({G.PROVISION_WITHOUT_CONSENT}),
+        )
+    )
     assert proposal.outcome is Outcome.REFUSED
     assert proposal.reasons == (R.NO_STATUTORY_GROUND,)
 
 
 def test_art35_5_2022_grounds_also_ground_a_stop_of_provision():
     recorded = RecordedFacts(leaked_systems=frozenset({"customers"}))
-    items = by_key(prescreen(facts(T.STOP_THIRD_PARTY_PROVISION, recorded=recorded,
-                                   ground_codes=frozenset({G.LEAK_OCCURRED}))))
+    items = by_key(
+        prescreen(
+            facts(T.STOP_THIRD_PARTY_PROVISION, recorded=recorded, ground_codes=frozenset({G.LEAK_OCCURRED}))
+        )
+    )
     assert items["customers"].system_action is S.STOP_PROVISION
     assert items["orders"].action is A.REFUSE
 
 
 def test_art35_3_unlawful_use_is_not_a_stop_of_provision_ground():
     recorded = RecordedFacts(unlawful_use_systems=frozenset({"customers"}))
-    proposal = prescreen(facts(T.STOP_THIRD_PARTY_PROVISION, recorded=recorded,
-                               ground_codes=frozenset({G.UNLAWFUL_USE})))
+    proposal = prescreen(
+        facts(T.STOP_THIRD_PARTY_PROVISION, recorded=recorded, ground_codes=frozenset({G.UNLAWFUL_USE}))
+    )
     assert proposal.outcome is Outcome.REFUSED
 
 
@@ -398,39 +488,59 @@ BILLING_ACTIONS = frozenset({S.EXPORT, S.RECTIFY, S.RESTRICT})
 def test_art35_3_stop_of_provision_only_asks_systems_that_provide_data():
     recorded = RecordedFacts(leaked_systems=frozenset({"customers", "orders"}))
     holdings = (Holding("customers", 1, actions=ALL), Holding("orders", 3, actions=NO_STOP))
-    proposal = prescreen(facts(T.STOP_THIRD_PARTY_PROVISION, holdings=holdings, recorded=recorded,
-                               ground_codes=frozenset({G.LEAK_OCCURRED})))
+    proposal = prescreen(
+        facts(
+            T.STOP_THIRD_PARTY_PROVISION,
+            holdings=holdings,
+            recorded=recorded,
+            ground_codes=frozenset({G.LEAK_OCCURRED}),
+        )
+    )
     items = by_key(proposal)
     assert (items["customers"].action, items["customers"].system_action) == (A.GRANT, S.STOP_PROVISION)
     # nothing goes to third parties from orders: granted, nothing to do
     assert (items["orders"].action, items["orders"].system_action, items["orders"].reasons) == (
-        A.GRANT, None, ())
+        A.GRANT,
+        None,
+        (),
+    )
     assert proposal.outcome is Outcome.GRANTED
 
 
 def test_art35_3_stop_of_provision_without_ground_is_still_refused_where_nothing_is_provided():
     holdings = (Holding("orders", 3, actions=NO_STOP),)
-    proposal = prescreen(facts(T.STOP_THIRD_PARTY_PROVISION, holdings=holdings,
-                               ground_codes=frozenset({G.LEAK_OCCURRED})))
+    proposal = prescreen(
+        facts(T.STOP_THIRD_PARTY_PROVISION, holdings=holdings, ground_codes=frozenset({G.LEAK_OCCURRED}))
+    )
     assert proposal.items[0].reasons == (R.NO_STATUTORY_GROUND,)
 
 
 def test_art35_2_erasure_on_a_system_without_erase_proposes_restriction_as_alternative():
     recorded = RecordedFacts(leaked_systems=frozenset({"billing"}))
     holdings = (Holding("billing", 2, actions=BILLING_ACTIONS),)
-    proposal = prescreen(facts(T.ERASURE, holdings=holdings, recorded=recorded,
-                               ground_codes=frozenset({G.LEAK_OCCURRED})))
+    proposal = prescreen(
+        facts(T.ERASURE, holdings=holdings, recorded=recorded, ground_codes=frozenset({G.LEAK_OCCURRED}))
+    )
     item = proposal.items[0]
-    assert (item.action, item.system_action, item.reasons) == (A.ALTERNATIVE, S.RESTRICT, (R.ALTERNATIVE_MEASURE,))
+    assert (item.action, item.system_action, item.reasons) == (
+        A.ALTERNATIVE,
+        S.RESTRICT,
+        (R.ALTERNATIVE_MEASURE,),
+    )
     assert proposal.reasons == (R.ALTERNATIVE_MEASURE,)
 
 
 def test_art35_2_retention_duty_path_wins_over_missing_erase():
     recorded = RecordedFacts(leaked_systems=frozenset({"billing"}))
     holdings = (Holding("billing", 2, retention_duty=True, actions=BILLING_ACTIONS),)
-    item = prescreen(facts(T.ERASURE, holdings=holdings, recorded=recorded,
-                           ground_codes=frozenset({G.LEAK_OCCURRED}))).items[0]
-    assert (item.action, item.system_action, item.reasons) == (A.ALTERNATIVE, S.RESTRICT, (R.LEGAL_RETENTION_DUTY,))
+    item = prescreen(
+        facts(T.ERASURE, holdings=holdings, recorded=recorded, ground_codes=frozenset({G.LEAK_OCCURRED}))
+    ).items[0]
+    assert (item.action, item.system_action, item.reasons) == (
+        A.ALTERNATIVE,
+        S.RESTRICT,
+        (R.LEGAL_RETENTION_DUTY,),
+    )
 
 
 @pytest.mark.parametrize("request_type", [T.ERASURE, T.SUSPENSION, T.STOP_THIRD_PARTY_PROVISION])
@@ -439,8 +549,11 @@ def test_art35_never_proposes_an_action_the_system_cannot_take(request_type, act
     recorded = RecordedFacts(leaked_systems=frozenset({"x"}))
     for duty in (False, True):
         holdings = (Holding("x", 2, retention_duty=duty, actions=actions),)
-        item = prescreen(facts(request_type, holdings=holdings, recorded=recorded,
-                               ground_codes=frozenset({G.LEAK_OCCURRED}))).items[0]
+        item = prescreen(
+            facts(
+                request_type, holdings=holdings, recorded=recorded, ground_codes=frozenset({G.LEAK_OCCURRED})
+            )
+        ).items[0]
         assert item.system_action is None or item.system_action in actions
         assert item.action is not A.REFUSE
         assert not decision_problems(request_type, item.action, item.reasons)

@@ -17,8 +17,12 @@ from models.rules.vocabulary import ProvisionBasis as B
 def test_art27_1_consent_on_record_allows_provision_with_a_record():
     decision = assess_provision(ProvisionRequest(B.CONSENT, consent_on_record=True))
     assert decision.allowed and decision.third_party_provision and decision.record_required
-    assert decision.record_items == (RecordItem.CONSENT, RecordItem.RECIPIENT, RecordItem.PRINCIPAL,
-                                     RecordItem.DATA_ITEMS)
+    assert decision.record_items == (
+        RecordItem.CONSENT,
+        RecordItem.RECIPIENT,
+        RecordItem.PRINCIPAL,
+        RecordItem.DATA_ITEMS,
+    )
 
 
 def test_art27_1_no_consent_no_exception_is_refused():
@@ -60,9 +64,14 @@ def test_art27_1_iv_state_cooperation_when_asking_would_obstruct():
     assert not assess_provision(ProvisionRequest(B.STATE_COOPERATION)).allowed
 
 
-@pytest.mark.parametrize(("basis", "flag"), [(B.OUTSOURCING, "within_entrusted_purpose"),
-                                              (B.JOINT_USE, "joint_use_announced"),
-                                              (B.BUSINESS_SUCCESSION, None)])
+@pytest.mark.parametrize(
+    ("basis", "flag"),
+    [
+        (B.OUTSOURCING, "within_entrusted_purpose"),
+        (B.JOINT_USE, "joint_use_announced"),
+        (B.BUSINESS_SUCCESSION, None),
+    ],
+)
 def test_art27_5_outsourcing_succession_joint_use_are_not_third_party_provision(basis, flag):
     decision = assess_provision(ProvisionRequest(basis, **({flag: True} if flag else {})))
     assert decision.allowed and not decision.third_party_provision and not decision.record_required
@@ -76,17 +85,27 @@ def test_art27_5_i_outsourcing_beyond_the_entrusted_purpose_is_refused():
 def test_art28_foreign_recipient_needs_consent_with_regime_information():
     plain = assess_provision(ProvisionRequest(B.CONSENT, foreign_recipient=True, consent_on_record=True))
     assert plain.problems == (Problem.FOREIGN_WITHOUT_REGIME_CONSENT,)
-    informed = assess_provision(ProvisionRequest(B.CONSENT, foreign_recipient=True, consent_on_record=True,
-                                                 consent_with_regime_info=True))
+    informed = assess_provision(
+        ProvisionRequest(
+            B.CONSENT, foreign_recipient=True, consent_on_record=True, consent_with_regime_info=True
+        )
+    )
     assert informed.allowed and informed.record_required
 
 
 def test_art28_foreign_contractor_is_third_party_provision_unless_designated_or_equivalent():
-    abroad = assess_provision(ProvisionRequest(B.OUTSOURCING, foreign_recipient=True, within_entrusted_purpose=True))
+    abroad = assess_provision(
+        ProvisionRequest(B.OUTSOURCING, foreign_recipient=True, within_entrusted_purpose=True)
+    )
     assert not abroad.allowed and abroad.third_party_provision and abroad.record_required
-    equivalent = assess_provision(ProvisionRequest(B.OUTSOURCING, foreign_recipient=True,
-                                                   within_entrusted_purpose=True,
-                                                   country_designated_or_equivalent_system=True))
+    equivalent = assess_provision(
+        ProvisionRequest(
+            B.OUTSOURCING,
+            foreign_recipient=True,
+            within_entrusted_purpose=True,
+            country_designated_or_equivalent_system=True,
+        )
+    )
     assert equivalent.allowed and not equivalent.third_party_provision
 
 
@@ -108,23 +127,33 @@ def test_rules_art21_records_kept_three_years():
 
 
 def test_rules_art21_contract_as_record_kept_one_year_from_last_provision():
-    assert record_retention_until(date(2025, 1, 10), contract_is_record=True,
-                                  last_provision_on=date(2026, 6, 30)) == date(2027, 6, 30)
+    assert record_retention_until(
+        date(2025, 1, 10), contract_is_record=True, last_provision_on=date(2026, 6, 30)
+    ) == date(2027, 6, 30)
 
 
-@pytest.mark.parametrize(("basis", "foreign", "disclosable"), [
-    ("consent", False, True), ("consent", True, True),
-    ("warrant", False, False), ("warrant", True, False),
-    ("life_body_property", True, False),
-    ("outsourcing", False, False), ("outsourcing", True, True),
-    ("joint_use", False, False), ("joint_use", True, True),
-    ("business_succession", True, True),
-    ("protect_our_rights", False, True), (None, False, True),
-])
+@pytest.mark.parametrize(
+    ("basis", "foreign", "disclosable"),
+    [
+        ("consent", False, True),
+        ("consent", True, True),
+        ("warrant", False, False),
+        ("warrant", True, False),
+        ("life_body_property", True, False),
+        ("outsourcing", False, False),
+        ("outsourcing", True, True),
+        ("joint_use", False, False),
+        ("joint_use", True, True),
+        ("business_succession", True, True),
+        ("protect_our_rights", False, True),
+        (None, False, True),
+    ],
+)
 def test_art33_5_one_rule_for_disclosable_records(basis, foreign, disclosable):
     assert is_disclosable_record(basis, foreign) is disclosable
 
 
 def test_art33_5_disclosure_package_uses_the_rules_function():
     import disclosure.build
+
     assert disclosure.build.is_disclosable_record is is_disclosable_record

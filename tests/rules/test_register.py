@@ -10,10 +10,24 @@ RECEIVED = datetime(2026, 11, 30, 15, 30, tzinfo=UTC)  # 1 December, 00:30 in Ja
 DUE = RECEIVED + timedelta(days=14)
 
 
-def entry(status=Status.COMPLETED, outcome="granted", closed_at=DUE, request_type=RequestType.DISCLOSURE,
-          received_at=RECEIVED) -> Entry:
-    return Entry(reference="R-1", channel="web", request_type=request_type, received_at=received_at, due_at=DUE,
-                 status=status, outcome=outcome, reason_codes=(), closed_at=closed_at)
+def entry(
+    status=Status.COMPLETED,
+    outcome="granted",
+    closed_at=DUE,
+    request_type=RequestType.DISCLOSURE,
+    received_at=RECEIVED,
+) -> Entry:
+    return Entry(
+        reference="R-1",
+        channel="web",
+        request_type=request_type,
+        received_at=received_at,
+        due_at=DUE,
+        status=status,
+        outcome=outcome,
+        reason_codes=(),
+        closed_at=closed_at,
+    )
 
 
 def test_the_channel_is_the_requesters_actor_else_imported():
@@ -43,12 +57,20 @@ def test_months_cross_the_year():
 
 def test_the_summary_groups_by_japans_month_and_type_with_a_total_per_month():
     now = DUE + timedelta(days=30)
-    lines = [entry(), entry(closed_at=DUE + timedelta(days=1)), entry(Status.REVIEW, None, None),
-             entry(request_type=RequestType.ERASURE), entry(Status.WITHDRAWN, None)]
+    lines = [
+        entry(),
+        entry(closed_at=DUE + timedelta(days=1)),
+        entry(Status.REVIEW, None, None),
+        entry(request_type=RequestType.ERASURE),
+        entry(Status.WITHDRAWN, None),
+    ]
     tallies = summarize(lines, date(2026, 11, 1), date(2026, 12, 31), now=now)
     assert [(t.month, t.request_type, t.count) for t in tallies] == [
-        ("2026-11", None, 0), ("2026-12", RequestType.DISCLOSURE, 4), ("2026-12", RequestType.ERASURE, 1),
-        ("2026-12", None, 5)]
+        ("2026-11", None, 0),
+        ("2026-12", RequestType.DISCLOSURE, 4),
+        ("2026-12", RequestType.ERASURE, 1),
+        ("2026-12", None, 5),
+    ]
     total = tallies[-1]
     assert total.results["granted"] == 3 and total.results["open"] == 1 and total.results["withdrawn"] == 1
     assert total.timeliness == {"on_time": 2, "late": 2, "pending": 1} and total.on_time_rate == 0.5

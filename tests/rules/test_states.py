@@ -1,6 +1,7 @@
 """The request's state machine (models/rules/states.py) against docs/contract.md's statuses and
 the lifecycle of docs/product.md §1."""
 
+import itertools
 import re
 from pathlib import Path
 
@@ -51,8 +52,9 @@ def test_a_request_waits_for_exactly_what_the_contract_names_and_only_while_awai
     named = set(re.findall(r"`(\w+)`", _status_table()["awaiting_requester"].split(";")[1]))
     waits = {waiting_for for status, waiting_for in TRANSITIONS if status is Status.AWAITING_REQUESTER}
     assert {str(w) for w in waits} == named - {"waiting_for"} == {str(w) for w in WaitingFor}
-    assert all(waiting_for is None for status, waiting_for in TRANSITIONS
-               if status is not Status.AWAITING_REQUESTER)
+    assert all(
+        waiting_for is None for status, waiting_for in TRANSITIONS if status is not Status.AWAITING_REQUESTER
+    )
 
 
 def test_nothing_moves_a_request_out_of_a_final_status():
@@ -63,41 +65,49 @@ def test_nothing_moves_a_request_out_of_a_final_status():
 
 
 def test_every_open_state_can_be_withdrawn_and_every_state_is_reachable_from_received():
-    assert all(WITHDRAWN in after for (status, _), after in TRANSITIONS.items() if status not in FINAL_STATUSES)
+    assert all(
+        WITHDRAWN in after for (status, _), after in TRANSITIONS.items() if status not in FINAL_STATUSES
+    )
     assert _reachable(RECEIVED) == set(TRANSITIONS)
 
 
-@pytest.mark.parametrize("path", [
-    # docs/product.md §1: intake → identity (code) → review → approval → fee → fulfilment → close
-    [RECEIVED, IDENTITY, CODE, IDENTITY, REVIEW, APPROVAL, PAYMENT, FULFILMENT, COMPLETED],
-    # an agent's documents, a clarification, a free request granted without a sign-off
-    [RECEIVED, IDENTITY, DOCUMENTS, IDENTITY, REVIEW, CLARIFICATION, REVIEW, FULFILMENT, COMPLETED],
-    # the officer sends a refusal back, the operator grants it after all
-    [RECEIVED, IDENTITY, CODE, IDENTITY, REVIEW, APPROVAL, REVIEW, APPROVAL, FULFILMENT, COMPLETED],
-    # refused on review, with the officer's sign-off; refused on identity
-    [RECEIVED, IDENTITY, CODE, IDENTITY, REVIEW, APPROVAL, REFUSED],
-    [RECEIVED, IDENTITY, REFUSED],
-    [RECEIVED, IDENTITY, CODE, REFUSED],
-    [RECEIVED, IDENTITY, DOCUMENTS, REFUSED],
-    # the requester's silence: clarification, payment
-    [RECEIVED, IDENTITY, CODE, IDENTITY, REVIEW, CLARIFICATION, CLOSED],
-    [RECEIVED, IDENTITY, CODE, IDENTITY, REVIEW, PAYMENT, CLOSED],
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        # docs/product.md §1: intake → identity (code) → review → approval → fee → fulfilment → close
+        [RECEIVED, IDENTITY, CODE, IDENTITY, REVIEW, APPROVAL, PAYMENT, FULFILMENT, COMPLETED],
+        # an agent's documents, a clarification, a free request granted without a sign-off
+        [RECEIVED, IDENTITY, DOCUMENTS, IDENTITY, REVIEW, CLARIFICATION, REVIEW, FULFILMENT, COMPLETED],
+        # the officer sends a refusal back, the operator grants it after all
+        [RECEIVED, IDENTITY, CODE, IDENTITY, REVIEW, APPROVAL, REVIEW, APPROVAL, FULFILMENT, COMPLETED],
+        # refused on review, with the officer's sign-off; refused on identity
+        [RECEIVED, IDENTITY, CODE, IDENTITY, REVIEW, APPROVAL, REFUSED],
+        [RECEIVED, IDENTITY, REFUSED],
+        [RECEIVED, IDENTITY, CODE, REFUSED],
+        [RECEIVED, IDENTITY, DOCUMENTS, REFUSED],
+        # the requester's silence: clarification, payment
+        [RECEIVED, IDENTITY, CODE, IDENTITY, REVIEW, CLARIFICATION, CLOSED],
+        [RECEIVED, IDENTITY, CODE, IDENTITY, REVIEW, PAYMENT, CLOSED],
+    ],
+)
 def test_the_paths_of_the_product_are_allowed(path):
-    assert all(allowed(before, after) for before, after in zip(path, path[1:]))
+    assert all(allowed(before, after) for before, after in itertools.pairwise(path))
 
 
-@pytest.mark.parametrize("before, after", [
-    (RECEIVED, REVIEW),            # identity is never skipped
-    (CODE, REVIEW),
-    (IDENTITY, FULFILMENT),
-    (REVIEW, COMPLETED),           # nothing completes without fulfilment
-    (PAYMENT, REVIEW),             # the decision is made before the fee is asked for
-    (FULFILMENT, REFUSED),
-    (CLOSED, FULFILMENT),          # a late payment does not reopen a closed request
-    (COMPLETED, WITHDRAWN),
-    (CLARIFICATION, REFUSED),
-    ((Status.REVIEW, WaitingFor.PAYMENT), PAYMENT),  # waiting only while awaiting the requester
-])
+@pytest.mark.parametrize(
+    "before, after",
+    [
+        (RECEIVED, REVIEW),  # identity is never skipped
+        (CODE, REVIEW),
+        (IDENTITY, FULFILMENT),
+        (REVIEW, COMPLETED),  # nothing completes without fulfilment
+        (PAYMENT, REVIEW),  # the decision is made before the fee is asked for
+        (FULFILMENT, REFUSED),
+        (CLOSED, FULFILMENT),  # a late payment does not reopen a closed request
+        (COMPLETED, WITHDRAWN),
+        (CLARIFICATION, REFUSED),
+        ((Status.REVIEW, WaitingFor.PAYMENT), PAYMENT),  # waiting only while awaiting the requester
+    ],
+)
 def test_steps_outside_the_lifecycle_are_refused(before, after):
     assert not allowed(before, after)

@@ -47,25 +47,39 @@ def review_desk(settings):
     registry.dispose()
 
 
-def create_review_request(settings, registry, request_type: RequestType | str, *,
-                          email: str = "taro@example.co.jp", name: str = "山田 太郎",
-                          received_at: datetime = REVIEW_NOW, **details) -> str:
+def create_review_request(
+    settings,
+    registry,
+    request_type: RequestType | str,
+    *,
+    email: str = "taro@example.co.jp",
+    name: str = "山田 太郎",
+    received_at: datetime = REVIEW_NOW,
+    **details,
+) -> str:
     """A request past identity verification (status ``review``) for the subject with ``email``;
     ``details`` as in the docs/contract.md request body. Returns its reference."""
     with unit_of_work(settings) as session:
         request = Request(
-            reference=new_reference(received_at), request_type=RequestType(request_type),
-            status=Status.REVIEW, status_token_hash="", received_at=received_at,
-            updated_at=received_at, details=DetailsIn.model_validate(details).model_dump(mode="json"),
-            subject=expand_identity(email, registry).to_dict())
+            reference=new_reference(received_at),
+            request_type=RequestType(request_type),
+            status=Status.REVIEW,
+            status_token_hash="",
+            received_at=received_at,
+            updated_at=received_at,
+            details=DetailsIn.model_validate(details).model_dump(mode="json"),
+            subject=expand_identity(email, registry).to_dict(),
+        )
         session.add(request)
         session.flush()
-        session.add(Party(request_id=request.id, role=Role.PRINCIPAL, is_requester=True,
-                          name=name, email=email))
+        session.add(
+            Party(request_id=request.id, role=Role.PRINCIPAL, is_requester=True, name=name, email=email)
+        )
         return request.reference
 
 
 # --- fulfilment (services/fulfilment.py) ----------------------------------------------------
+
 
 @pytest.fixture
 def fulfilment_desk(review_desk):
@@ -75,26 +89,44 @@ def fulfilment_desk(review_desk):
     return settings, registry
 
 
-def create_fulfilment_request(settings, registry, request_type: RequestType | str,
-                              items: list[tuple[str, str, str, str | None]], **details) -> str:
+def create_fulfilment_request(
+    settings,
+    registry,
+    request_type: RequestType | str,
+    items: list[tuple[str, str, str, str | None]],
+    **details,
+) -> str:
     """A decided request: ``items`` are ``(item_key, system_key, final_action,
     final_system_action)`` as the review writes them. Returns its reference."""
     reference = create_review_request(settings, registry, request_type, **details)
     with unit_of_work(settings) as session:
         request = session.exec(select(Request).where(Request.reference == reference)).one()
         for item_key, system_key, final_action, system_action in items:
-            session.add(DecisionItem(
-                request_id=request.id, item_key=item_key, system_key=system_key,
-                proposed_action=final_action, final_action=final_action,
-                system_action=system_action, final_system_action=system_action,
-                decided_by="operator:test", decided_at=REVIEW_NOW))
+            session.add(
+                DecisionItem(
+                    request_id=request.id,
+                    item_key=item_key,
+                    system_key=system_key,
+                    proposed_action=final_action,
+                    final_action=final_action,
+                    system_action=system_action,
+                    final_system_action=system_action,
+                    decided_by="operator:test",
+                    decided_at=REVIEW_NOW,
+                )
+            )
         request.status = Status.FULFILMENT
         session.add(request)
     return reference
 
 
-PRINCIPAL = {"name": "山田 太郎", "email": "taro@example.co.jp", "phone": "03-1234-5678",
-             "company": "株式会社サンプル", "login_id": "A1234567"}
+PRINCIPAL = {
+    "name": "山田 太郎",
+    "email": "taro@example.co.jp",
+    "phone": "03-1234-5678",
+    "company": "株式会社サンプル",
+    "login_id": "A1234567",
+}
 
 
 @pytest.fixture

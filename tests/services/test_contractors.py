@@ -58,8 +58,12 @@ def contractor(settings, reference):
 
 def actions(settings, reference) -> list[str]:
     with unit_of_work(settings) as session:
-        return [e.action for e in session.exec(select(AuditEvent).where(AuditEvent.subject_ref == reference)
-                                               .order_by(AuditEvent.seq))]
+        return [
+            e.action
+            for e in session.exec(
+                select(AuditEvent).where(AuditEvent.subject_ref == reference).order_by(AuditEvent.seq)
+            )
+        ]
 
 
 def onboard(settings) -> str:
@@ -94,9 +98,15 @@ def test_onboarding_approves_registers_and_schedules_supervision(desk):
     assert registry.keys() == (*DEFINITIONS, key)  # the demo systems as before, then the contractor
     info = registry.info(key)
     assert info.contractor == "株式会社みなと配送" and [c.key for c in info.categories] == ["consignments"]
-    assert actions(desk, reference) == ["contractor.applied", "contractor.assessed", "contractor.status",
-                                        "contractor.approval", "contractor.status", "contractor.registered",
-                                        "contractor.status"]
+    assert actions(desk, reference) == [
+        "contractor.applied",
+        "contractor.assessed",
+        "contractor.status",
+        "contractor.approval",
+        "contractor.status",
+        "contractor.registered",
+        "contractor.status",
+    ]
     # every step again: nothing changes, nothing is audited twice
     step(desk, service.assess, reference, now=NOW)
     step(desk, service.decide, reference, approve=False, actor="officer:cso", now=NOW)
@@ -104,10 +114,16 @@ def test_onboarding_approves_registers_and_schedules_supervision(desk):
     assert len(actions(desk, reference)) == 7 and contractor(desk, reference).status == "active"
 
 
-@pytest.mark.parametrize("change, blocker", [
-    ({"questionnaire__accepts_breach_notice": False}, "no_breach_notice_duty"),
-    ({"locations": [{"country": "JP"}, {"country": "SG", "role": "handling"}]}, "unapproved_foreign_storage"),
-])
+@pytest.mark.parametrize(
+    "change, blocker",
+    [
+        ({"questionnaire__accepts_breach_notice": False}, "no_breach_notice_duty"),
+        (
+            {"locations": [{"country": "JP"}, {"country": "SG", "role": "handling"}]},
+            "unapproved_foreign_storage",
+        ),
+    ],
+)
 def test_a_hard_blocker_rejects_without_the_officer(desk, change, blocker):
     reference = apply(desk, application(**change))
     proposal = step(desk, service.assess, reference, now=NOW)
@@ -123,8 +139,18 @@ def test_approval_is_refused_while_a_clause_is_missing(desk):
     assert proposal.missing_clauses == ["breach_notice"] and proposal.proposal == "reject"
     with pytest.raises(service.ApprovalInvalid):
         step(desk, service.decide, reference, approve=True, actor="officer:cso", now=NOW)
-    assert step(desk, service.decide, reference, approve=False, actor="officer:cso", now=NOW,
-                reason="contract_incomplete") == "rejected"
+    assert (
+        step(
+            desk,
+            service.decide,
+            reference,
+            approve=False,
+            actor="officer:cso",
+            now=NOW,
+            reason="contract_incomplete",
+        )
+        == "rejected"
+    )
 
 
 def test_reassessment_on_an_audit_report_suspends_then_restores(desk):
@@ -133,8 +159,9 @@ def test_reassessment_on_an_audit_report_suspends_then_restores(desk):
     with unit_of_work(desk) as session:
         assert not supervision.needs_reassessment(session, reference, now=later)
     assert not step(desk, supervision.reassess, reference, now=later).reassessed
-    weak = QuestionnaireIn(answers={}, accepts_breach_notice=True, accepts_audit=False,
-                           returns_or_deletes_at_end=True)
+    weak = QuestionnaireIn(
+        answers={}, accepts_breach_notice=True, accepts_audit=False, returns_or_deletes_at_end=True
+    )
     step(desk, supervision.request_reassessment, reference, now=later, actor="officer:cso", report=weak)
     result = step(desk, supervision.reassess, reference, now=later)
     assert (result.status, result.blockers) == ("suspended", ["refuses_audit"])
@@ -163,14 +190,32 @@ def test_offboarding_revokes_access_and_records_the_certificate(desk):
     with pytest.raises(KeyError):
         registry_for(desk).connector(key)
     assert step(desk, supervision.revoke, reference, now=NOW, actor="officer:cso") == "offboarding"
-    step(desk, supervision.record_disposal, reference, disposition="deleted", certificate="DEL-2026-0042",
-         actor="officer:cso", now=NOW)
-    step(desk, supervision.record_disposal, reference, disposition="returned", certificate="X",
-         actor="officer:cso", now=NOW)
+    step(
+        desk,
+        supervision.record_disposal,
+        reference,
+        disposition="deleted",
+        certificate="DEL-2026-0042",
+        actor="officer:cso",
+        now=NOW,
+    )
+    step(
+        desk,
+        supervision.record_disposal,
+        reference,
+        disposition="returned",
+        certificate="X",
+        actor="officer:cso",
+        now=NOW,
+    )
     row = contractor(desk, reference)
     assert (row.status, row.next_reassessment_at) == ("offboarded", None)
     with unit_of_work(desk) as session:
         last = service.latest(session, row, "offboarding")
     assert last.answers == {"disposition": "deleted", "certificate": "DEL-2026-0042"}
-    assert actions(desk, reference)[-4:] == ["contractor.access_revoked", "contractor.status",
-                                             "contractor.data_disposed", "contractor.status"]
+    assert actions(desk, reference)[-4:] == [
+        "contractor.access_revoked",
+        "contractor.status",
+        "contractor.data_disposed",
+        "contractor.status",
+    ]

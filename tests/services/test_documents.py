@@ -18,7 +18,8 @@ from models.rules.vocabulary import Status
 from models.schema import upgrade
 from models.settings import Settings
 from services import closing, documents
-from tests.services.conftest import REVIEW_NOW as NOW, submit
+from tests.services.conftest import REVIEW_NOW as NOW
+from tests.services.conftest import submit
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 CAP = 3
@@ -30,8 +31,12 @@ def desk(request, tmp_path) -> Settings:
     """A migrated app database on each backend, taking at most :data:`CAP` documents a request."""
     if request.param == "postgres":
         base = request.getfixturevalue("pg_settings")
-        settings = Settings(data_dir=tmp_path, secret_key="test-secret", database_url=base.database_url,
-                            max_documents_per_request=CAP)
+        settings = Settings(
+            data_dir=tmp_path,
+            secret_key="test-secret",
+            database_url=base.database_url,
+            max_documents_per_request=CAP,
+        )
     else:
         settings = Settings(data_dir=tmp_path, secret_key="test-secret", max_documents_per_request=CAP)
     upgrade(settings)
@@ -40,8 +45,15 @@ def desk(request, tmp_path) -> Settings:
 
 def upload(settings: Settings, reference: str, data: bytes = PNG) -> int:
     with unit_of_work(settings) as session:  # a session each, as each API call has
-        return documents.receive(session, settings, reference, kind="power_of_attorney", content_type="image/png",
-                                 data=data, now=NOW).document_id
+        return documents.receive(
+            session,
+            settings,
+            reference,
+            kind="power_of_attorney",
+            content_type="image/png",
+            data=data,
+            now=NOW,
+        ).document_id
 
 
 def held(settings: Settings) -> list[Document]:
@@ -81,7 +93,11 @@ def test_uploads_arriving_at_once_do_not_pass_the_cap(desk):
 
 def test_files_are_purged_after_the_retention_and_only_then(desk):
     closed, still_open = submit(desk), submit(desk)
-    first, second, kept = upload(desk, closed, PNG + b"1"), upload(desk, closed, PNG + b"2"), upload(desk, still_open)
+    first, second, kept = (
+        upload(desk, closed, PNG + b"1"),
+        upload(desk, closed, PNG + b"2"),
+        upload(desk, still_open),
+    )
     with unit_of_work(desk) as session:
         closing.close(session, desk, closed, status=Status.WITHDRAWN, outcome=None, reasons=[], now=NOW)
     paths = {d.id: Path(d.stored_path) for d in held(desk)}
@@ -103,10 +119,13 @@ def test_files_are_purged_after_the_retention_and_only_then(desk):
 
     with unit_of_work(desk) as session:  # a second run changes nothing
         assert documents.purge(session, desk, now=later + timedelta(days=1)) == []
-        purged = session.exec(select(AuditEvent).where(AuditEvent.action == "request.document.purged")
-                             .order_by(AuditEvent.seq)).all()
+        purged = session.exec(
+            select(AuditEvent).where(AuditEvent.action == "request.document.purged").order_by(AuditEvent.seq)
+        ).all()
         assert [(e.actor, e.subject_ref, e.details) for e in purged] == [
-            ("system", closed, {"document_id": first}), ("system", closed, {"document_id": second})]
+            ("system", closed, {"document_id": first}),
+            ("system", closed, {"document_id": second}),
+        ]
     assert held(desk)[0].purged_at == later
     with unit_of_work(desk) as session:  # a purged file is no longer shown
         assert documents.opened(session, desk, first, actor="operator:sato", now=later) is None

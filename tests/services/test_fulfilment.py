@@ -4,7 +4,8 @@ act once per (system, action), count attempts, and take the operator's word on a
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select as sa_select
+from sqlalchemy import func
+from sqlalchemy import select as sa_select
 from sqlmodel import select
 
 from models.audit import AuditEvent
@@ -28,23 +29,26 @@ from tests.services.conftest import REVIEW_NOW, create_fulfilment_request
 
 NOW = REVIEW_NOW + timedelta(days=3)
 ERASURE_ITEMS = [
-    ("billing", "billing", "alternative", "restrict"),      # bookkeeping: kept, restricted
+    ("billing", "billing", "alternative", "restrict"),  # bookkeeping: kept, restricted
     ("orders", "orders", "grant", "erase"),
     ("points", "points", "grant", "erase"),
-    ("support", "support", "refuse", None),                 # refused: nothing to do
+    ("support", "support", "refuse", None),  # refused: nothing to do
     ("analytics", "analytics", "not_held", None),
 ]
 CORRECTION_ITEMS = [
     ("customers:phone", "customers", "grant", "rectify"),
-    ("customers:company", "customers", "refuse", None),     # content accurate
+    ("customers:company", "customers", "refuse", None),  # content accurate
 ]
-CORRECTIONS = [{"field": "phone", "current": "03-1234-5678", "requested": "03-9999-0000"},
-               {"field": "company", "requested": "株式会社サンプル"}]
+CORRECTIONS = [
+    {"field": "phone", "current": "03-1234-5678", "requested": "03-9999-0000"},
+    {"field": "company", "requested": "株式会社サンプル"},
+]
 
 
 def erasure(settings, registry, items=ERASURE_ITEMS) -> str:
-    reference = create_fulfilment_request(settings, registry, "erasure", items,
-                                          ground_codes=["no_longer_needed"])
+    reference = create_fulfilment_request(
+        settings, registry, "erasure", items, ground_codes=["no_longer_needed"]
+    )
     with unit_of_work(settings) as session:
         plan(session, settings, reference, now=NOW)
     return reference
@@ -53,16 +57,19 @@ def erasure(settings, registry, items=ERASURE_ITEMS) -> str:
 def rows(settings, reference) -> dict[tuple[str, str], FulfilmentAction]:
     with unit_of_work(settings) as session:
         request = load_request(session, reference)
-        return {(r.system_key, str(r.action)): r for r in session.exec(
-            select(FulfilmentAction).where(FulfilmentAction.request_id == request.id))}
+        return {
+            (r.system_key, str(r.action)): r
+            for r in session.exec(select(FulfilmentAction).where(FulfilmentAction.request_id == request.id))
+        }
 
 
 def ledger_entries(registry, system_key: str, key: str) -> int:
     """How many times the system itself recorded the action (its idempotency ledger)."""
     applied = registry.definition(system_key).applied
     with registry.database(system_key)._engine().connect() as conn:
-        return conn.execute(sa_select(func.count()).select_from(applied)
-                            .where(applied.c.idempotency_key == key)).scalar_one()
+        return conn.execute(
+            sa_select(func.count()).select_from(applied).where(applied.c.idempotency_key == key)
+        ).scalar_one()
 
 
 def located(settings, registry, reference, system_key):
@@ -76,23 +83,30 @@ def test_erasure_plans_a_restriction_for_billing_and_erasure_elsewhere(fulfilmen
     reference = create_fulfilment_request(settings, registry, "erasure", ERASURE_ITEMS)
     with unit_of_work(settings) as session:
         planned = plan(session, settings, reference, now=NOW)
-    assert planned == [PlannedAction("billing", S.RESTRICT), PlannedAction("orders", S.ERASE),
-                       PlannedAction("points", S.ERASE)]
+    assert planned == [
+        PlannedAction("billing", S.RESTRICT),
+        PlannedAction("orders", S.ERASE),
+        PlannedAction("points", S.ERASE),
+    ]
     found = rows(settings, reference)
     assert found[("orders", "erase")].idempotency_key == action_key(reference, "orders", S.ERASE)
     assert {r.state for r in found.values()} == {"pending"}
 
     with unit_of_work(settings) as session:  # a re-plan adds nothing
         assert plan(session, settings, reference, now=NOW) == planned
-        events = session.exec(select(AuditEvent).where(AuditEvent.subject_ref == reference,
-                                                       AuditEvent.action == "fulfilment.planned")).all()
+        events = session.exec(
+            select(AuditEvent).where(
+                AuditEvent.subject_ref == reference, AuditEvent.action == "fulfilment.planned"
+            )
+        ).all()
     assert len(rows(settings, reference)) == 3 and len(events) == 1
 
 
 def test_correction_rectifies_the_decided_field_only(fulfilment_desk):
     settings, registry = fulfilment_desk
-    reference = create_fulfilment_request(settings, registry, "correction", CORRECTION_ITEMS,
-                                          corrections=CORRECTIONS)
+    reference = create_fulfilment_request(
+        settings, registry, "correction", CORRECTION_ITEMS, corrections=CORRECTIONS
+    )
     with unit_of_work(settings) as session:
         assert plan(session, settings, reference, now=NOW) == [PlannedAction("customers", S.RECTIFY)]
 
@@ -100,8 +114,9 @@ def test_correction_rectifies_the_decided_field_only(fulfilment_desk):
     assert (outcome.state, outcome.affected, outcome.attempts) == ("done", 1, 1)
     with unit_of_work(settings) as session:
         identity = subject_of(load_request(session, reference))
-    [profile] = [r for r in registry.database("customers").export(identity)
-                 if r["_category"] == "customer_profile"]
+    [profile] = [
+        r for r in registry.database("customers").export(identity) if r["_category"] == "customer_profile"
+    ]
     assert profile["phone"] == "03-9999-0000" and profile["company"] == "株式会社サンプル"
 
 
@@ -185,25 +200,66 @@ class _Refusing(Faulty):
 def test_operator_skips_with_a_reason_or_marks_done_by_hand(failed, fulfilment_desk):
     settings, reference = failed
     with unit_of_work(settings) as session, pytest.raises(ValueError, match="reason"):
-        resolve(session, settings, reference, "orders", S.ERASE, decision="skip", reason=" ",
-                actor="operator:sato", now=NOW)
+        resolve(
+            session,
+            settings,
+            reference,
+            "orders",
+            S.ERASE,
+            decision="skip",
+            reason=" ",
+            actor="operator:sato",
+            now=NOW,
+        )
     with unit_of_work(settings) as session:
-        resolve(session, settings, reference, "orders", S.ERASE, decision="skip",
-                reason="システム廃止予定のため手作業で対応", actor="operator:sato", now=NOW)
-        resolve(session, settings, reference, "points", "erase", decision="done_by_hand",
-                reason=None, actor="operator:sato", now=NOW)
+        resolve(
+            session,
+            settings,
+            reference,
+            "orders",
+            S.ERASE,
+            decision="skip",
+            reason="システム廃止予定のため手作業で対応",
+            actor="operator:sato",
+            now=NOW,
+        )
+        resolve(
+            session,
+            settings,
+            reference,
+            "points",
+            "erase",
+            decision="done_by_hand",
+            reason=None,
+            actor="operator:sato",
+            now=NOW,
+        )
     found = rows(settings, reference)
     assert (found[("orders", "erase")].state, found[("orders", "erase")].note) == (
-        "skipped", "システム廃止予定のため手作業で対応")
+        "skipped",
+        "システム廃止予定のため手作業で対応",
+    )
     assert (found[("points", "erase")].state, found[("points", "erase")].decided_by) == (
-        "done_by_hand", "operator:sato")
+        "done_by_hand",
+        "operator:sato",
+    )
     with unit_of_work(settings) as session:
         assert pending_failures(session, reference) == []
-        trail = session.exec(select(AuditEvent).where(AuditEvent.subject_ref == reference)
-                             .order_by(AuditEvent.seq)).all()
+        trail = session.exec(
+            select(AuditEvent).where(AuditEvent.subject_ref == reference).order_by(AuditEvent.seq)
+        ).all()
         with pytest.raises(NotAwaitingDecision):
-            resolve(session, settings, reference, "orders", S.ERASE, decision="retry",
-                    reason=None, actor="operator:sato", now=NOW)
+            resolve(
+                session,
+                settings,
+                reference,
+                "orders",
+                S.ERASE,
+                decision="retry",
+                reason=None,
+                actor="operator:sato",
+                now=NOW,
+            )
     assert [e.action for e in trail][-2:] == ["fulfilment.skip", "fulfilment.done_by_hand"]
     assert trail[-2].details["reason_given"] is True and trail[-2].actor == "operator:sato"
     # neither counts as done by the system: the system was never called again
@@ -216,8 +272,17 @@ def test_operator_retry_puts_the_action_back_to_pending(failed, fulfilment_desk)
     settings, reference = failed
     registry = fulfilment_desk[1]
     with unit_of_work(settings) as session:
-        back = resolve(session, settings, reference, "orders", S.ERASE, decision="retry",
-                       reason=None, actor="operator:sato", now=NOW)
+        back = resolve(
+            session,
+            settings,
+            reference,
+            "orders",
+            S.ERASE,
+            decision="retry",
+            reason=None,
+            actor="operator:sato",
+            now=NOW,
+        )
     assert back == PlannedAction("orders", S.ERASE, "pending", 1)
     outcome = perform(settings, reference, "orders", S.ERASE, registry=registry)
     assert (outcome.state, outcome.attempts) == ("done", 2)

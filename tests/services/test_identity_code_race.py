@@ -13,7 +13,8 @@ from models.rules.one_time_code import MAX_ATTEMPTS, Verdict
 from models.settings import Settings
 from services import identity
 from services.common import load_request
-from tests.services.conftest import REVIEW_NOW as NOW, notices, submit
+from tests.services.conftest import REVIEW_NOW as NOW
+from tests.services.conftest import notices, submit
 
 ANSWERS = 20
 

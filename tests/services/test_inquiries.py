@@ -21,8 +21,14 @@ from services.inquiries import (
 )
 from tests.services.conftest import REVIEW_NOW, notices
 
-BODY = {"kind": "complaint", "language": "en", "name": "山田 太郎", "email": "taro@example.co.jp",
-        "body": "I keep getting your newsletter after unsubscribing.", "request_reference": "R-261130-ABCDEF"}
+BODY = {
+    "kind": "complaint",
+    "language": "en",
+    "name": "山田 太郎",
+    "email": "taro@example.co.jp",
+    "body": "I keep getting your newsletter after unsubscribing.",
+    "request_reference": "R-261130-ABCDEF",
+}
 
 
 @pytest.fixture
@@ -33,13 +39,24 @@ def desk(settings):
 
 def _open(settings, **changes) -> str:
     with unit_of_work(settings) as session:
-        return open_inquiry(session, settings, InquiryCreate.model_validate({**BODY, **changes}), now=REVIEW_NOW)
+        return open_inquiry(
+            session, settings, InquiryCreate.model_validate({**BODY, **changes}), now=REVIEW_NOW
+        )
 
 
-@pytest.mark.parametrize("change", [
-    {"kind": "request"}, {"language": "fr"}, {"email": "not-an-address"}, {"body": ""},
-    {"body": "x" * (BODY_MAX + 1)}, {"name": ""}, {"request_reference": "R-1"}, {"phone": "03-1234-5678"},
-])
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"kind": "request"},
+        {"language": "fr"},
+        {"email": "not-an-address"},
+        {"body": ""},
+        {"body": "x" * (BODY_MAX + 1)},
+        {"name": ""},
+        {"request_reference": "R-1"},
+        {"phone": "03-1234-5678"},
+    ],
+)
 def test_invalid_input_is_refused(change):
     with pytest.raises(ValidationError):
         InquiryCreate.model_validate({**BODY, **change})
@@ -56,11 +73,19 @@ def test_opening_persists_the_ticket_acknowledges_it_and_audits_without_personal
     with unit_of_work(desk) as session:
         ticket = load_inquiry(session, reference)
         assert (ticket.status, ticket.kind, ticket.email, ticket.request_reference) == (
-            "open", "complaint", "taro@example.co.jp", "R-261130-ABCDEF")
+            "open",
+            "complaint",
+            "taro@example.co.jp",
+            "R-261130-ABCDEF",
+        )
         assert ticket.details == {"channel": "web"} and ticket.flow_run_id is None
         events = session.exec(select(AuditEvent).where(AuditEvent.subject_ref == reference)).all()
     [ack] = notices(desk, "inquiry_acknowledgement")
-    assert (ack.language, ack.recipient_email, ack.context["reference"]) == ("en", "taro@example.co.jp", reference)
+    assert (ack.language, ack.recipient_email, ack.context["reference"]) == (
+        "en",
+        "taro@example.co.jp",
+        reference,
+    )
     assert [(e.action, e.actor) for e in events] == [("inquiry.received", "requester:web")]
     details = json.dumps(events[0].details, ensure_ascii=False)
     assert "taro" not in details and "山田" not in details and "newsletter" not in details
@@ -69,14 +94,25 @@ def test_opening_persists_the_ticket_acknowledges_it_and_audits_without_personal
 def test_the_answer_is_stored_and_emailed_once(desk):
     reference = _open(desk)
     with unit_of_work(desk) as session:
-        assert answer_inquiry(session, desk, reference, "  We have removed you from the list.  ",
-                              actor="operator:suzuki", now=REVIEW_NOW)
+        assert answer_inquiry(
+            session,
+            desk,
+            reference,
+            "  We have removed you from the list.  ",
+            actor="operator:suzuki",
+            now=REVIEW_NOW,
+        )
     with unit_of_work(desk) as session:
-        assert not answer_inquiry(session, desk, reference, "Another answer", actor="operator:sato", now=REVIEW_NOW)
+        assert not answer_inquiry(
+            session, desk, reference, "Another answer", actor="operator:sato", now=REVIEW_NOW
+        )
         ticket = load_inquiry(session, reference)
         audit = session.exec(select(AuditEvent).where(AuditEvent.action == "inquiry.answered")).all()
-    assert (ticket.status, ticket.answer, ticket.answered_by) == ("answered", "We have removed you from the list.",
-                                                                   "operator:suzuki")
+    assert (ticket.status, ticket.answer, ticket.answered_by) == (
+        "answered",
+        "We have removed you from the list.",
+        "operator:suzuki",
+    )
     [mail] = notices(desk, "inquiry_answer")
     assert mail.context["answer"] == "We have removed you from the list." and mail.language == "en"
     assert [e.actor for e in audit] == ["operator:suzuki"] and "answer" not in audit[0].details
@@ -95,7 +131,9 @@ def test_open_inquiries_without_a_run_are_pending_dispatch_once(desk):
         assert dispatch.mark_ticket_dispatched(session, desk, "inquiry", first, "run-1", now=REVIEW_NOW)
         assert not dispatch.mark_ticket_dispatched(session, desk, "inquiry", first, "run-1", now=REVIEW_NOW)
     with unit_of_work(desk) as session:
-        answer_inquiry(session, desk, second, "Answered before its run started.", actor="operator:x", now=REVIEW_NOW)
+        answer_inquiry(
+            session, desk, second, "Answered before its run started.", actor="operator:x", now=REVIEW_NOW
+        )
     with unit_of_work(desk) as session:
         assert dispatch.pending_tickets(session) == []
         assert session.exec(select(Inquiry.flow_run_id).where(Inquiry.reference == first)).one() == "run-1"

@@ -15,7 +15,9 @@ from models.rules.vocabulary import ReasonCode, Status, WaitingFor
 from services import clarification, documents, identity, intake
 from services.common import load_request
 from services.intake import token_hash
-from tests.services.conftest import PRINCIPAL, REVIEW_NOW as NOW, notices, submit
+from tests.services.conftest import PRINCIPAL, notices, submit
+from tests.services.conftest import REVIEW_NOW as NOW
+
 
 def test_intake_persists_acknowledges_and_keeps_only_the_token_hash(desk):
     settings, _ = desk
@@ -57,11 +59,21 @@ def test_principal_gets_a_code_and_the_clock_pauses(desk):
     assert len(notices(settings, "one_time_code")) == 1
 
     with unit_of_work(settings) as session:
-        assert identity.submit_code(session, settings, reference, "000000" if code != "000000" else "111111",
-                                    now=NOW + timedelta(minutes=1)) is Verdict.WRONG
+        assert (
+            identity.submit_code(
+                session,
+                settings,
+                reference,
+                "000000" if code != "000000" else "111111",
+                now=NOW + timedelta(minutes=1),
+            )
+            is Verdict.WRONG
+        )
     with unit_of_work(settings) as session:
-        assert identity.submit_code(session, settings, reference, code,
-                                    now=NOW + timedelta(minutes=2)) is Verdict.VERIFIED
+        assert (
+            identity.submit_code(session, settings, reference, code, now=NOW + timedelta(minutes=2))
+            is Verdict.VERIFIED
+        )
     with unit_of_work(settings) as session:
         request = load_request(session, reference)
         assert identity.state_of(session, request) is identity.IdentityState.VERIFIED
@@ -78,9 +90,16 @@ def test_a_request_withdrawn_while_its_code_is_valid_takes_no_code_and_stays_wit
     with unit_of_work(settings) as session:
         assert clarification.withdraw(session, settings, reference, now=NOW + timedelta(minutes=1))
     with unit_of_work(settings) as session:
-        assert identity.submit_code(session, settings, reference, code_notice.context["code"],
-                                    now=NOW + timedelta(minutes=2)) is Verdict.NO_CODE
-        assert identity.resend_code(session, settings, reference, now=NOW + timedelta(minutes=2)) is Verdict.NO_CODE
+        assert (
+            identity.submit_code(
+                session, settings, reference, code_notice.context["code"], now=NOW + timedelta(minutes=2)
+            )
+            is Verdict.NO_CODE
+        )
+        assert (
+            identity.resend_code(session, settings, reference, now=NOW + timedelta(minutes=2))
+            is Verdict.NO_CODE
+        )
     with unit_of_work(settings) as session:
         assert load_request(session, reference).status is Status.WITHDRAWN
     assert len(notices(settings, "one_time_code")) == 1
@@ -109,11 +128,15 @@ def test_three_codes_used_up_fail_identity(desk):
 
 def test_details_that_do_not_match_the_customer_record_fail(desk):
     settings, registry = desk
-    reference = submit(settings, principal={**PRINCIPAL, "login_id": "Z9999999",
-                                            "phone": "06-0000-0000", "company": "別の会社"})
+    reference = submit(
+        settings,
+        principal={**PRINCIPAL, "login_id": "Z9999999", "phone": "06-0000-0000", "company": "別の会社"},
+    )
     with unit_of_work(settings) as session:
-        assert identity.start(session, settings, reference, registry=registry,
-                              now=NOW) is identity.IdentityState.FAILED
+        assert (
+            identity.start(session, settings, reference, registry=registry, now=NOW)
+            is identity.IdentityState.FAILED
+        )
     assert notices(settings, "one_time_code") == []
 
 
@@ -122,8 +145,15 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
 def upload(settings, reference: str, kind: str) -> documents.Received:
     with unit_of_work(settings) as session:
-        return documents.receive(session, settings, reference, kind=kind, content_type="image/png", data=PNG,
-                                 now=NOW + timedelta(hours=1))
+        return documents.receive(
+            session,
+            settings,
+            reference,
+            kind=kind,
+            content_type="image/png",
+            data=PNG,
+            now=NOW + timedelta(hours=1),
+        )
 
 
 def waiting_for(settings, reference: str) -> tuple[Status, WaitingFor | None]:
@@ -132,8 +162,10 @@ def waiting_for(settings, reference: str) -> tuple[Status, WaitingFor | None]:
         return request.status, request.waiting_for
 
 
-@pytest.mark.parametrize(("role", "authority"), [("appointed_agent", "power_of_attorney"),
-                                                 ("legal_representative", "legal_representation")])
+@pytest.mark.parametrize(
+    ("role", "authority"),
+    [("appointed_agent", "power_of_attorney"), ("legal_representative", "legal_representation")],
+)
 def test_an_agent_waits_for_their_identity_document_and_their_authority(desk, role, authority):
     settings, registry = desk
     reference = submit(settings, requester={"role": role, "name": "代理 花子", "email": "agent@example.jp"})
@@ -149,30 +181,43 @@ def test_an_agent_waits_for_their_identity_document_and_their_authority(desk, ro
     assert upload(settings, reference, authority).resumed
     assert waiting_for(settings, reference) == (Status.IDENTITY_VERIFICATION, None)
     with unit_of_work(settings) as session:
-        assert identity.decide_by_autopilot(session, settings, reference,
-                                            now=NOW + timedelta(hours=2)) is identity.IdentityState.VERIFIED
+        assert (
+            identity.decide_by_autopilot(session, settings, reference, now=NOW + timedelta(hours=2))
+            is identity.IdentityState.VERIFIED
+        )
 
 
 def test_autopilot_never_verifies_an_agent_without_their_documents(desk):
     settings, registry = desk
-    reference = submit(settings, requester={"role": "appointed_agent", "name": "代理 花子", "email": "agent@example.jp"})
+    reference = submit(
+        settings, requester={"role": "appointed_agent", "name": "代理 花子", "email": "agent@example.jp"}
+    )
     with unit_of_work(settings) as session:
         identity.start(session, settings, reference, registry=registry, now=NOW)
     upload(settings, reference, "agent_identity_document")
     with unit_of_work(settings) as session:
-        assert identity.decide_by_autopilot(session, settings, reference,
-                                            now=NOW + timedelta(hours=2)) is identity.IdentityState.FAILED
-        assert identity.refusal_reason(session, load_request(session, reference)) is ReasonCode.AGENT_AUTHORITY_NOT_SHOWN
+        assert (
+            identity.decide_by_autopilot(session, settings, reference, now=NOW + timedelta(hours=2))
+            is identity.IdentityState.FAILED
+        )
+        assert (
+            identity.refusal_reason(session, load_request(session, reference))
+            is ReasonCode.AGENT_AUTHORITY_NOT_SHOWN
+        )
 
 
 def test_an_agent_who_uploaded_everything_before_the_check_is_not_asked_again(desk):
     settings, registry = desk
-    reference = submit(settings, requester={"role": "appointed_agent", "name": "代理 花子", "email": "agent@example.jp"})
+    reference = submit(
+        settings, requester={"role": "appointed_agent", "name": "代理 花子", "email": "agent@example.jp"}
+    )
     for kind in ("power_of_attorney", "agent_identity_document"):
         assert not upload(settings, reference, kind).resumed  # nothing waits yet
     with unit_of_work(settings) as session:
-        assert identity.start(session, settings, reference, registry=registry,
-                              now=NOW + timedelta(hours=2)) is identity.IdentityState.PENDING
+        assert (
+            identity.start(session, settings, reference, registry=registry, now=NOW + timedelta(hours=2))
+            is identity.IdentityState.PENDING
+        )
     assert waiting_for(settings, reference) == (Status.IDENTITY_VERIFICATION, None)
     assert notices(settings, "documents_needed") == []
 
@@ -190,22 +235,37 @@ def test_an_agent_is_asked_for_documents_and_checked_by_an_operator(desk):
         request = load_request(session, reference)
         assert request.waiting_for == WaitingFor.DOCUMENTS
     with unit_of_work(settings) as session:
-        state = identity.decide(session, settings, reference, verified=False,
-                                reason=ReasonCode.AGENT_AUTHORITY_NOT_SHOWN, actor="operator:sato",
-                                now=NOW + timedelta(days=2))
+        state = identity.decide(
+            session,
+            settings,
+            reference,
+            verified=False,
+            reason=ReasonCode.AGENT_AUTHORITY_NOT_SHOWN,
+            actor="operator:sato",
+            now=NOW + timedelta(days=2),
+        )
         assert state is identity.IdentityState.FAILED
-        assert identity.refusal_reason(session, load_request(session, reference)) is ReasonCode.AGENT_AUTHORITY_NOT_SHOWN
+        assert (
+            identity.refusal_reason(session, load_request(session, reference))
+            is ReasonCode.AGENT_AUTHORITY_NOT_SHOWN
+        )
 
 
 def test_a_requester_with_the_role_principal_is_the_principal_alone(desk):
     """docs/contract.md: ``role`` is ``principal`` when the principal asks for themself, whether
     ``requester`` is left out or given with that role; either way one party, who gets the code."""
     settings, registry = desk
-    reference = submit(settings, requester={"role": "principal", "name": "山田 太郎", "email": "other@example.jp"})
+    reference = submit(
+        settings, requester={"role": "principal", "name": "山田 太郎", "email": "other@example.jp"}
+    )
     with unit_of_work(settings) as session:
-        assert identity.start(session, settings, reference, registry=registry,
-                              now=NOW) is identity.IdentityState.PENDING
+        assert (
+            identity.start(session, settings, reference, registry=registry, now=NOW)
+            is identity.IdentityState.PENDING
+        )
         request = load_request(session, reference)
         parties = session.exec(select(Party).where(Party.request_id == request.id)).all()
-        assert [(p.role, p.is_requester, p.email) for p in parties] == [("principal", True, PRINCIPAL["email"])]
+        assert [(p.role, p.is_requester, p.email) for p in parties] == [
+            ("principal", True, PRINCIPAL["email"])
+        ]
     assert [n.recipient_email for n in notices(settings, "one_time_code")] == [PRINCIPAL["email"]]

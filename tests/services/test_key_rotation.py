@@ -18,7 +18,8 @@ from models.rules.one_time_code import Verdict
 from models.settings import Settings, get_settings
 from services import documents, identity
 from services.common import load_request
-from tests.services.conftest import PRINCIPAL, REVIEW_NOW as NOW, notices, submit
+from tests.services.conftest import PRINCIPAL, notices, submit
+from tests.services.conftest import REVIEW_NOW as NOW
 
 PDF = b"%PDF-1.4 identity document"
 
@@ -31,7 +32,9 @@ def _stored(settings, document_id: int) -> bytes:
 def _code_hash(settings, reference: str) -> str:
     with unit_of_work(settings) as session:
         request = load_request(session, reference)
-        return session.exec(select(IdentityCheck).where(IdentityCheck.request_id == request.id)).one().code_hash
+        return (
+            session.exec(select(IdentityCheck).where(IdentityCheck.request_id == request.id)).one().code_hash
+        )
 
 
 def test_what_the_old_key_wrote_stays_readable_and_new_writes_use_the_new_key(desk):
@@ -39,8 +42,15 @@ def test_what_the_old_key_wrote_stays_readable_and_new_writes_use_the_new_key(de
     reference = submit(old)
     with unit_of_work(old) as session:
         identity.start(session, old, reference, registry=registry, now=NOW)
-        document = documents.receive(session, old, reference, kind="identity_document",
-                                     content_type="application/pdf", data=PDF, now=NOW)
+        document = documents.receive(
+            session,
+            old,
+            reference,
+            kind="identity_document",
+            content_type="application/pdf",
+            data=PDF,
+            now=NOW,
+        )
     token = make_token(old, PRINCIPAL["email"])
     (code_notice,) = notices(old, "one_time_code")
     assert _code_hash(old, reference).startswith(f"{old.key_id}:")
@@ -53,29 +63,49 @@ def test_what_the_old_key_wrote_stays_readable_and_new_writes_use_the_new_key(de
     assert read_token(new, token) == PRINCIPAL["email"]
     assert make_token(new, PRINCIPAL["email"]).split(".")[1] == new.key_id
     with unit_of_work(new) as session:  # the code sent before the rotation still works
-        assert identity.submit_code(session, new, reference, code_notice.context["code"],
-                                    now=NOW + timedelta(minutes=1)) is Verdict.VERIFIED
+        assert (
+            identity.submit_code(
+                session, new, reference, code_notice.context["code"], now=NOW + timedelta(minutes=1)
+            )
+            is Verdict.VERIFIED
+        )
 
     with unit_of_work(new) as session:  # a new upload is sealed with the new key
-        later = documents.receive(session, new, reference, kind="identity_document",
-                                  content_type="application/pdf", data=PDF, now=NOW)
+        later = documents.receive(
+            session,
+            new,
+            reference,
+            kind="identity_document",
+            content_type="application/pdf",
+            data=PDF,
+            now=NOW,
+        )
     assert new.key_id.encode() in _stored(new, later.document_id)[:16]
     # A process started before the rotation (its key given) reads it too: the keyring is reread.
     assert unseal(old, reference, _stored(old, later.document_id)) == PDF
 
     with unit_of_work(new) as session:
         events, head = load_chain(session)
-        write_checkpoint(session, audit_key(new.secret_key.get_secret_value()), new.audit_checkpoint_path, NOW)
+        write_checkpoint(
+            session, audit_key(new.secret_key.get_secret_value()), new.audit_checkpoint_path, NOW
+        )
     assert {e.hash.partition(":")[0] for e in events} == {old.key_id, new.key_id, audit_key("k").id}
-    assert verify_chain([audit_key(s) for s in new.secrets() + ["k"]], events, head) == []
+    assert verify_chain([audit_key(s) for s in [*new.secrets(), "k"]], events, head) == []
 
 
 def test_a_value_naming_a_key_not_in_the_keyring_does_not_open(desk):
     settings, _ = desk
     reference = submit(settings)
     with unit_of_work(settings) as session:
-        document = documents.receive(session, settings, reference, kind="identity_document",
-                                     content_type="application/pdf", data=PDF, now=NOW)
+        document = documents.receive(
+            session,
+            settings,
+            reference,
+            kind="identity_document",
+            content_type="application/pdf",
+            data=PDF,
+            now=NOW,
+        )
     stranger = Settings(data_dir=settings.data_dir / "elsewhere", secret_key="another key")
     with pytest.raises(SealBroken, match=f"key {settings.key_id}"):
         unseal(stranger, reference, _stored(settings, document.document_id))

@@ -4,8 +4,6 @@ acknowledgement with the status token, kept sealed until the letter is marked se
 each step audited with the person."""
 
 import io
-
-
 from datetime import UTC, datetime
 
 import pytest
@@ -23,15 +21,26 @@ from services.common import load_request
 from tests.services.conftest import PRINCIPAL
 
 NOW = datetime(2026, 12, 7, 1, 0, tzinfo=UTC)
-BODY = {"request_type": "erasure", "principal": PRINCIPAL, "details": {"postal_address": "〒150-0001 東京都渋谷区"}}
+BODY = {
+    "request_type": "erasure",
+    "principal": PRINCIPAL,
+    "details": {"postal_address": "〒150-0001 東京都渋谷区"},
+}
 
 
 def _desk(settings) -> intake.Submitted:
     upgrade(settings)
     with unit_of_work(settings) as session:
-        return intake.enter(session, settings, RequestCreate.model_validate(BODY), channel=Channel.COUNTER,
-                            received_on=NOW.date(), acknowledgement=Acknowledgement.LETTER,
-                            actor="operator:sato", now=NOW)
+        return intake.enter(
+            session,
+            settings,
+            RequestCreate.model_validate(BODY),
+            channel=Channel.COUNTER,
+            received_on=NOW.date(),
+            acknowledgement=Acknowledgement.LETTER,
+            actor="operator:sato",
+            now=NOW,
+        )
 
 
 def _text(pdf: bytes) -> str:
@@ -42,9 +51,19 @@ def _letter_once_printed_and_sent_once(settings):
     done = _desk(settings)
     reference, token = done.reference, done.status_token
     with unit_of_work(settings) as session:  # written again (a retry): the same letter
-        again = letters.write(session, settings, load_request(session, reference), "acknowledgement",
-                              {"reference": reference, "request_type": "erasure", "received_at": "2026-12-07",
-                               "due_date": "2026-12-21"}, now=NOW)
+        again = letters.write(
+            session,
+            settings,
+            load_request(session, reference),
+            "acknowledgement",
+            {
+                "reference": reference,
+                "request_type": "erasure",
+                "received_at": "2026-12-07",
+                "due_date": "2026-12-21",
+            },
+            now=NOW,
+        )
         (letter,) = session.exec(select(Letter)).all()
         assert again.id == letter.id and letter.context["due_date"] == "2026-12-21"
         assert letters.SEALED_TOKEN in letter.context and token not in str(letter.context)
@@ -61,12 +80,20 @@ def _letter_once_printed_and_sent_once(settings):
         assert session.get(Letter, letter.id).sent_by == "officer:yamada"
         assert letters.SEALED_TOKEN not in session.get(Letter, letter.id).context  # posted: forgotten
         reprinted = letters.printed(session, settings, letter.id, actor="operator:sato", now=NOW)
-        trail = [(e.actor, e.action) for e in session.exec(
-            select(AuditEvent).where(AuditEvent.subject_ref == reference).order_by(AuditEvent.seq))]
+        trail = [
+            (e.actor, e.action)
+            for e in session.exec(
+                select(AuditEvent).where(AuditEvent.subject_ref == reference).order_by(AuditEvent.seq)
+            )
+        ]
     assert token not in _text(reprinted.data).replace("\n", "") and reference in _text(reprinted.data)
-    assert trail == [("requester:counter", "request.received"), ("operator:sato", "request.entered"),
-                     ("operator:sato", "letter.printed"), ("officer:yamada", "letter.sent"),
-                     ("operator:sato", "letter.printed")]
+    assert trail == [
+        ("requester:counter", "request.received"),
+        ("operator:sato", "request.entered"),
+        ("operator:sato", "letter.printed"),
+        ("officer:yamada", "letter.sent"),
+        ("operator:sato", "letter.printed"),
+    ]
 
 
 def test_a_letter_once_printed_and_sent_once(settings):

@@ -23,7 +23,10 @@ def test_a_disclosure_goes_from_identity_to_fulfilment_one_step_at_a_time(desk):
         identity.start(session, settings, reference, registry=registry, now=utcnow())
     step = stages.identity_step(settings, reference)
     assert (step.next, step.key, step.waiting_for) == (
-        IdentityNext.REQUESTER, "identity-1-0", WaitingFor.ONE_TIME_CODE)
+        IdentityNext.REQUESTER,
+        "identity-1-0",
+        WaitingFor.ONE_TIME_CODE,
+    )
     assert 13 * 24 * 3600 < step.seconds_left < 20 * 24 * 3600  # the end of the 14th day, in Japan
     [code] = notices(settings, "one_time_code")
     with unit_of_work(settings) as session:
@@ -34,7 +37,10 @@ def test_a_disclosure_goes_from_identity_to_fulfilment_one_step_at_a_time(desk):
         review.propose(session, settings, reference, registry=registry, now=utcnow())
     step = stages.review_step(settings, reference)
     assert (step.next, step.key, _at(settings, reference)) == (
-        ReviewNext.OPERATOR, "review-0-0", (Status.REVIEW, None))
+        ReviewNext.OPERATOR,
+        "review-0-0",
+        (Status.REVIEW, None),
+    )
     stages.ask_clarification(settings, reference, "どの注文ですか", actor="operator:sato")
     step = stages.review_step(settings, reference)
     assert (step.next, step.key) == (ReviewNext.REQUESTER, "clarification-1")
@@ -44,15 +50,22 @@ def test_a_disclosure_goes_from_identity_to_fulfilment_one_step_at_a_time(desk):
     assert (step.next, step.key) == (ReviewNext.OPERATOR, "review-0-1")
 
     first = step.pending[0]["item_key"]  # refused in part: the officer signs off, or sends it back
-    stages.decide_review(settings, reference, {first: ("refuse", [ReasonCode.HARM_TO_LIFE_OR_PROPERTY])},
-                         actor="operator:sato")
+    stages.decide_review(
+        settings, reference, {first: ("refuse", [ReasonCode.HARM_TO_LIFE_OR_PROPERTY])}, actor="operator:sato"
+    )
     step = stages.review_step(settings, reference)
     assert (step.next, step.key, _at(settings, reference)) == (
-        ReviewNext.SIGN_OFF, "approval-0", (Status.AWAITING_APPROVAL, None))
+        ReviewNext.SIGN_OFF,
+        "approval-0",
+        (Status.AWAITING_APPROVAL, None),
+    )
     stages.review_signed_off(settings, reference, approved=False, actor="officer:tanaka")
     step = stages.review_step(settings, reference)
     assert (step.next, step.key, _at(settings, reference)) == (
-        ReviewNext.OPERATOR, "review-1-1", (Status.REVIEW, None))
+        ReviewNext.OPERATOR,
+        "review-1-1",
+        (Status.REVIEW, None),
+    )
     stages.decide_review(settings, reference, None, actor="operator:suzuki")
     assert stages.review_step(settings, reference).next is ReviewNext.DECIDED
     outcome, _ = stages.review_outcome(settings, reference)
@@ -69,8 +82,13 @@ def test_a_disclosure_goes_from_identity_to_fulfilment_one_step_at_a_time(desk):
 
 def test_an_identity_refusal_waits_for_the_officer_who_may_send_it_back_to_an_operator(desk):
     settings, registry = desk
-    references = [submit(settings, principal={**PRINCIPAL, "login_id": "Z9999999", "phone": "06-0000-0000",
-                                              "company": "別の会社"}) for _ in range(2)]
+    references = [
+        submit(
+            settings,
+            principal={**PRINCIPAL, "login_id": "Z9999999", "phone": "06-0000-0000", "company": "別の会社"},
+        )
+        for _ in range(2)
+    ]
     for reference in references:
         with unit_of_work(settings) as session:
             identity.start(session, settings, reference, registry=registry, now=utcnow())
@@ -96,5 +114,8 @@ def test_a_wait_that_lapses_ends_the_request_as_the_deadline_monitor_would(desk)
     with unit_of_work(settings) as session:
         request = load_request(session, reference)
         assert (request.status, request.outcome, request.reason_codes) == (
-            Status.REFUSED, Outcome.REFUSED, ["identity_not_verified"])
+            Status.REFUSED,
+            Outcome.REFUSED,
+            ["identity_not_verified"],
+        )
     assert len(notices(settings, "decision")) == 1

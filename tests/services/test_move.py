@@ -13,29 +13,52 @@ from tests.services.conftest import REVIEW_NOW, create_review_request
 
 def _moves(settings, reference) -> list[dict]:
     with unit_of_work(settings) as session:
-        return [e.details for e in session.exec(select(AuditEvent).where(
-            AuditEvent.subject_ref == reference, AuditEvent.action == "request.status"))]
+        return [
+            e.details
+            for e in session.exec(
+                select(AuditEvent).where(
+                    AuditEvent.subject_ref == reference, AuditEvent.action == "request.status"
+                )
+            )
+        ]
 
 
 def test_a_step_of_the_lifecycle_is_made_and_audited(desk):
     settings, registry = desk
     reference = create_review_request(settings, registry, "erasure")
     with unit_of_work(settings) as session:
-        move(session, settings, load_request(session, reference), Status.AWAITING_REQUESTER,
-             now=REVIEW_NOW, waiting_for=WaitingFor.CLARIFICATION)
-    assert _moves(settings, reference) == [{"status": "awaiting_requester", "previous": "review",
-                                            "waiting_for": "clarification"}]
+        move(
+            session,
+            settings,
+            load_request(session, reference),
+            Status.AWAITING_REQUESTER,
+            now=REVIEW_NOW,
+            waiting_for=WaitingFor.CLARIFICATION,
+        )
+    assert _moves(settings, reference) == [
+        {"status": "awaiting_requester", "previous": "review", "waiting_for": "clarification"}
+    ]
 
 
-@pytest.mark.parametrize("status, waiting_for", [(Status.COMPLETED, None), (Status.RECEIVED, None),
-                                                 (Status.REVIEW, WaitingFor.PAYMENT)])
+@pytest.mark.parametrize(
+    "status, waiting_for",
+    [(Status.COMPLETED, None), (Status.RECEIVED, None), (Status.REVIEW, WaitingFor.PAYMENT)],
+)
 def test_any_other_move_is_refused_and_nothing_changes(desk, status, waiting_for):
     settings, registry = desk
     reference = create_review_request(settings, registry, "erasure")
-    with pytest.raises(TransitionRefused, match=f"{reference}: review/None → {status}/{waiting_for}"):
-        with unit_of_work(settings) as session:
-            move(session, settings, load_request(session, reference), status, now=REVIEW_NOW,
-                 waiting_for=waiting_for)
+    with (
+        pytest.raises(TransitionRefused, match=f"{reference}: review/None → {status}/{waiting_for}"),
+        unit_of_work(settings) as session,
+    ):
+        move(
+            session,
+            settings,
+            load_request(session, reference),
+            status,
+            now=REVIEW_NOW,
+            waiting_for=waiting_for,
+        )
     with unit_of_work(settings) as session:
         assert load_request(session, reference).status is Status.REVIEW
     assert _moves(settings, reference) == []
@@ -46,6 +69,5 @@ def test_a_closed_request_is_not_taken_back_by_a_late_answer(desk):
     reference = create_review_request(settings, registry, "erasure")
     with unit_of_work(settings) as session:
         clarification.withdraw(session, settings, reference, now=REVIEW_NOW)
-    with pytest.raises(TransitionRefused):
-        with unit_of_work(settings) as session:
-            move(session, settings, load_request(session, reference), Status.FULFILMENT, now=REVIEW_NOW)
+    with pytest.raises(TransitionRefused), unit_of_work(settings) as session:
+        move(session, settings, load_request(session, reference), Status.FULFILMENT, now=REVIEW_NOW)

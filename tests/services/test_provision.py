@@ -17,11 +17,18 @@ from services import provision as service
 from tests.services.conftest import REVIEW_NOW, create_review_request
 
 SUBJECT = {"email": "Taro@Example.co.jp", "name": "山田 太郎"}
-POLICE = {"third_party": {"kind": "police", "name": "警視庁豊洲警察署", "address": "東京都江東区"},
-          "subject": SUBJECT, "items": ["name", "phone", "order_history"],
-          "basis": "police_written_inquiry"}
-PARTNER = {"third_party": {"kind": "business_partner", "name": "株式会社オフィス便利"},
-           "subject": SUBJECT, "items": ["name", "company", "email"], "basis": "consent"}
+POLICE = {
+    "third_party": {"kind": "police", "name": "警視庁豊洲警察署", "address": "東京都江東区"},
+    "subject": SUBJECT,
+    "items": ["name", "phone", "order_history"],
+    "basis": "police_written_inquiry",
+}
+PARTNER = {
+    "third_party": {"kind": "business_partner", "name": "株式会社オフィス便利"},
+    "subject": SUBJECT,
+    "items": ["name", "company", "email"],
+    "basis": "consent",
+}
 
 
 @pytest.fixture
@@ -33,8 +40,13 @@ def desk(review_desk):
 
 def enter(settings, body: dict, **changes) -> str:
     with unit_of_work(settings) as session:
-        return service.enter(session, settings, service.ProvisionRequestCreate.model_validate({**body, **changes}),
-                             now=REVIEW_NOW, actor="operator:tanaka")
+        return service.enter(
+            session,
+            settings,
+            service.ProvisionRequestCreate.model_validate({**body, **changes}),
+            now=REVIEW_NOW,
+            actor="operator:tanaka",
+        )
 
 
 def propose(settings, reference) -> dict:
@@ -44,7 +56,9 @@ def propose(settings, reference) -> dict:
 
 def decide(settings, reference, provide: bool) -> str:
     with unit_of_work(settings) as session:
-        return service.decide(session, settings, reference, provide=provide, actor="officer:sato", now=REVIEW_NOW)
+        return service.decide(
+            session, settings, reference, provide=provide, actor="officer:sato", now=REVIEW_NOW
+        )
 
 
 def records(settings, reference) -> list[ProvisionRecord]:
@@ -54,8 +68,9 @@ def records(settings, reference) -> list[ProvisionRecord]:
 
 def consent(settings, event="consented") -> int:
     with unit_of_work(settings) as session:
-        return service.record_consent(session, settings, "taro@example.co.jp", source="signed-form-17",
-                                      event=event, now=REVIEW_NOW)
+        return service.record_consent(
+            session, settings, "taro@example.co.jp", source="signed-form-17", event=event, now=REVIEW_NOW
+        )
 
 
 def test_input_is_validated():
@@ -89,16 +104,26 @@ def test_a_written_police_inquiry_is_provided_and_recorded_for_three_years(desk)
     assert decide(settings, reference, provide=True) == "provided"  # decided once: one record
     [record] = records(settings, reference)
     assert (record.recipient, record.recipient_address, record.subject_email, record.subject_name) == (
-        "警視庁豊洲警察署", "東京都江東区", "taro@example.co.jp", "山田 太郎")
-    assert (record.items, record.basis, record.consent_ref) == (["name", "phone", "order_history"],
-                                                                "police_written_inquiry", None)
+        "警視庁豊洲警察署",
+        "東京都江東区",
+        "taro@example.co.jp",
+        "山田 太郎",
+    )
+    assert (record.items, record.basis, record.consent_ref) == (
+        ["name", "phone", "order_history"],
+        "police_written_inquiry",
+        None,
+    )
     assert record.provided_at == REVIEW_NOW and record.keep_until.date() == date(2029, 12, 1)
     with unit_of_work(settings) as session:
-        events = session.exec(select(AuditEvent).where(AuditEvent.subject_ref == reference)
-                              .order_by(AuditEvent.seq)).all()
+        events = session.exec(
+            select(AuditEvent).where(AuditEvent.subject_ref == reference).order_by(AuditEvent.seq)
+        ).all()
     assert [(e.action, e.actor) for e in events] == [
-        ("provision.received", "operator:tanaka"), ("provision.proposed", "system"),
-        ("provision.provided", "officer:sato")]
+        ("provision.received", "operator:tanaka"),
+        ("provision.proposed", "system"),
+        ("provision.provided", "officer:sato"),
+    ]
     assert events[-1].details["record_id"] == record.id
 
 
@@ -133,8 +158,13 @@ def test_records_required_by_law_appear_in_a_later_disclosure(desk):
     for reference in (partner, police):
         propose(settings, reference)
         decide(settings, reference, provide=True)
-    disclosure = create_review_request(settings, registry, "disclosure", include_third_party_records=True,
-                                       received_at=datetime(2026, 12, 2, tzinfo=UTC))
+    disclosure = create_review_request(
+        settings,
+        registry,
+        "disclosure",
+        include_third_party_records=True,
+        received_at=datetime(2026, 12, 2, tzinfo=UTC),
+    )
     provisions = gather(settings, disclosure, [], registry=registry).provisions
     recipients = {p.recipient: p for p in provisions}
     assert "株式会社オフィス便利" in recipients and "警視庁豊洲警察署" not in recipients

@@ -2,7 +2,7 @@
 stale once the request has moved past it (operator waits never are)."""
 
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -13,13 +13,16 @@ from services import intake
 from services.common import load_request, principal_of
 from services.requester_waits import again, stale
 
-NOW = datetime(2026, 11, 26, 3, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 26, 3, 0, tzinfo=UTC)
 
 
 def test_a_key_waited_on_again_in_the_same_run_gets_a_suffix():
     seen = Counter()
     assert [again("identity-1-0", seen) for _ in range(3)] == [
-        "identity-1-0", "identity-1-0-again-1", "identity-1-0-again-2"]
+        "identity-1-0",
+        "identity-1-0-again-1",
+        "identity-1-0-again-2",
+    ]
     assert again("identity-1-1", seen) == "identity-1-1"
 
 
@@ -28,8 +31,10 @@ def request_ref(settings):
     from models.schema import upgrade
 
     upgrade(settings)
-    body = {"request_type": "disclosure",
-            "principal": {"name": "山田 太郎", "email": "taro@example.co.jp", "phone": "03-1234-5678"}}
+    body = {
+        "request_type": "disclosure",
+        "principal": {"name": "山田 太郎", "email": "taro@example.co.jp", "phone": "03-1234-5678"},
+    }
     with unit_of_work(settings) as session:
         return intake.submit(session, settings, RequestCreate.model_validate(body), now=NOW).reference
 
@@ -55,7 +60,9 @@ def test_a_clarification_wait_on_the_current_question_is_not_stale(settings, req
 def test_a_documents_wait_is_stale_once_the_request_no_longer_waits_for_documents(settings, request_ref):
     with unit_of_work(settings) as session:
         request = load_request(session, request_ref)
-        check = IdentityCheck(request_id=request.id, party_id=principal_of(session, request).id, method="documents")
+        check = IdentityCheck(
+            request_id=request.id, party_id=principal_of(session, request).id, method="documents"
+        )
         session.add(check)
         request.waiting_for = WaitingFor.DOCUMENTS
         session.add(request)

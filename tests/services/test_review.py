@@ -14,11 +14,13 @@ from models.db import unit_of_work
 from models.requests import DecisionItem
 from models.rules.decisions import ItemAction
 from models.rules.prescreen import PrescreenPolicy, prescreen
-from models.rules.vocabulary import Outcome, ReasonCode as R, SystemAction
+from models.rules.vocabulary import Outcome, SystemAction
+from models.rules.vocabulary import ReasonCode as R
 from services import review
 from services.common import load_request
 from services.review_facts import gather_facts
-from tests.services.conftest import REVIEW_NOW as NOW, create_review_request
+from tests.services.conftest import REVIEW_NOW as NOW
+from tests.services.conftest import create_review_request
 
 PERSONAL = ("山田", "太郎", "taro@example.co.jp", "03-1234-5678", "0312345678", "A1234567", "サンプル")
 
@@ -37,8 +39,13 @@ def rows(settings, reference) -> dict[str, DecisionItem]:
 
 def events(settings, reference, prefix) -> list[AuditEvent]:
     with unit_of_work(settings) as session:
-        return [e for e in session.exec(select(AuditEvent).where(AuditEvent.subject_ref == reference)
-                                        .order_by(AuditEvent.seq)) if e.action.startswith(prefix)]
+        return [
+            e
+            for e in session.exec(
+                select(AuditEvent).where(AuditEvent.subject_ref == reference).order_by(AuditEvent.seq)
+            )
+            if e.action.startswith(prefix)
+        ]
 
 
 def by_key(summary):
@@ -55,7 +62,10 @@ def test_disclosure_proposes_an_item_per_system_and_hides_authority_data(review_
     assert items["support"].reasons == [R.NO_RETAINED_PERSONAL_DATA]
     billing = items["billing"]
     assert (billing.proposed_action, billing.system_action, billing.record_count) == (
-        ItemAction.GRANT, SystemAction.EXPORT, 3)
+        ItemAction.GRANT,
+        SystemAction.EXPORT,
+        3,
+    )
     assert items["third_party_records"].proposed_action is ItemAction.GRANT  # consent: recorded
     assert (summary.outcome, summary.reasons) == (Outcome.GRANTED, [])
     stored = rows(settings, summary.reference)
@@ -65,11 +75,20 @@ def test_disclosure_proposes_an_item_per_system_and_hides_authority_data(review_
 
 def test_gathered_facts_come_from_the_systems_and_the_app_database(review_desk):
     settings, registry, load = review_desk
-    load(marketing={"consented": True, "opted_out": True, "mailed_after_opt_out": True},
-         third_party_provisions=[{"recipient": "X社", "basis": "consent", "provided_at": "2026-04-01"},
-                                 {"recipient": "Y社", "basis": "outsourcing", "provided_at": "2026-05-01"}])
-    reference = create_review_request(settings, registry, "correction", ground_codes=[],
-                                      corrections=[{"field": "phone", "requested": "090-0000-0000"}])
+    load(
+        marketing={"consented": True, "opted_out": True, "mailed_after_opt_out": True},
+        third_party_provisions=[
+            {"recipient": "X社", "basis": "consent", "provided_at": "2026-04-01"},
+            {"recipient": "Y社", "basis": "outsourcing", "provided_at": "2026-05-01"},
+        ],
+    )
+    reference = create_review_request(
+        settings,
+        registry,
+        "correction",
+        ground_codes=[],
+        corrections=[{"field": "phone", "requested": "090-0000-0000"}],
+    )
     with unit_of_work(settings) as session:
         facts, counts = gather_facts(session, load_request(session, reference), registry=registry)
     holdings = {h.system_key: h for h in facts.holdings}
@@ -96,7 +115,10 @@ def test_erasure_restricts_billing_for_its_retention_duty_and_erases_elsewhere(r
     items = {i.key: i for i in prescreen(facts).items}
     billing = items.pop("billing")
     assert (billing.action, billing.reasons, billing.system_action) == (
-        ItemAction.ALTERNATIVE, (R.LEGAL_RETENTION_DUTY,), SystemAction.RESTRICT)
+        ItemAction.ALTERNATIVE,
+        (R.LEGAL_RETENTION_DUTY,),
+        SystemAction.RESTRICT,
+    )
     assert items.pop("support").action is ItemAction.NOT_HELD
     assert {(i.action, i.system_action) for i in items.values()} == {(ItemAction.GRANT, SystemAction.ERASE)}
 
@@ -107,7 +129,9 @@ def test_erasure_after_mail_despite_opt_out_needs_the_officers_sign_off(review_d
     summary = propose(settings, registry, "erasure", ground_codes=["rights_harmed"])
     items = by_key(summary)
     assert (items["marketing"].proposed_action, items["marketing"].system_action) == (
-        ItemAction.GRANT, SystemAction.ERASE)
+        ItemAction.GRANT,
+        SystemAction.ERASE,
+    )
     assert items["billing"].reasons == [R.NO_STATUTORY_GROUND]
     assert summary.outcome is Outcome.PARTIALLY_GRANTED
     with unit_of_work(settings) as session:
@@ -132,9 +156,15 @@ def test_erasure_without_grounds_is_refused(review_desk):
 def test_correction_to_the_value_already_held_is_content_accurate(review_desk):
     settings, registry, load = review_desk
     load()
-    summary = propose(settings, registry, "correction", corrections=[
-        {"field": "phone", "current": "03-1234-5678", "requested": "０３－１２３４－５６７８"},
-        {"field": "company", "requested": "株式会社ニューサンプル"}])
+    summary = propose(
+        settings,
+        registry,
+        "correction",
+        corrections=[
+            {"field": "phone", "current": "03-1234-5678", "requested": "０３－１２３４－５６７８"},
+            {"field": "company", "requested": "株式会社ニューサンプル"},
+        ],
+    )
     items = by_key(summary)
     assert items["customers:phone"].reasons == [R.CONTENT_ACCURATE]
     assert items["customers:company"].proposed_action is ItemAction.GRANT
@@ -163,25 +193,41 @@ def test_proposing_twice_keeps_items_and_the_operators_decisions(review_desk):
     load()
     first = propose(settings, registry, "disclosure")
     with unit_of_work(settings) as session:
-        review.decide(session, settings, first.reference,
-                      {"orders": (ItemAction.REFUSE, [R.BUSINESS_INTERFERENCE])}, actor="op", now=NOW)
+        review.decide(
+            session,
+            settings,
+            first.reference,
+            {"orders": (ItemAction.REFUSE, [R.BUSINESS_INTERFERENCE])},
+            actor="op",
+            now=NOW,
+        )
     with unit_of_work(settings) as session:
         again = review.propose(session, settings, first.reference, registry=registry, now=NOW)
     assert again == first
     stored = rows(settings, first.reference)
     assert len(stored) == len(first.items)
-    assert (stored["orders"].final_action, stored["orders"].final_reasons) == ("refuse", ["business_interference"])
+    assert (stored["orders"].final_action, stored["orders"].final_reasons) == (
+        "refuse",
+        ["business_interference"],
+    )
     assert stored["orders"].final_system_action is None and stored["billing"].final_system_action == "export"
     with unit_of_work(settings) as session:
-        assert review.outcome(session, first.reference) == (Outcome.PARTIALLY_GRANTED, [R.BUSINESS_INTERFERENCE])
+        assert review.outcome(session, first.reference) == (
+            Outcome.PARTIALLY_GRANTED,
+            [R.BUSINESS_INTERFERENCE],
+        )
 
 
 def test_an_invalid_decision_writes_nothing(review_desk):
     settings, registry, load = review_desk
     load()
     summary = propose(settings, registry, "erasure", ground_codes=["rights_harmed"])
-    bad = {"orders": ("refuse", ["no_such_code"]), "billing": ("grant", ["content_accurate"]),
-           "nowhere": ("grant", []), "points": ("maybe", [])}
+    bad = {
+        "orders": ("refuse", ["no_such_code"]),
+        "billing": ("grant", ["content_accurate"]),
+        "nowhere": ("grant", []),
+        "points": ("maybe", []),
+    }
     with pytest.raises(review.DecisionInvalid) as caught, unit_of_work(settings) as session:
         review.decide(session, settings, summary.reference, bad, actor="op", now=NOW)
     assert set(caught.value.problems) == set(bad)
@@ -196,12 +242,26 @@ def test_a_grant_the_system_cannot_carry_out_is_refused(review_desk):
     summary = propose(settings, registry, "erasure", ground_codes=["rights_harmed"])
     supported = {info.key: info.actions for info in registry}
     with pytest.raises(review.DecisionInvalid) as caught, unit_of_work(settings) as session:
-        review.decide(session, settings, summary.reference, {"billing": ("grant", [])}, actor="op",
-                      now=NOW, supported=supported)
+        review.decide(
+            session,
+            settings,
+            summary.reference,
+            {"billing": ("grant", [])},
+            actor="op",
+            now=NOW,
+            supported=supported,
+        )
     assert caught.value.problems == {"billing": ["system billing cannot erase"]}
     with unit_of_work(settings) as session:  # what it can do is accepted
-        review.decide(session, settings, summary.reference, {"orders": ("grant", [])}, actor="op",
-                      now=NOW, supported=supported)
+        review.decide(
+            session,
+            settings,
+            summary.reference,
+            {"orders": ("grant", [])},
+            actor="op",
+            now=NOW,
+            supported=supported,
+        )
     assert rows(settings, summary.reference)["orders"].final_system_action == "erase"
 
 
@@ -210,17 +270,30 @@ def test_operator_grant_derives_the_system_action(review_desk):
     load()
     summary = propose(settings, registry, "erasure", ground_codes=["rights_harmed"])
     with unit_of_work(settings) as session:
-        decision = review.decide(session, settings, summary.reference, {
-            "orders": ("grant", []), "billing": ("alternative", ["legal_retention_duty"])},
-            actor="op", now=NOW)
+        decision = review.decide(
+            session,
+            settings,
+            summary.reference,
+            {"orders": ("grant", []), "billing": ("alternative", ["legal_retention_duty"])},
+            actor="op",
+            now=NOW,
+        )
     stored = rows(settings, summary.reference)
-    assert (stored["orders"].final_system_action, stored["billing"].final_system_action) == ("erase", "restrict")
+    assert (stored["orders"].final_system_action, stored["billing"].final_system_action) == (
+        "erase",
+        "restrict",
+    )
     assert stored["points"].final_system_action is None and stored["points"].decided_by == "op"
     assert decision.needs_approval
     decided = events(settings, summary.reference, "request.review.decided")
     assert len(decided) == len(summary.items)
-    assert {"item": "orders", "decision": "grant", "reasons": [], "system_action": "erase",
-            "changed": True}.items() <= decided[1].details.items()
+    assert {
+        "item": "orders",
+        "decision": "grant",
+        "reasons": [],
+        "system_action": "erase",
+        "changed": True,
+    }.items() <= decided[1].details.items()
 
 
 def test_officer_approves_or_sends_back(review_desk):
@@ -231,10 +304,13 @@ def test_officer_approves_or_sends_back(review_desk):
         with pytest.raises(review.NotDecided):
             review.approve(session, settings, summary.reference, approved=True, actor="cso", now=NOW)
         review.decide(session, settings, summary.reference, None, actor="op", now=NOW)
-        review.approve(session, settings, summary.reference, approved=False, actor="cso",
-                       note_code="reconsider", now=NOW)
-    assert all(r.final_action is None and r.final_reasons == [] and r.decided_by is None
-               for r in rows(settings, summary.reference).values())
+        review.approve(
+            session, settings, summary.reference, approved=False, actor="cso", note_code="reconsider", now=NOW
+        )
+    assert all(
+        r.final_action is None and r.final_reasons == [] and r.decided_by is None
+        for r in rows(settings, summary.reference).values()
+    )
     with unit_of_work(settings) as session:
         with pytest.raises(review.NotDecided):
             review.outcome(session, summary.reference)
@@ -244,20 +320,35 @@ def test_officer_approves_or_sends_back(review_desk):
         request = load_request(session, summary.reference)
         assert (request.approved_by, request.approved_at) == ("cso", NOW)
     assert [e.action for e in events(settings, summary.reference, "request.approval")] == [
-        "request.approval.sent_back", "request.approval.granted"]
+        "request.approval.sent_back",
+        "request.approval.granted",
+    ]
 
 
-@pytest.mark.parametrize("request_type, details", [
-    ("disclosure", {"include_third_party_records": True}),
-    ("correction", {"corrections": [{"field": "phone", "current": "03-1234-5678", "requested": "090-1111-2222"},
-                                    {"field": "name", "requested": "山田 次郎"}]}),
-])
+@pytest.mark.parametrize(
+    "request_type, details",
+    [
+        ("disclosure", {"include_third_party_records": True}),
+        (
+            "correction",
+            {
+                "corrections": [
+                    {"field": "phone", "current": "03-1234-5678", "requested": "090-1111-2222"},
+                    {"field": "name", "requested": "山田 次郎"},
+                ]
+            },
+        ),
+    ],
+)
 def test_summary_and_markdown_hold_no_personal_data(review_desk, request_type, details):
     settings, registry, load = review_desk
     load()
     summary = propose(settings, registry, request_type, **details)
-    text = summary.model_dump_json() + review.summary_markdown(summary) + review.summary_markdown(summary, "en")
-    text += json.dumps([e.details for e in events(settings, summary.reference, "request.review")],
-                       ensure_ascii=False)
+    text = (
+        summary.model_dump_json() + review.summary_markdown(summary) + review.summary_markdown(summary, "en")
+    )
+    text += json.dumps(
+        [e.details for e in events(settings, summary.reference, "request.review")], ensure_ascii=False
+    )
     assert "顧客マスタ" in text and "Billing" in text
-    assert [p for p in PERSONAL + ("090-1111-2222", "次郎") if p in text] == []
+    assert [p for p in (*PERSONAL, "090-1111-2222", "次郎") if p in text] == []

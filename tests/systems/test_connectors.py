@@ -9,10 +9,14 @@ from systems.identity import expand_identity
 from systems.protocol import ActionNotSupported, Connector, PermanentSystemError
 from tests.systems.conftest import IDENTIFYING, SUBJECT, dump
 
-CHANGES = {"name": "窓口 改名子", "phone": "099-1111-2222", "company": "合同会社窓口改",
-           "billing_address": "大阪府大阪市試験区1-1", "delivery_address": "大阪府大阪市試験区1-1"}
-CASES = [(key, action) for key in DEFINITIONS for action in SystemAction
-         if action is not SystemAction.EXPORT]
+CHANGES = {
+    "name": "窓口 改名子",
+    "phone": "099-1111-2222",
+    "company": "合同会社窓口改",
+    "billing_address": "大阪府大阪市試験区1-1",
+    "delivery_address": "大阪府大阪市試験区1-1",
+}
+CASES = [(key, action) for key in DEFINITIONS for action in SystemAction if action is not SystemAction.EXPORT]
 
 
 def act(connector, action, identity, key):
@@ -25,8 +29,9 @@ def ledger_rows(registry, key, idempotency_key):
     direct: DatabaseConnector = registry.database(key)
     ledger = direct.definition.applied
     with direct._engine().connect() as conn:
-        return conn.execute(select(func.count()).select_from(ledger)
-                            .where(ledger.c.idempotency_key == idempotency_key)).scalar_one()
+        return conn.execute(
+            select(func.count()).select_from(ledger).where(ledger.c.idempotency_key == idempotency_key)
+        ).scalar_one()
 
 
 @pytest.mark.parametrize(("key", "action"), CASES, ids=[f"{k}-{a}" for k, a in CASES])
@@ -106,8 +111,11 @@ def test_export_is_json_and_restrict_shows_in_locate(world):
     rows = connector.export(identity)
     json.dumps(rows)
     assert {r["_category"] for r in rows} == {"tickets", "call_recordings"}
-    assert all(r["file_ref"].startswith("recordings/") and r["file_ref"].endswith(".wav")
-               for r in rows if r["_category"] == "call_recordings")
+    assert all(
+        r["file_ref"].startswith("recordings/") and r["file_ref"].endswith(".wav")
+        for r in rows
+        if r["_category"] == "call_recordings"
+    )
     connector.restrict(identity, idempotency_key="r")
     assert connector.locate(identity).restricted == 4
 
@@ -147,12 +155,16 @@ def test_locate_reports_the_account_closing_and_the_last_order_and_billing_activ
     located = {key: registry.connector(key).locate(identity) for key in registry.keys()}
     assert located["customers"].closed_on is None  # open
     assert all(located[k].last_active_on for k in ("orders", "billing"))
-    assert not any(located[k].last_active_on or located[k].closed_on
-                   for k in registry.keys() if k not in ("customers", "orders", "billing"))
+    assert not any(
+        located[k].last_active_on or located[k].closed_on
+        for k in registry.keys()
+        if k not in ("customers", "orders", "billing")
+    )
 
     closed = date(2024, 12, 5)
-    load_fixture_into_systems({"customers": [{**SUBJECT, "account_closed_at": closed.isoformat()}]},
-                              system_settings)
+    load_fixture_into_systems(
+        {"customers": [{**SUBJECT, "account_closed_at": closed.isoformat()}]}, system_settings
+    )
     identity = expand_identity(SUBJECT["email"], registry)
     assert registry.connector("customers").locate(identity).closed_on == closed
     orders = [r for r in registry.connector("orders").export(identity) if r["_category"] == "orders"]

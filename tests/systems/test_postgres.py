@@ -20,8 +20,16 @@ def pg_systems(pg_server, tmp_path):
     prefix = f"sys_{uuid.uuid4().hex[:8]}"
     plain = pg_server.replace("postgresql+psycopg://", "postgresql://")
     with psycopg.connect(f"{plain}/postgres", autocommit=True) as conn:
-        for key in ("customers", "orders", "billing", "marketing", "points", "support",
-                    "analytics", "delivery_contractor"):
+        for key in (
+            "customers",
+            "orders",
+            "billing",
+            "marketing",
+            "points",
+            "support",
+            "analytics",
+            "delivery_contractor",
+        ):
             conn.execute(f'CREATE DATABASE "{prefix}_{key}"')
     yield Settings(data_dir=tmp_path, systems_database_url=f"{pg_server}/{prefix}_{{system}}")
     db.dispose()

@@ -15,21 +15,52 @@ from systems.registry import build_registry, summary
 from systems.seed import seed_systems
 from tests.systems.conftest import dump
 
-KEYS = ("customers", "orders", "billing", "marketing", "points", "support", "analytics",
-        "delivery_contractor")
-CONTRACT_EXAMPLE = {"customers": [{
-    "login_id": "A1234567", "company": "株式会社サンプル", "name": "山田 太郎",
-    "email": "taro@example.co.jp", "phone": "03-1234-5678", "industry": "製造業",
-    "title": "課長", "job_type": "総務",
-    "billing_department": "経理部", "billing_address": "東京都江東区豊洲3-2-3",
-    "records": {"orders": 3, "billing": 2, "points": 1, "support": 1, "analytics": 5,
-                "delivery_contractor": 1, "marketing": 1},
-    "marketing": {"consented": True, "opted_out": False, "mailed_after_opt_out": False},
-    "provenance": [{"system": "support", "origin": "authority_inquiry"}],
-    "third_party_provisions": [{"recipient": "株式会社配送パートナー", "items": ["name", "phone"],
-                                "basis": "consent", "provided_at": "2026-04-01"}],
-    "prior_requests": [{"request_type": "disclosure", "received_at": "2026-11-01"}],
-}]}
+KEYS = (
+    "customers",
+    "orders",
+    "billing",
+    "marketing",
+    "points",
+    "support",
+    "analytics",
+    "delivery_contractor",
+)
+CONTRACT_EXAMPLE = {
+    "customers": [
+        {
+            "login_id": "A1234567",
+            "company": "株式会社サンプル",
+            "name": "山田 太郎",
+            "email": "taro@example.co.jp",
+            "phone": "03-1234-5678",
+            "industry": "製造業",
+            "title": "課長",
+            "job_type": "総務",
+            "billing_department": "経理部",
+            "billing_address": "東京都江東区豊洲3-2-3",
+            "records": {
+                "orders": 3,
+                "billing": 2,
+                "points": 1,
+                "support": 1,
+                "analytics": 5,
+                "delivery_contractor": 1,
+                "marketing": 1,
+            },
+            "marketing": {"consented": True, "opted_out": False, "mailed_after_opt_out": False},
+            "provenance": [{"system": "support", "origin": "authority_inquiry"}],
+            "third_party_provisions": [
+                {
+                    "recipient": "株式会社配送パートナー",
+                    "items": ["name", "phone"],
+                    "basis": "consent",
+                    "provided_at": "2026-04-01",
+                }
+            ],
+            "prior_requests": [{"request_type": "disclosure", "received_at": "2026-11-01"}],
+        }
+    ]
+}
 
 
 def test_registry_lists_the_contract_systems_without_touching_anything(system_settings):
@@ -68,18 +99,40 @@ def test_contract_example_round_trips(system_settings):
     assert registry.connector("support").locate(identity).origins == {Origin.AUTHORITY_INQUIRY}
     profile = registry.connector("customers").export(identity)[0]
     source = CONTRACT_EXAMPLE["customers"][0]
-    assert {k: profile[k] for k in ("login_id", "company", "email", "phone", "industry", "title",
-                                    "job_type", "billing_department", "billing_address")} == \
-        {k: source[k] for k in ("login_id", "company", "email", "phone", "industry", "title",
-                                "job_type", "billing_department", "billing_address")}
+    assert {
+        k: profile[k]
+        for k in (
+            "login_id",
+            "company",
+            "email",
+            "phone",
+            "industry",
+            "title",
+            "job_type",
+            "billing_department",
+            "billing_address",
+        )
+    } == {
+        k: source[k]
+        for k in (
+            "login_id",
+            "company",
+            "email",
+            "phone",
+            "industry",
+            "title",
+            "job_type",
+            "billing_department",
+            "billing_address",
+        )
+    }
     assert profile["contact_name"] == "山田 太郎"
     # the app database's part is not written into any system
     assert not any("株式会社配送パートナー" in dump(system_settings, k) for k in KEYS[:-1])
 
 
 def test_minimal_fixture_customer_gets_a_few_records_everywhere(system_settings):
-    load_fixture_into_systems({"customers": [{"email": "a@example.jp", "name": "青木 一"}]},
-                              system_settings)
+    load_fixture_into_systems({"customers": [{"email": "a@example.jp", "name": "青木 一"}]}, system_settings)
     registry = build_registry(system_settings)
     identity = expand_identity("a@example.jp", registry)
     assert all(registry.connector(k).locate(identity).found for k in KEYS)
@@ -87,8 +140,7 @@ def test_minimal_fixture_customer_gets_a_few_records_everywhere(system_settings)
 
 def test_fixture_rejects_unknown_systems():
     with pytest.raises(ValueError):
-        Fixture.model_validate({"customers": [{"email": "a@b.jp", "name": "x",
-                                                "records": {"payroll": 1}}]})
+        Fixture.model_validate({"customers": [{"email": "a@b.jp", "name": "x", "records": {"payroll": 1}}]})
 
 
 def test_seeding_is_deterministic(tmp_path):
@@ -102,8 +154,7 @@ def test_seeding_is_deterministic(tmp_path):
 def test_faulty_wrapper_fails_first_calls_then_passes_through(world):
     registry, reload = world
     identity = reload()
-    wrapped = build_registry(registry.settings,
-                             wrap=lambda key, c: Faulty(c, fail_first=2, latency=0.001))
+    wrapped = build_registry(registry.settings, wrap=lambda key, c: Faulty(c, fail_first=2, latency=0.001))
     connector = wrapped.connector("orders")
     assert isinstance(connector, Connector)
     for _ in range(2):
@@ -114,11 +165,11 @@ def test_faulty_wrapper_fails_first_calls_then_passes_through(world):
 
 
 def test_driver_errors_are_translated_without_personal_data():
-    leaked = sa_exc.OperationalError("SELECT …", {"email": "taro@example.co.jp"},
-                                     Exception("database is locked"))
-    with pytest.raises(TransientSystemError) as caught:
-        with translated("customers", "locate"):
-            raise leaked
+    leaked = sa_exc.OperationalError(
+        "SELECT …", {"email": "taro@example.co.jp"}, Exception("database is locked")
+    )
+    with pytest.raises(TransientSystemError) as caught, translated("customers", "locate"):
+        raise leaked
     assert "taro" not in str(caught.value)
     assert caught.value.__cause__ is None and caught.value.__suppress_context__
 

@@ -19,8 +19,9 @@ from tests.services.conftest import contract_subject, create_fulfilment_request
 from tests.services.test_fulfilment import ledger_entries
 
 EVERY_SYSTEM = [("billing", "billing", "alternative", "restrict")] + [
-    (key, key, "grant", "erase") for key in
-    ("analytics", "customers", "delivery_contractor", "marketing", "orders", "points", "support")]
+    (key, key, "grant", "erase")
+    for key in ("analytics", "customers", "delivery_contractor", "marketing", "orders", "points", "support")
+]
 SUBJECT = contract_subject()
 
 
@@ -29,13 +30,13 @@ def fulfilment_flow(reference: str) -> dict:
     from prefect.runtime import flow_run
 
     outcomes = fulfil(reference)
-    return {"outcomes": {f"{o['system_key']}:{o['action']}": o for o in outcomes},
-            "flow_run_id": flow_run.id}
+    return {"outcomes": {f"{o['system_key']}:{o['action']}": o for o in outcomes}, "flow_run_id": flow_run.id}
 
 
 def erasure(settings, registry, items) -> str:
-    return create_fulfilment_request(settings, registry, "erasure", items,
-                                     email=SUBJECT["email"], name=SUBJECT["name"])
+    return create_fulfilment_request(
+        settings, registry, "erasure", items, email=SUBJECT["email"], name=SUBJECT["name"]
+    )
 
 
 def task_runs(flow_run_id: str, expected: int) -> list:
@@ -47,7 +48,8 @@ def task_runs(flow_run_id: str, expected: int) -> list:
     with get_client(sync_client=True) as client:
         while True:
             runs = client.read_task_runs(
-                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[UUID(flow_run_id)])))
+                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[UUID(flow_run_id)]))
+            )
             if len(runs) == expected and all(r.state and r.state.is_final() for r in runs):
                 return runs
             assert time.monotonic() < deadline, [(r.name, r.state_name) for r in runs]
@@ -72,9 +74,15 @@ def test_a_system_failing_twice_is_retried_by_prefect_and_acted_on_once(task_env
 def test_a_system_that_keeps_failing_is_reported_and_the_flow_completes(task_env):
     configure, registry = task_env
     settings = configure(system_faults='{"points": 100}')
-    reference = erasure(settings, registry, [("points", "points", "grant", "erase"),
-                                             ("orders", "orders", "grant", "erase"),
-                                             ("billing", "billing", "grant", "erase")])
+    reference = erasure(
+        settings,
+        registry,
+        [
+            ("points", "points", "grant", "erase"),
+            ("orders", "orders", "grant", "erase"),
+            ("billing", "billing", "grant", "erase"),
+        ],
+    )
 
     result = fulfilment_flow(reference)  # returns: the flow run did not fail
 
@@ -87,7 +95,9 @@ def test_a_system_that_keeps_failing_is_reported_and_the_flow_completes(task_env
     assert (billing["state"], billing["attempts"]) == ("failed", 1)
     with unit_of_work(settings) as session:
         assert pending_failures(session, reference) == [
-            PlannedAction("billing", S.ERASE, "failed", 1), PlannedAction("points", S.ERASE, "failed", 4)]
+            PlannedAction("billing", S.ERASE, "failed", 1),
+            PlannedAction("points", S.ERASE, "failed", 4),
+        ]
     runs = {r.name: r for r in task_runs(result["flow_run_id"], 3)}
     assert (runs["points:erase"].run_count, runs["points:erase"].state_name) == (4, "Failed")
     assert (runs["billing:erase"].run_count, runs["billing:erase"].state_name) == (1, "Completed")
@@ -125,9 +135,14 @@ def test_prefect_stores_nothing_of_the_subject(task_env):
     configure, registry = task_env
     settings = configure(system_faults='{"customers": 1}')
     reference = create_fulfilment_request(
-        settings, registry, "correction", [("customers:phone", "customers", "grant", "rectify")],
-        email=SUBJECT["email"], name=SUBJECT["name"],
-        corrections=[{"field": "phone", "current": SUBJECT["phone"], "requested": "03-9999-0000"}])
+        settings,
+        registry,
+        "correction",
+        [("customers:phone", "customers", "grant", "rectify")],
+        email=SUBJECT["email"],
+        name=SUBJECT["name"],
+        corrections=[{"field": "phone", "current": SUBJECT["phone"], "requested": "03-9999-0000"}],
+    )
 
     result = fulfilment_flow(reference)
 
@@ -136,12 +151,26 @@ def test_prefect_stores_nothing_of_the_subject(task_env):
     [run] = task_runs(result["flow_run_id"], 1)
     with get_client(sync_client=True) as client:
         flow_run = client.read_flow_run(UUID(result["flow_run_id"]))
-        logs = client.read_logs(log_filter=LogFilter(
-            flow_run_id=LogFilterFlowRunId(any_=[UUID(result["flow_run_id"])])))
+        logs = client.read_logs(
+            log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[UUID(result["flow_run_id"])]))
+        )
         states = client.read_task_run_states(run.id)
-    stored = "\n".join([run.model_dump_json(), flow_run.model_dump_json(), json.dumps(result),
-                        *(s.model_dump_json() for s in states), *(log.message for log in logs)])
+    stored = "\n".join(
+        [
+            run.model_dump_json(),
+            flow_run.model_dump_json(),
+            json.dumps(result),
+            *(s.model_dump_json() for s in states),
+            *(log.message for log in logs),
+        ]
+    )
     assert reference in stored and "customers:rectify" in stored and "injected fault" in stored
-    for value in (SUBJECT["email"], SUBJECT["name"], SUBJECT["phone"], "0312345678", "03-9999-0000",
-                  SUBJECT["login_id"]):
+    for value in (
+        SUBJECT["email"],
+        SUBJECT["name"],
+        SUBJECT["phone"],
+        "0312345678",
+        "03-9999-0000",
+        SUBJECT["login_id"],
+    ):
         assert value not in stored

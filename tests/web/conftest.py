@@ -11,15 +11,21 @@ from models.schema import upgrade
 from web import api
 from web.app import create_app
 
-EXAMPLE = json.loads((Path(__file__).parent.parent / "fixtures" / "contract_example.json")
-                     .read_text(encoding="utf-8"))["customers"][0]
+EXAMPLE = json.loads(
+    (Path(__file__).parent.parent / "fixtures" / "contract_example.json").read_text(encoding="utf-8")
+)["customers"][0]
 
 
 def body(**changes) -> dict:
     """A valid docs/contract.md request body for the example customer."""
     principal = {k: EXAMPLE[k] for k in ("name", "email", "phone", "company", "login_id")}
-    return {"request_type": "disclosure", "language": "ja", "principal": principal,
-            "details": {"scope": "注文履歴", "delivery": "electronic"}, **changes}
+    return {
+        "request_type": "disclosure",
+        "language": "ja",
+        "principal": principal,
+        "details": {"scope": "注文履歴", "delivery": "electronic"},
+        **changes,
+    }
 
 
 @pytest.fixture

@@ -24,7 +24,9 @@ FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "contract_example.j
 @contextmanager
 def example_systems(settings):
     """The demo systems holding the docs/contract.md example customer; yields the registry."""
-    load_fixture_into_systems(Fixture.model_validate(json.loads(FIXTURE.read_text(encoding="utf-8"))), settings)
+    load_fixture_into_systems(
+        Fixture.model_validate(json.loads(FIXTURE.read_text(encoding="utf-8"))), settings
+    )
     registry = build_registry(settings)
     try:
         yield registry
@@ -39,9 +41,11 @@ def ask_for_code(settings, registry, reference: str) -> str:
         identity.start(session, settings, reference, registry=registry, now=utcnow())
     with unit_of_work(settings) as session:
         request = load_request(session, reference)
-        notice = session.exec(select(Notice).where(Notice.request_id == request.id,
-                                                   Notice.kind == "one_time_code")
-                              .order_by(Notice.id.desc())).first()
+        notice = session.exec(
+            select(Notice)
+            .where(Notice.request_id == request.id, Notice.kind == "one_time_code")
+            .order_by(Notice.id.desc())
+        ).first()
         assert notice is not None, f"no code was sent for {reference} (status {request.status})"
         return notice.context["code"]
 
@@ -56,5 +60,7 @@ def request_of(settings, reference: str) -> Request:
 def row_counts(settings) -> dict[str, int]:
     """Rows a submission writes: requests, parties, notices and audit events."""
     with unit_of_work(settings) as session:
-        return {model.__name__: session.exec(select(func.count()).select_from(model)).one()
-                for model in (Request, Party, Notice, AuditEvent)}
+        return {
+            model.__name__: session.exec(select(func.count()).select_from(model)).one()
+            for model in (Request, Party, Notice, AuditEvent)
+        }

@@ -22,7 +22,11 @@ from tests.web.support import ask_for_code, example_systems, request_of, row_cou
 from web import api
 from web.app import create_app
 
-PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n" + "運転免許証 山田太郎 A1234567".encode() + b"\n%%EOF\n"
+PDF = (
+    b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n"
+    + "運転免許証 山田太郎 A1234567".encode()
+    + b"\n%%EOF\n"
+)
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 BAD_REFERENCE = "R-000101-ZZZZZZ"
 
@@ -42,8 +46,9 @@ def test_submit_answers_201_with_a_token_that_reads_the_status(client, web_setti
     assert out["status_token"] not in stored.status_token_hash and len(stored.status_token_hash) == 64
     assert stored.flow_run_id is None  # pending dispatch, committed with the request
 
-    status = client.get(f"/api/requests/{out['reference']}",
-                        headers={"Authorization": f"Bearer {out['status_token']}"})
+    status = client.get(
+        f"/api/requests/{out['reference']}", headers={"Authorization": f"Bearer {out['status_token']}"}
+    )
     assert status.status_code == 200
     view = status.json()
     assert (view["reference"], view["status"], view["waiting_for"]) == (out["reference"], "received", None)
@@ -54,19 +59,24 @@ def test_submit_answers_201_with_a_token_that_reads_the_status(client, web_setti
 def test_unknown_reference_and_wrong_token_answer_alike(client):
     reference, bearer = submitted(client)
     wrong = {"Authorization": "Bearer " + "x" * 32}
-    answers = [client.get(f"/api/requests/{BAD_REFERENCE}", headers=bearer),
-               client.get(f"/api/requests/{reference}", headers=wrong),
-               client.get(f"/api/requests/{reference}"),
-               client.post(f"/api/requests/{reference}/withdraw", headers=wrong),
-               client.post(f"/api/requests/{BAD_REFERENCE}/withdraw", headers=bearer)]
+    answers = [
+        client.get(f"/api/requests/{BAD_REFERENCE}", headers=bearer),
+        client.get(f"/api/requests/{reference}", headers=wrong),
+        client.get(f"/api/requests/{reference}"),
+        client.post(f"/api/requests/{reference}/withdraw", headers=wrong),
+        client.post(f"/api/requests/{BAD_REFERENCE}/withdraw", headers=bearer),
+    ]
     assert {(a.status_code, a.text) for a in answers} == {(404, '{"detail":"not found"}')}
     assert client.get(f"/api/requests/{reference}", headers=bearer).status_code == 200
 
 
 def test_field_errors_name_the_field_and_do_not_echo_the_input(client, web_settings):
     before = row_counts(web_settings)
-    bad = body(principal={"email": "secret-address@@example", "phone": "phone-is-secret-42"},
-               request_type="correction", details={"delivery": "by-pigeon-secret"})
+    bad = body(
+        principal={"email": "secret-address@@example", "phone": "phone-is-secret-42"},
+        request_type="correction",
+        details={"delivery": "by-pigeon-secret"},
+    )
     answer = client.post("/api/requests", json=bad)
     assert answer.status_code == 422
     fields = {e["field"] for e in answer.json()["detail"]}
@@ -77,18 +87,32 @@ def test_field_errors_name_the_field_and_do_not_echo_the_input(client, web_setti
     assert row_counts(web_settings) == before
 
 
-
-@pytest.mark.parametrize("changes, field", [
-    ({"request_type": "correction"}, "details.corrections"),
-    ({"details": {"delivery": "postal"}}, "details.postal_address"),
-    ({"details": {"delivery": "postal", "postal_address": " \u3000 "}}, "details.postal_address"),
-    ({"request_type": "correction", "details": {"corrections": [
-        {"field": "phone", "requested": "090-1111-2222"}, {"field": "email", "requested": "new@example.jp"},
-        {"field": "phone", "requested": "090-3333-4444"}]}}, "details.corrections.2.field"),
-    ({"requester": {"role": "appointed_agent"}}, "requester.name"),
-    ({"requester": {"role": "legal_representative", "name": "代理 花子"}}, "requester.email"),
-])
-def test_what_the_lifecycle_could_never_process_is_refused_naming_the_field(client, web_settings, changes, field):
+@pytest.mark.parametrize(
+    "changes, field",
+    [
+        ({"request_type": "correction"}, "details.corrections"),
+        ({"details": {"delivery": "postal"}}, "details.postal_address"),
+        ({"details": {"delivery": "postal", "postal_address": " \u3000 "}}, "details.postal_address"),
+        (
+            {
+                "request_type": "correction",
+                "details": {
+                    "corrections": [
+                        {"field": "phone", "requested": "090-1111-2222"},
+                        {"field": "email", "requested": "new@example.jp"},
+                        {"field": "phone", "requested": "090-3333-4444"},
+                    ]
+                },
+            },
+            "details.corrections.2.field",
+        ),
+        ({"requester": {"role": "appointed_agent"}}, "requester.name"),
+        ({"requester": {"role": "legal_representative", "name": "代理 花子"}}, "requester.email"),
+    ],
+)
+def test_what_the_lifecycle_could_never_process_is_refused_naming_the_field(
+    client, web_settings, changes, field
+):
     """A correction without corrections, post without an address, a field corrected twice (two
     decision items under one key: the review could never store them), an agent who is not named
     or cannot be written to: 422 on that field, nothing written."""
@@ -102,8 +126,13 @@ def test_what_the_lifecycle_could_never_process_is_refused_naming_the_field(clie
 def test_the_principal_as_requester_and_each_field_corrected_once_are_taken(client, web_settings):
     themself = body(requester={"role": "principal", "name": "山田 太郎", "email": "taro@example.co.jp"})
     assert client.post("/api/requests", json=themself).status_code == 201
-    corrections = [{"field": "phone", "requested": "090-1111-2222"}, {"field": "email", "requested": "n@example.jp"}]
-    taken = client.post("/api/requests", json=body(request_type="correction", details={"corrections": corrections}))
+    corrections = [
+        {"field": "phone", "requested": "090-1111-2222"},
+        {"field": "email", "requested": "n@example.jp"},
+    ]
+    taken = client.post(
+        "/api/requests", json=body(request_type="correction", details={"corrections": corrections})
+    )
     assert taken.status_code == 201, taken.text
 
 
@@ -154,24 +183,31 @@ def test_documents_are_checked_by_content_and_stored_sealed(client, web_settings
     url = f"/api/requests/{reference}/documents"
 
     def upload(data: bytes, content_type: str, kind: str = "identity_document", name: str = "id.pdf"):
-        return client.post(url, headers=bearer, data={"kind": kind}, files={"file": (name, data, content_type)})
+        return client.post(
+            url, headers=bearer, data={"kind": kind}, files={"file": (name, data, content_type)}
+        )
 
     taken = upload(PDF, "application/pdf")
     assert taken.status_code == 201, taken.text
     assert upload(PNG, "image/png", kind="power_of_attorney", name="poa.png").status_code == 201
 
     for data, content_type, kind, field in [
-            (b"MZ\x90\x00 an executable renamed", "application/pdf", "identity_document", "file"),
-            (PNG, "application/pdf", "identity_document", "file"),  # says PDF, is a PNG
-            (b"", "application/pdf", "identity_document", "file"),
-            (PDF, "application/pdf", "selfie", "kind"),
-            (b"%PDF-" + b"0" * (10 * 1024 * 1024), "application/pdf", "identity_document", "file")]:
+        (b"MZ\x90\x00 an executable renamed", "application/pdf", "identity_document", "file"),
+        (PNG, "application/pdf", "identity_document", "file"),  # says PDF, is a PNG
+        (b"", "application/pdf", "identity_document", "file"),
+        (PDF, "application/pdf", "selfie", "kind"),
+        (b"%PDF-" + b"0" * (10 * 1024 * 1024), "application/pdf", "identity_document", "file"),
+    ]:
         rejected = upload(data, content_type, kind=kind)
         assert rejected.status_code == 422, (content_type, kind, rejected.text)
         assert rejected.json()["detail"][0]["field"] == field
     assert upload(PDF, "application/pdf").status_code == 201
-    too_big = client.post(url, headers=bearer, data={"kind": "identity_document"},
-                          files={"file": ("big.pdf", b"%PDF-" + b"0" * (12 * 1024 * 1024), "application/pdf")})
+    too_big = client.post(
+        url,
+        headers=bearer,
+        data={"kind": "identity_document"},
+        files={"file": ("big.pdf", b"%PDF-" + b"0" * (12 * 1024 * 1024), "application/pdf")},
+    )
     assert too_big.status_code == 413
 
     with unit_of_work(web_settings) as session:
@@ -188,9 +224,15 @@ def test_uploads_past_the_cap_answer_422_on_the_file_field(web_settings):
     capped = web_settings.model_copy(update={"max_documents_per_request": 2})
     with TestClient(create_app(capped)) as client:
         reference, bearer = submitted(client)
-        answers = [client.post(f"/api/requests/{reference}/documents", headers=bearer,
-                               data={"kind": "power_of_attorney"}, files={"file": ("p.png", PNG, "image/png")})
-                   for _ in range(3)]
+        answers = [
+            client.post(
+                f"/api/requests/{reference}/documents",
+                headers=bearer,
+                data={"kind": "power_of_attorney"},
+                files={"file": ("p.png", PNG, "image/png")},
+            )
+            for _ in range(3)
+        ]
     assert [a.status_code for a in answers] == [201, 201, 422]
     assert answers[2].json()["detail"][0]["field"] == "file"
     with unit_of_work(web_settings) as session:
@@ -203,25 +245,43 @@ def test_a_chunked_body_is_counted_against_the_size_limit(client, web_settings):
     reference, bearer = submitted(client)
 
     def chunked(data: bytes, size: int = 1024 * 1024):
-        yield from (data[i:i + size] for i in range(0, len(data), size))
+        yield from (data[i : i + size] for i in range(0, len(data), size))
 
     padded = json.dumps(body()).encode() + b" " * (12 * 1024 * 1024)  # valid JSON, over the cap
     before = row_counts(web_settings)
-    answer = client.post("/api/requests", content=chunked(padded), headers={"content-type": "application/json"})
+    answer = client.post(
+        "/api/requests", content=chunked(padded), headers={"content-type": "application/json"}
+    )
     assert answer.status_code == 413 and answer.json() == {"detail": "the request body is too large"}
     assert row_counts(web_settings) == before
-    upload = client.build_request("POST", f"/api/requests/{reference}/documents", headers=bearer,
-                                  data={"kind": "identity_document"},
-                                  files={"file": ("big.pdf", b"%PDF-" + b"0" * (12 * 1024 * 1024), "application/pdf")})
-    streamed = client.post(f"/api/requests/{reference}/documents", content=chunked(upload.read()),
-                           headers={**bearer, "content-type": upload.headers["content-type"]})
+    upload = client.build_request(
+        "POST",
+        f"/api/requests/{reference}/documents",
+        headers=bearer,
+        data={"kind": "identity_document"},
+        files={"file": ("big.pdf", b"%PDF-" + b"0" * (12 * 1024 * 1024), "application/pdf")},
+    )
+    streamed = client.post(
+        f"/api/requests/{reference}/documents",
+        content=chunked(upload.read()),
+        headers={**bearer, "content-type": upload.headers["content-type"]},
+    )
     assert streamed.status_code == 413
-    assert client.post("/", content=chunked(b"csrf_token=x&scope=" + b"a" * (12 * 1024 * 1024)),
-                       headers={"content-type": "application/x-www-form-urlencoded"}).status_code == 413
+    assert (
+        client.post(
+            "/",
+            content=chunked(b"csrf_token=x&scope=" + b"a" * (12 * 1024 * 1024)),
+            headers={"content-type": "application/x-www-form-urlencoded"},
+        ).status_code
+        == 413
+    )
     with unit_of_work(web_settings) as session:
         assert not session.exec(select(Document)).all()
-    small = client.post("/api/requests", content=chunked(json.dumps(body()).encode(), 7),
-                        headers={"content-type": "application/json"})
+    small = client.post(
+        "/api/requests",
+        content=chunked(json.dumps(body()).encode(), 7),
+        headers={"content-type": "application/json"},
+    )
     assert small.status_code == 201, small.text
 
 
@@ -232,8 +292,14 @@ def test_clarification_only_when_asked(client, web_settings):
     assert client.post(url, json={"text": ""}, headers=bearer).status_code == 422
     with unit_of_work(web_settings) as session:
         load_request(session, reference).status = Status.REVIEW  # where an operator asks (identity aside)
-        clarification.ask(session, web_settings, reference, "対象の期間を教えてください", actor="operator:test",
-                          now=utcnow())
+        clarification.ask(
+            session,
+            web_settings,
+            reference,
+            "対象の期間を教えてください",
+            actor="operator:test",
+            now=utcnow(),
+        )
     answered = client.post(url, json={"text": "2025年の注文です"}, headers=bearer)
     assert (answered.status_code, answered.json()["result"]) == (200, "answered")
     assert request_of(web_settings, reference).status == "review"
@@ -263,8 +329,12 @@ def test_rate_limit_per_client(web_settings):
         assert blocked.status_code == 429
         assert 1 <= int(blocked.headers["Retry-After"]) <= 60
         assert row_counts(web_settings) == before
-        assert client.post("/api/inquiries", json={"name": "山田", "email": "x@example.jp",
-                                                   "body": "質問"}).status_code == 429
+        assert (
+            client.post(
+                "/api/inquiries", json={"name": "山田", "email": "x@example.jp", "body": "質問"}
+            ).status_code
+            == 429
+        )
         assert client.get("/healthz").status_code == 200  # reads are not writes
 
 
@@ -275,15 +345,22 @@ def test_rate_limit_per_address(web_settings):
         blocked = client.post("/api/requests", json=body())
         assert blocked.status_code == 429 and int(blocked.headers["Retry-After"]) > 60  # an hour's window
         agent = {"role": "appointed_agent", "name": "代理 花子", "email": "taro@example.co.jp"}
-        assert client.post("/api/requests", json=body(
-            principal={**body()["principal"], "email": "other@example.jp"}, requester=agent)).status_code == 429
+        assert (
+            client.post(
+                "/api/requests",
+                json=body(principal={**body()["principal"], "email": "other@example.jp"}, requester=agent),
+            ).status_code
+            == 429
+        )
         submitted(client, principal={**body()["principal"], "email": "someone-else@example.jp"})
 
 
 def test_failed_lookups_are_limited_too(web_settings):
     with limited_client(web_settings, intake_rate_per_client=5) as client:
-        answers = [client.get(f"/api/requests/{BAD_REFERENCE}", headers={"Authorization": "Bearer x"})
-                   for _ in range(7)]
+        answers = [
+            client.get(f"/api/requests/{BAD_REFERENCE}", headers={"Authorization": "Bearer x"})
+            for _ in range(7)
+        ]
     assert [a.status_code for a in answers] == [404] * 5 + [429] * 2
 
 

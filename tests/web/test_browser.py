@@ -27,8 +27,15 @@ from web.app import create_app
 pytestmark = pytest.mark.browser
 
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
 JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 
@@ -47,8 +54,16 @@ def served(web_settings):
     """The intake app on a free loopback port (uvicorn in a thread); yields its base URL."""
     api.limiter.__init__()
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(web_settings), host="127.0.0.1", port=port,
-                                           log_level="warning", access_log=False, lifespan="off"))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(web_settings),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+        )
+    )
     thread = threading.Thread(target=server.run, name="intake-under-test", daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
@@ -91,9 +106,14 @@ def test_japanese_form_to_a_moving_status_page(served, page, web_settings):
     assert page.locator("html").get_attribute("lang") == "ja"
     assert page.locator("h1").inner_text() == "個人情報の開示等のご請求"
 
-    typed = {"#principal_name": "山田 太郎", "#principal_email": "taro@example", "#principal_phone": "03-1234-5678",
-             "#principal_company": "株式会社サンプル", "#principal_login_id": "A1234567",
-             "#scope": "2025年以降の注文履歴と配送の記録"}
+    typed = {
+        "#principal_name": "山田 太郎",
+        "#principal_email": "taro@example",
+        "#principal_phone": "03-1234-5678",
+        "#principal_company": "株式会社サンプル",
+        "#principal_login_id": "A1234567",
+        "#scope": "2025年以降の注文履歴と配送の記録",
+    }
     page.select_option("#request_type", "disclosure")
     for selector, value in typed.items():
         page.fill(selector, value)
@@ -106,7 +126,9 @@ def test_japanese_form_to_a_moving_status_page(served, page, web_settings):
     error.wait_for()
     assert error.inner_text() == "メールアドレスの形式が正しくありません。"
     assert page.locator("#principal_email").get_attribute("aria-describedby") == "principal_email-error"
-    assert page.locator("#principal_email ~ #principal_email-error").count() == 1  # same block, after the field
+    assert (
+        page.locator("#principal_email ~ #principal_email-error").count() == 1
+    )  # same block, after the field
     assert JAPANESE.search(page.locator("[role=alert]").inner_text())
     for selector, value in typed.items():
         assert page.input_value(selector) == value, selector
@@ -141,9 +163,15 @@ def test_japanese_form_to_a_moving_status_page(served, page, web_settings):
         code = ask_for_code(web_settings, registry, reference)
     page.click("#refresh")
     page.wait_for_function("document.querySelector('#status').dataset.status !== 'received'")
-    assert (status.get_attribute("data-status"), status.inner_text()) == ("awaiting_requester", "お客様のご対応待ち")
+    assert (status.get_attribute("data-status"), status.inner_text()) == (
+        "awaiting_requester",
+        "お客様のご対応待ち",
+    )
     waiting = page.locator("#waiting-for")
-    assert (waiting.get_attribute("data-waiting-for"), waiting.inner_text()) == ("one_time_code", "確認コードの入力")
+    assert (waiting.get_attribute("data-waiting-for"), waiting.inner_text()) == (
+        "one_time_code",
+        "確認コードの入力",
+    )
     assert "お客様のご対応待ち (確認コードの入力)" in page.inner_text("#timeline")
     shot(page, "4-status-waiting-for-code")
 

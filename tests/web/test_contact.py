@@ -8,14 +8,21 @@ from models.ledgers import ConsentEvent, Inquiry
 from tests.web.conftest import csrf_of
 from tests.web.support import row_counts
 
-INQUIRY = {"kind": "complaint", "name": "山田 太郎", "email": "taro@example.co.jp",
-           "body": "配信停止後もメールが届きます。"}
+INQUIRY = {
+    "kind": "complaint",
+    "name": "山田 太郎",
+    "email": "taro@example.co.jp",
+    "body": "配信停止後もメールが届きます。",
+}
 
 
 def _written(settings) -> dict[str, int]:
     with unit_of_work(settings) as session:
-        return {**row_counts(settings), "inquiries": len(session.exec(select(Inquiry)).all()),
-                "consents": len(session.exec(select(ConsentEvent)).all())}
+        return {
+            **row_counts(settings),
+            "inquiries": len(session.exec(select(Inquiry)).all()),
+            "consents": len(session.exec(select(ConsentEvent)).all()),
+        }
 
 
 def _post(client, path: str, data: dict, lang: str = "ja"):
@@ -35,12 +42,18 @@ def test_an_inquiry_from_the_form_opens_a_ticket(client, web_settings):
 
 def test_a_bad_inquiry_shows_its_errors_and_writes_nothing(client, web_settings):
     before = _written(web_settings)
-    bad = _post(client, "/inquiry", {**INQUIRY, "email": "not-an-address", "body": "",
-                                     "request_reference": "R-1"}, lang="en")
+    bad = _post(
+        client,
+        "/inquiry",
+        {**INQUIRY, "email": "not-an-address", "body": "", "request_reference": "R-1"},
+        lang="en",
+    )
     assert bad.status_code == 422
-    for field, message in (("email", "Please enter a valid email address."),
-                           ("body", "Please fill this in."),
-                           ("request_reference", "A reference looks like R-YYMMDD-XXXXXX.")):
+    for field, message in (
+        ("email", "Please enter a valid email address."),
+        ("body", "Please fill this in."),
+        ("request_reference", "A reference looks like R-YYMMDD-XXXXXX."),
+    ):
         assert f'<p class="error" id="{field}-error">{message}</p>' in bad.text
     assert 'value="not-an-address"' in bad.text  # nothing the user typed is lost
     assert _written(web_settings) == before

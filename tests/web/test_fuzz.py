@@ -33,8 +33,9 @@ from tests.web.support import row_counts
 from web import api
 from web.app import create_app
 
-FUZZ = settings(max_examples=40, deadline=None, derandomize=True, database=None,
-                suppress_health_check=list(HealthCheck))
+FUZZ = settings(
+    max_examples=40, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck)
+)
 SUBMISSIONS = {"/api/requests", "/api/inquiries"}
 
 
@@ -45,8 +46,13 @@ def fuzz_settings(request, tmp_path_factory) -> Settings:
     database = {}
     if request.param == "postgres":
         database["database_url"] = create_database(request.getfixturevalue("pg_server"), "fuzz")
-    settings = Settings(data_dir=tmp_path_factory.mktemp("fuzz"), secret_key="test-secret",
-                        intake_rate_per_client=1_000_000, intake_rate_per_email=1_000_000, **database)
+    settings = Settings(
+        data_dir=tmp_path_factory.mktemp("fuzz"),
+        secret_key="test-secret",
+        intake_rate_per_client=1_000_000,
+        intake_rate_per_email=1_000_000,
+        **database,
+    )
     upgrade(settings)
     return settings
 
@@ -91,8 +97,9 @@ def test_openapi_operations(case, real, fuzz_app, fuzz_settings):
     response = case.call()
     # status_code_conformance is left out: a body that is not JSON at all gets FastAPI's 400,
     # a clear 4xx that the schema does not list
-    case.validate_response(response, checks=[not_a_server_error, negative_data_rejection,
-                                              content_type_conformance])
+    case.validate_response(
+        response, checks=[not_a_server_error, negative_data_rejection, content_type_conformance]
+    )
     assert response.status_code < 500, response.text
     if case.path in SUBMISSIONS and case.method == "POST":
         if response.status_code >= 400:
@@ -112,15 +119,43 @@ def assert_field_errors(answer: dict) -> None:
 
 # --- the JSON submission, mutated from a valid body -----------------------------------------
 
-ODD_VALUE = st.one_of(ODD_TEXT, ODD_TEXT, ODD_TEXT, st.none(), st.booleans(), st.integers(),
-                      st.floats(allow_nan=False, allow_infinity=False), st.lists(st.text(max_size=5), max_size=3),
-                      st.dictionaries(st.text(max_size=5), st.integers(), max_size=2), st.just(_DROP := object()))
-PATHS = [("request_type",), ("language",), ("principal",), ("principal", "name"), ("principal", "email"),
-         ("principal", "phone"), ("principal", "company"), ("principal", "login_id"), ("principal", "extra"),
-         ("requester",), ("requester", "role"), ("requester", "email"), ("requester", "name"),
-         ("requester", "phone"), ("details",), ("details", "scope"), ("details", "delivery"),
-         ("details", "postal_address"), ("details", "corrections"), ("details", "grounds"),
-         ("details", "ground_codes"), ("details", "include_third_party_records"), ("unexpected",)]
+ODD_VALUE = st.one_of(
+    ODD_TEXT,
+    ODD_TEXT,
+    ODD_TEXT,
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.lists(st.text(max_size=5), max_size=3),
+    st.dictionaries(st.text(max_size=5), st.integers(), max_size=2),
+    st.just(_DROP := object()),
+)
+PATHS = [
+    ("request_type",),
+    ("language",),
+    ("principal",),
+    ("principal", "name"),
+    ("principal", "email"),
+    ("principal", "phone"),
+    ("principal", "company"),
+    ("principal", "login_id"),
+    ("principal", "extra"),
+    ("requester",),
+    ("requester", "role"),
+    ("requester", "email"),
+    ("requester", "name"),
+    ("requester", "phone"),
+    ("details",),
+    ("details", "scope"),
+    ("details", "delivery"),
+    ("details", "postal_address"),
+    ("details", "corrections"),
+    ("details", "grounds"),
+    ("details", "ground_codes"),
+    ("details", "include_third_party_records"),
+    ("unexpected",),
+]
 AGENT = {"role": "appointed_agent", "name": "代理 花子", "email": "hanako@example.jp"}
 
 
@@ -138,13 +173,16 @@ def mutate(data: dict, path: tuple, value) -> dict:
     return data
 
 
-@given(agent=st.booleans(),
-       changes=st.lists(st.tuples(st.sampled_from(PATHS), ODD_VALUE), min_size=1, max_size=2))
+@given(
+    agent=st.booleans(),
+    changes=st.lists(st.tuples(st.sampled_from(PATHS), ODD_VALUE), min_size=1, max_size=2),
+)
 @example(agent=False, changes=[(("principal", "name"), "山田\x00太郎")])
 @example(agent=True, changes=[(("details", "scope"), "\x00")])
 @example(agent=False, changes=[(("request_type",), "correction")])
-@settings(max_examples=150, deadline=None, derandomize=True, database=None,
-          suppress_health_check=list(HealthCheck))
+@settings(
+    max_examples=150, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck)
+)
 def test_json_submission_never_half_written(agent, changes, fuzz_client, fuzz_settings):
     data = body(requester=AGENT) if agent else body()
     for path, value in changes:
@@ -166,26 +204,54 @@ def test_json_submission_never_half_written(agent, changes, fuzz_client, fuzz_se
 
 # --- the HTML form --------------------------------------------------------------------------
 
-VALID_FORM = {"request_type": "disclosure", "principal_name": "山田 太郎", "principal_email": "taro@example.co.jp",
-              "principal_phone": "03-1234-5678", "principal_company": "株式会社サンプル",
-              "principal_login_id": "A1234567", "role": "principal", "scope": "注文履歴", "delivery": "electronic"}
+VALID_FORM = {
+    "request_type": "disclosure",
+    "principal_name": "山田 太郎",
+    "principal_email": "taro@example.co.jp",
+    "principal_phone": "03-1234-5678",
+    "principal_company": "株式会社サンプル",
+    "principal_login_id": "A1234567",
+    "role": "principal",
+    "scope": "注文履歴",
+    "delivery": "electronic",
+}
 FORM_VALUES = {
-    "request_type": st.one_of(st.sampled_from(["erasure", "correction", "purpose_notification", "suspension",
-                                               "stop_third_party_provision"]), ODD_TEXT),
+    "request_type": st.one_of(
+        st.sampled_from(
+            ["erasure", "correction", "purpose_notification", "suspension", "stop_third_party_provision"]
+        ),
+        ODD_TEXT,
+    ),
     "role": st.one_of(st.sampled_from(["legal_representative", "appointed_agent"]), ODD_TEXT),
     "requester_email": st.one_of(st.just("agent@example.jp"), ODD_TEXT),
     "include_third_party_records": st.sampled_from(["on", "", "off", "１"]),
     "delivery": st.one_of(st.just("postal"), ODD_TEXT),
     "language": st.sampled_from(["ja", "en", "fr", ""]),
 }
-TEXT_FIELDS = ["principal_name", "principal_email", "principal_phone", "principal_company", "principal_login_id",
-               "requester_name", "requester_phone", "scope", "postal_address", "correction_field",
-               "correction_current", "correction_requested", "grounds"]
+TEXT_FIELDS = [
+    "principal_name",
+    "principal_email",
+    "principal_phone",
+    "principal_company",
+    "principal_login_id",
+    "requester_name",
+    "requester_phone",
+    "scope",
+    "postal_address",
+    "correction_field",
+    "correction_current",
+    "correction_requested",
+    "grounds",
+]
 FORM_FIELDS = [*FORM_VALUES, *TEXT_FIELDS]
 # where the error of one changed field may show: on itself, or on the field it makes necessary
 CORRECTION = {"correction_field", "correction_current", "correction_requested"}
-RELATED = {"request_type": {"correction_requested"}, "role": {"requester_name", "requester_email"},
-           "delivery": {"postal_address"}, **{name: CORRECTION for name in CORRECTION}}
+RELATED = {
+    "request_type": {"correction_requested"},
+    "role": {"requester_name", "requester_email"},
+    "delivery": {"postal_address"},
+    **dict.fromkeys(CORRECTION, CORRECTION),
+}
 ERROR_ID = re.compile(r'<p class="error" id="([a-z_]+)-error">([^<]+)</p>')
 
 
@@ -195,18 +261,23 @@ def form_changes(draw) -> dict:
     return {name: draw(FORM_VALUES.get(name, ODD_TEXT)) for name in names}
 
 
-@given(changes=form_changes(),
-       grounds=st.lists(st.one_of(st.sampled_from(["unlawful_use", "leak_occurred"]), ODD_TEXT), max_size=2))
+@given(
+    changes=form_changes(),
+    grounds=st.lists(st.one_of(st.sampled_from(["unlawful_use", "leak_occurred"]), ODD_TEXT), max_size=2),
+)
 @example(changes={"role": "boss"}, grounds=[])
 @example(changes={"request_type": "nope"}, grounds=[])
 @example(changes={"principal_name": "山田\x00太郎"}, grounds=[])
-@settings(max_examples=150, deadline=None, derandomize=True, database=None,
-          suppress_health_check=list(HealthCheck))
+@settings(
+    max_examples=150, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck)
+)
 def test_html_form_never_half_written(changes, grounds, fuzz_client, fuzz_settings):
     page = fuzz_client.get("/")
     fields = {**VALID_FORM, **changes}
     before = row_counts(fuzz_settings)
-    response = fuzz_client.post("/", data={**fields, "csrf_token": csrf_of(page.text), "ground_codes": grounds})
+    response = fuzz_client.post(
+        "/", data={**fields, "csrf_token": csrf_of(page.text), "ground_codes": grounds}
+    )
     event(f"answered {response.status_code}")
     assert response.status_code in (200, 422), (response.status_code, response.text[:500])
     if response.status_code == 200:

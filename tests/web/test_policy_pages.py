@@ -19,13 +19,25 @@ def test_the_version_in_force_and_the_published_ones_are_shown(client, web_setti
     assert "お客様情報および個人情報の利用目的" in page.text
 
     with unit_of_work(web_settings) as session:
-        version = service.propose(session, web_settings, V1.replace(BILLING, "b)ご請求と与信管理のため。"),
-                                  actor="operator:sato", now=utcnow()).version
+        version = service.propose(
+            session,
+            web_settings,
+            V1.replace(BILLING, "b)ご請求と与信管理のため。"),
+            actor="operator:sato",
+            now=utcnow(),
+        ).version
     assert client.get(f"/policy/{version}").status_code == 404  # not before the officer approved it
     in_force_on = jst_date(utcnow()) + timedelta(days=NOTICE_LEAD_DAYS)
     with unit_of_work(web_settings) as session:
-        service.decide(session, web_settings, version, approve=True, in_force_on=in_force_on,
-                       actor="officer:tanaka", now=utcnow())
+        service.decide(
+            session,
+            web_settings,
+            version,
+            approve=True,
+            in_force_on=in_force_on,
+            actor="officer:tanaka",
+            now=utcnow(),
+        )
     upcoming = client.get(f"/policy/{version}?lang=en")
     assert upcoming.status_code == 200 and f"in force from {in_force_on}" in upcoming.text
     assert "ご請求と与信管理のため" in upcoming.text

@@ -39,8 +39,11 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_disclosure_package_reference"), ["reference"], unique=False)
         batch_op.create_index(batch_op.f("ix_disclosure_package_request_id"), ["request_id"], unique=False)
         batch_op.create_index(
-            "uq_disclosure_package_unrevoked", ["request_id"], unique=True,
-            sqlite_where=sa.text("revoked = 0"), postgresql_where=sa.text("revoked = false"),
+            "uq_disclosure_package_unrevoked",
+            ["request_id"],
+            unique=True,
+            sqlite_where=sa.text("revoked = 0"),
+            postgresql_where=sa.text("revoked = false"),
         )
 
 

@@ -19,7 +19,9 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("request", schema=None) as batch_op:
         batch_op.add_column(sa.Column("subject", sa.JSON(), nullable=False, server_default="{}"))
-        batch_op.add_column(sa.Column("flow_run_id", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True))
+        batch_op.add_column(
+            sa.Column("flow_run_id", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True)
+        )
         batch_op.add_column(sa.Column("approved_by", sqlmodel.sql.sqltypes.AutoString(), nullable=True))
         batch_op.add_column(sa.Column("approved_at", models.db.UTCDateTime(timezone=True), nullable=True))
 

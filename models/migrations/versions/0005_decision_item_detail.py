@@ -18,9 +18,13 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("decision_item", schema=None) as batch_op:
         batch_op.add_column(sa.Column("system_action", sqlmodel.sql.sqltypes.AutoString(), nullable=True))
-        batch_op.add_column(sa.Column("final_system_action", sqlmodel.sql.sqltypes.AutoString(), nullable=True))
+        batch_op.add_column(
+            sa.Column("final_system_action", sqlmodel.sql.sqltypes.AutoString(), nullable=True)
+        )
         batch_op.add_column(sa.Column("record_count", sa.Integer(), nullable=False, server_default="0"))
-        batch_op.add_column(sa.Column("paper_instead", sa.Boolean(), nullable=False, server_default=sa.false()))
+        batch_op.add_column(
+            sa.Column("paper_instead", sa.Boolean(), nullable=False, server_default=sa.false())
+        )
 
 
 def downgrade() -> None:

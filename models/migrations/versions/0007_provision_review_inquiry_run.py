@@ -44,10 +44,16 @@ def upgrade() -> None:
     with op.batch_alter_table("provision_review", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_provision_review_reference"), ["reference"], unique=True)
         batch_op.create_index(batch_op.f("ix_provision_review_status"), ["status"], unique=False)
-        batch_op.create_index(batch_op.f("ix_provision_review_subject_email"), ["subject_email"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_provision_review_subject_email"), ["subject_email"], unique=False
+        )
     with op.batch_alter_table("inquiry", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("request_reference", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True))
-        batch_op.add_column(sa.Column("flow_run_id", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True))
+        batch_op.add_column(
+            sa.Column("request_reference", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True)
+        )
+        batch_op.add_column(
+            sa.Column("flow_run_id", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True)
+        )
 
 
 def downgrade() -> None:

@@ -19,11 +19,21 @@ OPEN_PAUSE = sa.text("ended_at IS NULL")
 
 def upgrade() -> None:
     with op.batch_alter_table("request", schema=None) as batch_op:
-        batch_op.create_index("ix_request_open_due", ["due_at"], unique=False,
-                              sqlite_where=OPEN_REQUEST, postgresql_where=OPEN_REQUEST)
+        batch_op.create_index(
+            "ix_request_open_due",
+            ["due_at"],
+            unique=False,
+            sqlite_where=OPEN_REQUEST,
+            postgresql_where=OPEN_REQUEST,
+        )
     with op.batch_alter_table("clock_pause", schema=None) as batch_op:
-        batch_op.create_index("ix_clock_pause_open_deadline", ["deadline_at"], unique=False,
-                              sqlite_where=OPEN_PAUSE, postgresql_where=OPEN_PAUSE)
+        batch_op.create_index(
+            "ix_clock_pause_open_deadline",
+            ["deadline_at"],
+            unique=False,
+            sqlite_where=OPEN_PAUSE,
+            postgresql_where=OPEN_PAUSE,
+        )
 
 
 def downgrade() -> None:

@@ -22,8 +22,13 @@ def upgrade() -> None:
         "operator_account",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("name", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
-        sa.Column("role", sa.Enum("operator", "officer", "admin", "service", name="accountrole",
-                                  native_enum=False, length=40), nullable=False),
+        sa.Column(
+            "role",
+            sa.Enum(
+                "operator", "officer", "admin", "service", name="accountrole", native_enum=False, length=40
+            ),
+            nullable=False,
+        ),
         sa.Column("password_hash", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
         sa.Column("enabled", sa.Boolean(), nullable=False),
         sa.Column("created_at", models.db.UTCDateTime(timezone=True), nullable=False),

@@ -44,10 +44,24 @@ def upgrade() -> None:
     from models.policy import shipped  # the texts in policy/, published as they were in force
 
     now = datetime.now(UTC)
-    op.bulk_insert(table, [
-        {"version": v.version, "status": "published", "text": v.text, "findings": [], "needs_notice": False,
-         "proposed_at": now, "proposed_by": "policy/versions.toml", "published_at": now,
-         "in_force_on": v.in_force_on, "approved_by": "policy/versions.toml"} for v in shipped()])
+    op.bulk_insert(
+        table,
+        [
+            {
+                "version": v.version,
+                "status": "published",
+                "text": v.text,
+                "findings": [],
+                "needs_notice": False,
+                "proposed_at": now,
+                "proposed_by": "policy/versions.toml",
+                "published_at": now,
+                "in_force_on": v.in_force_on,
+                "approved_by": "policy/versions.toml",
+            }
+            for v in shipped()
+        ],
+    )
 
 
 def downgrade() -> None:

@@ -20,14 +20,19 @@ depends_on = None
 
 def upgrade() -> None:
     with op.batch_alter_table("policy_version", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("reference", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True))
+        batch_op.add_column(
+            sa.Column("reference", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True)
+        )
         batch_op.add_column(sa.Column("notified_at", models.db.UTCDateTime(timezone=True), nullable=True))
     # versions before this one: their notices (if any) were written by the run that published them
-    op.execute("UPDATE policy_version SET reference = 'policy-v' || CAST(version AS VARCHAR(16)), "
-               "notified_at = published_at")
+    op.execute(
+        "UPDATE policy_version SET reference = 'policy-v' || CAST(version AS VARCHAR(16)), "
+        "notified_at = published_at"
+    )
     with op.batch_alter_table("policy_version", schema=None) as batch_op:
-        batch_op.alter_column("reference", existing_type=sqlmodel.sql.sqltypes.AutoString(length=32),
-                              nullable=False)
+        batch_op.alter_column(
+            "reference", existing_type=sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False
+        )
         batch_op.create_index(batch_op.f("ix_policy_version_reference"), ["reference"], unique=True)
 
 
