@@ -13,6 +13,7 @@ from services import closing
 CLOSURE = {
     WaitingFor.ONE_TIME_CODE: (Status.REFUSED, Outcome.REFUSED, ReasonCode.IDENTITY_NOT_VERIFIED),
     WaitingFor.DOCUMENTS: (Status.REFUSED, Outcome.REFUSED, ReasonCode.IDENTITY_NOT_VERIFIED),
+    WaitingFor.IDENTITY_DOCUMENT: (Status.REFUSED, Outcome.REFUSED, ReasonCode.POSTAL_IDENTITY_NOT_VERIFIED),
     WaitingFor.CLARIFICATION: (Status.CLOSED, None, ReasonCode.CLARIFICATION_NOT_RECEIVED),
     WaitingFor.PAYMENT: (Status.CLOSED, None, ReasonCode.UNPAID_FEE),
 }

@@ -13,8 +13,10 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 
+from models.rules.deadlines import CLOSE_OF_BUSINESS, JST, is_business_day, jst_date, requester_deadline
 from models.rules.vocabulary import ReasonCode as R
 from models.rules.vocabulary import Role
 
@@ -226,3 +228,78 @@ def match_principal(given: Contact, record: Contact) -> MatchResult:
     held_secondary = [f for f in SECONDARY_FIELDS if getattr(record, f)]
     ok = "email" in matched and (not held_secondary or any(f in matched for f in SECONDARY_FIELDS))
     return MatchResult(ok, tuple(matched), tuple(mismatched))
+
+
+# --- the routes (docs/rules.md §4) -------------------------------------------------------------
+
+
+class Route(StrEnum):
+    """How one identity check goes (``identity_check.method``)."""
+
+    CODE = "one_time_code"  # online: a code to the registered email
+    DOCUMENTS = "documents"  # an agent's documents, judged by an operator
+    POST = "post"  # a copy of an identity document by post; the answer by registered mail
+    PHONE = "phone"  # the registered details, then a call back to the registered number
+    RECORD_MATCH = "record_match"  # the request did not match the customer record
+
+
+POSTAL_DOCUMENT_DAYS = 14  # to receive the copy: the requester posts it, as long as any requester wait
+CALLBACK_BUSINESS_DAYS = 3  # to reach the requester on the registered number: our own work
+
+ROUTE_REASONS = {Route.POST: R.POSTAL_IDENTITY_NOT_VERIFIED, Route.PHONE: R.PHONE_IDENTITY_NOT_VERIFIED}
+
+
+def route_for(role: Role, channel: str) -> Route:
+    """The route follows how the request came: an agent shows documents whatever the channel;
+    a principal who wrote proves it by post, one who called by phone, anyone else by the code."""
+    if Role(role) is not Role.PRINCIPAL:
+        return Route.DOCUMENTS
+    return {"post": Route.POST, "phone": Route.PHONE}.get(channel, Route.CODE)
+
+
+def _business_days_after(day: date, days: int) -> date:
+    while days:
+        day += timedelta(days=1)
+        days -= is_business_day(day)
+    return day
+
+
+def route_deadline(route: Route, started_at: datetime) -> datetime:
+    """When the route's check must be done. Post: the copy must arrive by the end of the 14th
+    day (the next business day when that is not one), like every wait on the requester. Phone:
+    the call back must be made by 18:00 JST on the 3rd business day after the check started."""
+    if route is Route.POST:
+        return requester_deadline(started_at, POSTAL_DOCUMENT_DAYS)
+    if route is Route.PHONE:
+        last_day = _business_days_after(jst_date(started_at), CALLBACK_BUSINESS_DAYS)
+        return datetime.combine(last_day, CLOSE_OF_BUSINESS, JST)
+    raise ValueError(f"{route} has no deadline of its own")
+
+
+class PostalCheck(StrEnum):
+    """The operator's word on the posted copy (the answer then goes by registered mail)."""
+
+    VERIFIED = "verified"  # it shows the principal; the name and address match the request
+    NOT_SHOWN = "not_shown"  # it does not show them, or not at the request's address
+
+
+class Callback(StrEnum):
+    """How the call back to the registered number went."""
+
+    CONFIRMED = "confirmed"  # reached on the registered number; the details match
+    NOT_REACHED = "not_reached"  # nobody answered: call again until the deadline
+    DETAILS_MISMATCH = "details_mismatch"  # answered, but the registered details did not match
+
+
+def route_verdict(
+    route: Route, answer: PostalCheck | Callback | None, *, deadline_passed: bool
+) -> IdentityVerdict:
+    """The principal's identity by post or phone: verified on a good copy or a confirmed call;
+    refused with the route's own code on a bad copy or a mismatch, or when nothing good came by
+    the deadline; otherwise still open (no copy yet, a call not answered)."""
+    reason = ROUTE_REASONS[route]
+    if answer in (PostalCheck.VERIFIED, Callback.CONFIRMED):
+        return IdentityVerdict(IdentityStatus.VERIFIED)
+    if answer in (PostalCheck.NOT_SHOWN, Callback.DETAILS_MISMATCH) or deadline_passed:
+        return IdentityVerdict(IdentityStatus.REFUSED, reason=reason)
+    return IdentityVerdict(IdentityStatus.MISSING)

@@ -23,6 +23,7 @@ def _awaiting(waiting_for: WaitingFor) -> State:
 RECEIVED, IDENTITY, REVIEW = _at(Status.RECEIVED), _at(Status.IDENTITY_VERIFICATION), _at(Status.REVIEW)
 APPROVAL, FULFILMENT = _at(Status.AWAITING_APPROVAL), _at(Status.FULFILMENT)
 CODE, DOCUMENTS = _awaiting(WaitingFor.ONE_TIME_CODE), _awaiting(WaitingFor.DOCUMENTS)
+POSTED_DOCUMENT = _awaiting(WaitingFor.IDENTITY_DOCUMENT)
 CLARIFICATION, PAYMENT = _awaiting(WaitingFor.CLARIFICATION), _awaiting(WaitingFor.PAYMENT)
 COMPLETED, REFUSED, CLOSED = _at(Status.COMPLETED), _at(Status.REFUSED), _at(Status.CLOSED)
 WITHDRAWN = _at(Status.WITHDRAWN)
@@ -32,9 +33,10 @@ WITHDRAWN = _at(Status.WITHDRAWN)
 # the only early ends; a final state goes nowhere.
 _NEXT: dict[State, frozenset[State]] = {
     RECEIVED: frozenset({IDENTITY}),
-    IDENTITY: frozenset({CODE, DOCUMENTS, REVIEW, REFUSED}),
+    IDENTITY: frozenset({CODE, DOCUMENTS, POSTED_DOCUMENT, REVIEW, REFUSED}),
     CODE: frozenset({IDENTITY, REFUSED}),  # a code verified, or too many wrong ones
     DOCUMENTS: frozenset({IDENTITY, REFUSED}),  # all uploaded, or the deadline passed
+    POSTED_DOCUMENT: frozenset({IDENTITY, REFUSED}),  # the copy attached, or the deadline passed
     REVIEW: frozenset({CLARIFICATION, APPROVAL, PAYMENT, FULFILMENT, REFUSED}),
     CLARIFICATION: frozenset({REVIEW, CLOSED}),
     APPROVAL: frozenset({REVIEW, PAYMENT, FULFILMENT, REFUSED}),  # sent back, or signed off

@@ -38,6 +38,7 @@ FINAL_STATUSES = frozenset({Status.COMPLETED, Status.REFUSED, Status.WITHDRAWN, 
 class WaitingFor(StrEnum):
     ONE_TIME_CODE = "one_time_code"
     DOCUMENTS = "documents"
+    IDENTITY_DOCUMENT = "identity_document"  # post: the copy of an identity document, by post
     CLARIFICATION = "clarification"
     PAYMENT = "payment"
 
@@ -57,6 +58,8 @@ class Role(StrEnum):
 class ReasonCode(StrEnum):
     IDENTITY_NOT_VERIFIED = "identity_not_verified"
     AGENT_AUTHORITY_NOT_SHOWN = "agent_authority_not_shown"
+    POSTAL_IDENTITY_NOT_VERIFIED = "postal_identity_not_verified"
+    PHONE_IDENTITY_NOT_VERIFIED = "phone_identity_not_verified"
     NO_RETAINED_PERSONAL_DATA = "no_retained_personal_data"
     HARM_TO_LIFE_OR_PROPERTY = "harm_to_life_or_property"
     BUSINESS_INTERFERENCE = "business_interference"
