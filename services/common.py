@@ -2,8 +2,9 @@
 recording what happened to it."""
 
 from datetime import datetime
+from typing import TypeVar
 
-from sqlmodel import Session, select
+from sqlmodel import Session, SQLModel, select
 
 from models.audit import audit_key, record
 from models.requests import Party, Request
@@ -12,20 +13,34 @@ from models.rules.vocabulary import Status, WaitingFor
 from models.settings import Settings
 from systems.identity import SubjectIdentity
 
+Row = TypeVar("Row", bound=SQLModel)
 
-class RequestNotFound(LookupError):
-    """No request has that reference (the message carries the reference only)."""
+
+class NotFound(LookupError):
+    """No row has that reference (the message carries the reference only)."""
+
+
+class RequestNotFound(NotFound):
+    """No request has that reference."""
 
 
 class TransitionRefused(ValueError):
     """A move the state machine does not allow (``models.rules.states``): a bug, not input."""
 
 
+def load_by_reference(
+    session: Session, model: type[Row], reference: str, missing: type[NotFound] = NotFound
+) -> Row:
+    """The ``model`` row (a request, an inquiry, an incident ...) filed under ``reference``;
+    ``missing`` (the model's own not-found error) when there is none."""
+    row = session.exec(select(model).filter_by(reference=reference)).first()
+    if row is None:
+        raise missing(reference)
+    return row
+
+
 def load_request(session: Session, reference: str) -> Request:
-    request = session.exec(select(Request).where(Request.reference == reference)).first()
-    if request is None:
-        raise RequestNotFound(reference)
-    return request
+    return load_by_reference(session, Request, reference, RequestNotFound)
 
 
 def principal_of(session: Session, request: Request) -> Party:
