@@ -9,7 +9,6 @@ from prefect.runtime import flow_run
 
 from flows.forms import choice, simple_form, wait_text
 from flows.waits import ask, one_client
-from models.db import unit_of_work, utcnow
 from models.settings import get_settings
 from services import provision as service
 
@@ -23,33 +22,30 @@ ProvisionDecision = simple_form(
 @one_client
 async def provision_review(reference: str) -> str:  # async: see flows/waits.py
     settings = get_settings()
-    with unit_of_work(settings) as session:
-        service.remember_run(session, reference, str(flow_run.id))
-        if service.load_review(session, reference).status in service.FINAL:
-            return service.load_review(session, reference).status
-        proposal = service.propose(session, settings, reference, now=utcnow())
-        markdown = service.summary_markdown(service.load_review(session, reference), proposal)
+    run = service.start_run(settings, reference, str(flow_run.id))
+    if run.status in service.FINAL:
+        return run.status
     await acreate_markdown_artifact(
         key=f"provision-{reference.lower()}",
-        markdown=markdown,
+        markdown=run.markdown,
         description=f"{reference}: 第三者提供の事前審査",
     )
+    proposed = run.proposed
     invalid = 0  # provisions refused as without basis; a replay repeats them identically
     while True:
         if settings.autopilot:
-            provide, actor, note = proposal["proposed"] == "provide", "autopilot", ""
+            provide, actor, note = proposed == "provide", "autopilot", ""
         else:
             warning = "\n\n" + wait_text("refused_provision") if invalid else ""
             answer = await ask(
-                ProvisionDecision, who="officer", key=f"provision-{invalid}", description=markdown + warning
+                ProvisionDecision,
+                who="officer",
+                key=f"provision-{invalid}",
+                description=run.markdown + warning,
             )
             provide, actor, note = answer.decision.code == "provide", f"officer:{answer.actor}", answer.note
         try:
-            with unit_of_work(settings) as session:
-                return service.decide(
-                    session, settings, reference, provide=provide, actor=actor, note=note, now=utcnow()
-                )
+            return service.officer_decided(settings, reference, provide=provide, actor=actor, note=note)
         except service.DecisionInvalid:
             invalid += 1
-            with unit_of_work(settings) as session:  # e.g. consent withdrawn since the proposal
-                proposal = service.propose(session, settings, reference, now=utcnow())
+            proposed = service.propose_again(settings, reference)

@@ -8,12 +8,14 @@ are what a principal may see (Art. 33(5), ``is_disclosable_record``). Provisions
 Art. 27(1) exception (e.g. a police inquiry) are recorded too, as the company's own account
 of what went to whom, and are never disclosed. All are kept three years (Rules Art. 21)."""
 
+from dataclasses import dataclass
 from datetime import datetime, time
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 from sqlmodel import Session, select
 
+from models.db import unit_of_work, utcnow
 from models.ledgers import ConsentEvent, ProvisionRecord, ProvisionReview
 from models.requests import new_reference
 from models.rules.deadlines import JST, jst_date
@@ -24,7 +26,7 @@ from models.rules.provision import (
 )
 from models.rules.vocabulary import ProvisionBasis
 from models.settings import Settings
-from services.common import audit
+from services.common import NotFound, audit, load_by_reference
 from systems.identity import normalise_email
 
 CONSENT_PURPOSE = "third_party_provision"  # ConsentEvent.purpose of a consent to provision
@@ -75,7 +77,7 @@ class ProvisionRequestCreate(BaseModel):
     country_designated_or_equivalent_system: bool = False
 
 
-class ReviewNotFound(LookupError):
+class ReviewNotFound(NotFound):
     """No provision review has that reference."""
 
 
@@ -84,10 +86,7 @@ class DecisionInvalid(ValueError):
 
 
 def load_review(session: Session, reference: str) -> ProvisionReview:
-    review = session.exec(select(ProvisionReview).where(ProvisionReview.reference == reference)).first()
-    if review is None:
-        raise ReviewNotFound(reference)
-    return review
+    return load_by_reference(session, ProvisionReview, reference, ReviewNotFound)
 
 
 def enter(
@@ -279,11 +278,45 @@ def _write_record(session: Session, review: ProvisionReview, now: datetime) -> i
     return record.id
 
 
-def remember_run(session: Session, reference: str, flow_run_id: str) -> None:
-    review = load_review(session, reference)
-    if review.flow_run_id != flow_run_id:
-        review.flow_run_id = flow_run_id
-        session.add(review)
+# --- the review's run (flows/provision.py): each step its own transaction ----------------------
+
+
+@dataclass(frozen=True)
+class ReviewRun:
+    """Where a review's run starts: decided (a final status), or the pre-screen's proposal
+    (``provide`` or ``refuse``, what autopilot takes) and the officer's view of it."""
+
+    status: str
+    proposed: str = ""
+    markdown: str = ""
+
+
+def start_run(settings: Settings, reference: str, flow_run_id: str) -> ReviewRun:
+    """Note the run that carries the review (the command line answers it through this id);
+    an undecided review is proposed on today's facts."""
+    with unit_of_work(settings) as session:
+        review = load_review(session, reference)
+        if review.flow_run_id != flow_run_id:
+            review.flow_run_id = flow_run_id
+            session.add(review)
+        if review.status in FINAL:
+            return ReviewRun(review.status)
+        proposal = propose(session, settings, reference, now=utcnow())
+        return ReviewRun(review.status, proposal["proposed"], summary_markdown(review, proposal))
+
+
+def officer_decided(settings: Settings, reference: str, *, provide: bool, actor: str, note: str) -> str:
+    """:func:`decide` on the officer's answer; :class:`DecisionInvalid` when no ground allows
+    the provision."""
+    with unit_of_work(settings) as session:
+        return decide(session, settings, reference, provide=provide, actor=actor, note=note, now=utcnow())
+
+
+def propose_again(settings: Settings, reference: str) -> str:
+    """After a provision without ground: the proposal on today's facts (consent may have been
+    withdrawn since the run's first), ``provide`` or ``refuse``."""
+    with unit_of_work(settings) as session:
+        return propose(session, settings, reference, now=utcnow())["proposed"]
 
 
 KIND_JA = {
