@@ -12,8 +12,8 @@ from datetime import UTC, datetime
 
 from sqlmodel import select
 
+from demo.inbox import code_in
 from mail.file_adapter import FileOutbox
-from mail.inbox import code_in
 from mail.outbox import REMOVED
 from models.db import unit_of_work, utcnow
 from models.fulfilment import Notice

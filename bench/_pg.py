@@ -10,10 +10,10 @@ import psycopg
 from sqlalchemy import create_engine
 from sqlalchemy.schema import CreateIndex, CreateTable
 
+from demo.seed import seed_system
+from demo.systems import DEFINITIONS
+from demo.world import World, mix
 from systems import db
-from systems.demo import DEFINITIONS
-from systems.seed import seed_system
-from systems.world import World, mix
 
 
 class _OrdersWorld(World):

@@ -44,7 +44,7 @@ PARTS = (
     ("gate", ("web.gate",)),
     ("worker", ("deployments.worker",)),
     ("intake", ("-m web",)),
-    ("mail stub", ("mail.stub",)),
+    ("mail stub", ("demo.stub",)),
     ("postgres", ("postgres",)),
     ("redis", ("redis-server",)),
     ("up (dispatcher, recovery, mail)", ("madoguchi up",)),

@@ -148,7 +148,7 @@ def requester(client: httpx.Client, stub: str, ref: str, token: str, deadline: f
 
 
 def code_for(stub: str, ref: str) -> str | None:
-    from mail.inbox import latest_code
+    from demo.inbox import latest_code
 
     try:
         return latest_code(stub, ref)

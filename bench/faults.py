@@ -133,7 +133,7 @@ def twice(up: Up, references: list[str]) -> dict:
     twice for one request (the systems' idempotency ledgers)."""
     from sqlalchemy import create_engine, inspect, text
 
-    from mail.inbox import kind_of, messages
+    from demo.inbox import kind_of, messages
 
     mails = 0
     for reference in references:

@@ -87,7 +87,7 @@ class Subjects:
     def __init__(self, settings, count: int, mailed_after_opt_out: bool, start: int):
         from _drive import fixture_subject
 
-        from systems.fixture import load_fixture_into_systems
+        from demo.fixture import load_fixture_into_systems
 
         self.items = [
             fixture_subject(start + i, mailed_after_opt_out=mailed_after_opt_out) for i in range(count)
@@ -102,9 +102,9 @@ class Subjects:
 
 class Desk:
     def __init__(self, root: Path, args):
+        from demo.seed import seed_systems
         from models.schema import upgrade
         from models.settings import get_settings
-        from systems.seed import seed_systems
 
         _env(
             MADOGUCHI_DATA_DIR=root / "desk",
@@ -404,7 +404,7 @@ def part_e(args) -> dict:
         )
         seed_seconds = time.perf_counter() - t
         print(f"(e) seeded in {seed_seconds:.0f} s: {sizes}", flush=True)
-        from systems.world import World
+        from demo.world import World
 
         world = World(args.fides_customers)
         rng = random.Random(7)

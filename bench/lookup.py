@@ -20,13 +20,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import text
 
+from demo.seed import seed_systems
+from demo.systems import DEFINITIONS
+from demo.world import World
 from models.settings import Settings, get_settings
 from systems import db
-from systems.demo import DEFINITIONS
 from systems.identity import expand_identity
 from systems.registry import build_registry, row_counts
-from systems.seed import seed_systems
-from systems.world import World
 
 
 def seeded(settings: Settings, customers: int, seed: int) -> float | None:

@@ -7,14 +7,14 @@ from typing import Any
 import typer
 
 from cli.files import Loc, place, read_model
+from demo.fixture import Fixture, FixtureRejected, load_fixture_into_systems
+from demo.seed import seed_systems
 from models.audit import audit_key, record
 from models.db import unit_of_work, utcnow
 from models.fixtures import load_fixture_into_app
 from models.schema import upgrade
 from models.settings import Settings, get_settings
-from systems.fixture import Fixture, FixtureRejected, load_fixture_into_systems
 from systems.registry import summary
-from systems.seed import seed_systems
 
 
 def migrate() -> None:

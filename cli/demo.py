@@ -15,9 +15,9 @@ import typer
 from cli.files import read_json, validated
 from cli.login import Refused, decide
 from cli.operator import review_input
+from demo import inbox
 from flows import inputs
 from flows.forms import filled
-from mail import inbox
 from models.db import unit_of_work, utcnow
 from models.requests import RequestCreate
 from models.rules.access import AccountRole

@@ -180,7 +180,7 @@ def outbox(reference: str) -> None:
     settings = get_settings()
     stub = f"http://127.0.0.1:{settings.mail_stub_port}"
     try:
-        from mail import inbox
+        from demo import inbox
 
         received = inbox.messages(stub, reference, timeout=2)
     except (OSError, ValueError, httpx.HTTPError):

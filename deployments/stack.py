@@ -203,7 +203,7 @@ def start_stub(settings, logs: Path) -> tuple[Managed, str, str]:
     argv = [
         sys.executable,
         "-m",
-        "mail.stub",
+        "demo.stub",
         "--port",
         str(settings.mail_stub_port),
         "--webhook-url",

@@ -1,2 +1,2 @@
 """Email: the port the lifecycle sends through, its SendGrid and file adapters, the
-transactional outbox, templates, marketing opt-out, the event webhook and a SendGrid stub."""
+transactional outbox, templates, marketing opt-out and the event webhook."""

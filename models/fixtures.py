@@ -1,6 +1,6 @@
 """The app-database part of a fixture: third-party provision records and earlier requests.
 
-The systems' part (customers and their records) is loaded by ``systems.fixture``; this half
+The systems' part (customers and their records) is loaded by ``demo.fixture``; this half
 gives the pre-screen what it reads from the app database (repeated requests, provisions).
 """
 

@@ -13,6 +13,7 @@ from datetime import date, datetime, time
 from pydantic import BaseModel
 from sqlmodel import Session, select
 
+from demo.systems import DEFINITIONS, delivery_contractor
 from models.contractor_application import ContractorApplication
 from models.contractors import Contractor, ContractorAssessment
 from models.contractors import ContractorStatus as S
@@ -31,7 +32,6 @@ from models.rules.deadlines import JST, jst_date
 from models.settings import Settings
 from services.common import audit
 from systems.base import Category, SystemDef, SystemInfo
-from systems.demo import DEFINITIONS, delivery_contractor
 
 _ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 

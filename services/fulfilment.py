@@ -18,6 +18,7 @@ from typing import Literal
 from sqlalchemy import update
 from sqlmodel import Session, select
 
+from demo.faults import Faulty
 from models.db import unit_of_work, utcnow
 from models.fulfilment import FulfilmentAction, action_key
 from models.requests import DecisionItem, Request
@@ -26,7 +27,6 @@ from models.rules.vocabulary import SystemAction
 from models.settings import Settings
 from services.common import audit, load_request, subject_of
 from services.contractors import registered_systems
-from systems.faults import Faulty
 from systems.protocol import Connector, PermanentSystemError, TransientSystemError
 from systems.registry import Registry, build_registry
 

@@ -17,6 +17,7 @@ from sqlalchemy import func, or_
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, select
 
+from demo.systems import customers as customer_master
 from disclosure.pdf import render_items_pdf
 from mail.outbox import enqueue
 from models.fulfilment import Notice
@@ -36,7 +37,6 @@ from models.settings import Settings
 from services.common import audit
 from services.identity import CUSTOMER_MASTER
 from systems import db as systems_db
-from systems.demo import customers as customer_master
 from systems.identity import normalise_email
 
 REPORTED, CONFIRMED, CLOSED = "reported", "confirmed", "closed"  # awaiting the officer, in hand, done

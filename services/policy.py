@@ -11,6 +11,8 @@ from datetime import date, datetime
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, func, select
 
+from demo.systems.customers import customers
+from demo.systems.customers import metadata as customers_metadata
 from mail.outbox import enqueue
 from models.policy import PROPOSED, PUBLISHED, REJECTED, PolicyVersion, version_in_force
 from models.rules import policy as rules
@@ -18,8 +20,6 @@ from models.rules.deadlines import jst_date
 from models.settings import Settings
 from services.common import audit
 from systems import db as systems_db
-from systems.demo.customers import customers
-from systems.demo.customers import metadata as customers_metadata
 
 NOTICE_KIND = "policy_revision"
 MAX_TEXT = 200_000

@@ -1,6 +1,6 @@
 """How a demo system describes itself: what it holds, where, and how to find a subject.
 
-Each module in ``systems/demo`` builds one :class:`SystemDef` from plain data: the tables,
+Each module in ``demo/systems`` builds one :class:`SystemDef` from plain data: the tables,
 the :class:`Part` that says how each table is matched to a :class:`SubjectIdentity`, what
 erasure does to it, and which contract fields a correction may change there. The generic
 connector (``connector.py``) turns that description into the protocol's six calls.
@@ -20,8 +20,8 @@ from models.rules.vocabulary import Origin, SystemAction
 if TYPE_CHECKING:
     from sqlalchemy import Connection
 
+    from demo.world import SubjectData, World
     from systems.identity import SubjectIdentity
-    from systems.world import SubjectData, World
 
 
 @dataclass(frozen=True)

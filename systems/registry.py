@@ -1,7 +1,7 @@
 """Which systems hold personal data, what each holds, and how to reach it.
 
 Built from settings; nothing connects until a connector is used. ``wrap`` lets a caller put
-something around every connector (latency, fault injection: ``systems/faults.py``).
+something around every connector (latency, fault injection: ``demo/faults.py``).
 """
 
 from __future__ import annotations
@@ -12,12 +12,12 @@ from typing import Any, TypeVar
 
 from sqlalchemy import func, select
 
+from demo.systems import DEFINITIONS
 from models.settings import Settings, get_settings
 from systems import db
 from systems.base import SystemDef, SystemInfo
 from systems.connector import DatabaseConnector, translated
 from systems.contractor import ContractorConnector, DeliveryPartnerAPI
-from systems.demo import DEFINITIONS
 from systems.protocol import Connector
 
 Wrap = Callable[[str, Connector], Connector]

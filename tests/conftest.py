@@ -49,7 +49,7 @@ def prefect_api():
 def mail_stub():
     """The SendGrid-compatible stub the project ships, on a free port: mail goes through the
     real `sendgrid` client to it."""
-    from mail.stub import SendGridStub
+    from demo.stub import SendGridStub
 
     with SendGridStub() as stub:
         yield stub

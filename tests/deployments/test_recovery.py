@@ -11,11 +11,11 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
+from demo import inbox
 from deployments import recovery
 from deployments.automations import stranded_automation, zombie_automation
 from deployments.dispatch import dispatch_round
 from flows.waits import wake
-from mail import inbox
 from models.audit import AuditEvent
 from models.db import unit_of_work, utcnow
 from models.fulfilment import Notice
@@ -235,13 +235,13 @@ def test_a_policy_revision_whose_run_died_is_started_again_and_tells_everyone_on
     """A policy revision is a case like a request: the dispatcher gives it its run, the sweep
     restarts it when it died waiting for the officer, and the new run asks again, publishes and
     writes one notice per customer."""
+    from demo.fixture import load_fixture_into_systems
     from flows.forms import filled
     from flows.policy import PolicyApproval
     from models.policy import PUBLISHED, shipped
     from models.rules.deadlines import jst_date
     from models.rules.policy import NOTICE_LEAD_DAYS
     from services import policy
-    from systems.fixture import load_fixture_into_systems
     from tests.flows.support import sent_keys
 
     settings, since = desk, utcnow() - timedelta(seconds=1)

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
+from demo import inbox
 from deployments import local
-from mail import inbox
 from models.db import unit_of_work, utcnow
 from models.fulfilment import Notice
 from models.rules.vocabulary import Status

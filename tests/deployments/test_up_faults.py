@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from mail import inbox
+from demo import inbox
 from tests.deployments.up import EXAMPLE, Up
 
 pytestmark = pytest.mark.deployment

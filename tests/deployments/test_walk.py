@@ -15,8 +15,8 @@ from uuid import UUID
 import httpx
 import pytest
 
+from demo import inbox
 from deployments import stack
-from mail import inbox
 from tests.deployments.up import Up
 
 pytestmark = pytest.mark.deployment

@@ -14,8 +14,8 @@ from uuid import UUID
 
 import httpx
 
+from demo import inbox
 from deployments import local
-from mail import inbox
 from models.db import unit_of_work
 from models.settings import Settings
 from services.common import load_request

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from demo.fixture import Fixture, load_fixture_into_systems
+from demo.seed import seed_systems
 from models.audit import audit_key
 from models.db import unit_of_work
 from models.fixtures import load_fixture_into_app
@@ -17,10 +19,8 @@ from models.rules.vocabulary import RequestType, Role
 from models.schema import upgrade
 from models.settings import Settings
 from systems import db
-from systems.fixture import Fixture, load_fixture_into_systems
 from systems.identity import expand_identity
 from systems.registry import build_registry
-from systems.seed import seed_systems
 
 FIXTURE = json.loads(
     (Path(__file__).parents[1] / "fixtures" / "contract_example.json").read_text(encoding="utf-8")

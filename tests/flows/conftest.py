@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
+from demo.fixture import load_fixture_into_systems, read_fixture
 from models.audit import audit_key
 from models.db import unit_of_work
 from models.fixtures import load_fixture_into_app
@@ -20,7 +21,6 @@ from models.settings import get_settings
 from services import accounts, identity, intake
 from services.common import load_request
 from systems import db as systems_db
-from systems.fixture import load_fixture_into_systems, read_fixture
 
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "contract_example.json"
 PRINCIPAL = {
@@ -158,7 +158,7 @@ class Run(FlowThread):
 def enter_code(settings, reference: str, run: Run) -> None:
     """The requester types the code from the email (the stub's inbox: the app database keeps
     no usable code once it is sent); the API would then wake the run."""
-    from mail import inbox
+    from demo import inbox
 
     run.wait_until_paused()
     code = inbox.latest_code(settings.sendgrid_host, reference)

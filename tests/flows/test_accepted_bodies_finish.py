@@ -14,7 +14,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from sqlmodel import select
 
-from mail import inbox
+from demo import inbox
 from models.db import unit_of_work
 from models.fulfilment import Notice
 from models.rules.vocabulary import FINAL_STATUSES, GroundCode, RequestType

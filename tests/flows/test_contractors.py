@@ -7,6 +7,7 @@ from sqlalchemy import insert
 from sqlalchemy import select as sa_select
 from sqlmodel import select
 
+from demo.systems import delivery_contractor
 from models.audit import AuditEvent
 from models.db import unit_of_work, utcnow
 from models.requests import DecisionItem
@@ -15,7 +16,6 @@ from services import contractor_supervision as supervision
 from services import contractors as service
 from services.fulfilment import registry_for
 from systems import db as systems_db
-from systems.demo import delivery_contractor
 from tests.flows.conftest import FlowThread, Run, enter_code, submit
 from tests.flows.support import madoguchi, request_of
 from tests.services.test_contractors import application

@@ -13,7 +13,7 @@ from uuid import UUID
 
 import pytest
 
-from mail import inbox
+from demo import inbox
 from models.db import unit_of_work, utcnow
 from models.settings import get_settings
 from services import identity

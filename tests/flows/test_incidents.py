@@ -17,15 +17,15 @@ from uuid import UUID
 from prefect.client.orchestration import get_client
 from sqlmodel import select
 
+from demo.fixture import load_fixture_into_systems, read_fixture
+from demo.seed import seed_systems
+from demo.world import World
 from flows.forms import filled
 from flows.incidents import IncidentTriage, incident_response
 from flows.waits import wake
 from models.db import unit_of_work, utcnow
 from models.fulfilment import Notice
 from services import incidents
-from systems.fixture import load_fixture_into_systems, read_fixture
-from systems.seed import seed_systems
-from systems.world import World
 from tests.flows.conftest import FIXTURE, FlowThread
 from tests.flows.support import events_of, madoguchi, sent_keys, wait_for
 

@@ -5,7 +5,7 @@ import asyncio
 import pytest
 from sqlmodel import select
 
-from mail import inbox
+from demo import inbox
 from mail.outbox import REMOVED
 from models.db import unit_of_work
 from models.fulfilment import FulfilmentAction
@@ -53,7 +53,7 @@ def test_erasure_with_a_ground_for_marketing_only_is_partially_granted(autopilot
     only; the other systems are refused with no_statutory_ground, signed off, then acted on."""
     import json
 
-    from systems.fixture import load_fixture_into_systems
+    from demo.fixture import load_fixture_into_systems
     from tests.flows.conftest import FIXTURE
 
     settings = autopilot

@@ -77,7 +77,7 @@ def test_a_requester_wait_past_its_deadline_is_closed_and_its_run_woken(desk):
 
 
 def test_a_run_whose_wake_was_lost_is_woken_by_the_monitor_and_goes_on(autopilot):
-    from mail import inbox
+    from demo import inbox
     from services import clarification, identity
 
     settings = autopilot

@@ -4,7 +4,7 @@ failure waits for the privacy officer; the decision notice carries each reason c
 
 from sqlmodel import select
 
-from mail import inbox
+from demo import inbox
 from models.db import unit_of_work, utcnow
 from models.requests import DecisionItem
 from models.rules.access import AccountRole

@@ -12,6 +12,7 @@ from uuid import UUID
 from prefect.client.orchestration import get_client
 from sqlmodel import select
 
+from demo.fixture import load_fixture_into_systems
 from flows.forms import filled
 from flows.policy import PolicyApproval, policy_revision
 from flows.waits import wake
@@ -22,7 +23,6 @@ from models.policy import PUBLISHED, shipped
 from models.rules.deadlines import JST, jst_date
 from models.rules.policy import NOTICE_LEAD_DAYS
 from services import policy as service
-from systems.fixture import load_fixture_into_systems
 from tests.flows.conftest import FlowThread, submit
 from tests.flows.support import events_of, madoguchi, request_of, sent_keys
 

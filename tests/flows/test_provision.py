@@ -15,10 +15,10 @@ import pytest
 from prefect.client.orchestration import get_client
 from sqlmodel import select
 
+from demo import inbox
 from disclosure.download import open_package
 from flows.provision import provision_review
 from flows.waits import wake
-from mail import inbox
 from models.db import unit_of_work, utcnow
 from models.ledgers import ProvisionRecord
 from models.settings import get_settings

@@ -6,12 +6,12 @@ do not."""
 import json
 from datetime import timedelta
 
+from demo.fixture import Fixture
 from models.audit import audit_key
 from models.db import unit_of_work, utcnow
 from models.fixtures import load_fixture_into_app
 from models.rules.deadlines import jst_date
 from models.rules.vocabulary import SystemAction
-from systems.fixture import Fixture
 from systems.identity import expand_identity
 from systems.registry import build_registry
 from tests.flows.conftest import Run, enter_code, notices_of, submit

@@ -8,13 +8,13 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
+from demo.fixture import load_fixture_into_systems, read_fixture
 from models.audit import AuditEvent
 from models.db import unit_of_work
 from models.rules.access import AccountRole
 from models.schema import upgrade
 from models.settings import Settings
 from services import accounts, incidents
-from systems.fixture import load_fixture_into_systems, read_fixture
 from tests.services.conftest import CONTRACT_FIXTURE
 from web.gate import create_gate
 

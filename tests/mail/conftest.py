@@ -6,8 +6,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
+from demo.stub import SendGridStub
 from mail.sendgrid_adapter import SendGridAdapter
-from mail.stub import SendGridStub
 from models.schema import upgrade
 from models.settings import get_settings
 

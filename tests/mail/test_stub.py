@@ -80,7 +80,7 @@ def test_faults_are_consumed_in_order(client, stub):
 
 def test_runs_as_a_module():
     process = subprocess.Popen(
-        [sys.executable, "-m", "mail.stub", "--port", "0"], stdout=subprocess.PIPE, text=True
+        [sys.executable, "-m", "demo.stub", "--port", "0"], stdout=subprocess.PIPE, text=True
     )
     try:
         url = process.stdout.readline().split()[3]

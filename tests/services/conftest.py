@@ -7,13 +7,13 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
+from demo.fixture import Fixture, load_fixture_into_systems
 from models.audit import audit_key
 from models.db import unit_of_work
 from models.fixtures import load_fixture_into_app
 from models.requests import DecisionItem, DetailsIn, Party, Request, new_reference
 from models.rules.vocabulary import RequestType, Role, Status
 from models.schema import upgrade
-from systems.fixture import Fixture, load_fixture_into_systems
 from systems.identity import expand_identity
 from systems.registry import build_registry
 

@@ -9,6 +9,7 @@ import pytest
 from pydantic import ValidationError
 from sqlmodel import select
 
+from demo.systems import DEFINITIONS
 from models.audit import AuditEvent
 from models.contractor_application import ContractorApplication, QuestionnaireIn
 from models.contractors import ContractorAssessment
@@ -18,7 +19,6 @@ from models.schema import upgrade
 from services import contractor_supervision as supervision
 from services import contractors as service
 from services.fulfilment import registry_for
-from systems.demo import DEFINITIONS
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "contractor_application.json"
 NOW = datetime(2026, 11, 2, 1, 0, tzinfo=UTC)

@@ -8,6 +8,7 @@ from sqlalchemy import func
 from sqlalchemy import select as sa_select
 from sqlmodel import select
 
+from demo.faults import Faulty
 from models.audit import AuditEvent
 from models.db import unit_of_work
 from models.fulfilment import FulfilmentAction, action_key
@@ -22,7 +23,6 @@ from services.fulfilment import (
     registry_for,
     resolve,
 )
-from systems.faults import Faulty
 from systems.protocol import TransientSystemError
 from systems.registry import build_registry
 from tests.services.conftest import REVIEW_NOW, create_fulfilment_request

@@ -271,9 +271,9 @@ def test_an_open_incident_waits_for_its_run_from_the_dispatcher(review_desk):
 def test_the_example_file_is_a_valid_report_on_the_demo_seed(settings):
     from pathlib import Path
 
+    from demo.seed import seed_systems
     from models.schema import upgrade
     from systems.registry import build_registry
-    from systems.seed import seed_systems
 
     upgrade(settings)
     seed_systems(settings, 3, keys=("customers",))

@@ -1,12 +1,12 @@
 import pytest
 from sqlalchemy import create_engine, text
 
+from demo.fixture import load_fixture_into_systems
+from demo.seed import seed_systems
 from models.settings import Settings
 from systems import db
-from systems.fixture import load_fixture_into_systems
 from systems.identity import expand_identity
 from systems.registry import build_registry
-from systems.seed import seed_systems
 
 # distinctive values, so that a search of a whole database finds only this subject
 SUBJECT = {

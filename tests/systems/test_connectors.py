@@ -1,10 +1,10 @@
 import pytest
 from sqlalchemy import func, select
 
+from demo.systems import DEFINITIONS
 from models.rules.vocabulary import Origin, SystemAction
 from systems import db
 from systems.connector import DatabaseConnector
-from systems.demo import DEFINITIONS
 from systems.identity import expand_identity
 from systems.protocol import ActionNotSupported, Connector, PermanentSystemError
 from tests.systems.conftest import IDENTIFYING, SUBJECT, dump
@@ -123,7 +123,7 @@ def test_export_is_json_and_restrict_shows_in_locate(world):
 def test_actions_leave_data_that_is_not_the_companys_own(system_settings):
     """Support data first obtained through a police inquiry is not retained personal data:
     an erasure or restriction on the requester's demand leaves it as it is."""
-    from systems.fixture import load_fixture_into_systems
+    from demo.fixture import load_fixture_into_systems
     from systems.identity import expand_identity
     from systems.registry import build_registry
     from tests.systems.conftest import SUBJECT
@@ -146,7 +146,7 @@ def test_locate_reports_the_account_closing_and_the_last_order_and_billing_activ
     orders' and invoices' latest day; a closed account's generated records all precede it."""
     from datetime import date, timedelta
 
-    from systems.fixture import load_fixture_into_systems
+    from demo.fixture import load_fixture_into_systems
     from systems.registry import build_registry
 
     registry = build_registry(system_settings)
@@ -178,7 +178,7 @@ def test_a_system_seeded_before_a_column_was_added_gains_it(system_settings):
     and the subject is found (and open) instead of every call failing."""
     from sqlalchemy import create_engine, inspect, text
 
-    from systems.fixture import load_fixture_into_systems
+    from demo.fixture import load_fixture_into_systems
     from systems.registry import build_registry
 
     load_fixture_into_systems({"customers": [SUBJECT]}, system_settings)

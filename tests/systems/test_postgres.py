@@ -3,12 +3,12 @@ import uuid
 import psycopg
 import pytest
 
+from demo.fixture import load_fixture_into_systems
+from demo.seed import seed_systems
 from models.settings import Settings
 from systems import db
-from systems.fixture import load_fixture_into_systems
 from systems.identity import expand_identity
 from systems.registry import build_registry
-from systems.seed import seed_systems
 from tests.systems.conftest import SUBJECT
 
 pytestmark = pytest.mark.postgres

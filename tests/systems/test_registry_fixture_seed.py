@@ -4,15 +4,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import exc as sa_exc
 
+from demo.faults import Faulty
+from demo.fixture import Fixture, load_fixture_into_systems
+from demo.seed import seed_systems
 from models.rules.vocabulary import Origin, SystemAction
 from models.settings import KEYRING_FILE, Settings
 from systems.connector import translated
-from systems.faults import Faulty
-from systems.fixture import Fixture, load_fixture_into_systems
 from systems.identity import SubjectIdentity, expand_identity
 from systems.protocol import Connector, TransientSystemError
 from systems.registry import build_registry, summary
-from systems.seed import seed_systems
 from tests.systems.conftest import dump
 
 KEYS = (

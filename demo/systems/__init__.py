@@ -1,6 +1,6 @@
 """The eight demo systems, each its own database, in the order identity expansion uses."""
 
-from systems.demo import (
+from demo.systems import (
     analytics,
     billing,
     customers,

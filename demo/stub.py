@@ -8,7 +8,7 @@ with ``seconds``, for every send in that time (an outage), in order; ``DELETE /_
 them. It signs event-webhook posts with its own ECDSA P-256 key, as SendGrid
 does; ``GET /_public_key`` gives the key for ``MADOGUCHI_SENDGRID_WEBHOOK_PUBLIC_KEY``.
 
-Run it with ``python -m mail.stub --port 3030``; tests use :class:`SendGridStub` in-process.
+Run it with ``python -m demo.stub --port 3030``; tests use :class:`SendGridStub` in-process.
 """
 
 import argparse

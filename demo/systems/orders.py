@@ -10,11 +10,11 @@ from datetime import date
 
 from sqlalchemy import Column, Connection, DateTime, Index, Integer, MetaData, String, Table, insert, select
 
+from demo.systems.common import chunks, next_number
+from demo.world import PRODUCTS, SubjectData, World, mix
 from models.rules.vocabulary import Origin, SystemAction
 from systems.base import Category, Part, SystemDef, SystemInfo, applied_actions, by, record_columns
-from systems.demo.common import chunks, next_number
 from systems.identity import SubjectIdentity
-from systems.world import PRODUCTS, SubjectData, World, mix
 
 metadata = MetaData()
 orders = Table(

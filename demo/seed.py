@@ -16,10 +16,10 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.schema import CreateTable
 
+from demo.systems import DEFINITIONS
+from demo.world import World
 from models.settings import Settings
 from systems import db
-from systems.demo import DEFINITIONS
-from systems.world import World
 
 
 def seed_systems(

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from sqlalchemy import Column, Connection, Date, Index, MetaData, String, Table, insert, select, update
 
+from demo.systems.common import chunks, next_number
+from demo.world import SubjectData, World
 from models.rules.vocabulary import Origin, SystemAction
 from systems.base import Category, Part, SystemDef, SystemInfo, applied_actions, by, record_columns
-from systems.demo.common import chunks, next_number
 from systems.identity import SubjectIdentity, normalise_email
-from systems.world import SubjectData, World
 
 metadata = MetaData()
 customers = Table(

@@ -19,11 +19,11 @@ from sqlalchemy import (
     select,
 )
 
+from demo.systems.common import chunks, next_number
+from demo.world import CAMPAIGNS, SubjectData, World
 from models.rules.vocabulary import Origin, SystemAction
 from systems.base import Category, Part, SystemDef, SystemInfo, applied_actions, by, record_columns
-from systems.demo.common import chunks, next_number
 from systems.identity import SubjectIdentity, normalise_email
-from systems.world import CAMPAIGNS, SubjectData, World
 
 metadata = MetaData()
 subscribers = Table(

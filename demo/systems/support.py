@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from sqlalchemy import Column, Connection, DateTime, Index, Integer, MetaData, String, Table, Text
 
+from demo.systems.common import chunks, next_number
+from demo.world import PRODUCTS, SubjectData, World
 from models.rules.vocabulary import Origin, SystemAction
 from systems.base import Category, Part, SystemDef, SystemInfo, applied_actions, by, record_columns
-from systems.demo.common import chunks, next_number
 from systems.identity import phone_digits
-from systems.world import PRODUCTS, SubjectData, World
 
 metadata = MetaData()
 tickets = Table(

@@ -21,11 +21,11 @@ from sqlalchemy import (
     select,
 )
 
+from demo.systems.common import chunks, next_number
+from demo.world import CAMPAIGNS, PATHS, PRODUCTS, SubjectData, World
 from models.rules.vocabulary import Origin, SystemAction
 from systems.base import Category, Part, SystemDef, SystemInfo, applied_actions, by, record_columns
-from systems.demo.common import chunks, next_number
 from systems.identity import SubjectIdentity
-from systems.world import CAMPAIGNS, PATHS, PRODUCTS, SubjectData, World
 
 metadata = MetaData()
 visitors = Table(

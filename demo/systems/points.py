@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from sqlalchemy import Column, Connection, DateTime, Index, Integer, MetaData, String, Table, delete, insert
 
+from demo.systems.common import chunks
+from demo.world import CAMPAIGNS, SubjectData, World
 from models.rules.vocabulary import Origin, SystemAction
 from systems.base import Category, Part, SystemDef, SystemInfo, applied_actions, by, record_columns
-from systems.demo.common import chunks
-from systems.world import CAMPAIGNS, SubjectData, World
 
 metadata = MetaData()
 accounts = Table(

@@ -11,6 +11,8 @@ from datetime import date, timedelta
 
 from sqlalchemy import Column, Connection, DateTime, Index, Integer, MetaData, String, Table, delete, insert
 
+from demo.systems.common import chunks, next_number
+from demo.world import SubjectData, World
 from models.rules.vocabulary import Origin, SystemAction
 from systems.base import (
     Category,
@@ -22,8 +24,6 @@ from systems.base import (
     by,
     record_columns,
 )
-from systems.demo.common import chunks, next_number
-from systems.world import SubjectData, World
 
 metadata = MetaData()
 accounts = Table(

@@ -10,11 +10,11 @@ from datetime import timedelta
 
 from sqlalchemy import Column, Connection, DateTime, MetaData, String, Table, delete, insert
 
+from demo.systems.common import chunks
+from demo.systems.orders import shipment_no
+from demo.world import Customer, SubjectData, World
 from models.rules.vocabulary import Origin, SystemAction
 from systems.base import Category, Part, SystemDef, SystemInfo, applied_actions, by, record_columns
-from systems.demo.common import chunks
-from systems.demo.orders import shipment_no
-from systems.world import Customer, SubjectData, World
 
 metadata = MetaData()
 consignments = Table(

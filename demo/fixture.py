@@ -13,14 +13,14 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from demo.systems import DEFINITIONS
+from demo.systems import customers as customer_master
+from demo.world import SubjectData, World
 from models.rules.vocabulary import Origin, RequestType
 from models.settings import Settings
 from systems.db import ensure_schema
-from systems.demo import DEFINITIONS
-from systems.demo import customers as customer_master
 from systems.identity import expand_identity, normalise_email
 from systems.registry import Registry
-from systems.world import SubjectData, World
 
 FEW = 2
 
