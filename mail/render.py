@@ -35,6 +35,7 @@ KINDS = (
     "policy_revision",
     "leak_notice",
     "leak_report_deadline",
+    "identity_confirmed",
 )
 MARKETING_KINDS = frozenset({"marketing"})
 

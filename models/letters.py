@@ -26,3 +26,4 @@ class Letter(SQLModel, table=True):
     created_at: datetime = timestamp()
     sent_at: datetime | None = timestamp(nullable=True, index=True)  # None: still to print and post
     sent_by: str | None = Field(default=None, max_length=64)
+    tracking_number: str | None = Field(default=None, max_length=13)  # registered mail: Japan Post's number

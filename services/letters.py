@@ -21,6 +21,7 @@ from mail.render import render_letter
 from models.letters import Letter, letter_key
 from models.requests import Request
 from models.rules.deadlines import jst_date
+from models.rules.registered_mail import REGISTERED_KINDS, tracking_number
 from models.settings import Settings
 from services.common import audit, requester_of
 
@@ -117,17 +118,31 @@ def printed(
     return Printed(f"{request.reference}-{found.kind}.pdf", data)
 
 
+class TrackingNumberMissing(ValueError):
+    """A registered letter is marked sent with Japan Post's tracking number (11 to 13 digits)."""
+
+
 def mark_sent(
-    session: Session, settings: Settings, letter_id: int, *, actor: str, now: datetime
+    session: Session,
+    settings: Settings,
+    letter_id: int,
+    *,
+    actor: str,
+    now: datetime,
+    tracking: str | None = None,
 ) -> bool | None:
-    """Record that the letter was posted, and forget its status token (None: no such letter;
-    False: it already was)."""
+    """Record that the letter was posted, with the tracking number of a registered one
+    (:class:`TrackingNumberMissing` without it), and forget its status token (None: no such
+    letter; False: it already was)."""
     found = session.get(Letter, letter_id)
     if found is None:
         return None
     if found.sent_at is not None:
         return False
-    found.sent_at, found.sent_by = now, actor
+    number = tracking_number(tracking) if found.kind in REGISTERED_KINDS else None
+    if found.kind in REGISTERED_KINDS and number is None:
+        raise TrackingNumberMissing("a registered letter needs its tracking number (11 to 13 digits)")
+    found.sent_at, found.sent_by, found.tracking_number = now, actor, number
     found.context = {k: v for k, v in found.context.items() if k != SEALED_TOKEN}
     session.add(found)
     reference = session.get(Request, found.request_id).reference
@@ -140,6 +155,7 @@ def mark_sent(
         now=now,
         kind=found.kind,
         letter_id=found.id,
+        tracking_number=number,
     )
     return True
 

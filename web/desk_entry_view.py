@@ -6,7 +6,7 @@
   plus the channel, the day it was received and how it is acknowledged; the person logged in
   is named in the audit, never a typed name (services/intake.enter);
 - ``/desk/letters``: the letters to print (an acknowledgement by post), each as a PDF, and a
-  button to mark it sent; both audited.
+  button to mark it sent, with Japan Post's tracking number for a registered one; both audited.
 
 Plain forms, every POST checked against the page's CSRF token like the public form's."""
 
@@ -25,6 +25,7 @@ from models.requests import RequestCreate
 from models.rules.access import may_enter_requests
 from models.rules.deadlines import JST, jst_date
 from models.rules.entry import Acknowledgement, Channel
+from models.rules.registered_mail import REGISTERED_KINDS
 from models.settings import Settings
 from services import intake, letters
 from web.documents_view import PRIVATE, Check, desk_person
@@ -135,6 +136,8 @@ def routes(caller: Check, *, settings: Settings, challenge: dict[str, str]) -> l
             person=actor,
             letters=await run_in_threadpool(_to_print, settings),
             jst=JST,
+            registered=REGISTERED_KINDS,
+            errors={},
         )
 
     async def letter_pdf(request: Request) -> Response:
@@ -159,7 +162,23 @@ def routes(caller: Check, *, settings: Settings, challenge: dict[str, str]) -> l
             return PlainTextResponse(
                 "the page has expired: reload it and try again", status_code=403, headers=PRIVATE
             )
-        if await run_in_threadpool(_mark_sent, settings, request.path_params["letter_id"], actor) is None:
+        tracking = str(form.get("tracking_number") or "")
+        try:
+            marked = await run_in_threadpool(
+                _mark_sent, settings, request.path_params["letter_id"], actor, tracking
+            )
+        except letters.TrackingNumberMissing:
+            return _page(
+                request,
+                "desk_letters.html",
+                status=422,
+                person=actor,
+                letters=await run_in_threadpool(_to_print, settings),
+                jst=JST,
+                registered=REGISTERED_KINDS,
+                errors={request.path_params["letter_id"]: "tracking_number"},
+            )
+        if marked is None:
             return PlainTextResponse("Not Found", status_code=404, headers=PRIVATE)
         return RedirectResponse("/desk/letters", status_code=303, headers=PRIVATE)
 
@@ -197,6 +216,6 @@ def _printed(settings: Settings, letter_id: int, actor: str):
         return letters.printed(session, settings, letter_id, actor=actor, now=utcnow())
 
 
-def _mark_sent(settings: Settings, letter_id: int, actor: str):
+def _mark_sent(settings: Settings, letter_id: int, actor: str, tracking: str):
     with unit_of_work(settings) as session:
-        return letters.mark_sent(session, settings, letter_id, actor=actor, now=utcnow())
+        return letters.mark_sent(session, settings, letter_id, actor=actor, now=utcnow(), tracking=tracking)
