@@ -109,6 +109,12 @@ CONTEXTS = {
         "payment_url": "http://intake.test/pay",
     },
     "extension": {"reference": REF, "due_date": "2026-12-22"},
+    "identity_confirmed": {
+        "reference": REF,
+        "request_type": "disclosure",
+        "verified_on": "2026-12-08",
+        "due_date": "2026-12-22",
+    },
     "decision": {
         "reference": REF,
         "request_type": "erasure",
