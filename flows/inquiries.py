@@ -15,7 +15,6 @@ from prefect.runtime import flow_run
 
 from flows.forms import simple_form
 from flows.waits import ask, one_client
-from models.db import unit_of_work, utcnow
 from models.settings import get_settings
 from services import inquiries as service
 from tasks.request import send_notices
@@ -29,27 +28,17 @@ InquiryAnswer = simple_form("InquiryAnswer", answer=(str, ""))
 @one_client
 async def inquiry(reference: str) -> str:  # async: see flows/waits.py
     settings = get_settings()
-    with unit_of_work(settings) as session:
-        service.remember_run(session, reference, str(flow_run.id))
-        ticket = service.load_inquiry(session, reference)
-        status, markdown = ticket.status, service.summary_markdown(ticket)
-    if status == service.OPEN:
+    run = service.start_run(settings, reference, str(flow_run.id))
+    if run.status == service.OPEN:
         send_notices()  # the acknowledgement, before the wait
     empty = 0  # answers without text so far; a replay meets them again in the same order
-    while True:
-        with unit_of_work(settings) as session:  # answered from the command line meanwhile?
-            status = service.load_inquiry(session, reference).status
-        if status != service.OPEN:
-            break
-        answer = await ask(InquiryAnswer, who="operator", key=f"answer-{empty}", description=markdown)
+    while (status := service.status(settings, reference)) == service.OPEN:  # answered from the CLI?
+        answer = await ask(InquiryAnswer, who="operator", key=f"answer-{empty}", description=run.markdown)
         text = answer.answer.strip() if answer is not None else ""
         if not text:
             empty += 1
             continue
-        with unit_of_work(settings) as session:
-            service.answer_inquiry(
-                session, settings, reference, text, actor=f"operator:{answer.actor}", now=utcnow()
-            )
+        service.answered(settings, reference, text, actor=f"operator:{answer.actor}")
         _forget(answer)
     send_notices()
     return status

@@ -2,18 +2,20 @@
 answer goes out by email. The ticket and the answer live here, in the app database; the
 inquiry flow run carries the reference only."""
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from mail.outbox import enqueue
+from models.db import unit_of_work, utcnow
 from models.ledgers import Inquiry
 from models.requests import new_reference
 from models.rules.deadlines import jst_date
 from models.settings import Settings
-from services.common import audit
+from services.common import NotFound, audit, load_by_reference
 
 OPEN, ANSWERED = "open", "answered"
 BODY_MAX = 4000
@@ -32,7 +34,7 @@ class InquiryCreate(BaseModel):
     request_reference: str | None = Field(default=None, pattern=r"^R-\d{6}-[A-Z0-9]{6}$")
 
 
-class InquiryNotFound(LookupError):
+class InquiryNotFound(NotFound):
     """No inquiry has that reference (the message carries the reference only)."""
 
 
@@ -42,10 +44,7 @@ def new_inquiry_reference(now: datetime) -> str:
 
 
 def load_inquiry(session: Session, reference: str) -> Inquiry:
-    inquiry = session.exec(select(Inquiry).where(Inquiry.reference == reference)).first()
-    if inquiry is None:
-        raise InquiryNotFound(reference)
-    return inquiry
+    return load_by_reference(session, Inquiry, reference, InquiryNotFound)
 
 
 def open_inquiry(
@@ -133,11 +132,35 @@ def answer_inquiry(
     return True
 
 
-def remember_run(session: Session, reference: str, flow_run_id: str) -> None:
-    inquiry = load_inquiry(session, reference)
-    if inquiry.flow_run_id != flow_run_id:
-        inquiry.flow_run_id = flow_run_id
-        session.add(inquiry)
+# --- the inquiry's run (flows/inquiries.py): each step its own transaction ----------------------
+
+
+@dataclass(frozen=True)
+class InquiryRun:
+    status: str  # open: the operator's answer is awaited
+    markdown: str  # what the operator's form shows
+
+
+def start_run(settings: Settings, reference: str, flow_run_id: str) -> InquiryRun:
+    """Note the run that carries the inquiry: the command line wakes it through this id."""
+    with unit_of_work(settings) as session:
+        inquiry = load_inquiry(session, reference)
+        if inquiry.flow_run_id != flow_run_id:
+            inquiry.flow_run_id = flow_run_id
+            session.add(inquiry)
+        return InquiryRun(inquiry.status, summary_markdown(inquiry))
+
+
+def status(settings: Settings, reference: str) -> str:
+    """Open until answered, on the run's form or from the command line."""
+    with unit_of_work(settings) as session:
+        return load_inquiry(session, reference).status
+
+
+def answered(settings: Settings, reference: str, text: str, *, actor: str) -> None:
+    """:func:`answer_inquiry` on the answer given on the run's form."""
+    with unit_of_work(settings) as session:
+        answer_inquiry(session, settings, reference, text, actor=actor, now=utcnow())
 
 
 def summary_markdown(inquiry: Inquiry) -> str:
