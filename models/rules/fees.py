@@ -2,14 +2,60 @@
 
 Only purpose notification and disclosure (third-party provision records included) may carry a
 fee; correction, suspension, erasure and stop of provision never do. Postage is charged at cost
-when the requester chose paper by post; a refused request is not charged.
+when the requester chose paper by post, by the weight of what is posted (the published table
+``postage.toml``); a refused request is not charged.
 """
 
+import tomllib
 from dataclasses import dataclass
+from importlib.resources import files
 
 from models.rules.vocabulary import Delivery, RequestType
 
 FEE_BEARING = frozenset({RequestType.PURPOSE_NOTIFICATION, RequestType.DISCLOSURE})
+
+
+@dataclass(frozen=True)
+class PostageTable:
+    """Postage by weight (``postage.toml``): ``bands`` are (grams at most, yen), lightest first."""
+
+    registered_yen: int
+    envelope_grams: int
+    sheet_grams: int
+    letter_sheets: int
+    sheets_per_system: int
+    bands: tuple[tuple[int, int], ...]
+
+    def __post_init__(self) -> None:
+        if not self.bands or any(grams <= 0 or yen < 0 for grams, yen in self.bands):
+            raise ValueError("postage bands need a positive weight and a non-negative price each")
+        if list(self.bands) != sorted(self.bands):
+            raise ValueError("postage bands must go from the lightest to the heaviest")
+
+    @classmethod
+    def published(cls) -> "PostageTable":
+        table = tomllib.loads(files(__package__).joinpath("postage.toml").read_text("utf-8"))
+        return cls(**{**table, "bands": tuple((int(g), int(y)) for g, y in table["bands"])})
+
+
+POSTAGE = PostageTable.published()
+
+
+def sheets_posted(disclosed_systems: int, table: PostageTable = POSTAGE) -> int:
+    """The A4 sheets a postal disclosure is estimated at, before its package is built."""
+    return table.letter_sheets + table.sheets_per_system * max(disclosed_systems, 0)
+
+
+def postage_for(sheets: int, table: PostageTable = POSTAGE) -> int:
+    """Registered postage of ``sheets`` A4 sheets in one envelope; ValueError when none, or
+    heavier than the table's last band (a parcel, priced by hand)."""
+    if sheets < 1:
+        raise ValueError("nothing to post")
+    grams = table.envelope_grams + sheets * table.sheet_grams
+    for most, yen in table.bands:
+        if grams <= most:
+            return yen + table.registered_yen
+    raise ValueError(f"{grams} g is heavier than a letter: a parcel, priced by hand")
 
 
 @dataclass(frozen=True)
@@ -18,12 +64,10 @@ class FeeSchedule:
 
     purpose_notification_yen: int = 1_000
     disclosure_yen: int = 1_000
-    # Estimate used until the real postage is known: a letter (110) sent as simple registered
-    # mail (350), the 2024 Japan Post rates.
-    postage_estimate_yen: int = 460
+    postage: PostageTable = POSTAGE
 
     def __post_init__(self) -> None:
-        if min(self.purpose_notification_yen, self.disclosure_yen, self.postage_estimate_yen) < 0:
+        if min(self.purpose_notification_yen, self.disclosure_yen) < 0:
             raise ValueError("fee amounts cannot be negative")
 
 
@@ -52,10 +96,12 @@ def fee_for(
     *,
     refused: bool = False,
     postage_yen: int | None = None,
+    disclosed_systems: int = 1,
     schedule: FeeSchedule = FeeSchedule(),
 ) -> FeeQuote:
     """What the requester pays. ``postage_yen`` is the actual postage when known (at cost),
-    else the schedule's estimate; postage is only charged on a fee-bearing type."""
+    else the schedule's table for the sheets of ``disclosed_systems`` (:func:`sheets_posted`);
+    postage is only charged on a fee-bearing type."""
     request_type = RequestType(request_type)
     if refused or not is_fee_bearing(request_type):
         return FeeQuote(amount_yen=0, postage_yen=0)
@@ -66,7 +112,9 @@ def fee_for(
     )
     postage = 0
     if Delivery(delivery) is Delivery.POSTAL:
-        postage = schedule.postage_estimate_yen if postage_yen is None else postage_yen
+        if postage_yen is None:
+            postage_yen = postage_for(sheets_posted(disclosed_systems, schedule.postage), schedule.postage)
+        postage = postage_yen
         if postage < 0:
             raise ValueError("postage cannot be negative")
     return FeeQuote(amount_yen=amount, postage_yen=postage)
