@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import update
-from sqlmodel import Field, Session, SQLModel, select
+from sqlmodel import Field, Session, SQLModel, col, select
 
 from models.columns import json_field, timestamp
 from models.settings import key_id
@@ -180,9 +180,9 @@ def record(
     # concurrent appends queue here instead of forking the chain.
     seq, prev_hash = session.execute(
         update(AuditHead)
-        .where(AuditHead.id == 1)
+        .where(col(AuditHead.id) == 1)
         .values(seq=AuditHead.seq + 1)
-        .returning(AuditHead.seq, AuditHead.last_hash)
+        .returning(col(AuditHead.seq), col(AuditHead.last_hash))
     ).one()
     event = AuditEvent(
         **base.model_dump(), seq=seq, prev_hash=prev_hash, hash=chain_hash(key, seq, prev_hash, base)
@@ -190,7 +190,7 @@ def record(
     session.add(event)
     session.execute(
         update(AuditHead)
-        .where(AuditHead.id == 1)
+        .where(col(AuditHead.id) == 1)
         .values(last_hash=event.hash, mac=head_mac(key, seq, event.hash))
     )
     return event
@@ -246,17 +246,17 @@ def verify_chain(
         if e.seq > expected:
             missing = f"#{expected}" + (f"–#{e.seq - 1}" if e.seq - 1 > expected else "")
             findings.append(Finding(expected, "deleted", f"event {missing} missing before #{e.seq}"))
-        place = original.get(id(e))
-        if place is None:
+        rebuilt = original.get(id(e))
+        if rebuilt is None:
             findings.append(
                 Finding(e.seq, "inserted", f"event #{e.seq} ({e.action}) is not part of the chain")
             )
-        elif not valid_at(e, place):
+        elif not valid_at(e, rebuilt):
             findings.append(
                 Finding(e.seq, "edited", f"event #{e.seq} ({e.action}) was changed after it was written")
             )
-        elif place != e.seq:
-            findings.append(Finding(e.seq, "reordered", f"event #{e.seq} ({e.action}) was event #{place}"))
+        elif rebuilt != e.seq:
+            findings.append(Finding(e.seq, "reordered", f"event #{e.seq} ({e.action}) was event #{rebuilt}"))
         expected = e.seq + 1
     last = events[-1].seq if events else 0
     if not _valid(by_id, _head_message(head.seq, head.last_hash), head.mac):
@@ -386,13 +386,13 @@ def write_checkpoint(session: Session, key: AuditKey, path: Path, now: datetime)
 
 
 def load_chain(session: Session) -> tuple[list[AuditEvent], AuditHead]:
-    events = list(session.exec(select(AuditEvent).order_by(AuditEvent.seq)))
+    events = list(session.exec(select(AuditEvent).order_by(col(AuditEvent.seq))))
     head = session.get(AuditHead, 1) or AuditHead()
     return events, head
 
 
 def trail_of(session: Session, subject_ref: str) -> list[AuditEvent]:
-    query = select(AuditEvent).where(AuditEvent.subject_ref == subject_ref).order_by(AuditEvent.seq)
+    query = select(AuditEvent).where(AuditEvent.subject_ref == subject_ref).order_by(col(AuditEvent.seq))
     return list(session.exec(query))
 
 

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
+from typing import Protocol
 
 from sqlalchemy import DateTime, Engine, event
 from sqlalchemy.types import TypeDecorator
@@ -82,6 +83,19 @@ def unit_of_work(settings: Settings | None = None) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+class _Row(Protocol):
+    @property
+    def id(self) -> int | None: ...
+
+
+def row_id(row: _Row) -> int:
+    """A stored row's primary key: the tables declare ``id`` optional because it is None until
+    the row is flushed, which every caller here has done."""
+    if row.id is None:
+        raise ValueError(f"{type(row).__name__} has no id yet: flush it first")
+    return row.id
 
 
 def utcnow() -> datetime:

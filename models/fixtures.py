@@ -7,9 +7,10 @@ gives the pre-screen what it reads from the app database (repeated requests, pro
 from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from models.audit import AuditKey, record
+from models.db import row_id
 from models.ledgers import ProvisionRecord
 from models.requests import Party, Request, new_reference
 from models.rules.provision import record_retention_until
@@ -54,7 +55,7 @@ def load_fixture_into_app(session: Session, fixture, *, now: datetime, audit_key
             received_at = _jst_noon(prior.received_at).astimezone(UTC)
             already = session.exec(
                 select(Request.id)
-                .join(Party, Party.request_id == Request.id)
+                .join(Party, col(Party.request_id) == Request.id)
                 .where(
                     Party.email == customer.email,
                     Request.request_type == prior.request_type,
@@ -77,7 +78,7 @@ def load_fixture_into_app(session: Session, fixture, *, now: datetime, audit_key
             session.flush()
             session.add(
                 Party(
-                    request_id=request.id,
+                    request_id=row_id(request),
                     role=Role.PRINCIPAL,
                     is_requester=True,
                     name=customer.name,

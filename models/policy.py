@@ -9,7 +9,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 from sqlalchemy import Column, Date, Text
-from sqlmodel import Field, Session, SQLModel, select
+from sqlmodel import Field, Session, SQLModel, col, select
 
 from models.columns import json_field, timestamp
 from models.rules import policy as rules
@@ -56,6 +56,6 @@ def shipped() -> list[Shipped]:
 def version_in_force(session: Session, at: datetime) -> int | None:
     """The published version in force on ``at``'s day in Japan."""
     published = session.exec(
-        select(PolicyVersion.version, PolicyVersion.in_force_on).where(PolicyVersion.status == PUBLISHED)
+        select(PolicyVersion.version, col(PolicyVersion.in_force_on)).where(PolicyVersion.status == PUBLISHED)
     )
     return rules.version_in_force(published, jst_date(at))

@@ -92,7 +92,7 @@ class DetailsIn(BaseModel):
     def _deliverable_once_each(self) -> "DetailsIn":
         """Post needs an address to post to; a field corrected twice in one request would be
         two decision items under one key, which the review can never store."""
-        problems = []
+        problems: list[tuple[tuple[str | int, ...], str]] = []
         if self.delivery is Delivery.POSTAL and not (self.postal_address or "").strip():
             problems.append((("postal_address",), "postal_address is required when delivery is postal"))
         fields = [c.field for c in self.corrections]

@@ -28,5 +28,5 @@ def upgrade(settings: Settings, engine: Engine | None = None) -> None:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
     with Session(engine) as session:
-        seal_genesis(session, audit_key(settings.secret_key.get_secret_value()))
+        seal_genesis(session, audit_key(settings.secret))
         session.commit()

@@ -304,10 +304,18 @@ class Settings(BaseSettings):
         return self
 
     @property
+    def secret(self) -> str:
+        """The key new values are signed and sealed with: given, or the keyring's newest, which
+        the validator has put in ``secret_key`` by the time anyone asks."""
+        if self.secret_key is None:
+            raise RuntimeError("Settings.secret_key is unset: the settings were built without validation")
+        return self.secret_key.get_secret_value()
+
+    @property
     def uses_dev_secret(self) -> bool:
         """The development key signs the audit chain and encrypts packages: fine for a demo,
         never for real data."""
-        return self.secret_key.get_secret_value() == DEV_SECRET_KEY
+        return self.secret == DEV_SECRET_KEY
 
     @property
     def keyring_path(self) -> Path:
@@ -320,18 +328,18 @@ class Settings(BaseSettings):
     @property
     def key_id(self) -> str:
         """The id of the key new values are signed and sealed with."""
-        return key_id(self.secret_key.get_secret_value())
+        return key_id(self.secret)
 
     def secrets(self) -> list[str]:
         """Every key that may have written something: the keyring's, oldest first, then the
         current one. Read afresh, so a long-running process sees a rotation made since."""
-        current = self.secret_key.get_secret_value()
+        current = self.secret
         return [key for key in read_keyring(self.keyring_path) if key != current] + [current]
 
     def secret_for(self, kid: str) -> str:
         """The key a stored value names; :class:`UnknownKey` if it is not ours."""
         if kid == self.key_id:
-            return self.secret_key.get_secret_value()
+            return self.secret
         found = next((key for key in self.secrets() if key_id(key) == kid), None)
         if found is None:
             raise UnknownKey(f"key {kid} is not in the keyring")
@@ -342,7 +350,7 @@ class Settings(BaseSettings):
         readable. A key given in the environment goes into the file too, so it stays readable
         once the variable is unset."""
         keys = read_keyring(self.keyring_path)
-        given = self.secret_key.get_secret_value()
+        given = self.secret
         keys += [] if given in keys else [given]
         keys.append(new_key())
         _write_private(self.keyring_path, keys, replace=True)

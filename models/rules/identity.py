@@ -219,7 +219,8 @@ def match_principal(given: Contact, record: Contact) -> MatchResult:
     than we hold (docs/rules.md §4). A differing secondary field is reported but does not by itself
     fail the match: people change phones, and a correction request may be about exactly that.
     Names are not compared (spelling and spacing vary; the code proves control of the email)."""
-    matched, mismatched = [], []
+    matched: list[str] = []
+    mismatched: list[str] = []
     for name, normalise in _NORMALISERS.items():
         ours, theirs = getattr(record, name), getattr(given, name)
         if not ours or not theirs:

@@ -91,7 +91,7 @@ def check_code(
         return state, Verdict.ALREADY_VERIFIED
     if state.status is CodeStatus.FAILED:
         return state, Verdict.REFUSED
-    if state.code_hash is None:
+    if state.code_hash is None or state.expires_at is None:
         return state, Verdict.NO_CODE
     last = state.codes_issued >= MAX_CODES
     if now >= state.expires_at:

@@ -125,6 +125,7 @@ def earliest_in_force(revision: Revision, approved_on: date, lead_days: int = NO
     return approved_on + timedelta(days=lead_days if revision.needs_notice else 1)
 
 
-def version_in_force(published: Iterable[tuple[int, date]], on: date) -> int | None:
-    """The newest of the published ``(version, in force on)`` that is in force ``on``."""
-    return max((v for v, day in published if day <= on), default=None)
+def version_in_force(published: Iterable[tuple[int, date | None]], on: date) -> int | None:
+    """The newest of the published ``(version, in force on)`` that is in force ``on``; a version
+    without its day (the column is nullable for the proposed ones) is in force on none."""
+    return max((v for v, day in published if day is not None and day <= on), default=None)

@@ -110,11 +110,8 @@ def summarize(entries: Iterable[Entry], start: date, end: date, *, now: datetime
         key = (month, entry.request_type)
         by_type.setdefault(key, Tally(month, entry.request_type)).add(entry, now)
         totals.setdefault(month, Tally(month, None)).add(entry, now)
-    order = list(RequestType)
     lines = []
     for month, total in sorted(totals.items()):
-        lines += sorted(
-            (t for (m, _), t in by_type.items() if m == month), key=lambda t: order.index(t.request_type)
-        )
+        lines += [by_type[month, kind] for kind in RequestType if (month, kind) in by_type]
         lines.append(total)
     return lines

@@ -6,7 +6,7 @@ Create Date: 2026-11-26 06:42:10.402044
 """
 
 import sqlalchemy as sa
-import sqlmodel
+import sqlmodel.sql.sqltypes
 from alembic import op
 
 import models.db

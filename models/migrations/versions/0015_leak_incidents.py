@@ -6,7 +6,7 @@ Revises: 0014
 """
 
 import sqlalchemy as sa
-import sqlmodel
+import sqlmodel.sql.sqltypes
 from alembic import op
 
 import models.db

@@ -7,7 +7,7 @@ Revises: 0016
 """
 
 import sqlalchemy as sa
-import sqlmodel
+import sqlmodel.sql.sqltypes
 from alembic import op
 
 import models.db
