@@ -19,7 +19,6 @@ from prefect.runtime import flow_run
 
 from flows.forms import Form, choice, field
 from flows.waits import ask, one_client
-from models.db import unit_of_work, utcnow
 from models.policy import PROPOSED, PUBLISHED
 from models.rules.policy import NOTICE_LEAD_DAYS
 from models.settings import get_settings
@@ -41,37 +40,35 @@ async def policy_revision(reference: str) -> str:  # async: see flows/waits.py
     """``reference`` is the version's ``policy-v<N>``, as for every case the dispatcher and the
     recovery sweep start."""
     settings = get_settings()
-    with unit_of_work(settings) as session:
-        row = service.remember_run(session, reference, str(flow_run.id))
-        version, status, needs_notice = row.version, row.status, row.needs_notice
-        markdown = service.diff_markdown(session, row)
-    if status == PROPOSED:
+    run = service.start_run(settings, reference, str(flow_run.id))
+    if run.status == PROPOSED:
         await acreate_markdown_artifact(
-            key=f"policy-v{version}-diff",
-            markdown=markdown,
-            description=f"プライバシーポリシー第{version}版の案：差分",
+            key=f"policy-v{run.version}-diff",
+            markdown=run.markdown,
+            description=f"プライバシーポリシー第{run.version}版の案：差分",
         )
+    status = run.status
     refused = ""  # why the last answer was not taken; a replay meets the same answers in order
     invalid = 0
     while status == PROPOSED:
         answer = await ask(
-            PolicyApproval, who="officer", key=f"policy-approval-{invalid}", description=markdown + refused
+            PolicyApproval,
+            who="officer",
+            key=f"policy-approval-{invalid}",
+            description=run.markdown + refused,
         )
         try:
-            with unit_of_work(settings) as session:
-                status = service.decide(
-                    session,
-                    settings,
-                    version,
-                    approve=answer.decision.code == "approve",
-                    in_force_on=answer.in_force_on,
-                    actor=f"officer:{answer.actor}",
-                    now=utcnow(),
-                )
+            status = service.officer_decided(
+                settings,
+                run.version,
+                approve=answer.decision.code == "approve",
+                in_force_on=answer.in_force_on,
+                actor=f"officer:{answer.actor}",
+            )
         except service.PublishInvalid as exc:
             invalid += 1
             refused = f"\n\n**前回の回答は受け付けられませんでした**：施行日は{exc.earliest:%Y-%m-%d}以降にしてください。"
-    if status == PUBLISHED and needs_notice:
-        notify_customers(version)
+    if status == PUBLISHED and run.needs_notice:
+        notify_customers(run.version)
         send_notices()
     return status

@@ -5,7 +5,7 @@ before that date through the outbox. The texts and the decisions live in the app
 the ``policy-revision`` flow run carries the version's reference (``policy-v<N>``) only."""
 
 import difflib
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import date, datetime
 
 from sqlalchemy import select as sa_select
@@ -14,18 +14,19 @@ from sqlmodel import Session, func, select
 from demo.systems.customers import customers
 from demo.systems.customers import metadata as customers_metadata
 from mail.outbox import enqueue
+from models.db import unit_of_work, utcnow
 from models.policy import PROPOSED, PUBLISHED, REJECTED, PolicyVersion, version_in_force
 from models.rules import policy as rules
 from models.rules.deadlines import jst_date
 from models.settings import Settings
-from services.common import audit
+from services.common import NotFound, audit, load_by_reference
 from systems import db as systems_db
 
 NOTICE_KIND = "policy_revision"
 MAX_TEXT = 200_000
 
 
-class PolicyNotFound(LookupError):
+class PolicyNotFound(NotFound):
     """No version has that number (or it is not published, where only published ones count)."""
 
 
@@ -115,18 +116,6 @@ def propose(session: Session, settings: Settings, text: str, *, actor: str, now:
     return row
 
 
-def remember_run(session: Session, reference_: str, flow_run_id: str) -> PolicyVersion:
-    """The run that may wait for the officer: the command line answers it through this id, and
-    the dispatcher and the recovery sweep know the revision's run by it."""
-    row = session.exec(select(PolicyVersion).where(PolicyVersion.reference == reference_)).first()
-    if row is None:
-        raise PolicyNotFound(reference_)
-    if row.flow_run_id != flow_run_id:
-        row.flow_run_id = flow_run_id
-        session.add(row)
-    return row
-
-
 def revision_of(row: PolicyVersion) -> rules.Revision:
     return rules.Revision(
         tuple(rules.Finding(**{**f, "change": rules.PurposeChange(f["change"])}) for f in row.findings)
@@ -170,6 +159,36 @@ def decide(
         in_force_on=in_force_on.isoformat() if approve else None,
     )
     return row.status
+
+
+# --- the revision's run (flows/policy.py): each step its own transaction ---------------------
+
+
+@dataclass(frozen=True)
+class RevisionRun:
+    version: int
+    status: str  # proposed: the officer's approval is awaited
+    needs_notice: bool  # once published, every customer is told before the date in force
+    markdown: str  # the diff the officer's form shows
+
+
+def start_run(settings: Settings, reference_: str, flow_run_id: str) -> RevisionRun:
+    """Note the run that may wait for the officer: the command line answers it through this id,
+    and the dispatcher and the recovery sweep know the revision's run by it."""
+    with unit_of_work(settings) as session:
+        row = load_by_reference(session, PolicyVersion, reference_, PolicyNotFound)
+        if row.flow_run_id != flow_run_id:
+            row.flow_run_id = flow_run_id
+            session.add(row)
+        return RevisionRun(row.version, row.status, row.needs_notice, diff_markdown(session, row))
+
+
+def officer_decided(settings: Settings, version: int, *, approve: bool, in_force_on: date, actor: str) -> str:
+    """:func:`decide` on the officer's answer; :class:`PublishInvalid` for a date too soon."""
+    with unit_of_work(settings) as session:
+        return decide(
+            session, settings, version, approve=approve, in_force_on=in_force_on, actor=actor, now=utcnow()
+        )
 
 
 def notify_customers(
