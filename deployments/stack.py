@@ -41,6 +41,7 @@ from deployments.local import (
     stop_process,
     wait_until_ready,
 )
+from deployments.tls import share_tls_contexts
 
 STUB_API_KEY = "SG.local-stub"  # the stub takes any bearer key; real keys come from the environment
 RESTARTS, RESTART_WINDOW_SECONDS = 5, 300
@@ -505,6 +506,7 @@ def run_up(settings, *, say=print, api_url: str | None = None, infra=()) -> int:
     stack = None
     code = 0
     stop_mail = threading.Event()
+    share_tls_contexts()  # the dispatcher, recovery and wake sweep create clients every round
     try:
         stack = start_stack(settings, api_url=api_url, say=say, infra=infra)
         _banner(stack, say)

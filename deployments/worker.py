@@ -31,6 +31,8 @@ from prefect.client.schemas.objects import FlowRun
 from prefect.flows import Flow
 from prefect.workers.base import BaseJobConfiguration, BaseVariables, BaseWorker, BaseWorkerResult
 
+from deployments.tls import share_tls_contexts
+
 WORKER_TYPE = "madoguchi-threads"
 DEFAULT_LIMIT = 8
 
@@ -150,6 +152,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--limit", type=int, default=DEFAULT_LIMIT, help="flow runs at once")
     args = parser.parse_args(argv)
 
+    share_tls_contexts()
     worker = ThreadWorker(
         work_pool_name=args.pool, name=args.name, limit=args.limit, create_pool_if_not_found=False
     )

@@ -7,6 +7,7 @@ import logging
 
 import uvicorn
 
+from deployments.tls import share_tls_contexts
 from models.settings import get_settings
 from web.app import create_app
 
@@ -18,6 +19,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=settings.intake_port)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    share_tls_contexts()  # every submission dispatches through a Prefect client
     uvicorn.run(
         create_app(settings),
         host=args.host,
