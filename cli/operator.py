@@ -6,14 +6,20 @@ it exactly as if it came from the UI (and audits the account).
 The accounts people log in with (``add``, ``list``, ``disable``, ``password``) live in
 cli/accounts.py and are commands of this group too."""
 
+from collections.abc import Callable
+from pathlib import Path
+
 import typer
 from sqlmodel import select
 
 from cli import accounts
 from cli.login import USER, answer_as, login
-from models.db import unit_of_work
+from models.db import unit_of_work, utcnow
 from models.requests import Request
+from models.rules.access import AccountRole, Verdict, may_enter_requests, may_view_documents
 from models.rules.vocabulary import FINAL_STATUSES
+from models.settings import get_settings
+from services.accounts import Caller
 from services.common import load_request
 
 app = typer.Typer(no_args_is_help=True, help="Operator and privacy-officer decisions; operator accounts.")
@@ -63,6 +69,98 @@ def identity(
 ) -> None:
     """The identity check of an agent (or of a principal by post or phone)."""
     _answer(reference, user, "IdentityReview", outcome=refuse or "verified")
+
+
+def _desk_login(user: str, rule: Callable[[AccountRole], Verdict]) -> Caller:
+    """``user`` logged in, when ``rule`` lets their role do the help desk's work; else exit 1."""
+    caller = login(user)
+    verdict = rule(caller.role)
+    if not verdict.allowed:
+        typer.echo(f"{user}: {verdict.reason}", err=True)
+        raise typer.Exit(1)
+    return caller
+
+
+@app.command()
+def postal(
+    reference: str,
+    refuse: bool = typer.Option(
+        False, "--refuse", help="The copy does not show the principal at that address"
+    ),
+    user: str = USER,
+) -> None:
+    """The check of a copy of an identity document that came by post (the help desk attached it)."""
+    _answer(reference, user, "PostalReview", outcome="not_shown" if refuse else "verified")
+
+
+@app.command()
+def callback(
+    reference: str,
+    outcome: str = typer.Option(..., help="confirmed | not_reached | details_mismatch"),
+    user: str = USER,
+) -> None:
+    """The outcome of the call back to the registered number (the number: /desk/requests/REF/callback)."""
+    _answer(reference, user, "Callback", outcome=outcome)
+
+
+@app.command()
+def attach(
+    reference: str,
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="The scan: PDF, JPEG or PNG"),
+    user: str = USER,
+) -> None:
+    """Attach the scan of an identity document that came by post; wakes the run waiting for it."""
+    from flows.waits import wake
+    from services.documents import DocumentRejected, attach_identity_document
+
+    caller = _desk_login(user, may_view_documents)
+    try:
+        with unit_of_work() as session:
+            received = attach_identity_document(
+                session,
+                get_settings(),
+                reference,
+                content_type="",
+                data=file.read_bytes(),
+                actor=f"{caller.role}:{caller.name}",
+                now=utcnow(),
+            )
+            flow_run_id = load_request(session, reference).flow_run_id
+    except DocumentRejected as exc:
+        typer.echo(f"{reference}: {exc.field}: {exc}", err=True)
+        raise typer.Exit(2) from None
+    if received.resumed:
+        wake(flow_run_id)
+    typer.echo(f"{reference}: document {received.document_id} attached")
+
+
+@app.command("letter-sent")
+def letter_sent(
+    letter_id: int,
+    tracking: str | None = typer.Option(None, help="Japan Post's tracking number of a registered letter"),
+    user: str = USER,
+) -> None:
+    """Record that a letter of /desk/letters was posted (a registered one with its tracking number)."""
+    from services.letters import TrackingNumberMissing, mark_sent
+
+    caller = _desk_login(user, may_enter_requests)
+    try:
+        with unit_of_work() as session:
+            marked = mark_sent(
+                session,
+                get_settings(),
+                letter_id,
+                actor=f"{caller.role}:{caller.name}",
+                now=utcnow(),
+                tracking=tracking,
+            )
+    except TrackingNumberMissing as exc:
+        typer.echo(f"--tracking: {exc}", err=True)
+        raise typer.Exit(2) from None
+    if marked is None:
+        typer.echo(f"letter {letter_id}: no such letter", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"letter {letter_id}: " + ("marked sent" if marked else "was already marked sent"))
 
 
 @app.command()

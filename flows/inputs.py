@@ -7,6 +7,8 @@ import pydantic
 
 from flows.forms import Form, choice, field, simple_form, templates, wait_text, words
 from models.rules.decisions import ItemAction, allowed_item_codes
+from models.rules.identity import Callback as CallbackOutcome
+from models.rules.identity import PostalCheck
 from models.rules.reasons import reason_texts
 from models.rules.vocabulary import ReasonCode, RequestType
 
@@ -14,6 +16,10 @@ IdentityReview = simple_form(
     "IdentityReview",
     outcome=choice("identity_outcome", ["verified", "identity_not_verified", "agent_authority_not_shown"]),
 )
+
+PostalReview = simple_form("PostalReview", outcome=choice("postal_outcome", list(PostalCheck)))
+
+Callback = simple_form("Callback", outcome=choice("callback_outcome", list(CallbackOutcome)))
 
 Approval = simple_form("Approval", approve=choice("approval", ["approve", "send_back"]))
 

@@ -18,10 +18,11 @@ from flows import inputs
 from flows.forms import wait_text, words
 from flows.waits import ask, one_client, wait_for_requester
 from models.rules.deadlines import JST
+from models.rules.identity import Route
 from models.rules.vocabulary import Outcome, ReasonCode, WaitingFor
 from models.settings import get_settings
 from services import lifecycle as stages
-from services.lifecycle import IdentityNext, ReviewNext
+from services.lifecycle import IdentityNext, IdentityStep, ReviewNext
 from services.requester_waits import again
 from services.review import DecisionInvalid, ProposalSummary, summary_markdown
 from tasks.fulfilment import fulfil
@@ -89,7 +90,7 @@ async def verify_identity(reference: str) -> bool:
                 return False
             continue
         if step.next is IdentityNext.OPERATOR:
-            await _identity_by_operator(reference, settings, step.check_id)
+            await _identity_by_operator(reference, settings, step)
         elif not await wait_for_requester(key=again(step.key, waits), timeout_seconds=step.seconds_left):
             stages.lapse(settings, reference, step.waiting_for)
             return False
@@ -97,19 +98,50 @@ async def verify_identity(reference: str) -> bool:
     return True
 
 
-async def _identity_by_operator(reference: str, settings, check_id: int) -> None:
+async def _identity_by_operator(reference: str, settings, step: IdentityStep) -> None:
     if settings.autopilot:
         stages.identity_by_autopilot(settings, reference)
+        return
+    if step.route == Route.PHONE:  # no answer by the deadline: not reached in time
+        answer = await _ask(
+            reference,
+            inputs.Callback,
+            who="operator",
+            key=f"identity-callback-{step.check_id}-{step.attempts}",
+            timeout_seconds=step.seconds_left,
+            description=wait_text(
+                "callback", reference=reference, deadline=step.deadline_at, attempts=step.attempts, jst=JST
+            ),
+        )
+        code, actor = (answer.outcome.code, f"operator:{answer.actor}") if answer else (None, "system")
+        stages.route_decided(settings, reference, code, actor=actor)
+        return
+    documents = stages.uploaded_documents(settings, reference)
+    if step.route == Route.POST:
+        answer = await _ask(
+            reference,
+            inputs.PostalReview,
+            who="operator",
+            key=f"identity-postal-{step.check_id}",
+            description=wait_text(
+                "postal_review",
+                reference=reference,
+                documents=documents,
+                kinds=words()["document_kinds"],
+                jst=JST,
+            ),
+        )
+        stages.route_decided(settings, reference, answer.outcome.code, actor=f"operator:{answer.actor}")
         return
     answer = await _ask(
         reference,
         inputs.IdentityReview,
         who="operator",
-        key=f"identity-review-{check_id}",
+        key=f"identity-review-{step.check_id}",
         description=wait_text(
             "identity_review",
             reference=reference,
-            documents=stages.uploaded_documents(settings, reference),
+            documents=documents,
             kinds=words()["document_kinds"],
             jst=JST,
         ),

@@ -18,15 +18,26 @@ def open_pause(session: Session, request: Request) -> ClockPause | None:
     ).first()
 
 
-def pause(session: Session, request: Request, waiting_for: WaitingFor, *, now: datetime) -> ClockPause:
-    """Stop the clock (once) while the requester has to act; returns the pause with its deadline."""
+def pause(
+    session: Session,
+    request: Request,
+    waiting_for: WaitingFor,
+    *,
+    now: datetime,
+    deadline_at: datetime | None = None,
+) -> ClockPause:
+    """Stop the clock (once) while the requester has to act; returns the pause with its deadline
+    (``deadline_at``, else the requester's usual one)."""
     current = open_pause(session, request)
     if current is not None and current.waiting_for == waiting_for:
         return current
     if current is not None:
         resume(session, request, now=now)
     current = ClockPause(
-        request_id=request.id, waiting_for=waiting_for, started_at=now, deadline_at=requester_deadline(now)
+        request_id=request.id,
+        waiting_for=waiting_for,
+        started_at=now,
+        deadline_at=deadline_at or requester_deadline(now),
     )
     session.add(current)
     session.flush()

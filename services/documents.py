@@ -1,10 +1,11 @@
-"""Identity and authority documents uploaded by an agent (docs/rules.md §4): checked for size and
-type, sealed with AES-GCM (the same sealing as disclosure packages) and stored under the data
-folder, never under anything the web server serves. The upload that completes what the request
-waits for (docs/rules.md §4: the agent's own identity document and their authority) starts the
-clock again and hands the request to the operator's identity review. An operator or the
-officer opens them through the gate's viewer (web/documents_view.py), each opening audited;
-the files are purged a set number of days after the request closes."""
+"""Identity and authority documents uploaded by an agent, or posted by a principal and attached
+by the help desk (docs/rules.md §4): checked for size and type, sealed with AES-GCM (the same
+sealing as disclosure packages) and stored under the data folder, never under anything the web
+server serves. The upload that completes what the request waits for (the agent's own identity
+document and their authority; by post, the copy of the principal's) starts the clock again and
+hands the request to the operator's identity review. An operator or the officer opens them
+through the gate's viewer (web/documents_view.py), each opening audited; the files are purged
+a set number of days after the request closes."""
 
 import hashlib
 import uuid
@@ -18,7 +19,7 @@ from sqlmodel import Session, select
 
 from disclosure.crypto import seal, unseal
 from models.requests import Document, Request
-from models.rules.identity import DocumentKind
+from models.rules.identity import DocumentKind, Route
 from models.rules.vocabulary import Status, WaitingFor
 from models.settings import Settings
 from services import clock, identity
@@ -72,7 +73,10 @@ def receive(
     content_type: str,
     data: bytes,
     now: datetime,
+    actor: str = "requester",
 ) -> Received:
+    """Store one document; ``actor`` is who gave it (the requester's upload, or the help desk's
+    scan of what came by post)."""
     actual = check(kind, content_type, data)
     _lock(session, reference, now=now)
     request = load_request(session, reference)
@@ -98,14 +102,17 @@ def receive(
     )
     session.add(document)
     session.flush()
-    resumed = request.waiting_for == WaitingFor.DOCUMENTS and not identity.missing_documents(session, request)
+    resumed = request.waiting_for in (
+        WaitingFor.DOCUMENTS,
+        WaitingFor.IDENTITY_DOCUMENT,
+    ) and not identity.missing_documents(session, request)
     if resumed:
         clock.resume(session, request, now=now)
-        move(session, settings, request, Status.IDENTITY_VERIFICATION, now=now, actor="requester")
+        move(session, settings, request, Status.IDENTITY_VERIFICATION, now=now, actor=actor)
     audit(
         session,
         settings,
-        actor="requester",
+        actor=actor,
         action="request.document.received",
         reference=reference,
         now=now,
@@ -114,6 +121,33 @@ def receive(
         size_bytes=len(data),
     )
     return Received(document.id, resumed)
+
+
+def attach_identity_document(
+    session: Session,
+    settings: Settings,
+    reference: str,
+    *,
+    content_type: str,
+    data: bytes,
+    actor: str,
+    now: datetime,
+) -> Received:
+    """The copy of an identity document that came by post, scanned and attached by the help
+    desk (``actor``, from their login) to a request checked by post (docs/rules.md §4)."""
+    current = identity.current_check(session, load_request(session, reference))
+    if current is not None and current.method != Route.POST:
+        raise DocumentRejected("file", "this request's identity is not checked by post")
+    return receive(
+        session,
+        settings,
+        reference,
+        kind=DocumentKind.IDENTITY_DOCUMENT,
+        content_type=content_type,
+        data=data,
+        now=now,
+        actor=actor,
+    )
 
 
 def _lock(session: Session, reference: str, *, now: datetime) -> None:

@@ -1,7 +1,11 @@
 """Identity verification (docs/rules.md §4): the principal is matched to the customer record and
-confirms a one-time code sent to the registered email; an agent's own identity and authority
-are checked by an operator from the documents they send."""
+proves it by the route their channel gives (models/rules/identity.route_for): a one-time code
+sent to the registered email; by post, a copy of an identity document the help desk scans and
+attaches, checked by an operator and answered by registered mail; by phone, a call back to the
+registered number, its outcome given by an operator. An agent's own identity and authority are
+checked by an operator from the documents they send."""
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, update
@@ -9,9 +13,24 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
 from mail.outbox import enqueue
+from models.audit import AuditEvent
 from models.requests import Document, IdentityCheck, Party, Request
-from models.rules.deadlines import jst_date
-from models.rules.identity import Contact, Requirement, document_kinds, match_principal
+from models.rules.deadlines import JST, jst_date
+from models.rules.identity import (
+    ROUTE_REASONS,
+    Callback,
+    Contact,
+    DocumentKind,
+    IdentityStatus,
+    PostalCheck,
+    Requirement,
+    Route,
+    document_kinds,
+    match_principal,
+    route_deadline,
+    route_for,
+    route_verdict,
+)
 from models.rules.identity import missing_documents as documents_lacking
 from models.rules.one_time_code import (
     CODE_TTL,
@@ -23,10 +42,11 @@ from models.rules.one_time_code import (
     generate_code,
     issue_code,
 )
+from models.rules.register import channel_of
 from models.rules.states import IdentityState
-from models.rules.vocabulary import ReasonCode, Role, Status, WaitingFor
+from models.rules.vocabulary import FINAL_STATUSES, ReasonCode, Status, WaitingFor
 from models.settings import Settings
-from services import clock
+from services import clock, letters
 from services.common import audit, load_request, move, principal_of, requester_of
 from systems.identity import SubjectIdentity, expand_identity
 from systems.registry import Registry
@@ -67,6 +87,7 @@ def start(
     if current_check(session, request) is not None:
         return state_of(session, request)
     move(session, settings, request, Status.IDENTITY_VERIFICATION, now=now)
+    route = route_for(request.role, channel(session, request))
     principal = principal_of(session, request)
     subject = expand_identity(principal.email, registry)
     record = _customer_record(registry, subject)
@@ -87,6 +108,8 @@ def start(
             fields=list(result.matched_fields),
         )
         if not result.matched:
+            if route in ROUTE_REASONS:  # the registered details are the phone and postal routes' own test
+                request.reason_codes = [str(ROUTE_REASONS[route])]
             session.add(
                 IdentityCheck(
                     request_id=request.id,
@@ -102,7 +125,9 @@ def start(
         session.add(principal)
     request.subject = subject.to_dict()
     session.add(request)
-    if request.role == Role.PRINCIPAL:
+    if route in (Route.POST, Route.PHONE):
+        _start_route(session, settings, request, principal, route, now=now)
+    elif route is Route.CODE:
         check = IdentityCheck(request_id=request.id, party_id=principal.id, method="one_time_code")
         session.add(check)
         session.flush()
@@ -114,6 +139,62 @@ def start(
         if missing:  # none when the agent uploaded them all before this run started
             _ask_for_documents(session, settings, request, agent, missing, now=now)
     return IdentityState.PENDING
+
+
+def channel(session: Session, request: Request) -> str:
+    """How the request came (``web``, ``phone``, ``post`` ...): its ``request.received`` audit event
+    names it, as the register reads it (models/rules/register.channel_of)."""
+    actor = session.exec(
+        select(AuditEvent.actor).where(
+            AuditEvent.subject_ref == request.reference, AuditEvent.action == "request.received"
+        )
+    ).first()
+    return channel_of(actor or "")
+
+
+def _start_route(
+    session: Session, settings: Settings, request: Request, principal: Party, route: Route, *, now: datetime
+) -> None:
+    """A check by post or phone, due at the route's deadline (kept as the check's ``expires_at``).
+    By post the request waits for the copy of an identity document, the clock paused, unless the
+    help desk attached it already (it came with the letter); by phone an operator calls back."""
+    check = IdentityCheck(
+        request_id=request.id, party_id=principal.id, method=route, expires_at=route_deadline(route, now)
+    )
+    session.add(check)
+    session.flush()
+    if route is Route.POST and not has_identity_document(session, request):
+        clock.pause(session, request, WaitingFor.IDENTITY_DOCUMENT, now=now, deadline_at=check.expires_at)
+        move(
+            session,
+            settings,
+            request,
+            Status.AWAITING_REQUESTER,
+            now=now,
+            waiting_for=WaitingFor.IDENTITY_DOCUMENT,
+        )
+    audit(
+        session,
+        settings,
+        actor="system",
+        action="request.identity.route_started",
+        reference=request.reference,
+        now=now,
+        route=str(route),
+        deadline=check.expires_at.astimezone(JST).isoformat(),
+    )
+
+
+def has_identity_document(session: Session, request: Request) -> bool:
+    """The help desk attached a copy of the principal's identity document."""
+    return (
+        session.exec(
+            select(Document.id).where(
+                Document.request_id == request.id, Document.kind == DocumentKind.IDENTITY_DOCUMENT
+            )
+        ).first()
+        is not None
+    )
 
 
 def missing_documents(session: Session, request: Request) -> tuple[Requirement, ...]:
@@ -322,8 +403,9 @@ def decide(
     if not verified and reason not in (
         ReasonCode.IDENTITY_NOT_VERIFIED,
         ReasonCode.AGENT_AUTHORITY_NOT_SHOWN,
+        *ROUTE_REASONS.values(),
     ):
-        raise ValueError("a failed identity check needs identity_not_verified or agent_authority_not_shown")
+        raise ValueError("a failed identity check needs an identity reason code")
     check.state = IdentityState.VERIFIED if verified else IdentityState.FAILED
     check.decided_by, check.decided_at = actor, now
     session.add(check)
@@ -340,16 +422,137 @@ def decide(
         now=now,
         verified=verified,
         reason=str(reason) if reason else None,
+        route=check.method,
     )
     return state_of(session, request)
+
+
+def decide_route(
+    session: Session,
+    settings: Settings,
+    reference: str,
+    answer: PostalCheck | Callback | None,
+    *,
+    actor: str,
+    now: datetime,
+) -> IdentityState:
+    """An operator's word on a check by post or phone (None: the call-back deadline passed with
+    no answer). A call not answered is counted and the check stays open until its deadline;
+    a principal verified by post is answered by registered mail to the address on the copy."""
+    request = load_request(session, reference)
+    check = current_check(session, request)
+    if check is None or check.method not in ROUTE_REASONS:
+        raise LookupError(f"{reference}: no identity check by post or phone")
+    route = Route(check.method)
+    verdict = route_verdict(route, answer, deadline_passed=now >= check.expires_at)
+    if verdict.status is IdentityStatus.MISSING:
+        check.attempts += 1
+        session.add(check)
+        audit(
+            session,
+            settings,
+            actor=actor,
+            action="request.identity.callback_not_reached",
+            reference=reference,
+            now=now,
+            attempts=check.attempts,
+        )
+        return IdentityState.PENDING
+    verified = verdict.status is IdentityStatus.VERIFIED
+    state = decide(
+        session, settings, reference, verified=verified, reason=verdict.reason, actor=actor, now=now
+    )
+    if verified and route is Route.POST:
+        letters.write(
+            session,
+            settings,
+            request,
+            "identity_confirmed",
+            {
+                "reference": reference,
+                "request_type": str(request.request_type),
+                "verified_on": jst_date(now).isoformat(),
+                "due_date": jst_date(request.due_at).isoformat(),
+            },
+            now=now,
+        )
+    return state
+
+
+@dataclass(frozen=True)
+class CallbackSheet:
+    """What the operator calling back reads on the gate's page, never in Prefect: the number
+    the customer record holds and the details the request matched it on."""
+
+    reference: str
+    registered_phone: str | None
+    matched_fields: tuple[str, ...]
+    deadline_at: datetime
+    attempts: int
+
+
+def callback_sheet(
+    session: Session, settings: Settings, reference: str, *, registry: Registry, actor: str, now: datetime
+) -> CallbackSheet:
+    """The call-back sheet of a request checked by phone (LookupError: it is not); audited."""
+    request = load_request(session, reference)
+    check = current_check(session, request)
+    if check is None or check.method != Route.PHONE:
+        raise LookupError(f"{reference}: no identity check by phone")
+    record = (
+        _customer_record(registry, SubjectIdentity.from_dict(request.subject)) if request.subject else None
+    )
+    matched = session.exec(
+        select(AuditEvent.details)
+        .where(AuditEvent.subject_ref == reference, AuditEvent.action == "request.identity.matched")
+        .order_by(AuditEvent.seq.desc())
+    ).first()
+    audit(
+        session,
+        settings,
+        actor=actor,
+        action="request.identity.callback_sheet_viewed",
+        reference=reference,
+        now=now,
+    )
+    return CallbackSheet(
+        reference,
+        record.get("phone") if record else None,
+        tuple((matched or {}).get("fields", ())),
+        check.expires_at,
+        check.attempts,
+    )
+
+
+def route_queue(session: Session) -> list[tuple[str, str, str | None, datetime]]:
+    """Open requests whose identity is being checked by post or phone: (reference, route, flow
+    run, the route's deadline), earliest deadline first, for the SLA monitor's work queue."""
+    rows = session.exec(
+        select(Request.reference, IdentityCheck.method, Request.flow_run_id, IdentityCheck.expires_at)
+        .join(Request, Request.id == IdentityCheck.request_id)
+        .where(
+            IdentityCheck.method.in_([Route.POST, Route.PHONE]),
+            IdentityCheck.state == IdentityState.PENDING,
+            Request.status.not_in(FINAL_STATUSES),
+        )
+        .order_by(IdentityCheck.expires_at)
+    ).all()
+    return [(reference, method, run, deadline) for reference, method, run, deadline in rows]
 
 
 def decide_by_autopilot(
     session: Session, settings: Settings, reference: str, *, now: datetime
 ) -> IdentityState:
     """Autopilot (demos and tests) takes an operator's place, never more: an agent whose
-    documents cannot show their identity and authority is not verified."""
-    missing = missing_documents(session, load_request(session, reference))
+    documents cannot show their identity and authority is not verified; by post the copy is
+    there (the run waited for it), by phone the call is taken as confirmed."""
+    request = load_request(session, reference)
+    check = current_check(session, request)
+    if check is not None and check.method == Route.POST:
+        return decide_route(session, settings, reference, PostalCheck.VERIFIED, actor="autopilot", now=now)
+    if check is not None and check.method == Route.PHONE:
+        return decide_route(session, settings, reference, Callback.CONFIRMED, actor="autopilot", now=now)
+    missing = missing_documents(session, request)
     return decide(
         session,
         settings,

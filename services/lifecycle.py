@@ -12,6 +12,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from models.db import unit_of_work, utcnow
+from models.rules.identity import Callback, PostalCheck, Route
 from models.rules.states import FeeState, IdentityState
 from models.rules.vocabulary import Outcome, ReasonCode, Status, WaitingFor
 from models.settings import Settings
@@ -58,7 +59,7 @@ def lapse(settings: Settings, reference: str, waiting_for: WaitingFor) -> None:
 class IdentityNext(StrEnum):
     VERIFIED = "verified"  # on to the review
     REQUESTER = "requester"  # wait for the code, or for the agent's documents
-    OPERATOR = "operator"  # an operator checks the documents (or identity by post or phone)
+    OPERATOR = "operator"  # an operator checks the documents, the copy by post, or calls back
     SIGN_OFF = "sign_off"  # failed: the privacy officer signs the refusal off or sends it back
 
 
@@ -68,7 +69,14 @@ class IdentityStep:
     check_id: int | None = None  # numbers the operator's and the officer's waits
     key: str = ""  # the requester's wait
     waiting_for: WaitingFor | None = None
-    seconds_left: int = 1
+    seconds_left: int = 1  # to the requester's deadline, or to the call back's
+    route: str = ""  # the operator's check: documents, post or phone (models/rules/identity.Route)
+    attempts: int = 0  # calls back not answered
+    deadline_at: datetime | None = None  # the call back's
+
+
+OPERATOR_ROUTES = frozenset({Route.DOCUMENTS, Route.POST, Route.PHONE})  # an operator judges
+REQUESTER_WAITS = {Route.DOCUMENTS: WaitingFor.DOCUMENTS, Route.POST: WaitingFor.IDENTITY_DOCUMENT}
 
 
 def identity_step(settings: Settings, reference: str) -> IdentityStep:
@@ -81,14 +89,21 @@ def identity_step(settings: Settings, reference: str) -> IdentityStep:
             return IdentityStep(IdentityNext.VERIFIED, check.id)
         if state is IdentityState.FAILED:
             return IdentityStep(IdentityNext.SIGN_OFF, check.id)
-        if check.method == "documents" and request.waiting_for != WaitingFor.DOCUMENTS:
-            return IdentityStep(IdentityNext.OPERATOR, check.id)  # all there, or by post or phone
+        if check.method in OPERATOR_ROUTES and request.waiting_for not in REQUESTER_WAITS.values():
+            return IdentityStep(  # all there; by phone, a call back to make before its deadline
+                IdentityNext.OPERATOR,
+                check.id,
+                seconds_left=_seconds_left(check.expires_at),
+                route=check.method,
+                attempts=check.attempts,
+                deadline_at=check.expires_at,
+            )
         pause = open_pause(session, request)
         return IdentityStep(
             IdentityNext.REQUESTER,
             check.id,
             identity_key(check),
-            WaitingFor.DOCUMENTS if check.method == "documents" else WaitingFor.ONE_TIME_CODE,
+            REQUESTER_WAITS.get(Route(check.method), WaitingFor.ONE_TIME_CODE),
             _seconds_left(pause.deadline_at if pause else None),
         )
 
@@ -112,6 +127,15 @@ def identity_decided(settings: Settings, reference: str, outcome: str, *, actor:
             actor=actor,
             now=utcnow(),
         )
+
+
+def route_decided(settings: Settings, reference: str, outcome: str | None, *, actor: str) -> None:
+    """The operator's answer on the postal or call-back form (its code), or None: the call
+    back's deadline passed unanswered."""
+    with unit_of_work(settings) as session:
+        route = identity.current_check(session, load_request(session, reference)).method
+        answer = None if outcome is None else (PostalCheck if route == Route.POST else Callback)(outcome)
+        identity.decide_route(session, settings, reference, answer, actor=actor, now=utcnow())
 
 
 def identity_by_autopilot(settings: Settings, reference: str) -> None:

@@ -1,7 +1,8 @@
 """The keys of the lifecycle's waits for the requester, and which of them went stale.
 
 A run waits on a key derived from the request (``identity-<codes sent>-<attempts>``,
-``documents-<identity check>``, ``clarification-<questions asked>``); the requester's action
+``documents-<identity check>``, ``identity-document-<identity check>``, ``clarification-<questions
+asked>``); the requester's action
 changes the request and the intake wakes the run. Woken with nothing changed (the Resume
 button in Prefect's UI), it waits again on ``<key>-again-<n>``: Prefect answers a pause on a
 key it has seen at once, so the same key again would spin. When that wake is lost (Prefect
@@ -14,19 +15,23 @@ from collections import Counter
 
 from sqlmodel import Session
 
+from models.rules.identity import Route
 from models.rules.vocabulary import WaitingFor
 from services import clarification, identity
 from services.common import RequestNotFound, load_request
 
-_IDENTITY = re.compile(r"(identity-\d+-\d+|documents-\d+)(?:-again-\d+)?")
+_IDENTITY = re.compile(r"(identity-\d+-\d+|documents-\d+|identity-document-\d+)(?:-again-\d+)?")
+_WAITS = {"documents": WaitingFor.DOCUMENTS, "identity-document": WaitingFor.IDENTITY_DOCUMENT}
 _CLARIFICATION = re.compile(r"(clarification-\d+)(?:-again-\d+)?")
 
 
 def identity_key(check) -> str:
-    """A one-time code's wait changes key with every code and attempt; the agent's documents
-    are waited for until all are there."""
-    if check.method == "documents":
+    """A one-time code's wait changes key with every code and attempt; the agent's documents,
+    or the copy of an identity document by post, are waited for until they are there."""
+    if check.method == Route.DOCUMENTS:
         return f"documents-{check.id}"
+    if check.method == Route.POST:
+        return f"identity-document-{check.id}"
     return f"identity-{check.codes_issued}-{check.attempts}"
 
 
@@ -52,9 +57,7 @@ def stale(session: Session, reference: str, pause_key: str) -> bool:
     except RequestNotFound:
         return False
     if identity_wait:
-        waits_for = (
-            WaitingFor.DOCUMENTS if identity_wait[1].startswith("documents") else WaitingFor.ONE_TIME_CODE
-        )
+        waits_for = _WAITS.get(identity_wait[1].rpartition("-")[0], WaitingFor.ONE_TIME_CODE)
         return request.waiting_for != waits_for or identity_wait[1] != identity_key(
             identity.current_check(session, request)
         )

@@ -66,6 +66,8 @@ WAITS: tuple[Wait, ...] = (
     Wait("clarification", _key(r"clarification-\d+"), _SERVICE),
     # an operator's word (flows/waits.ask names the key "operator-…")
     Wait("document_review", _key(r"operator-identity-review-\d+"), _OPERATOR_WORK),
+    Wait("postal_review", _key(r"operator-identity-postal-\d+"), _OPERATOR_WORK),
+    Wait("callback", _key(r"operator-identity-callback-\d+-\d+"), _OPERATOR_WORK),
     Wait("review", _key(r"operator-review-\d+-\d+-\d+"), _OPERATOR_WORK),
     Wait("payment", _key(r"operator-payment"), _OPERATOR_WORK),
     Wait("system_failure", _key(r"operator-failure-[\w.-]+?-\d+"), _OPERATOR_WORK),

@@ -25,6 +25,9 @@ KEYS = {
     "clarification-0": "clarification",
     "clarification-1-again-1": "clarification",
     "operator-identity-review-7": "document_review",
+    "operator-identity-postal-4": "postal_review",
+    "operator-identity-callback-5-0": "callback",
+    "operator-identity-callback-5-2-again-1": "callback",
     "operator-review-0-0-0": "review",
     "operator-review-2-1-3-again-1": "review",
     "operator-payment": "payment",
@@ -42,6 +45,8 @@ KEYS = {
 OPERATOR_WORK = [
     "operator-review-0-0-0",
     "operator-identity-review-3",
+    "operator-identity-postal-3",
+    "operator-identity-callback-3-1",
     "operator-payment",
     "operator-failure-orders-2",
     "operator-answer-1",
