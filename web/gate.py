@@ -45,7 +45,8 @@ from models.rules.access import AccountRole, may_call
 from models.settings import Settings, get_settings
 from services import accounts
 from services.accounts import Caller
-from web import desk_entry_view, documents_view, incidents_view, register_view
+from services.fulfilment import registry_for
+from web import desk_entry_view, documents_view, identity_view, incidents_view, register_view
 
 REMEMBER_SECONDS = 30.0
 CHALLENGE = {"WWW-Authenticate": 'Basic realm="madoguchi", charset="UTF-8"'}
@@ -98,6 +99,12 @@ class Gate:
                 *register_view.routes(self.caller, settings=self.settings, challenge=CHALLENGE),
                 *incidents_view.routes(self.caller, settings=self.settings, challenge=CHALLENGE),
                 *desk_entry_view.routes(self.caller, settings=self.settings, challenge=CHALLENGE),
+                *identity_view.routes(
+                    self.caller,
+                    settings=self.settings,
+                    challenge=CHALLENGE,
+                    registry=lambda: registry_for(self.settings),
+                ),
                 Route("/{path:path}", self.http, methods=_METHODS),
                 WebSocketRoute("/{path:path}", self.websocket),
             ],
