@@ -31,9 +31,7 @@ def _key(secret: str, salt: bytes) -> bytes:
 
 def seal(settings: Settings, reference: str, plaintext: bytes) -> bytes:
     salt, nonce = os.urandom(_SALT), os.urandom(_NONCE)
-    sealed = AESGCM(_key(settings.secret_key.get_secret_value(), salt)).encrypt(
-        nonce, plaintext, reference.encode()
-    )
+    sealed = AESGCM(_key(settings.secret, salt)).encrypt(nonce, plaintext, reference.encode())
     return MAGIC + settings.key_id.encode() + salt + nonce + sealed
 
 

@@ -2,6 +2,8 @@
 action that a waiting flow run needs wakes the run after the answer has gone out, so a slow
 or absent Prefect never slows intake down."""
 
+from typing import Any
+
 from fastapi import APIRouter, BackgroundTasks, Depends, File, Form, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -110,7 +112,7 @@ def field_error(field: str, message: str, kind: str, **extra) -> JSONResponse:
     )
 
 
-_NOT_FOUND = {404: {"description": "Unknown reference or wrong token"}}
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "Unknown reference or wrong token"}}
 
 
 @router.post(

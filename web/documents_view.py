@@ -23,6 +23,7 @@ from models.settings import Settings
 from services import documents
 from services.accounts import Caller
 from services.common import RequestNotFound
+from web.pages import labels_of
 
 _env = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"), autoescape=select_autoescape(default=True)
@@ -75,7 +76,7 @@ def routes(caller: Check, *, settings: Settings, challenge: dict[str, str]) -> l
         html = _env.get_template("desk_documents.html").render(
             reference=reference,
             documents=found,
-            kinds=_env.get_template("labels/ja.j2").module.document_kinds,
+            kinds=labels_of("ja").document_kinds,
             jst=JST,
         )
         return HTMLResponse(html, headers={**PRIVATE, "Content-Security-Policy": PAGE_POLICY})

@@ -132,9 +132,9 @@ def csrf_ok(request: Request, submitted) -> bool:
     """Compared as bytes: ``compare_digest`` refuses a non-ASCII str (a 500, not a 403); a
     file sent in the token's place is no token."""
     cookie = request.cookies.get(CSRF_COOKIE)
-    return bool(cookie and isinstance(submitted, str) and submitted) and hmac.compare_digest(
-        cookie.encode(), submitted.encode()
-    )
+    if not (cookie and isinstance(submitted, str) and submitted):
+        return False
+    return hmac.compare_digest(cookie.encode(), submitted.encode())
 
 
 async def access_log(request: Request, call_next):

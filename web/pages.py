@@ -27,7 +27,8 @@ PARTY = ("name", "email", "phone", "company", "login_id")
 ACTIONS = ("code", "resend", "documents", "clarification", "withdraw")
 
 
-def language(value: str | None) -> str:
+def language(value: object) -> str:
+    """English when asked for, by a query or a form's field (of any type), else Japanese."""
     return "en" if value == "en" else "ja"
 
 

@@ -32,9 +32,10 @@ POLICY = (
 )
 
 
-def period(request: Request) -> tuple[date, date, dict[str, list[str]]]:
-    """The ``from`` and ``to`` of the query (a year by default), and what is wrong with them."""
-    days = []
+def period(request: Request) -> tuple[date | None, date | None, dict[str, list[str]]]:
+    """The ``from`` and ``to`` of the query (a year by default), and what is wrong with them:
+    a day is None when the problems name it."""
+    days: list[date | None] = []
     for name, fallback in zip(
         ("from", "to"), register.recent_months(jst_date(utcnow()), register.PAGE_MONTHS), strict=False
     ):
@@ -63,7 +64,9 @@ def routes(caller: Check, *, settings: Settings, challenge: dict[str, str]) -> l
         if isinstance(actor, Response):
             return actor
         start, end, problems = period(request)
-        tallies = [] if problems else await run_in_threadpool(_summary, settings, start, end)
+        tallies = []
+        if not problems and start is not None and end is not None:
+            tallies = await run_in_threadpool(_summary, settings, start, end)
         headings, rows = register.summary_table(tallies)
         html = _env.get_template("desk_register.html").render(
             start=start,
@@ -84,7 +87,7 @@ def routes(caller: Check, *, settings: Settings, challenge: dict[str, str]) -> l
         if isinstance(actor, Response):
             return actor
         start, end, problems = period(request)
-        if problems:
+        if problems or start is None or end is None:
             return _invalid(problems)
         png = register.chart_png(await run_in_threadpool(_summary, settings, start, end))
         return Response(png, media_type="image/png", headers=PRIVATE)
@@ -97,7 +100,7 @@ def routes(caller: Check, *, settings: Settings, challenge: dict[str, str]) -> l
         suffix = "." + request.query_params.get("format", "csv")
         if suffix not in register.FORMATS:
             problems["format"] = [f"one of {', '.join(s.removeprefix('.') for s in register.FORMATS)}"]
-        if problems:
+        if problems or start is None or end is None:
             return _invalid(problems)
         with_names = request.query_params.get("with_names") in ("1", "on", "true")
         made = await run_in_threadpool(_export, settings, start, end, suffix, actor, with_names)
