@@ -25,6 +25,7 @@ import time
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 PREFECT_FILE = PROJECT_DIR / "prefect.yaml"
@@ -48,7 +49,7 @@ class Managed:
     popen: subprocess.Popen
     log_path: Path | None = None
     url: str | None = None
-    _log: object = field(default=None, repr=False)
+    _log: IO[bytes] | None = field(default=None, repr=False)
 
     @property
     def pid(self) -> int:
@@ -67,18 +68,18 @@ class Managed:
 
 
 def _spawn(name: str, argv: list[str], *, env: dict[str, str], cwd: Path, log_path: Path | None) -> Managed:
-    log = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115 - closed in stop
+    log = open(log_path, "ab") if log_path else None  # noqa: SIM115 - closed in stop
     popen = subprocess.Popen(
         argv,
         cwd=cwd,
         env=env,
         stdin=subprocess.DEVNULL,
-        stdout=log,
+        stdout=subprocess.DEVNULL if log is None else log,
         stderr=subprocess.STDOUT,
         start_new_session=True,  # its own session and process group: stopped as a whole
         preexec_fn=_default_signals,
     )
-    proc = Managed(name, popen, log_path, _log=log if log_path else None)
+    proc = Managed(name, popen, log_path, _log=log)
     _RUNNING.append(proc)
     return proc
 

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from pydantic import SecretStr
 
@@ -42,6 +43,7 @@ from deployments.local import (
     wait_until_ready,
 )
 from deployments.tls import share_tls_contexts
+from models.settings import Settings
 
 STUB_API_KEY = "SG.local-stub"  # the stub takes any bearer key; real keys come from the environment
 RESTARTS, RESTART_WINDOW_SECONDS = 5, 300
@@ -64,7 +66,7 @@ class Stack:
 
     api_url: str  # the Prefect server, for madoguchi's own parts (service credential)
     data_dir: Path
-    settings: object  # the app's settings as the children see them (stub, intake URL)
+    settings: Settings  # the app's settings as the children see them (stub, intake URL)
     server: Managed | None = None
     infra: list[Managed] = field(default_factory=list)  # production: PostgreSQL, Redis (stopped last)
     workers: list[Managed] = field(default_factory=list)
@@ -164,10 +166,10 @@ def wait_for(url: str, proc: Managed, timeout: float = 30) -> None:
     raise TimeoutError(f"{proc.name} not answering at {url} after {timeout} s:\n{proc.log_tail()}")
 
 
-def app_settings(settings, *, stub_url: str | None, webhook_key: str | None):
+def app_settings(settings: Settings, *, stub_url: str | None, webhook_key: str | None) -> Settings:
     """The settings every part of the stack shares: mail through the stub when it runs, links
     in mail pointing at this intake service."""
-    update = {"data_dir": Path(settings.data_dir).resolve()}
+    update: dict[str, Any] = {"data_dir": Path(settings.data_dir).resolve()}
     if "MADOGUCHI_MAIL_PUBLIC_BASE_URL" not in os.environ:
         update["mail_public_base_url"] = f"http://127.0.0.1:{settings.intake_port}"
     if stub_url:
@@ -179,7 +181,7 @@ def app_settings(settings, *, stub_url: str | None, webhook_key: str | None):
     return settings.model_copy(update=update)
 
 
-def app_environment(settings) -> dict[str, str]:
+def app_environment(settings: Settings) -> dict[str, str]:
     """`app_settings` as MADOGUCHI_* variables for the children (the worker's flow runs move
     into the project folder, hence the absolute data folder)."""
     env = {

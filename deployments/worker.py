@@ -97,11 +97,15 @@ class ThreadWorker(BaseWorker[ThreadJobConfiguration, ThreadVariables, ThreadWor
     async def _flow_for(self, flow_run: FlowRun) -> Flow:
         key = str(flow_run.deployment_id)
         if key not in self._flows:
+            if flow_run.deployment_id is None:
+                raise ValueError(f"flow run {flow_run.id} has no deployment: a worker runs deployments' runs")
             deployment = await self.client.read_deployment(flow_run.deployment_id)
+            if deployment.entrypoint is None:
+                raise ValueError(f"deployment {deployment.name} has no entrypoint")
             self._flows[key] = flow_from_entrypoint(deployment.entrypoint)
         return self._flows[key]
 
-    async def run(
+    async def run(  # type: ignore[override]  # Prefect types the readiness value int, then stores str() of it
         self,
         flow_run: FlowRun,
         configuration: ThreadJobConfiguration,
