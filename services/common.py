@@ -2,7 +2,7 @@
 recording what happened to it."""
 
 from datetime import datetime
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from sqlmodel import Session, SQLModel, select
 
@@ -37,6 +37,20 @@ def load_by_reference(
     if row is None:
         raise missing(reference)
     return row
+
+
+class Case(Protocol):
+    """A row a flow run carries: a request, a review, an inquiry, an incident ..."""
+
+    flow_run_id: str | None
+
+
+def remember_run(session: Session, case: Case, flow_run_id: str) -> None:
+    """Note the run that carries ``case``: wakes, the command line's answers and the recovery
+    sweep find it by this id."""
+    if case.flow_run_id != flow_run_id:
+        case.flow_run_id = flow_run_id
+        session.add(case)
 
 
 def load_request(session: Session, reference: str) -> Request:

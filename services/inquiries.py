@@ -15,7 +15,7 @@ from models.ledgers import Inquiry
 from models.requests import new_reference
 from models.rules.deadlines import jst_date
 from models.settings import Settings
-from services.common import NotFound, audit, load_by_reference
+from services.common import NotFound, audit, load_by_reference, remember_run
 
 OPEN, ANSWERED = "open", "answered"
 BODY_MAX = 4000
@@ -145,9 +145,7 @@ def start_run(settings: Settings, reference: str, flow_run_id: str) -> InquiryRu
     """Note the run that carries the inquiry: the command line wakes it through this id."""
     with unit_of_work(settings) as session:
         inquiry = load_inquiry(session, reference)
-        if inquiry.flow_run_id != flow_run_id:
-            inquiry.flow_run_id = flow_run_id
-            session.add(inquiry)
+        remember_run(session, inquiry, flow_run_id)
         return InquiryRun(inquiry.status, summary_markdown(inquiry))
 
 

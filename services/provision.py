@@ -26,7 +26,7 @@ from models.rules.provision import (
 )
 from models.rules.vocabulary import ProvisionBasis
 from models.settings import Settings
-from services.common import NotFound, audit, load_by_reference
+from services.common import NotFound, audit, load_by_reference, remember_run
 from systems.identity import normalise_email
 
 CONSENT_PURPOSE = "third_party_provision"  # ConsentEvent.purpose of a consent to provision
@@ -296,9 +296,7 @@ def start_run(settings: Settings, reference: str, flow_run_id: str) -> ReviewRun
     an undecided review is proposed on today's facts."""
     with unit_of_work(settings) as session:
         review = load_review(session, reference)
-        if review.flow_run_id != flow_run_id:
-            review.flow_run_id = flow_run_id
-            session.add(review)
+        remember_run(session, review, flow_run_id)
         if review.status in FINAL:
             return ReviewRun(review.status)
         proposal = propose(session, settings, reference, now=utcnow())
