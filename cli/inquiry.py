@@ -6,6 +6,7 @@ let answer the run's form may answer (cli/login.py)."""
 import typer
 from sqlmodel import select
 
+from cli.cases import load
 from cli.login import USER, NotWaiting, Refused, allow, decide, login, waiting_on
 from models.db import unit_of_work, utcnow
 from models.ledgers import Inquiry
@@ -31,12 +32,7 @@ def list_open() -> None:
 @app.command()
 def show(reference: str) -> None:
     """The inquiry in full, personal data included (read from the app database)."""
-    with unit_of_work() as session:
-        try:
-            q = service.load_inquiry(session, reference)
-        except service.InquiryNotFound:
-            typer.echo(f"{reference}: no such inquiry", err=True)
-            raise typer.Exit(1) from None
+    q = load(service.load_inquiry, reference, "inquiry")
     for key in (
         "reference",
         "kind",
@@ -63,12 +59,7 @@ def answer(
     those of the form the run waits on, or of the one it is about to show."""
     caller = login(user)
     settings = get_settings()
-    with unit_of_work(settings) as session:
-        try:
-            flow_run_id = service.load_inquiry(session, reference).flow_run_id
-        except service.InquiryNotFound:
-            typer.echo(f"{reference}: no such inquiry", err=True)
-            raise typer.Exit(1) from None
+    flow_run_id = load(service.load_inquiry, reference, "inquiry").flow_run_id
     try:
         allow(caller, flow_run_id, waiting_on(flow_run_id) or ANSWER_WAIT)
     except Refused as exc:

@@ -9,10 +9,11 @@ from pathlib import Path
 
 import typer
 
+from cli.cases import load, start_run
 from cli.files import read_text
 from cli.login import USER, answer_as, login, login_for
 from models.db import unit_of_work, utcnow
-from models.policy import PUBLISHED
+from models.policy import PUBLISHED, PolicyVersion
 from models.rules.access import PEOPLE_WHO_DECIDE
 from models.rules.deadlines import jst_date
 from models.rules.policy import earliest_in_force
@@ -23,35 +24,20 @@ app = typer.Typer(no_args_is_help=True, help="Privacy policy revisions: propose,
 DEPLOYMENT = "policy-revision/policy-revision"
 
 
-def _load(version: int):
-    with unit_of_work() as session:
-        try:
-            return service.load(session, version)
-        except service.PolicyNotFound:
-            typer.echo(f"version {version}: no such version", err=True)
-            raise typer.Exit(1) from None
+def _load(version: int) -> PolicyVersion:
+    return load(service.load, version, "policy version")
 
 
 def _start(version: int, attempt: str = "") -> None:
-    """The version's run (the same one if started before: idempotency key)."""
-    from prefect.deployments import run_deployment
-
-    try:
-        run = run_deployment(
-            name=DEPLOYMENT,
-            parameters={"reference": service.reference(version)},
-            timeout=0,
-            as_subflow=False,
-            idempotency_key=f"{service.reference(version)}{attempt}",
-        )
-    except Exception as exc:  # noqa: BLE001 - the proposal is recorded; starting can be repeated
-        typer.echo(
-            f"version {version}: recorded, but its run could not be started ({type(exc).__name__}); "
-            f"start it with `madoguchi policy start {version}`",
-            err=True,
-        )
-        raise typer.Exit(1) from None
-    typer.echo(f"version {version}: flow run {run.id}")
+    """The version's run."""
+    reference = service.reference(version)
+    start_run(
+        DEPLOYMENT,
+        reference,
+        f"{reference}{attempt}",
+        name=f"version {version}",
+        again=f"madoguchi policy start {version}",
+    )
 
 
 @app.command()

@@ -7,9 +7,11 @@ from pathlib import Path
 
 import typer
 
+from cli.cases import load
 from cli.files import read_model
 from cli.login import USER, answer_as, login, login_for
 from models.db import unit_of_work, utcnow
+from models.ledgers import ProvisionReview
 from models.rules.access import PEOPLE_WHO_DECIDE
 from models.settings import get_settings
 from services import provision as service
@@ -17,15 +19,8 @@ from services import provision as service
 app = typer.Typer(no_args_is_help=True, help="Third-party provision: requests, consent, decisions.")
 
 
-def _load(reference: str):
-    with unit_of_work() as session:
-        try:
-            review = service.load_review(session, reference)
-        except service.ReviewNotFound:
-            typer.echo(f"{reference}: no such provision review", err=True)
-            raise typer.Exit(1) from None
-        session.expunge(review)
-    return review
+def _load(reference: str) -> ProvisionReview:
+    return load(service.load_review, reference, "provision review")
 
 
 @app.command()

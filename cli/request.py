@@ -14,15 +14,16 @@ from pathlib import Path
 import httpx
 import typer
 
+from cli.cases import load
 from cli.files import read_model
 from cli.login import USER, login_for
 from models.db import unit_of_work, utcnow
-from models.requests import RequestCreate
+from models.requests import Request, RequestCreate
 from models.rules.access import PEOPLE_WHO_DECIDE
 from models.rules.deadlines import jst_date
 from models.rules.entry import PROBLEMS, Acknowledgement, Channel
 from models.settings import get_settings
-from services.common import RequestNotFound, load_request
+from services.common import load_request
 
 app = typer.Typer(no_args_is_help=True, help="Submit a request, enter its one-time code, see its status.")
 
@@ -44,15 +45,8 @@ def local_prefect():
         yield
 
 
-def _load(reference: str):
-    with unit_of_work() as session:
-        try:
-            request = load_request(session, reference)
-        except RequestNotFound:
-            typer.echo(f"{reference}: no such request", err=True)
-            raise typer.Exit(1) from None
-        session.expunge(request)
-    return request
+def _load(reference: str) -> Request:
+    return load(load_request, reference, "request")
 
 
 @app.command()
