@@ -2,7 +2,7 @@
 contractor, a policy version): finding it, and starting its flow run."""
 
 from collections.abc import Callable
-from typing import TypeVar
+from typing import TypeVar, cast
 
 import typer
 from sqlmodel import Session, SQLModel
@@ -30,15 +30,19 @@ def load(find: Callable[[Session, Key], Row], key: Key, what: str) -> Row:
 def start_run(deployment: str, reference: str, idempotency_key: str, *, name: str, again: str) -> None:
     """The case's run of ``deployment`` (the same one if started before, by the idempotency
     key); when Prefect cannot start it, the command ``again`` that does, and exit 1."""
+    from prefect.client.schemas.objects import FlowRun
     from prefect.deployments import run_deployment
 
     try:
-        run = run_deployment(
-            name=deployment,
-            parameters={"reference": reference},
-            idempotency_key=idempotency_key,
-            timeout=0,
-            as_subflow=False,
+        run = cast(  # called from sync code it returns the run (typed sync-or-async)
+            FlowRun,
+            run_deployment(
+                name=deployment,
+                parameters={"reference": reference},
+                idempotency_key=idempotency_key,
+                timeout=0,
+                as_subflow=False,
+            ),
         )
     except Exception as exc:  # noqa: BLE001 - the step is recorded; starting can be repeated
         typer.echo(
