@@ -148,7 +148,7 @@ def applied_actions(metadata: MetaData, name: str = "applied_actions") -> Table:
 
 def record_columns(*, provision: bool = False) -> list[Column]:
     """Provenance and processing flags every subject table carries."""
-    columns = [
+    columns: list[Column[Any]] = [
         Column(
             "origin",
             String(32),

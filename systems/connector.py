@@ -123,7 +123,8 @@ class DatabaseConnector:
                     active.extend(_day(m[name]) for name in part.active if m[name] is not None)
                     if part.closed:
                         closings.append(m[part.closed] and _day(m[part.closed]))
-        closed_on = max(closings) if closings and None not in closings else None
+        known = [day for day in closings if day is not None]
+        closed_on = max(known) if closings and len(known) == len(closings) else None
         return Located(
             self.key,
             counts,
@@ -152,7 +153,7 @@ class DatabaseConnector:
             raise PermanentSystemError(self.key, "rectify: changes must map field names to text")
 
         def effect(conn: Connection) -> dict[str, int]:
-            done = {}
+            done: dict[str, int] = {}
             for part, condition in self._own(identity):
                 values = {part.rectify[f]: v for f, v in changes.items() if f in part.rectify}
                 if values:
@@ -167,7 +168,7 @@ class DatabaseConnector:
 
     def erase(self, identity: SubjectIdentity, *, idempotency_key: str) -> ActionResult:
         def effect(conn: Connection) -> dict[str, int]:
-            done = {}
+            done: dict[str, int] = {}
             # children first: their match may go through a parent that is about to be unlinked
             for part, condition in reversed(list(self._own(identity))):
                 t = part.table
@@ -201,7 +202,7 @@ class DatabaseConnector:
 
     def _flag(self, identity: SubjectIdentity, column: str) -> Effect:
         def effect(conn: Connection) -> dict[str, int]:
-            done = {}
+            done: dict[str, int] = {}
             for part, condition in self._own(identity):
                 if part.has(column):
                     stmt = (

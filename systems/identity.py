@@ -16,11 +16,13 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, fields, replace
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from systems.protocol import IdentitySource
 
 if TYPE_CHECKING:
+    from systems.protocol import Connector
     from systems.registry import Registry
 
 _MAX_ROUNDS = 8  # each round asks every system at once; a chain of n hops takes n rounds
@@ -66,7 +68,7 @@ class SubjectIdentity:
 
     def merged(self, found: dict[str, set[str]]) -> SubjectIdentity:
         """A copy with the newly found keys added (unknown names are a programming error)."""
-        changes = {}
+        changes: dict[str, Any] = {}
         for name, values in found.items():
             current = getattr(self, name)
             union = tuple(sorted(set(current) | {v for v in values if v}))
@@ -79,7 +81,15 @@ class SubjectIdentity:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SubjectIdentity:
-        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
+        values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+        return cls(**values)
+
+
+def _discover(identity: SubjectIdentity, key: str, source: Connector) -> dict[str, set[str]]:
+    """What one system links ``identity`` to; :func:`expand_identity` asks identity sources only."""
+    if not isinstance(source, IdentitySource):
+        raise TypeError(f"{key} is not an identity source")
+    return source.discover(identity)
 
 
 def expand_identity(email: str, registry: Registry) -> SubjectIdentity:
@@ -88,7 +98,7 @@ def expand_identity(email: str, registry: Registry) -> SubjectIdentity:
     sources = [k for k in registry.keys() if isinstance(registry.connector(k), IdentitySource)]
     for _ in range(_MAX_ROUNDS):
         before = identity
-        found = registry.across(lambda _key, source, before=before: source.discover(before), sources)
+        found = registry.across(partial(_discover, before), sources)
         for keys in found.values():
             identity = identity.merged(keys)
         if identity == before:
