@@ -524,9 +524,19 @@ def callback_sheet(
     )
 
 
-def route_queue(session: Session) -> list[tuple[str, str, str | None, datetime]]:
-    """Open requests whose identity is being checked by post or phone: (reference, route, flow
-    run, the route's deadline), earliest deadline first, for the SLA monitor's work queue."""
+@dataclass(frozen=True)
+class RouteDue:
+    """An open request whose identity is checked by post or phone, and the route's deadline."""
+
+    reference: str
+    route: str
+    flow_run_id: str | None
+    deadline_at: datetime
+
+
+def route_queue(session: Session) -> list[RouteDue]:
+    """Open requests whose identity is being checked by post or phone, earliest deadline first,
+    for the SLA monitor's work queue."""
     rows = session.exec(
         select(Request.reference, IdentityCheck.method, Request.flow_run_id, IdentityCheck.expires_at)
         .join(Request, Request.id == IdentityCheck.request_id)
@@ -537,7 +547,7 @@ def route_queue(session: Session) -> list[tuple[str, str, str | None, datetime]]
         )
         .order_by(IdentityCheck.expires_at)
     ).all()
-    return [(reference, method, run, deadline) for reference, method, run, deadline in rows]
+    return [RouteDue(*row) for row in rows]
 
 
 def decide_by_autopilot(

@@ -1,5 +1,6 @@
 """What operators and the privacy officer read: the work queue (mail that could not be sent,
-then the leak incidents' PPC reports not filed yet, then the open requests, each most urgent
+then the leak incidents' PPC reports not filed yet, identity checked by post or phone with its
+deadline, then the open requests, each most urgent
 first, with the link to each waiting run, where the operator resumes it) and the daily digest. Built from the monitor's rows (services/sla.py) and
 the failed notices: references, codes and dates, never a name or an address."""
 
@@ -17,6 +18,7 @@ from models.rules.leaks import REPORT_NAMES
 from models.rules.states import NoticeState
 from models.settings import Settings
 from services.common import audit
+from services.identity import RouteDue
 from services.sla import ContractorDue, IncidentDue, OpenRequest, notice_exists, run_url
 
 WORK_QUEUE_ROWS = 500  # the most urgent first; the description counts them all
@@ -50,6 +52,29 @@ def incident_queue(due: list[IncidentDue], *, ui_url: str) -> list[dict]:
             "回答期限": d.due_date.isoformat(),
             "残り": days_left(d.days_left),
             "フロー実行": d.url(ui_url),
+        }
+        for d in due
+    ]
+
+
+ROUTES = {
+    "post": ("本人確認（郵送）", "書類の受領・確認待ち"),
+    "phone": ("本人確認（電話）", "折り返し電話待ち"),
+}
+
+
+def identity_queue(due: list[RouteDue], *, now: datetime, ui_url: str) -> list[dict]:
+    """The work queue's rows for identity checked by post or phone (``identity.route_queue``:
+    earliest first), each with the route's own deadline; the link is the waiting run."""
+    return [
+        {
+            "受付番号": d.reference,
+            "種別": ROUTES[d.route][0],
+            "状態": ROUTES[d.route][1],
+            "待ち": "",
+            "回答期限": f"{d.deadline_at.astimezone(JST):%Y-%m-%d %H:%M}",
+            "残り": time_left(d.deadline_at, now),
+            "フロー実行": f"{ui_url}/runs/flow-run/{d.flow_run_id}" if d.flow_run_id else "",
         }
         for d in due
     ]

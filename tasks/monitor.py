@@ -9,7 +9,7 @@ from models.audit import audit_key, write_checkpoint
 from models.db import unit_of_work, utcnow
 from models.rules.deadlines import JST, jst_date
 from models.settings import get_settings
-from services import documents, letters, register, sla, sla_report
+from services import documents, identity, letters, register, sla, sla_report
 from services.deadlines import close_overdue
 
 
@@ -61,7 +61,7 @@ def _wake_each(runs: list[tuple[str, str | None]], how=wake) -> int:
 def check_deadlines() -> dict:
     """Warn and escalate (each once), then publish the operators' work queue: mail that could
     not be sent first, then the leak reports not filed yet, letters still to print and post,
-    then the open requests."""
+    identity checked by post or phone, then the open requests."""
     settings, now, ui = get_settings(), utcnow(), ui_url()
     with unit_of_work(settings) as session:
         due = sla.due_notices(session, now=now)
@@ -70,6 +70,7 @@ def check_deadlines() -> dict:
         failed_mail, failed_total = sla_report.failed_mail(session, ui_url=ui)
         to_post = letters.queue_rows(session, ui_url=ui)
         leak_reports = sla_report.incident_queue(sla.incident_deadlines(session, now=now), ui_url=ui)
+        by_route = sla_report.identity_queue(identity.route_queue(session), now=now, ui_url=ui)
     sent = sla.Sent([], [])
     for start in range(0, len(due), sla.NOTICE_BATCH):  # no long write lock on a backlog
         with unit_of_work(settings) as session:
@@ -80,10 +81,15 @@ def check_deadlines() -> dict:
         sent.escalations += batch.escalations
     create_table_artifact(
         key="work-queue",
-        table=failed_mail + leak_reports + to_post + sla_report.work_queue(queue, now=now, ui_url=ui),
+        table=failed_mail
+        + leak_reports
+        + to_post
+        + by_route
+        + sla_report.work_queue(queue, now=now, ui_url=ui),
         description=(f"送信できなかったメール {failed_total}件（先頭、新しい順）。" if failed_total else "")
         + (f"未提出の漏えい等報告 {len(leak_reports)}件（期限の近い順）。" if leak_reports else "")
         + (f"印刷待ちの書面 {len(to_post)}件。" if to_post else "")
+        + (f"郵送・電話で本人確認中 {len(by_route)}件（期限の近い順）。" if by_route else "")
         + f"未完了の請求 {total}件（期限の近い順に{len(queue)}件、{now.astimezone(JST):%Y-%m-%d %H:%M} 時点）。"
         "フロー実行のページで再開（Resume）します。",
     )

@@ -206,7 +206,8 @@ def test_a_postal_request_without_the_copy_by_its_deadline_is_refused_with_the_p
     start_identity.fn(reference)  # the flow's first step, without the flow
     with unit_of_work(settings) as session:
         deadline = identity.current_check(session, load_request(session, reference)).expires_at
-        assert identity.route_queue(session)[0][:2] == (reference, "post")
+        [due] = identity.route_queue(session)
+        assert (due.reference, due.route, due.deadline_at) == (reference, "post", deadline)
     with unit_of_work(settings) as session:
         closed = close_overdue(session, settings, now=deadline + timedelta(seconds=1))
     assert [ref for ref, _ in closed] == [reference]
