@@ -318,7 +318,8 @@ class _Handler(BaseHTTPRequestHandler):
             suppressed = self.state.suppressions.get(group, []) if group else []
         to = payload["personalizations"][0]["to"][0]["email"]
         event = "dropped" if to in suppressed else "delivered"
-        self.state.post_events(self.state.webhook_url, self.state.events_for(message_id, event))
+        if url := self.state.webhook_url:  # unset since the message came: nobody to tell
+            self.state.post_events(url, self.state.events_for(message_id, event))
 
     def _events(self, body: dict) -> None:
         """Test hook: events about a received message, posted signed to ``url`` (or the
@@ -373,7 +374,7 @@ class SendGridStub:
 
     @property
     def url(self) -> str:
-        host, port = self.server.server_address[:2]
+        host, port = self.server.socket.getsockname()[:2]  # where port 0 was bound
         return f"http://{host}:{port}"
 
     def start(self) -> "SendGridStub":

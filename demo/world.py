@@ -148,7 +148,25 @@ def _pools(seed: int) -> dict[str, tuple[str, ...]]:
     return pools
 
 
+def known(key: str | None) -> str:
+    """A key that is set by now: the customer master gives a fixture's subject its keys before
+    the other systems load it, and a ``member_owner`` is a member."""
+    if key is None:
+        raise ValueError("a subject's key is read before the customer master gave it")
+    return key
+
+
 class World:
+    # Faker's pools (_pools), one attribute each
+    last_names: tuple[str, ...]
+    first_names: tuple[str, ...]
+    companies: tuple[str, ...]
+    addresses: tuple[str, ...]
+    postcodes: tuple[str, ...]
+    users: tuple[str, ...]
+    domains: tuple[str, ...]
+    agents: tuple[str, ...]
+
     def __init__(self, customers: int, seed: int = 0):
         self.customers = customers
         self.seed = seed

@@ -12,7 +12,7 @@ from datetime import date, timedelta
 from sqlalchemy import Column, Connection, DateTime, Index, Integer, MetaData, String, Table, delete, insert
 
 from demo.systems.common import chunks, next_number
-from demo.world import SubjectData, World
+from demo.world import SubjectData, World, known
 from models.rules.vocabulary import Origin, SystemAction
 from systems.base import (
     Category,
@@ -139,7 +139,12 @@ def load_subject(conn: Connection, s: SubjectData, count: int, origin: Origin, w
         conn.execute(
             insert(invoices).values(
                 _invoice(
-                    world, f"INV-{first + k:010d}", s.billing_account, first + k, origin.value, s.closed_on
+                    world,
+                    f"INV-{first + k:010d}",
+                    known(s.billing_account),
+                    first + k,
+                    origin.value,
+                    s.closed_on,
                 )
             )
         )

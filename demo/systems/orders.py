@@ -11,7 +11,7 @@ from datetime import date
 from sqlalchemy import Column, Connection, DateTime, Index, Integer, MetaData, String, Table, insert, select
 
 from demo.systems.common import chunks, next_number
-from demo.world import PRODUCTS, SubjectData, World, mix
+from demo.world import PRODUCTS, SubjectData, World, known, mix
 from models.rules.vocabulary import Origin, SystemAction
 from systems.base import Category, Part, SystemDef, SystemInfo, applied_actions, by, record_columns
 from systems.identity import SubjectIdentity
@@ -151,7 +151,7 @@ def load_subject(conn: Connection, s: SubjectData, count: int, origin: Origin, w
     first = next_number(conn, orders, "order_id", "ORD", 10)
     ship = next_number(conn, orders, "shipment_no", "", 12)
     customer = world.customer(0)._replace(
-        customer_id=s.customer_id,
+        customer_id=known(s.customer_id),
         name=s.name,
         company=s.company,
         phone=s.phone,

@@ -8,7 +8,7 @@ from __future__ import annotations
 from sqlalchemy import Column, Connection, DateTime, Index, Integer, MetaData, String, Table, delete, insert
 
 from demo.systems.common import chunks
-from demo.world import CAMPAIGNS, SubjectData, World
+from demo.world import CAMPAIGNS, SubjectData, World, known
 from models.rules.vocabulary import Origin, SystemAction
 from systems.base import Category, Part, SystemDef, SystemInfo, applied_actions, by, record_columns
 
@@ -74,7 +74,7 @@ def seed(world: World):
     def grant_rows():
         for j in range(world.customers):
             member = world.customer(world.member_owner(j, 54)).member_id
-            yield _grant(world, member, j)
+            yield _grant(world, known(member), j)
 
     for batch in chunks(account_rows()):
         yield accounts, batch
@@ -86,7 +86,7 @@ def load_subject(conn: Connection, s: SubjectData, count: int, origin: Origin, w
     """(Re)writes the member's account and adds ``count`` grants."""
     if not count:
         return
-    new = [_grant(world, s.member_id, k) for k in range(count)]
+    new = [_grant(world, known(s.member_id), k) for k in range(count)]
     conn.execute(delete(accounts).where(accounts.c.member_id == s.member_id))
     conn.execute(
         insert(accounts).values(

@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy import Column, Connection, DateTime, Index, Integer, MetaData, String, Table, Text
 
 from demo.systems.common import chunks, next_number
-from demo.world import PRODUCTS, SubjectData, World
+from demo.world import PRODUCTS, SubjectData, World, known
 from models.rules.vocabulary import Origin, SystemAction
 from systems.base import Category, Part, SystemDef, SystemInfo, applied_actions, by, record_columns
 from systems.identity import phone_digits
@@ -135,7 +135,9 @@ def load_subject(conn: Connection, s: SubjectData, count: int, origin: Origin, w
         ticket_id = f"TK{first_ticket + k:08d}"
         conn.execute(
             tickets.insert().values(
-                _ticket(world, ticket_id, s.customer_id, s.name, s.phone, first_ticket + k, origin.value)
+                _ticket(
+                    world, ticket_id, known(s.customer_id), s.name, s.phone, first_ticket + k, origin.value
+                )
             )
         )
         conn.execute(
