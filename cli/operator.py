@@ -141,6 +141,8 @@ def letter_sent(
     user: str = USER,
 ) -> None:
     """Record that a letter of /desk/letters was posted (a registered one with its tracking number)."""
+    from flows.waits import wake
+    from models.letters import Letter
     from services.letters import TrackingNumberMissing, mark_sent
 
     caller = _desk_login(user, may_enter_requests)
@@ -154,12 +156,16 @@ def letter_sent(
                 now=utcnow(),
                 tracking=tracking,
             )
+            letter = session.get(Letter, letter_id)
+            flow_run_id = session.get(Request, letter.request_id).flow_run_id if letter else None
     except TrackingNumberMissing as exc:
         typer.echo(f"--tracking: {exc}", err=True)
         raise typer.Exit(2) from None
     if marked is None:
         typer.echo(f"letter {letter_id}: no such letter", err=True)
         raise typer.Exit(1)
+    if marked:
+        wake(flow_run_id)  # a run waiting for the letter to be posted goes on
     typer.echo(f"letter {letter_id}: " + ("marked sent" if marked else "was already marked sent"))
 
 
