@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from sqlmodel import select
 
 from demo.inbox import code_in
+from deployments.registry import registry_for
 from mail.file_adapter import FileOutbox
 from mail.outbox import REMOVED
 from models.db import unit_of_work, utcnow
@@ -180,7 +181,9 @@ def direct(settings, reference: str, *, workers: int = 8) -> str:
         if step.next is ReviewNext.SIGN_OFF:
             stages.review_signed_off(settings, reference, approved=True, actor="autopilot")
         else:
-            stages.decide_review(settings, reference, None, actor="autopilot")
+            stages.decide_review(
+                settings, reference, None, registry=registry_for(settings), actor="autopilot"
+            )
     outcome, reasons = stages.review_outcome(settings, reference)
     if stages.fee_due(settings, reference, outcome) is not None:
         send_notices.fn()

@@ -244,9 +244,9 @@ def _to_fulfilment(desk: Desk) -> str:
     signed off and paid, standing at fulfilment. Steps made directly: only (c) is timed."""
     from _drive import enter_code
 
+    from deployments.registry import registry_for
     from models.rules.vocabulary import SystemAction
     from services import lifecycle as stages
-    from services.fulfilment import registry_for
     from services.lifecycle import ReviewNext
     from tasks.request import propose_review, start_identity
 
@@ -268,7 +268,7 @@ def _to_fulfilment(desk: Desk) -> str:
             decisions[key] = ("grant", [])
         else:
             decisions[key] = ("alternative", ["alternative_measure"])
-    stages.decide_review(settings, ref, decisions, actor="bench")
+    stages.decide_review(settings, ref, decisions, registry=registry, actor="bench")
     if stages.review_step(settings, ref).next is ReviewNext.SIGN_OFF:
         stages.review_signed_off(settings, ref, approved=True, actor="bench")
     outcome, _ = stages.review_outcome(settings, ref)

@@ -23,10 +23,11 @@ from sqlalchemy import text
 from demo.seed import seed_systems
 from demo.systems import DEFINITIONS
 from demo.world import World
+from deployments.registry import build_registry
 from models.settings import Settings, get_settings
 from systems import db
 from systems.identity import expand_identity
-from systems.registry import build_registry, row_counts
+from systems.registry import row_counts
 
 
 def seeded(settings: Settings, customers: int, seed: int) -> float | None:

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from cli.files import read_model
 from cli.login import USER, answer_as, login, login_for
+from deployments.registry import build_registry
 from models.contractor_application import (
     CertificateIn,
     ContractorApplication,
@@ -83,7 +84,14 @@ def apply(
     settings = get_settings()
     try:
         with unit_of_work(settings) as session:
-            reference = service.apply(session, settings, data, now=utcnow(), actor="applicant:cli")
+            reference = service.apply(
+                session,
+                settings,
+                data,
+                registry=build_registry(settings),
+                now=utcnow(),
+                actor="applicant:cli",
+            )
     except service.ApplicationInvalid as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from None

@@ -9,6 +9,7 @@ import typer
 from cli.files import Loc, place, read_model
 from demo.fixture import Fixture, FixtureRejected, load_fixture_into_systems
 from demo.seed import seed_systems
+from deployments.registry import build_registry, registry_for
 from models.audit import audit_key, record
 from models.db import unit_of_work, utcnow
 from models.fixtures import load_fixture_into_app
@@ -79,10 +80,7 @@ def customer_place(data: Any, loc: Loc) -> str:
 
 def systems(as_json: bool = typer.Option(False, "--json", help="Machine-readable")) -> None:
     """The registered systems and what each holds, registered contractors included."""
-    from services.fulfilment import registry_for
-
-    settings = get_settings()
-    entries = summary(settings, registry_for(settings))
+    entries = summary(registry_for(get_settings()))
     if as_json:
         typer.echo(json.dumps(entries, ensure_ascii=False, indent=2))
         return
@@ -139,14 +137,15 @@ def up(
         settings = settings.model_copy(update={"workers": workers})
     _warn_if_dev_secret(settings)
     upgrade(settings)
-    entries = summary(settings)
+    registry = build_registry(settings)
+    entries = summary(registry)
     if not any(sum(e["rows"].values()) for e in entries):
         typer.echo("seeding the eight demo systems (first run)…")
         seed_systems(settings, customers=200)
         _audit(settings, "systems.seeded", {"customers": 200, "systems": [e["key"] for e in entries]})
     if fixture is not None:
         seed(customers=200, fixture=fixture, random_seed=0)
-    entries = summary(settings)
+    entries = summary(registry)
     typer.echo(
         "demo systems: " + ", ".join(f"{e['key']} ({sum(e['rows'].values()):,} rows)" for e in entries)
     )

@@ -9,12 +9,12 @@ from sqlmodel import select
 
 from cli.files import read_model
 from cli.login import USER, login_for
+from deployments.registry import build_registry
 from models.db import unit_of_work, utcnow
 from models.incidents import Incident
 from models.rules.access import PEOPLE_WHO_DECIDE
 from models.settings import get_settings
 from services import incidents as service
-from systems.registry import build_registry
 
 app = typer.Typer(no_args_is_help=True, help="Leak incidents (Art. 26): report, list, show.")
 
@@ -38,7 +38,7 @@ def report(
                 session,
                 settings,
                 data,
-                systems=registry.keys(),
+                registry=registry,
                 actor=f"{caller.role}:{caller.name}",
                 now=utcnow(),
             )

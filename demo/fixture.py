@@ -131,7 +131,7 @@ def load_fixture_into_systems(
     if not isinstance(fixture, Fixture):
         fixture = Fixture.model_validate(fixture)
     world = World(customers=0, seed=seed)
-    registry = Registry(settings)
+    registry = Registry(settings, DEFINITIONS)
     engines = {
         key: ensure_schema(settings.system_database_url(key), d.metadata) for key, d in DEFINITIONS.items()
     }

@@ -27,7 +27,7 @@ from models.rules.vocabulary import Origin, ProvisionBasis, RequestType
 from models.settings import Settings
 from services.common import load_request, principal_of, subject_of
 from systems.identity import expand_identity, normalise_email
-from systems.registry import Registry, build_registry
+from systems.registry import Registry
 
 _HIDDEN = ("origin",)  # internal provenance flag, not content about the subject
 PACKAGE_TYPES = frozenset({RequestType.DISCLOSURE, RequestType.PURPOSE_NOTIFICATION})
@@ -142,15 +142,14 @@ def gather(
     reference: str,
     include_systems: Collection[str],
     *,
+    registry: Registry,
     now: datetime | None = None,
-    registry: Registry | None = None,
 ) -> Contents:
     """Everything the package for ``reference`` shows, for the systems the decision allows.
 
     Systems not in ``include_systems`` (withheld by the decision) are left out entirely:
     not even their names appear.
     """
-    registry = registry or build_registry(settings)
     unknown = set(include_systems) - set(registry.keys())
     if unknown:
         raise ValueError(f"unknown system keys: {sorted(unknown)}")

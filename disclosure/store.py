@@ -139,8 +139,8 @@ def build_and_store(
     reference: str,
     include_systems: Collection[str],
     *,
+    registry: Registry,
     now: datetime | None = None,
-    registry: Registry | None = None,
 ) -> PackageReceipt:
     """The request's live package, built, encrypted and stored if there is none yet.
 

@@ -14,6 +14,7 @@ from prefect import flow
 from prefect.artifacts import acreate_markdown_artifact
 from prefect.runtime import flow_run
 
+from deployments.registry import registry_for
 from flows import inputs
 from flows.forms import wait_text, words
 from flows.waits import ask, one_client, wait_for_requester
@@ -180,7 +181,9 @@ async def review(reference: str) -> tuple[Outcome, list[ReasonCode]]:
             )
             stages.review_signed_off(settings, reference, approved=approved, actor=actor)
         elif settings.autopilot:
-            stages.decide_review(settings, reference, None, actor="autopilot")
+            stages.decide_review(
+                settings, reference, None, registry=registry_for(settings), actor="autopilot"
+            )
         else:
             answer = await _ask(
                 reference,
@@ -195,7 +198,11 @@ async def review(reference: str) -> tuple[Outcome, list[ReasonCode]]:
                 continue
             try:
                 stages.decide_review(
-                    settings, reference, inputs.decisions_from(answer, step.pending), actor=actor
+                    settings,
+                    reference,
+                    inputs.decisions_from(answer, step.pending),
+                    registry=registry_for(settings),
+                    actor=actor,
                 )
             except DecisionInvalid as exc:
                 invalid += 1

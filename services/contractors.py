@@ -7,13 +7,13 @@ wrote) and audited with references and codes only; the contractor's ``status`` i
 where it stands."""
 
 import secrets
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time
 
 from pydantic import BaseModel
 from sqlmodel import Session, select
 
-from demo.systems import DEFINITIONS, delivery_contractor
 from models.contractor_application import ContractorApplication
 from models.contractors import Contractor, ContractorAssessment
 from models.contractors import ContractorStatus as S
@@ -32,6 +32,7 @@ from models.rules.deadlines import JST, jst_date
 from models.settings import Settings
 from services.common import audit
 from systems.base import Category, SystemDef, SystemInfo
+from systems.registry import Registry
 
 _ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
@@ -115,16 +116,16 @@ def set_status(
 # --- application ---------------------------------------------------------------------------
 
 
-def category_catalogue() -> dict[str, Category]:
-    """Every data category the registered systems hold, by key."""
-    return {c.key: c for d in DEFINITIONS.values() for c in d.info.categories}
+def category_catalogue(systems: Iterable[SystemInfo]) -> dict[str, Category]:
+    """Every data category ``systems`` hold, by key."""
+    return {c.key: c for info in systems for c in info.categories}
 
 
-def _check_catalogue(data: ContractorApplication) -> None:
-    unknown = sorted(set(data.systems) - set(DEFINITIONS))
+def _check_catalogue(data: ContractorApplication, registry: Registry) -> None:
+    unknown = sorted(set(data.systems) - set(registry.keys()))
     if unknown:
         raise ApplicationInvalid(f"unknown systems: {', '.join(unknown)}")
-    unknown = sorted(set(data.data_categories) - set(category_catalogue()))
+    unknown = sorted(set(data.data_categories) - set(category_catalogue(registry)))
     if unknown:
         raise ApplicationInvalid(f"unknown data categories: {', '.join(unknown)}")
 
@@ -134,11 +135,13 @@ def apply(
     settings: Settings,
     data: ContractorApplication,
     *,
+    registry: Registry,
     now: datetime,
     actor: str = "applicant",
 ) -> str:
-    """Record the application and its pending onboarding assessment; returns the reference."""
-    _check_catalogue(data)
+    """Record the application and its pending onboarding assessment; returns the reference.
+    ``registry``: the systems and data categories it may name."""
+    _check_catalogue(data, registry)
     reference = f"CT-{now:%y%m%d}-{''.join(secrets.choice(_ALPHABET) for _ in range(6))}"
     contractor = Contractor(
         reference=reference,
@@ -356,30 +359,31 @@ def register(session: Session, settings: Settings, reference: str, *, now: datet
 # --- the registry's view -------------------------------------------------------------------
 
 
-def system_def(contractor: Contractor) -> SystemDef:
-    """A registered contractor as a system: reached through the partner API (in the demo,
-    the delivery partner's consignment API over a store of its own), holding the data
-    categories it was approved for."""
-    catalogue = category_catalogue()
-    base = delivery_contractor.DEF
+def system_def(contractor: Contractor, template: SystemDef, catalogue: Mapping[str, Category]) -> SystemDef:
+    """A registered contractor as a system: reached like ``template`` (in the demo, the
+    delivery partner's consignment API over a store of its own), holding the data categories
+    of ``catalogue`` it was approved for."""
     info = SystemInfo(
         key=system_key(contractor.reference),
         name_ja=contractor.name,
         name_en=contractor.name,
-        actions=base.info.actions,
+        actions=template.info.actions,
         contractor=contractor.name,
         categories=tuple(catalogue[k] for k in contractor.data_categories if k in catalogue),
     )
-    return replace(base, info=info)
+    return replace(template, info=info)
 
 
-def registered_systems(settings: Settings) -> dict[str, SystemDef]:
-    """The active contractors' systems, read afresh: offboarding removes one at once."""
+def registered_systems(
+    settings: Settings, template: SystemDef, catalogue: Mapping[str, Category]
+) -> dict[str, SystemDef]:
+    """The active contractors' systems (:func:`system_def`), read afresh: offboarding removes
+    one at once."""
     with unit_of_work(settings) as session:
         active = session.exec(
             select(Contractor).where(Contractor.status == S.ACTIVE).order_by(Contractor.id)
         ).all()
-    return {d.key: d for d in map(system_def, active)}
+    return {d.key: d for d in (system_def(c, template, catalogue) for c in active)}
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,6 @@ still pending whose retry the connector's own key ledger turns into a replay.
 
 from __future__ import annotations
 
-import threading
-import time
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Literal
@@ -18,7 +16,6 @@ from typing import Literal
 from sqlalchemy import update
 from sqlmodel import Session, select
 
-from demo.faults import Faulty
 from models.db import unit_of_work, utcnow
 from models.fulfilment import FulfilmentAction, action_key
 from models.requests import DecisionItem, Request
@@ -26,9 +23,8 @@ from models.rules.states import ActionState
 from models.rules.vocabulary import SystemAction
 from models.settings import Settings
 from services.common import audit, load_request, subject_of
-from services.contractors import registered_systems
 from systems.protocol import Connector, PermanentSystemError, TransientSystemError
-from systems.registry import Registry, build_registry
+from systems.registry import Registry
 
 # what fulfilment asks of a system; an export goes into the disclosure package instead
 ACTING = frozenset(
@@ -346,51 +342,3 @@ def resolve(
         reason_given=bool(reason),
     )
     return PlannedAction.of(row)
-
-
-# --- the systems, as this process sees them ------------------------------------------------
-
-
-class _FaultyActions(Faulty):
-    """Latency on every call, injected faults on actions only: locating the subject (identity,
-    review) stays reliable, so the fault budget is spent where fulfilment retries it."""
-
-    def _gate(self, name: str) -> None:
-        if name in ACTING:
-            super()._gate(name)
-        elif self.latency:
-            time.sleep(self.latency)
-
-
-_registries: dict[str, Registry] = {}
-_registries_lock = threading.Lock()
-
-
-def registry_for(settings: Settings) -> Registry:
-    """The registry this process uses, one per configuration, so that "fail the first N
-    calls" counts across retries; with latency or faults configured, wrapped in them. It
-    includes the active registered contractors (``services.contractors``)."""
-    cache_key = settings.model_dump_json()
-    with _registries_lock:
-        registry = _registries.get(cache_key)
-        if registry is None:
-            latency, faults, rate = (
-                settings.system_latency_seconds,
-                settings.system_faults,
-                settings.system_fault_rate,
-            )
-
-            def wrap(key: str, connector: Connector) -> Connector:
-                return _FaultyActions(
-                    connector, latency=latency, fail_first=faults.get(key, 0), fail_rate=rate
-                )
-
-            registry = build_registry(
-                settings,
-                wrap=wrap if latency or faults or rate else None,
-                extra=lambda: registered_systems(settings),
-            )
-            for key in registry.keys():  # built here, under the lock: one fault budget each
-                registry.connector(key)
-            _registries[cache_key] = registry
-        return registry

@@ -17,7 +17,6 @@ from sqlalchemy import func, or_
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, select
 
-from demo.systems import customers as customer_master
 from disclosure.pdf import render_items_pdf
 from mail.outbox import enqueue
 from models.fulfilment import Notice
@@ -36,8 +35,8 @@ from models.rules.leaks import (
 from models.settings import Settings
 from services.common import audit
 from services.identity import CUSTOMER_MASTER
-from systems import db as systems_db
 from systems.identity import normalise_email
+from systems.registry import Registry
 
 REPORTED, CONFIRMED, CLOSED = "reported", "confirmed", "closed"  # awaiting the officer, in hand, done
 REPORTS = ("preliminary", "final")
@@ -128,18 +127,20 @@ def report_incident(
     settings: Settings,
     data: IncidentReport,
     *,
-    systems: tuple[str, ...],
+    registry: Registry,
     actor: str,
     now: datetime,
 ) -> str:
     """Record the incident and its subjects, triaged by the rules, in the caller's transaction;
-    its reference. ``systems``: the registry's keys. The dispatcher then gives it its run."""
+    its reference. The systems it names are ``registry``'s, its customers those of the registry's
+    customer master. The dispatcher then gives it its run."""
+    systems = registry.keys()
     if data.discovered_on > jst_date(now):
         raise IncidentRejected(("discovered_on",), "is in the future")
     for i, key in enumerate(data.systems):
         if key not in systems:
             raise IncidentRejected(("systems", i), f"no such system (one of: {', '.join(systems)})")
-    customer_ids = resolve_customers(settings, data.affected)
+    customer_ids = resolve_customers(registry, data.affected)
     incident = Incident(
         reference=new_incident_reference(now),
         status=REPORTED,
@@ -186,18 +187,15 @@ def _assess(incident: Incident, assessment: LeakAssessment) -> None:
     incident.notice_method = str(assessment.notice) if assessment.notice else None
 
 
-def _customer_engine(settings: Settings):
-    return systems_db.ensure_schema(settings.system_database_url(CUSTOMER_MASTER), customer_master.metadata)
-
-
-def resolve_customers(settings: Settings, affected: list[AffectedCustomer]) -> dict[str, str]:
+def resolve_customers(registry: Registry, affected: list[AffectedCustomer]) -> dict[str, str]:
     """``customer id → notice language`` of the listed customers, found in the customer master;
     one that is not there is rejected by its place in the list."""
-    c = customer_master.customers.c
+    engine, customers = registry.table(CUSTOMER_MASTER, "customers")
+    c = customers.c
     ids = {a.customer_id for a in affected if a.customer_id}
     emails = {normalise_email(str(a.email)) for a in affected if a.email}
     found_ids, by_email = set(), {}
-    with _customer_engine(settings).connect() as conn:
+    with engine.connect() as conn:
         for chunk in _chunks(sorted(ids | emails)):
             for cid, email in conn.execute(
                 sa_select(c.customer_id, c.email).where(
@@ -273,7 +271,13 @@ def notice_key(reference: str, customer_id: str) -> str:
 
 
 def write_notices(
-    session: Session, settings: Settings, reference: str, *, now: datetime, batch: int = NOTICE_BATCH
+    session: Session,
+    settings: Settings,
+    reference: str,
+    *,
+    registry: Registry,
+    now: datetime,
+    batch: int = NOTICE_BATCH,
 ) -> int:
     """Write the next ``batch`` notices to the outbox (each once, by its key), in the caller's
     transaction; how many. A customer no longer in the customer master gets none (audited)."""
@@ -286,7 +290,7 @@ def write_notices(
             .limit(batch)
         )
     )
-    emails = customer_emails(settings, [s.customer_id for s in subjects])
+    emails = customer_emails(registry, [s.customer_id for s in subjects])
     context = {
         "reference": reference,
         "discovered_on": incident.discovered_on.isoformat(),
@@ -322,10 +326,11 @@ def write_notices(
     return len(subjects)
 
 
-def customer_emails(settings: Settings, customer_ids: list[str]) -> dict[str, str]:
-    c = customer_master.customers.c
+def customer_emails(registry: Registry, customer_ids: list[str]) -> dict[str, str]:
+    engine, customers = registry.table(CUSTOMER_MASTER, "customers")
+    c = customers.c
     out: dict[str, str] = {}
-    with _customer_engine(settings).connect() as conn:
+    with engine.connect() as conn:
         for chunk in _chunks(customer_ids):
             out.update(conn.execute(sa_select(c.customer_id, c.email).where(c.customer_id.in_(chunk))).all())
     return out

@@ -21,6 +21,7 @@ from services.clock import open_pause
 from services.common import load_request, move
 from services.deadlines import CLOSURE
 from services.requester_waits import clarification_key, identity_key
+from systems.registry import Registry
 
 
 def _seconds_left(deadline: datetime | None) -> int:
@@ -214,11 +215,12 @@ def decide_review(
     reference: str,
     decisions: Mapping[str, tuple[str, Sequence[str]]] | None,
     *,
+    registry: Registry,
     actor: str,
 ) -> None:
     """The operator's decisions (None: keep the proposal); ``review.DecisionInvalid`` when they
-    cannot stand, also when a system's connector cannot do what they ask."""
-    supported = {info.key: info.actions for info in fulfilment.registry_for(settings)}
+    cannot stand, also when a system of ``registry`` cannot do what they ask."""
+    supported = {info.key: info.actions for info in registry}
     with unit_of_work(settings) as session:
         review.decide(session, settings, reference, decisions, actor=actor, now=utcnow(), supported=supported)
 

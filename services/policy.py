@@ -11,8 +11,6 @@ from datetime import date, datetime
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, func, select
 
-from demo.systems.customers import customers
-from demo.systems.customers import metadata as customers_metadata
 from mail.outbox import enqueue
 from models.db import unit_of_work, utcnow
 from models.policy import PROPOSED, PUBLISHED, REJECTED, PolicyVersion, version_in_force
@@ -20,7 +18,8 @@ from models.rules import policy as rules
 from models.rules.deadlines import jst_date
 from models.settings import Settings
 from services.common import NotFound, audit, load_by_reference
-from systems import db as systems_db
+from services.identity import CUSTOMER_MASTER
+from systems.registry import Registry
 
 NOTICE_KIND = "policy_revision"
 MAX_TEXT = 200_000
@@ -192,14 +191,14 @@ def officer_decided(settings: Settings, version: int, *, approve: bool, in_force
 
 
 def notify_customers(
-    settings: Settings, session: Session, version: int, *, now: datetime, after: str = "", limit: int = 500
+    registry: Registry, session: Session, version: int, *, now: datetime, after: str = "", limit: int = 500
 ) -> str | None:
-    """Write the advance notice of ``version`` to the next ``limit`` customers after the
-    customer id ``after``, one notice per (version, customer) key: a batch written twice adds
-    nothing. A marketing opt-out does not stop it (an important notice, not advertising).
-    The last customer id written, or None when no customer is left."""
+    """Write the advance notice of ``version`` to the next ``limit`` customers of the registry's
+    customer master after the customer id ``after``, one notice per (version, customer) key: a
+    batch written twice adds nothing. A marketing opt-out does not stop it (an important notice,
+    not advertising). The last customer id written, or None when no customer is left."""
     row = load(session, version)
-    engine = systems_db.ensure_schema(settings.system_database_url("customers"), customers_metadata)
+    engine, customers = registry.table(CUSTOMER_MASTER, "customers")
     with engine.connect() as conn:
         batch = conn.execute(
             sa_select(customers.c.customer_id, customers.c.email)

@@ -1,7 +1,8 @@
 """Which systems hold personal data, what each holds, and how to reach it.
 
-Built from settings; nothing connects until a connector is used. ``wrap`` lets a caller put
-something around every connector (latency, fault injection: ``demo/faults.py``).
+Built from settings and the systems' definitions, which ``deployments/registry.py`` (the
+composition root) chooses; nothing connects until a connector is used. ``wrap`` lets a caller
+put something around every connector (latency, fault injection: ``demo/faults.py``).
 """
 
 from __future__ import annotations
@@ -10,10 +11,9 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import Engine, Table, func, select
 
-from demo.systems import DEFINITIONS
-from models.settings import Settings, get_settings
+from models.settings import Settings
 from systems import db
 from systems.base import SystemDef, SystemInfo
 from systems.connector import DatabaseConnector, translated
@@ -26,15 +26,24 @@ T = TypeVar("T")
 
 
 class Registry:
-    def __init__(self, settings: Settings, *, wrap: Wrap | None = None, extra: Extra | None = None):
+    def __init__(
+        self,
+        settings: Settings,
+        definitions: Mapping[str, SystemDef],
+        *,
+        wrap: Wrap | None = None,
+        extra: Extra | None = None,
+    ):
         self.settings = settings
+        self._fixed = definitions
         self._wrap = wrap
         self._extra = extra
         self._connectors: dict[str, Connector] = {}
 
     def _definitions(self) -> Mapping[str, SystemDef]:
-        """The demo systems, then those registered at run time (``extra``, asked each time)."""
-        return {**DEFINITIONS, **self._extra()} if self._extra else DEFINITIONS
+        """The systems it was built with, then those registered at run time (``extra``, asked
+        each time)."""
+        return {**self._fixed, **self._extra()} if self._extra else self._fixed
 
     def keys(self) -> tuple[str, ...]:
         return tuple(self._definitions())
@@ -46,7 +55,7 @@ class Registry:
         return self.definition(key).info
 
     def definition(self, key: str) -> SystemDef:
-        definition = DEFINITIONS.get(key) or (self._extra() if self._extra else {}).get(key)
+        definition = self._fixed.get(key) or (self._extra() if self._extra else {}).get(key)
         if definition is None:
             raise KeyError(f"no system registered under {key!r}")
         return definition
@@ -56,7 +65,7 @@ class Registry:
         return self.settings.system_database_url(key)
 
     def connector(self, key: str) -> Connector:
-        if key not in DEFINITIONS:
+        if key not in self._fixed:
             self.definition(key)  # one registered at run time may have left (access revoked)
         if key not in self._connectors:
             definition = self.definition(key)
@@ -70,6 +79,12 @@ class Registry:
     def database(self, key: str) -> DatabaseConnector:
         """Direct access to a demo system's own database (seeding, fixtures, tests)."""
         return DatabaseConnector(self.definition(key), self.url(key))
+
+    def table(self, key: str, name: str) -> tuple[Engine, Table]:
+        """One table of a system's own database and its engine, read in bulk where no subject
+        is located first: the customer master's accounts, for notices to every customer."""
+        definition = self.definition(key)
+        return db.ensure_schema(self.url(key), definition.metadata), definition.metadata.tables[name]
 
     def across(self, call: Callable[[str, Connector], T], keys: Iterable[str] | None = None) -> dict[str, T]:
         """``call(key, connector)`` for every system at once, in registry order: systems are
@@ -85,12 +100,6 @@ class Registry:
         db.dispose()
 
 
-def build_registry(
-    settings: Settings | None = None, *, wrap: Wrap | None = None, extra: Extra | None = None
-) -> Registry:
-    return Registry(settings or get_settings(), wrap=wrap, extra=extra)
-
-
 def row_counts(registry: Registry, key: str) -> dict[str, int]:
     definition = registry.definition(key)
     engine = db.ensure_schema(registry.url(key), definition.metadata)
@@ -102,10 +111,9 @@ def row_counts(registry: Registry, key: str) -> dict[str, int]:
         }
 
 
-def summary(settings: Settings | None = None, registry: Registry | None = None) -> list[dict[str, Any]]:
-    """Per system: key, names, categories, retention duty, contractor, actions, row counts
-    (of ``registry``, e.g. with the registered contractors; else the demo systems)."""
-    registry = registry or build_registry(settings)
+def summary(registry: Registry) -> list[dict[str, Any]]:
+    """Per system of ``registry`` (e.g. with the registered contractors): key, names,
+    categories, retention duty, contractor, actions, row counts."""
     out = []
     for info in registry:
         entry = info.to_dict()

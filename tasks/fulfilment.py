@@ -10,10 +10,11 @@ from prefect.cache_policies import NO_CACHE
 from prefect.futures import wait
 from prefect.tasks import exponential_backoff
 
+from deployments.registry import registry_for
 from models.db import unit_of_work, utcnow
 from models.rules.states import ActionState
 from models.settings import get_settings
-from services.fulfilment import give_up, perform, plan, registry_for
+from services.fulfilment import give_up, perform, plan
 from systems.protocol import TransientSystemError
 
 

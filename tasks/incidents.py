@@ -7,6 +7,7 @@ sends a claimed notice at most once. Only counts reach Prefect."""
 from prefect import get_run_logger, task
 from prefect.artifacts import create_progress_artifact, update_progress_artifact
 
+from deployments.registry import registry_for
 from models.db import unit_of_work, utcnow
 from models.settings import get_settings
 from services import incidents as service
@@ -27,7 +28,9 @@ def notify_subjects(reference: str) -> dict:
     )
     while True:
         with unit_of_work(settings) as session:
-            written = service.write_notices(session, settings, reference, now=utcnow())
+            written = service.write_notices(
+                session, settings, reference, registry=registry_for(settings), now=utcnow()
+            )
         while send_notices.fn()["sent"]:  # this batch, and anything else still pending
             pass
         progress = _progress(reference)

@@ -5,6 +5,7 @@ run again) writes the same keys, which add nothing, and goes on. Only counts rea
 from prefect import get_run_logger, task
 from sqlmodel import func, select
 
+from deployments.registry import registry_for
 from models.db import unit_of_work, utcnow
 from models.fulfilment import Notice
 from models.settings import get_settings
@@ -21,7 +22,7 @@ def notify_customers(version: int) -> int:
     while True:
         with unit_of_work(settings) as session:
             after = service.notify_customers(
-                settings, session, version, now=utcnow(), after=after, limit=BATCH
+                registry_for(settings), session, version, now=utcnow(), after=after, limit=BATCH
             )
         if after is None:
             break

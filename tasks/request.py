@@ -4,6 +4,7 @@ each a Prefect task that takes a request reference and returns references only."
 from prefect import get_run_logger, task
 from sqlmodel import select
 
+from deployments.registry import registry_for
 from disclosure import build_and_store
 from disclosure.build import PACKAGE_TYPES
 from disclosure.store import reissue_token
@@ -15,7 +16,6 @@ from models.rules.vocabulary import Outcome, Status
 from models.settings import get_settings
 from services import closing, identity
 from services.common import load_request
-from services.fulfilment import registry_for
 
 
 @task(task_run_name="identity:{reference}", retries=2, retry_delay_seconds=5)

@@ -5,11 +5,11 @@ import pytest
 from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 
+from deployments.registry import build_registry
 from models.db import unit_of_work
 from models.requests import Party
 from models.schema import upgrade
 from systems import db as systems_db
-from systems.registry import build_registry
 
 EMAIL, NAME = "taro.hidden@example.co.jp", "秘密 太郎"
 

@@ -13,11 +13,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from deployments.registry import build_registry
 from models.db import unit_of_work, utcnow
 from models.rules.access import may_report_incident
 from models.settings import Settings
 from services import incidents
-from systems.registry import build_registry
 from web.documents_view import PRIVATE, Check, desk_person
 
 
@@ -34,7 +34,7 @@ def _report(settings: Settings, data: incidents.IncidentReport, actor: str) -> s
     try:
         with unit_of_work(settings) as session:
             return incidents.report_incident(
-                session, settings, data, systems=registry.keys(), actor=actor, now=utcnow()
+                session, settings, data, registry=registry, actor=actor, now=utcnow()
             )
     finally:
         registry.dispose()

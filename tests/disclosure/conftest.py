@@ -10,6 +10,7 @@ import pytest
 
 from demo.fixture import Fixture, load_fixture_into_systems
 from demo.seed import seed_systems
+from deployments.registry import build_registry
 from models.audit import audit_key
 from models.db import unit_of_work
 from models.fixtures import load_fixture_into_app
@@ -20,7 +21,6 @@ from models.schema import upgrade
 from models.settings import Settings
 from systems import db
 from systems.identity import expand_identity
-from systems.registry import build_registry
 
 FIXTURE = json.loads(
     (Path(__file__).parents[1] / "fixtures" / "contract_example.json").read_text(encoding="utf-8")

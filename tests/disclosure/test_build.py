@@ -8,17 +8,17 @@ import pytest
 from markupsafe import escape
 from pypdf import PdfReader
 
+from deployments.registry import build_registry
 from disclosure.build import data_file, gather, purposes_for
 from disclosure.render import package_files
 from models.rules.vocabulary import RequestType
-from systems.registry import build_registry
 from tests.disclosure.conftest import ALL_SYSTEMS, EMAIL, HIDDEN_ADDRESS, NAME, NOW
 
 DISCLOSED = tuple(k for k in ALL_SYSTEMS if k != "support")  # support: authority inquiry
 
 
 def files_of(desk, reference, systems=ALL_SYSTEMS):
-    files = package_files(gather(desk, reference, systems, now=NOW))
+    files = package_files(gather(desk, reference, systems, registry=build_registry(desk), now=NOW))
     by_ext = {name.rsplit(".", 1)[1]: data for name, data in files.items() if "third-party" not in name}
     return files, by_ext
 
@@ -190,7 +190,7 @@ def test_every_registered_system_has_purposes(settings):
 
 def test_bad_input_is_refused_without_personal_data(desk, new_request):
     with pytest.raises(ValueError, match="unknown system"):
-        gather(desk, new_request(), ["customers", "nowhere"], now=NOW)
+        gather(desk, new_request(), ["customers", "nowhere"], registry=build_registry(desk), now=NOW)
     with pytest.raises(ValueError) as refused:
-        gather(desk, new_request(RequestType.ERASURE), ALL_SYSTEMS, now=NOW)
+        gather(desk, new_request(RequestType.ERASURE), ALL_SYSTEMS, registry=build_registry(desk), now=NOW)
     assert EMAIL not in str(refused.value) and NAME not in str(refused.value)

@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
+from deployments.registry import build_registry
 from disclosure import (
     LIFETIME,
     PackageIntegrityError,
@@ -43,7 +44,7 @@ def _packages(desk, reference):
 @pytest.fixture
 def stored(desk, new_request):
     reference = new_request(third_party=True)
-    return reference, build_and_store(desk, reference, ALL_SYSTEMS, now=NOW)
+    return reference, build_and_store(desk, reference, ALL_SYSTEMS, registry=build_registry(desk), now=NOW)
 
 
 def test_receipt_holds_references_sizes_expiry_and_the_token_once(desk, stored):
@@ -131,7 +132,9 @@ def test_router_serves_the_zip_and_404s_alike(desk, stored, new_request):
 
 def test_expired_package_is_not_served_by_the_router(desk, new_request):
     reference = new_request()
-    receipt = build_and_store(desk, reference, ALL_SYSTEMS, now=NOW - LIFETIME * 100)
+    receipt = build_and_store(
+        desk, reference, ALL_SYSTEMS, registry=build_registry(desk), now=NOW - LIFETIME * 100
+    )
     app = FastAPI()
     app.include_router(router)
     app.dependency_overrides[get_settings] = lambda: desk
@@ -141,7 +144,7 @@ def test_expired_package_is_not_served_by_the_router(desk, new_request):
 
 def test_building_twice_gives_one_package(desk, stored):
     reference, first = stored
-    again = build_and_store(desk, reference, ALL_SYSTEMS, now=LATER)
+    again = build_and_store(desk, reference, ALL_SYSTEMS, registry=build_registry(desk), now=LATER)
     assert not again.created and again.token is None and again.package_id == first.package_id
     assert len(_packages(desk, reference)) == 1
     assert _open(desk, reference, first.token)  # the link in the notice still works
@@ -150,14 +153,14 @@ def test_building_twice_gives_one_package(desk, stored):
 def test_expired_or_revoked_package_is_replaced_never_two_live(desk, stored):
     reference, first = stored
     after_expiry = NOW + LIFETIME + timedelta(minutes=1)
-    second = build_and_store(desk, reference, ALL_SYSTEMS, now=after_expiry)
+    second = build_and_store(desk, reference, ALL_SYSTEMS, registry=build_registry(desk), now=after_expiry)
     assert second.created and second.package_id != first.package_id
     rows = _packages(desk, reference)
     assert [r.revoked for r in rows] == [True, False]
     assert not (desk.data_dir / rows[0].path).exists()  # the superseded file is gone
     with unit_of_work(desk) as session:
         revoke_package(session, desk, reference, actor="operator:sato", now=after_expiry)
-    third = build_and_store(desk, reference, ALL_SYSTEMS, now=after_expiry)
+    third = build_and_store(desk, reference, ALL_SYSTEMS, registry=build_registry(desk), now=after_expiry)
     assert third.created and sum(not r.revoked for r in _packages(desk, reference)) == 1
     assert _open(desk, reference, third.token, now=after_expiry)
 

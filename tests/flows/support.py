@@ -9,13 +9,13 @@ from sqlalchemy import select as sa_select
 from sqlmodel import select
 
 from demo.fixture import load_fixture_into_systems
+from deployments.registry import build_registry
 from models.audit import AuditEvent
 from models.db import unit_of_work, utcnow
 from models.fulfilment import FulfilmentAction
 from services import documents
 from services.common import load_request
 from systems import db as systems_db
-from systems.registry import build_registry
 from tests.flows.conftest import FIXTURE, PASSWORD
 
 

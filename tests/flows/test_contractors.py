@@ -8,13 +8,13 @@ from sqlalchemy import select as sa_select
 from sqlmodel import select
 
 from demo.systems import delivery_contractor
+from deployments.registry import build_registry, registry_for
 from models.audit import AuditEvent
 from models.db import unit_of_work, utcnow
 from models.requests import DecisionItem
 from models.settings import get_settings
 from services import contractor_supervision as supervision
 from services import contractors as service
-from services.fulfilment import registry_for
 from systems import db as systems_db
 from tests.flows.conftest import FlowThread, Run, enter_code, submit
 from tests.flows.support import madoguchi, request_of
@@ -35,7 +35,9 @@ def contractor_run(reference: str) -> FlowThread:
 
 def apply(settings, **changes) -> str:
     with unit_of_work(settings) as session:
-        return service.apply(session, settings, application(**changes), now=utcnow())
+        return service.apply(
+            session, settings, application(**changes), registry=build_registry(settings), now=utcnow()
+        )
 
 
 def trail(settings, reference) -> list[str]:

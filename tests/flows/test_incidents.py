@@ -20,6 +20,7 @@ from sqlmodel import select
 from demo.fixture import load_fixture_into_systems, read_fixture
 from demo.seed import seed_systems
 from demo.world import World
+from deployments.registry import build_registry
 from flows.forms import filled
 from flows.incidents import IncidentTriage, incident_response
 from flows.waits import wake
@@ -103,7 +104,7 @@ def test_an_incident_for_1000_customers_each_told_once_across_a_killed_run(
             session,
             settings,
             incidents.IncidentReport.model_validate(report_body()),
-            systems=("orders", "customers", "billing"),
+            registry=build_registry(settings),
             actor="operator:sato",
             now=utcnow(),
         )
@@ -253,7 +254,7 @@ def test_when_not_everyone_is_known_the_officer_records_the_public_notice(desk, 
             session,
             settings,
             incidents.IncidentReport.model_validate(body),
-            systems=("orders",),
+            registry=build_registry(settings),
             actor="operator:sato",
             now=utcnow(),
         )
@@ -281,6 +282,6 @@ def test_when_not_everyone_is_known_the_officer_records_the_public_notice(desk, 
             "2026-12-03 当社ウェブサイトのお知らせ",
         )
         assert incidents.report_markdown(session, incident, "final").count("当社ウェブサイトのお知らせ") == 2
-    [known] = incidents.resolve_customers(settings, [incidents.AffectedCustomer(email=EMAIL)])
+    [known] = incidents.resolve_customers(build_registry(settings), [incidents.AffectedCustomer(email=EMAIL)])
     assert sent_keys(mail_stub) == [incidents.notice_key(reference, known)]  # the one known is told too
     assert [e.actor for e in events_of(settings, reference, "incident.public_notice")] == ["officer:tanaka"]

@@ -7,13 +7,13 @@ import json
 from datetime import timedelta
 
 from demo.fixture import Fixture
+from deployments.registry import build_registry
 from models.audit import audit_key
 from models.db import unit_of_work, utcnow
 from models.fixtures import load_fixture_into_app
 from models.rules.deadlines import jst_date
 from models.rules.vocabulary import SystemAction
 from systems.identity import expand_identity
-from systems.registry import build_registry
 from tests.flows.conftest import Run, enter_code, notices_of, submit
 from tests.flows.support import (
     actions_of,

@@ -8,6 +8,7 @@ import pytest
 from sqlmodel import select
 
 from demo.fixture import Fixture, load_fixture_into_systems
+from deployments.registry import build_registry
 from models.audit import audit_key
 from models.db import unit_of_work
 from models.fixtures import load_fixture_into_app
@@ -15,7 +16,6 @@ from models.requests import DecisionItem, DetailsIn, Party, Request, new_referen
 from models.rules.vocabulary import RequestType, Role, Status
 from models.schema import upgrade
 from systems.identity import expand_identity
-from systems.registry import build_registry
 
 CONTRACT_FIXTURE = Path(__file__).parent.parent / "fixtures" / "contract_example.json"
 REVIEW_NOW = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)

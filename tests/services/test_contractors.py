@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from sqlmodel import select
 
 from demo.systems import DEFINITIONS
+from deployments.registry import build_registry, registry_for
 from models.audit import AuditEvent
 from models.contractor_application import ContractorApplication, QuestionnaireIn
 from models.contractors import ContractorAssessment
@@ -18,7 +19,6 @@ from models.rules.deadlines import jst_date
 from models.schema import upgrade
 from services import contractor_supervision as supervision
 from services import contractors as service
-from services.fulfilment import registry_for
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "contractor_application.json"
 NOW = datetime(2026, 11, 2, 1, 0, tzinfo=UTC)
@@ -43,7 +43,9 @@ def desk(settings):
 
 def apply(settings, data=None, now=NOW) -> str:
     with unit_of_work(settings) as session:
-        return service.apply(session, settings, data or application(), now=now)
+        return service.apply(
+            session, settings, data or application(), registry=build_registry(settings), now=now
+        )
 
 
 def step(settings, fn, *args, **kwargs):

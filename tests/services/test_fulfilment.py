@@ -9,6 +9,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import select
 
 from demo.faults import Faulty
+from deployments.registry import build_registry, registry_for
 from models.audit import AuditEvent
 from models.db import unit_of_work
 from models.fulfilment import FulfilmentAction, action_key
@@ -20,11 +21,9 @@ from services.fulfilment import (
     pending_failures,
     perform,
     plan,
-    registry_for,
     resolve,
 )
 from systems.protocol import TransientSystemError
-from systems.registry import build_registry
 from tests.services.conftest import REVIEW_NOW, create_fulfilment_request
 
 NOW = REVIEW_NOW + timedelta(days=3)

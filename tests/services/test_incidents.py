@@ -39,7 +39,7 @@ def report(settings, registry, now=NOW, **changes) -> str:
             session,
             settings,
             incidents.IncidentReport.model_validate(body(**changes)),
-            systems=registry.keys(),
+            registry=registry,
             actor="operator:sato",
             now=now,
         )
@@ -61,7 +61,7 @@ def test_a_report_is_triaged_by_the_rules_and_keeps_customer_ids_only(review_des
         # day 30 is 29 December, in the New Year closure: the final report is due on 4 January
         assert (incident.preliminary_due, incident.final_due) == (date(2026, 12, 4), date(2027, 1, 4))
         assert [(s.customer_id, s.language) for s in subjects] == list(
-            incidents.resolve_customers(settings, [incidents.AffectedCustomer(email=EMAIL)]).items()
+            incidents.resolve_customers(registry, [incidents.AffectedCustomer(email=EMAIL)]).items()
         )
         assert [e.action for e in events] == ["incident.reported"]
         assert EMAIL not in str(events[0].details) and EMAIL not in str(incident.model_dump())
@@ -137,7 +137,7 @@ def test_notices_are_written_once_each_and_the_officer_may_correct_the_triage(re
         assert incident.notice_method == "public_notice"  # 1,500 people, one listed
     for _ in range(2):
         with unit_of_work(settings) as session:
-            incidents.write_notices(session, settings, reference, now=NOW)
+            incidents.write_notices(session, settings, reference, registry=registry, now=NOW)
     with unit_of_work(settings) as session:
         [notice] = session.exec(select(Notice).where(Notice.kind == "leak_notice")).all()
         assert (notice.recipient_email, notice.idempotency_key.startswith(reference)) == (EMAIL, True)
@@ -272,8 +272,8 @@ def test_the_example_file_is_a_valid_report_on_the_demo_seed(settings):
     from pathlib import Path
 
     from demo.seed import seed_systems
+    from deployments.registry import build_registry
     from models.schema import upgrade
-    from systems.registry import build_registry
 
     upgrade(settings)
     seed_systems(settings, 3, keys=("customers",))
@@ -283,7 +283,7 @@ def test_the_example_file_is_a_valid_report_on_the_demo_seed(settings):
     )
     with unit_of_work(settings) as session:
         reference = incidents.report_incident(
-            session, settings, data, systems=registry.keys(), actor="operator:sato", now=NOW
+            session, settings, data, registry=registry, actor="operator:sato", now=NOW
         )
         assert incidents.load_incident(session, reference).triage_cases == ["wrongful_purpose"]
     registry.dispose()

@@ -1,6 +1,7 @@
 """The lifecycle's decisions without Prefect (services/lifecycle.py): each step says what the
 flow does next, and the request stands where docs/product.md §1 puts it."""
 
+from deployments.registry import build_registry
 from models.db import unit_of_work, utcnow
 from models.rules.vocabulary import Outcome, ReasonCode, Status, WaitingFor
 from services import clarification, identity, review
@@ -51,7 +52,11 @@ def test_a_disclosure_goes_from_identity_to_fulfilment_one_step_at_a_time(desk):
 
     first = step.pending[0]["item_key"]  # refused in part: the officer signs off, or sends it back
     stages.decide_review(
-        settings, reference, {first: ("refuse", [ReasonCode.HARM_TO_LIFE_OR_PROPERTY])}, actor="operator:sato"
+        settings,
+        reference,
+        {first: ("refuse", [ReasonCode.HARM_TO_LIFE_OR_PROPERTY])},
+        registry=build_registry(settings),
+        actor="operator:sato",
     )
     step = stages.review_step(settings, reference)
     assert (step.next, step.key, _at(settings, reference)) == (
@@ -66,7 +71,9 @@ def test_a_disclosure_goes_from_identity_to_fulfilment_one_step_at_a_time(desk):
         "review-1-1",
         (Status.REVIEW, None),
     )
-    stages.decide_review(settings, reference, None, actor="operator:suzuki")
+    stages.decide_review(
+        settings, reference, None, registry=build_registry(settings), actor="operator:suzuki"
+    )
     assert stages.review_step(settings, reference).next is ReviewNext.DECIDED
     outcome, _ = stages.review_outcome(settings, reference)
     assert outcome is Outcome.GRANTED

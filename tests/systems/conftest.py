@@ -3,10 +3,10 @@ from sqlalchemy import create_engine, text
 
 from demo.fixture import load_fixture_into_systems
 from demo.seed import seed_systems
+from deployments.registry import build_registry
 from models.settings import Settings
 from systems import db
 from systems.identity import expand_identity
-from systems.registry import build_registry
 
 # distinctive values, so that a search of a whole database finds only this subject
 SUBJECT = {

@@ -124,8 +124,8 @@ def test_actions_leave_data_that_is_not_the_companys_own(system_settings):
     """Support data first obtained through a police inquiry is not retained personal data:
     an erasure or restriction on the requester's demand leaves it as it is."""
     from demo.fixture import load_fixture_into_systems
+    from deployments.registry import build_registry
     from systems.identity import expand_identity
-    from systems.registry import build_registry
     from tests.systems.conftest import SUBJECT
 
     subject = {**SUBJECT, "provenance": [{"system": "support", "origin": "authority_inquiry"}]}
@@ -147,7 +147,7 @@ def test_locate_reports_the_account_closing_and_the_last_order_and_billing_activ
     from datetime import date, timedelta
 
     from demo.fixture import load_fixture_into_systems
-    from systems.registry import build_registry
+    from deployments.registry import build_registry
 
     registry = build_registry(system_settings)
     load_fixture_into_systems({"customers": [SUBJECT]}, system_settings)
@@ -179,7 +179,7 @@ def test_a_system_seeded_before_a_column_was_added_gains_it(system_settings):
     from sqlalchemy import create_engine, inspect, text
 
     from demo.fixture import load_fixture_into_systems
-    from systems.registry import build_registry
+    from deployments.registry import build_registry
 
     load_fixture_into_systems({"customers": [SUBJECT]}, system_settings)
     db.dispose()

@@ -5,10 +5,10 @@ import pytest
 
 from demo.fixture import load_fixture_into_systems
 from demo.seed import seed_systems
+from deployments.registry import build_registry
 from models.settings import Settings
 from systems import db
 from systems.identity import expand_identity
-from systems.registry import build_registry
 from tests.systems.conftest import SUBJECT
 
 pytestmark = pytest.mark.postgres

@@ -7,12 +7,13 @@ from sqlalchemy import exc as sa_exc
 from demo.faults import Faulty
 from demo.fixture import Fixture, load_fixture_into_systems
 from demo.seed import seed_systems
+from deployments.registry import build_registry
 from models.rules.vocabulary import Origin, SystemAction
 from models.settings import KEYRING_FILE, Settings
 from systems.connector import translated
 from systems.identity import SubjectIdentity, expand_identity
 from systems.protocol import Connector, TransientSystemError
-from systems.registry import build_registry, summary
+from systems.registry import summary
 from tests.systems.conftest import dump
 
 KEYS = (
@@ -77,7 +78,7 @@ def test_registry_lists_the_contract_systems_without_touching_anything(system_se
 
 def test_summary_gives_counts_per_system(system_settings):
     seed_systems(system_settings, customers=10, seed=1)
-    rows = summary(system_settings)
+    rows = summary(build_registry(system_settings))
     assert [r["key"] for r in rows] == list(KEYS)
     assert rows[0]["rows"] == {"customers": 10}
     assert rows[2]["retention"]["years"] == 7

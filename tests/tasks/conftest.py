@@ -4,13 +4,13 @@ a worker reads them, the docs/contract.md example subject in the app and demo sy
 import pytest
 
 from demo.fixture import Fixture, load_fixture_into_systems
+from deployments.registry import build_registry
 from models.audit import audit_key
 from models.db import unit_of_work
 from models.fixtures import load_fixture_into_app
 from models.schema import upgrade
 from models.settings import get_settings
 from systems import db as systems_db
-from systems.registry import build_registry
 from tests.services.conftest import REVIEW_NOW, contract_subject
 
 

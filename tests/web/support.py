@@ -10,13 +10,13 @@ from sqlalchemy import func
 from sqlmodel import select
 
 from demo.fixture import Fixture, load_fixture_into_systems
+from deployments.registry import build_registry
 from models.audit import AuditEvent
 from models.db import unit_of_work, utcnow
 from models.fulfilment import Notice
 from models.requests import Party, Request
 from services import identity
 from services.common import load_request
-from systems.registry import build_registry
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "contract_example.json"
 
