@@ -30,8 +30,9 @@ class FileOutbox:
         msg["Message-ID"] = make_msgid(domain="madoguchi.local")
         msg.set_content(message.text)
         msg.add_alternative(message.html, subtype="html")
+        message_id = f"file-{uuid.uuid4().hex}"
         meta = {
-            "message_id": f"file-{uuid.uuid4().hex}",
+            "message_id": message_id,
             "idempotency_key": message.idempotency_key,
             "kind": message.kind,
             "language": message.language,
@@ -43,7 +44,7 @@ class FileOutbox:
             tmp = stem.with_suffix(suffix + ".tmp")
             tmp.write_bytes(data)
             tmp.replace(stem.with_suffix(suffix))
-        return SendResult(provider_message_id=meta["message_id"])
+        return SendResult(provider_message_id=message_id)
 
     def find_sent(self, idempotency_key: str) -> SendResult | None:
         meta = self._stem(idempotency_key).with_suffix(".json")

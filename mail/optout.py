@@ -22,7 +22,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, EmailStr
 from sqlalchemy import event, func, or_, update
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from mail.port import SendError
 from mail.render import render_page
@@ -47,7 +47,7 @@ def _unb64(text: str) -> bytes:
 
 def make_token(settings: Settings, email: str) -> str:
     address = email.strip().lower().encode()
-    signature = hmac.new(_key(settings.secret_key.get_secret_value()), address, hashlib.sha256).digest()
+    signature = hmac.new(_key(settings.secret), address, hashlib.sha256).digest()
     return f"{_b64(address)}.{settings.key_id}.{_b64(signature)}"
 
 
@@ -77,7 +77,7 @@ def _latest(session: Session, email: str) -> ConsentEvent | None:
     query = (
         select(ConsentEvent)
         .where(func.lower(ConsentEvent.email) == email.strip().lower(), ConsentEvent.purpose == "marketing")
-        .order_by(ConsentEvent.at.desc(), ConsentEvent.id.desc())
+        .order_by(col(ConsentEvent.at).desc(), col(ConsentEvent.id).desc())
         .limit(1)
     )
     return session.exec(query).first()
@@ -88,11 +88,11 @@ def is_opted_out(session: Session, email: str) -> bool:
     return latest is not None and latest.event == "opted_out"
 
 
-def _suppress_after_commit(settings: Settings, email: str) -> None:
+def _suppress_after_commit(settings: Settings, group_id: int, email: str) -> None:
     from mail.sendgrid_adapter import SendGridAdapter
 
     try:
-        SendGridAdapter(settings).suppress(settings.sendgrid_unsubscribe_group_id, email)
+        SendGridAdapter(settings).suppress(group_id, email)
     except SendError as exc:
         # The ledger already stops our own sends; the next opt-out of this address retries.
         log.warning("unsubscribe group not updated: %s", type(exc).__name__)
@@ -115,13 +115,15 @@ def opt_out(
             update(ConsentEvent)
             .where(
                 func.lower(ConsentEvent.email) == email,
-                or_(ConsentEvent.keep_until.is_(None), ConsentEvent.keep_until < keep_until),
+                or_(col(ConsentEvent.keep_until).is_(None), col(ConsentEvent.keep_until) < keep_until),
             )
             .values(keep_until=keep_until)
         )
     configured = settings.sendgrid_api_key or settings.sendgrid_api_key_block
-    if suppress and configured and settings.sendgrid_unsubscribe_group_id is not None:
-        event.listen(session, "after_commit", lambda _s: _suppress_after_commit(settings, email), once=True)
+    if suppress and configured and (group_id := settings.sendgrid_unsubscribe_group_id) is not None:
+        event.listen(
+            session, "after_commit", lambda _s: _suppress_after_commit(settings, group_id, email), once=True
+        )
     return recorded
 
 

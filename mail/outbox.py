@@ -38,7 +38,7 @@ from datetime import datetime, timedelta
 from jinja2 import TemplateError
 from sqlalchemy import or_, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from mail.optout import is_opted_out, unsubscribe_url
 from mail.port import (
@@ -51,7 +51,7 @@ from mail.port import (
 )
 from mail.render import KINDS, MARKETING_KINDS, render
 from models.audit import audit_key, record
-from models.db import unit_of_work, utcnow
+from models.db import id_column, row_id, unit_of_work, utcnow
 from models.fulfilment import Notice
 from models.policy import version_in_force
 from models.requests import Request
@@ -103,7 +103,7 @@ def enqueue(
     }
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     session.execute(
-        dialect.insert(Notice.__table__)
+        dialect.insert(Notice.__table__)  # type: ignore[attr-defined]  # SQLModel's tables have it, untyped
         .values(**values)
         .on_conflict_do_nothing(index_elements=["idempotency_key"])
     )
@@ -152,7 +152,7 @@ def audit_notice(
 ) -> None:
     record(
         session,
-        key=audit_key(settings.secret_key.get_secret_value()),
+        key=audit_key(settings.secret),
         at=now,
         actor="mail",
         action=action,
@@ -179,7 +179,7 @@ NOTICE_FAILED = "notice_failed"  # the escalation the privacy officer gets
 
 
 def _due(now: datetime):
-    return or_(Notice.next_attempt_at.is_(None), Notice.next_attempt_at <= now)
+    return or_(col(Notice.next_attempt_at).is_(None), col(Notice.next_attempt_at) <= now)
 
 
 def next_attempt_at(settings: Settings, attempts: int, now: datetime, retry_after: float | None) -> datetime:
@@ -240,12 +240,14 @@ def _transition(
     event, the removal of its secrets (final states) and the officer's escalation (failed);
     ``None`` if someone else moved it first."""
     with unit_of_work(settings) as session:
-        moved = session.execute(
-            update(Notice).where(Notice.id == notice_id, Notice.state == from_state, *where).values(**values)
+        moved = session.exec(
+            update(Notice)
+            .where(col(Notice.id) == notice_id, col(Notice.state) == from_state, *where)
+            .values(**values)
         ).rowcount
         if not moved:
             return None
-        notice = session.get(Notice, notice_id)
+        notice = session.get_one(Notice, notice_id)
         if notice.state in FINAL_STATES and any(key in notice.context for key in SECRET_CONTEXT):
             notice.context = {k: REMOVED if k in SECRET_CONTEXT else v for k, v in notice.context.items()}
             session.add(notice)
@@ -293,8 +295,8 @@ def reconcile(
     with unit_of_work(settings) as session:
         stale = list(
             session.exec(
-                select(Notice.id, Notice.idempotency_key).where(
-                    Notice.state == NoticeState.SENDING, Notice.claimed_at < cutoff
+                select(id_column(Notice.id), Notice.idempotency_key).where(
+                    Notice.state == NoticeState.SENDING, col(Notice.claimed_at) < cutoff
                 )
             )
         )
@@ -362,9 +364,9 @@ def deliver_pending(
     with unit_of_work(settings) as session:
         ids = list(
             session.exec(
-                select(Notice.id)
+                select(id_column(Notice.id))
                 .where(Notice.state == NoticeState.PENDING, _due(now))
-                .order_by(Notice.id)
+                .order_by(col(Notice.id))
                 .limit(limit)
             )
         )
@@ -427,8 +429,8 @@ def _send(settings: Settings, port: EmailPort, notice: Notice, now: datetime, re
     except InDoubtSendError as exc:
         # Claim kept: reconcile() resolves it once the claim has timed out.
         return _settle(settings, notice, now, report, "in_doubt", last_error=str(exc))
-    _mark_sent(settings, notice.id, result.provider_message_id, now)
-    report.sent.append(notice.id)
+    _mark_sent(settings, row_id(notice), result.provider_message_id, now)
+    report.sent.append(row_id(notice))
     return "sent"
 
 
@@ -439,6 +441,6 @@ def _settle(
     settings: Settings, notice: Notice, now: datetime, report: DeliveryReport, outcome: str, **values
 ) -> str:
     """Record the outcome of a try (audited) and report it."""
-    _transition(settings, notice.id, NoticeState.SENDING, now, _ACTIONS[outcome], **values)
+    _transition(settings, row_id(notice), NoticeState.SENDING, now, _ACTIONS[outcome], **values)
     getattr(report, outcome).append(notice.id)
     return outcome

@@ -35,7 +35,8 @@ def resolve_api_key(settings: Settings) -> str | None:
     if settings.sendgrid_api_key_block:
         from prefect.blocks.system import Secret
 
-        return Secret.load(settings.sendgrid_api_key_block).get()
+        # Prefect types load() as the block or a coroutine; called from sync code it is the block
+        return Secret.load(settings.sendgrid_api_key_block).get()  # type: ignore[union-attr]
     return settings.sendgrid_api_key.get_secret_value() if settings.sendgrid_api_key else None
 
 

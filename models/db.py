@@ -7,11 +7,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Protocol
+from typing import Protocol, cast
 
 from sqlalchemy import DateTime, Engine, event
+from sqlalchemy.orm import Mapped
 from sqlalchemy.types import TypeDecorator
-from sqlmodel import Session, create_engine
+from sqlmodel import Session, col, create_engine
 
 from models.settings import Settings, get_settings
 
@@ -96,6 +97,11 @@ def row_id(row: _Row) -> int:
     if row.id is None:
         raise ValueError(f"{type(row).__name__} has no id yet: flush it first")
     return row.id
+
+
+def id_column(column: int | None) -> Mapped[int]:
+    """A table's ``id`` to select: optional on a row not yet flushed, never NULL in a stored one."""
+    return cast(Mapped[int], col(column))
 
 
 def utcnow() -> datetime:
