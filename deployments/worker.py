@@ -31,6 +31,7 @@ from prefect.client.schemas.objects import FlowRun
 from prefect.flows import Flow
 from prefect.workers.base import BaseJobConfiguration, BaseVariables, BaseWorker, BaseWorkerResult
 
+from deployments.suspension import share_suspension_observer
 from deployments.tls import share_tls_contexts
 
 WORKER_TYPE = "madoguchi-threads"
@@ -157,6 +158,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     share_tls_contexts()
+    share_suspension_observer()
     worker = ThreadWorker(
         work_pool_name=args.pool, name=args.name, limit=args.limit, create_pool_if_not_found=False
     )
