@@ -1,4 +1,4 @@
-"""How a demo system describes itself: what it holds, where, and how to find a subject.
+"""How a system describes itself: what it holds, where, and how to find a subject.
 
 Each module in ``demo/systems`` builds one :class:`SystemDef` from plain data: the tables,
 the :class:`Part` that says how each table is matched to a :class:`SubjectIdentity`, what
@@ -8,7 +8,7 @@ connector (``connector.py``) turns that description into the protocol's six call
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
@@ -20,7 +20,6 @@ from models.rules.vocabulary import Origin, SystemAction
 if TYPE_CHECKING:
     from sqlalchemy import Connection
 
-    from demo.world import SubjectData, World
     from systems.identity import SubjectIdentity
 
 
@@ -105,7 +104,6 @@ class Part:
 
 
 Discover = Callable[["Connection", "SubjectIdentity"], dict[str, set[str]]]
-Batches = Iterator[tuple[Table, list[dict[str, Any]]]]
 
 
 @dataclass(frozen=True)
@@ -114,8 +112,6 @@ class SystemDef:
     metadata: MetaData
     parts: tuple[Part, ...]
     applied: Table
-    seed: Callable[[World], Batches]
-    load_subject: Callable[[Connection, SubjectData, int, Origin, World], None]
     discover: Discover | None = None
 
     @property

@@ -21,10 +21,10 @@ from sqlalchemy import (
     select,
 )
 
-from demo.systems.common import chunks, next_number
+from demo.systems.common import DemoSystem, chunks, next_number
 from demo.world import CAMPAIGNS, PATHS, PRODUCTS, SubjectData, World
 from models.rules.vocabulary import Origin, SystemAction
-from systems.base import Category, Part, SystemDef, SystemInfo, applied_actions, by, record_columns
+from systems.base import Category, Part, SystemInfo, applied_actions, by, record_columns
 from systems.identity import SubjectIdentity
 
 metadata = MetaData()
@@ -154,7 +154,7 @@ def load_subject(conn: Connection, s: SubjectData, count: int, origin: Origin, w
         conn.execute(insert(table).values(_event(world, table, visitor, k)))
 
 
-DEF = SystemDef(
+DEF = DemoSystem(
     info=SystemInfo(
         key="analytics",
         name_ja="行動分析基盤",

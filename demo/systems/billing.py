@@ -11,14 +11,13 @@ from datetime import date, timedelta
 
 from sqlalchemy import Column, Connection, DateTime, Index, Integer, MetaData, String, Table, delete, insert
 
-from demo.systems.common import chunks, next_number
+from demo.systems.common import DemoSystem, chunks, next_number
 from demo.world import SubjectData, World, known
 from models.rules.vocabulary import Origin, SystemAction
 from systems.base import (
     Category,
     Part,
     RetentionDuty,
-    SystemDef,
     SystemInfo,
     applied_actions,
     by,
@@ -150,7 +149,7 @@ def load_subject(conn: Connection, s: SubjectData, count: int, origin: Origin, w
         )
 
 
-DEF = SystemDef(
+DEF = DemoSystem(
     info=SystemInfo(
         key="billing",
         name_ja="請求管理",

@@ -1,10 +1,28 @@
-"""Small helpers the demo system modules share."""
+"""What the demo system modules share: a demo system's definition and small helpers."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
 from sqlalchemy import Connection, Table, func, select
 
+from demo.world import SubjectData, World
+from models.rules.vocabulary import Origin
+from systems.base import SystemDef
+
 BATCH = 20_000
+Batches = Iterator[tuple[Table, list[dict[str, Any]]]]
+
+
+@dataclass(frozen=True, kw_only=True)
+class DemoSystem(SystemDef):
+    """A demo system's definition, and how its database is filled: with the fake world
+    (``seed``) or with one fixture subject (``load_subject``)."""
+
+    seed: Callable[[World], Batches]
+    load_subject: Callable[[Connection, SubjectData, int, Origin, World], None]
 
 
 def next_number(conn: Connection, table: Table, column: str, prefix: str, width: int) -> int:

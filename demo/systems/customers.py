@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from sqlalchemy import Column, Connection, Date, Index, MetaData, String, Table, insert, select, update
 
-from demo.systems.common import chunks, next_number
+from demo.systems.common import DemoSystem, chunks, next_number
 from demo.world import SubjectData, World
 from models.rules.vocabulary import Origin, SystemAction
-from systems.base import Category, Part, SystemDef, SystemInfo, applied_actions, by, record_columns
+from systems.base import Category, Part, SystemInfo, applied_actions, by, record_columns
 from systems.identity import SubjectIdentity, normalise_email
 
 metadata = MetaData()
@@ -169,7 +169,7 @@ def load_subject(conn: Connection, s: SubjectData, count: int, origin: Origin, w
         conn.execute(insert(customers).values(customer_id=s.customer_id, **values))
 
 
-DEF = SystemDef(
+DEF = DemoSystem(
     info=SystemInfo(
         key="customers",
         name_ja="顧客マスタ",

@@ -10,11 +10,11 @@ from datetime import timedelta
 
 from sqlalchemy import Column, Connection, DateTime, MetaData, String, Table, delete, insert
 
-from demo.systems.common import chunks
+from demo.systems.common import DemoSystem, chunks
 from demo.systems.orders import shipment_no
 from demo.world import Customer, SubjectData, World
 from models.rules.vocabulary import Origin, SystemAction
-from systems.base import Category, Part, SystemDef, SystemInfo, applied_actions, by, record_columns
+from systems.base import Category, Part, SystemInfo, applied_actions, by, record_columns
 
 metadata = MetaData()
 consignments = Table(
@@ -89,7 +89,7 @@ def load_subject(conn: Connection, s: SubjectData, count: int, origin: Origin, w
         conn.execute(insert(consignments).values(_consignment(world, shipment, p, k, origin.value)))
 
 
-DEF = SystemDef(
+DEF = DemoSystem(
     info=SystemInfo(
         key="delivery_contractor",
         name_ja="配送委託先",

@@ -19,10 +19,10 @@ from sqlalchemy import (
     select,
 )
 
-from demo.systems.common import chunks, next_number
+from demo.systems.common import DemoSystem, chunks, next_number
 from demo.world import CAMPAIGNS, SubjectData, World
 from models.rules.vocabulary import Origin, SystemAction
-from systems.base import Category, Part, SystemDef, SystemInfo, applied_actions, by, record_columns
+from systems.base import Category, Part, SystemInfo, applied_actions, by, record_columns
 from systems.identity import SubjectIdentity, normalise_email
 
 metadata = MetaData()
@@ -158,7 +158,7 @@ def load_subject(conn: Connection, s: SubjectData, count: int, origin: Origin, w
         )
 
 
-DEF = SystemDef(
+DEF = DemoSystem(
     info=SystemInfo(
         key="marketing",
         name_ja="メール配信リスト",

@@ -10,10 +10,10 @@ from datetime import date
 
 from sqlalchemy import Column, Connection, DateTime, Index, Integer, MetaData, String, Table, insert, select
 
-from demo.systems.common import chunks, next_number
+from demo.systems.common import DemoSystem, chunks, next_number
 from demo.world import PRODUCTS, SubjectData, World, known, mix
 from models.rules.vocabulary import Origin, SystemAction
-from systems.base import Category, Part, SystemDef, SystemInfo, applied_actions, by, record_columns
+from systems.base import Category, Part, SystemInfo, applied_actions, by, record_columns
 from systems.identity import SubjectIdentity
 
 metadata = MetaData()
@@ -168,7 +168,7 @@ def load_subject(conn: Connection, s: SubjectData, count: int, origin: Origin, w
         s.shipment_nos.append(shipment)
 
 
-DEF = SystemDef(
+DEF = DemoSystem(
     info=SystemInfo(
         key="orders",
         name_ja="受注・配送管理",

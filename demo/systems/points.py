@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from sqlalchemy import Column, Connection, DateTime, Index, Integer, MetaData, String, Table, delete, insert
 
-from demo.systems.common import chunks
+from demo.systems.common import DemoSystem, chunks
 from demo.world import CAMPAIGNS, SubjectData, World, known
 from models.rules.vocabulary import Origin, SystemAction
-from systems.base import Category, Part, SystemDef, SystemInfo, applied_actions, by, record_columns
+from systems.base import Category, Part, SystemInfo, applied_actions, by, record_columns
 
 metadata = MetaData()
 accounts = Table(
@@ -101,7 +101,7 @@ def load_subject(conn: Connection, s: SubjectData, count: int, origin: Origin, w
     conn.execute(insert(grants), new)
 
 
-DEF = SystemDef(
+DEF = DemoSystem(
     info=SystemInfo(
         key="points",
         name_ja="キャンペーンポイント",

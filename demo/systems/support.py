@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from sqlalchemy import Column, Connection, DateTime, Index, Integer, MetaData, String, Table, Text
 
-from demo.systems.common import chunks, next_number
+from demo.systems.common import DemoSystem, chunks, next_number
 from demo.world import PRODUCTS, SubjectData, World, known
 from models.rules.vocabulary import Origin, SystemAction
-from systems.base import Category, Part, SystemDef, SystemInfo, applied_actions, by, record_columns
+from systems.base import Category, Part, SystemInfo, applied_actions, by, record_columns
 from systems.identity import phone_digits
 
 metadata = MetaData()
@@ -154,7 +154,7 @@ def load_subject(conn: Connection, s: SubjectData, count: int, origin: Origin, w
         )
 
 
-DEF = SystemDef(
+DEF = DemoSystem(
     info=SystemInfo(
         key="support",
         name_ja="ヘルプデスク",
