@@ -40,12 +40,12 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response, Strea
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from deployments.registry import registry_for
 from models.db import unit_of_work
 from models.rules.access import AccountRole, may_call
 from models.settings import Settings, get_settings
 from services import accounts
 from services.accounts import Caller
-from services.fulfilment import registry_for
 from web import desk_entry_view, documents_view, identity_view, incidents_view, register_view
 
 REMEMBER_SECONDS = 30.0
