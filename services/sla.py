@@ -10,12 +10,12 @@ moves when the requester answers (services/clock.py) and the monitor judges it a
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-from sqlalchemy import Float, String, and_, exists, func, not_, or_, select, type_coerce
+from sqlalchemy import Float, SQLColumnExpression, String, and_, exists, func, not_, or_, select, type_coerce
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from mail.outbox import enqueue
 from models.contractors import Contractor, ContractorStatus
@@ -67,6 +67,8 @@ class OpenRequest(NamedTuple):
     @property
     def escalation_key(self) -> str:
         """Once per due date: a later pause moves the date, and it may fall due again."""
+        if self.due_at is None:
+            raise ValueError(f"{self.reference} has no due date to escalate")
         return f"{self.reference}:escalation:{jst_date(self.due_at).isoformat()}"
 
 
@@ -87,13 +89,13 @@ def _epoch_postgresql(element, compiler, **kw) -> str:
     return f"EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)})"
 
 
-_COLUMNS = (
-    Request.id,
-    Request.reference,
+_COLUMNS: tuple[SQLColumnExpression[Any], ...] = (
+    col(Request.id),
+    col(Request.reference),
     *(type_coerce(c, String) for c in (Request.request_type, Request.status, Request.waiting_for)),
-    Request.received_at,
-    Request.due_at,
-    Request.flow_run_id,
+    col(Request.received_at),
+    col(Request.due_at),
+    col(Request.flow_run_id),
 )
 
 
@@ -104,30 +106,30 @@ def due_notices(session: Session, *, now: datetime) -> list[OpenRequest]:
     decides (the 70 % test allows a second for rounding)."""
 
     def had(kind: str, *also):
-        return exists().where(Notice.request_id == Request.id, Notice.kind == kind, *also)
+        return exists().where(col(Notice.request_id) == Request.id, col(Notice.kind) == kind, *also)
 
-    overdue = Request.due_at <= now
+    overdue = col(Request.due_at) <= now
     warn_point = _epoch(Request.received_at) * (1 - WARN_FRACTION) + _epoch(Request.due_at) * WARN_FRACTION
     rows = session.connection().execute(
         select(*_COLUMNS)
         .where(
             OPEN_REQUEST,
-            Request.status != Status.AWAITING_REQUESTER,
+            col(Request.status) != Status.AWAITING_REQUESTER,
             or_(
                 and_(
                     overdue,
                     not_(
                         had(
                             ESCALATION,
-                            Notice.created_at >= Request.due_at,
-                            Notice.idempotency_key.like("%:escalation:%"),
+                            col(Notice.created_at) >= Request.due_at,
+                            col(Notice.idempotency_key).like("%:escalation:%"),
                         )
                     ),
                 ),
                 and_(not_(overdue), warn_point <= now.timestamp() + 1, not_(had(WARNING))),
             ),
         )
-        .order_by(Request.due_at)
+        .order_by(col(Request.due_at))
     )
     return [OpenRequest._make(row) for row in rows]
 
@@ -135,7 +137,7 @@ def due_notices(session: Session, *, now: datetime) -> list[OpenRequest]:
 def open_requests(session: Session, *, limit: int | None = None) -> list[OpenRequest]:
     """Open requests, most urgent first, by the same partial index (the work queue, the digest)."""
     rows = session.connection().execute(
-        select(*_COLUMNS).where(OPEN_REQUEST).order_by(Request.due_at).limit(limit)
+        select(*_COLUMNS).where(OPEN_REQUEST).order_by(col(Request.due_at)).limit(limit)
     )
     return [OpenRequest._make(row) for row in rows]
 
@@ -145,7 +147,9 @@ def count_open(session: Session) -> int:
     the partial index instead of the status index, which holds the closed history too)."""
     return (
         session.connection()
-        .execute(select(func.count()).select_from(Request).where(OPEN_REQUEST, Request.due_at.is_not(None)))
+        .execute(
+            select(func.count()).select_from(Request).where(OPEN_REQUEST, col(Request.due_at).is_not(None))
+        )
         .scalar_one()
     )
 
@@ -171,9 +175,9 @@ def notify_deadlines(
     sent = Sent([], [])
     for row in rows:
         kind = row.notice_due(now)
-        if kind is None:
+        if kind is None or row.due_at is None:  # a notice is due only on a due date
             continue
-        context = {
+        context: dict[str, Any] = {
             "reference": row.reference,
             "due_date": jst_date(row.due_at).isoformat(),
             "status": row.status,
@@ -234,12 +238,19 @@ def contractors_due(session: Session, *, now: datetime) -> list[ContractorDue]:
     date indexes."""
     horizon = now + timedelta(days=CERTIFICATE_NOTICE_DAYS)
     rows = session.execute(
-        select(Contractor.reference, Contractor.next_reassessment_at, Contractor.certification_expires_at)
-        .where(
-            or_(Contractor.next_reassessment_at <= now, Contractor.certification_expires_at <= horizon),
-            Contractor.status.in_(WATCHED_CONTRACTORS),
+        select(
+            col(Contractor.reference),
+            col(Contractor.next_reassessment_at),
+            col(Contractor.certification_expires_at),
         )
-        .order_by(Contractor.reference)
+        .where(
+            or_(
+                col(Contractor.next_reassessment_at) <= now,
+                col(Contractor.certification_expires_at) <= horizon,
+            ),
+            col(Contractor.status).in_(WATCHED_CONTRACTORS),
+        )
+        .order_by(col(Contractor.reference))
     )
     due = []
     for reference, reassess, expires in rows:
@@ -282,7 +293,9 @@ def notify_contractors(
 
 def notice_exists(session: Session, key: str) -> bool:
     """Whether the outbox holds a notice with this key (by its unique index)."""
-    return session.execute(select(Notice.id).where(Notice.idempotency_key == key)).first() is not None
+    return (
+        session.execute(select(col(Notice.id)).where(col(Notice.idempotency_key) == key)).first() is not None
+    )
 
 
 # --- leak incidents (docs/rules.md §6): the PPC reports' deadlines --------------------------------
@@ -327,7 +340,9 @@ def incident_deadlines(session: Session, *, now: datetime) -> list[IncidentDue]:
     rows, and, from the warning day on, the officer's warnings."""
     today = jst_date(now)
     incidents = session.execute(
-        select(Incident).where(Incident.reportable.is_(True), Incident.status != CLOSED).order_by(Incident.id)
+        select(Incident)
+        .where(col(Incident.reportable).is_(True), col(Incident.status) != CLOSED)
+        .order_by(col(Incident.id))
     ).scalars()
     due = []
     for incident in incidents:

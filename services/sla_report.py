@@ -4,11 +4,12 @@ deadline, then the open requests, each most urgent
 first, with the link to each waiting run, where the operator resumes it) and the daily digest. Built from the monitor's rows (services/sla.py) and
 the failed notices: references, codes and dates, never a name or an address."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from mail.outbox import enqueue, notice_ref, redact
 from models.fulfilment import Notice
@@ -101,14 +102,14 @@ def failed_mail(session: Session, *, ui_url: str, limit: int = FAILED_MAIL_ROWS)
     requester or officer was told nothing), newest first, and how many there are. The error is
     SendGrid's text without addresses; the link is the request's run, else the work queue."""
     rows = session.execute(
-        select(Notice, Request.flow_run_id)
-        .outerjoin(Request, Request.id == Notice.request_id)
-        .where(Notice.state == NoticeState.FAILED)
-        .order_by(Notice.id.desc())
+        select(Notice, col(Request.flow_run_id))
+        .outerjoin(Request, col(Request.id) == Notice.request_id)
+        .where(col(Notice.state) == NoticeState.FAILED)
+        .order_by(col(Notice.id).desc())
         .limit(limit)
     ).all()
     total = session.execute(
-        select(func.count()).select_from(Notice).where(Notice.state == NoticeState.FAILED)
+        select(func.count()).select_from(Notice).where(col(Notice.state) == NoticeState.FAILED)
     ).scalar_one()
     return [
         {
@@ -165,7 +166,7 @@ def digest(
     now: datetime,
     ui_url: str,
     limit: int = 30,
-    incidents: list[IncidentDue] = (),
+    incidents: Sequence[IncidentDue] = (),
     checkpoint: dict | None = None,
     register: dict | None = None,
 ) -> Digest:
@@ -173,11 +174,11 @@ def digest(
     the leak reports not filed yet with their days left, the audit checkpoint (``Checkpoint.as_dict``), a copy of the head outside our systems, and
     the request register's summary of the recent months."""
 
-    def entry(row: OpenRequest) -> dict:
+    def entry(row: OpenRequest, due: date) -> dict:
         return {
             "reference": row.reference,
             "status": row.status,
-            "due_date": jst_date(row.due_at).isoformat(),
+            "due_date": due.isoformat(),
             "url": run_url(ui_url, row),
         }
 
@@ -188,10 +189,13 @@ def digest(
         by_status[row.status] = by_status.get(row.status, 0) + 1
         paused += row.paused
         stage = row.stage(now)
+        if stage is SlaStage.ON_TRACK or row.due_at is None:  # only a due date is warned or overdue
+            continue
+        due = jst_date(row.due_at)
         if stage is SlaStage.OVERDUE:
-            lists["overdue"].append(entry(row))
-        elif stage is SlaStage.WARNING:
-            lists["due_today" if jst_date(row.due_at) == today else "warning"].append(entry(row))
+            lists["overdue"].append(entry(row, due))
+        else:
+            lists["due_today" if due == today else "warning"].append(entry(row, due))
     counts = {name: len(found) for name, found in lists.items()} | {"paused": paused}
     if checkpoint is not None:
         checkpoint = {
@@ -203,7 +207,9 @@ def digest(
         len(rows),
         dict(sorted(by_status.items())),
         counts,
-        *(found[:limit] for found in lists.values()),
+        lists["overdue"][:limit],
+        lists["due_today"][:limit],
+        lists["warning"][:limit],
         [c.as_dict() for c in contractors],
         [{**d.as_dict(), "url": d.url(ui_url)} for d in incidents],
         checkpoint,
