@@ -157,7 +157,8 @@ def letter_sent(
                 tracking=tracking,
             )
             letter = session.get(Letter, letter_id)
-            flow_run_id = session.get(Request, letter.request_id).flow_run_id if letter else None
+            request = session.get(Request, letter.request_id) if letter else None
+            flow_run_id = request.flow_run_id if request else None
     except TrackingNumberMissing as exc:
         typer.echo(f"--tracking: {exc}", err=True)
         raise typer.Exit(2) from None

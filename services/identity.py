@@ -10,10 +10,11 @@ from datetime import datetime
 
 from sqlalchemy import func, update
 from sqlalchemy.orm import aliased
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from mail.outbox import enqueue
 from models.audit import AuditEvent
+from models.db import row_id
 from models.requests import Document, IdentityCheck, Party, Request
 from models.rules.deadlines import JST, jst_date
 from models.rules.identity import (
@@ -158,13 +159,14 @@ def _start_route(
     """A check by post or phone, due at the route's deadline (kept as the check's ``expires_at``).
     By post the request waits for the copy of an identity document, the clock paused, unless the
     help desk attached it already (it came with the letter); by phone an operator calls back."""
+    deadline = route_deadline(route, now)
     check = IdentityCheck(
-        request_id=request.id, party_id=principal.id, method=route, expires_at=route_deadline(route, now)
+        request_id=row_id(request), party_id=row_id(principal), method=route, expires_at=deadline
     )
     session.add(check)
     session.flush()
     if route is Route.POST and not has_identity_document(session, request):
-        clock.pause(session, request, WaitingFor.IDENTITY_DOCUMENT, now=now, deadline_at=check.expires_at)
+        clock.pause(session, request, WaitingFor.IDENTITY_DOCUMENT, now=now, deadline_at=deadline)
         move(
             session,
             settings,
@@ -181,7 +183,7 @@ def _start_route(
         reference=request.reference,
         now=now,
         route=str(route),
-        deadline=check.expires_at.astimezone(JST).isoformat(),
+        deadline=deadline.astimezone(JST).isoformat(),
     )
 
 
@@ -431,20 +433,21 @@ def decide_route(
     session: Session,
     settings: Settings,
     reference: str,
-    answer: PostalCheck | Callback | None,
+    outcome: str | None,
     *,
     actor: str,
     now: datetime,
 ) -> IdentityState:
-    """An operator's word on a check by post or phone (None: the call-back deadline passed with
-    no answer). A call not answered is counted and the check stays open until its deadline;
+    """An operator's word on a check by post or phone, a :class:`PostalCheck` or a
+    :class:`Callback` code (None: the call-back deadline passed with no answer). A call not answered is counted and the check stays open until its deadline;
     a principal verified by post is answered by registered mail to the address on the copy."""
     request = load_request(session, reference)
     check = current_check(session, request)
     if check is None or check.method not in ROUTE_REASONS:
         raise LookupError(f"{reference}: no identity check by post or phone")
     route = Route(check.method)
-    verdict = route_verdict(route, answer, deadline_passed=now >= check.expires_at)
+    answer = None if outcome is None else PostalCheck(outcome) if route is Route.POST else Callback(outcome)
+    verdict = route_verdict(route, answer, deadline_passed=_deadline(check) <= now)
     if verdict.status is IdentityStatus.MISSING:
         check.attempts += 1
         session.add(check)
@@ -472,11 +475,18 @@ def decide_route(
                 "reference": reference,
                 "request_type": str(request.request_type),
                 "verified_on": jst_date(now).isoformat(),
-                "due_date": jst_date(request.due_at).isoformat(),
+                "due_date": jst_date(request.due_at or now).isoformat(),
             },
             now=now,
         )
     return state
+
+
+def _deadline(check: IdentityCheck) -> datetime:
+    """A check by post or phone is due at its route's deadline, kept as its ``expires_at``."""
+    if check.expires_at is None:
+        raise ValueError(f"identity check {check.id} by {check.method} has no deadline")
+    return check.expires_at
 
 
 @dataclass(frozen=True)
@@ -505,7 +515,7 @@ def callback_sheet(
     matched = session.exec(
         select(AuditEvent.details)
         .where(AuditEvent.subject_ref == reference, AuditEvent.action == "request.identity.matched")
-        .order_by(AuditEvent.seq.desc())
+        .order_by(col(AuditEvent.seq).desc())
     ).first()
     audit(
         session,
@@ -519,7 +529,7 @@ def callback_sheet(
         reference,
         record.get("phone") if record else None,
         tuple((matched or {}).get("fields", ())),
-        check.expires_at,
+        _deadline(check),
         check.attempts,
     )
 
@@ -539,13 +549,13 @@ def route_queue(session: Session) -> list[RouteDue]:
     for the SLA monitor's work queue."""
     rows = session.exec(
         select(Request.reference, IdentityCheck.method, Request.flow_run_id, IdentityCheck.expires_at)
-        .join(Request, Request.id == IdentityCheck.request_id)
+        .join(Request, col(Request.id) == IdentityCheck.request_id)
         .where(
-            IdentityCheck.method.in_([Route.POST, Route.PHONE]),
+            col(IdentityCheck.method).in_([Route.POST, Route.PHONE]),
             IdentityCheck.state == IdentityState.PENDING,
-            Request.status.not_in(FINAL_STATUSES),
+            col(Request.status).not_in(FINAL_STATUSES),
         )
-        .order_by(IdentityCheck.expires_at)
+        .order_by(col(IdentityCheck.expires_at))
     ).all()
     return [RouteDue(*row) for row in rows]
 

@@ -12,7 +12,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from models.db import unit_of_work, utcnow
-from models.rules.identity import Callback, PostalCheck, Route
+from models.rules.identity import Route
 from models.rules.states import FeeState, IdentityState
 from models.rules.vocabulary import Outcome, ReasonCode, Status, WaitingFor
 from models.settings import Settings
@@ -76,7 +76,7 @@ class IdentityStep:
     deadline_at: datetime | None = None  # the call back's
 
 
-OPERATOR_ROUTES = frozenset({Route.DOCUMENTS, Route.POST, Route.PHONE})  # an operator judges
+OPERATOR_ROUTES: frozenset[str] = frozenset({Route.DOCUMENTS, Route.POST, Route.PHONE})  # an operator judges
 REQUESTER_WAITS = {Route.DOCUMENTS: WaitingFor.DOCUMENTS, Route.POST: WaitingFor.IDENTITY_DOCUMENT}
 
 
@@ -85,6 +85,8 @@ def identity_step(settings: Settings, reference: str) -> IdentityStep:
     with unit_of_work(settings) as session:
         request = load_request(session, reference)
         check = identity.current_check(session, request)
+        if check is None:
+            raise LookupError(f"{reference}: identity check not started")
         state = identity.state_of(session, request)
         if state is IdentityState.VERIFIED:
             return IdentityStep(IdentityNext.VERIFIED, check.id)
@@ -134,9 +136,7 @@ def route_decided(settings: Settings, reference: str, outcome: str | None, *, ac
     """The operator's answer on the postal or call-back form (its code), or None: the call
     back's deadline passed unanswered."""
     with unit_of_work(settings) as session:
-        route = identity.current_check(session, load_request(session, reference)).method
-        answer = None if outcome is None else (PostalCheck if route == Route.POST else Callback)(outcome)
-        identity.decide_route(session, settings, reference, answer, actor=actor, now=utcnow())
+        identity.decide_route(session, settings, reference, outcome, actor=actor, now=utcnow())
 
 
 def identity_by_autopilot(settings: Settings, reference: str) -> None:
