@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import io
+import zipfile
 from datetime import datetime
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Response
@@ -44,13 +46,7 @@ def open_package(
     matches = hmac.compare_digest(digest, package.token_hash if package else _NO_MATCH)
     if package is None or not matches or now >= package.expires_at:
         raise PackageNotAvailable()
-    try:
-        blob = (settings.data_dir / package.path).read_bytes()
-        plaintext = unseal(settings, reference, blob)
-    except (OSError, SealBroken):
-        raise PackageIntegrityError(f"package {package.id} cannot be opened") from None
-    if hashlib.sha256(plaintext).hexdigest() != package.sha256:
-        raise PackageIntegrityError(f"package {package.id} does not match its digest")
+    plaintext = _plaintext(settings, package)
     session.execute(
         update(DisclosurePackage)
         .where(DisclosurePackage.id == package.id)
@@ -58,6 +54,28 @@ def open_package(
     )
     audit_package(session, settings, now, "package.downloaded", package, actor="requester")
     return f"{reference}.zip", plaintext
+
+
+def _plaintext(settings: Settings, package: DisclosurePackage) -> bytes:
+    """The package's zip, decrypted and checked against its digest."""
+    try:
+        blob = (settings.data_dir / package.path).read_bytes()
+        plaintext = unseal(settings, package.reference, blob)
+    except (OSError, SealBroken):
+        raise PackageIntegrityError(f"package {package.id} cannot be opened") from None
+    if hashlib.sha256(plaintext).hexdigest() != package.sha256:
+        raise PackageIntegrityError(f"package {package.id} does not match its digest")
+    return plaintext
+
+
+def printable_package(session: Session, settings: Settings, reference: str) -> bytes | None:
+    """The package's PDF, which the help desk prints and posts when the data goes by post
+    (None: no package); the caller audits the printing."""
+    package = unrevoked(session, reference)
+    if package is None:
+        return None
+    with zipfile.ZipFile(io.BytesIO(_plaintext(settings, package))) as archive:
+        return archive.read(next(name for name in archive.namelist() if name.endswith(".pdf")))
 
 
 router = APIRouter(tags=["disclosure"])

@@ -6,12 +6,11 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from mail.outbox import enqueue
 from models.rules.deadlines import jst_date
 from models.rules.vocabulary import ReasonCode, Status, WaitingFor
 from models.settings import Settings
-from services import clock, closing
-from services.common import audit, load_request, move, requester_of
+from services import clock, closing, notices
+from services.common import audit, load_request, move
 
 
 def asked(request) -> int:
@@ -32,20 +31,19 @@ def ask(
             {"question": question, "answer": None},
         ],
     }
-    enqueue(
+    notices.send(
         session,
-        kind="clarification_request",
-        language=request.language,
-        recipient_email=requester_of(session, request).email,
-        idempotency_key=f"{reference}:clarification_request:{n}",
-        request_id=request.id,
-        now=now,
-        context={
+        settings,
+        request,
+        "clarification_request",
+        {
             "reference": reference,
             "question": question,
             "deadline": jst_date(pause.deadline_at).isoformat(),
             "answer_url": f"{settings.mail_public_base_url}/requests/{reference}/clarification",
         },
+        key=f"{reference}:clarification_request:{n}",
+        now=now,
     )
     move(
         session,

@@ -5,14 +5,13 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
-from mail.outbox import enqueue
 from models.fulfilment import FulfilmentAction
 from models.requests import DecisionItem
 from models.rules.states import ActionState
 from models.rules.vocabulary import Outcome, ReasonCode, Status
 from models.settings import Settings
-from services import clock
-from services.common import audit, load_request, move, requester_of
+from services import clock, notices
+from services.common import audit, load_request, move
 
 _ITEM_OUTCOME = {"grant": "granted", "alternative": "restricted", "refuse": "refused", "not_held": "not_held"}
 
@@ -78,16 +77,7 @@ def close(
     if package:
         context |= package
     if status is not Status.WITHDRAWN:
-        enqueue(
-            session,
-            kind="decision",
-            language=request.language,
-            recipient_email=requester_of(session, request).email,
-            idempotency_key=f"{reference}:decision",
-            request_id=request.id,
-            now=now,
-            context=context,
-        )
+        notices.send(session, settings, request, "decision", context, key=f"{reference}:decision", now=now)
     audit(
         session,
         settings,

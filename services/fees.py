@@ -5,19 +5,28 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
-from mail.outbox import enqueue
-from models.requests import Fee, Payment, Request
+from models.requests import DecisionItem, Fee, Payment, Request
 from models.rules.deadlines import jst_date
 from models.rules.fees import fee_for
 from models.rules.states import FeeState
 from models.rules.vocabulary import Delivery, Outcome, Status, WaitingFor
 from models.settings import Settings
-from services import clock
-from services.common import audit, load_request, move, requester_of
+from services import clock, notices
+from services.common import audit, load_request, move
 
 
 def fee_of(session: Session, request: Request) -> Fee | None:
     return session.exec(select(Fee).where(Fee.request_id == request.id)).first()
+
+
+def _disclosed_systems(session: Session, request: Request) -> int:
+    """The systems the decision grants: each is pages of the package (the postage estimate)."""
+    granted = session.exec(
+        select(DecisionItem.system_key).where(
+            DecisionItem.request_id == request.id, DecisionItem.final_action == "grant"
+        )
+    )
+    return len({key for key in granted if key})
 
 
 def request_fee(
@@ -31,6 +40,7 @@ def request_fee(
         request.request_type,
         Delivery(request.details.get("delivery", "electronic")),
         refused=outcome == Outcome.REFUSED,
+        disclosed_systems=_disclosed_systems(session, request),
     )
     if not quote.payable:
         return None
@@ -43,21 +53,22 @@ def request_fee(
         due_at=pause.deadline_at,
     )
     session.add(fee)
-    enqueue(
+    notices.send(
         session,
-        kind="fee_request",
-        language=request.language,
-        recipient_email=requester_of(session, request).email,
-        idempotency_key=f"{reference}:fee_request",
-        request_id=request.id,
-        now=now,
-        context={
+        settings,
+        request,
+        "fee_request",
+        {
             "reference": reference,
             "request_type": str(request.request_type),
             "amount_yen": quote.total_yen,
+            "fee_yen": quote.amount_yen,
+            "postage_yen": quote.postage_yen,
             "deadline": jst_date(fee.due_at).isoformat(),
             "payment_url": f"{settings.mail_public_base_url}/requests/{reference}/payment",
         },
+        key=f"{reference}:fee_request",
+        now=now,
     )
     move(session, settings, request, Status.AWAITING_REQUESTER, now=now, waiting_for=WaitingFor.PAYMENT)
     audit(

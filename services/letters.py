@@ -4,9 +4,11 @@ queue as 「印刷待ちの書面」 until someone marks it sent. The PDF (mail/
 is printed, with the requester's name and address read from the request then, so they are kept
 nowhere else; printing and posting are audited with the person's name.
 
-An acknowledgement by letter carries the requester's status token, who has no other way to
-learn it: sealed with the secret key (disclosure/crypto.py, the reference as authenticated
-data) until the letter is posted, then forgotten, like a one-time code in the outbox."""
+Which notices go as letters is services/notices.py's to decide. What a letter carries for its
+reader only (the status token of an acknowledgement, who has no other way to learn it; a
+decision's download link) is sealed with the secret key (disclosure/crypto.py, the reference
+as authenticated data) until the letter is posted, then forgotten, like a one-time code in
+the outbox."""
 
 import base64
 from dataclasses import dataclass
@@ -16,6 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
 from disclosure.crypto import seal, unseal
+from disclosure.download import printable_package
 from mail.letter import letter_pdf
 from mail.render import render_letter
 from models.letters import Letter, letter_key
@@ -32,7 +35,7 @@ class Printed:
     data: bytes
 
 
-SEALED_TOKEN = "sealed_status_token"  # the context key of a sealed status token
+SEALED = {"status_token": "sealed_status_token", "package_url": "sealed_package_url"}  # secret: its key
 
 
 def write(
@@ -44,25 +47,32 @@ def write(
     *,
     now: datetime,
     status_token: str | None = None,
+    notice_key: str | None = None,
 ) -> Letter:
-    """Write a letter in the caller's transaction; the same key again returns the first one.
-    Its text is rendered once here, so a hole in the template fails the caller, not the printing."""
+    """Write a letter in the caller's transaction; the same key (``notice_key``, the email's
+    key, by default ``<reference>:<kind>``) again returns the first one. Its text is rendered
+    once here, so a hole in the template fails the caller, not the printing."""
     render_letter(
         kind,
         request.language,
         {
+            "status_token": status_token,
             **context,
             "dated": jst_date(now),
             "name": "-",
             "postal_address": "-",
             "base_url": "-",
-            "status_token": status_token,
         },
     )
-    if status_token is not None:
-        sealed = seal(settings, request.reference, status_token.encode())
-        context = {**context, SEALED_TOKEN: base64.b64encode(sealed).decode()}
-    key = letter_key(request.reference, kind)
+    secrets = {
+        name: value for name, value in {**context, "status_token": status_token}.items() if name in SEALED
+    }
+    context = {name: value for name, value in context.items() if name not in SEALED} | {
+        SEALED[name]: base64.b64encode(seal(settings, request.reference, value.encode())).decode()
+        for name, value in secrets.items()
+        if value is not None
+    }
+    key = f"{notice_key}:letter" if notice_key else letter_key(request.reference, kind)
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     session.execute(
         dialect.insert(Letter.__table__)
@@ -100,10 +110,11 @@ def printed(
         "postal_address": request.details.get("postal_address") or "",
         "base_url": settings.mail_public_base_url.rstrip("/"),
     }
-    if SEALED_TOKEN in context:
-        context["status_token"] = unseal(
-            settings, request.reference, base64.b64decode(context.pop(SEALED_TOKEN))
-        ).decode()
+    for name, sealed in SEALED.items():
+        if sealed in context:
+            context[name] = unseal(
+                settings, request.reference, base64.b64decode(context.pop(sealed))
+            ).decode()
     data = letter_pdf(found.kind, request.language, context, reference=request.reference)
     audit(
         session,
@@ -116,6 +127,30 @@ def printed(
         letter_id=found.id,
     )
     return Printed(f"{request.reference}-{found.kind}.pdf", data)
+
+
+def enclosure(
+    session: Session, settings: Settings, letter_id: int, *, actor: str, now: datetime
+) -> Printed | None:
+    """The disclosure package as a PDF to print and post with its decision letter, when the
+    data goes by post (None: no such letter, or it encloses nothing); audited."""
+    found = session.get(Letter, letter_id)
+    if found is None or not found.context.get("package_posted"):
+        return None
+    request = session.get_one(Request, found.request_id)
+    data = printable_package(session, settings, request.reference)
+    if data is None:
+        return None
+    audit(
+        session,
+        settings,
+        actor=actor,
+        action="package.printed",
+        reference=request.reference,
+        now=now,
+        letter_id=found.id,
+    )
+    return Printed(f"{request.reference}-package.pdf", data)
 
 
 class TrackingNumberMissing(ValueError):
@@ -143,7 +178,7 @@ def mark_sent(
     if found.kind in REGISTERED_KINDS and number is None:
         raise TrackingNumberMissing("a registered letter needs its tracking number (11 to 13 digits)")
     found.sent_at, found.sent_by, found.tracking_number = now, actor, number
-    found.context = {k: v for k, v in found.context.items() if k != SEALED_TOKEN}
+    found.context = {k: v for k, v in found.context.items() if k not in SEALED.values()}
     session.add(found)
     reference = session.get(Request, found.request_id).reference
     audit(

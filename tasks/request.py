@@ -12,7 +12,7 @@ from mail.outbox import deliver_pending
 from mail.sendgrid_adapter import MailNotConfigured, email_port
 from models.db import unit_of_work, utcnow
 from models.requests import DecisionItem
-from models.rules.vocabulary import Outcome, Status
+from models.rules.vocabulary import Delivery, Outcome, Status
 from models.settings import get_settings
 from services import closing, identity
 from services.common import load_request
@@ -42,12 +42,14 @@ def propose_review(reference: str) -> dict:
 @task(task_run_name="complete:{reference}", retries=2, retry_delay_seconds=5)
 def complete_request(reference: str, outcome: str, reasons: list[str]) -> str:
     """Build the disclosure package when one is due, then close with the decision notice; the
-    package's download token goes straight into the notice, never into a result."""
+    package's download token goes straight into the notice, never into a result. Data to go by
+    post has no link: the help desk prints the package and posts it with the decision letter."""
     settings, now = get_settings(), utcnow()
     outcome = Outcome(outcome)
     with unit_of_work(settings) as session:
         request = load_request(session, reference)
         packaged = request.request_type in PACKAGE_TYPES and outcome != Outcome.REFUSED
+        posted = request.details.get("delivery") == Delivery.POSTAL
         disclosed = [
             i.system_key
             for i in session.exec(
@@ -57,12 +59,14 @@ def complete_request(reference: str, outcome: str, reasons: list[str]) -> str:
             )
             if i.system_key
         ]
-    package = None
+    package: dict[str, str | bool] | None = None
     if packaged:
         receipt = build_and_store(settings, reference, disclosed, now=now, registry=registry_for(settings))
-        package = {"package_expires_at": receipt.expires_at.isoformat()}
+        package = (
+            {"package_posted": True} if posted else {"package_expires_at": receipt.expires_at.isoformat()}
+        )
     with unit_of_work(settings) as session:
-        if package is not None:
+        if package is not None and not posted:
             token = receipt.token or reissue_token(session, settings, reference, actor="system", now=now)
             package["package_url"] = f"{settings.mail_public_base_url}/packages/{reference}?token={token}"
         status = Status.REFUSED if outcome == Outcome.REFUSED else Status.COMPLETED

@@ -5,7 +5,9 @@
   entered with the public form's fields (web/pages.py, the same validation and field errors)
   plus the channel, the day it was received and how it is acknowledged; the person logged in
   is named in the audit, never a typed name (services/intake.enter);
-- ``/desk/letters``: the letters to print (an acknowledgement by post), each as a PDF, and a
+- ``/desk/letters``: the letters to print (every notice of a request answered by post,
+  services/notices.py), each as a PDF, with the disclosure package to enclose when the data
+  goes by post, and a
   button to mark it sent, with Japan Post's tracking number for a registered one; both audited.
 
 Plain forms, every POST checked against the page's CSRF token like the public form's."""
@@ -14,6 +16,7 @@ from datetime import date
 
 from pydantic import ValidationError
 from sqlmodel import select
+from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
@@ -21,6 +24,7 @@ from starlette.routing import Route
 
 from models.db import unit_of_work, utcnow
 from models.letters import Letter, letter_key
+from models.requests import Request as RequestRow
 from models.requests import RequestCreate
 from models.rules.access import may_enter_requests
 from models.rules.deadlines import JST, jst_date
@@ -28,6 +32,7 @@ from models.rules.entry import Acknowledgement, Channel
 from models.rules.registered_mail import REGISTERED_KINDS
 from models.settings import Settings
 from services import intake, letters
+from web.actions import wake_run
 from web.documents_view import PRIVATE, Check, desk_person
 from web.guards import csrf_ok, refuse_nul
 from web.pages import body_from_form, field_errors, labels_of, page
@@ -144,7 +149,13 @@ def routes(caller: Check, *, settings: Settings, challenge: dict[str, str]) -> l
         actor = await person(request)
         if isinstance(actor, Response):
             return actor
-        made = await run_in_threadpool(_printed, settings, request.path_params["letter_id"], actor)
+        made = await run_in_threadpool(
+            _printed,
+            settings,
+            request.path_params["letter_id"],
+            actor,
+            request.url.path.endswith("package.pdf"),
+        )
         if made is None:
             return PlainTextResponse("Not Found", status_code=404, headers=PRIVATE)
         return Response(
@@ -180,13 +191,19 @@ def routes(caller: Check, *, settings: Settings, challenge: dict[str, str]) -> l
             )
         if marked is None:
             return PlainTextResponse("Not Found", status_code=404, headers=PRIVATE)
-        return RedirectResponse("/desk/letters", status_code=303, headers=PRIVATE)
+        return RedirectResponse(
+            "/desk/letters",
+            status_code=303,
+            headers=PRIVATE,
+            background=BackgroundTask(_wake, settings, request.path_params["letter_id"]),
+        )
 
     return [
         Route("/desk/requests/new", entry_form, methods=["GET"]),
         Route("/desk/requests/new", enter, methods=["POST"]),
         Route("/desk/letters", letter_list, methods=["GET"]),
         Route("/desk/letters/{letter_id:int}.pdf", letter_pdf, methods=["GET"]),
+        Route("/desk/letters/{letter_id:int}/package.pdf", letter_pdf, methods=["GET"]),
         Route("/desk/letters/{letter_id:int}/sent", sent, methods=["POST"]),
     ]
 
@@ -211,9 +228,18 @@ def _to_print(settings: Settings):
     return found
 
 
-def _printed(settings: Settings, letter_id: int, actor: str):
+def _printed(settings: Settings, letter_id: int, actor: str, enclosure: bool = False):
+    """The letter, or the package it encloses."""
     with unit_of_work(settings) as session:
-        return letters.printed(session, settings, letter_id, actor=actor, now=utcnow())
+        made = letters.enclosure if enclosure else letters.printed
+        return made(session, settings, letter_id, actor=actor, now=utcnow())
+
+
+def _wake(settings: Settings, letter_id: int) -> None:
+    """The request's run may wait for the letter (flows/lifecycle.letters_posted)."""
+    with unit_of_work(settings) as session:
+        reference = session.get_one(RequestRow, session.get_one(Letter, letter_id).request_id).reference
+    wake_run(settings, reference)
 
 
 def _mark_sent(settings: Settings, letter_id: int, actor: str, tracking: str):

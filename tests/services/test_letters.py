@@ -66,7 +66,7 @@ def _letter_once_printed_and_sent_once(settings):
         )
         (letter,) = session.exec(select(Letter)).all()
         assert again.id == letter.id and letter.context["due_date"] == "2026-12-21"
-        assert letters.SEALED_TOKEN in letter.context and token not in str(letter.context)
+        assert letters.SEALED["status_token"] in letter.context and token not in str(letter.context)
     with unit_of_work(settings) as session:
         made = letters.printed(session, settings, letter.id, actor="operator:sato", now=NOW)
         assert letters.printed(session, settings, letter.id + 1, actor="operator:sato", now=NOW) is None
@@ -78,7 +78,8 @@ def _letter_once_printed_and_sent_once(settings):
         assert letters.mark_sent(session, settings, letter.id, actor="operator:sato", now=NOW) is False
         assert letters.to_print(session) == []
         assert session.get(Letter, letter.id).sent_by == "officer:yamada"
-        assert letters.SEALED_TOKEN not in session.get(Letter, letter.id).context  # posted: forgotten
+        posted = session.get(Letter, letter.id).context
+        assert letters.SEALED["status_token"] not in posted  # posted: forgotten
         reprinted = letters.printed(session, settings, letter.id, actor="operator:sato", now=NOW)
         trail = [
             (e.actor, e.action)
