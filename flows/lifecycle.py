@@ -17,13 +17,14 @@ from prefect.runtime import flow_run
 from deployments.registry import registry_for
 from flows import inputs
 from flows.forms import wait_text, words
-from flows.waits import ask, one_client, wait_for_requester
+from flows.waits import OPERATOR_WAIT_SECONDS, ask, one_client, wait_for_requester
 from models.rules.deadlines import JST
 from models.rules.identity import Route
 from models.rules.vocabulary import Outcome, ReasonCode, WaitingFor
 from models.settings import get_settings
 from services import lifecycle as stages
 from services.lifecycle import IdentityNext, IdentityStep, ReviewNext
+from services.notices import letter_to_post
 from services.requester_waits import again
 from services.review import DecisionInvalid, ProposalSummary, summary_markdown
 from tasks.fulfilment import fulfil
@@ -41,6 +42,7 @@ async def lifecycle(reference: str) -> str:  # async: see flows/waits.py
         with contextlib.suppress(RequestEnded):
             await _run_stages(reference)
     send_notices()
+    await letters_posted(reference)
     return str(stages.status(get_settings(), reference))
 
 
@@ -58,6 +60,8 @@ async def _ask(reference: str, form, **wait):
 
 
 async def _run_stages(reference: str) -> None:
+    await letters_posted(reference)  # the acknowledgement reaches the requester before any question
+    _still_open(reference)
     if not await verify_identity(reference):
         return
     outcome, reasons = await review(reference)
@@ -172,6 +176,7 @@ async def review(reference: str) -> tuple[Outcome, list[ReasonCode]]:
             return stages.review_outcome(settings, reference)
         if step.next is ReviewNext.REQUESTER:
             send_notices()
+            await letters_posted(reference)
             if not await wait_for_requester(key=again(step.key, waits), timeout_seconds=step.seconds_left):
                 stages.lapse(settings, reference, WaitingFor.CLARIFICATION)
                 raise RequestEnded(reference)
@@ -236,6 +241,8 @@ async def collect_fee(reference: str, outcome: Outcome) -> bool:
         paid, method, actor = True, "autopilot", "autopilot"
     else:
         send_notices()  # the fee request reaches the requester before the wait
+        await letters_posted(reference)
+        _still_open(reference)
         answer = await _ask(
             reference,
             inputs.Payment,
@@ -283,3 +290,18 @@ async def fulfil_across_systems(reference: str) -> None:
                 reason=answer.reason or None,
                 actor=f"operator:{answer.actor}",
             )
+
+
+# --- letters -------------------------------------------------------------------------------
+
+
+async def letters_posted(reference: str) -> None:
+    """Wait while a letter of the request is not posted yet: the acknowledgement before the
+    process asks the requester anything, a question or the fee before the run waits for the
+    answer, the decision before the run ends. The help desk marks it sent on the gate, which
+    wakes the run; meanwhile it is on the work queue as 印刷待ちの書面."""
+    waits: Counter[str] = Counter()
+    while (letter_id := letter_to_post(get_settings(), reference)) is not None:
+        await wait_for_requester(
+            key=again(f"letter-{letter_id}", waits), timeout_seconds=OPERATOR_WAIT_SECONDS
+        )
