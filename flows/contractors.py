@@ -15,41 +15,41 @@ from prefect.runtime import flow_run
 from flows import contractor_inputs as inputs
 from flows.waits import ask, one_client
 from models.contractors import ContractorStatus as S
-from models.db import unit_of_work, utcnow
-from models.settings import get_settings
+from models.settings import Settings, get_settings
 from services import contractor_supervision as supervision
 from services import contractors as service
+from services.contractor_supervision import ContractorNext
 from tasks.contractors import assess_application, reassess_contractor, register_contractor
 
 
 @flow(name="contractor-onboarding", flow_run_name="{reference}", log_prints=False)
 @one_client
 async def contractor(reference: str) -> str:  # async: see flows/waits.py
-    _remember_run(reference)
-    if _status(reference) in (S.APPLIED, S.AWAITING_APPROVAL):
-        await _select(reference)
-    if _status(reference) == S.APPROVED:
-        register_contractor(reference)
-    with unit_of_work() as session:
-        due = supervision.needs_reassessment(session, reference, now=utcnow())
-    if due:
-        reassess_contractor(reference)
-    if _status(reference) == S.OFFBOARDING:
-        await _record_certificate(reference)
-    return str(_status(reference))
+    settings = get_settings()
+    service.start_run(settings, reference, str(flow_run.id))
+    while (step := supervision.next_step(settings, reference)) is not ContractorNext.DONE:
+        if step is ContractorNext.SELECT:
+            await _select(settings, reference)
+        elif step is ContractorNext.REGISTER:
+            register_contractor(reference)
+        elif step is ContractorNext.REASSESS:
+            reassess_contractor(reference)
+        else:
+            await _record_certificate(settings, reference)
+    return str(service.status(settings, reference))
 
 
-async def _select(reference: str) -> None:
+async def _select(settings: Settings, reference: str) -> None:
     """The assessment, then the officer's word (autopilot: the rules' proposal). Approving
     with a clause missing is refused by the service: the officer is asked again."""
-    settings = get_settings()
     proposal = assess_application(reference)
     markdown = inputs.assessment_markdown(proposal)
     await acreate_markdown_artifact(
         key=f"contractor-{reference.lower()}", markdown=markdown, description=f"{reference}: 委託先の評価"
     )
+    status = proposal["status"]
     invalid = 0  # answers refused in this run; a replay repeats them identically
-    while _status(reference) == S.AWAITING_APPROVAL:
+    while status == S.AWAITING_APPROVAL:
         if settings.autopilot:
             approve, reason, actor = proposal["proposal"] == "approve", None, "autopilot"
         else:
@@ -62,16 +62,12 @@ async def _select(reference: str) -> None:
             approve, actor = answer.decision.code == "approve", f"officer:{answer.actor}"
             reason = None if approve else answer.reason.code
         try:
-            with unit_of_work(settings) as session:
-                service.decide(
-                    session, settings, reference, approve=approve, reason=reason, actor=actor, now=utcnow()
-                )
+            status = service.officer_decided(settings, reference, approve=approve, reason=reason, actor=actor)
         except service.ApprovalInvalid:
             invalid += 1
 
 
-async def _record_certificate(reference: str) -> None:
-    settings = get_settings()
+async def _record_certificate(settings: Settings, reference: str) -> None:
     if settings.autopilot:
         disposition, certificate, actor = "deleted", "autopilot", "autopilot"
     else:
@@ -83,27 +79,6 @@ async def _record_certificate(reference: str) -> None:
         )
         disposition, certificate = answer.disposition.code, answer.certificate
         actor = f"officer:{answer.actor}"
-    with unit_of_work(settings) as session:
-        supervision.record_disposal(
-            session,
-            settings,
-            reference,
-            disposition=disposition,
-            certificate=certificate,
-            actor=actor,
-            now=utcnow(),
-        )
-
-
-def _remember_run(reference: str) -> None:
-    """The run that may wait for the officer: the command line answers it through this id."""
-    with unit_of_work() as session:
-        row = service.load_contractor(session, reference)
-        if row.flow_run_id != flow_run.id:
-            row.flow_run_id = flow_run.id
-            session.add(row)
-
-
-def _status(reference: str) -> S:
-    with unit_of_work() as session:
-        return S(service.load_contractor(session, reference).status)
+    supervision.certificate_received(
+        settings, reference, disposition=disposition, certificate=certificate, actor=actor
+    )

@@ -3,6 +3,7 @@ an audit report, and offboarding (access revoked, data returned or deleted, the 
 certificate recorded). No Prefect here; each step idempotent and audited."""
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Literal
 
 from pydantic import BaseModel
@@ -11,6 +12,7 @@ from sqlmodel import Session
 from models.contractor_application import CertificateIn, QuestionnaireIn
 from models.contractors import ContractorAssessment
 from models.contractors import ContractorStatus as S
+from models.db import unit_of_work, utcnow
 from models.rules.contractors import Selection
 from models.rules.deadlines import jst_date
 from models.settings import Settings
@@ -200,3 +202,42 @@ def record_disposal(
     contractor.next_reassessment_at = contractor.certification_expires_at = None
     set_status(session, settings, contractor, S.OFFBOARDED, now=now, actor=actor)
     return S.OFFBOARDED
+
+
+# --- the contractor's run (flows/contractors.py): each step its own transaction -----------------
+
+
+class ContractorNext(StrEnum):
+    SELECT = "select"  # the assessment, then the officer's approval
+    REGISTER = "register"  # approved: into the system registry
+    REASSESS = "reassess"  # an audit report waits, or the annual date has come
+    CERTIFICATE = "certificate"  # offboarding: the deletion certificate is awaited
+    DONE = "done"
+
+
+def next_step(settings: Settings, reference: str) -> ContractorNext:
+    """What the contractor's run does now, from where the contractor stands."""
+    with unit_of_work(settings) as session:
+        status = load_contractor(session, reference).status
+        if status in (S.APPLIED, S.AWAITING_APPROVAL):
+            return ContractorNext.SELECT
+        if status == S.APPROVED:
+            return ContractorNext.REGISTER
+        if needs_reassessment(session, reference, now=utcnow()):
+            return ContractorNext.REASSESS
+        return ContractorNext.CERTIFICATE if status == S.OFFBOARDING else ContractorNext.DONE
+
+
+def certificate_received(
+    settings: Settings, reference: str, *, disposition: Disposition, certificate: str, actor: str
+) -> None:
+    with unit_of_work(settings) as session:
+        record_disposal(
+            session,
+            settings,
+            reference,
+            disposition=disposition,
+            certificate=certificate,
+            actor=actor,
+            now=utcnow(),
+        )

@@ -17,7 +17,7 @@ from sqlmodel import Session, select
 from models.contractor_application import ContractorApplication
 from models.contractors import Contractor, ContractorAssessment
 from models.contractors import ContractorStatus as S
-from models.db import unit_of_work
+from models.db import unit_of_work, utcnow
 from models.rules.contractors import (
     Certificate,
     CertificationKind,
@@ -30,14 +30,14 @@ from models.rules.contractors import (
 )
 from models.rules.deadlines import JST, jst_date
 from models.settings import Settings
-from services.common import audit
+from services.common import NotFound, audit, load_by_reference, remember_run
 from systems.base import Category, SystemDef, SystemInfo
 from systems.registry import Registry
 
 _ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
 
-class ContractorNotFound(LookupError):
+class ContractorNotFound(NotFound):
     """No contractor has that reference."""
 
 
@@ -63,10 +63,7 @@ class Proposal(BaseModel):
 
 
 def load_contractor(session: Session, reference: str) -> Contractor:
-    contractor = session.exec(select(Contractor).where(Contractor.reference == reference)).first()
-    if contractor is None:
-        raise ContractorNotFound(reference)
-    return contractor
+    return load_by_reference(session, Contractor, reference, ContractorNotFound)
 
 
 def system_key(reference: str) -> str:
@@ -354,6 +351,28 @@ def register(session: Session, settings: Settings, reference: str, *, now: datet
         )
         set_status(session, settings, contractor, S.ACTIVE, now=now)
     return S(contractor.status)
+
+
+# --- the contractor's run (flows/contractors.py): each step its own transaction -----------------
+
+
+def start_run(settings: Settings, reference: str, flow_run_id: str) -> None:
+    """Note the run that may wait for the officer: the command line answers it through this id."""
+    with unit_of_work(settings) as session:
+        remember_run(session, load_contractor(session, reference), flow_run_id)
+
+
+def status(settings: Settings, reference: str) -> S:
+    with unit_of_work(settings) as session:
+        return S(load_contractor(session, reference).status)
+
+
+def officer_decided(
+    settings: Settings, reference: str, *, approve: bool, reason: str | None, actor: str
+) -> S:
+    """:func:`decide` on the officer's answer; :class:`ApprovalInvalid` while a clause is missing."""
+    with unit_of_work(settings) as session:
+        return decide(session, settings, reference, approve=approve, reason=reason, actor=actor, now=utcnow())
 
 
 # --- the registry's view -------------------------------------------------------------------
