@@ -17,9 +17,8 @@ from prefect.runtime import flow_run
 
 from flows.forms import Form, Required, choice, field, simple_form
 from flows.waits import ask, one_client
-from models.db import unit_of_work, utcnow
-from models.rules.leaks import REPORT_NAMES, NoticeMethod, Triage
-from models.settings import get_settings
+from models.rules.leaks import REPORT_NAMES, Triage
+from models.settings import Settings, get_settings
 from services import incidents as service
 from tasks.incidents import notify_subjects
 
@@ -37,90 +36,52 @@ ReportFiled = {
 @one_client
 async def incident_response(reference: str) -> str:  # async: see flows/waits.py
     settings = get_settings()
-    with unit_of_work(settings) as session:
-        service.remember_run(session, reference, str(flow_run.id))
-        incident = service.load_incident(session, reference)
-        status, markdown = incident.status, service.summary_markdown(session, incident)
-    if status == service.CLOSED:
-        return status
-    if status == service.REPORTED:
+    run = service.start_run(settings, reference, str(flow_run.id))
+    if run.status == service.CLOSED:
+        return run.status
+    if run.status == service.REPORTED:
         await acreate_markdown_artifact(
             key=f"{reference.lower()}-triage",
-            markdown=markdown,
+            markdown=run.markdown,
             description=f"{reference}: 漏えい等事案の判定",
         )
-        answer = await _ask(IncidentTriage, "incident-triage", markdown)
-        with unit_of_work(settings) as session:
-            service.confirm(
-                session,
-                settings,
-                reference,
-                Triage(answer.triage.code),
-                actor=f"officer:{answer.actor}",
-                now=utcnow(),
-            )
-    with unit_of_work(settings) as session:
-        incident = service.load_incident(session, reference)
-        reportable, method, public_notice = (
-            incident.reportable,
-            incident.notice_method,
-            incident.public_notice,
+        answer = await _ask(IncidentTriage, "incident-triage", run.markdown)
+        service.triage_confirmed(
+            settings, reference, Triage(answer.triage.code), actor=f"officer:{answer.actor}"
         )
-    if reportable:
+    response = service.response(settings, reference)
+    if response.reportable:
         notify_subjects(reference)  # everyone listed; those not known are reached by the public notice
-        if method == NoticeMethod.PUBLIC_NOTICE and not public_notice:
+        if response.public_notice_due:
             answer = await _ask(
                 PublicNotice,
                 "incident-public-notice",
                 f"**{reference}**: 本人へ通知できない方がいるため、"
                 "公表（代替措置）を行い、その内容を記録してください。",
             )
-            with unit_of_work(settings) as session:
-                service.record_public_notice(
-                    session,
-                    settings,
-                    reference,
-                    answer.public_notice,
-                    actor=f"officer:{answer.actor}",
-                    now=utcnow(),
-                )
+            service.public_notice_given(
+                settings, reference, answer.public_notice, actor=f"officer:{answer.actor}"
+            )
         for report in service.REPORTS:
             await _file(settings, reference, report)
-    with unit_of_work(settings) as session:
-        service.close(session, settings, reference, now=utcnow())
-    return service.CLOSED
+    return service.finish(settings, reference)
 
 
-async def _file(settings, reference: str, report: str) -> None:
+async def _file(settings: Settings, reference: str, report: str) -> None:
     """The draft as artifact and files, then the officer's filing date (until it is given)."""
-    with unit_of_work(settings) as session:
-        service.write_reports(session, settings, reference)
-        incident = service.load_incident(session, reference)
-        markdown, filed = (
-            service.report_markdown(session, incident, report),
-            getattr(incident, f"{report}_filed_on"),
-        )
+    draft = service.draft(settings, reference, report)
     await acreate_markdown_artifact(
         key=f"{reference.lower()}-{report}",
-        markdown=markdown,
+        markdown=draft.markdown,
         description=f"{reference}: {REPORT_NAMES[report]}の下書き",
     )
-    if filed is None:
+    if not draft.filed:
         answer = await _ask(
             ReportFiled[report],
             f"incident-{report}-filed",
-            f"{markdown}\n\nPDF・CSV: `madoguchi incident show {reference}`",
+            f"{draft.markdown}\n\nPDF・CSV: `madoguchi incident show {reference}`",
         )
-        with unit_of_work(settings) as session:
-            service.mark_filed(
-                session,
-                settings,
-                reference,
-                report,
-                answer.filed_on,
-                actor=f"officer:{answer.actor}",
-                now=utcnow(),
-            )
+        service.report_filed(settings, reference, report, answer.filed_on, actor=f"officer:{answer.actor}")
 
 
 async def _ask(form: type[Form], key: str, description: str):

@@ -8,6 +8,7 @@ only to write the notice, so the incident copies no personal data."""
 
 import csv
 import io
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Literal
@@ -19,6 +20,7 @@ from sqlmodel import Session, select
 
 from disclosure.pdf import render_items_pdf
 from mail.outbox import enqueue
+from models.db import unit_of_work, utcnow
 from models.fulfilment import Notice
 from models.incidents import Incident, IncidentSubject
 from models.requests import new_reference
@@ -33,7 +35,7 @@ from models.rules.leaks import (
     confirm_triage,
 )
 from models.settings import Settings
-from services.common import audit
+from services.common import NotFound, audit, load_by_reference, remember_run
 from services.identity import CUSTOMER_MASTER
 from systems.identity import normalise_email
 from systems.registry import Registry
@@ -93,7 +95,7 @@ class IncidentRejected(ValueError):
         self.loc, self.message = loc, message
 
 
-class IncidentNotFound(LookupError):
+class IncidentNotFound(NotFound):
     """No incident has that reference (the message carries the reference only)."""
 
 
@@ -103,10 +105,7 @@ def new_incident_reference(now: datetime) -> str:
 
 
 def load_incident(session: Session, reference: str) -> Incident:
-    incident = session.exec(select(Incident).where(Incident.reference == reference)).first()
-    if incident is None:
-        raise IncidentNotFound(reference)
-    return incident
+    return load_by_reference(session, Incident, reference, IncidentNotFound)
 
 
 def facts_of(incident: Incident, *, listed: int) -> LeakFacts:
@@ -219,13 +218,6 @@ def resolve_customers(registry: Registry, affected: list[AffectedCustomer]) -> d
 def _chunks(values: list[str]):
     for start in range(0, len(values), LOOKUP_CHUNK):
         yield values[start : start + LOOKUP_CHUNK]
-
-
-def remember_run(session: Session, reference: str, flow_run_id: str) -> None:
-    incident = load_incident(session, reference)
-    if incident.flow_run_id != flow_run_id:
-        incident.flow_run_id = flow_run_id
-        session.add(incident)
 
 
 def listed(session: Session, incident: Incident) -> int:
@@ -411,6 +403,74 @@ def close(session: Session, settings: Settings, reference: str, *, now: datetime
             now=now,
             reportable=incident.reportable,
         )
+
+
+# --- the incident's run (flows/incidents.py): each step its own transaction --------------------
+
+
+@dataclass(frozen=True)
+class IncidentRun:
+    status: str  # reported: the officer's triage is awaited; closed: nothing is left to do
+    markdown: str  # what the triage form shows
+
+
+def start_run(settings: Settings, reference: str, flow_run_id: str) -> IncidentRun:
+    """Note the run that carries the incident (the recovery sweep knows it by this id)."""
+    with unit_of_work(settings) as session:
+        incident = load_incident(session, reference)
+        remember_run(session, incident, flow_run_id)
+        return IncidentRun(incident.status, summary_markdown(session, incident))
+
+
+def triage_confirmed(settings: Settings, reference: str, triage: Triage, *, actor: str) -> None:
+    with unit_of_work(settings) as session:
+        confirm(session, settings, reference, triage, actor=actor, now=utcnow())
+
+
+@dataclass(frozen=True)
+class Response:
+    """What the run does once the triage is confirmed."""
+
+    reportable: bool  # the customers are told and both PPC reports filed
+    public_notice_due: bool  # not everyone can be told: the officer records the public notice
+
+
+def response(settings: Settings, reference: str) -> Response:
+    with unit_of_work(settings) as session:
+        incident = load_incident(session, reference)
+        due = incident.notice_method == NoticeMethod.PUBLIC_NOTICE and not incident.public_notice
+        return Response(bool(incident.reportable), due)
+
+
+def public_notice_given(settings: Settings, reference: str, text: str, *, actor: str) -> None:
+    with unit_of_work(settings) as session:
+        record_public_notice(session, settings, reference, text, actor=actor, now=utcnow())
+
+
+@dataclass(frozen=True)
+class Draft:
+    markdown: str  # the report as the run's artifact and form show it
+    filed: bool  # the officer gave its filing date
+
+
+def draft(settings: Settings, reference: str, report: str) -> Draft:
+    """Both reports' files written afresh (they follow the notices' progress); ``report``'s draft."""
+    with unit_of_work(settings) as session:
+        write_reports(session, settings, reference)
+        incident = load_incident(session, reference)
+        filed = getattr(incident, f"{report}_filed_on") is not None
+        return Draft(report_markdown(session, incident, report), filed)
+
+
+def report_filed(settings: Settings, reference: str, report: str, filed_on: date, *, actor: str) -> None:
+    with unit_of_work(settings) as session:
+        mark_filed(session, settings, reference, report, filed_on, actor=actor, now=utcnow())
+
+
+def finish(settings: Settings, reference: str) -> str:
+    with unit_of_work(settings) as session:
+        close(session, settings, reference, now=utcnow())
+    return CLOSED
 
 
 def leaked_systems(session: Session, customer_ids: tuple[str, ...]) -> frozenset[str]:
