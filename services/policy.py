@@ -17,7 +17,7 @@ from models.policy import PROPOSED, PUBLISHED, REJECTED, PolicyVersion, version_
 from models.rules import policy as rules
 from models.rules.deadlines import jst_date
 from models.settings import Settings
-from services.common import NotFound, audit, load_by_reference
+from services.common import NotFound, audit, load_by_reference, remember_run
 from services.identity import CUSTOMER_MASTER
 from systems.registry import Registry
 
@@ -176,9 +176,7 @@ def start_run(settings: Settings, reference_: str, flow_run_id: str) -> Revision
     and the dispatcher and the recovery sweep know the revision's run by it."""
     with unit_of_work(settings) as session:
         row = load_by_reference(session, PolicyVersion, reference_, PolicyNotFound)
-        if row.flow_run_id != flow_run_id:
-            row.flow_run_id = flow_run_id
-            session.add(row)
+        remember_run(session, row, flow_run_id)
         return RevisionRun(row.version, row.status, row.needs_notice, diff_markdown(session, row))
 
 
