@@ -11,6 +11,7 @@ from pathlib import Path
 import typer
 from pydantic import ValidationError
 
+from cli.cases import load, start_run
 from cli.files import read_model
 from cli.login import USER, answer_as, login, login_for
 from deployments.registry import build_registry
@@ -19,6 +20,7 @@ from models.contractor_application import (
     ContractorApplication,
     QuestionnaireIn,
 )
+from models.contractors import Contractor
 from models.db import unit_of_work, utcnow
 from models.rules.access import AccountRole
 from models.settings import get_settings
@@ -30,35 +32,19 @@ app = typer.Typer(no_args_is_help=True, help="Contractors: application, approval
 DEPLOYMENT = "contractor-onboarding/contractor-onboarding"
 
 
-def _load(reference: str):
-    with unit_of_work() as session:
-        try:
-            return service.load_contractor(session, reference)
-        except service.ContractorNotFound:
-            typer.echo(f"{reference}: no such contractor", err=True)
-            raise typer.Exit(1) from None
+def _load(reference: str) -> Contractor:
+    return load(service.load_contractor, reference, "contractor")
 
 
 def _start(reference: str, step: str) -> None:
-    """The contractor's run for this step (the same one if started before: idempotency key)."""
-    from prefect.deployments import run_deployment
-
-    try:
-        run = run_deployment(
-            name=DEPLOYMENT,
-            parameters={"reference": reference},
-            idempotency_key=f"{reference}:{step}",
-            timeout=0,
-            as_subflow=False,
-        )
-    except Exception as exc:  # noqa: BLE001 - the step is recorded; starting can be repeated
-        typer.echo(
-            f"{reference}: recorded, but its run could not be started ({type(exc).__name__}); "
-            f"start it with `madoguchi contractor start {reference}`",
-            err=True,
-        )
-        raise typer.Exit(1) from None
-    typer.echo(f"{reference}: flow run {run.id}")
+    """The contractor's run for this step."""
+    start_run(
+        DEPLOYMENT,
+        reference,
+        f"{reference}:{step}",
+        name=reference,
+        again=f"madoguchi contractor start {reference}",
+    )
 
 
 def _answer(reference: str, user: str, form, **values) -> None:
