@@ -3,10 +3,12 @@ number on the desk's call-back page (audited, never in Prefect); the help desk a
 scan of a copy that came by post, which ends the request's wait for it. The upstream is an
 address nothing listens on: a call that reached the proxy would fail."""
 
+import io
 import re
 
 import pytest
 from fastapi.testclient import TestClient
+from pypdf import PdfReader
 
 from models.db import unit_of_work, utcnow
 from models.requests import RequestCreate
@@ -14,6 +16,7 @@ from models.rules.access import AccountRole
 from models.rules.deadlines import jst_date
 from models.rules.entry import Acknowledgement, Channel
 from services import accounts, identity, intake
+from services.documents import attach_identity_document
 from tests.flows.support import PNG, events_of, request_of
 from tests.services.conftest import PRINCIPAL, desk, review_desk  # noqa: F401 - fixtures
 from tests.web.conftest import csrf_of
@@ -34,9 +37,13 @@ def gate(desk):  # noqa: F811 - the fixture imported above
         yield client, settings, registry
 
 
-def _started(settings, registry, channel: str, **principal) -> str:
+def _started(settings, registry, channel: str, postal_address: str | None = None, **principal) -> str:
     """A request the help desk entered, its identity check started as the flow starts it."""
-    body = {"request_type": "disclosure", "principal": {**PRINCIPAL, **principal}}
+    body = {
+        "request_type": "disclosure",
+        "principal": {**PRINCIPAL, **principal},
+        "details": {"postal_address": postal_address},
+    }
     with unit_of_work(settings) as session:
         reference = intake.enter(
             session,
@@ -125,3 +132,47 @@ def test_a_copy_is_attached_only_to_a_request_checked_by_post(gate):
     )
     assert refused.status_code == 422
     assert events_of(settings, reference, "request.document.received") == []
+
+
+def test_a_registered_letter_is_marked_sent_only_with_its_tracking_number(gate):
+    """The postal route's answer goes by registered mail: the letters page asks for Japan Post's
+    number next to its button, refuses the button without one, and keeps it, audited."""
+    client, settings, registry = gate
+    address = "東京都千代田区丸の内1-1-1"
+    reference = _started(settings, registry, "post", address)
+    with unit_of_work(settings) as session:
+        attach_identity_document(
+            session,
+            settings,
+            reference,
+            content_type="image/png",
+            data=PNG,
+            actor="operator:sato",
+            now=utcnow(),
+        )
+        identity.decide_route(session, settings, reference, "verified", actor="operator:sato", now=utcnow())
+    listed = client.get("/desk/letters", auth=SATO)
+    letter_id = int(re.search(r'action="/desk/letters/(\d+)/sent"', listed.text)[1])
+    assert "本人確認完了のお知らせ（書留）" in listed.text and 'name="tracking_number"' in listed.text
+    url, token = f"/desk/letters/{letter_id}/sent", csrf_of(listed.text)
+
+    for typed in ("", "1234-5678"):  # none, or too short
+        refused = client.post(url, auth=SATO, data={"csrf_token": token, "tracking_number": typed})
+        assert refused.status_code == 422 and f'id="tracking-{letter_id}-error"' in refused.text
+    assert events_of(settings, reference, "letter.sent") == []
+
+    sent = client.post(
+        url,
+        auth=SATO,
+        data={"csrf_token": token, "tracking_number": "1234 5678 9012"},
+        follow_redirects=False,
+    )
+    assert sent.status_code == 303
+    [posted] = events_of(settings, reference, "letter.sent")
+    assert (posted.actor, posted.details["kind"], posted.details["tracking_number"]) == (
+        "operator:sato",
+        "identity_confirmed",
+        "123456789012",
+    )
+    pdf = client.get(f"/desk/letters/{letter_id}.pdf", auth=SATO)
+    assert address in "".join(PdfReader(io.BytesIO(pdf.content)).pages[0].extract_text().split())
