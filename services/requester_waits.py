@@ -8,13 +8,15 @@ button in Prefect's UI), it waits again on ``<key>-again-<n>``: Prefect answers 
 key it has seen at once, so the same key again would spin. When that wake is lost (Prefect
 down at that moment, the intake stopped before its background wake ran), the run would sleep
 on a key that no longer matches the request: the SLA monitor finds such runs with
-:func:`stale` and wakes them."""
+:func:`stale` and wakes them. A run also waits, as for the requester, on ``letter-<id>`` while
+the help desk has not posted a letter (flows/lifecycle.letters_posted): stale once it has."""
 
 import re
 from collections import Counter
 
 from sqlmodel import Session
 
+from models.letters import Letter
 from models.rules.identity import Route
 from models.rules.vocabulary import WaitingFor
 from services import clarification, identity
@@ -23,6 +25,7 @@ from services.common import RequestNotFound, load_request
 _IDENTITY = re.compile(r"(identity-\d+-\d+|documents-\d+|identity-document-\d+)(?:-again-\d+)?")
 _WAITS = {"documents": WaitingFor.DOCUMENTS, "identity-document": WaitingFor.IDENTITY_DOCUMENT}
 _CLARIFICATION = re.compile(r"(clarification-\d+)(?:-again-\d+)?")
+_LETTER = re.compile(r"letter-(\d+)(?:-again-\d+)?")
 
 
 def identity_key(check) -> str:
@@ -50,12 +53,16 @@ def stale(session: Session, reference: str, pause_key: str) -> bool:
     (or for a request no longer waiting for the requester); operator waits, and runs of
     requests this database does not know, are never stale."""
     identity_wait, clarification_wait = _IDENTITY.fullmatch(pause_key), _CLARIFICATION.fullmatch(pause_key)
-    if not (identity_wait or clarification_wait):
+    letter_wait = _LETTER.fullmatch(pause_key)
+    if not (identity_wait or clarification_wait or letter_wait):
         return False
     try:
         request = load_request(session, reference)
     except RequestNotFound:
         return False
+    if letter_wait:
+        letter = session.get(Letter, int(letter_wait[1]))
+        return letter is not None and letter.request_id == request.id and letter.sent_at is not None
     if identity_wait:
         waits_for = _WAITS.get(identity_wait[1].rpartition("-")[0], WaitingFor.ONE_TIME_CODE)
         return request.waiting_for != waits_for or identity_wait[1] != identity_key(

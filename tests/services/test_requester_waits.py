@@ -87,3 +87,20 @@ def test_operator_waits_are_never_stale(settings, request_ref, key):
 def test_a_run_of_a_request_this_database_does_not_know_is_left_alone(settings, request_ref):
     with unit_of_work(settings) as session:
         assert not stale(session, "R-000000-NOSUCH", "identity-1-0")
+
+
+def test_a_letter_wait_is_stale_once_the_help_desk_posted_it(settings, request_ref):
+    """A wake lost after 郵送済み: the monitor finds the run still waiting on the posted letter."""
+    from services import letters
+
+    with unit_of_work(settings) as session:
+        request = load_request(session, request_ref)
+        context = {"reference": request_ref, "question": "どの注文ですか", "deadline": "2026-12-10"}
+        letter = letters.write(
+            session, settings, request, "clarification_request", {**context, "answer_url": "-"}, now=NOW
+        )
+        key = f"letter-{letter.id}"
+        assert not stale(session, request_ref, key) and not stale(session, request_ref, f"{key}-again-1")
+        letters.mark_sent(session, settings, letter.id, actor="operator:sato", now=NOW)
+        assert stale(session, request_ref, key) and stale(session, request_ref, f"{key}-again-1")
+        assert not stale(session, request_ref, f"letter-{letter.id + 1}")  # no such letter
