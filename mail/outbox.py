@@ -51,7 +51,7 @@ from mail.port import (
 )
 from mail.render import KINDS, MARKETING_KINDS, render
 from models.audit import audit_key, record
-from models.db import id_column, row_id, unit_of_work, utcnow
+from models.db import non_null, row_id, unit_of_work, utcnow
 from models.fulfilment import Notice
 from models.policy import version_in_force
 from models.requests import Request
@@ -295,7 +295,7 @@ def reconcile(
     with unit_of_work(settings) as session:
         stale = list(
             session.exec(
-                select(id_column(Notice.id), Notice.idempotency_key).where(
+                select(non_null(Notice.id), Notice.idempotency_key).where(
                     Notice.state == NoticeState.SENDING, col(Notice.claimed_at) < cutoff
                 )
             )
@@ -364,7 +364,7 @@ def deliver_pending(
     with unit_of_work(settings) as session:
         ids = list(
             session.exec(
-                select(id_column(Notice.id))
+                select(non_null(Notice.id))
                 .where(Notice.state == NoticeState.PENDING, _due(now))
                 .order_by(col(Notice.id))
                 .limit(limit)

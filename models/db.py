@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Protocol, cast
+from typing import Protocol, TypeVar, cast
 
 from sqlalchemy import DateTime, Engine, event
 from sqlalchemy.orm import Mapped
@@ -15,6 +15,8 @@ from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, col, create_engine
 
 from models.settings import Settings, get_settings
+
+T = TypeVar("T")
 
 
 class UTCDateTime(TypeDecorator):
@@ -99,9 +101,10 @@ def row_id(row: _Row) -> int:
     return row.id
 
 
-def id_column(column: int | None) -> Mapped[int]:
-    """A table's ``id`` to select: optional on a row not yet flushed, never NULL in a stored one."""
-    return cast(Mapped[int], col(column))
+def non_null(column: T | None) -> Mapped[T]:
+    """A nullable column to select where no NULL comes back: a table's ``id`` (None only on a
+    row not yet flushed), or one the query filters with ``is_not(None)``."""
+    return cast(Mapped[T], col(column))
 
 
 def utcnow() -> datetime:

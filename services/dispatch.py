@@ -8,7 +8,8 @@ module: it is what the database says and does."""
 
 from datetime import datetime
 
-from sqlmodel import Session, and_, or_, select
+from sqlalchemy import ColumnElement
+from sqlmodel import Session, and_, col, or_, select
 
 from models.incidents import Incident
 from models.ledgers import Inquiry, ProvisionReview
@@ -17,7 +18,7 @@ from models.requests import Request
 from models.rules.vocabulary import FINAL_STATUSES
 from models.settings import Settings
 from services import incidents, inquiries, provision
-from services.common import audit, load_request
+from services.common import audit, load_by_reference, load_request
 
 
 def pending(session: Session, *, limit: int = 100) -> list[str]:
@@ -25,8 +26,8 @@ def pending(session: Session, *, limit: int = 100) -> list[str]:
     return list(
         session.exec(
             select(Request.reference)
-            .where(Request.flow_run_id.is_(None), Request.status.not_in(FINAL_STATUSES))
-            .order_by(Request.received_at, Request.id)
+            .where(col(Request.flow_run_id).is_(None), col(Request.status).not_in(FINAL_STATUSES))
+            .order_by(col(Request.received_at), col(Request.id))
             .limit(limit)
         ).all()
     )
@@ -58,10 +59,11 @@ def mark_dispatched(
 
 # --- inquiries, provision reviews, leak incidents and policy revisions: one flow run each too ----------------------
 
-TICKETS = {
-    "inquiry": (Inquiry, Inquiry.status == inquiries.OPEN),
-    "provision": (ProvisionReview, ProvisionReview.status.not_in(provision.FINAL)),
-    "incident": (Incident, Incident.status != incidents.CLOSED),
+Ticket = Inquiry | ProvisionReview | Incident | PolicyVersion
+TICKETS: dict[str, tuple[type[Ticket], ColumnElement[bool]]] = {
+    "inquiry": (Inquiry, col(Inquiry.status) == inquiries.OPEN),
+    "provision": (ProvisionReview, col(ProvisionReview.status).not_in(provision.FINAL)),
+    "incident": (Incident, col(Incident.status) != incidents.CLOSED),
     # a revision is open till decided, and a published one with a notice till every notice is written
     "policy": (
         PolicyVersion,
@@ -70,7 +72,7 @@ TICKETS = {
             and_(
                 PolicyVersion.status == PUBLISHED,
                 PolicyVersion.needs_notice,
-                PolicyVersion.notified_at.is_(None),
+                col(PolicyVersion.notified_at).is_(None),
             ),
         ),
     ),
@@ -85,9 +87,9 @@ def pending_tickets(session: Session, *, limit: int = 100) -> list[tuple[str, st
         out += [
             (kind, ref)
             for ref in session.exec(
-                select(table.reference)
-                .where(table.flow_run_id.is_(None), still_open)
-                .order_by(table.id)
+                select(col(table.reference))
+                .where(col(table.flow_run_id).is_(None), still_open)
+                .order_by(col(table.id))
                 .limit(limit)
             )
         ]
@@ -99,7 +101,7 @@ def mark_ticket_dispatched(
 ) -> bool:
     """As :func:`mark_dispatched`, for an inquiry or a provision review."""
     table, _ = TICKETS[kind]
-    ticket = session.exec(select(table).where(table.reference == reference)).one()
+    ticket = load_by_reference(session, table, reference)
     if ticket.flow_run_id == flow_run_id:
         return False
     first = ticket.flow_run_id is None

@@ -15,9 +15,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import func, update
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from disclosure.crypto import seal, unseal
+from models.db import row_id
 from models.requests import Document, Request
 from models.rules.identity import DocumentKind, Route
 from models.rules.vocabulary import Status, WaitingFor
@@ -82,7 +83,7 @@ def receive(
     request = load_request(session, reference)
     if request.status.is_final:
         raise DocumentRejected("file", "this request has ended")
-    held = session.exec(select(func.count(Document.id)).where(Document.request_id == request.id)).one()
+    held = session.exec(select(func.count(col(Document.id))).where(Document.request_id == request.id)).one()
     if held >= settings.max_documents_per_request:
         raise DocumentRejected(
             "file", f"at most {settings.max_documents_per_request} files per request", reason="too_many"
@@ -92,7 +93,7 @@ def receive(
     path = folder / f"{uuid.uuid4().hex}.sealed"
     path.write_bytes(seal(settings, reference, data))
     document = Document(
-        request_id=request.id,
+        request_id=row_id(request),
         kind=kind,
         stored_path=str(path),
         content_type=actual,
@@ -120,7 +121,7 @@ def receive(
         kind=kind,
         size_bytes=len(data),
     )
-    return Received(document.id, resumed)
+    return Received(row_id(document), resumed)
 
 
 def attach_identity_document(
@@ -153,14 +154,14 @@ def attach_identity_document(
 def _lock(session: Session, reference: str, *, now: datetime) -> None:
     """Write the request row first (SQLite's database lock, PostgreSQL's row lock), so that
     uploads arriving at once count the documents one after the other and none passes the cap."""
-    session.execute(update(Request).where(Request.reference == reference).values(updated_at=now))
+    session.execute(update(Request).where(col(Request.reference) == reference).values(updated_at=now))
 
 
 def of_request(
     session: Session, settings: Settings, reference: str, *, actor: str, now: datetime
 ) -> list[Document]:
     """A request's documents, oldest first, for a person who judges them (audited)."""
-    found = uploaded(session, load_request(session, reference).id)
+    found = uploaded(session, row_id(load_request(session, reference)))
     audit(
         session,
         settings,
@@ -175,7 +176,9 @@ def of_request(
 
 def uploaded(session: Session, request_id: int) -> list[Document]:
     """A request's documents, oldest first: what they are, never what they show."""
-    return list(session.exec(select(Document).where(Document.request_id == request_id).order_by(Document.id)))
+    return list(
+        session.exec(select(Document).where(Document.request_id == request_id).order_by(col(Document.id)))
+    )
 
 
 def opened(
@@ -185,13 +188,13 @@ def opened(
     its file was purged."""
     found = session.exec(
         select(Document, Request.reference)
-        .join(Request, Request.id == Document.request_id)
+        .join(Request, col(Request.id) == Document.request_id)
         .where(Document.id == document_id)
     ).first()
-    if found is None or found[0].stored_path is None:
+    if found is None or (stored := found[0].stored_path) is None:
         return None
     document, reference = found
-    data = unseal(settings, reference, Path(document.stored_path).read_bytes())
+    data = unseal(settings, reference, Path(stored).read_bytes())
     audit(
         session,
         settings,
@@ -211,15 +214,16 @@ def purge(session: Session, settings: Settings, *, now: datetime) -> list[int]:
     cutoff = now - timedelta(days=settings.document_retention_days)
     due = session.exec(
         select(Document, Request.reference)
-        .join(Request, Request.id == Document.request_id)
-        .where(Request.closed_at <= cutoff, Document.purged_at.is_(None))
-        .order_by(Document.id)
+        .join(Request, col(Request.id) == Document.request_id)
+        .where(col(Request.closed_at) <= cutoff, col(Document.purged_at).is_(None))
+        .order_by(col(Document.id))
     ).all()
     for document, reference in due:
-        path = Path(document.stored_path)
-        path.unlink(missing_ok=True)
-        with suppress(OSError):
-            path.parent.rmdir()  # the request's folder, once its last file is gone
+        if document.stored_path is not None:  # None only with purged_at, which is not selected
+            path = Path(document.stored_path)
+            path.unlink(missing_ok=True)
+            with suppress(OSError):
+                path.parent.rmdir()  # the request's folder, once its last file is gone
         document.stored_path, document.purged_at = None, now
         session.add(document)
         audit(
@@ -231,4 +235,4 @@ def purge(session: Session, settings: Settings, *, now: datetime) -> list[int]:
             now=now,
             document_id=document.id,
         )
-    return [document.id for document, _ in due]
+    return [row_id(document) for document, _ in due]

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from sqlalchemy import update
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from models.db import unit_of_work, utcnow
+from models.db import row_id, unit_of_work, utcnow
 from models.fulfilment import FulfilmentAction, action_key
 from models.requests import DecisionItem, Request
 from models.rules.states import ActionState
@@ -90,9 +90,17 @@ class NotAwaitingDecision(ValueError):
 # --- planning ------------------------------------------------------------------------------
 
 
-def _acting_items(session: Session, request: Request) -> list[DecisionItem]:
+class _Acting(NamedTuple):
+    """A decision item that has a system act: its key, the system and the action."""
+
+    item_key: str
+    system_key: str
+    action: SystemAction
+
+
+def _acting_items(session: Session, request: Request) -> list[_Acting]:
     return [
-        i
+        _Acting(i.item_key, i.system_key, SystemAction(i.final_system_action))
         for i in session.exec(select(DecisionItem).where(DecisionItem.request_id == request.id))
         if i.system_key and i.final_system_action and SystemAction(i.final_system_action) in ACTING
     ]
@@ -103,7 +111,7 @@ def _rows(session: Session, request: Request) -> list[FulfilmentAction]:
         session.exec(
             select(FulfilmentAction)
             .where(FulfilmentAction.request_id == request.id)
-            .order_by(FulfilmentAction.id)
+            .order_by(col(FulfilmentAction.id))
         )
     )
 
@@ -114,15 +122,13 @@ def plan(session: Session, settings: Settings, reference: str, *, now: datetime)
     request = load_request(session, reference)
     rows = _rows(session, request)
     have = {(r.system_key, SystemAction(r.action)) for r in rows}
-    wanted = sorted(
-        {(i.system_key, SystemAction(i.final_system_action)) for i in _acting_items(session, request)}
-    )
+    wanted = sorted({(i.system_key, i.action) for i in _acting_items(session, request)})
     added = []
     for system_key, action in wanted:
         if (system_key, action) in have:
             continue
         row = FulfilmentAction(
-            request_id=request.id,
+            request_id=row_id(request),
             system_key=system_key,
             action=action,
             idempotency_key=action_key(reference, system_key, action),
@@ -149,9 +155,7 @@ def _changes(session: Session, request: Request, system_key: str) -> dict[str, s
     fields = {
         i.item_key.split(":", 1)[1]
         for i in _acting_items(session, request)
-        if i.system_key == system_key
-        and ":" in i.item_key
-        and SystemAction(i.final_system_action) is SystemAction.RECTIFY
+        if i.system_key == system_key and ":" in i.item_key and i.action is SystemAction.RECTIFY
     }
     return {
         c["field"]: c["requested"] for c in request.details.get("corrections", []) if c["field"] in fields
@@ -194,9 +198,12 @@ def perform(
     key = action_key(reference, system_key, action)
     with unit_of_work(settings) as session:
         # the write comes first: it takes the lock before anything is read
-        counted = session.execute(
+        counted = session.exec(
             update(FulfilmentAction)
-            .where(FulfilmentAction.idempotency_key == key, FulfilmentAction.state == ActionState.PENDING)
+            .where(
+                col(FulfilmentAction.idempotency_key) == key,
+                col(FulfilmentAction.state) == ActionState.PENDING,
+            )
             .values(attempts=FulfilmentAction.attempts + 1, updated_at=utcnow())
         ).rowcount
         if not counted:
@@ -245,7 +252,7 @@ def _finish(
     now = utcnow()
     session.execute(
         update(FulfilmentAction)
-        .where(FulfilmentAction.idempotency_key == key)
+        .where(col(FulfilmentAction.idempotency_key) == key)
         .values(state=state, affected=affected, updated_at=now, last_error=_error(error) if error else None)
     )
     row = _row(session, key)

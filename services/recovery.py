@@ -12,17 +12,19 @@ asks :func:`decide`, creates the new run and calls :func:`record_restart`."""
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlmodel import Session, select
+from sqlalchemy import ColumnElement
+from sqlmodel import Session, col, select
 
 from mail.outbox import enqueue
 from models.contractors import Contractor, ContractorStatus
+from models.db import non_null
 from models.requests import Request
 from models.restarts import RunRestart
 from models.rules.recovery import Escalate, Restart, after_run_died
 from models.rules.vocabulary import FINAL_STATUSES
 from models.settings import Settings
 from services.common import audit
-from services.dispatch import TICKETS
+from services.dispatch import TICKETS, Ticket
 
 # Contractor statuses whose run is at work or waits for the officer; an active contractor
 # has no run until the next `madoguchi contractor` step starts one.
@@ -32,10 +34,10 @@ CONTRACTOR_AT_WORK = (
     ContractorStatus.APPROVED,
     ContractorStatus.OFFBOARDING,
 )
-CASES = {
-    "request": (Request, Request.status.not_in(FINAL_STATUSES)),
+CASES: dict[str, tuple[type[Ticket | Request | Contractor], ColumnElement[bool]]] = {
+    "request": (Request, col(Request.status).not_in(FINAL_STATUSES)),
     **TICKETS,
-    "contractor": (Contractor, Contractor.status.in_(CONTRACTOR_AT_WORK)),
+    "contractor": (Contractor, col(Contractor.status).in_(CONTRACTOR_AT_WORK)),
 }
 # Flow runs that end only with their case: one of them Completed with its case open died too.
 ONE_RUN_PER_CASE = frozenset({"request", "inquiry", "provision", "incident", "policy"})
@@ -183,9 +185,9 @@ def open_cases_with_runs(
     table, still_open = CASES[kind]
     return list(
         session.exec(
-            select(table.id, table.reference, table.flow_run_id)
-            .where(still_open, table.flow_run_id.is_not(None), table.id > after_id)
-            .order_by(table.id)
+            select(non_null(table.id), col(table.reference), non_null(table.flow_run_id))
+            .where(still_open, col(table.flow_run_id).is_not(None), col(table.id) > after_id)
+            .order_by(col(table.id))
             .limit(limit)
         ).all()
     )
@@ -195,8 +197,8 @@ def escalated(session: Session, *, limit: int = 50) -> list[RunRestart]:
     """Cases whose run died past its restarts and that are still open: the work queue's rows."""
     rows = session.exec(
         select(RunRestart)
-        .where(RunRestart.escalated_at.is_not(None))
-        .order_by(RunRestart.escalated_at.desc())
+        .where(col(RunRestart.escalated_at).is_not(None))
+        .order_by(col(RunRestart.escalated_at).desc())
         .limit(limit)
     ).all()
     return [row for row in rows if _case(session, row.kind, row.reference) is not None]

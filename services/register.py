@@ -20,7 +20,7 @@ from pathlib import Path
 from openpyxl import Workbook
 from PIL import Image, ImageDraw, ImageFont
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from models.audit import AuditEvent
 from models.requests import Fee, Party, Request
@@ -61,7 +61,7 @@ def _received_within(start: date, end: date):
     """Requests received from ``start`` to ``end`` inclusive, by Japan's calendar."""
     lo = datetime.combine(start, time(), JST)
     hi = datetime.combine(end + timedelta(days=1), time(), JST)
-    return (Request.received_at >= lo, Request.received_at < hi)
+    return (col(Request.received_at) >= lo, col(Request.received_at) < hi)
 
 
 def entries(session: Session, start: date, end: date, *, with_names: bool = False) -> list[Entry]:
@@ -70,17 +70,25 @@ def entries(session: Session, start: date, end: date, *, with_names: bool = Fals
     fee; the principal's and the agent's names only ``with_names``."""
     within = _received_within(start, end)
     requests = (
-        session.execute(select(Request).where(*within).order_by(Request.received_at, Request.id))
+        session.execute(select(Request).where(*within).order_by(col(Request.received_at), col(Request.id)))
         .scalars()
         .all()
     )
     channels: dict[str, str] = {}
     reached: dict[str, dict[Status, datetime]] = {}
     trail = session.execute(
-        select(AuditEvent.subject_ref, AuditEvent.action, AuditEvent.actor, AuditEvent.at, AuditEvent.details)
-        .join(Request, Request.reference == AuditEvent.subject_ref)
-        .where(*within, AuditEvent.action.in_(("request.received", "request.imported", "request.status")))
-        .order_by(AuditEvent.seq)
+        select(
+            col(AuditEvent.subject_ref),
+            col(AuditEvent.action),
+            col(AuditEvent.actor),
+            col(AuditEvent.at),
+            col(AuditEvent.details),
+        )
+        .join(Request, col(Request.reference) == AuditEvent.subject_ref)
+        .where(
+            *within, col(AuditEvent.action).in_(("request.received", "request.imported", "request.status"))
+        )
+        .order_by(col(AuditEvent.seq))
     )
     for reference, action, actor, at, details in trail:
         if action != "request.status":
@@ -90,16 +98,16 @@ def entries(session: Session, start: date, end: date, *, with_names: bool = Fals
     fees = {
         fee.request_id: fee
         for fee in session.execute(
-            select(Fee).join(Request, Request.id == Fee.request_id).where(*within)
+            select(Fee).join(Request, col(Request.id) == Fee.request_id).where(*within)
         ).scalars()
     }
     names: dict[int, tuple[str, ...]] = {}
     if with_names:
         parties = session.execute(
             select(Party)
-            .join(Request, Request.id == Party.request_id)
+            .join(Request, col(Request.id) == Party.request_id)
             .where(*within)
-            .order_by(Party.request_id, Party.role != Role.PRINCIPAL, Party.id)
+            .order_by(col(Party.request_id), col(Party.role) != Role.PRINCIPAL, col(Party.id))
         ).scalars()
         for party in parties:
             names[party.request_id] = (*names.get(party.request_id, ()), party.name)
