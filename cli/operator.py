@@ -6,20 +6,18 @@ it exactly as if it came from the UI (and audits the account).
 The accounts people log in with (``add``, ``list``, ``disable``, ``password``) live in
 cli/accounts.py and are commands of this group too."""
 
-from collections.abc import Callable
 from pathlib import Path
 
 import typer
 from sqlmodel import select
 
 from cli import accounts
-from cli.login import USER, answer_as, login
+from cli.login import USER, answer_as, login, login_for
 from models.db import unit_of_work, utcnow
 from models.requests import Request
-from models.rules.access import AccountRole, Verdict, may_enter_requests, may_view_documents
+from models.rules.access import PEOPLE_WHO_DECIDE
 from models.rules.vocabulary import FINAL_STATUSES
 from models.settings import get_settings
-from services.accounts import Caller
 from services.common import load_request
 
 app = typer.Typer(no_args_is_help=True, help="Operator and privacy-officer decisions; operator accounts.")
@@ -71,16 +69,6 @@ def identity(
     _answer(reference, user, "IdentityReview", outcome=refuse or "verified")
 
 
-def _desk_login(user: str, rule: Callable[[AccountRole], Verdict]) -> Caller:
-    """``user`` logged in, when ``rule`` lets their role do the help desk's work; else exit 1."""
-    caller = login(user)
-    verdict = rule(caller.role)
-    if not verdict.allowed:
-        typer.echo(f"{user}: {verdict.reason}", err=True)
-        raise typer.Exit(1)
-    return caller
-
-
 @app.command()
 def postal(
     reference: str,
@@ -113,7 +101,7 @@ def attach(
     from flows.waits import wake
     from services.documents import DocumentRejected, attach_identity_document
 
-    caller = _desk_login(user, may_view_documents)
+    caller = login_for(user, PEOPLE_WHO_DECIDE, "attaching an identity document")
     try:
         with unit_of_work() as session:
             received = attach_identity_document(
@@ -145,7 +133,7 @@ def letter_sent(
     from models.letters import Letter
     from services.letters import TrackingNumberMissing, mark_sent
 
-    caller = _desk_login(user, may_enter_requests)
+    caller = login_for(user, PEOPLE_WHO_DECIDE, "marking a letter sent")
     try:
         with unit_of_work() as session:
             marked = mark_sent(

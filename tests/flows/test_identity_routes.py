@@ -4,6 +4,7 @@ call back to the registered number; one that came by post waits for the copy of 
 document the help desk scans and attaches, and is answered by registered mail."""
 
 import io
+import json
 import re
 from datetime import timedelta
 from uuid import UUID
@@ -15,11 +16,9 @@ from sqlmodel import select
 
 from models.db import unit_of_work, utcnow
 from models.letters import Letter
-from models.requests import RequestCreate
 from models.rules.deadlines import jst_date
-from models.rules.entry import Acknowledgement, Channel
 from models.rules.identity import Callback
-from services import identity, intake, letters
+from services import identity, letters
 from services.common import load_request
 from services.deadlines import close_overdue
 from tasks.request import start_identity
@@ -29,20 +28,21 @@ from tests.flows.support import PNG, events_of, madoguchi, operator, request_of
 ADDRESS = "東京都千代田区丸の内1-1-1 サンプルビル3階"
 
 
-def _enter(settings, channel: str, request_type: str = "disclosure") -> str:
-    """The help desk's entry (sato logged in); the principal has an email for the acknowledgement."""
-    body = {"request_type": request_type, "principal": PRINCIPAL, "details": {"postal_address": ADDRESS}}
-    with unit_of_work(settings) as session:
-        return intake.enter(
-            session,
-            settings,
-            RequestCreate.model_validate(body),
-            channel=Channel(channel),
-            received_on=jst_date(utcnow()),
-            acknowledgement=Acknowledgement.EMAIL,
-            actor="operator:sato",
-            now=utcnow(),
-        ).reference
+def _enter(settings, channel: str, folder) -> str:
+    """The help desk's entry at the command line, sato logged in; the principal has an email
+    for the acknowledgement."""
+    body = folder / "request.json"
+    body.write_text(
+        json.dumps(
+            {"request_type": "disclosure", "principal": PRINCIPAL, "details": {"postal_address": ADDRESS}},
+            ensure_ascii=False,
+        ),
+        "utf-8",
+    )
+    today = jst_date(utcnow()).isoformat()
+    entered = madoguchi("request", "enter", str(body), "--channel", channel, "--received", today, user="sato")
+    assert entered.exit_code == 0, entered.output
+    return re.search(r"reference\s+(R-\S+)", entered.output)[1]
 
 
 def _waiting(settings, reference) -> tuple[str, str | None]:
@@ -70,9 +70,9 @@ def _letter(settings, reference, kind) -> Letter:
         return session.exec(select(Letter).where(Letter.request_id == request.id, Letter.kind == kind)).one()
 
 
-def test_a_phone_request_is_verified_by_a_call_back_and_goes_on_to_a_decision(desk):
+def test_a_phone_request_is_verified_by_a_call_back_and_goes_on_to_a_decision(desk, tmp_path):
     settings = desk
-    reference = _enter(settings, "phone")
+    reference = _enter(settings, "phone", tmp_path)
     run = Run(reference)
     key, description = _pause(run.wait_until_paused())
     assert re.fullmatch(r"operator-identity-callback-\d+-0", key)
@@ -92,6 +92,8 @@ def test_a_phone_request_is_verified_by_a_call_back_and_goes_on_to_a_decision(de
     assert run.join() == "completed"
 
     assert request_of(settings, reference).outcome == "granted"
+    [entered] = events_of(settings, reference, "request.entered")
+    assert (entered.actor, entered.details["channel"]) == ("operator:sato", "phone")
     [started] = events_of(settings, reference, "request.identity.route_started")
     assert started.details["route"] == "phone"
     [missed] = events_of(settings, reference, "request.identity.callback_not_reached")
@@ -106,9 +108,9 @@ def test_a_phone_request_is_verified_by_a_call_back_and_goes_on_to_a_decision(de
     assert "one_time_code" not in kinds  # the caller proves it by phone, not by a code
 
 
-def test_a_call_back_on_which_the_details_do_not_match_is_refused_with_the_phone_code(desk):
+def test_a_call_back_on_which_the_details_do_not_match_is_refused_with_the_phone_code(desk, tmp_path):
     settings = desk
-    reference = _enter(settings, "phone")
+    reference = _enter(settings, "phone", tmp_path)
     run = Run(reference)
     run.wait_until_paused()
     operator("callback", reference, "--outcome", "details_mismatch", user="sato")
@@ -121,10 +123,10 @@ def test_a_call_back_on_which_the_details_do_not_match_is_refused_with_the_phone
     assert (decided.actor, decided.details["reason"]) == ("operator:sato", "phone_identity_not_verified")
 
 
-def test_a_call_back_not_made_by_its_deadline_fails_with_the_phone_code(desk):
+def test_a_call_back_not_made_by_its_deadline_fails_with_the_phone_code(desk, tmp_path):
     """No answer on the form by the third business day (the flow's wait times out): refused."""
     settings = desk
-    reference = _enter(settings, "phone")
+    reference = _enter(settings, "phone", tmp_path)
     start_identity.fn(reference)  # the flow's first step, without the flow
     with unit_of_work(settings) as session:
         check = identity.current_check(session, load_request(session, reference))
@@ -143,7 +145,7 @@ def test_a_call_back_not_made_by_its_deadline_fails_with_the_phone_code(desk):
 
 def test_a_postal_request_waits_for_the_scanned_copy_and_is_answered_by_registered_mail(desk, tmp_path):
     settings = desk
-    reference = _enter(settings, "post")
+    reference = _enter(settings, "post", tmp_path)
     run = Run(reference)
     assert re.fullmatch(r"identity-document-\d+", _key(run.wait_until_paused()))
     assert _waiting(settings, reference) == ("awaiting_requester", "identity_document")
@@ -199,10 +201,10 @@ def test_a_postal_request_waits_for_the_scanned_copy_and_is_answered_by_register
     assert (posted.actor, posted.details["tracking_number"]) == ("operator:sato", "123456789012")
 
 
-def test_a_postal_request_without_the_copy_by_its_deadline_is_refused_with_the_postal_code(desk):
+def test_a_postal_request_without_the_copy_by_its_deadline_is_refused_with_the_postal_code(desk, tmp_path):
     """The SLA monitor closes the wait at its deadline, with the postal route's own code."""
     settings = desk
-    reference = _enter(settings, "post")
+    reference = _enter(settings, "post", tmp_path)
     start_identity.fn(reference)  # the flow's first step, without the flow
     with unit_of_work(settings) as session:
         deadline = identity.current_check(session, load_request(session, reference)).expires_at
