@@ -16,7 +16,7 @@ from models.rules.identity import Route
 from models.rules.states import FeeState, IdentityState
 from models.rules.vocabulary import Outcome, ReasonCode, Status, WaitingFor
 from models.settings import Settings
-from services import clarification, closing, documents, fees, fulfilment, identity, review
+from services import clarification, closing, common, documents, fees, fulfilment, identity, review
 from services.clock import open_pause
 from services.common import load_request, move
 from services.deadlines import CLOSURE
@@ -33,9 +33,7 @@ def remember_run(settings: Settings, reference: str, flow_run_id: str) -> Status
     """Note the run that carries the request (wakes and recovery find it); where it stands."""
     with unit_of_work(settings) as session:
         request = load_request(session, reference)
-        if request.flow_run_id != flow_run_id:
-            request.flow_run_id = flow_run_id
-            session.add(request)
+        common.remember_run(session, request, flow_run_id)
         return request.status
 
 
