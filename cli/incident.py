@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 from sqlmodel import select
 
+from cli.cases import load
 from cli.files import read_model
 from cli.login import USER, login_for
 from deployments.registry import build_registry
@@ -74,12 +75,8 @@ def _clock(due, filed) -> str:
 @app.command()
 def show(reference: str) -> None:
     """One incident: its facts, triage, deadlines, notices and report files."""
+    i = load(service.load_incident, reference, "incident")
     with unit_of_work() as session:
-        try:
-            i = service.load_incident(session, reference)
-        except service.IncidentNotFound:
-            typer.echo(f"{reference}: no such incident", err=True)
-            raise typer.Exit(1) from None
         written, total = service.notice_progress(session, i)
         delivered = service.notices_delivered(session, reference)
     for key, value in (
