@@ -17,7 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func
-from sqlmodel import select
+from sqlmodel import col, select
 
 from models.db import unit_of_work, utcnow
 from models.ledgers import ProvisionRecord
@@ -123,7 +123,7 @@ def _provisions(session, email: str, fallback_name: str) -> tuple[ProvisionEntry
     rows = session.exec(
         select(ProvisionRecord)
         .where(func.lower(ProvisionRecord.subject_email) == email)
-        .order_by(ProvisionRecord.provided_at, ProvisionRecord.id)
+        .order_by(col(ProvisionRecord.provided_at), col(ProvisionRecord.id))
     ).all()
     return tuple(
         ProvisionEntry(

@@ -16,7 +16,7 @@ from datetime import datetime
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Response
 from sqlalchemy import update
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from disclosure.crypto import SealBroken, unseal
 from disclosure.store import PackageNotAvailable, audit_package, token_digest, unrevoked
@@ -49,7 +49,7 @@ def open_package(
     plaintext = _plaintext(settings, package)
     session.execute(
         update(DisclosurePackage)
-        .where(DisclosurePackage.id == package.id)
+        .where(col(DisclosurePackage.id) == package.id)
         .values(downloaded_count=DisclosurePackage.downloaded_count + 1, last_downloaded_at=now)
     )
     audit_package(session, settings, now, "package.downloaded", package, actor="requester")

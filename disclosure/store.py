@@ -25,7 +25,7 @@ from disclosure.build import gather
 from disclosure.crypto import seal
 from disclosure.render import zip_package
 from models.audit import audit_key, record
-from models.db import unit_of_work, utcnow
+from models.db import non_null, row_id, unit_of_work, utcnow
 from models.packages import DisclosurePackage
 from models.requests import Request
 from models.settings import Settings
@@ -76,7 +76,7 @@ def audit_package(
 ) -> None:
     record(
         session,
-        key=audit_key(settings.secret_key.get_secret_value()),
+        key=audit_key(settings.secret),
         at=now,
         actor=actor,
         action=action,
@@ -105,7 +105,7 @@ def _receipt(
 ) -> PackageReceipt:
     path = settings.data_dir / package.path
     return PackageReceipt(
-        package_id=package.id,
+        package_id=row_id(package),
         reference=package.reference,
         created=created,
         expires_at=package.expires_at,
@@ -162,7 +162,9 @@ def build_and_store(
             if (existing := live_package(session, reference, now)) is not None:
                 _remove(settings, relative)  # a concurrent build won
                 return _receipt(settings, existing, created=False)
-            request_id = session.exec(select(Request.id).where(Request.reference == reference)).one()
+            request_id = session.exec(
+                select(non_null(Request.id)).where(Request.reference == reference)
+            ).one()
             if (stale := unrevoked(session, reference)) is not None:
                 stale.revoked = True
                 superseded.append(stale.path)

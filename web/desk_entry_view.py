@@ -112,7 +112,7 @@ def routes(caller: Check, *, settings: Settings, challenge: dict[str, str]) -> l
         if not csrf_ok(request, form.get("csrf_token")):
             return _page(request, "desk_entry.html", status=403, errors={"form": "csrf"}, **again)
         data, entry, errors = _entry_errors(form, labels)
-        if not errors:
+        if data is not None and not errors:
             try:
                 done, letter = await run_in_threadpool(_enter, settings, data, entry, actor)
             except intake.EntryRejected as exc:

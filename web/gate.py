@@ -39,6 +39,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
+from websockets.typing import Subprotocol
 
 from deployments.registry import registry_for
 from models.db import unit_of_work
@@ -79,7 +80,7 @@ class Gate:
         self.upstream = upstream.rstrip("/")
         self.settings = settings or get_settings()
         self.upstream_auth = upstream_auth
-        self.client: httpx.AsyncClient | None = None
+        self._client: httpx.AsyncClient | None = None
         self._remembered: dict[bytes, tuple[float, Caller]] = {}
         self._checking: dict[bytes, asyncio.Future] = {}
         self._key = secrets.token_bytes(32)  # remembered credentials are kept as HMACs only
@@ -90,7 +91,7 @@ class Gate:
             async with httpx.AsyncClient(
                 base_url=self.upstream, timeout=httpx.Timeout(120, connect=5)
             ) as client:
-                self.client = client
+                self._client = client
                 yield
 
         return Starlette(
@@ -110,6 +111,13 @@ class Gate:
             ],
             lifespan=lifespan,
         )
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        """The connection pool to Prefect, open while the app runs (its lifespan)."""
+        if self._client is None:
+            raise RuntimeError("the gate's app is not running: no client to Prefect")
+        return self._client
 
     # --- who is calling -----------------------------------------------------------------------
 
@@ -290,7 +298,7 @@ class Gate:
             url += f"?{client.url.query}"
         async with websockets.connect(
             url,
-            subprotocols=["prefect"] if prefect_protocol else None,
+            subprotocols=[Subprotocol("prefect")] if prefect_protocol else None,
             additional_headers=self._upstream_headers(),
         ) as upstream:
             if first is not None:
