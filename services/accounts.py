@@ -146,12 +146,13 @@ def resume_verdict(settings: Settings, caller: Caller, pause_key: str, flow_run_
     """May ``caller`` answer the run ``flow_run_id`` waiting on ``pause_key``? The one decision
     the gate and the command line both take before a resume: the role the wait needs, and for
     a sign-off, four eyes (the app database is asked only then)."""
-    wait, found = wait_for(pause_key), frozenset()
+    wait, found = wait_for(pause_key), frozenset[str]()
     if wait is not None and wait.four_eyes and caller.role in PEOPLE_WHO_DECIDE:
         with unit_of_work(settings) as session:
-            found = deciders(session, flow_run_id, wait.four_eyes)
-        if found is None:
+            decided = deciders(session, flow_run_id, wait.four_eyes)
+        if decided is None:
             return Verdict(False, "four eyes: this run's request is not known")
+        found = decided
     return may_resume(caller.role, caller.name, pause_key, deciders=found)
 
 

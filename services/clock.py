@@ -3,9 +3,10 @@ current in the database so that monitors can query it with an index."""
 
 from datetime import datetime
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from mail.outbox import enqueue
+from models.db import row_id
 from models.requests import ClockPause, Request
 from models.rules.deadlines import Pause, decision_clock, jst_date, requester_deadline
 from models.rules.vocabulary import WaitingFor
@@ -14,7 +15,7 @@ from services.common import requester_of
 
 def open_pause(session: Session, request: Request) -> ClockPause | None:
     return session.exec(
-        select(ClockPause).where(ClockPause.request_id == request.id, ClockPause.ended_at.is_(None))
+        select(ClockPause).where(ClockPause.request_id == request.id, col(ClockPause.ended_at).is_(None))
     ).first()
 
 
@@ -34,7 +35,7 @@ def pause(
     if current is not None:
         resume(session, request, now=now)
     current = ClockPause(
-        request_id=request.id,
+        request_id=row_id(request),
         waiting_for=waiting_for,
         started_at=now,
         deadline_at=deadline_at or requester_deadline(now),
@@ -55,16 +56,16 @@ def resume(session: Session, request: Request, *, now: datetime, notify: bool = 
     session.add(current)
     pauses = session.exec(select(ClockPause).where(ClockPause.request_id == request.id)).all()
     before = request.due_at
-    request.due_at = decision_clock(
+    request.due_at = due_at = decision_clock(
         request.received_at, [Pause(p.started_at, p.ended_at) for p in pauses], now=now
     ).due_at
     session.add(request)
-    if notify and before is not None and jst_date(request.due_at) > jst_date(before):
-        _tell_new_due_date(session, request, now)
+    if notify and before is not None and jst_date(due_at) > jst_date(before):
+        _tell_new_due_date(session, request, due_at, now)
 
 
-def _tell_new_due_date(session: Session, request: Request, now: datetime) -> None:
-    due = jst_date(request.due_at).isoformat()
+def _tell_new_due_date(session: Session, request: Request, due_at: datetime, now: datetime) -> None:
+    due = jst_date(due_at).isoformat()
     enqueue(
         session,
         kind="extension",

@@ -3,8 +3,9 @@ requester, written in one transaction (the notice goes out through the outbox)."
 
 from datetime import datetime
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
+from models.db import row_id
 from models.fulfilment import FulfilmentAction
 from models.requests import DecisionItem
 from models.rules.states import ActionState
@@ -27,7 +28,7 @@ def notice_items(session: Session, request_id: int) -> list[dict]:
         )
     )
     items = session.exec(
-        select(DecisionItem).where(DecisionItem.request_id == request_id).order_by(DecisionItem.id)
+        select(DecisionItem).where(DecisionItem.request_id == request_id).order_by(col(DecisionItem.id))
     ).all()
     out = []
     for i in items:
@@ -72,7 +73,7 @@ def close(
         "request_type": str(request.request_type),
         "outcome": str(outcome or Outcome.REFUSED),
         "reasons": [str(r) for r in reasons],
-        "items": notice_items(session, request.id),
+        "items": notice_items(session, row_id(request)),
     }
     if package:
         context |= package

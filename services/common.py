@@ -4,7 +4,7 @@ recording what happened to it."""
 from datetime import datetime
 from typing import Protocol, TypeVar
 
-from sqlmodel import Session, SQLModel, select
+from sqlmodel import Session, SQLModel, col, select
 
 from models.audit import audit_key, record
 from models.requests import Party, Request
@@ -64,7 +64,7 @@ def principal_of(session: Session, request: Request) -> Party:
 def requester_of(session: Session, request: Request) -> Party:
     """Who gets the notices: the agent when there is one, else the principal."""
     return session.exec(
-        select(Party).where(Party.request_id == request.id, Party.is_requester.is_(True))
+        select(Party).where(Party.request_id == request.id, col(Party.is_requester).is_(True))
     ).one()
 
 
@@ -78,7 +78,7 @@ def audit(
 ) -> None:
     record(
         session,
-        key=audit_key(settings.secret_key.get_secret_value()),
+        key=audit_key(settings.secret),
         at=now,
         actor=actor,
         action=action,

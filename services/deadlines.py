@@ -3,7 +3,7 @@ names for what it waited for. The scheduled monitor calls this and wakes the run
 
 from datetime import datetime
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from models.requests import ClockPause, Request
 from models.rules.vocabulary import Outcome, ReasonCode, Status, WaitingFor
@@ -25,8 +25,8 @@ def close_overdue(session: Session, settings: Settings, *, now: datetime) -> lis
     the partial index ix_clock_pause_open_deadline; the status is checked on those few."""
     overdue = session.exec(
         select(Request, ClockPause)
-        .join(ClockPause, ClockPause.request_id == Request.id)
-        .where(ClockPause.ended_at.is_(None), ClockPause.deadline_at < now)
+        .join(ClockPause, col(ClockPause.request_id) == Request.id)
+        .where(col(ClockPause.ended_at).is_(None), ClockPause.deadline_at < now)
     ).all()
     closed = []
     for request, pause in overdue:

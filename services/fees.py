@@ -5,6 +5,7 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
+from models.db import row_id
 from models.requests import DecisionItem, Fee, Payment, Request
 from models.rules.deadlines import jst_date
 from models.rules.fees import fee_for
@@ -46,7 +47,7 @@ def request_fee(
         return None
     pause = clock.pause(session, request, WaitingFor.PAYMENT, now=now)
     fee = Fee(
-        request_id=request.id,
+        request_id=row_id(request),
         amount_yen=quote.amount_yen,
         postage_yen=quote.postage_yen,
         requested_at=now,
@@ -101,7 +102,7 @@ def confirm_payment(
     if fee.state != FeeState.PAID:
         session.add(
             Payment(
-                fee_id=fee.id,
+                fee_id=row_id(fee),
                 amount_yen=fee.amount_yen + fee.postage_yen,
                 method=method,
                 provider_ref=provider_ref,

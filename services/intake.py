@@ -11,6 +11,7 @@ from datetime import date, datetime
 from sqlmodel import Session
 
 from mail.outbox import enqueue
+from models.db import row_id
 from models.policy import version_in_force
 from models.requests import Party, Request, RequestCreate, new_reference
 from models.rules.deadlines import decision_clock, jst_date
@@ -54,6 +55,7 @@ def submit(
     the requester, or as a letter the help desk prints (services/letters.py)."""
     token = secrets.token_urlsafe(24)
     received_at = received_at or now
+    due_at = decision_clock(received_at, now=now).due_at
     request = Request(
         reference=new_reference(received_at),
         request_type=data.request_type,
@@ -63,7 +65,7 @@ def submit(
         details=data.details.model_dump(mode="json"),
         received_at=received_at,
         updated_at=now,
-        due_at=decision_clock(received_at, now=now).due_at,
+        due_at=due_at,
         policy_version=version_in_force(session, received_at),
     )
     session.add(request)
@@ -71,20 +73,20 @@ def submit(
     principal = data.principal
     session.add(
         Party(
-            request_id=request.id,
+            request_id=row_id(request),
             role=Role.PRINCIPAL,
             is_requester=data.requester is None,
             **principal.model_dump(),
         )
     )
     if data.requester is not None:
-        session.add(Party(request_id=request.id, is_requester=True, **data.requester.model_dump()))
+        session.add(Party(request_id=row_id(request), is_requester=True, **data.requester.model_dump()))
     requester = data.requester or principal
     context = {
         "reference": request.reference,
         "request_type": str(request.request_type),
         "received_at": jst_date(received_at).isoformat(),
-        "due_date": jst_date(request.due_at).isoformat(),
+        "due_date": jst_date(due_at).isoformat(),
     }
     if acknowledgement is Acknowledgement.LETTER:
         letters.write(session, settings, request, "acknowledgement", context, now=now, status_token=token)

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from pydantic import BaseModel
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
+from models.db import row_id
 from models.requests import DecisionItem, Request
 from models.rules.decisions import Item, ItemAction, decision_problems, outcome_of, outcome_reasons
 from models.rules.prescreen import prescreen
@@ -77,7 +78,7 @@ class Decision:
 def items_of(session: Session, request: Request) -> list[DecisionItem]:
     return list(
         session.exec(
-            select(DecisionItem).where(DecisionItem.request_id == request.id).order_by(DecisionItem.id)
+            select(DecisionItem).where(DecisionItem.request_id == request.id).order_by(col(DecisionItem.id))
         )
     )
 
@@ -93,7 +94,7 @@ def propose(
     stored = {row.item_key: row for row in items_of(session, request)}
     for item in proposal.items:
         row = stored.pop(item.key, None) or DecisionItem(
-            request_id=request.id, item_key=item.key, proposed_action=item.action
+            request_id=row_id(request), item_key=item.key, proposed_action=item.action
         )
         if row.final_action is None:
             row.system_key, row.proposed_action = item.system_key, str(item.action)
@@ -244,7 +245,8 @@ def decide(
             problems[key] = found
         elif (
             supported is not None
-            and (system := rows[key].system_key) in supported
+            and (system := rows[key].system_key) is not None
+            and system in supported
             and (wanted := final_system_action(request.request_type, rows[key], ItemAction(action)))
             and wanted not in {str(a) for a in supported[system]}
         ):

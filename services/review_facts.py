@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from models.ledgers import ProvisionRecord
 from models.requests import Party, Request
@@ -165,7 +165,7 @@ def provision_bases(session: Session, email: str) -> tuple[tuple[str | None, boo
     records = session.exec(
         select(ProvisionRecord.basis, ProvisionRecord.is_foreign)
         .where(func.lower(ProvisionRecord.subject_email) == email.lower())
-        .order_by(ProvisionRecord.id)
+        .order_by(col(ProvisionRecord.id))
     )
     return tuple((basis, bool(foreign)) for basis, foreign in records)
 
@@ -174,14 +174,14 @@ def prior_requests(session: Session, request: Request) -> tuple[PriorRequest, ..
     """The same principal's earlier requests (by email), for Art. 33(2)(ii) repetition."""
     email = principal_of(session, request).email.lower()
     rows = session.exec(
-        select(Request.request_type, Request.received_at)
-        .join(Party, Party.request_id == Request.id)
+        select(col(Request.request_type), Request.received_at)
+        .join(Party, col(Party.request_id) == Request.id)
         .where(
             Party.role == Role.PRINCIPAL,
             func.lower(Party.email) == email,
             Request.id != request.id,
             Request.received_at <= request.received_at,
         )
-        .order_by(Request.received_at)
+        .order_by(col(Request.received_at))
     )
     return tuple(PriorRequest(t, jst_date(at)) for t, at in rows)

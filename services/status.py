@@ -5,7 +5,7 @@ person or an operator: the timeline is built from status changes only."""
 import hmac
 from datetime import datetime
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from models.audit import AuditEvent
 from models.requests import Request
@@ -41,8 +41,8 @@ def public_view(session: Session, request: Request, language: str | None = None)
     fee = fee_of(session, request)
     events = session.exec(
         select(AuditEvent)
-        .where(AuditEvent.subject_ref == request.reference, AuditEvent.action.in_(_TIMELINE))
-        .order_by(AuditEvent.seq)
+        .where(AuditEvent.subject_ref == request.reference, col(AuditEvent.action).in_(_TIMELINE))
+        .order_by(col(AuditEvent.seq))
     )
     timeline = [
         {
