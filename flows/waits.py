@@ -195,9 +195,6 @@ def lost_wakes(settings=None) -> list[tuple[str, str]]:
     """(reference, run id) of the lifecycle runs still waiting for a requester action already
     taken: the intake's wake was lost (Prefect down or too busy until its client gave up, the
     intake stopped before it ran)."""
-    from models.db import unit_of_work
-    from services.requester_waits import stale
+    from services.requester_waits import stale_waits
 
-    paused = paused_runs()  # asked before the session opens: no transaction held across HTTP calls
-    with unit_of_work(settings or get_settings()) as session:
-        return [(reference, run_id) for run_id, reference, key in paused if stale(session, reference, key)]
+    return stale_waits(settings or get_settings(), paused_runs())

@@ -16,9 +16,11 @@ from collections import Counter
 
 from sqlmodel import Session
 
+from models.db import unit_of_work
 from models.letters import Letter
 from models.rules.identity import Route
 from models.rules.vocabulary import WaitingFor
+from models.settings import Settings
 from services import clarification, identity
 from services.common import RequestNotFound, load_request
 
@@ -71,3 +73,10 @@ def stale(session: Session, reference: str, pause_key: str) -> bool:
     return request.waiting_for != WaitingFor.CLARIFICATION or clarification_wait[1] != clarification_key(
         clarification.asked(request)
     )
+
+
+def stale_waits(settings: Settings, paused: list[tuple[str, str, str]]) -> list[tuple[str, str]]:
+    """(reference, run id) of the ``paused`` runs (run id, reference, pause key) that are
+    :func:`stale`; asked of Prefect before, so no transaction is held across its calls."""
+    with unit_of_work(settings) as session:
+        return [(reference, run_id) for run_id, reference, key in paused if stale(session, reference, key)]
