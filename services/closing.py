@@ -1,6 +1,7 @@
 """The end of a request: its final status, outcome and reasons, and the notice that tells the
 requester, written in one transaction (the notice goes out through the outbox)."""
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlmodel import Session, col, select
@@ -9,7 +10,7 @@ from models.db import row_id
 from models.fulfilment import FulfilmentAction
 from models.requests import DecisionItem
 from models.rules.states import ActionState
-from models.rules.vocabulary import Outcome, ReasonCode, Status
+from models.rules.vocabulary import Outcome, Status
 from models.settings import Settings
 from services import clock, notices
 from services.common import audit, load_request, move
@@ -56,7 +57,7 @@ def close(
     *,
     status: Status,
     outcome: Outcome | None,
-    reasons: list[ReasonCode],
+    reasons: Sequence[str],  # ReasonCode members, or their values as a flow run's parameters carry them
     now: datetime,
     actor: str = "system",
     package: dict | None = None,

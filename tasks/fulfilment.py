@@ -63,7 +63,8 @@ def fulfil(reference: str) -> list[dict]:
         if future.state.is_completed():
             outcomes.append(future.result())
         else:
-            error = future.result(raise_on_failure=False)
+            # Prefect types result() as the task's return value; a failed run's is its exception
+            error: BaseException = future.result(raise_on_failure=False)  # type: ignore[assignment]
             outcomes.append(
                 give_up(settings, reference, planned.system_key, planned.action, error=error).to_dict()
             )

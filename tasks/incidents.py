@@ -34,7 +34,8 @@ def notify_subjects(reference: str) -> dict:
         while send_notices.fn()["sent"]:  # this batch, and anything else still pending
             pass
         progress = _progress(reference)
-        update_progress_artifact(artifact_id=artifact, progress=progress["percent"])
+        # Prefect types the id as a coroutine too; from a sync task it is the id
+        update_progress_artifact(artifact_id=artifact, progress=progress["percent"])  # type: ignore[arg-type]
         log.info(
             "%s: notices written %s, delivered %s of %s",
             reference,

@@ -1,6 +1,8 @@
 """The SLA monitor's steps (flows/monitor.py): each a Prefect task that reads and writes the
 app database through services/sla.py; results are counts and references, never personal data."""
 
+from collections.abc import Sequence
+
 from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
@@ -46,7 +48,7 @@ def wake_stale_waits() -> int:
     return _wake_each(lost_wakes())
 
 
-def _wake_each(runs: list[tuple[str, str | None]], how=wake) -> int:
+def _wake_each(runs: Sequence[tuple[str, str | None]], how=wake) -> int:
     """Wake each (reference, run id); one run's trouble is logged and does not stop the others."""
     logger, woken = get_run_logger(), 0
     for reference, flow_run_id in runs:
@@ -122,7 +124,7 @@ def checkpoint_audit() -> dict:
     with unit_of_work(settings) as session:
         checkpoint = write_checkpoint(
             session,
-            audit_key(settings.secret_key.get_secret_value()),
+            audit_key(settings.secret),
             settings.audit_checkpoint_path,
             utcnow(),
         )

@@ -3,7 +3,7 @@ the outbox in batches, each batch its own transaction. Resumable: a run killed m
 run again) writes the same keys, which add nothing, and goes on. Only counts reach Prefect."""
 
 from prefect import get_run_logger, task
-from sqlmodel import func, select
+from sqlmodel import col, func, select
 
 from deployments.registry import registry_for
 from models.db import unit_of_work, utcnow
@@ -21,11 +21,12 @@ def notify_customers(version: int) -> int:
     before = _written(version)
     while True:
         with unit_of_work(settings) as session:
-            after = service.notify_customers(
+            last = service.notify_customers(
                 registry_for(settings), session, version, now=utcnow(), after=after, limit=BATCH
             )
-        if after is None:
+        if last is None:
             break
+        after = last
         log.info("policy v%s: %s notices written", version, _written(version))
     written = _written(version)
     with unit_of_work(settings) as session:
@@ -36,4 +37,4 @@ def notify_customers(version: int) -> int:
 def _written(version: int) -> int:
     prefix = f"{service.reference(version)}:%"
     with unit_of_work() as session:
-        return session.exec(select(func.count()).where(Notice.idempotency_key.like(prefix))).one()
+        return session.exec(select(func.count()).where(col(Notice.idempotency_key).like(prefix))).one()

@@ -76,7 +76,7 @@ def complete_request(reference: str, outcome: str, reasons: list[str]) -> str:
             reference,
             status=status,
             outcome=outcome,
-            reasons=list(reasons),
+            reasons=reasons,
             now=now,
             package=package,
         )
