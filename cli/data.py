@@ -10,7 +10,7 @@ from cli.files import Loc, place, read_model
 from demo.fixture import Fixture, FixtureRejected, load_fixture_into_systems
 from demo.seed import seed_systems
 from deployments.registry import build_registry, registry_for
-from models.audit import audit_key, record
+from models.audit import AuditKey, audit_key, record
 from models.db import unit_of_work, utcnow
 from models.fixtures import load_fixture_into_app
 from models.schema import upgrade
@@ -171,8 +171,8 @@ def _warn_if_dev_secret(settings: Settings) -> None:
         )
 
 
-def _key(settings: Settings) -> bytes:
-    return audit_key(settings.secret_key.get_secret_value())
+def _key(settings: Settings) -> AuditKey:
+    return audit_key(settings.secret)
 
 
 def _audit(settings: Settings, action: str, details: dict) -> None:

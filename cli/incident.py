@@ -5,7 +5,7 @@ are answered on the incident-response run's forms (Prefect UI)."""
 from pathlib import Path
 
 import typer
-from sqlmodel import select
+from sqlmodel import col, select
 
 from cli.cases import load
 from cli.files import read_model
@@ -55,7 +55,7 @@ def report(
 def list_incidents() -> None:
     """Every incident, newest first: status, triage, deadlines and filings (no personal data)."""
     with unit_of_work() as session:
-        rows = session.exec(select(Incident).order_by(Incident.id.desc())).all()
+        rows = session.exec(select(Incident).order_by(col(Incident.id).desc())).all()
     for i in rows:
         typer.echo(
             f"{i.reference}  {i.status:<9} discovered {i.discovered_on}  people {i.affected_people:<6} "

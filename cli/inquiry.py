@@ -4,7 +4,7 @@ it: the text never passes through Prefect this way. Only a logged-in account the
 let answer the run's form may answer (cli/login.py)."""
 
 import typer
-from sqlmodel import select
+from sqlmodel import col, select
 
 from cli.cases import load
 from cli.login import USER, NotWaiting, Refused, allow, decide, login, waiting_on
@@ -21,7 +21,9 @@ ANSWER_WAIT = "operator-answer-0"  # the form an inquiry's run shows first (flow
 def list_open() -> None:
     """Open inquiries, oldest first (no personal data)."""
     with unit_of_work() as session:
-        rows = session.exec(select(Inquiry).where(Inquiry.status == service.OPEN).order_by(Inquiry.id)).all()
+        rows = session.exec(
+            select(Inquiry).where(Inquiry.status == service.OPEN).order_by(col(Inquiry.id))
+        ).all()
     for q in rows:
         typer.echo(
             f"{q.reference}  {q.kind:<9} {q.language}  {q.created_at:%Y-%m-%d}  "

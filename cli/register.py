@@ -55,7 +55,7 @@ def export(
     if problems:
         raise typer.Exit(2)
     actor = f"cli:{getpass.getuser()}"
-    if with_names:
+    if with_names and user:
         caller = login(user)
         verdict = may_read_register(caller.role)
         if not verdict.allowed:
