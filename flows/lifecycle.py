@@ -96,7 +96,9 @@ async def verify_identity(reference: str) -> bool:
             continue
         if step.next is IdentityNext.OPERATOR:
             await _identity_by_operator(reference, settings, step)
-        elif not await wait_for_requester(key=again(step.key, waits), timeout_seconds=step.seconds_left):
+        elif not await letters_posted(reference) and not await wait_for_requester(
+            key=again(step.key, waits), timeout_seconds=step.seconds_left
+        ):  # the requester waited for once the letter asking for documents is posted
             stages.lapse(settings, reference, step.waiting_for)
             return False
         _still_open(reference)
@@ -176,7 +178,8 @@ async def review(reference: str) -> tuple[Outcome, list[ReasonCode]]:
             return stages.review_outcome(settings, reference)
         if step.next is ReviewNext.REQUESTER:
             send_notices()
-            await letters_posted(reference)
+            if await letters_posted(reference):
+                continue  # posted: where the review stands now
             if not await wait_for_requester(key=again(step.key, waits), timeout_seconds=step.seconds_left):
                 stages.lapse(settings, reference, WaitingFor.CLARIFICATION)
                 raise RequestEnded(reference)
@@ -295,13 +298,15 @@ async def fulfil_across_systems(reference: str) -> None:
 # --- letters -------------------------------------------------------------------------------
 
 
-async def letters_posted(reference: str) -> None:
+async def letters_posted(reference: str) -> bool:
     """Wait while a letter of the request is not posted yet: the acknowledgement before the
-    process asks the requester anything, a question or the fee before the run waits for the
-    answer, the decision before the run ends. The help desk marks it sent on the gate, which
-    wakes the run; meanwhile it is on the work queue as 印刷待ちの書面."""
+    process asks the requester anything, a question, the documents asked for or the fee before
+    the run waits for the answer, the decision before the run ends. The help desk marks it sent
+    on the gate, which wakes the run; meanwhile it is on the work queue as 印刷待ちの書面. True
+    when it waited."""
     waits: Counter[str] = Counter()
     while (letter_id := letter_to_post(get_settings(), reference)) is not None:
         await wait_for_requester(
             key=again(f"letter-{letter_id}", waits), timeout_seconds=OPERATOR_WAIT_SECONDS
         )
+    return bool(waits)

@@ -23,7 +23,9 @@ from services.common import requester_of
 EMAIL_ONLY = frozenset({"one_time_code"})
 # The letters a request's run waits to see posted: those that ask the requester something or
 # end the request. The registered result of identity by post (services/identity.py) is not.
-AWAITED = frozenset({"acknowledgement", "clarification_request", "fee_request", "decision"})
+AWAITED = frozenset(
+    {"acknowledgement", "documents_needed", "clarification_request", "fee_request", "decision"}
+)
 
 
 def by_letter(session: Session, request: Request, kind: str) -> bool:

@@ -15,12 +15,15 @@ from sqlmodel import col, select
 from models.audit import AuditEvent
 from models.db import unit_of_work, utcnow
 from models.letters import Letter
-from models.requests import DecisionItem, Fee, Request
+from models.requests import DecisionItem, Fee, Request, RequestCreate
 from models.rules.deadlines import jst_date
+from models.rules.entry import Acknowledgement, Channel
 from models.rules.fees import postage_for, sheets_posted
+from services import intake
 from tests.flows.conftest import PASSWORD, PRINCIPAL, Run, notices_of
-from tests.flows.support import PNG, madoguchi, operator, wait_for
+from tests.flows.support import PNG, madoguchi, operator, upload, wait_for
 from tests.web.conftest import csrf_of
+from web.actions import wake_run
 from web.gate import create_gate
 
 SATO = ("sato", PASSWORD)
@@ -52,7 +55,7 @@ def _print_and_post(
     assert [letter.kind for letter in waiting][:1] == [kind]
     letter = waiting[0]
     if tracking is None:
-        assert run.pause_key() == f"letter-{letter.id}"
+        assert run.pause_key().partition("-again-")[0] == f"letter-{letter.id}"
     page = gate.get("/desk/letters", auth=SATO)
     assert f"/desk/letters/{letter.id}.pdf" in page.text and run.reference in page.text
     pdf = gate.get(f"/desk/letters/{letter.id}.pdf", auth=SATO)
@@ -168,3 +171,49 @@ def test_a_postal_request_from_the_desk_to_the_decision_letter_posted(desk, tmp_
     assert trail.count("letter.sent") == 4 and "package.printed" in trail
     assert trail.index("letter.sent") < trail.index("request.identity.route_started")
     assert acknowledgement.id < decision.id
+
+
+def test_an_agent_answered_on_paper_gets_the_documents_asked_for_by_letter_before_the_wait(autopilot):
+    """The agent's documents are asked for by letter; the run waits for it to be posted before
+    it waits for the uploads, and a wake from an upload meanwhile is not lost: after posting the
+    run looks at the request again and finds the documents there."""
+    settings = autopilot
+    agent = {"role": "appointed_agent", "name": "代理 花子", "email": "agent@example.jp"}
+    body = {
+        "request_type": "disclosure",
+        "principal": PRINCIPAL,
+        "requester": agent,
+        "details": {"postal_address": ADDRESS},
+    }
+    with unit_of_work(settings) as session:
+        reference = intake.enter(
+            session,
+            settings,
+            RequestCreate.model_validate(body),
+            channel=Channel.COUNTER,
+            received_on=jst_date(utcnow()),
+            acknowledgement=Acknowledgement.LETTER,
+            actor="operator:sato",
+            now=utcnow(),
+        ).reference
+    run = PaperRun(settings, reference)
+    with TestClient(create_gate(NOWHERE, settings=settings)) as gate:
+        _print_and_post(gate, run, "acknowledgement")
+        wait_for(lambda: run.pause_key().startswith("letter-"), what="the documents' letter")
+        assert [letter.kind for letter in _letters(settings, reference)][-1] == "documents_needed"
+        for kind in ("agent_identity_document", "power_of_attorney"):  # uploaded before it is posted
+            upload(settings, reference, kind)
+        wake_run(settings, reference)  # as the API does: the run still waits for the letter
+        wait_for(lambda: run.pause_key().endswith("-again-1"), what="the letter waited for again")
+        _, pdf, _ = _print_and_post(gate, run, "documents_needed")
+        assert "代理花子様" in _text(pdf)
+        _print_and_post(gate, run, "fee_request")  # autopilot paid it: the run ends with the letters
+        _print_and_post(gate, run, "decision")
+        assert run.join() == "completed"
+    assert notices_of(settings, reference) == []
+    assert [letter.kind for letter in _letters(settings, reference)] == [
+        "acknowledgement",
+        "documents_needed",
+        "fee_request",
+        "decision",
+    ]
