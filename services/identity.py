@@ -47,7 +47,7 @@ from models.rules.register import channel_of
 from models.rules.states import IdentityState
 from models.rules.vocabulary import FINAL_STATUSES, ReasonCode, Status, WaitingFor
 from models.settings import Settings
-from services import clock, letters, notices
+from services import clock, letters
 from services.common import audit, load_request, move, principal_of, requester_of
 from systems.identity import SubjectIdentity, expand_identity
 from systems.registry import Registry
@@ -63,10 +63,17 @@ def state_of(session: Session, request: Request) -> IdentityState:
 
 def reopen(session: Session, settings: Settings, reference: str, *, actor: str, now: datetime) -> None:
     """The privacy officer did not sign off an identity refusal: an operator checks again, by
-    the documents, post or phone routes (docs/rules.md §4)."""
+    the request's own route when it came by post or phone (the copy already attached, or a new
+    call back with a new deadline), else from the documents (docs/rules.md §4)."""
     request = load_request(session, reference)
+    route = route_for(request.role, channel(session, request))
     session.add(
-        IdentityCheck(request_id=request.id, party_id=requester_of(session, request).id, method="documents")
+        IdentityCheck(
+            request_id=row_id(request),
+            party_id=row_id(requester_of(session, request)),
+            method=route if route in ROUTE_REASONS else Route.DOCUMENTS,
+            expires_at=route_deadline(route, now) if route in ROUTE_REASONS else None,
+        )
     )
     request.reason_codes = []
     session.add(request)
@@ -138,7 +145,7 @@ def start(
         session.add(IdentityCheck(request_id=request.id, party_id=agent.id, method="documents"))
         missing = missing_documents(session, request)
         if missing:  # none when the agent uploaded them all before this run started
-            _ask_for_documents(session, settings, request, missing, now=now)
+            _ask_for_documents(session, settings, request, agent, missing, now=now)
     return IdentityState.PENDING
 
 
@@ -209,25 +216,27 @@ def _ask_for_documents(
     session: Session,
     settings: Settings,
     request: Request,
+    agent: Party,
     missing: tuple[Requirement, ...],
     *,
     now: datetime,
 ) -> None:
     """The request waits for the agent's uploads; the clock pauses meanwhile."""
     pause = clock.pause(session, request, WaitingFor.DOCUMENTS, now=now)
-    notices.send(
+    enqueue(
         session,
-        settings,
-        request,
-        "documents_needed",
-        {
+        kind="documents_needed",
+        language=request.language,
+        recipient_email=agent.email,
+        idempotency_key=f"{request.reference}:documents_needed",
+        request_id=request.id,
+        now=now,
+        context={
             "reference": request.reference,
             "required_documents": [str(k) for r in missing for k in document_kinds(r)],
             "deadline": jst_date(pause.deadline_at).isoformat(),
             "upload_url": f"{settings.mail_public_base_url}/requests/{request.reference}/documents",
         },
-        key=f"{request.reference}:documents_needed",
-        now=now,
     )
     move(session, settings, request, Status.AWAITING_REQUESTER, now=now, waiting_for=WaitingFor.DOCUMENTS)
 

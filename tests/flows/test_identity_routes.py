@@ -215,3 +215,27 @@ def test_a_postal_request_without_the_copy_by_its_deadline_is_refused_with_the_p
     assert [ref for ref, _ in closed] == [reference]
     request = request_of(settings, reference)
     assert (request.status, request.reason_codes) == ("refused", ["postal_identity_not_verified"])
+
+
+def test_a_phone_refusal_the_officer_sends_back_is_called_back_again(desk, tmp_path):
+    """Not signed off: a new call back, with a new deadline, on the same route's form."""
+    settings = desk
+    reference = _enter(settings, "phone", tmp_path)
+    run = Run(reference)
+    first, _ = _pause(run.wait_until_paused())
+    operator("callback", reference, "--outcome", "details_mismatch", user="sato")
+    run.wait_until_paused()
+    operator("approve", reference, "--send-back", user="tanaka")
+    again, _ = _pause(run.wait_until_paused())
+    assert re.fullmatch(r"operator-identity-callback-\d+-0", again) and again != first  # a new check
+    operator("callback", reference, "--outcome", "confirmed", user="suzuki")
+    run.wait_until_paused()
+    operator("review", reference)
+    run.wait_until_paused()
+    operator("payment", reference)
+    assert run.join() == "completed"
+    decided = events_of(settings, reference, "request.identity.decided")
+    assert [(e.details["route"], e.details["verified"]) for e in decided] == [
+        ("phone", False),
+        ("phone", True),
+    ]
