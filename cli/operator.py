@@ -9,7 +9,7 @@ cli/accounts.py and are commands of this group too."""
 from pathlib import Path
 
 import typer
-from sqlmodel import select
+from sqlmodel import col, select
 
 from cli import accounts
 from cli.login import USER, answer_as, login, login_for
@@ -50,7 +50,7 @@ def waiting() -> None:
     """Open requests: status, what they wait for, due date, flow run."""
     with unit_of_work() as session:
         open_requests = session.exec(
-            select(Request).where(Request.status.not_in(FINAL_STATUSES)).order_by(Request.due_at)
+            select(Request).where(col(Request.status).not_in(FINAL_STATUSES)).order_by(col(Request.due_at))
         ).all()
     for r in open_requests:
         typer.echo(

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from demo.systems import DEFINITIONS
 from demo.systems import customers as customer_master
-from demo.world import SubjectData, World
+from demo.world import SubjectData, World, known
 from models.rules.vocabulary import Origin, RequestType
 from models.settings import Settings
 from systems.db import ensure_schema
@@ -169,5 +169,5 @@ def load_fixture_into_systems(
                 count = max(count, customer.count("delivery_contractor"))
             with engines[key].begin() as conn:
                 definition.load_subject(conn, subject, count, customer.origin(key), world)
-        customer_ids.append(subject.customer_id)
+        customer_ids.append(known(subject.customer_id))
     return customer_ids

@@ -72,5 +72,5 @@ def share_suspension_observer() -> SharedSuspensionObserver:
     import prefect.flow_engine as engine
 
     shared = SharedSuspensionObserver()
-    engine.observe_flow_run_suspension = shared.observe  # type: ignore[assignment]
+    engine.observe_flow_run_suspension = shared.observe
     return shared

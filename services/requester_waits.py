@@ -70,8 +70,9 @@ def stale(session: Session, reference: str, pause_key: str) -> bool:
         return request.waiting_for != waits_for or identity_wait[1] != identity_key(
             identity.current_check(session, request)
         )
-    return request.waiting_for != WaitingFor.CLARIFICATION or clarification_wait[1] != clarification_key(
-        clarification.asked(request)
+    return clarification_wait is not None and (
+        request.waiting_for != WaitingFor.CLARIFICATION
+        or clarification_wait[1] != clarification_key(clarification.asked(request))
     )
 
 
