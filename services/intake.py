@@ -134,6 +134,7 @@ def enter(
         jst_date(now),
         acknowledgement=acknowledgement,
         postal_address=data.details.postal_address,
+        channel=channel,
     )
     if problems:
         raise EntryRejected(problems)

@@ -32,15 +32,22 @@ PROBLEMS = {  # code: what the command line and the API say (the desk page's wor
     "future": "must not be in the future",
     "too_far_back": f"must be within the last {MAX_DAYS_BACK} days",
     "no_address": "an acknowledgement by letter needs the address to post it to",
+    "post_no_address": "a request received by post needs the address it came from (identity by post is answered there)",
 }
 
 
 def entry_problems(
-    received_on: date | None, today: date, *, acknowledgement: Acknowledgement, postal_address: str | None
+    received_on: date | None,
+    today: date,
+    *,
+    acknowledgement: Acknowledgement,
+    postal_address: str | None,
+    channel: Channel | None = None,
 ) -> dict[str, str]:
     """What is wrong with an entry beyond the request body, field: code of :data:`PROBLEMS`
     (empty when nothing is): the received day (``received_on``: not after ``today``, at most
-    :data:`MAX_DAYS_BACK` before it) and, for a letter, the address to post it to."""
+    :data:`MAX_DAYS_BACK` before it) and, for a letter or a request that came by post, the
+    address to post to (identity by post is answered there by registered mail)."""
     problems = {}
     if received_on is None:
         problems["received_on"] = "required"
@@ -48,8 +55,11 @@ def entry_problems(
         problems["received_on"] = "future"
     elif (today - received_on).days > MAX_DAYS_BACK:
         problems["received_on"] = "too_far_back"
-    if acknowledgement is Acknowledgement.LETTER and not (postal_address or "").strip():
-        problems["postal_address"] = "no_address"
+    if not (postal_address or "").strip():
+        if acknowledgement is Acknowledgement.LETTER:
+            problems["postal_address"] = "no_address"
+        elif channel is Channel.POST:
+            problems["postal_address"] = "post_no_address"
     return problems
 
 

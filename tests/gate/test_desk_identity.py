@@ -88,7 +88,7 @@ def test_the_call_back_page_is_for_operators_and_for_requests_checked_by_phone(g
 
 def test_the_help_desk_attaches_the_posted_copy_and_the_wait_for_it_ends(gate):
     client, settings, registry = gate
-    reference = _started(settings, registry, "post")
+    reference = _started(settings, registry, "post", "東京都千代田区丸の内1-1-1")
     request = request_of(settings, reference)
     assert (request.status, request.waiting_for) == ("awaiting_requester", "identity_document")
     url = f"/desk/requests/{reference}/identity-document"

@@ -5,7 +5,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from models.rules.deadlines import JST
-from models.rules.entry import MAX_DAYS_BACK, Acknowledgement, entry_problems, received_instant
+from models.rules.entry import MAX_DAYS_BACK, Acknowledgement, Channel, entry_problems, received_instant
 
 TODAY = date(2026, 12, 7)
 EMAIL, LETTER = Acknowledgement.EMAIL, Acknowledgement.LETTER
@@ -33,6 +33,25 @@ def test_a_letter_needs_an_address(address, problem):
     found = entry_problems(TODAY, TODAY, acknowledgement=LETTER, postal_address=address)
     assert found == ({"postal_address": "no_address"} if problem else {})
     assert entry_problems(TODAY, TODAY, acknowledgement=EMAIL, postal_address=address) == {}
+
+
+@pytest.mark.parametrize(
+    ("channel", "acknowledgement", "problem"),
+    [
+        (Channel.POST, EMAIL, "post_no_address"),  # identity by post is answered at that address
+        (Channel.POST, LETTER, "no_address"),
+        (Channel.PHONE, EMAIL, None),
+        (Channel.COUNTER, EMAIL, None),
+        (Channel.EMAIL, EMAIL, None),
+    ],
+)
+def test_a_request_by_post_needs_the_address_it_came_from(channel, acknowledgement, problem):
+    found = entry_problems(TODAY, TODAY, acknowledgement=acknowledgement, postal_address=" ", channel=channel)
+    assert found == ({"postal_address": problem} if problem else {})
+    given = entry_problems(
+        TODAY, TODAY, acknowledgement=acknowledgement, postal_address="東京都", channel=channel
+    )
+    assert given == {}
 
 
 def test_the_clock_starts_on_the_day_received():

@@ -13,7 +13,7 @@ from tests.services.conftest import PRINCIPAL
 
 
 def _started(settings, registry, channel: str, *, now) -> str:
-    body = {"request_type": "disclosure", "principal": PRINCIPAL}
+    body = {"request_type": "disclosure", "principal": PRINCIPAL, "details": {"postal_address": "東京都"}}
     with unit_of_work(settings) as session:
         reference = intake.enter(
             session,
