@@ -60,7 +60,8 @@ def choice(kind: str, codes: Iterable[str]) -> Any:
     the labels in place (a ``$ref`` to a shared definition would lend the field its title)."""
     labels = words()["choices"][kind]
     codes = [str(c) for c in codes]
-    enum = Choice(kind, {code: labels[code] for code in codes})
+    # Enum's functional API, which mypy reads as StrEnum's one-argument constructor
+    enum: type[Choice] = Choice(kind, {code: labels[code] for code in codes})  # type: ignore[call-arg, assignment]
     if len(enum) != len(codes):  # two codes with one label: the second would be lost
         raise ValueError(f"[choices.{kind}]: every choice needs its own label")
     return Annotated[enum, WithJsonSchema({"type": "string", "enum": [m.value for m in enum]})]
@@ -98,7 +99,7 @@ def _choices_of(annotation: Any) -> type[Choice] | None:
     return enum if isinstance(enum, type) and issubclass(enum, Choice) else None
 
 
-def field(form_name: str, key: str, annotation: Any, *default: Any, **context: str) -> tuple:
+def field(form_name: str, key: str, annotation: Any, *default: Any, **context: str) -> tuple[Any, Any]:
     """A field of ``form_name`` titled and described by ``[forms.<form_name>].<key>`` (which
     may use ``context``, e.g. ``{item}``); without ``default`` it must be filled in. A
     choice's default is given by its code."""
@@ -112,11 +113,10 @@ def field(form_name: str, key: str, annotation: Any, *default: Any, **context: s
 
 def simple_form(name: str, **fields: Any) -> type[Form]:
     """A form whose fields are named as their words: field → type, or (type, default)."""
-    return pydantic.create_model(
-        name,
-        __base__=Form,
-        **{f: field(name, f, *(spec if isinstance(spec, tuple) else (spec,))) for f, spec in fields.items()},
-    )
+    definitions: dict[str, Any] = {  # Any: create_model's keywords also name its options
+        f: field(name, f, *(spec if isinstance(spec, tuple) else (spec,))) for f, spec in fields.items()
+    }
+    return pydantic.create_model(name, __base__=Form, **definitions)
 
 
 def filled(form_type: type[Form], **values: Any) -> dict:

@@ -3,6 +3,8 @@ and that ``madoguchi operator`` fills in from the command line. No decision has 
 the pre-screen's proposal is shown above the form and a person chooses (see flows/forms.py
 for the Japanese titles and labels)."""
 
+from typing import Any
+
 import pydantic
 
 from flows.forms import Form, choice, field, simple_form, templates, wait_text, words
@@ -40,7 +42,7 @@ Reason = choice(
 def review_form(items: list[dict]) -> type[Form]:
     """One action and one reason per decision item, to be chosen (the proposal is above the
     form). ``items``: ``item_key``, ``proposed_action``, ``proposed_reasons`` (references only)."""
-    fields = {"clarification": field("FeasibilityReview", "clarification", str, "")}
+    fields: dict[str, Any] = {"clarification": field("FeasibilityReview", "clarification", str, "")}
     for item in items:
         name, key = field_name(item["item_key"]), item["item_key"]
         fields[f"{name}__action"] = field("FeasibilityReview", "action", Action, item=key)

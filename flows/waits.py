@@ -60,14 +60,15 @@ async def ask(form: type[Form], *, who: Who, key: str, description: str, timeout
     is asked for again on a new key, ``<key>-again-<n>``; the same key would be answered at
     once with the same input."""
     form = form.with_initial_data(description=f"{words()['who'][who]}\n\n{description}")
-    seen = Counter()  # a replay meets the same answers in the same order, so the same keys
+    seen: Counter[str] = Counter()  # a replay meets the same answers in the same order, so the same keys
     while True:
         wait_key = again(f"{who}-{key}", seen)
         try:
             if _deployment_run():
                 answer = await asuspend_flow_run(wait_for_input=form, key=wait_key, timeout=None)
             else:
-                answer = await apause_flow_run(
+                # Prefect types poll_interval int; it sleeps that long, a fraction of a second too
+                answer = await apause_flow_run(  # type: ignore[call-overload]
                     wait_for_input=form,
                     key=wait_key,
                     poll_interval=get_settings().pause_poll_seconds,
@@ -96,7 +97,7 @@ async def wait_for_requester(*, key: str, timeout_seconds: int) -> bool:
         await asuspend_flow_run(key=key, timeout=None)
         return True
     try:
-        await apause_flow_run(
+        await apause_flow_run(  # type: ignore[call-overload]  # a float poll_interval, as above
             key=key, poll_interval=get_settings().pause_poll_seconds, timeout=timeout_seconds
         )
         return True
@@ -106,7 +107,10 @@ async def wait_for_requester(*, key: str, timeout_seconds: int) -> bool:
 
 def _deployment_run() -> bool:
     """From the run's own context (``prefect.runtime.deployment.id`` asks the API each time)."""
-    return FlowRunContext.get().flow_run.deployment_id is not None
+    context = FlowRunContext.get()
+    if context is None or context.flow_run is None:
+        raise RuntimeError("only a flow run waits")
+    return context.flow_run.deployment_id is not None
 
 
 def wake(flow_run_id: str | None, run_input: dict | None = None, *, settle_seconds: float = 0.0) -> bool:
@@ -177,14 +181,18 @@ def paused_runs(flow_name: str = "request-lifecycle", page: int = 200) -> list[t
 
     flows = FlowFilter(name=FlowFilterName(any_=[flow_name]))
     paused = FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.PAUSED])))
-    found = []
+    found: list[tuple[str, str, str]] = []
     with SyncClientContext.get_or_create() as context:
         while True:
             runs = context.client.read_flow_runs(
                 flow_filter=flows, flow_run_filter=paused, limit=page, offset=len(found)
             )
             found += [
-                (str(r.id), r.parameters.get("reference", ""), r.state.state_details.pause_key or "")
+                (
+                    str(r.id),
+                    r.parameters.get("reference", ""),
+                    (r.state.state_details.pause_key if r.state is not None else None) or "",
+                )
                 for r in runs
             ]
             if len(runs) < page:
