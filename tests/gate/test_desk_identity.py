@@ -20,6 +20,7 @@ from services.documents import attach_identity_document
 from tests.flows.support import PNG, events_of, request_of
 from tests.services.conftest import PRINCIPAL, desk, review_desk  # noqa: F401 - fixtures
 from tests.web.conftest import csrf_of
+from web.app import create_app
 from web.gate import create_gate
 
 PASSWORD = "operator password 1"
@@ -39,13 +40,19 @@ def gate(desk):  # noqa: F811 - the fixture imported above
 
 def _started(settings, registry, channel: str, postal_address: str | None = None, **principal) -> str:
     """A request the help desk entered, its identity check started as the flow starts it."""
+    return _entered(settings, registry, channel, postal_address, **principal).reference
+
+
+def _entered(
+    settings, registry, channel: str, postal_address: str | None = None, **principal
+) -> intake.Submitted:
     body = {
         "request_type": "disclosure",
         "principal": {**PRINCIPAL, **principal},
         "details": {"postal_address": postal_address},
     }
     with unit_of_work(settings) as session:
-        reference = intake.enter(
+        entered = intake.enter(
             session,
             settings,
             RequestCreate.model_validate(body),
@@ -54,10 +61,10 @@ def _started(settings, registry, channel: str, postal_address: str | None = None
             acknowledgement=Acknowledgement.EMAIL,
             actor="operator:sato",
             now=utcnow(),
-        ).reference
+        )
     with unit_of_work(settings) as session:
-        identity.start(session, settings, reference, registry=registry, now=utcnow())
-    return reference
+        identity.start(session, settings, entered.reference, registry=registry, now=utcnow())
+    return entered
 
 
 def test_the_call_back_page_shows_the_registered_number_not_the_one_given(gate):
@@ -176,3 +183,21 @@ def test_a_registered_letter_is_marked_sent_only_with_its_tracking_number(gate):
     )
     pdf = client.get(f"/desk/letters/{letter_id}.pdf", auth=SATO)
     assert address in "".join(PdfReader(io.BytesIO(pdf.content)).pages[0].extract_text().split())
+
+
+def test_the_requesters_status_page_says_it_waits_for_the_posted_copy(gate):
+    _, settings, registry = gate
+    entered = _entered(settings, registry, "post", "東京都千代田区丸の内1-1-1")
+    with TestClient(create_app(settings)) as intake_client:
+        form = intake_client.get("/status")
+        status = intake_client.post(
+            "/status",
+            data={
+                "csrf_token": csrf_of(form.text),
+                "reference": entered.reference,
+                "token": entered.status_token,
+            },
+        )
+    assert status.status_code == 200, status.text
+    waiting = re.search(r'data-waiting-for="([^"]+)">([^<]+)<', status.text)
+    assert waiting.groups() == ("identity_document", "本人確認書類の写しのご郵送")
