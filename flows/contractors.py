@@ -68,6 +68,7 @@ async def _select(settings: Settings, reference: str) -> None:
 
 
 async def _record_certificate(settings: Settings, reference: str) -> None:
+    disposition: supervision.Disposition
     if settings.autopilot:
         disposition, certificate, actor = "deleted", "autopilot", "autopilot"
     else:

@@ -12,7 +12,7 @@ from sqlmodel import Session
 from models.contractor_application import CertificateIn, QuestionnaireIn
 from models.contractors import ContractorAssessment
 from models.contractors import ContractorStatus as S
-from models.db import unit_of_work, utcnow
+from models.db import row_id, unit_of_work, utcnow
 from models.rules.contractors import Selection
 from models.rules.deadlines import jst_date
 from models.settings import Settings
@@ -43,7 +43,7 @@ def _last_answers(session: Session, contractor) -> dict:
         for r in (latest(session, contractor, "reassessment"), latest(session, contractor, "onboarding"))
         if r is not None and r.verdict
     ]
-    answers = max(rows, key=lambda r: r.id).answers
+    answers = max(rows, key=row_id).answers
     return {"questionnaire": answers["questionnaire"], "countries": answers["countries"]}
 
 
@@ -71,7 +71,7 @@ def request_reassessment(
     if report is not None:
         answers["questionnaire"] = report.model_dump(mode="json")
     row = _pending(session, contractor) or ContractorAssessment(
-        contractor_id=contractor.id, kind="reassessment"
+        contractor_id=row_id(contractor), kind="reassessment"
     )
     row.answers, row.assessed_at = answers, now
     session.add(row)
@@ -90,7 +90,7 @@ def request_reassessment(
         new_answers=report is not None,
         certifications=None if certifications is None else sorted({str(c.kind) for c in certifications}),
     )
-    return row.id
+    return row_id(row)
 
 
 def needs_reassessment(session: Session, reference: str, *, now: datetime) -> bool:
@@ -112,11 +112,11 @@ def reassess(session: Session, settings: Settings, reference: str, *, now: datet
     row = _pending(session, contractor)
     if row is None:
         row = ContractorAssessment(
-            contractor_id=contractor.id, kind="reassessment", answers=_last_answers(session, contractor)
+            contractor_id=row_id(contractor), kind="reassessment", answers=_last_answers(session, contractor)
         )
     score(session, contractor, row, now=now)
     session.flush()
-    schedule_supervision(contractor, last_assessed=jst_date(now))
+    next_day = schedule_supervision(contractor, last_assessed=jst_date(now))
     session.add(contractor)
     audit(
         session,
@@ -129,7 +129,7 @@ def reassess(session: Session, settings: Settings, reference: str, *, now: datet
         score=row.score,
         selection=row.verdict,
         blockers=row.blockers,
-        next_reassessment=jst_date(contractor.next_reassessment_at).isoformat(),
+        next_reassessment=next_day.isoformat(),
     )
     failed = row.verdict == Selection.REJECT
     set_status(session, settings, contractor, S.SUSPENDED if failed else S.ACTIVE, now=now)
@@ -180,7 +180,7 @@ def record_disposal(
     if contractor.status != S.OFFBOARDING:
         return S(contractor.status)
     row = ContractorAssessment(
-        contractor_id=contractor.id,
+        contractor_id=row_id(contractor),
         kind="offboarding",
         approved_by=actor,
         answers={"disposition": disposition, "certificate": certificate},

@@ -12,12 +12,12 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, time
 
 from pydantic import BaseModel
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from models.contractor_application import ContractorApplication
 from models.contractors import Contractor, ContractorAssessment
 from models.contractors import ContractorStatus as S
-from models.db import unit_of_work, utcnow
+from models.db import row_id, unit_of_work, utcnow
 from models.rules.contractors import (
     Certificate,
     CertificationKind,
@@ -157,7 +157,7 @@ def apply(
     session.flush()
     session.add(
         ContractorAssessment(
-            contractor_id=contractor.id,
+            contractor_id=row_id(contractor),
             kind="onboarding",
             assessed_at=now,
             answers={
@@ -190,8 +190,16 @@ def latest(session: Session, contractor: Contractor, kind: str) -> ContractorAss
     return session.exec(
         select(ContractorAssessment)
         .where(ContractorAssessment.contractor_id == contractor.id, ContractorAssessment.kind == kind)
-        .order_by(ContractorAssessment.id.desc())
+        .order_by(col(ContractorAssessment.id).desc())
     ).first()
+
+
+def onboarding(session: Session, contractor: Contractor) -> ContractorAssessment:
+    """The assessment of the application, made with it (:func:`apply`)."""
+    row = latest(session, contractor, "onboarding")
+    if row is None:
+        raise LookupError(f"{contractor.reference} has no onboarding assessment")
+    return row
 
 
 def assessments(session: Session, contractor: Contractor) -> list[ContractorAssessment]:
@@ -199,7 +207,7 @@ def assessments(session: Session, contractor: Contractor) -> list[ContractorAsse
         session.exec(
             select(ContractorAssessment)
             .where(ContractorAssessment.contractor_id == contractor.id)
-            .order_by(ContractorAssessment.id)
+            .order_by(col(ContractorAssessment.id))
         )
     )
 
@@ -254,7 +262,7 @@ def assess(session: Session, settings: Settings, reference: str, *, now: datetim
     """Score the application and check the contract clause by clause. A hard blocker or a
     score below the bar rejects here; anything else waits for the privacy officer."""
     contractor = load_contractor(session, reference)
-    row = latest(session, contractor, "onboarding")
+    row = onboarding(session, contractor)
     if contractor.status == S.APPLIED:
         score(session, contractor, row, now=now)
         audit(
@@ -297,7 +305,7 @@ def decide(
     contractor = load_contractor(session, reference)
     if contractor.status != S.AWAITING_APPROVAL:
         return S(contractor.status)
-    row = latest(session, contractor, "onboarding")
+    row = onboarding(session, contractor)
     if approve and row.missing_clauses:
         raise ApprovalInvalid(f"{reference}: clauses missing: {', '.join(row.missing_clauses)}")
     row.approved_by = actor
@@ -322,14 +330,16 @@ def decide(
     return S.APPROVED
 
 
-def schedule_supervision(contractor: Contractor, *, last_assessed: date) -> None:
-    """The annual reassessment and the first certificate to expire (GL 3-4-4)."""
+def schedule_supervision(contractor: Contractor, *, last_assessed: date) -> date:
+    """The annual reassessment and the first certificate to expire (GL 3-4-4); the day of the
+    reassessment."""
     certificates = certificates_of(contractor)
     due = supervision_status(last_assessed, certificates, today=last_assessed).reassessment_due
     contractor.next_reassessment_at = at_day(due)
     contractor.certification_expires_at = (
         at_day(min(c.expires_on for c in certificates)) if certificates else None
     )
+    return due
 
 
 def register(session: Session, settings: Settings, reference: str, *, now: datetime) -> S:
@@ -347,7 +357,7 @@ def register(session: Session, settings: Settings, reference: str, *, now: datet
             system_key=system_key(reference),
             systems=contractor.systems,
             data_categories=contractor.data_categories,
-            next_reassessment=jst_date(contractor.next_reassessment_at).isoformat(),
+            next_reassessment=_iso_day(contractor.next_reassessment_at),
         )
         set_status(session, settings, contractor, S.ACTIVE, now=now)
     return S(contractor.status)
@@ -400,7 +410,7 @@ def registered_systems(
     one at once."""
     with unit_of_work(settings) as session:
         active = session.exec(
-            select(Contractor).where(Contractor.status == S.ACTIVE).order_by(Contractor.id)
+            select(Contractor).where(Contractor.status == S.ACTIVE).order_by(col(Contractor.id))
         ).all()
     return {d.key: d for d in (system_def(c, template, catalogue) for c in active)}
 
@@ -417,18 +427,19 @@ class Summary:
     certification_expires: str | None
 
 
-def summaries(session: Session) -> list[Summary]:
-    def day(value: datetime | None) -> str | None:
-        return jst_date(value).isoformat() if value else None
+def _iso_day(value: datetime | None) -> str | None:
+    return jst_date(value).isoformat() if value else None
 
+
+def summaries(session: Session) -> list[Summary]:
     return [
         Summary(
             c.reference,
             c.name,
             str(c.status),
             system_key(c.reference),
-            day(c.next_reassessment_at),
-            day(c.certification_expires_at),
+            _iso_day(c.next_reassessment_at),
+            _iso_day(c.certification_expires_at),
         )
-        for c in session.exec(select(Contractor).order_by(Contractor.id))
+        for c in session.exec(select(Contractor).order_by(col(Contractor.id)))
     ]
