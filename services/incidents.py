@@ -16,11 +16,11 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 from sqlalchemy import func, or_
 from sqlalchemy import select as sa_select
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from disclosure.pdf import render_items_pdf
 from mail.outbox import enqueue
-from models.db import unit_of_work, utcnow
+from models.db import row_id, unit_of_work, utcnow
 from models.fulfilment import Notice
 from models.incidents import Incident, IncidentSubject
 from models.requests import new_reference
@@ -158,7 +158,7 @@ def report_incident(
     session.add(incident)
     session.flush()
     session.add_all(
-        IncidentSubject(incident_id=incident.id, customer_id=cid, language=language)
+        IncidentSubject(incident_id=row_id(incident), customer_id=cid, language=language)
         for cid, language in customer_ids.items()
     )
     _assess(incident, assess_leak(facts_of(incident, listed=len(customer_ids))))
@@ -193,7 +193,8 @@ def resolve_customers(registry: Registry, affected: list[AffectedCustomer]) -> d
     c = customers.c
     ids = {a.customer_id for a in affected if a.customer_id}
     emails = {normalise_email(str(a.email)) for a in affected if a.email}
-    found_ids, by_email = set(), {}
+    found_ids: set[str] = set()
+    by_email: dict[str, str] = {}
     with engine.connect() as conn:
         for chunk in _chunks(sorted(ids | emails)):
             for cid, email in conn.execute(
@@ -277,8 +278,8 @@ def write_notices(
     subjects = list(
         session.exec(
             select(IncidentSubject)
-            .where(IncidentSubject.incident_id == incident.id, IncidentSubject.noticed_at.is_(None))
-            .order_by(IncidentSubject.id)
+            .where(IncidentSubject.incident_id == incident.id, col(IncidentSubject.noticed_at).is_(None))
+            .order_by(col(IncidentSubject.id))
             .limit(batch)
         )
     )
@@ -333,7 +334,7 @@ def notice_progress(session: Session, incident: Incident) -> tuple[int, int]:
     done = session.exec(
         select(func.count())
         .select_from(IncidentSubject)
-        .where(IncidentSubject.incident_id == incident.id, IncidentSubject.noticed_at.is_not(None))
+        .where(IncidentSubject.incident_id == incident.id, col(IncidentSubject.noticed_at).is_not(None))
     ).one()
     return done, listed(session, incident)
 
@@ -344,8 +345,8 @@ def notices_delivered(session: Session, reference: str) -> int:
         select(func.count())
         .select_from(Notice)
         .where(
-            Notice.idempotency_key.like(notice_key(reference, "%")),
-            Notice.state.not_in(("pending", "sending")),
+            col(Notice.idempotency_key).like(notice_key(reference, "%")),
+            col(Notice.state).not_in(("pending", "sending")),
         )
     ).one()
 
@@ -480,8 +481,8 @@ def leaked_systems(session: Session, customer_ids: tuple[str, ...]) -> frozenset
         return frozenset()
     rows = session.exec(
         select(Incident.systems)
-        .join(IncidentSubject, IncidentSubject.incident_id == Incident.id)
-        .where(IncidentSubject.customer_id.in_(customer_ids), Incident.reportable.is_(True))
+        .join(IncidentSubject, col(IncidentSubject.incident_id) == Incident.id)
+        .where(col(IncidentSubject.customer_id).in_(customer_ids), col(Incident.reportable).is_(True))
     )
     return frozenset(key for systems in rows for key in systems)
 

@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass
 from datetime import date, datetime
 
 from sqlalchemy import select as sa_select
-from sqlmodel import Session, func, select
+from sqlmodel import Session, col, func, select
 
 from mail.outbox import enqueue
 from models.db import unit_of_work, utcnow
@@ -55,18 +55,27 @@ def load(session: Session, version: int) -> PolicyVersion:
 
 
 def versions(session: Session) -> list[PolicyVersion]:
-    return list(session.exec(select(PolicyVersion).order_by(PolicyVersion.version)))
+    return list(session.exec(select(PolicyVersion).order_by(col(PolicyVersion.version))))
 
 
 def latest_published(session: Session) -> PolicyVersion:
-    return session.exec(
-        select(PolicyVersion).where(PolicyVersion.status == PUBLISHED).order_by(PolicyVersion.version.desc())
+    """The newest published version (version 1 ships published)."""
+    row = session.exec(
+        select(PolicyVersion)
+        .where(PolicyVersion.status == PUBLISHED)
+        .order_by(col(PolicyVersion.version).desc())
     ).first()
+    if row is None:
+        raise PolicyNotFound("no published version")
+    return row
 
 
 def in_force(session: Session, at: datetime) -> PolicyVersion:
     """The published version in force at ``at`` (the intake's pages link to it)."""
-    return load(session, version_in_force(session, at))
+    version = version_in_force(session, at)
+    if version is None:
+        raise PolicyNotFound(f"none in force at {at.isoformat()}")
+    return load(session, version)
 
 
 def propose(session: Session, settings: Settings, text: str, *, actor: str, now: datetime) -> PolicyVersion:
@@ -196,6 +205,8 @@ def notify_customers(
     batch written twice adds nothing. A marketing opt-out does not stop it (an important notice,
     not advertising). The last customer id written, or None when no customer is left."""
     row = load(session, version)
+    if row.in_force_on is None:  # not published
+        raise PolicyNotFound(version)
     engine, customers = registry.table(CUSTOMER_MASTER, "customers")
     with engine.connect() as conn:
         batch = conn.execute(
@@ -261,8 +272,10 @@ def diff_markdown(session: Session, row: PolicyVersion) -> str:
     before = session.exec(
         select(PolicyVersion)
         .where(PolicyVersion.status == PUBLISHED, PolicyVersion.version < row.version)
-        .order_by(PolicyVersion.version.desc())
+        .order_by(col(PolicyVersion.version).desc())
     ).first()
+    if before is None:  # version 1 ships published: every proposal has one before it
+        raise PolicyNotFound(row.version - 1)
     revision = revision_of(row)
     words = {"added": "追加", "changed": "変更", "removed": "削除"}
     lines = [f"# プライバシーポリシー 第{row.version}版の案（第{before.version}版との比較）", ""]

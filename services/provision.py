@@ -13,9 +13,9 @@ from datetime import datetime, time
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from models.db import unit_of_work, utcnow
+from models.db import row_id, unit_of_work, utcnow
 from models.ledgers import ConsentEvent, ProvisionRecord, ProvisionReview
 from models.requests import new_reference
 from models.rules.deadlines import JST, jst_date
@@ -155,7 +155,7 @@ def record_consent(
         reference=f"consent-{row.id}",
         now=now,
     )
-    return row.id
+    return row_id(row)
 
 
 def consent_on_record(session: Session, email: str) -> ConsentEvent | None:
@@ -163,7 +163,7 @@ def consent_on_record(session: Session, email: str) -> ConsentEvent | None:
     latest = session.exec(
         select(ConsentEvent)
         .where(ConsentEvent.email == normalise_email(email), ConsentEvent.purpose == CONSENT_PURPOSE)
-        .order_by(ConsentEvent.at.desc(), ConsentEvent.id.desc())
+        .order_by(col(ConsentEvent.at).desc(), col(ConsentEvent.id).desc())
     ).first()
     return latest if latest is not None and latest.event == "consented" else None
 
@@ -258,7 +258,7 @@ def _write_record(session: Session, review: ProvisionReview, now: datetime) -> i
         select(ProvisionRecord).where(ProvisionRecord.source_ref == review.reference)
     ).first()
     if existing is not None:
-        return existing.id
+        return row_id(existing)
     keep_until = datetime.combine(record_retention_until(jst_date(now)), time(12), JST)
     record = ProvisionRecord(
         subject_email=review.subject_email,
@@ -275,7 +275,7 @@ def _write_record(session: Session, review: ProvisionReview, now: datetime) -> i
     )
     session.add(record)
     session.flush()
-    return record.id
+    return row_id(record)
 
 
 # --- the review's run (flows/provision.py): each step its own transaction ----------------------
