@@ -47,7 +47,7 @@ from models.rules.register import channel_of
 from models.rules.states import IdentityState
 from models.rules.vocabulary import FINAL_STATUSES, ReasonCode, Status, WaitingFor
 from models.settings import Settings
-from services import clock, letters
+from services import clock, letters, notices
 from services.common import audit, load_request, move, principal_of, requester_of
 from systems.identity import SubjectIdentity, expand_identity
 from systems.registry import Registry
@@ -145,7 +145,7 @@ def start(
         session.add(IdentityCheck(request_id=request.id, party_id=agent.id, method="documents"))
         missing = missing_documents(session, request)
         if missing:  # none when the agent uploaded them all before this run started
-            _ask_for_documents(session, settings, request, agent, missing, now=now)
+            _ask_for_documents(session, settings, request, missing, now=now)
     return IdentityState.PENDING
 
 
@@ -216,27 +216,25 @@ def _ask_for_documents(
     session: Session,
     settings: Settings,
     request: Request,
-    agent: Party,
     missing: tuple[Requirement, ...],
     *,
     now: datetime,
 ) -> None:
     """The request waits for the agent's uploads; the clock pauses meanwhile."""
     pause = clock.pause(session, request, WaitingFor.DOCUMENTS, now=now)
-    enqueue(
+    notices.send(
         session,
-        kind="documents_needed",
-        language=request.language,
-        recipient_email=agent.email,
-        idempotency_key=f"{request.reference}:documents_needed",
-        request_id=request.id,
-        now=now,
-        context={
+        settings,
+        request,
+        "documents_needed",
+        {
             "reference": request.reference,
             "required_documents": [str(k) for r in missing for k in document_kinds(r)],
             "deadline": jst_date(pause.deadline_at).isoformat(),
             "upload_url": f"{settings.mail_public_base_url}/requests/{request.reference}/documents",
         },
+        key=f"{request.reference}:documents_needed",
+        now=now,
     )
     move(session, settings, request, Status.AWAITING_REQUESTER, now=now, waiting_for=WaitingFor.DOCUMENTS)
 
