@@ -81,7 +81,7 @@ async def verify_identity(reference: str) -> bool:
     settings = get_settings()
     start_identity(reference)
     send_notices()
-    waits = Counter()  # keys waited on in this run: a wake with nothing changed waits anew
+    waits: Counter[str] = Counter()  # keys waited on in this run: a wake with nothing changed waits anew
     while (step := stages.identity_step(settings, reference)).next is not IdentityNext.VERIFIED:
         if step.next is IdentityNext.SIGN_OFF:
             approved, officer = await _officer_approves(
@@ -99,7 +99,7 @@ async def verify_identity(reference: str) -> bool:
         elif not await letters_posted(reference) and not await wait_for_requester(
             key=again(step.key, waits), timeout_seconds=step.seconds_left
         ):  # the requester waited for once the letter asking for documents is posted
-            stages.lapse(settings, reference, step.waiting_for)
+            stages.lapse(settings, reference, step.requester_waits_for)
             return False
         _still_open(reference)
     return True
@@ -170,7 +170,7 @@ async def review(reference: str) -> tuple[Outcome, list[ReasonCode]]:
     )
     invalid = 0  # answers refused as invalid in this round; replays repeat them identically
     refused_answer = None  # why the last answer was refused, shown above the form asked again
-    waits = Counter()  # keys waited on in this run: a wake with nothing changed waits anew
+    waits: Counter[str] = Counter()  # keys waited on in this run: a wake with nothing changed waits anew
     while True:
         _still_open(reference)
         step = stages.review_step(settings, reference)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from disclosure.crypto import seal, unseal
 from disclosure.download import printable_package
@@ -75,7 +75,7 @@ def write(
     key = f"{notice_key}:letter" if notice_key else letter_key(request.reference, kind)
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     session.execute(
-        dialect.insert(Letter.__table__)
+        dialect.insert(Letter.__table__)  # type: ignore[attr-defined]  # SQLModel's tables have it, untyped
         .values(request_id=request.id, kind=kind, idempotency_key=key, context=context, created_at=now)
         .on_conflict_do_nothing(index_elements=["idempotency_key"])
     )
@@ -87,9 +87,9 @@ def to_print(session: Session) -> list[tuple[Letter, str]]:
     return list(
         session.exec(
             select(Letter, Request.reference)
-            .join(Request, Request.id == Letter.request_id)
-            .where(Letter.sent_at.is_(None))
-            .order_by(Letter.id)
+            .join(Request, col(Request.id) == Letter.request_id)
+            .where(col(Letter.sent_at).is_(None))
+            .order_by(col(Letter.id))
         ).all()
     )
 
@@ -101,7 +101,7 @@ def printed(
     found = session.get(Letter, letter_id)
     if found is None:
         return None
-    request = session.get(Request, found.request_id)
+    request = session.get_one(Request, found.request_id)
     requester = requester_of(session, request)
     context = {
         **found.context,
@@ -180,7 +180,7 @@ def mark_sent(
     found.sent_at, found.sent_by, found.tracking_number = now, actor, number
     found.context = {k: v for k, v in found.context.items() if k not in SEALED.values()}
     session.add(found)
-    reference = session.get(Request, found.request_id).reference
+    reference = session.get_one(Request, found.request_id).reference
     audit(
         session,
         settings,

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from models.db import unit_of_work, utcnow
+from models.db import row_id, unit_of_work, utcnow
 from models.rules.identity import Route
 from models.rules.states import FeeState, IdentityState
 from models.rules.vocabulary import Outcome, ReasonCode, Status, WaitingFor
@@ -73,6 +73,13 @@ class IdentityStep:
     attempts: int = 0  # calls back not answered
     deadline_at: datetime | None = None  # the call back's
 
+    @property
+    def requester_waits_for(self) -> WaitingFor:
+        """What a ``REQUESTER`` step waits for; the other steps wait for no requester."""
+        if self.waiting_for is None:
+            raise ValueError(f"a {self.next} step waits for no requester")
+        return self.waiting_for
+
 
 OPERATOR_ROUTES: frozenset[str] = frozenset({Route.DOCUMENTS, Route.POST, Route.PHONE})  # an operator judges
 REQUESTER_WAITS = {Route.DOCUMENTS: WaitingFor.DOCUMENTS, Route.POST: WaitingFor.IDENTITY_DOCUMENT}
@@ -112,7 +119,7 @@ def identity_step(settings: Settings, reference: str) -> IdentityStep:
 def uploaded_documents(settings: Settings, reference: str) -> list:
     """What the operator's identity form lists, each linked to the gate's viewer."""
     with unit_of_work(settings) as session:
-        return documents.uploaded(session, load_request(session, reference).id)
+        return documents.uploaded(session, row_id(load_request(session, reference)))
 
 
 def identity_decided(settings: Settings, reference: str, outcome: str, *, actor: str) -> None:
