@@ -16,7 +16,7 @@ from sqlmodel import Session, col, create_engine
 
 from models.settings import Settings, get_settings
 
-T = TypeVar("T")
+_T = TypeVar("_T")
 
 
 class UTCDateTime(TypeDecorator):
@@ -95,16 +95,16 @@ class _Row(Protocol):
 
 def row_id(row: _Row) -> int:
     """A stored row's primary key: the tables declare ``id`` optional because it is None until
-    the row is flushed, which every caller here has done."""
+    the row is flushed, as it is wherever this is asked."""
     if row.id is None:
         raise ValueError(f"{type(row).__name__} has no id yet: flush it first")
     return row.id
 
 
-def non_null(column: T | None) -> Mapped[T]:
+def non_null(column: _T | None) -> Mapped[_T]:
     """A nullable column to select where no NULL comes back: a table's ``id`` (None only on a
     row not yet flushed), or one the query filters with ``is_not(None)``."""
-    return cast(Mapped[T], col(column))
+    return cast(Mapped[_T], col(column))
 
 
 def utcnow() -> datetime:
