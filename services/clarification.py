@@ -22,7 +22,7 @@ def ask(
     session: Session, settings: Settings, reference: str, question: str, *, actor: str, now: datetime
 ) -> None:
     request = load_request(session, reference)
-    pause = clock.pause(session, request, WaitingFor.CLARIFICATION, now=now)
+    pause = clock.pause(session, settings, request, WaitingFor.CLARIFICATION, now=now)
     n = asked(request) + 1
     request.details = {
         **request.details,
@@ -73,7 +73,7 @@ def answer(session: Session, settings: Settings, reference: str, text: str, *, n
     questions = list(request.details.get("clarifications", []))
     questions[-1] = {**questions[-1], "answer": text}
     request.details = {**request.details, "clarifications": questions}
-    clock.resume(session, request, now=now)
+    clock.resume(session, settings, request, now=now)
     move(session, settings, request, Status.REVIEW, now=now, actor="requester")
     audit(
         session,

@@ -5,12 +5,12 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from mail.outbox import enqueue
 from models.db import row_id
 from models.requests import ClockPause, Request
 from models.rules.deadlines import Pause, decision_clock, jst_date, requester_deadline
 from models.rules.vocabulary import WaitingFor
-from services.common import requester_of
+from models.settings import Settings
+from services import notices
 
 
 def open_pause(session: Session, request: Request) -> ClockPause | None:
@@ -21,6 +21,7 @@ def open_pause(session: Session, request: Request) -> ClockPause | None:
 
 def pause(
     session: Session,
+    settings: Settings,
     request: Request,
     waiting_for: WaitingFor,
     *,
@@ -33,7 +34,7 @@ def pause(
     if current is not None and current.waiting_for == waiting_for:
         return current
     if current is not None:
-        resume(session, request, now=now)
+        resume(session, settings, request, now=now)
     current = ClockPause(
         request_id=row_id(request),
         waiting_for=waiting_for,
@@ -45,7 +46,9 @@ def pause(
     return current
 
 
-def resume(session: Session, request: Request, *, now: datetime, notify: bool = True) -> None:
+def resume(
+    session: Session, settings: Settings, request: Request, *, now: datetime, notify: bool = True
+) -> None:
     """Start the clock again; the due date moves by the time spent waiting. When it moves to
     a later day the requester is told the new date (the extension notice), unless the
     request is ending (``notify=False``: the decision notice says it all)."""
@@ -61,18 +64,19 @@ def resume(session: Session, request: Request, *, now: datetime, notify: bool = 
     ).due_at
     session.add(request)
     if notify and before is not None and jst_date(due_at) > jst_date(before):
-        _tell_new_due_date(session, request, due_at, now)
+        _tell_new_due_date(session, settings, request, due_at, now)
 
 
-def _tell_new_due_date(session: Session, request: Request, due_at: datetime, now: datetime) -> None:
+def _tell_new_due_date(
+    session: Session, settings: Settings, request: Request, due_at: datetime, now: datetime
+) -> None:
     due = jst_date(due_at).isoformat()
-    enqueue(
+    notices.send(
         session,
-        kind="extension",
-        language=request.language,
-        recipient_email=requester_of(session, request).email,
-        idempotency_key=f"{request.reference}:extension:{due}",
-        request_id=request.id,
+        settings,
+        request,
+        "extension",
+        {"reference": request.reference, "due_date": due},
+        key=f"{request.reference}:extension:{due}",
         now=now,
-        context={"reference": request.reference, "due_date": due},
     )

@@ -66,7 +66,7 @@ def close(
     request = load_request(session, reference)
     if request.status in (Status.COMPLETED, Status.REFUSED, Status.WITHDRAWN, Status.CLOSED):
         return
-    clock.resume(session, request, now=now, notify=False)
+    clock.resume(session, settings, request, now=now, notify=False)
     request.outcome, request.reason_codes, request.closed_at = outcome, [str(r) for r in reasons], now
     move(session, settings, request, status, now=now, actor=actor)
     context = {

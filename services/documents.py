@@ -108,7 +108,7 @@ def receive(
         WaitingFor.IDENTITY_DOCUMENT,
     ) and not identity.missing_documents(session, request)
     if resumed:
-        clock.resume(session, request, now=now)
+        clock.resume(session, settings, request, now=now)
         move(session, settings, request, Status.IDENTITY_VERIFICATION, now=now, actor=actor)
     audit(
         session,

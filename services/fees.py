@@ -45,7 +45,7 @@ def request_fee(
     )
     if not quote.payable:
         return None
-    pause = clock.pause(session, request, WaitingFor.PAYMENT, now=now)
+    pause = clock.pause(session, settings, request, WaitingFor.PAYMENT, now=now)
     fee = Fee(
         request_id=row_id(request),
         amount_yen=quote.amount_yen,
@@ -112,7 +112,7 @@ def confirm_payment(
         )
         fee.state = FeeState.PAID
         session.add(fee)
-        clock.resume(session, request, now=now)
+        clock.resume(session, settings, request, now=now)
         move(session, settings, request, Status.FULFILMENT, now=now, actor=actor)
         audit(
             session,

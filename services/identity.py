@@ -173,7 +173,7 @@ def _start_route(
     session.add(check)
     session.flush()
     if route is Route.POST and not has_identity_document(session, request):
-        clock.pause(session, request, WaitingFor.IDENTITY_DOCUMENT, now=now, deadline_at=deadline)
+        clock.pause(session, settings, request, WaitingFor.IDENTITY_DOCUMENT, now=now, deadline_at=deadline)
         move(
             session,
             settings,
@@ -221,7 +221,7 @@ def _ask_for_documents(
     now: datetime,
 ) -> None:
     """The request waits for the agent's uploads; the clock pauses meanwhile."""
-    pause = clock.pause(session, request, WaitingFor.DOCUMENTS, now=now)
+    pause = clock.pause(session, settings, request, WaitingFor.DOCUMENTS, now=now)
     notices.send(
         session,
         settings,
@@ -291,7 +291,7 @@ def _send_code(
     _store(check, state, settings.key_id)
     session.add(check)
     if verdict is Verdict.ISSUED:
-        clock.pause(session, request, WaitingFor.ONE_TIME_CODE, now=now)
+        clock.pause(session, settings, request, WaitingFor.ONE_TIME_CODE, now=now)
         enqueue(
             session,
             kind="one_time_code",
@@ -349,7 +349,7 @@ def submit_code(session: Session, settings: Settings, reference: str, code: str,
     _store(check, state, kid)
     if verdict is Verdict.VERIFIED:
         check.decided_by, check.decided_at = "requester", now
-        clock.resume(session, request, now=now)
+        clock.resume(session, settings, request, now=now)
         move(session, settings, request, Status.IDENTITY_VERIFICATION, now=now)
     session.add(check)
     audit(
@@ -418,7 +418,7 @@ def decide(
     session.add(check)
     if not verified:
         request.reason_codes = [str(reason)]
-    clock.resume(session, request, now=now)
+    clock.resume(session, settings, request, now=now)
     move(session, settings, request, Status.IDENTITY_VERIFICATION, now=now, actor=actor)
     audit(
         session,

@@ -22,9 +22,9 @@ def _extensions(settings) -> list[Notice]:
 def _wait(settings, reference, days: float, *, notify: bool = True):
     with unit_of_work(settings) as session:
         request = load_request(session, reference)
-        clock.pause(session, request, WaitingFor.PAYMENT, now=REVIEW_NOW)
+        clock.pause(session, settings, request, WaitingFor.PAYMENT, now=REVIEW_NOW)
         before = request.due_at
-        clock.resume(session, request, now=REVIEW_NOW + timedelta(days=days), notify=notify)
+        clock.resume(session, settings, request, now=REVIEW_NOW + timedelta(days=days), notify=notify)
         return before, request.due_at
 
 
@@ -39,7 +39,7 @@ def test_a_wait_of_days_moves_the_due_date_and_tells_the_requester_once(review_d
     assert notice.context == {"reference": reference, "due_date": jst_date(after).isoformat()}
     assert notice.idempotency_key == f"{reference}:extension:{jst_date(after).isoformat()}"
     with unit_of_work(settings) as session:  # the same resume again: nothing new
-        clock.resume(session, load_request(session, reference), now=REVIEW_NOW + timedelta(days=3))
+        clock.resume(session, settings, load_request(session, reference), now=REVIEW_NOW + timedelta(days=3))
     assert len(_extensions(settings)) == 1
 
 

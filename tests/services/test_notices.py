@@ -4,7 +4,7 @@ is a letter for anyone, everything else an email; each written once under the em
 and the letter's secrets sealed until it is posted. Which letters a run waits for."""
 
 import io
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from pypdf import PdfReader
@@ -14,9 +14,11 @@ from models.db import unit_of_work
 from models.fulfilment import Notice
 from models.letters import Letter
 from models.requests import RequestCreate
+from models.rules.deadlines import jst_date
 from models.rules.entry import Acknowledgement, Channel
+from models.rules.vocabulary import WaitingFor
 from models.schema import upgrade
-from services import intake, letters, notices
+from services import clock, intake, letters, notices
 from services.common import load_request
 from tests.mail.conftest import CONTEXTS
 from tests.services.conftest import PRINCIPAL
@@ -123,3 +125,22 @@ def test_a_run_waits_for_the_letters_that_ask_or_end_not_the_registered_identity
     with unit_of_work(settings) as session:
         letters.mark_sent(session, settings, acknowledgement, actor="operator:sato", now=NOW)
     assert notices.letter_to_post(settings, reference) is None  # identity_confirmed is not waited for
+
+
+def test_a_due_date_moved_later_is_told_by_letter_to_a_request_answered_on_paper(settings):
+    reference = _request(settings, letter=True)
+    with unit_of_work(settings) as session:
+        request = load_request(session, reference)
+        clock.pause(session, settings, request, WaitingFor.PAYMENT, now=NOW)
+        clock.resume(session, settings, request, now=NOW + timedelta(days=3))
+        due = jst_date(request.due_at).isoformat()
+        (letter,) = session.exec(select(Letter).where(Letter.kind == "extension")).all()
+        assert session.exec(select(Notice).where(Notice.kind == "extension")).all() == []
+    assert (letter.idempotency_key, letter.context["due_date"]) == (
+        f"{reference}:extension:{due}:letter",
+        due,
+    )
+    with unit_of_work(settings) as session:
+        (acknowledgement,) = session.exec(select(Letter.id).where(Letter.kind == "acknowledgement")).all()
+        letters.mark_sent(session, settings, acknowledgement, actor="operator:sato", now=NOW)
+    assert notices.letter_to_post(settings, reference) is None  # told, not waited for
