@@ -18,14 +18,16 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from sqlalchemy import and_, exists, or_
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from disclosure.build import gather
 from disclosure.crypto import seal
 from disclosure.render import zip_package
 from models.audit import audit_key, record
 from models.db import non_null, row_id, unit_of_work, utcnow
+from models.letters import Letter
 from models.packages import DisclosurePackage
 from models.requests import Request
 from models.settings import Settings
@@ -232,12 +234,18 @@ def revoke_package(
 
 
 def purge_unavailable(settings: Settings, now: datetime) -> int:
-    """Delete the files of expired and revoked packages (the rows stay, as evidence)."""
+    """Delete the files of expired and revoked packages (the rows stay, as evidence); an expired
+    one the help desk is still to print and post with its decision letter is kept until then."""
     removed = 0
+    to_post = exists().where(
+        col(Letter.request_id) == col(DisclosurePackage.request_id),
+        col(Letter.kind) == "decision",
+        col(Letter.sent_at).is_(None),
+    )
     with unit_of_work(settings) as session:
         rows = session.exec(
             select(DisclosurePackage).where(
-                (DisclosurePackage.revoked == True) | (DisclosurePackage.expires_at <= now)  # noqa: E712
+                or_(col(DisclosurePackage.revoked), and_(col(DisclosurePackage.expires_at) <= now, ~to_post))
             )
         ).all()
     for package in rows:

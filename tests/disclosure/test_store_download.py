@@ -22,8 +22,10 @@ from disclosure import (
     revoke_package,
     router,
 )
+from disclosure.download import printable_package
 from models.audit import AuditEvent
 from models.db import unit_of_work
+from models.letters import Letter
 from models.packages import DisclosurePackage
 from models.settings import get_settings
 from tests.disclosure.conftest import ALL_SYSTEMS, EMAIL, NAME, NOW, PHONE
@@ -191,6 +193,30 @@ def test_purge_removes_files_of_unavailable_packages(desk, stored):
     (row,) = _packages(desk, reference)
     purge_unavailable(desk, LATER)
     assert (desk.data_dir / row.path).exists()
+    assert purge_unavailable(desk, NOW + LIFETIME) >= 1
+    assert not (desk.data_dir / row.path).exists()
+
+
+def test_purge_keeps_an_expired_package_until_its_decision_letter_is_posted(desk, stored):
+    """Data going by post is printed from the package with the decision letter, however late."""
+    reference, _receipt = stored
+    (row,) = _packages(desk, reference)
+    with unit_of_work(desk) as session:
+        letter = Letter(
+            request_id=row.request_id,
+            kind="decision",
+            idempotency_key=f"{reference}:decision:letter",
+            context={"package_posted": True},
+            created_at=NOW,
+        )
+        session.add(letter)
+        session.flush()
+        letter_id = letter.id
+    purge_unavailable(desk, NOW + LIFETIME)
+    assert (desk.data_dir / row.path).exists()
+    with unit_of_work(desk) as session:
+        assert printable_package(session, desk, reference).startswith(b"%PDF")
+        session.get_one(Letter, letter_id).sent_at = NOW + LIFETIME
     assert purge_unavailable(desk, NOW + LIFETIME) >= 1
     assert not (desk.data_dir / row.path).exists()
 
