@@ -82,7 +82,9 @@ def reopen(session: Session, settings: Settings, reference: str, *, actor: str, 
 
 def current_check(session: Session, request: Request) -> IdentityCheck | None:
     return session.exec(
-        select(IdentityCheck).where(IdentityCheck.request_id == request.id).order_by(IdentityCheck.id.desc())
+        select(IdentityCheck)
+        .where(IdentityCheck.request_id == request.id)
+        .order_by(col(IdentityCheck.id).desc())
     ).first()
 
 
@@ -120,8 +122,8 @@ def start(
                 request.reason_codes = [str(ROUTE_REASONS[route])]
             session.add(
                 IdentityCheck(
-                    request_id=request.id,
-                    party_id=principal.id,
+                    request_id=row_id(request),
+                    party_id=row_id(principal),
                     method="record_match",
                     state=IdentityState.FAILED,
                     decided_by="system",
@@ -136,13 +138,13 @@ def start(
     if route in (Route.POST, Route.PHONE):
         _start_route(session, settings, request, principal, route, now=now)
     elif route is Route.CODE:
-        check = IdentityCheck(request_id=request.id, party_id=principal.id, method="one_time_code")
+        check = IdentityCheck(request_id=row_id(request), party_id=row_id(principal), method="one_time_code")
         session.add(check)
         session.flush()
         _send_code(session, settings, request, check, principal, now=now)
     else:
         agent = requester_of(session, request)
-        session.add(IdentityCheck(request_id=request.id, party_id=agent.id, method="documents"))
+        session.add(IdentityCheck(request_id=row_id(request), party_id=row_id(agent), method="documents"))
         missing = missing_documents(session, request)
         if missing:  # none when the agent uploaded them all before this run started
             _ask_for_documents(session, settings, request, missing, now=now)
@@ -285,9 +287,7 @@ def _send_code(
     now: datetime,
 ) -> Verdict:
     code = generate_code()
-    state, verdict = issue_code(
-        _code_state(check), code, now=now, secret=settings.secret_key.get_secret_value().encode()
-    )
+    state, verdict = issue_code(_code_state(check), code, now=now, secret=settings.secret.encode())
     _store(check, state, settings.key_id)
     session.add(check)
     if verdict is Verdict.ISSUED:
@@ -368,10 +368,10 @@ def _count_attempt(session: Session, reference: str, *, now: datetime) -> bool:
     """One attempt on the request's live code, if it has one: a conditional update, the first
     statement of the transaction, so it takes the lock (SQLite's database lock, PostgreSQL's row
     lock) before anything is read and concurrent answers queue behind it."""
-    checks, latest = IdentityCheck.__table__, aliased(IdentityCheck)
+    checks, latest = IdentityCheck.__table__, aliased(IdentityCheck)  # type: ignore[attr-defined]  # SQLModel's, untyped
     current = (
         select(func.max(latest.id))
-        .join(Request, Request.id == latest.request_id)
+        .join(Request, col(Request.id) == latest.request_id)
         .where(Request.reference == reference)
         .scalar_subquery()
     )
