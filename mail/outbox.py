@@ -51,7 +51,7 @@ from mail.port import (
 )
 from mail.render import KINDS, MARKETING_KINDS, render
 from models.audit import audit_key, record
-from models.db import non_null, row_id, unit_of_work, utcnow
+from models.db import non_null, row_id, table_of, unit_of_work, utcnow
 from models.fulfilment import Notice
 from models.policy import version_in_force
 from models.requests import Request
@@ -103,7 +103,7 @@ def enqueue(
     }
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     session.execute(
-        dialect.insert(Notice.__table__)  # type: ignore[attr-defined]  # SQLModel's tables have it, untyped
+        dialect.insert(table_of(Notice))
         .values(**values)
         .on_conflict_do_nothing(index_elements=["idempotency_key"])
     )

@@ -9,10 +9,10 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Protocol, TypeVar, cast
 
-from sqlalchemy import DateTime, Engine, event
+from sqlalchemy import DateTime, Engine, Table, event
 from sqlalchemy.orm import Mapped
 from sqlalchemy.types import TypeDecorator
-from sqlmodel import Session, col, create_engine
+from sqlmodel import Session, SQLModel, col, create_engine
 
 from models.settings import Settings, get_settings
 
@@ -105,6 +105,12 @@ def non_null(column: _T | None) -> Mapped[_T]:
     """A nullable column to select where no NULL comes back: a table's ``id`` (None only on a
     row not yet flushed), or one the query filters with ``is_not(None)``."""
     return cast(Mapped[_T], col(column))
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """A table model's Core table, for the statements made on it (an insert that skips a
+    conflict, an update through an alias); SQLModel sets ``__table__`` without typing it."""
+    return model.__table__  # type: ignore[attr-defined]
 
 
 def utcnow() -> datetime:

@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select
 
 from mail.outbox import enqueue
 from models.audit import AuditEvent
-from models.db import row_id
+from models.db import row_id, table_of
 from models.requests import Document, IdentityCheck, Party, Request
 from models.rules.deadlines import JST, jst_date
 from models.rules.identity import (
@@ -368,7 +368,7 @@ def _count_attempt(session: Session, reference: str, *, now: datetime) -> bool:
     """One attempt on the request's live code, if it has one: a conditional update, the first
     statement of the transaction, so it takes the lock (SQLite's database lock, PostgreSQL's row
     lock) before anything is read and concurrent answers queue behind it."""
-    checks, latest = IdentityCheck.__table__, aliased(IdentityCheck)  # type: ignore[attr-defined]  # SQLModel's, untyped
+    checks, latest = table_of(IdentityCheck), aliased(IdentityCheck)
     current = (
         select(func.max(latest.id))
         .join(Request, col(Request.id) == latest.request_id)

@@ -21,6 +21,7 @@ from disclosure.crypto import seal, unseal
 from disclosure.download import printable_package
 from mail.letter import letter_pdf
 from mail.render import render_letter
+from models.db import table_of
 from models.letters import Letter, letter_key
 from models.requests import Request
 from models.rules.deadlines import jst_date
@@ -75,7 +76,7 @@ def write(
     key = f"{notice_key}:letter" if notice_key else letter_key(request.reference, kind)
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     session.execute(
-        dialect.insert(Letter.__table__)  # type: ignore[attr-defined]  # SQLModel's tables have it, untyped
+        dialect.insert(table_of(Letter))
         .values(request_id=request.id, kind=kind, idempotency_key=key, context=context, created_at=now)
         .on_conflict_do_nothing(index_elements=["idempotency_key"])
     )
