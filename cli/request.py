@@ -15,7 +15,7 @@ import httpx
 import typer
 
 from cli.cases import load
-from cli.files import read_model
+from cli.files import read_json, read_model, validated
 from cli.login import USER, login_for
 from models.db import unit_of_work, utcnow
 from models.requests import Request, RequestCreate
@@ -67,7 +67,11 @@ def submit(
     typer.echo("its flow run starts when the dispatcher of `madoguchi up` picks it up")
 
 
-_ENTRY_OPTIONS = {"received_on": "--received", "postal_address": "details.postal_address"}
+_ENTRY_OPTIONS = {
+    "received_on": "--received",
+    "postal_address": "details.postal_address",
+    "principal.email": "principal.email",
+}
 
 
 @app.command()
@@ -83,10 +87,13 @@ def enter(
     user: str = USER,
 ) -> None:
     """Enter a request the help desk received by phone, post, at the counter or by email: the
-    clock runs from the day received; prints its reference and the requester's status token."""
+    clock runs from the day received; prints its reference and the requester's status token.
+    A principal's request by phone or post may leave the email out and give the login ID or
+    phone: the email is the customer record's, and the request is answered by letter."""
+    from deployments.registry import build_registry
     from services import intake
 
-    data = read_model(file, RequestCreate)
+    body = read_json(file)
     try:
         received_on = date.fromisoformat(received)
     except ValueError:
@@ -94,7 +101,10 @@ def enter(
         raise typer.Exit(2) from None
     caller = login_for(user, PEOPLE_WHO_DECIDE, "entering a request")
     settings = get_settings()
+    registry = build_registry(settings)
     try:
+        body, found_by = intake.with_registered_email(body, channel, registry)
+        data = validated(body, RequestCreate)
         with unit_of_work(settings) as session:
             done = intake.enter(
                 session,
@@ -105,14 +115,17 @@ def enter(
                 acknowledgement=Acknowledgement.LETTER if letter else Acknowledgement.EMAIL,
                 actor=f"{caller.role}:{caller.name}",
                 now=utcnow(),
+                found_by=found_by,
             )
     except intake.EntryRejected as exc:
         for field, problem in exc.problems.items():
             typer.echo(f"{_ENTRY_OPTIONS[field]}: {PROBLEMS[problem]}", err=True)
         raise typer.Exit(2) from None
+    finally:
+        registry.dispose()
     typer.echo(f"reference     {done.reference}")
     typer.echo(f"status token  {done.status_token}   (shown once; only its hash is kept)")
-    if letter:
+    if letter or found_by:
         typer.echo(
             f"acknowledgement: a letter to print at {settings.prefect_ui_url.rstrip('/')}/desk/letters"
         )

@@ -7,6 +7,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from sqlmodel import Session
 
@@ -15,11 +16,21 @@ from models.db import row_id
 from models.policy import version_in_force
 from models.requests import Party, Request, RequestCreate, new_reference
 from models.rules.deadlines import decision_clock, jst_date
-from models.rules.entry import PROBLEMS, Acknowledgement, Channel, entry_problems, received_instant
+from models.rules.entry import (
+    PROBLEMS,
+    Acknowledgement,
+    Channel,
+    email_from_record,
+    entry_problems,
+    received_instant,
+)
 from models.rules.vocabulary import Role
 from models.settings import Settings
 from services import letters
 from services.common import audit
+from services.identity import CUSTOMER_MASTER
+from systems.protocol import EmailSource
+from systems.registry import Registry
 
 
 @dataclass(frozen=True)
@@ -115,6 +126,34 @@ def submit(
     return Submitted(request.reference, token)
 
 
+def with_registered_email(body: Any, channel: Channel, registry: Registry) -> tuple[Any, tuple[str, ...]]:
+    """The request body as the help desk typed it, with the principal's email taken from the
+    one customer record holding the login ID and phone given when the entry may leave it out
+    (models/rules/entry.email_from_record), and the details it was found by; else ``body`` as
+    it is and ``()``. No such record, or several, is :class:`EntryRejected` on the email."""
+    principal = body.get("principal") if isinstance(body, dict) else None
+    if not isinstance(principal, dict) or principal.get("email"):
+        return body, ()
+    given = {  # a control character (NUL: PostgreSQL refuses it) is the body's error to report, not a lookup
+        k: v.strip()
+        for k in ("login_id", "phone")
+        if isinstance(v := principal.get(k), str) and v.strip() and v.isprintable()
+    }
+    requester = body.get("requester")
+    agent = isinstance(requester, dict) and requester.get("role", Role.PRINCIPAL) != Role.PRINCIPAL
+    if not email_from_record(channel, agent=agent, login_id=given.get("login_id"), phone=given.get("phone")):
+        return body, ()
+    source = registry.connector(CUSTOMER_MASTER)
+    emails = (
+        source.registered_emails(given.get("login_id"), given.get("phone"))
+        if isinstance(source, EmailSource)
+        else []
+    )
+    if len(emails) != 1:
+        raise EntryRejected({"principal.email": "no_customer_record"})
+    return {**body, "principal": {**principal, "email": emails[0]}}, tuple(given)
+
+
 def enter(
     session: Session,
     settings: Settings,
@@ -125,10 +164,15 @@ def enter(
     acknowledgement: Acknowledgement,
     actor: str,
     now: datetime,
+    found_by: tuple[str, ...] = (),
 ) -> Submitted:
     """A request the help desk received, entered by ``actor`` (``<role>:<name>`` of their login):
     :func:`submit` from the day it arrived (:class:`EntryRejected` for a day in the future or too
-    far back, or a letter with no address), then the entry audited with who made it."""
+    far back, or a letter with no address), then the entry audited with who made it. An email
+    the desk took from the customer record (``found_by``, :func:`with_registered_email`) was not
+    given: the request is answered by letter, and the audit says where the email came from."""
+    if found_by:
+        acknowledgement = Acknowledgement.LETTER
     problems = entry_problems(
         received_on,
         jst_date(now),
@@ -157,5 +201,6 @@ def enter(
         channel=str(channel),
         received_on=received_on.isoformat(),
         acknowledgement=str(acknowledgement),
+        **({"email_from": "customer_record", "found_by": list(found_by)} if found_by else {}),
     )
     return done

@@ -104,6 +104,8 @@ class Part:
 
 
 Discover = Callable[["Connection", "SubjectIdentity"], dict[str, set[str]]]
+# (connection, login ID, phone) -> the email of each record holding every detail given
+RegisteredEmail = Callable[["Connection", str | None, str | None], list[str]]
 
 
 @dataclass(frozen=True)
@@ -113,6 +115,7 @@ class SystemDef:
     parts: tuple[Part, ...]
     applied: Table
     discover: Discover | None = None
+    registered_email: RegisteredEmail | None = None
 
     @property
     def key(self) -> str:

@@ -95,6 +95,12 @@ class DatabaseConnector:
         with translated(self.key, "discover"), self._engine().connect() as conn:
             return self.definition.discover(conn, identity)
 
+    def registered_emails(self, login_id: str | None, phone: str | None) -> list[str]:
+        if self.definition.registered_email is None:
+            return []
+        with translated(self.key, "registered_email"), self._engine().connect() as conn:
+            return self.definition.registered_email(conn, login_id, phone)
+
     def locate(self, identity: SubjectIdentity) -> Located:
         counts: dict[str, int] = {}
         refs: dict[str, list[str]] = {}

@@ -112,3 +112,11 @@ class IdentitySource(Protocol):
     """A system that can link the identity to more of its own keys (see ``identity.py``)."""
 
     def discover(self, identity: SubjectIdentity) -> dict[str, set[str]]: ...
+
+
+@runtime_checkable
+class EmailSource(Protocol):
+    """A system that keeps the registered email of its records (the customer master): the help
+    desk takes it from the record a caller's login ID or phone names."""
+
+    def registered_emails(self, login_id: str | None, phone: str | None) -> list[str]: ...

@@ -1,6 +1,7 @@
 """``madoguchi request enter``: the help desk enters a request from a file, logged in; the
 clock runs from the day received, the person is named in the audit, a bad day or a letter
-without an address exits 2 naming the option, anyone but an operator or the officer exit 1."""
+without an address exits 2 naming the option, anyone but an operator or the officer exit 1;
+a caller's email left out is the customer record's, and the request is answered by letter."""
 
 import json
 from datetime import UTC, datetime, timedelta
@@ -10,16 +11,20 @@ from sqlmodel import select
 from typer.testing import CliRunner
 
 from cli import app
+from demo.fixture import load_fixture_into_systems
+from mail.outbox import deliver_pending
+from mail.sendgrid_adapter import email_port
 from models.audit import AuditEvent
 from models.db import unit_of_work, utcnow
+from models.fulfilment import Notice
 from models.letters import Letter
-from models.requests import Request
+from models.requests import Party, Request
 from models.rules.access import AccountRole
 from models.rules.deadlines import JST, decision_clock, jst_date
 from models.schema import upgrade
 from models.settings import get_settings
 from services import accounts
-from tests.services.conftest import PRINCIPAL
+from tests.services.conftest import PRINCIPAL, contract_subject
 
 PASSWORD = {"sato": "operator password 1", "root": "admin password 123"}
 BODY = {
@@ -122,3 +127,55 @@ def test_a_letter_needs_the_address_and_only_the_desk_enters(madoguchi, tmp_path
     assert madoguchi("--channel", "fax", "--received", today)[0] == 2
     with unit_of_work() as session:
         assert session.exec(select(Request)).all() == []
+
+
+def test_a_caller_without_an_email_gets_the_registered_one_and_is_answered_by_letter(
+    madoguchi, tmp_path, monkeypatch, mail_stub
+):
+    """Issue 15: a principal calling with their login ID; the email is the customer record's,
+    yet nothing is mailed there (they gave none): the acknowledgement is a letter."""
+    monkeypatch.setenv("MADOGUCHI_SENDGRID_HOST", mail_stub.url)
+    monkeypatch.setenv("MADOGUCHI_SENDGRID_API_KEY", "SG.test")
+    get_settings.cache_clear()
+    load_fixture_into_systems({"customers": [contract_subject()]}, get_settings())
+    caller = {"name": "山田 太郎", "login_id": "A1234567"}
+    (tmp_path / "request.json").write_text(json.dumps({**BODY, "principal": caller}), encoding="utf-8")
+    code, output = madoguchi("--channel", "phone", "--received", jst_date(utcnow()).isoformat())
+    assert code == 0, output
+    assert "/desk/letters" in output
+    reference = output.split()[1]
+    with unit_of_work() as session:
+        request = session.exec(select(Request).where(Request.reference == reference)).one()
+        (party,) = session.exec(select(Party).where(Party.request_id == request.id)).all()
+        (letter,) = session.exec(select(Letter)).all()
+        assert session.exec(select(Notice)).all() == []
+        entered = session.exec(select(AuditEvent).where(AuditEvent.action == "request.entered")).one()
+    assert (party.email, party.login_id) == ("taro@example.co.jp", "A1234567")
+    assert (letter.request_id, letter.kind) == (request.id, "acknowledgement")
+    assert (entered.actor, entered.details["acknowledgement"]) == ("operator:sato", "letter")
+    assert (entered.details["email_from"], entered.details["found_by"]) == ("customer_record", ["login_id"])
+    settings = get_settings()
+    deliver_pending(settings, email_port(settings))
+    assert mail_stub.state.messages == []
+
+
+@pytest.mark.parametrize(
+    ("principal", "channel", "message"),
+    [
+        ({"login_id": "A7654321"}, "phone", "principal.email: no customer record has this login ID / phone"),
+        ({"phone": "03-1234-5678"}, "email", "principal.email: Field required"),
+        ({"login_id": "A1234567"}, "post", "details.postal_address: an acknowledgement by letter needs"),
+    ],
+)
+def test_an_email_left_out_with_no_record_or_not_by_phone_or_post_exits_2(
+    madoguchi, tmp_path, principal, channel, message
+):
+    load_fixture_into_systems({"customers": [contract_subject()]}, get_settings())
+    body = {**BODY, "principal": {"name": "山田 太郎", **principal}}
+    if channel == "post":
+        body["details"] = {}
+    (tmp_path / "request.json").write_text(json.dumps(body), encoding="utf-8")
+    code, output = madoguchi("--channel", channel, "--received", jst_date(utcnow()).isoformat())
+    assert (code, message in output) == (2, True), output
+    with unit_of_work() as session:
+        assert session.exec(select(Request)).all() == [] and session.exec(select(Letter)).all() == []

@@ -4,7 +4,8 @@
 - ``/desk/requests/new``: a request received by phone, post, at the counter or by email,
   entered with the public form's fields (web/pages.py, the same validation and field errors)
   plus the channel, the day it was received and how it is acknowledged; the person logged in
-  is named in the audit, never a typed name (services/intake.enter);
+  is named in the audit, never a typed name (services/intake.enter); a principal calling or
+  writing without an email is found in the customer master by login ID or phone;
 - ``/desk/letters``: the letters to print (every notice of a request answered by post,
   services/notices.py), each as a PDF, with the disclosure package to enclose when the data
   goes by post, and a
@@ -12,6 +13,7 @@
 
 Plain forms, every POST checked against the page's CSRF token like the public form's."""
 
+from collections.abc import Callable
 from datetime import date
 
 from pydantic import ValidationError
@@ -32,10 +34,11 @@ from models.rules.entry import Acknowledgement, Channel
 from models.rules.registered_mail import REGISTERED_KINDS
 from models.settings import Settings
 from services import intake, letters
+from systems.registry import Registry
 from web.actions import wake_run
 from web.documents_view import PRIVATE, Check, desk_person
 from web.guards import csrf_ok, refuse_nul
-from web.pages import body_from_form, field_errors, labels_of, page
+from web.pages import body_from_form, field_errors, form_field, labels_of, page
 from web.register_view import POLICY
 
 CHANNELS = {"phone": "電話", "post": "郵送", "counter": "窓口", "email": "メール"}  # Channel, in its order
@@ -47,13 +50,23 @@ def _page(request: Request, name: str, *, status: int = 200, **context) -> Respo
     return response
 
 
-def _entry_errors(form, labels) -> tuple[RequestCreate | None, dict, dict[str, str]]:
-    """The request body and the entry's own fields from the form, and the errors by field."""
+def _rejected(exc: intake.EntryRejected, labels) -> dict[str, str]:
+    """The entry's problems next to their fields on the form."""
+    return {
+        (field := form_field(tuple(name.split(".")))): labels.errors[f"{field}:{code}"]
+        for name, code in exc.problems.items()
+    }
+
+
+def _entry_errors(form, labels, registry: Registry) -> tuple[RequestCreate | None, dict, dict[str, str]]:
+    """The request body and the entry's own fields from the form, and the errors by field; an
+    email left out is taken from the customer record when the entry allows it."""
     errors: dict[str, str] = {}
     entry = {
         "channel": form.get("channel"),
         "received_on": None,
         "acknowledgement": form.get("acknowledgement") or Acknowledgement.EMAIL,
+        "found_by": (),
     }
     try:
         entry["channel"] = Channel(entry["channel"])
@@ -67,17 +80,26 @@ def _entry_errors(form, labels) -> tuple[RequestCreate | None, dict, dict[str, s
         entry["received_on"] = date.fromisoformat(str(form.get("received_on") or ""))
     except ValueError:
         errors["received_on"] = labels.errors["received_on:required"]
+    body = body_from_form(form, str(form.get("language") or "ja"))
+    if isinstance(entry["channel"], Channel):
+        try:
+            body, entry["found_by"] = intake.with_registered_email(body, entry["channel"], registry)
+        except intake.EntryRejected as exc:
+            errors.update(_rejected(exc, labels))
     data = None
     try:
-        data = RequestCreate.model_validate(body_from_form(form, str(form.get("language") or "ja")))
+        data = RequestCreate.model_validate(body)
         refuse_nul(data)
     except ValidationError as exc:
         errors = {**field_errors(exc, labels), **errors}
     return data, entry, errors
 
 
-def routes(caller: Check, *, settings: Settings, challenge: dict[str, str]) -> list[Route]:
-    """The entry page and the letters; ``caller`` and ``challenge`` as the document viewer's."""
+def routes(
+    caller: Check, *, settings: Settings, challenge: dict[str, str], registry: Callable[[], Registry]
+) -> list[Route]:
+    """The entry page and the letters; ``caller`` and ``challenge`` as the document viewer's,
+    ``registry`` gives the customer master an email left out is taken from."""
 
     async def person(request: Request) -> str | Response:
         return await desk_person(request, caller, may_enter_requests, challenge)
@@ -111,12 +133,12 @@ def routes(caller: Check, *, settings: Settings, challenge: dict[str, str]) -> l
         }
         if not csrf_ok(request, form.get("csrf_token")):
             return _page(request, "desk_entry.html", status=403, errors={"form": "csrf"}, **again)
-        data, entry, errors = _entry_errors(form, labels)
+        data, entry, errors = await run_in_threadpool(lambda: _entry_errors(form, labels, registry()))
         if data is not None and not errors:
             try:
                 done, letter = await run_in_threadpool(_enter, settings, data, entry, actor)
             except intake.EntryRejected as exc:
-                errors = {field: labels.errors[f"{field}:{code}"] for field, code in exc.problems.items()}
+                errors = _rejected(exc, labels)
         if errors:
             return _page(request, "desk_entry.html", status=422, errors=errors, **again)
         return _page(

@@ -99,7 +99,12 @@ class Gate:
                 *documents_view.routes(self.caller, settings=self.settings, challenge=CHALLENGE),
                 *register_view.routes(self.caller, settings=self.settings, challenge=CHALLENGE),
                 *incidents_view.routes(self.caller, settings=self.settings, challenge=CHALLENGE),
-                *desk_entry_view.routes(self.caller, settings=self.settings, challenge=CHALLENGE),
+                *desk_entry_view.routes(
+                    self.caller,
+                    settings=self.settings,
+                    challenge=CHALLENGE,
+                    registry=lambda: registry_for(self.settings),
+                ),
                 *identity_view.routes(
                     self.caller,
                     settings=self.settings,

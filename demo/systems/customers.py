@@ -6,13 +6,26 @@ billing account and points member id that the other systems are keyed by.
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Connection, Date, Index, MetaData, String, Table, insert, select, update
+from sqlalchemy import (
+    Column,
+    ColumnElement,
+    Connection,
+    Date,
+    Index,
+    MetaData,
+    String,
+    Table,
+    func,
+    insert,
+    select,
+    update,
+)
 
 from demo.systems.common import DemoSystem, chunks, next_number
 from demo.world import SubjectData, World
 from models.rules.vocabulary import Origin, SystemAction
 from systems.base import Category, Part, SystemInfo, applied_actions, by, record_columns
-from systems.identity import SubjectIdentity, normalise_email
+from systems.identity import SubjectIdentity, normalise_email, phone_digits
 
 metadata = MetaData()
 customers = Table(
@@ -93,6 +106,24 @@ def discover(conn: Connection, identity: SubjectIdentity) -> dict[str, set[str]]
         "billing_accounts": {r.billing_account_no for r in rows},
         "member_ids": {r.points_member_id for r in rows},
     }
+
+
+def registered_emails(conn: Connection, login_id: str | None, phone: str | None) -> list[str]:
+    """The email of each record holding every detail given: the login ID, and the phone by its
+    digits (stored numbers are written with the separators a phone field allows)."""
+    c = customers.c
+    conditions: list[ColumnElement[bool]] = [c.email.is_not(None)]
+    if login_id:
+        conditions.append(c.login_id == login_id)
+    digits = phone_digits(phone or "")
+    if digits:
+        stored: ColumnElement[str] = c.phone
+        for separator in "-+() ":
+            stored = func.replace(stored, separator, "")
+        conditions.append(stored == digits)
+    if len(conditions) == 1:
+        return []
+    return list(conn.execute(select(c.email).where(*conditions)).scalars())
 
 
 def seed(world: World):
@@ -202,4 +233,5 @@ DEF = DemoSystem(
     seed=seed,
     load_subject=load_subject,
     discover=discover,
+    registered_email=registered_emails,
 )

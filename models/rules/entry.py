@@ -33,7 +33,17 @@ PROBLEMS = {  # code: what the command line and the API say (the desk page's wor
     "too_far_back": f"must be within the last {MAX_DAYS_BACK} days",
     "no_address": "an acknowledgement by letter needs the address to post it to",
     "post_no_address": "a request received by post needs the address it came from (identity by post is answered there)",
+    "no_customer_record": "no customer record has this login ID / phone; give the email",
 }
+# A principal who calls or writes may give the login ID or phone instead of the email: the desk
+# takes the email from the customer record, and answers on paper (nothing mailed unasked).
+EMAIL_FROM_RECORD = frozenset({Channel.PHONE, Channel.POST})
+
+
+def email_from_record(channel: Channel, *, agent: bool, login_id: str | None, phone: str | None) -> bool:
+    """Whether an entry that leaves the principal's email out takes it from the customer record:
+    a principal's own request by phone or post that gives the login ID or the phone."""
+    return channel in EMAIL_FROM_RECORD and not agent and bool(login_id or phone)
 
 
 def entry_problems(

@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from pypdf import PdfReader
 from sqlmodel import select
 
+from demo.fixture import load_fixture_into_systems
 from models.audit import AuditEvent
 from models.db import unit_of_work, utcnow
 from models.fulfilment import Notice
@@ -24,7 +25,7 @@ from models.rules.entry import MAX_DAYS_BACK
 from models.schema import upgrade
 from models.settings import Settings
 from services import accounts, letters, register
-from tests.services.conftest import PRINCIPAL
+from tests.services.conftest import PRINCIPAL, contract_subject
 from tests.web.conftest import csrf_of
 from web.gate import create_gate
 
@@ -220,3 +221,79 @@ def test_a_post_without_the_pages_token_is_refused(gate):
     assert client.post("/desk/letters/1/sent", auth=SATO, data={"csrf_token": "forged"}).status_code == 403
     with unit_of_work(settings) as session:
         assert session.exec(select(Request)).all() == []
+
+
+def _caller(settings, *others: dict) -> dict:
+    """The docs/contract.md example customer (and ``others``) in the customer master; the form
+    of that customer calling without an email, by login ID."""
+    load_fixture_into_systems({"customers": [contract_subject(), *others]}, settings)
+    return {
+        "principal_email": "",
+        "principal_phone": "",
+        "principal_login_id": PRINCIPAL["login_id"],
+        "postal_address": ADDRESS,
+    }
+
+
+@pytest.mark.parametrize(
+    ("given", "found_by"),
+    [
+        ({}, ["login_id"]),
+        ({"principal_login_id": "", "principal_phone": "(03) 1234 5678"}, ["phone"]),  # by its digits
+    ],
+)
+def test_a_caller_without_an_email_is_found_by_login_id_or_phone_and_answered_by_letter(
+    gate, given, found_by
+):
+    client, settings = gate
+    answer = _enter(client, **{**_caller(settings), **given})
+    assert answer.status_code == 200, answer.text
+    assert 'id="letter"' in answer.text
+    reference = _reference(answer.text)
+    with unit_of_work(settings) as session:
+        request = session.exec(select(Request).where(Request.reference == reference)).one()
+        (party,) = session.exec(select(Party).where(Party.request_id == request.id)).all()
+        assert session.exec(select(Notice)).all() == []
+        assert [row["受付番号"] for row in letters.queue_rows(session, ui_url="http://ui")] == [reference]
+    assert party.email == PRINCIPAL["email"]
+    assert _trail(settings, reference)[1][:2] == ("operator:sato", "request.entered")
+    assert _trail(settings, reference)[1][2] == {
+        "channel": "phone",
+        "received_on": _today(),
+        "acknowledgement": "letter",
+        "email_from": "customer_record",
+        "found_by": found_by,
+    }
+
+
+@pytest.mark.parametrize(
+    ("others", "changes", "field", "message"),
+    [
+        ((), {"principal_login_id": "A7654321"}, "principal_email", "顧客登録が見つかりません"),  # no record
+        (  # the same phone on two records
+            ({**contract_subject(), "email": "hanako@example.co.jp", "login_id": "A7654321"},),
+            {"principal_login_id": "", "principal_phone": "0312345678"},
+            "principal_email",
+            "顧客登録が見つかりません",
+        ),
+        ((), {"channel": "counter"}, "principal_email", "入力してください"),  # only by phone or post
+        (  # only the principal's own request
+            (),
+            {"role": "agent", "requester_name": "代理 人", "requester_email": "agent@example.jp"},
+            "principal_email",
+            "入力してください",
+        ),
+        ((), {"postal_address": ""}, "postal_address", "郵送先住所を入力してください"),  # answered by letter
+    ],
+)
+def test_an_email_left_out_that_no_single_record_gives_is_a_422_and_enters_nothing(
+    gate, others, changes, field, message
+):
+    client, settings = gate
+    answer = _enter(client, **{**_caller(settings, *others), **changes})
+    assert answer.status_code == 422
+    shown = re.search(rf'id="{field}-error">([^<]*)<', answer.text)
+    assert shown and message in shown[1], answer.text
+    with unit_of_work(settings) as session:
+        assert session.exec(select(Request)).all() == [] and session.exec(select(Party)).all() == []
+        assert session.exec(select(Letter)).all() == []

@@ -5,7 +5,14 @@ from datetime import UTC, date, datetime
 import pytest
 
 from models.rules.deadlines import JST
-from models.rules.entry import MAX_DAYS_BACK, Acknowledgement, Channel, entry_problems, received_instant
+from models.rules.entry import (
+    MAX_DAYS_BACK,
+    Acknowledgement,
+    Channel,
+    email_from_record,
+    entry_problems,
+    received_instant,
+)
 
 TODAY = date(2026, 12, 7)
 EMAIL, LETTER = Acknowledgement.EMAIL, Acknowledgement.LETTER
@@ -52,6 +59,23 @@ def test_a_request_by_post_needs_the_address_it_came_from(channel, acknowledgeme
         TODAY, TODAY, acknowledgement=acknowledgement, postal_address="東京都", channel=channel
     )
     assert given == {}
+
+
+@pytest.mark.parametrize(
+    ("channel", "agent", "login_id", "phone", "from_record"),
+    [
+        (Channel.PHONE, False, "A1234567", None, True),
+        (Channel.POST, False, None, "03-1234-5678", True),
+        (Channel.COUNTER, False, "A1234567", None, False),  # a visitor can write it down
+        (Channel.EMAIL, False, "A1234567", None, False),  # it came from an address
+        (Channel.PHONE, True, "A1234567", None, False),  # an agent's request: the agent's email
+        (Channel.PHONE, False, None, None, False),  # nothing to find the record by
+    ],
+)
+def test_the_email_is_taken_from_the_record_only_for_a_principal_calling_or_writing(
+    channel, agent, login_id, phone, from_record
+):
+    assert email_from_record(channel, agent=agent, login_id=login_id, phone=phone) is from_record
 
 
 def test_the_clock_starts_on_the_day_received():

@@ -195,3 +195,15 @@ def test_a_system_seeded_before_a_column_was_added_gains_it(system_settings):
     engine = create_engine(url)
     assert "closed_on" in {c["name"] for c in inspect(engine).get_columns("customers")}
     engine.dispose()
+
+
+def test_the_customer_master_gives_the_email_of_the_one_record_holding_the_login_id_and_phone(world):
+    registry, reload = world
+    reload()
+    customers = registry.database("customers")
+    assert customers.registered_emails(SUBJECT["login_id"], None) == [SUBJECT["email"]]
+    assert customers.registered_emails(None, "(099) 8765 4321") == [SUBJECT["email"]]  # by its digits
+    assert customers.registered_emails(SUBJECT["login_id"], "099-8765-4321") == [SUBJECT["email"]]
+    assert customers.registered_emails(SUBJECT["login_id"], "03-0000-0000") == []  # both must match
+    assert customers.registered_emails("A0000000", None) == []
+    assert customers.registered_emails(None, None) == []

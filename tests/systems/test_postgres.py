@@ -42,6 +42,7 @@ def test_systems_work_on_postgresql(pg_systems):
     registry = build_registry(pg_systems)
     identity = expand_identity(SUBJECT["email"], registry)
     assert all(registry.connector(k).locate(identity).found for k in registry.keys())
+    assert registry.database("customers").registered_emails(None, "(099) 8765 4321") == [SUBJECT["email"]]
     for key in registry.keys():
         connector = registry.connector(key)
         action = connector.erase if "erase" in registry.info(key).actions else connector.restrict

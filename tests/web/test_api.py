@@ -108,6 +108,10 @@ def test_field_errors_name_the_field_and_do_not_echo_the_input(client, web_setti
         ),
         ({"requester": {"role": "appointed_agent"}}, "requester.name"),
         ({"requester": {"role": "legal_representative", "name": "代理 花子"}}, "requester.email"),
+        (  # only the help desk takes the email from the customer record
+            {"principal": {"name": "山田 太郎", "login_id": "A1234567", "phone": "03-1234-5678"}},
+            "principal.email",
+        ),
     ],
 )
 def test_what_the_lifecycle_could_never_process_is_refused_naming_the_field(
@@ -115,7 +119,7 @@ def test_what_the_lifecycle_could_never_process_is_refused_naming_the_field(
 ):
     """A correction without corrections, post without an address, a field corrected twice (two
     decision items under one key: the review could never store them), an agent who is not named
-    or cannot be written to: 422 on that field, nothing written."""
+    or cannot be written to, a principal with no email: 422 on that field, nothing written."""
     before = row_counts(web_settings)
     answer = client.post("/api/requests", json=body(**changes))
     assert answer.status_code == 422, answer.text
