@@ -123,37 +123,22 @@ async def _identity_by_operator(reference: str, settings, step: IdentityStep) ->
         code, actor = (answer.outcome.code, f"operator:{answer.actor}") if answer else (None, "system")
         stages.route_decided(settings, reference, code, actor=actor)
         return
-    documents = stages.uploaded_documents(settings, reference)
-    if step.route == Route.POST:
-        answer = await _ask(
-            reference,
-            inputs.PostalReview,
-            who="operator",
-            key=f"identity-postal-{step.check_id}",
-            description=wait_text(
-                "postal_review",
-                reference=reference,
-                documents=documents,
-                kinds=words()["document_kinds"],
-                jst=JST,
-            ),
-        )
-        stages.route_decided(settings, reference, answer.outcome.code, actor=f"operator:{answer.actor}")
-        return
+    by_post = step.route == Route.POST  # a posted copy's check; else an agent's uploads
     answer = await _ask(
         reference,
-        inputs.IdentityReview,
+        inputs.PostalReview if by_post else inputs.IdentityReview,
         who="operator",
-        key=f"identity-review-{step.check_id}",
+        key=f"identity-{'postal' if by_post else 'review'}-{step.check_id}",
         description=wait_text(
-            "identity_review",
+            "postal_review" if by_post else "identity_review",
             reference=reference,
-            documents=documents,
+            documents=stages.uploaded_documents(settings, reference),
             kinds=words()["document_kinds"],
             jst=JST,
         ),
     )
-    stages.identity_decided(settings, reference, answer.outcome.code, actor=f"operator:{answer.actor}")
+    decided = stages.route_decided if by_post else stages.identity_decided
+    decided(settings, reference, answer.outcome.code, actor=f"operator:{answer.actor}")
 
 
 # --- review and approval -------------------------------------------------------------------
