@@ -14,7 +14,7 @@ from prefect.runtime import flow_run
 
 from flows import contractor_inputs as inputs
 from flows.waits import ask, one_client
-from models.contractors import ContractorStatus as S
+from models.contractors import ContractorStatus
 from models.settings import Settings, get_settings
 from services import contractor_supervision as supervision
 from services import contractors as service
@@ -49,7 +49,7 @@ async def _select(settings: Settings, reference: str) -> None:
     )
     status = proposal["status"]
     invalid = 0  # answers refused in this run; a replay repeats them identically
-    while status == S.AWAITING_APPROVAL:
+    while status == ContractorStatus.AWAITING_APPROVAL:
         if settings.autopilot:
             approve, reason, actor = proposal["proposal"] == "approve", None, "autopilot"
         else:

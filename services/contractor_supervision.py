@@ -10,8 +10,7 @@ from pydantic import BaseModel
 from sqlmodel import Session
 
 from models.contractor_application import CertificateIn, QuestionnaireIn
-from models.contractors import ContractorAssessment
-from models.contractors import ContractorStatus as S
+from models.contractors import ContractorAssessment, ContractorStatus
 from models.db import row_id, unit_of_work, utcnow
 from models.rules.contractors import Selection
 from models.rules.deadlines import jst_date
@@ -19,7 +18,7 @@ from models.settings import Settings
 from services.common import audit
 from services.contractors import latest, load_contractor, schedule_supervision, score, set_status, system_key
 
-SUPERVISED = frozenset({S.ACTIVE, S.SUSPENDED})
+SUPERVISED = frozenset({ContractorStatus.ACTIVE, ContractorStatus.SUSPENDED})
 Disposition = Literal["returned", "deleted"]
 
 
@@ -132,7 +131,13 @@ def reassess(session: Session, settings: Settings, reference: str, *, now: datet
         next_reassessment=next_day.isoformat(),
     )
     failed = row.verdict == Selection.REJECT
-    set_status(session, settings, contractor, S.SUSPENDED if failed else S.ACTIVE, now=now)
+    set_status(
+        session,
+        settings,
+        contractor,
+        ContractorStatus.SUSPENDED if failed else ContractorStatus.ACTIVE,
+        now=now,
+    )
     return Reassessment(
         reference=reference,
         status=str(contractor.status),
@@ -143,13 +148,15 @@ def reassess(session: Session, settings: Settings, reference: str, *, now: datet
     )
 
 
-def revoke(session: Session, settings: Settings, reference: str, *, now: datetime, actor: str) -> S:
+def revoke(
+    session: Session, settings: Settings, reference: str, *, now: datetime, actor: str
+) -> ContractorStatus:
     """Offboarding begins: the contractor leaves the registry at once (no request reaches it
     any more); its deletion certificate is awaited."""
     contractor = load_contractor(session, reference)
-    if contractor.status in (S.OFFBOARDING, S.OFFBOARDED):
-        return S(contractor.status)
-    if contractor.status not in SUPERVISED | {S.APPROVED}:
+    if contractor.status in (ContractorStatus.OFFBOARDING, ContractorStatus.OFFBOARDED):
+        return ContractorStatus(contractor.status)
+    if contractor.status not in SUPERVISED | {ContractorStatus.APPROVED}:
         raise NotSupervised(reference)
     audit(
         session,
@@ -160,8 +167,8 @@ def revoke(session: Session, settings: Settings, reference: str, *, now: datetim
         now=now,
         system_key=system_key(reference),
     )
-    set_status(session, settings, contractor, S.OFFBOARDING, now=now, actor=actor)
-    return S.OFFBOARDING
+    set_status(session, settings, contractor, ContractorStatus.OFFBOARDING, now=now, actor=actor)
+    return ContractorStatus.OFFBOARDING
 
 
 def record_disposal(
@@ -173,12 +180,12 @@ def record_disposal(
     certificate: str,
     actor: str,
     now: datetime,
-) -> S:
+) -> ContractorStatus:
     """The contractor returned or deleted the data: its certificate is kept (in the
     offboarding row; the audit trail points at the row) and offboarding ends."""
     contractor = load_contractor(session, reference)
-    if contractor.status != S.OFFBOARDING:
-        return S(contractor.status)
+    if contractor.status != ContractorStatus.OFFBOARDING:
+        return ContractorStatus(contractor.status)
     row = ContractorAssessment(
         contractor_id=row_id(contractor),
         kind="offboarding",
@@ -200,8 +207,8 @@ def record_disposal(
         assessment=row.id,
     )
     contractor.next_reassessment_at = contractor.certification_expires_at = None
-    set_status(session, settings, contractor, S.OFFBOARDED, now=now, actor=actor)
-    return S.OFFBOARDED
+    set_status(session, settings, contractor, ContractorStatus.OFFBOARDED, now=now, actor=actor)
+    return ContractorStatus.OFFBOARDED
 
 
 # --- the contractor's run (flows/contractors.py): each step its own transaction -----------------
@@ -219,13 +226,13 @@ def next_step(settings: Settings, reference: str) -> ContractorNext:
     """What the contractor's run does now, from where the contractor stands."""
     with unit_of_work(settings) as session:
         status = load_contractor(session, reference).status
-        if status in (S.APPLIED, S.AWAITING_APPROVAL):
+        if status in (ContractorStatus.APPLIED, ContractorStatus.AWAITING_APPROVAL):
             return ContractorNext.SELECT
-        if status == S.APPROVED:
+        if status == ContractorStatus.APPROVED:
             return ContractorNext.REGISTER
         if needs_reassessment(session, reference, now=utcnow()):
             return ContractorNext.REASSESS
-        return ContractorNext.CERTIFICATE if status == S.OFFBOARDING else ContractorNext.DONE
+        return ContractorNext.CERTIFICATE if status == ContractorStatus.OFFBOARDING else ContractorNext.DONE
 
 
 def certificate_received(
