@@ -243,7 +243,7 @@ def system(
             err=True,
         )
         raise typer.Exit(1)
-    _answer(reference, user, "SystemFailure", decision=decision, reason=reason)
+    _answer(reference, user, "FailedAction", decision=decision, reason=reason)
 
 
 app.command("add")(accounts.add)

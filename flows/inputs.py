@@ -27,8 +27,8 @@ Approval = simple_form("Approval", approve=choice("approval", ["approve", "send_
 
 Payment = simple_form("Payment", paid=choice("payment", ["paid", "unpaid"]), method=(str, "bank_transfer"))
 
-SystemFailure = simple_form(
-    "SystemFailure", decision=choice("failure", ["retry", "skip", "done_by_hand"]), reason=(str, "")
+FailedAction = simple_form(
+    "FailedAction", decision=choice("failure", ["retry", "skip", "done_by_hand"]), reason=(str, "")
 )
 
 Action = choice("item_action", list(ItemAction))

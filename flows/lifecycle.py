@@ -263,7 +263,7 @@ async def fulfil_across_systems(reference: str) -> None:
         for planned in failing:
             answer = await _ask(
                 reference,
-                inputs.SystemFailure,
+                inputs.FailedAction,
                 who="operator",
                 key=f"failure-{planned.system_key}-{planned.attempts}",
                 description=wait_text(
