@@ -94,6 +94,8 @@ def enter(
     from services import intake
 
     body = read_json(file)
+    if not isinstance(body, dict):  # refused before anyone logs in; the rest needs the customer master
+        validated(body, RequestCreate)
     try:
         received_on = date.fromisoformat(received)
     except ValueError:
