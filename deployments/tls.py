@@ -43,4 +43,4 @@ def share_tls_contexts() -> None:
     import prefect.client.orchestration as orchestration
 
     if not isinstance(orchestration.ssl, _SharedContexts):
-        orchestration.ssl = _SharedContexts()  # type: ignore[assignment]
+        orchestration.ssl = _SharedContexts()  # type: ignore[assignment]  # a stand-in for the ssl module, the point of the patch
