@@ -51,7 +51,9 @@ def templates() -> Environment:
 
 
 def wait_text(name: str, **context: Any) -> str:
-    """The text above a form (``[waits]``), rendered."""
+    """The text above a form (``[waits]``), rendered. Prefect stores it with the pause, so
+    ``context`` carries references, codes, counts, dates and document rows (kind, type, size),
+    never what a person wrote or is called."""
     return templates().from_string(words()["waits"][name]).render(**context)
 
 
