@@ -257,10 +257,17 @@ def start_intake(settings, api_url: str, env: dict[str, str], logs: Path) -> tup
 
 def server_environment(settings) -> dict[str, str]:
     """The service credential the server requires; its own database, when one is configured
-    (else SQLite in its home)."""
+    (else SQLite in its home), with the connection pool `database_pool_size` asks for."""
     env = {"PREFECT_SERVER_API_AUTH_STRING": settings.service_auth()}
     if url := settings.prefect_database_url:
         env["PREFECT_SERVER_DATABASE_CONNECTION_URL"] = url.get_secret_value()
+        pool = str(settings.database_pool_size)  # Prefect's own variables win where they are set
+        env["PREFECT_SERVER_DATABASE_SQLALCHEMY_POOL_SIZE"] = os.environ.get(
+            "PREFECT_SERVER_DATABASE_SQLALCHEMY_POOL_SIZE", pool
+        )
+        env["PREFECT_SERVER_DATABASE_SQLALCHEMY_MAX_OVERFLOW"] = os.environ.get(
+            "PREFECT_SERVER_DATABASE_SQLALCHEMY_MAX_OVERFLOW", pool
+        )
     return env
 
 

@@ -51,10 +51,11 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, pool_size: int = 5) -> Engine:
     """An engine with the settings every caller needs; creates the SQLite folder if missing.
     ``hide_parameters``: a database error's text (which Prefect stores when a task fails)
-    must not carry the bound values, i.e. emails, names, codes."""
+    must not carry the bound values, i.e. emails, names, codes. ``pool_size`` connections
+    stay open on a server database, as many again for a burst."""
     if url.startswith("sqlite"):
         from pathlib import Path
 
@@ -64,16 +65,19 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False}, hide_parameters=True)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True, hide_parameters=True)
+    return create_engine(
+        url, pool_pre_ping=True, hide_parameters=True, pool_size=pool_size, max_overflow=pool_size
+    )
 
 
 @lru_cache
-def _engine_for(url: str) -> Engine:
-    return make_engine(url)
+def _engine_for(url: str, pool_size: int) -> Engine:
+    return make_engine(url, pool_size)
 
 
 def get_engine(settings: Settings | None = None) -> Engine:
-    return _engine_for((settings or get_settings()).app_database_url)
+    settings = settings or get_settings()
+    return _engine_for(settings.app_database_url, settings.database_pool_size)
 
 
 @contextmanager

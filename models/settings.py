@@ -77,6 +77,17 @@ class Settings(BaseSettings):
         default=None,
         description="The app database (system of record). Default: SQLite file in data_dir.",
     )
+    database_pool_size: int = Field(
+        default=20,
+        ge=1,
+        description=(
+            "Connections each process keeps open to a PostgreSQL database (the app's, and the "
+            "Prefect server's that `up` starts), and as many again for a burst. SQLAlchemy's 5 "
+            "made every sixth concurrent session open and close a connection of its own: under "
+            "a burst that was ~8 new PostgreSQL backends a second, half of PostgreSQL's CPU "
+            "(bench/README.md)."
+        ),
+    )
     systems_database_url: str | None = Field(
         default=None,
         description=(

@@ -1,12 +1,15 @@
 """A database error's text never carries the values bound to its statement: Prefect stores the
-text of whatever a task raises, and those values are emails, names and codes."""
+text of whatever a task raises, and those values are emails, names and codes. On PostgreSQL the
+app keeps its connections open across a burst instead of opening one per session."""
+
+import threading
 
 import pytest
 from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 
 from deployments.registry import build_registry
-from models.db import unit_of_work
+from models.db import get_engine, unit_of_work
 from models.requests import Party
 from models.schema import upgrade
 from systems import db as systems_db
@@ -47,3 +50,40 @@ def test_a_demo_system_error_hides_the_bound_values(settings):
     finally:
         registry.dispose()
         systems_db.dispose()
+
+
+def _backends_started(settings) -> int:
+    """Sessions PostgreSQL has started on the app database so far (pg_stat_database)."""
+    with unit_of_work(settings) as session:
+        return (
+            session.connection()
+            .exec_driver_sql("SELECT sessions FROM pg_stat_database WHERE datname = current_database()")
+            .scalar_one()
+        )
+
+
+@pytest.mark.postgres
+def test_a_burst_of_concurrent_sessions_reuses_the_connections_it_opened(pg_settings):
+    """Twelve sessions at once, twice: the second burst starts no PostgreSQL backend. With
+    SQLAlchemy's default pool (5 kept) every burst opened and closed seven more."""
+    settings = pg_settings.model_copy(update={"database_pool_size": 12})
+    assert get_engine(settings).pool.size() == 12
+
+    def burst() -> None:
+        barrier = threading.Barrier(12)
+
+        def one() -> None:
+            with unit_of_work(settings) as session:
+                barrier.wait(timeout=30)  # all twelve hold a connection at the same moment
+                session.connection().exec_driver_sql("SELECT 1")
+
+        threads = [threading.Thread(target=one) for _ in range(12)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+    burst()
+    before = _backends_started(settings)
+    burst()
+    assert _backends_started(settings) == before

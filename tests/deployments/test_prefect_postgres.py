@@ -23,7 +23,9 @@ def test_the_prefect_server_runs_on_postgresql_and_records_flow_runs(pg_server, 
 
     url = create_database(pg_server, "prefect").replace("+psycopg://", "+asyncpg://")
     settings = Settings(data_dir=tmp_path, prefect_database_url=url)
-    server = local.start_server(tmp_path / "prefect", ui=False, extra_env=server_environment(settings))
+    env = server_environment(settings)
+    assert env["PREFECT_SERVER_DATABASE_SQLALCHEMY_POOL_SIZE"] == str(settings.database_pool_size)
+    server = local.start_server(tmp_path / "prefect", ui=False, extra_env=env)
     try:
         local.wait_until_ready(server.url, timeout=120, proc=server)
         from prefect import flow
