@@ -69,6 +69,19 @@ def cpu_by_part(pids: list[int]) -> dict[str, float]:
     return parts
 
 
+def pss_bytes(pids: list[int]) -> int:
+    """Proportional set size: each shared page counted once over the processes sharing it.
+    The sum of RSS counts PostgreSQL's shared buffers once per backend that touched them."""
+    total = 0
+    for pid in pids:
+        try:
+            lines = Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()
+        except OSError:
+            continue
+        total += next((int(line.split()[1]) * 1024 for line in lines if line.startswith("Pss:")), 0)
+    return total
+
+
 def rss_bytes(pids: list[int]) -> int:
     total = 0
     for pid in pids:

@@ -9,7 +9,8 @@ until every request is final or the time is up.
 
 Prints requests/min (first submission → last decision), the median and p95 time from
 submission to decision, CPU seconds per request summed over every process `up` started (its
-PostgreSQL and Redis included), peak memory (sum of RSS, sampled), and how many requests were
+PostgreSQL and Redis included), peak memory (sampled: the sum of PSS, shared pages counted once,
+and the sum of RSS), and how many requests were
 lost (no 201) or stuck (not final at the end). Loopback only; everything started is stopped."""
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from pathlib import Path
 
 import httpx
 
-from bench._procs import cpu_by_part, cpu_seconds, free_port, rss_bytes, tree
+from bench._procs import cpu_by_part, cpu_seconds, free_port, pss_bytes, rss_bytes, tree
 
 PROJECT = Path(__file__).resolve().parent.parent
 MADOGUCHI = [str(Path(sys.executable).parent / "madoguchi")]
@@ -112,15 +113,17 @@ class Up:
 
 
 class Sampler(threading.Thread):
-    """Peak memory of up's process tree, sampled every half second."""
+    """Peak memory of up's process tree (PSS and RSS sums), sampled every half second."""
 
     def __init__(self, pid: int):
         super().__init__(daemon=True)
-        self.pid, self.peak, self.stop = pid, 0, threading.Event()
+        self.pid, self.peak, self.peak_rss, self.stop = pid, 0, 0, threading.Event()
 
     def run(self) -> None:
         while not self.stop.is_set():
-            self.peak = max(self.peak, rss_bytes(tree(self.pid)))
+            pids = tree(self.pid)
+            self.peak = max(self.peak, pss_bytes(pids))
+            self.peak_rss = max(self.peak_rss, rss_bytes(pids))
             self.stop.wait(0.5)
 
 
@@ -215,7 +218,8 @@ def load(up: Up, requests: int, timeout: float, fault=None) -> dict:
         "p95_s": waits[max(int(len(waits) * 0.95) - 1, 0)] if waits else None,
         "cpu_per_request_s": cpu / max(len(ended), 1),
         "cpu_per_request_by_part_s": parts,
-        "peak_rss_mb": sampler.peak / 2**20,
+        "peak_pss_mb": sampler.peak / 2**20,
+        "peak_rss_mb": sampler.peak_rss / 2**20,
         "references": sorted(submitted),
         "last_final_at": max(ended) if ended else None,
         **extra,
@@ -249,7 +253,8 @@ def main(argv=None) -> None:
         f"{figures['mode']}, {figures['workers']} worker(s): {figures['final']}/{figures['requests']} final, "
         f"{figures['lost']} lost, {figures['stuck']} stuck; {figures['per_min']:.1f} requests/min; "
         f"submission → decision median {figures['median_s'] or 0:.1f} s, p95 {figures['p95_s'] or 0:.1f} s; "
-        f"{figures['cpu_per_request_s']:.2f} s CPU per request; peak memory {figures['peak_rss_mb']:.0f} MB"
+        f"{figures['cpu_per_request_s']:.2f} s CPU per request; peak memory {figures['peak_pss_mb']:.0f} MB PSS "
+        f"({figures['peak_rss_mb']:.0f} MB RSS summed)"
     )
 
 
