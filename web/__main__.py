@@ -1,6 +1,6 @@
 """``python -m web``: the intake service on ``MADOGUCHI_INTAKE_PORT`` (what ``madoguchi up``
 starts). Uvicorn's own access log is off: it would print paths and query strings, which may
-hold a reference or an unsubscribe token; :func:`web.guards.access_log` logs routes instead."""
+hold a reference or an unsubscribe token; :class:`web.guards.AccessLog` logs routes instead."""
 
 import argparse
 import logging

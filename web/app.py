@@ -1,5 +1,5 @@
 """The intake service as one FastAPI app: ``create_app(settings)``; served by ``madoguchi up``
-(uvicorn, access log replaced by :func:`web.guards.access_log`) and by the tests in-process."""
+(uvicorn, access log replaced by :class:`web.guards.AccessLog`) and by the tests in-process."""
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -10,7 +10,7 @@ from mail import optout, webhook
 from models.settings import Settings, get_settings
 from web import api, contact, pages, policy
 from web.actions import NotFound
-from web.guards import BodyLimit, access_log
+from web.guards import AccessLog, BodyLimit, NulPath
 
 MAX_BODY_BYTES = 11 * 1024 * 1024  # a 10 MB document and its multipart envelope
 
@@ -51,14 +51,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return JSONResponse({"detail": "not found"}, status_code=404)
 
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
-
-    @app.middleware("http")
-    async def nul_path(request: Request, call_next):
-        if "\x00" in request.scope.get("path", ""):  # names nothing; PostgreSQL would refuse the query
-            return JSONResponse({"detail": "not found"}, status_code=404)
-        return await call_next(request)
-
-    app.middleware("http")(access_log)  # added last: the outermost, it logs every answer
+    app.add_middleware(NulPath)
+    app.add_middleware(AccessLog)  # added last: the outermost, it logs every answer
     app.include_router(api.router)
     app.include_router(pages.router)
     app.include_router(contact.router)

@@ -372,7 +372,7 @@ def test_access_log_names_routes_never_personal_data(client, caplog):
     with caplog.at_level(logging.INFO, logger="madoguchi.access"):
         reference, bearer = submitted(client)
         token = bearer["Authorization"].split()[1]
-        client.get(f"/api/requests/{reference}?lang=en", headers=bearer)
+        answer = client.get(f"/api/requests/{reference}?lang=en", headers=bearer)
         client.post(f"/api/requests/{reference}/clarification", json={"text": "山田です"}, headers=bearer)
         client.get("/unsubscribe?token=dGFyb0BleGFtcGxlLmNvLmpw.abc&lang=ja")
         client.get(f"/status?reference={reference}")
@@ -384,3 +384,14 @@ def test_access_log_names_routes_never_personal_data(client, caplog):
     log = "\n".join(lines)
     for secret in (reference, token, "taro", "山田", "leak", "dGFyb0", "lang=", "?"):
         assert secret not in log, secret
+    assert answer.headers["cache-control"] == "no-store"  # the answer carries the status token's view
+    assert answer.headers["x-content-type-options"] == "nosniff"
+    assert answer.headers.get_list("cache-control") == ["no-store"]  # set once, never twice
+
+
+def test_a_path_with_a_nul_character_is_not_found_never_a_server_error(client):
+    reference, bearer = submitted(client)
+    for path in (f"/api/requests/{reference}%00", "/download/%00", "/%00"):
+        answer = client.get(path, headers=bearer)
+        assert answer.status_code == 404, (path, answer.text)
+        assert answer.headers["cache-control"] == "no-store"  # answered inside the access log
