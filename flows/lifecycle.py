@@ -79,8 +79,9 @@ async def verify_identity(reference: str) -> bool:
     """True once verified; False when the request was closed or refused on identity. A
     refusal waits for the privacy officer, who may send it back for an operator's check."""
     settings = get_settings()
-    start_identity(reference)
-    send_notices()
+    if not stages.identity_started(settings, reference):  # a resumed run skips two task runs
+        start_identity(reference)
+        send_notices()
     waits: Counter[str] = Counter()  # keys waited on in this run: a wake with nothing changed waits anew
     while (step := stages.identity_step(settings, reference)).next is not IdentityNext.VERIFIED:
         if step.next is IdentityNext.SIGN_OFF:

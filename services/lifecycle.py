@@ -85,6 +85,12 @@ OPERATOR_ROUTES: frozenset[str] = frozenset({Route.DOCUMENTS, Route.POST, Route.
 REQUESTER_WAITS = {Route.DOCUMENTS: WaitingFor.DOCUMENTS, Route.POST: WaitingFor.IDENTITY_DOCUMENT}
 
 
+def identity_started(settings: Settings, reference: str) -> bool:
+    """Whether the identity check exists: a resumed or re-run flow has nothing to start."""
+    with unit_of_work(settings) as session:
+        return identity.current_check(session, load_request(session, reference)) is not None
+
+
 def identity_step(settings: Settings, reference: str) -> IdentityStep:
     """What identity verification waits for now; the latest check decides."""
     with unit_of_work(settings) as session:

@@ -44,6 +44,22 @@ def children(worker) -> list[str]:
     return found
 
 
+def task_run_names(run_id, until: str, timeout: float = 20) -> list[str]:
+    """The run's task runs by name, once one named ``until…`` is recorded (Prefect records
+    task runs from their events, a moment after they ran)."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    deadline = time.monotonic() + timeout
+    while True:
+        with get_client(sync_client=True) as client:
+            runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run_id])))
+        names = sorted(run.name for run in runs)
+        if any(name.startswith(until) for name in names) or time.monotonic() > deadline:
+            return names
+        time.sleep(0.2)
+
+
 def test_a_wait_for_the_requester_frees_the_worker(prefect_server, app_env, worker, mail_stub):
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.objects import StateType
@@ -116,6 +132,9 @@ def test_a_wait_for_the_requester_frees_the_worker(prefect_server, app_env, work
         for run in runs:
             assert wait_for(run.id, lambda s: s.is_completed(), "completion", 45).is_completed()
         to_completed = max(first(run.id, StateType.COMPLETED, resumed) for run in runs) - resumed
+        for run in runs:  # the resumed execution starts no identity check and sends nothing again
+            names = task_run_names(run.id, until="complete:")
+            assert sum(name.startswith("identity:") for name in names) == 1, names
 
     for reference in references:
         with unit_of_work(settings) as session:
