@@ -9,7 +9,8 @@ command line, the demo, tests) gives codes; :class:`Form` turns them into labels
 :func:`filled` gives the input as the UI would send it."""
 
 import tomllib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from datetime import datetime
 from enum import StrEnum
 from functools import cache
 from pathlib import Path
@@ -20,6 +21,9 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from prefect.input import RunInput
 from pydantic import Field, StringConstraints, WithJsonSchema
 from pydantic.json_schema import SkipJsonSchema
+
+from models.requests import Document
+from models.rules.deadlines import JST
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -50,11 +54,40 @@ def templates() -> Environment:
     )
 
 
-def wait_text(name: str, **context: Any) -> str:
-    """The text above a form (``[waits]``), rendered. Prefect stores it with the pause, so
-    ``context`` carries references, codes, counts, dates and document rows (kind, type, size),
-    never what a person wrote or is called."""
-    return templates().from_string(words()["waits"][name]).render(**context)
+def wait_text(
+    name: str,
+    *,
+    reference: str | None = None,
+    deadline: datetime | None = None,
+    attempts: int | None = None,
+    documents: Sequence[Document] = (),
+    system: str | None = None,
+    action: str | None = None,
+    what: str | None = None,
+    problems: Sequence[tuple[str, Sequence[str]]] = (),
+) -> str:
+    """The text above a form (``[waits]``), rendered. Prefect stores it with the pause, so it
+    takes references and codes only, never what a person wrote or is called: the request's
+    reference, a deadline and a count, the documents' rows (kind, type, size, when), a system
+    and an action code, ``what``: the name of another ``[waits]`` text, and the problems of a
+    refused answer (field name → messages of the form's own checks)."""
+    waits = words()["waits"]
+    return (
+        templates()
+        .from_string(waits[name])
+        .render(
+            reference=reference,
+            deadline=deadline,
+            attempts=attempts,
+            documents=documents,
+            kinds=words()["document_kinds"],
+            system=system,
+            action=action,
+            what=waits[what] if what else None,
+            problems=problems,
+            jst=JST,
+        )
+    )
 
 
 def choice(kind: str, codes: Iterable[str]) -> Any:
@@ -114,7 +147,8 @@ def field(form_name: str, key: str, annotation: Any, *default: Any, **context: s
 
 
 def simple_form(name: str, **fields: Any) -> type[Form]:
-    """A form whose fields are named as their words: field → type, or (type, default)."""
+    """A form whose fields are named as their words: field → type, or (type, default). It
+    defines a class when a module is imported; no value of a run passes through it."""
     definitions: dict[str, Any] = {  # Any: create_model's keywords also name its options
         f: field(name, f, *(spec if isinstance(spec, tuple) else (spec,))) for f, spec in fields.items()
     }

@@ -16,9 +16,8 @@ from prefect.runtime import flow_run
 
 from deployments.registry import registry_for
 from flows import inputs
-from flows.forms import wait_text, words
+from flows.forms import wait_text
 from flows.waits import OPERATOR_WAIT_SECONDS, ask, one_client, wait_for_requester
-from models.rules.deadlines import JST
 from models.rules.identity import Route
 from models.rules.vocabulary import Outcome, ReasonCode, WaitingFor
 from models.settings import get_settings
@@ -88,7 +87,7 @@ async def verify_identity(reference: str) -> bool:
             approved, officer = await _officer_approves(
                 reference,
                 settings,
-                what=wait_text("identity_refusal"),
+                what="identity_refusal",
                 key=f"identity-approval-{step.check_id}",
             )
             stages.identity_signed_off(settings, reference, approved=approved, actor=officer)
@@ -118,7 +117,7 @@ async def _identity_by_operator(reference: str, settings, step: IdentityStep) ->
             key=f"identity-callback-{step.check_id}-{step.attempts}",
             timeout_seconds=step.seconds_left,
             description=wait_text(
-                "callback", reference=reference, deadline=step.deadline_at, attempts=step.attempts, jst=JST
+                "callback", reference=reference, deadline=step.deadline_at, attempts=step.attempts
             ),
         )
         code, actor = (answer.outcome.code, f"operator:{answer.actor}") if answer else (None, "system")
@@ -134,8 +133,6 @@ async def _identity_by_operator(reference: str, settings, step: IdentityStep) ->
             "postal_review" if by_post else "identity_review",
             reference=reference,
             documents=stages.uploaded_documents(settings, reference),
-            kinds=words()["document_kinds"],
-            jst=JST,
         ),
     )
     decided = stages.route_decided if by_post else stages.identity_decided
@@ -171,7 +168,7 @@ async def review(reference: str) -> tuple[Outcome, list[ReasonCode]]:
                 raise RequestEnded(reference)
         elif step.next is ReviewNext.SIGN_OFF:
             approved, actor = await _officer_approves(
-                reference, settings, key=step.key, what=wait_text("review_refusal")
+                reference, settings, key=step.key, what="review_refusal"
             )
             stages.review_signed_off(settings, reference, approved=approved, actor=actor)
         elif settings.autopilot:
@@ -204,7 +201,8 @@ async def review(reference: str) -> tuple[Outcome, list[ReasonCode]]:
 
 
 async def _officer_approves(reference: str, settings, *, key: str, what: str) -> tuple[bool, str]:
-    """The privacy officer's word on a refusal, and who gave it (autopilot: yes)."""
+    """The privacy officer's word on a refusal (``what``: its [waits] text), and who gave it
+    (autopilot: yes)."""
     if settings.autopilot:
         return True, "autopilot"
     answer = await _ask(

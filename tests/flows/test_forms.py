@@ -14,7 +14,7 @@ from prefect.states import Running
 
 from cli.operator import review_input
 from flows import contractor_inputs, inputs
-from flows.forms import filled
+from flows.forms import filled, wait_text
 from flows.incidents import IncidentTriage, PublicNotice, ReportFiled
 from flows.inquiries import InquiryAnswer
 from flows.provision import ProvisionDecision
@@ -64,6 +64,14 @@ def test_every_field_has_a_japanese_title_no_decision_has_a_default_and_nobody_t
     assert schema["additionalProperties"] is False and set(schema["patternProperties"]) == {"^actor$"}
     if form.__name__ in DECISIONS:
         assert DECISIONS[form.__name__] in required
+
+
+def test_the_text_above_a_form_takes_references_and_names_other_texts_by_key():
+    assert wait_text("approval", reference="R-261206-ABC123", what="identity_refusal") == (
+        "**R-261206-ABC123**: 本人確認不成立による拒否の承認をお願いします。"
+    )
+    with pytest.raises(TypeError):  # nothing else reaches the text Prefect stores
+        wait_text("approval", reference="R-261206-ABC123", name_of_requester="山田")  # type: ignore[call-arg]
 
 
 def test_choices_are_given_by_code_and_read_back_as_codes():
