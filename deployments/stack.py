@@ -261,13 +261,9 @@ def server_environment(settings) -> dict[str, str]:
     env = {"PREFECT_SERVER_API_AUTH_STRING": settings.service_auth()}
     if url := settings.prefect_database_url:
         env["PREFECT_SERVER_DATABASE_CONNECTION_URL"] = url.get_secret_value()
-        pool = str(settings.database_pool_size)  # Prefect's own variables win where they are set
-        env["PREFECT_SERVER_DATABASE_SQLALCHEMY_POOL_SIZE"] = os.environ.get(
-            "PREFECT_SERVER_DATABASE_SQLALCHEMY_POOL_SIZE", pool
-        )
-        env["PREFECT_SERVER_DATABASE_SQLALCHEMY_MAX_OVERFLOW"] = os.environ.get(
-            "PREFECT_SERVER_DATABASE_SQLALCHEMY_MAX_OVERFLOW", pool
-        )
+        for name in ("POOL_SIZE", "MAX_OVERFLOW"):  # Prefect's own variables win where they are set
+            variable = f"PREFECT_SERVER_DATABASE_SQLALCHEMY_{name}"
+            env[variable] = os.environ.get(variable, str(settings.database_pool_size))
     return env
 
 
